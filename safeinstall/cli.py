@@ -1,0 +1,130 @@
+"""Command line: ``main(argv) -> int`` and the one place errors become messages and exit codes.
+
+Each command lives in ``safeinstall/commands/<name>.py`` and exposes ``HELP``, ``FORMATS``,
+``add_arguments(parser)`` and ``run(args, ui) -> int``. Command modules import only what parsing
+needs at module level, so the hook path (``check``) starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from safeinstall import __version__
+from safeinstall.errors import SafeinstallError
+from safeinstall.ui import UI
+
+# The commands that work, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = ()
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"safeinstall.commands.{name}")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options valid before and after the command name (pip style)."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="show tracebacks for errors",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="say more (repeatable)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="say less (repeatable)",
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="PATH",
+        default=default,
+        help="policy file (pyproject.toml with [tool.safeinstall], or safeinstall.toml); "
+        "default: SAFEINSTALL_POLICY, else found from the current directory upwards",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="safeinstall",
+        description="Hash-pinned locks, verified installs and commit-time guards "
+        "for Python dependencies.",
+        epilog="Exit codes: 0 ok, 1 check/policy/integrity failure, 2 usage or input error, "
+        "3 internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"safeinstall {__version__}")
+    _global_options(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = _command(name)
+        cmd = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            parents=[common],
+        )
+        formats: tuple[str, ...] = module.FORMATS
+        if len(formats) > 1:
+            cmd.add_argument(
+                "--format",
+                choices=formats,
+                default="text",
+                help="output format (default: text)",
+            )
+        module.add_arguments(cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    fmt = getattr(args, "format", "text")
+    ui = UI(fmt=fmt, verbosity=args.verbose - args.quiet)
+    try:
+        result: int = _command(args.command).run(args, ui)
+    except SafeinstallError as exc:
+        if args.debug:
+            traceback.print_exc()
+        ui.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ui.error(SafeinstallError("interrupted"))
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except Exception as exc:
+        if args.debug:
+            raise
+        ui.error(
+            SafeinstallError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="this is a bug in safeinstall; run again with --debug and report it",
+            )
+        )
+        return EXIT_INTERNAL
+    return result
+
+
+def entry() -> None:
+    sys.exit(main())
