@@ -1,0 +1,87 @@
+"""The policy: which indexes are trusted, which packages are allowed, what may be built.
+
+Loaded from ``[tool.safeinstall]`` in pyproject.toml or from ``safeinstall.toml``; with no file, the
+built-in default: the indexes pip is configured with, no sdists, no yanked, no prereleases.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from datetime import timedelta
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+
+def _glob(pattern: str, name: str) -> bool:
+    return fnmatch.fnmatchcase(canonicalize_name(name), pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """A trusted index. With ``packages`` it serves only those names (and they come only from it)."""
+
+    name: str
+    url: str  # normalized: no credentials, no trailing slash
+    packages: tuple[str, ...] = ()  # glob patterns over canonical names
+
+    def serves(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.packages)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRule:
+    """``pattern`` (a glob over canonical names) with an optional version specifier."""
+
+    raw: str
+    pattern: str
+    specifier: SpecifierSet = SpecifierSet()
+
+    def matches(self, name: str, version: Version | None = None) -> bool:
+        if not _glob(self.pattern, name):
+            return False
+        if version is None or not str(self.specifier):
+            return True
+        return self.specifier.contains(version, prereleases=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    source: str | None = None  # the file it came from; None for the built-in default
+    # None: the indexes pip is configured with (pipconfig.configured_indexes(), looked up lazily)
+    indexes: tuple[IndexSpec, ...] | None = None
+    find_links: tuple[str, ...] = ()  # trusted --find-links locations
+    trusted_hosts: tuple[str, ...] = ()  # hosts a requirement file may name in --trusted-host
+    allow: tuple[PackageRule, ...] | None = None  # None: no allow list
+    deny: tuple[PackageRule, ...] = ()
+    sdists: tuple[str, ...] = ()  # name globs that may be built from sdists; ("*",) = all
+    yanked: tuple[tuple[PackageRule, str], ...] = ()  # (name==version rule, reason) allowed
+    prereleases: tuple[str, ...] = ()  # name globs that may resolve to prereleases
+    min_release_age: timedelta = timedelta(0)
+    licenses: tuple[str, ...] | None = None  # allowed SPDX ids; None: any
+    environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
+    direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
+
+    def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
+        return next((r for r in self.deny if r.matches(name, version)), None)
+
+    def is_allowed(self, name: str, version: Version | None = None) -> bool:
+        """True when there is no allow list or a rule on it matches (and no deny rule does)."""
+        if self.denied_by(name, version) is not None:
+            return False
+        return self.allow is None or any(r.matches(name, version) for r in self.allow)
+
+    def allows_sdist(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.sdists)
+
+    def allows_prerelease(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.prereleases)
+
+    def allows_direct_reference(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.direct_references)
+
+    def yanked_reason(self, name: str, version: Version) -> str | None:
+        """The reason the policy gives for allowing this yanked version, or None (refuse)."""
+        return next((why for rule, why in self.yanked if rule.matches(name, version)), None)
