@@ -7,7 +7,7 @@ built-in default: the indexes pip is configured with, no sdists, no yanked, no p
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from packaging.specifiers import SpecifierSet
@@ -21,7 +21,7 @@ def _glob(pattern: str, name: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
-    """A trusted index. With ``packages`` it serves only those names (and they come only from it)."""
+    """A trusted index. With ``packages`` it serves only those names, and they come only from it."""
 
     name: str
     url: str  # normalized: no credentials, no trailing slash
@@ -37,7 +37,7 @@ class PackageRule:
 
     raw: str
     pattern: str
-    specifier: SpecifierSet = SpecifierSet()
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
 
     def matches(self, name: str, version: Version | None = None) -> bool:
         if not _glob(self.pattern, name):
