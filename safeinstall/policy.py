@@ -26,6 +26,8 @@ class IndexSpec:
     name: str
     url: str  # normalized: no credentials, no trailing slash
     packages: tuple[str, ...] = ()  # glob patterns over canonical names
+    # hosts (besides the index's own) that its listings may point artifact URLs to
+    file_hosts: tuple[str, ...] = ()
 
     def serves(self, name: str) -> bool:
         return any(_glob(p, name) for p in self.packages)
