@@ -17,9 +17,10 @@ RULES: dict[str, str] = {
     "insecure-url": "A plain-http index or artifact URL.",
     "env-var": "An environment-variable reference in a requirement file (can exfiltrate secrets).",
     "build-option": "A per-requirement build option (--config-settings, --global-option, ...).",
+    "sdist": "A locked sdist the policy does not allow (building it runs the package's code).",
     "denied": "A package on the policy's deny list.",
     "not-allowed": "A package missing from the policy's allow list.",
-    "bad-name": "A project name that is not plain ASCII or mixes confusable characters.",
+    "credentials": "A URL in a committed file carries credentials.",
     "typosquat": "A name one or two edits from a popular project it is not.",
 }
 
