@@ -1,0 +1,168 @@
+"""Lock benchmark: safeinstall against uv, pip-compile and pip lock on the same sets, in one run.
+
+Each tool locks each set for the same target Python, with hashes, cold (empty caches) and warm
+(caches from the previous run), alternating tools so that network noise hits all of them alike.
+Prints whole-process medians, peak memory and ratios to uv.
+
+    python bench/lock_bench.py [--sets small treeherder] [--runs 3] [--tools safeinstall uv]
+
+Setup (once): a Python 3.13 venv with the hash-pinned tools,
+    python3.13 -m venv /tmp/bench-venv
+    /tmp/bench-venv/bin/pip install --require-hashes -r bench/requirements.txt
+and safeinstall installed in the interpreter that runs this script. pip-compile downloads every file
+to hash it (minutes per cold run on treeherder): it is only run when named in --tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SETS = HERE.parent.parent / "shared" / "bench" / "sets"
+POLICIES = HERE / "policies"
+TARGET = "3.13"
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mib: float
+    ok: bool
+
+
+def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = output.decode(errors="replace")[-2000:]
+        print(f"  ! {' '.join(argv[:3])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
+    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode == 0)
+
+
+def clean_env(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "SAFEINSTALL_"))}
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        XDG_CACHE_HOME=str(cache),
+        PIP_CACHE_DIR=str(cache / "pip"),
+        UV_CACHE_DIR=str(cache / "uv"),
+        UV_NO_CONFIG="1",
+    )
+    return env
+
+
+Command = Callable[[Path, Path, Path], list[str]]  # (input, output, bench venv) -> argv
+
+
+def tools(bench_venv: Path) -> dict[str, Command]:
+    bin_ = bench_venv / "bin"
+    return {
+        "safeinstall": lambda src, out, _v: [
+            sys.executable,
+            "-m",
+            "safeinstall",
+            "lock",
+            str(src),
+            "-o",
+            str(out.with_suffix(".txt")),
+            "--python-version",
+            TARGET,
+            "--upgrade",
+            *(
+                ["--policy", str(POLICIES / f"{src.stem}.toml")]
+                if (POLICIES / f"{src.stem}.toml").exists()
+                else []
+            ),
+        ],
+        "uv": lambda src, out, _v: [
+            str(bin_ / "uv"),
+            "pip",
+            "compile",
+            "-q",
+            "--generate-hashes",
+            "--python-version",
+            TARGET,
+            str(src),
+            "-o",
+            str(out.with_suffix(".txt")),
+        ],
+        "pip-lock": lambda src, out, _v: [
+            str(bin_ / "python"),
+            "-m",
+            "pip",
+            "lock",
+            "-q",
+            "-r",
+            str(src),
+            "-o",
+            str(out.with_suffix(".toml")),
+        ],
+        "pip-compile": lambda src, out, _v: [
+            str(bin_ / "pip-compile"),
+            "-q",
+            "--generate-hashes",
+            "--rebuild",
+            "--output-file",
+            str(out.with_suffix(".txt")),
+            str(src),
+        ],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=["small", "treeherder"])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tools", nargs="+", default=["safeinstall", "uv", "pip-lock"])
+    parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
+    args = parser.parse_args()
+    commands = tools(args.bench_venv)
+    results: dict[tuple[str, str, str], list[Run]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for set_name in args.sets:
+            src = SETS / f"{set_name}.in"
+            for _ in range(args.runs):
+                for tool in args.tools:
+                    cache = work / f"cache-{tool}"
+                    shutil.rmtree(cache, ignore_errors=True)
+                    out = work / f"{set_name}-{tool}"
+                    env = clean_env(cache)
+                    for phase in ("cold", "warm"):
+                        run = measure(commands[tool](src, out, args.bench_venv), env, work)
+                        results.setdefault((set_name, tool, phase), []).append(run)
+    print(f"| set | tool | phase | median s | peak MiB | vs uv | ok |  (target Python {TARGET})")
+    print("|---|---|---|---|---|---|---|")
+    for (set_name, tool, phase), runs in results.items():
+        median = statistics.median(r.seconds for r in runs)
+        peak = max(r.peak_mib for r in runs)
+        uv = results.get((set_name, "uv", phase))
+        ratio = f"{median / statistics.median(r.seconds for r in uv):.2f}x" if uv else "-"
+        ok = sum(r.ok for r in runs)
+        print(
+            f"| {set_name} | {tool} | {phase} | {median:.2f} | {peak:.0f} | {ratio} | "
+            f"{ok}/{len(runs)} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
