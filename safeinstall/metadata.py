@@ -79,10 +79,12 @@ class MetadataReader:
                 if raw is None:
                     raw = self._fetch(file)
                 meta = _parse(file, raw)
+                _check_identity(file, meta)
                 if not from_cache:
                     self._store(file, raw)
                 self._used[key] = (meta, raw)
             meta = self._used[key][0]
+        _check_identity(file, meta)  # the same bytes may be listed under another name
         if file.kind == "sdist":
             _check_static(file, meta)
         return meta
@@ -317,13 +319,16 @@ def _parse(file: DistFile, raw: bytes) -> Metadata:
         meta = Metadata.from_email(raw, validate=True)
     except (ExceptionGroup, InvalidMetadata, ValueError) as exc:
         raise IndexServerError(f"the core metadata of {file.filename} is invalid ({exc})") from None
+    return meta
+
+
+def _check_identity(file: DistFile, meta: Metadata) -> None:
     if canonicalize_name(meta.name) != file.project or meta.version != file.version:
         raise IntegrityError(
             f"the metadata of {file.filename} names {meta.name} {meta.version}, "
             "not the release its file name says",
             hint="the file is mislabelled or tampered with; do not use it",
         )
-    return meta
 
 
 def _check_static(file: DistFile, meta: Metadata) -> None:
