@@ -183,6 +183,11 @@ class MetadataReader:
             return _wheel_metadata(file, _in_memory(_verified(file, reply.body)))
         try:
             start, total = _content_range(reply.status, reply.headers, len(reply.body))
+            if file.size is not None and total != file.size:
+                raise IntegrityError(
+                    f"{file.filename} is {total} bytes, not the {file.size} its index lists",
+                    hint="the file or the listing was tampered with; tell the index's operator",
+                )
 
             def fetch(a: int, b: int) -> bytes:
                 got = self._http.get(

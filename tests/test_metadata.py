@@ -379,3 +379,11 @@ def test_concurrent_reads_of_one_file_fetch_once() -> None:
     for t in threads:
         t.join()
     assert len(http.requests) == 1
+
+
+def test_size_from_content_range_must_match_the_listing() -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    with pytest.raises(IntegrityError, match="bytes, not the"):
+        MetadataReader(http, cache_dir=None).read(replace(dist(body), size=len(body) + 1))
