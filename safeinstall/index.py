@@ -188,6 +188,7 @@ class _PageCache:
 
     def _path(self, url: str) -> Path:
         if not self._ready:
+            private_dir(self._dir.parent)
             private_dir(self._dir)
             self._ready = True
         return self._dir / url_key(url)
@@ -202,7 +203,8 @@ class _PageCache:
             fields = json.loads(header)
             digest = fields.pop("sha256")
             entry = _Entry(body=body, **fields)
-            if entry.url != url or digest != hashlib.sha256(body).hexdigest():
+            numbers_ok = all(type(v) in (int, float) for v in (entry.max_age, entry.stored_at))
+            if not numbers_ok or entry.url != url or digest != hashlib.sha256(body).hexdigest():
                 raise ValueError("entry does not match its checksum")
         except (ValueError, TypeError, KeyError, AttributeError):
             path.unlink(missing_ok=True)  # corrupt: drop it and fetch again

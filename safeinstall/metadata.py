@@ -127,6 +127,7 @@ class MetadataReader:
         digest = file.sha256
         if self._dir is None or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
             return None
+        private_dir(self._dir.parent)
         private_dir(self._dir)
         return private_dir(self._dir / digest[:2]) / digest
 

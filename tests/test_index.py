@@ -259,3 +259,16 @@ def test_group_writable_cache_dir_is_refused(tmp_path: Path) -> None:
     serve(http, FIRST, "demo", "1.0")
     with pytest.raises(InputError, match="writable by other users"):
         cached_client(http, tmp_path, Clock()).project("demo")
+
+
+def test_cache_entry_with_ill_typed_fields_is_discarded(tmp_path: Path) -> None:
+    http, clock = FakeHttp(), Clock()
+    serve(http, FIRST, "demo", "1.0", cache_control="max-age=600")
+    cached_client(http, tmp_path, clock).project("demo")
+    (entry,) = (tmp_path / "pages").iterdir()
+    header, _, body = entry.read_bytes().partition(b"\n")
+    fields = json.loads(header)
+    fields["stored_at"] = "soon"
+    entry.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+    cached_client(http, tmp_path, clock).project("demo")
+    assert len(http.requests) == 2
