@@ -1,0 +1,424 @@
+"""Pure parsers of one project page: PEP 691 JSON and PEP 503 HTML into a validated ProjectPage.
+
+Every file entry is checked before it becomes a DistFile (THREATS.md cases 30-39): a bare file name
+that parses as a wheel or sdist of the project asked for, a URL on the index's host or one of its
+file hosts whose last segment is that name, well-formed hashes, requires-python and upload time.
+Entries that are not wheels or sdists (.egg, .exe, other projects' names) are skipped; anything
+malformed or hostile fails the whole page (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from safeinstall.distfile import DistFile, ProjectPage
+from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
+from safeinstall.policy import IndexSpec
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
+FUTURE_SLACK = timedelta(days=1)
+
+_HEX = re.compile(r"[0-9a-f]+\Z")
+_ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
+_DIGEST_HEX_LENGTHS = {
+    "md5": 32,
+    "sha1": 40,
+    "sha224": 56,
+    "sha256": 64,
+    "sha384": 96,
+    "sha512": 128,
+}
+_UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
+
+
+def parse_page(
+    body: bytes,
+    content_type: str,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+) -> ProjectPage:
+    """Parse by the served Content-Type; no sniffing: an unknown type is an error."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime == JSON_TYPE:
+        return parse_json_page(body, page_url=page_url, project=project, index=index, now=now)
+    if mime in HTML_TYPES:
+        return parse_html_page(body, page_url=page_url, project=project, index=index, now=now)
+    raise IndexServerError(
+        f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
+        "which is not a simple-repository page",
+        hint="check the index URL in the policy; it must point at a PEP 503/691 simple index",
+    )
+
+
+def parse_json_page(
+    body: bytes, *, page_url: str, project: str, index: IndexSpec, now: datetime | None = None
+) -> ProjectPage:
+    """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
+    if not isinstance(data, dict):
+        raise _bad(index, page_url, "its JSON is not an object")
+    meta = data.get("meta")
+    api = meta.get("api-version") if isinstance(meta, dict) else None
+    _check_api_version(api, index, page_url)
+    name = data.get("name")
+    if not isinstance(name, str) or canonicalize_name(name) != canonicalize_name(project):
+        raise _bad(index, page_url, f"it names project {name!r} instead of {project!r}")
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise _bad(index, page_url, "it has no 'files' list")
+    builder = _Builder(
+        page_url, project, index, now, _versions(data.get("versions"), index, page_url)
+    )
+    for entry in files:
+        if not isinstance(entry, dict):
+            raise _bad(index, page_url, "a 'files' entry is not an object")
+        builder.add_json(entry)
+    return builder.page()
+
+
+def parse_html_page(
+    body: bytes, *, page_url: str, project: str, index: IndexSpec, now: datetime | None = None
+) -> ProjectPage:
+    """A PEP 503 HTML project page (with PEP 592, 629, 658 and 714 attributes)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad(index, page_url, "its HTML is not UTF-8") from None
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    if parser.repository_version is not None:
+        _check_api_version(parser.repository_version, index, page_url)
+    base = urljoin(page_url, parser.base) if parser.base is not None else page_url
+    builder = _Builder(base, project, index, now, None)
+    for attrs, anchor_text in parser.anchors:
+        builder.add_html(attrs, anchor_text)
+    return builder.page()
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self.base: str | None = None
+        self.repository_version: str | None = None
+        self._open: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a":
+            self._close_anchor()
+            self._open, self._text = values, []
+        elif tag == "base" and self.base is None and values.get("href"):
+            self.base = values["href"]
+        elif tag == "meta" and values.get("name") == "pypi:repository-version":
+            self.repository_version = values.get("content") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close_anchor()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._close_anchor()
+
+    def _close_anchor(self) -> None:
+        if self._open is not None:
+            self.anchors.append((self._open, "".join(self._text).strip()))
+            self._open = None
+
+
+class _Builder:
+    """Validates entries one by one and collects them into a ProjectPage."""
+
+    def __init__(
+        self,
+        base_url: str,
+        project: str,
+        index: IndexSpec,
+        now: datetime | None,
+        versions: tuple[Version, ...] | None,
+    ) -> None:
+        self.base_url = base_url
+        self.project = canonicalize_name(project)
+        self.index = index
+        self.now = now or datetime.now(UTC)
+        self.versions = versions
+        self.files: dict[str, DistFile] = {}
+
+    def page(self) -> ProjectPage:
+        return ProjectPage(self.project, self.index.name, tuple(self.files.values()), self.versions)
+
+    def add_json(self, entry: Mapping[str, Any]) -> None:
+        filename, href = entry.get("filename"), entry.get("url")
+        if not isinstance(filename, str) or not isinstance(href, str):
+            raise self._error("a file entry lacks a 'filename' or 'url' string")
+        hashes = entry.get("hashes", {})
+        if not isinstance(hashes, dict):
+            raise self._error(f"the hashes of {filename!r} are not an object")
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        requires_python = entry.get("requires-python")
+        if requires_python is not None and not isinstance(requires_python, str):
+            raise self._error(f"the requires-python of {filename!r} is not a string")
+        yanked = entry.get("yanked", False)
+        if not isinstance(yanked, bool | str):
+            raise self._error(f"the yanked value of {filename!r} is not a boolean or a string")
+        size = entry.get("size")
+        if size is not None and (type(size) is not int or size < 0):
+            raise self._error(f"the size of {filename!r} is not a non-negative integer")
+        upload_time = entry.get("upload-time")
+        if upload_time is not None and not isinstance(upload_time, str):
+            raise self._error(f"the upload-time of {filename!r} is not a string")
+        if metadata is True:
+            metadata_hashes: dict[str, str] | None = {}
+        elif isinstance(metadata, dict):
+            metadata_hashes = self._hashes(filename, metadata)
+        else:
+            metadata_hashes = None
+        self._add(
+            filename,
+            href,
+            hashes=hashes,
+            requires_python=requires_python,
+            yanked=(None if yanked is False else "" if yanked is True else yanked),
+            metadata_hashes=metadata_hashes,
+            size=size,
+            upload_time=upload_time,
+        )
+
+    def add_html(self, attrs: Mapping[str, str | None], text: str) -> None:
+        href = attrs.get("href")
+        if not href:
+            return
+        if not text:  # PEP 503 wants the name as the text; tolerate an empty one
+            text = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+        fragment = urlsplit(href).fragment
+        hashes: dict[str, str] = {}
+        if "=" in fragment:
+            algorithm, _, digest = fragment.partition("=")
+            hashes[algorithm] = digest
+        metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        metadata_hashes: dict[str, str] | None = None
+        if metadata is not None and metadata.strip().lower() == "true":
+            metadata_hashes = {}
+        elif metadata is not None and "=" in metadata:
+            algorithm, _, digest = metadata.partition("=")
+            metadata_hashes = self._hashes(text, {algorithm: digest})
+        yanked = (attrs["data-yanked"] or "") if "data-yanked" in attrs else None
+        self._add(
+            text,
+            href,
+            hashes=hashes,
+            requires_python=attrs.get("data-requires-python"),
+            yanked=yanked,
+            metadata_hashes=metadata_hashes,
+            size=None,
+            upload_time=None,
+        )
+
+    def _add(
+        self,
+        filename: str,
+        href: str,
+        *,
+        hashes: Mapping[Any, Any],
+        requires_python: str | None,
+        yanked: str | None,
+        metadata_hashes: dict[str, str] | None,
+        size: int | None,
+        upload_time: str | None,
+    ) -> None:
+        _check_bare_name(filename, self.index)
+        parsed = _parse_dist_filename(filename)
+        if parsed is None or parsed[0] != self.project:
+            return  # not a wheel or sdist of this project: ignored, as installers do
+        _, version, kind, tags = parsed
+        if self.versions is not None and version not in self.versions:
+            raise self._error(f"{filename} has version {version}, which its 'versions' list lacks")
+        url = self._url(filename, href)
+        dist = DistFile(
+            project=self.project,
+            version=version,
+            filename=filename,
+            url=url,
+            index=self.index.name,
+            kind=kind,
+            hashes=self._hashes(filename, hashes),
+            tags=tags,
+            requires_python=self._requires_python(filename, requires_python),
+            yanked=yanked,
+            upload_time=self._upload_time(filename, upload_time),
+            size=size,
+            metadata_hashes=metadata_hashes,
+        )
+        known = self.files.get(filename)
+        if known is None:
+            self.files[filename] = dist
+        elif known.hashes != dist.hashes:
+            raise IntegrityError(
+                f"index {self.index.name!r} lists {filename} twice with different hashes",
+                hint="the index is inconsistent or tampered with; report it to its operator",
+            )
+        elif known != dist:
+            raise self._error(f"it lists {filename} twice with different details")
+
+    def _url(self, filename: str, href: str) -> str:
+        absolute = urljoin(self.base_url, href.strip())
+        parts = urlsplit(absolute)
+        index_parts = urlsplit(self.index.url)
+        allowed_schemes = ("https", "http") if index_parts.scheme == "http" else ("https",)
+        if parts.scheme not in allowed_schemes:
+            raise PolicyError(
+                f"index {self.index.name!r} points {filename} at a {parts.scheme or 'relative'}: "
+                "URL, which is refused",
+                hint="only https artifact URLs are accepted (http only for an http index)",
+            )
+        if not self._host_allowed(parts.scheme, parts.hostname, parts.port, index_parts):
+            raise PolicyError(
+                f"index {self.index.name!r} points {filename} at host {parts.hostname!r}, "
+                "which is neither the index's host nor one of its file hosts",
+                hint=f"if that host is trusted, add it to file_hosts of index {self.index.name!r}",
+            )
+        segments = [unquote(s) for s in parts.path.split("/")]
+        if any(s in (".", "..") for s in segments) or segments[-1] != filename:
+            raise self._error(f"the URL of {filename} does not end with that file name")
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+    def _host_allowed(
+        self, scheme: str, host: str | None, port: int | None, index_parts: Any
+    ) -> bool:
+        if host is None:
+            return False
+        default = 443 if scheme == "https" else 80
+        index_default = 443 if index_parts.scheme == "https" else 80
+        if host == index_parts.hostname and (port or default) == (
+            index_parts.port or index_default
+        ):
+            return True
+        for entry in self.index.file_hosts:
+            entry_host, _, entry_port = entry.lower().partition(":")
+            if host == entry_host and str(port or default) == (entry_port or str(default)):
+                return True
+        return False
+
+    def _hashes(self, filename: str, raw: Mapping[Any, Any]) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for algorithm, digest in raw.items():
+            name = str(algorithm).strip().lower()
+            value = digest.strip().lower() if isinstance(digest, str) else ""
+            expected = _DIGEST_HEX_LENGTHS.get(name)
+            if (
+                not _ALGORITHM.match(name)
+                or not _HEX.match(value)
+                or (expected is not None and len(value) != expected)
+            ):
+                raise self._error(f"the {name} hash of {filename} is malformed")
+            result[name] = value
+        return result
+
+    def _requires_python(self, filename: str, raw: str | None) -> SpecifierSet | None:
+        if raw is None or not raw.strip():
+            return None
+        try:
+            return SpecifierSet(raw)
+        except InvalidSpecifier:
+            raise self._error(f"the requires-python {raw!r} of {filename} is malformed") from None
+
+    def _upload_time(self, filename: str, raw: str | None) -> datetime | None:
+        if raw is None:
+            return None
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            raise self._error(f"the upload-time {raw!r} of {filename} is malformed") from None
+        if when.tzinfo is None:
+            raise self._error(f"the upload-time {raw!r} of {filename} has no time zone")
+        if when > self.now + FUTURE_SLACK:
+            raise self._error(f"the upload-time {raw} of {filename} lies in the future")
+        return when
+
+    def _error(self, why: str) -> IndexServerError:
+        return _bad(self.index, self.base_url, why)
+
+
+def _parse_dist_filename(
+    filename: str,
+) -> tuple[NormalizedName, Version, Any, frozenset[Any]] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, tags = parse_wheel_filename(filename)
+            return name, version, "wheel", tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return name, version, "sdist", frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+def _check_bare_name(filename: str, index: IndexSpec) -> None:
+    if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
+        raise IndexServerError(
+            f"index {index.name!r} lists a file named {filename!r}, which is not a bare file name",
+            hint="the index is misconfigured or hostile; report it to its operator",
+        )
+
+
+def _versions(raw: object, index: IndexSpec, page_url: str) -> tuple[Version, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise _bad(index, page_url, "its 'versions' is not a list of strings")
+    versions: list[Version] = []
+    for text in raw:
+        try:
+            versions.append(Version(text))
+        except InvalidVersion:
+            continue  # a legacy version no file of ours can carry either
+    return tuple(versions)
+
+
+def _check_api_version(raw: object, index: IndexSpec, page_url: str) -> None:
+    major = raw.split(".", 1)[0].strip() if isinstance(raw, str) else None
+    if major != "1":
+        raise _bad(index, page_url, f"it uses repository API version {raw!r}; only 1.x is known")
+
+
+def _bad(index: IndexSpec, page_url: str, why: str) -> IndexServerError:
+    return IndexServerError(
+        f"index {index.name!r} served an unusable page at {page_url}: {why}",
+        hint="check the index URL in the policy, or report the problem to the index's operator",
+    )
