@@ -146,10 +146,11 @@ def _tags(short: str, platforms: Iterable[str]) -> tuple[Tag, ...]:
 
 
 def _selector(short: str, sys_platform: str, machine: str) -> str:
-    return (
+    expr = (
         f"python_version == '{short}' and sys_platform == '{sys_platform}'"
         f" and platform_machine == '{machine}'"
     )
+    return str(Marker(expr))
 
 
 def current_target() -> Target:
