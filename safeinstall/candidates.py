@@ -36,6 +36,10 @@ class Req:
     specifier: SpecifierSet
     text: str  # as written, for messages
     source: str | None = None  # where a top-level requirement was written
+    spec_text: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec_text", str(self.specifier))
 
     @property
     def key(self) -> str:
@@ -63,6 +67,24 @@ class Candidate:
     @property
     def key(self) -> str:
         return self.name if self.extra is None else f"{self.name}[{self.extra}]"
+
+
+_CONTAINS: dict[tuple[str, Version], bool] = {}
+
+
+def contains(req: Req, version: Version) -> bool:
+    """``req.specifier.contains(version)``, prereleases admitted (the policy decides on those).
+
+    Cached by the specifier's text: the resolver asks the same question many times, on every
+    target, and comparing SpecifierSet objects costs more than the answer.
+    """
+    key = (req.spec_text, version)
+    found = _CONTAINS.get(key)
+    if found is None:
+        if len(_CONTAINS) > 1 << 17:
+            _CONTAINS.clear()
+        found = _CONTAINS[key] = req.specifier.contains(version, prereleases=True)
+    return found
 
 
 def is_pin(specifier: SpecifierSet) -> bool:
@@ -117,7 +139,7 @@ class CandidateFilter:
         excluded: dict[Version, str] = {}
         for entry in self._judged(name):
             v = entry.version
-            if not all(r.specifier.contains(v, prereleases=True) for r in reqs):
+            if not all(contains(r, v) for r in reqs):
                 continue
             why = entry.unusable
             if why is None and v.is_prerelease and not allow_pre:

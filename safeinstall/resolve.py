@@ -21,7 +21,7 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
-from safeinstall.candidates import Candidate, CandidateFilter, Req, is_pin
+from safeinstall.candidates import Candidate, CandidateFilter, Req, contains, is_pin
 from safeinstall.distfile import DistFile, ProjectPage
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
 from safeinstall.policy import Policy
@@ -131,7 +131,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return [c for c in found if c.version not in bad]
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        return contains(requirement, candidate.version)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:

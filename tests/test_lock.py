@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall.errors import InputError, IntegrityError, ResolutionError
@@ -16,8 +18,9 @@ from safeinstall.lock import (
     to_requirements_txt,
     update_file,
 )
-from safeinstall.resolve import Resolution
+from safeinstall.resolve import Resolution, ResolvedPackage
 from safeinstall.targets import target_for
+from tests.fakeindex import FakeFinder
 from tests.lockdata import TARGETS, sample_lock
 
 CMD = "safeinstall lock requirements.in -o requirements.txt"
@@ -53,19 +56,12 @@ def test_strip_credentials() -> None:
 
 
 def test_files_without_sha256_cannot_be_locked() -> None:
-    lock_res = Resolution((), TARGETS)
-    from dataclasses import replace
-
-    from tests.fakeindex import FakeFinder
-
     f = FakeFinder()
     f.add("lib", "1.0")
-    file = replace(f.files["lib"][0], hashes={"md5": "0" * 32})
-    from safeinstall.resolve import ResolvedPackage
-
+    file = replace(f.files[NormalizedName("lib")][0], hashes={"md5": "0" * 32})
     pkg = ResolvedPackage(file.project, Version("1.0"), (file,), (), ())
     with pytest.raises(IntegrityError, match="without a valid sha256"):
-        from_resolution(Resolution((pkg,), lock_res.targets), "sha256:0", {})
+        from_resolution(Resolution((pkg,), TARGETS), "sha256:0", {})
 
 
 def test_input_digest_changes_with_every_input() -> None:
