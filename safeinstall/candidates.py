@@ -1,0 +1,256 @@
+"""Which versions of a project may be chosen on a target, and why the others may not.
+
+The policy decides per version: allow/deny, prereleases, ``min-release-age`` (a version counts as
+uploaded at the earliest upload time of its files), yanked files (PEP 592: only with an ``==`` pin
+and a reason in the policy) and sdists. The target decides per file: wheel tags and
+requires-python. A version without a usable file is not a candidate. Every refusal is recorded
+so that a conflict can say why a requirement had nothing left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from safeinstall.distfile import DistFile, ProjectPage
+from safeinstall.errors import PolicyError
+from safeinstall.policy import Policy
+from safeinstall.targets import Target, tag_ranks
+
+SHOWN_EXCLUSIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Req:
+    """One requirement as the resolver sees it: a name, at most one extra, a specifier."""
+
+    name: NormalizedName
+    extra: str | None
+    specifier: SpecifierSet
+    text: str  # as written, for messages
+    source: str | None = None  # where a top-level requirement was written
+    spec_text: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec_text", str(self.specifier))
+
+    @property
+    def key(self) -> str:
+        return self.name if self.extra is None else f"{self.name}[{self.extra}]"
+
+    @staticmethod
+    def from_requirement(req: Requirement, source: str | None = None) -> list[Req]:
+        """``pkg[a,b]>=1`` -> ``pkg>=1``, ``pkg[a]>=1``, ``pkg[b]>=1``."""
+        name = canonicalize_name(req.name)
+        text = str(req)
+        extras = sorted(canonicalize_name(e) for e in req.extras)
+        return [Req(name, extra, req.specifier, text, source) for extra in [None, *extras]]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A version of a project (or of one of its extras) with its usable files, best first."""
+
+    name: NormalizedName
+    version: Version
+    extra: str | None
+    files: tuple[DistFile, ...] = field(compare=False)
+    yanked: str | None = field(default=None, compare=False)  # the policy's allowance
+
+    @property
+    def key(self) -> str:
+        return self.name if self.extra is None else f"{self.name}[{self.extra}]"
+
+
+_CONTAINS: dict[tuple[str, Version], bool] = {}
+
+
+def contains(req: Req, version: Version) -> bool:
+    """``req.specifier.contains(version)``, prereleases admitted (the policy decides on those).
+
+    Cached by the specifier's text: the resolver asks the same question many times, on every
+    target, and comparing SpecifierSet objects costs more than the answer.
+    """
+    key = (req.spec_text, version)
+    found = _CONTAINS.get(key)
+    if found is None:
+        if len(_CONTAINS) > 1 << 17:
+            _CONTAINS.clear()
+        found = _CONTAINS[key] = req.specifier.contains(version, prereleases=True)
+    return found
+
+
+def is_pin(specifier: SpecifierSet) -> bool:
+    """True for exactly one ``==X`` (no wildcard) or ``===X`` specifier."""
+    specs = list(specifier)
+    return (
+        len(specs) == 1
+        and specs[0].operator in ("==", "===")
+        and not specs[0].version.endswith(".*")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """What the listing says about one version, judged against the policy and the target."""
+
+    version: Version
+    files: tuple[DistFile, ...]  # usable, not yanked
+    yanked_files: tuple[DistFile, ...]  # usable but yanked
+    unusable: str | None  # why no file is usable, or why the policy refuses the version
+    uploaded: datetime | None  # earliest upload time; None when unknown
+
+
+class CandidateFilter:
+    def __init__(
+        self,
+        finder: _PageSource,
+        policy: Policy,
+        target: Target,
+        preferred: Mapping[NormalizedName, Version],
+        now: datetime,
+    ) -> None:
+        self.finder = finder
+        self.policy = policy
+        self.target = target
+        self.preferred = preferred
+        self.cutoff = now - policy.min_release_age if policy.min_release_age else None
+        self._ranks = tag_ranks(target)
+        self._versions: dict[NormalizedName, list[_Version]] = {}
+        self._excluded: dict[NormalizedName, dict[Version, str]] = {}
+        self._pages: dict[NormalizedName, ProjectPage] = {}
+
+    def matching(
+        self, name: NormalizedName, extra: str | None, reqs: Sequence[Req]
+    ) -> list[Candidate]:
+        """The candidates satisfying every requirement, most preferred first."""
+        allow_pre = self.policy.allows_prerelease(name) or any(
+            r.specifier.prereleases for r in reqs
+        )
+        pins = {Version(s.version) for r in reqs if is_pin(r.specifier) for s in r.specifier}
+        out: list[Candidate] = []
+        excluded: dict[Version, str] = {}
+        for entry in self._judged(name):
+            v = entry.version
+            if not all(contains(r, v) for r in reqs):
+                continue
+            why = entry.unusable
+            if why is None and v.is_prerelease and not allow_pre:
+                why = "a prerelease (the policy allows none for this project)"
+            if why is None:
+                why = self._too_new(name, entry)
+            if why is None and not entry.files:
+                reason = self.policy.yanked_reason(name, v)
+                if v in pins and reason:
+                    out.append(Candidate(name, v, extra, entry.yanked_files, reason))
+                    continue
+                why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
+            if why is not None:
+                excluded[v] = why
+                continue
+            out.append(Candidate(name, v, extra, entry.files))
+        self._excluded[name] = excluded
+        preferred = self.preferred.get(name)
+        out.sort(key=lambda c: c.version != preferred)  # stable: otherwise newest first
+        return out
+
+    def exclusions(self, name: NormalizedName) -> list[str]:
+        """Lines saying which versions the last search for ``name`` refused, and why."""
+        excluded = self._excluded.get(name) or {}
+        if not excluded:
+            if name in self._versions and not self._versions[name]:
+                return [f"{name}: the index lists no files for it"]
+            return []
+        items = sorted(excluded.items(), reverse=True)
+        shown = [f"{name} {v}: {why}" for v, why in items[:SHOWN_EXCLUSIONS]]
+        if len(items) > SHOWN_EXCLUSIONS:
+            shown.append(f"{name}: and {len(items) - SHOWN_EXCLUSIONS} older versions refused")
+        return shown
+
+    def first_new(self, name: NormalizedName) -> DistFile | None:
+        """For a project not seen yet: the file whose metadata will most likely be read."""
+        if name in self._versions:
+            return None
+        for entry in self._judged(name):
+            if entry.files and entry.unusable is None and not entry.version.is_prerelease:
+                return entry.files[0]
+        return None
+
+    def _judged(self, name: NormalizedName) -> list[_Version]:
+        if name not in self._versions:
+            page = self.finder.project(name)
+            by_version: dict[Version, list[DistFile]] = {}
+            for file in page.files:
+                by_version.setdefault(file.version, []).append(file)
+            self._versions[name] = [
+                self._judge(name, v, files) for v, files in sorted(by_version.items(), reverse=True)
+            ]
+        return self._versions[name]
+
+    def _judge(self, name: NormalizedName, version: Version, files: list[DistFile]) -> _Version:
+        times = [f.upload_time for f in files]
+        uploaded = None if None in times else min(t for t in times if t is not None)
+        known = [t for t in times if t is not None]
+        if uploaded is None and known and self.cutoff and min(known) <= self.cutoff:
+            uploaded = min(known)  # old enough whatever the unknown ones say
+        if not self.policy.is_allowed(name, version):
+            rule = self.policy.denied_by(name, version)
+            refusal = f"denied by the policy ({rule.raw})" if rule else "not on the allow list"
+            return _Version(version, (), (), refusal, uploaded)
+        usable = sorted((f for f in files if self._usable(f)), key=self._file_rank)
+        good = tuple(f for f in usable if f.yanked is None)
+        yanked = tuple(f for f in usable if f.yanked is not None)
+        why = None if usable else self._no_file(name, files)
+        return _Version(version, good, yanked, why, uploaded)
+
+    def _usable(self, file: DistFile) -> bool:
+        if file.requires_python is not None and not file.requires_python.contains(
+            self.target.python_version, prereleases=True
+        ):
+            return False
+        if file.kind == "sdist":
+            return self.policy.allows_sdist(file.project)
+        return any(tag in self._ranks for tag in file.tags)
+
+    def _file_rank(self, file: DistFile) -> tuple[int, str]:
+        if file.kind == "sdist":
+            return (len(self._ranks), file.filename)
+        return (min(self._ranks.get(t, len(self._ranks)) for t in file.tags), file.filename)
+
+    def _no_file(self, name: NormalizedName, files: list[DistFile]) -> str:
+        python = self.target.python_version
+        if all(f.requires_python and not f.requires_python.contains(python) for f in files):
+            return f"requires Python{files[0].requires_python}, the target has {python}"
+        if all(f.kind == "sdist" for f in files):
+            return "only an sdist, and the policy does not allow building it"
+        return f"no wheel for {self.target.name}" + (
+            " (building sdists is not allowed)" if not self.policy.allows_sdist(name) else ""
+        )
+
+    def _too_new(self, name: NormalizedName, entry: _Version) -> str | None:
+        if self.cutoff is None:
+            return None
+        if entry.uploaded is None:
+            index = (entry.files or entry.yanked_files)[0].index
+            raise PolicyError(
+                f"cannot apply min-release-age to {name} {entry.version}: index {index!r} "
+                "does not say when its files were uploaded",
+                hint="use an index that serves upload times (PEP 700), or set min-release-age to 0",
+            )
+        if entry.uploaded > self.cutoff:
+            return (
+                f"uploaded {entry.uploaded:%Y-%m-%d %H:%M} UTC, newer than the policy's "
+                f"min-release-age of {self.policy.min_release_age}"
+            )
+        return None
+
+
+class _PageSource(Protocol):  # the part of resolve.Finder used here
+    def project(self, name: NormalizedName) -> ProjectPage: ...

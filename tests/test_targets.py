@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import pytest
+from packaging.markers import Marker
+from packaging.tags import Tag, sys_tags
+from packaging.version import Version
+
+from safeinstall.errors import PolicyConfigError, UsageError
+from safeinstall.targets import current_target, tag_ranks, target_for, targets_from_markers
+
+
+def test_current_target_is_the_running_interpreter() -> None:
+    target = current_target()
+    assert target.tags == tuple(sys_tags())
+    assert Marker(target.marker).evaluate()
+    assert target_for(None, None) == target
+
+
+def test_named_linux_platform_is_glibc_2_28_x86_64() -> None:
+    target = target_for("3.13", "linux")
+    env = target.env()
+    assert (env["sys_platform"], env["platform_machine"], env["python_version"]) == (
+        "linux",
+        "x86_64",
+        "3.13",
+    )
+    assert target.python_version == Version("3.13.0")
+    assert target.tags[0] == Tag("cp313", "cp313", "manylinux_2_28_x86_64")
+    tags = set(target.tags)
+    assert Tag("cp313", "abi3", "manylinux2014_x86_64") in tags
+    assert Tag("py3", "none", "any") in tags
+    assert Tag("cp313", "cp313", "manylinux_2_31_x86_64") not in tags  # newer glibc
+    assert not any("musllinux" in t.platform or t.platform == "linux_x86_64" for t in tags)
+    assert Tag("cp312", "cp312", "manylinux_2_28_x86_64") not in tags
+
+
+@pytest.mark.parametrize(
+    ("platform", "sys_platform", "machine", "wheel"),
+    [
+        ("linux-aarch64", "linux", "aarch64", "manylinux2014_aarch64"),
+        ("macos", "darwin", "arm64", "macosx_11_0_arm64"),
+        ("macos-x86_64", "darwin", "x86_64", "macosx_10_9_x86_64"),
+        ("windows", "win32", "AMD64", "win_amd64"),
+        ("windows-arm64", "win32", "ARM64", "win_arm64"),
+        ("musllinux_1_2_x86_64", "linux", "x86_64", "musllinux_1_1_x86_64"),
+        ("manylinux_2_17_aarch64", "linux", "aarch64", "manylinux_2_17_aarch64"),
+        ("macosx_14_0_arm64", "darwin", "arm64", "macosx_14_0_arm64"),
+        ("linux_x86_64", "linux", "x86_64", "linux_x86_64"),
+    ],
+)
+def test_platforms(platform: str, sys_platform: str, machine: str, wheel: str) -> None:
+    target = target_for("3.12", platform)
+    assert (target.env()["sys_platform"], target.env()["platform_machine"]) == (
+        sys_platform,
+        machine,
+    )
+    assert Tag("cp312", "cp312", wheel) in target.tags
+
+
+def test_macos_is_macos_13() -> None:
+    tags = set(target_for("3.12", "macos").tags)
+    assert Tag("cp312", "cp312", "macosx_13_0_arm64") in tags
+    assert Tag("cp312", "cp312", "macosx_14_0_arm64") not in tags
+
+
+def test_python_version_alone_keeps_this_platform() -> None:
+    target = target_for("3.10.4", None)
+    assert target.python_version == Version("3.10.4")
+    assert target.env()["sys_platform"] == current_target().env()["sys_platform"]
+    assert target.tags[0].interpreter == "cp310"
+    assert not any(t.interpreter == "cp311" for t in target.tags)
+
+
+@pytest.mark.parametrize(("version", "platform"), [("2.7", None), ("3", None), ("3.12", "beos")])
+def test_bad_arguments_are_usage_errors(version: str, platform: str | None) -> None:
+    with pytest.raises(UsageError):
+        target_for(version, platform)
+
+
+def test_targets_from_markers_expand_over_known_pythons_and_platforms() -> None:
+    targets = targets_from_markers(
+        ["sys_platform == 'linux' and python_version >= '3.13'", "sys_platform == 'win32'"]
+    )
+    names = [t.name for t in targets]
+    assert names[:4] == [
+        "cp3.13-linux-x86_64",
+        "cp3.13-linux-aarch64",
+        "cp3.14-linux-x86_64",
+        "cp3.14-linux-aarch64",
+    ]
+    assert "cp3.9-windows-amd64" in names
+    assert "cp3.14-windows-arm64" in names
+    assert len(names) == 4 + 2 * 6
+    for target in targets:
+        assert Marker(target.marker).evaluate(target.env(), "lock_file")
+
+
+def test_targets_from_markers_refuses_bad_or_empty_expressions() -> None:
+    with pytest.raises(PolicyConfigError, match="not a valid marker"):
+        targets_from_markers(["os.system('x')"], source="pyproject.toml")
+    with pytest.raises(PolicyConfigError, match="matches none"):
+        targets_from_markers(["sys_platform == 'emscripten'"])
+
+
+def test_tag_ranks_follow_target_order() -> None:
+    target = target_for("3.12", "linux")
+    ranks = tag_ranks(target)
+    assert ranks[target.tags[0]] == 0
+    assert ranks[Tag("py3", "none", "any")] > ranks[Tag("cp312", "abi3", "manylinux_2_17_x86_64")]
