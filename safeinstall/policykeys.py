@@ -70,6 +70,7 @@ class Checker:
     def raise_if_any(self) -> None:
         if not self.problems:
             return
+        self.problems.sort(key=lambda problem: problem[0] or 0)
         if len(self.problems) == 1:
             line, text = self.problems[0]
             raise PolicyConfigError(text, location=Location(self.source, line), hint=_HINT)

@@ -26,7 +26,7 @@ MAX_POLICY_BYTES = 1 << 20
 
 def policy_from_text(text: str, source: str, *, pyproject: bool) -> Policy:
     """The policy in a file's text: a pyproject's ``[tool.safeinstall]``, else the top level."""
-    data = _parse(text, source)
+    data = parse_toml(text, source)
     if not pyproject:
         return policy_from_table(data, source, text)
     table = _tool_table(data)
@@ -46,7 +46,7 @@ def _tool_table(data: Mapping[str, Any]) -> Any:
     return tool.get("safeinstall") if isinstance(tool, dict) else None
 
 
-def _parse(text: str, source: str) -> dict[str, Any]:
+def parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -97,7 +97,7 @@ def find_policy_file(cwd: Path) -> Path | None:
         pyproject = directory / PYPROJECT
         if (
             pyproject.is_file()
-            and _tool_table(_parse(_read(pyproject), str(pyproject))) is not None
+            and _tool_table(parse_toml(_read(pyproject), str(pyproject))) is not None
         ):
             return pyproject
         if (directory / ".git").exists():
