@@ -128,7 +128,7 @@ def test_cached_per_process_and_per_configuration(
         calls.append(args)
         return real_run(*args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(pipconfig.subprocess, "run", counting_run)
+    monkeypatch.setattr(subprocess, "run", counting_run)
     assert configured_indexes() is first
     assert calls == []
     monkeypatch.setenv("PIP_INDEX_URL", "https://two.example.com/simple")
@@ -182,3 +182,16 @@ def test_policy_index_specs_does_not_ask_pip_when_the_policy_lists_indexes(
     monkeypatch.setattr(pipconfig, "configured_indexes", boom)
     spec = IndexSpec("own", "https://own.example.com/simple")
     assert Policy(indexes=(spec,)).index_specs() == (spec,)
+
+
+def test_everything_from_the_environment_needs_no_subprocess(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pip was run")
+
+    monkeypatch.setattr(subprocess, "run", boom)
+    monkeypatch.setenv("PIP_INDEX_URL", "https://main.example.com/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_NO_INDEX", "off")
+    assert configured_indexes() == (IndexSpec("pip-index", "https://main.example.com/simple"),)

@@ -427,9 +427,7 @@ def test_index_credentials_refused_and_not_echoed(tmp_path: Path) -> None:
             "'indexes[0].packages' must be an array",
         ),
         (
-            [
-                '{ name = "a", url = "https://a.example.com/s", file-hosts = ["https://f.example.com"] }'
-            ],
+            ['{ name = "a", url = "https://a.example.com/s", file-hosts = ["https://f.example"] }'],
             "is not a host name",
         ),
         (
