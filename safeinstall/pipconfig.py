@@ -15,8 +15,8 @@ import subprocess
 import sys
 
 from safeinstall.errors import TargetEnvironmentError
-from safeinstall.indexurl import normalize_index_url
 from safeinstall.policy import IndexSpec
+from safeinstall.urls import normalize
 
 # pip applies [global], then the command's own section, then PIP_* variables (":env:"); later wins.
 _SECTIONS = (":env:", "install", "global")
@@ -55,12 +55,22 @@ def _configured_indexes(python: str, env: tuple[tuple[str, str], ...]) -> tuple[
             extra = _first(config, "extra-index-url")
     if _truthy(no_index):
         return ()
+    try:
+        return _specs(python, index_url, extra)
+    except ValueError as exc:  # a URL urllib cannot split (bad port, bad brackets)
+        raise TargetEnvironmentError(
+            f"pip is configured with an index URL that is not valid: {exc}",
+            hint="fix the index-url / extra-index-url setting (`pip config list` shows it)",
+        ) from exc
+
+
+def _specs(python: str, index_url: str | None, extra: str | None) -> tuple[IndexSpec, ...]:
     specs = [
-        IndexSpec(name=f"pip-extra-{n}", url=normalize_index_url(url))
+        IndexSpec(name=f"pip-extra-{n}", url=normalize(url))
         for n, url in enumerate((extra or "").split(), start=1)
     ]
     if index_url:
-        specs.append(IndexSpec(name="pip-index", url=normalize_index_url(index_url)))
+        specs.append(IndexSpec(name="pip-index", url=normalize(index_url)))
     else:
         url, file_host = _pip_default_index(python)
         specs.append(IndexSpec(name="pip-index", url=url, file_hosts=(file_host,)))
@@ -140,4 +150,4 @@ def _pip_default_index(python: str) -> tuple[str, str]:
             f"pip for {python} answered something unexpected for its default index",
             hint="list the trusted indexes in the policy",
         )
-    return normalize_index_url(lines[0]), lines[1].lower()
+    return normalize(lines[0]), lines[1].lower()

@@ -18,15 +18,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from safeinstall.duration import parse_duration
 from safeinstall.errors import Location, PolicyConfigError
-from safeinstall.indexurl import is_loopback, normalize_index_url, strip_credentials
 from safeinstall.policy import IndexSpec, PackageRule, Policy
+from safeinstall.urls import is_loopback, normalize, strip_credentials
 
 _NAME_GLOB = re.compile(r"[A-Za-z0-9*?._-]+")
 _RULE = re.compile(r"\s*([A-Za-z0-9*?._-]+)\s*(.*?)\s*")
 _INDEX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_HOST = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?)+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?"
-)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{{1,5}})?")
 _INDEX_KEYS = ("name", "url", "packages", "file-hosts", "insecure")
 _LICENSE_KEYS = ("allow",)
 _HINT = "fix the policy; `safeinstall init --dry-run` shows a commented example"
@@ -98,9 +97,8 @@ def _kind(value: object) -> str:
 
 def _strings(r: Checker, key: str, value: object, *needles: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        r.problem(
-            f"{key!r} must be an array of non-empty strings, not {_kind(value)}", *needles, key
-        )
+        got = "an empty or non-string entry" if isinstance(value, list) else _kind(value)
+        r.problem(f"{key!r} must be an array of non-empty strings, not {got}", *needles, key)
         return []
     return [v.strip() for v in value]
 
@@ -215,7 +213,7 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
     r.unknown_keys(value, _LICENSE_KEYS, f" in {key!r}")
     if "allow" not in value:
         return None
-    from packaging.licenses import (  # noqa: PLC0415 (only when set: slow to import)
+    from packaging.licenses import (  # noqa: PLC0415, RUF100 (only when set: slow to import)
         InvalidLicenseExpression,
         canonicalize_license_expression,
     )
@@ -239,7 +237,7 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
 
 
 def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
-    from packaging.markers import InvalidMarker, Marker  # noqa: PLC0415 (only when set)
+    from packaging.markers import InvalidMarker, Marker  # noqa: PLC0415, RUF100 (only when set)
 
     out = []
     for item in _strings(r, key, value):
@@ -255,25 +253,29 @@ def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
 
 def _check_url(r: Checker, key: str, url: str, *, insecure: bool, needles: tuple[str, ...]) -> str:
     """Validate a trusted location's URL; return it normalized."""
-    bare, had_credentials = strip_credentials(url)
-    shown = bare if had_credentials else url
-    if had_credentials:
+    try:
+        bare = strip_credentials(url)
+        parts = urlsplit(bare)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "")
+        normalized = normalize(bare)
+    except ValueError:
+        r.problem(f"{key!r}: not a valid URL (check the host and port)", *needles)
+        return url
+    if bare != url:
         r.problem(
-            f"{key!r}: {shown!r} has credentials in it; remove them and supply them "
+            f"{key!r}: {bare!r} has credentials in it; remove them and supply them "
             "through .netrc or the environment",
             *needles,
         )
-    parts = urlsplit(bare)
-    scheme, host = parts.scheme.lower(), (parts.hostname or "")
     if scheme not in ("https", "http") or not host:
-        r.problem(f"{key!r}: {shown!r} is not an https URL", *needles)
+        r.problem(f"{key!r}: {bare!r} is not an https URL", *needles)
     elif scheme == "http" and not is_loopback(host) and not insecure:
         r.problem(
-            f"{key!r}: {shown!r} uses plain http; use https (http is accepted only for "
+            f"{key!r}: {bare!r} uses plain http; use https (http is accepted only for "
             "loopback hosts, or with insecure = true on that index)",
             *needles,
         )
-    return normalize_index_url(bare)
+    return normalized
 
 
 def _indexes(r: Checker, key: str, value: object) -> tuple[IndexSpec, ...]:
@@ -325,9 +327,8 @@ def _find_links(r: Checker, key: str, value: object) -> tuple[str, ...]:
     out = []
     for item in _strings(r, key, value):
         if "://" in item and not item.lower().startswith("file:"):
-            out.append(_check_url(r, key, item, insecure=False, needles=(key, '"' + item)))
-        else:
-            out.append(item)
+            _check_url(r, key, item, insecure=False, needles=(key, '"' + item))
+        out.append(item)  # as written: requirement files are compared against it
     return tuple(out)
 
 

@@ -195,3 +195,12 @@ def test_everything_from_the_environment_needs_no_subprocess(
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
     monkeypatch.setenv("PIP_NO_INDEX", "off")
     assert configured_indexes() == (IndexSpec("pip-index", "https://main.example.com/simple"),)
+
+
+def test_unusable_url_in_pips_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", "https://u:pw@main.example.com:99999/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_NO_INDEX", "0")
+    with pytest.raises(TargetEnvironmentError, match="not valid") as info:
+        configured_indexes()
+    assert "pw" not in str(info.value)

@@ -177,7 +177,7 @@ url = "http://localhost:3141/root/simple"
         IndexSpec("local", "http://localhost:3141/root/simple"),
     )
     assert policy.find_links == (
-        "https://wheels.example.com/links",
+        "https://Wheels.Example.com/links/",
         "./wheelhouse",
         "http://127.0.0.1:8000/x",
     )
@@ -272,7 +272,7 @@ def test_min_release_age_invalid(tmp_path: Path, value: str, message: str) -> No
     [
         ('"django>>4"', "is not a name (or name pattern) with an optional version"),
         ('"pkg[extra]"', "is not a name"),
-        ('""', "must be an array of non-empty strings"),
+        ('""', "must be an array of non-empty strings, not an empty or non-string entry"),
     ],
 )
 @pytest.mark.parametrize("key", ["allow", "deny"])
@@ -348,10 +348,13 @@ def test_environments_invalid(tmp_path: Path) -> None:
     [
         ('trusted-hosts = ["https://mirror.example.com"]', "is not a host name"),
         ('trusted-hosts = ["a b"]', "is not a host name"),
+        ('trusted-hosts = ["' + "a" * 5000 + '!"]', "is not a host name"),  # no regex blow-up
+        ('trusted-hosts = ["a..b"]', "is not a host name"),
         ('direct-references = ["./local"]', "is not a package name"),
         ('find-links = ["http://wheels.example.com/"]', "uses plain http"),
         ('find-links = ["https://u:secret@wheels.example.com/"]', "has credentials in it"),
         ('find-links = ["ftp://wheels.example.com/"]', "is not an https URL"),
+        ('find-links = ["https://u:secret@wheels.example.com:99999/"]', "not a valid URL"),
     ],
 )
 def test_location_keys_invalid(tmp_path: Path, body: str, message: str) -> None:
