@@ -7,8 +7,10 @@ built-in default: the indexes pip is configured with, no sdists, no yanked, no p
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -28,6 +30,7 @@ class IndexSpec:
     packages: tuple[str, ...] = ()  # glob patterns over canonical names
     # hosts (besides the index's own) that its listings may point artifact URLs to
     file_hosts: tuple[str, ...] = ()
+    insecure: bool = False  # plain http to a non-loopback host, allowed explicitly by the policy
 
     def serves(self, name: str) -> bool:
         return any(_glob(p, name) for p in self.packages)
@@ -66,6 +69,14 @@ class Policy:
     environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
     direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
 
+    def index_specs(self) -> tuple[IndexSpec, ...]:
+        """The trusted indexes: the policy's, else (looked up only now) the ones pip uses."""
+        if self.indexes is not None:
+            return self.indexes
+        from safeinstall.pipconfig import configured_indexes  # noqa: PLC0415, RUF100 (cycle; slow)
+
+        return configured_indexes()
+
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         return next((r for r in self.deny if r.matches(name, version)), None)
 
@@ -87,3 +98,14 @@ class Policy:
     def yanked_reason(self, name: str, version: Version) -> str | None:
         """The reason the policy gives for allowing this yanked version, or None (refuse)."""
         return next((why for rule, why in self.yanked if rule.matches(name, version)), None)
+
+
+def load_policy(
+    path: str | None = None, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Policy:
+    """The policy in force (see ``safeinstall.policyload``): ``path``, else $SAFEINSTALL_POLICY,
+    else the first policy file from ``cwd`` up to the repository root, else the built-in default;
+    then the SAFEINSTALL_* overrides. A bad policy raises PolicyConfigError naming every problem."""
+    from safeinstall.policyload import load_policy as load  # noqa: PLC0415, RUF100 (it imports this)
+
+    return load(path, cwd=cwd, environ=environ)
