@@ -73,7 +73,7 @@ class Policy:
         """The trusted indexes: the policy's, else (looked up only now) the ones pip uses."""
         if self.indexes is not None:
             return self.indexes
-        from safeinstall.pipconfig import configured_indexes  # noqa: PLC0415, RUF100 (cycle; slow)
+        from safeinstall.pipconfig import configured_indexes  # cycle; slow
 
         return configured_indexes()
 
@@ -106,6 +106,6 @@ def load_policy(
     """The policy in force (see ``safeinstall.policyload``): ``path``, else $SAFEINSTALL_POLICY,
     else the first policy file from ``cwd`` up to the repository root, else the built-in default;
     then the SAFEINSTALL_* overrides. A bad policy raises PolicyConfigError naming every problem."""
-    from safeinstall.policyload import load_policy as load  # noqa: PLC0415, RUF100 (it imports this)
+    from safeinstall.policyload import load_policy as load  # it imports this
 
     return load(path, cwd=cwd, environ=environ)

@@ -213,7 +213,7 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
     r.unknown_keys(value, _LICENSE_KEYS, f" in {key!r}")
     if "allow" not in value:
         return None
-    from packaging.licenses import (  # noqa: PLC0415, RUF100 (only when set: slow to import)
+    from packaging.licenses import (  # only when set: slow to import
         InvalidLicenseExpression,
         canonicalize_license_expression,
     )
@@ -237,7 +237,7 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
 
 
 def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
-    from packaging.markers import InvalidMarker, Marker  # noqa: PLC0415, RUF100 (only when set)
+    from packaging.markers import InvalidMarker, Marker  # only when set
 
     out = []
     for item in _strings(r, key, value):
