@@ -228,7 +228,7 @@ class _Checker:
             return out
         if name == "--find-links":
             out = self.url_findings(value, where, what="find-links location")
-            if value not in self.policy.find_links:
+            if urls.normalize(value) not in {urls.normalize(f) for f in self.policy.find_links}:
                 out.append(
                     Finding(
                         "untrusted-index",
@@ -238,7 +238,7 @@ class _Checker:
                     )
                 )
             return out
-        if name == "--trusted-host" and value not in self.policy.trusted_hosts:
+        if name == "--trusted-host" and value.lower() not in self.policy.trusted_hosts:
             return [
                 Finding(
                     "untrusted-index",

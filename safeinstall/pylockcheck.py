@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.pylock import Package, Pylock, PylockValidationError
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageSdist,
+    PackageWheel,
+    Pylock,
+    PylockValidationError,
+)
 
 from safeinstall import urls
 from safeinstall.errors import InputError, Location
@@ -88,9 +95,8 @@ def _package_findings(package: Package, where: Location, checker: _Checker) -> l
                     "relock from a trusted index, or add it to the policy's `indexes`",
                 )
             )
-    files = [*(package.wheels or ()), *([package.sdist] if package.sdist else [])]
-    if package.archive is not None:
-        files.append(package.archive)  # type: ignore[arg-type]
+    files: list[PackageWheel | PackageSdist | PackageArchive] = [*(package.wheels or ())]
+    files += [f for f in (package.sdist, package.archive) if f is not None]
     for file in files:
         label = f"{name} file {getattr(file, 'name', None) or file.url or file.path}"
         if file.url:
