@@ -1,0 +1,129 @@
+"""The resolver's view of the trusted indexes: listings and metadata, fetched concurrently.
+
+``open_finder(policy)`` wires the pieces together: one pooled ``Http`` whose every request and
+redirect is checked against the policy's hosts, the ``IndexClient`` that binds each name to one
+index, the ``MetadataReader``, and a bounded thread pool that prefetches metadata of the
+candidates the resolver is likely to try next and the project pages of their dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from threading import Lock
+from urllib.parse import urlsplit
+
+from packaging.metadata import Metadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from safeinstall import urls
+from safeinstall.distfile import DistFile, ProjectPage
+from safeinstall.errors import SafeinstallError
+from safeinstall.http import Http
+from safeinstall.index import IndexClient
+from safeinstall.metadata import MetadataReader
+from safeinstall.policy import IndexSpec, Policy
+
+WORKERS = 10
+
+
+def cache_root() -> Path:
+    """SAFEINSTALL_CACHE_DIR, else the platform's user cache directory."""
+    configured = os.environ.get("SAFEINSTALL_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("safeinstall", appauthor=False))
+
+
+def host_checker(indexes: Sequence[IndexSpec]) -> HostPolicy:
+    return HostPolicy(indexes)
+
+
+class HostPolicy:
+    """Which URLs a run may fetch: the indexes' own origins and their declared file hosts."""
+
+    def __init__(self, indexes: Sequence[IndexSpec]) -> None:
+        self._https: set[str] = set()
+        self._http: set[tuple[str, int | None]] = set()
+        for spec in indexes:
+            parts = urlsplit(spec.url)
+            host = (parts.hostname or "").lower()
+            if parts.scheme == "http":  # a loopback or explicitly insecure index: that origin only
+                self._http.add((host, parts.port))
+            else:
+                self._https.add(host)
+            self._https.update(h.lower() for h in spec.file_hosts)
+
+    def __call__(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme == "https":
+            return host in self._https or (host, parts.port) in self._http
+        return parts.scheme == "http" and (host, parts.port) in self._http
+
+
+class IndexFinder:
+    """Implements the resolver's Finder protocol over the network pieces."""
+
+    def __init__(self, client: IndexClient, reader: MetadataReader, pool: ThreadPoolExecutor):
+        self.client = client
+        self.reader = reader
+        self._pool = pool
+        self._started: set[str] = set()
+        self._guard = Lock()
+
+    def project(self, name: NormalizedName) -> ProjectPage:
+        return self.client.project(name)
+
+    def metadata(self, file: DistFile) -> Metadata:
+        return self.reader.read(file)  # joins an in-flight prefetch of the same file
+
+    def prefetch(self, files: Sequence[DistFile]) -> None:
+        for file in files:
+            if self._start(f"file:{file.url}"):
+                self._pool.submit(self._prefetch_file, file)
+
+    def _start(self, key: str) -> bool:
+        with self._guard:
+            if key in self._started:
+                return False
+            self._started.add(key)
+            return True
+
+    def _prefetch_file(self, file: DistFile) -> None:
+        with suppress(SafeinstallError):  # the resolver's own call reports the error
+            metadata = self.reader.read(file)
+            for text in metadata.requires_dist or ():
+                with suppress(InvalidRequirement):
+                    name = canonicalize_name(Requirement(str(text)).name)
+                    if self._start(f"page:{name}"):
+                        self._pool.submit(self._prefetch_page, name)
+
+    def _prefetch_page(self, name: NormalizedName) -> None:
+        with suppress(SafeinstallError):
+            self.client.project(name)
+
+
+@contextmanager
+def open_finder(policy: Policy, *, cache: Path | None = None) -> Iterator[IndexFinder]:
+    indexes = policy.index_specs()
+    root = cache if cache is not None else cache_root()
+    credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
+    http = Http(allowed=host_checker(indexes), credentials=credentials, pool_size=WORKERS)
+    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
+    try:
+        client = IndexClient(indexes, http, cache_dir=root)
+        reader = MetadataReader(http, cache_dir=root)
+        yield IndexFinder(client, reader, pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        http.close()
+
+
+__all__ = ["Future", "IndexFinder", "cache_root", "open_finder", "urls"]
