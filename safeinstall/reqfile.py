@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName
 from safeinstall.errors import InputError, Location
 from safeinstall.reqline import Kind, interpret
 from safeinstall.reqsyntax import (
+    check_size,
     decode,
     env_var_names,
     logical_lines,
@@ -105,10 +106,14 @@ def parse_requirements(
 def parse_requirements_text(
     text: str, path: str = "-", *, root: Path | None = None
 ) -> RequirementsFile:
-    """Parse requirements given as text; ``path`` names it in errors and anchors includes."""
+    """Parse requirements given as text; ``path`` names it in errors and anchors includes.
+
+    The text goes through the same checks as a file's bytes (size, NUL, coding header)."""
     base = Path(path).absolute().parent if path != "-" else Path.cwd()
     parser = _Parser((root or _default_root(base)).resolve())
-    parser.read_text(text, path, constraint=False, chain=())
+    data = text.encode("utf-8", "surrogatepass")
+    check_size(len(data), Location(path))
+    parser.read_text(decode(data, path), path, constraint=False, chain=())
     return parser.result(path)
 
 

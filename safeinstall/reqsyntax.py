@@ -119,13 +119,17 @@ def read_bounded(path: Path, display: str, origin: Location | None) -> bytes:
             location=where,
             hint="Check that the file exists and is readable by this user.",
         ) from None
-    if len(data) > MAX_FILE_BYTES:
+    check_size(len(data), where)
+    return data
+
+
+def check_size(size: int, where: Location) -> None:
+    if size > MAX_FILE_BYTES:
         raise InputError(
-            f"{what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB.",
+            f"Requirements file {where.path!r} is larger than {MAX_FILE_BYTES >> 20} MiB.",
             location=where,
             hint="A requirements file this large is not a requirements file; check its content.",
         )
-    return data
 
 
 def _line_of(text_before: str) -> int:
