@@ -82,7 +82,15 @@ def requirement(draw: st.DrawFn) -> str:
     return text + draw(COMMENT)
 
 
-LINE = st.one_of(requirement(), GLOBAL, st.just("# only a comment"), st.just(""))
+URL_FORM = st.one_of(
+    NAME.map(lambda n: f"https://example.com/p/{n}-1.0-py3-none-any.whl"),
+    NAME.map(lambda n: f"https://example.com/p/x.tar.gz#egg={n}"),
+    NAME.map(lambda n: f"git+https://example.com/r.git@v1#egg={n}"),
+    NAME.map(lambda n: f"-e git+https://example.com/r.git#egg={n}"),
+    NAME.map(lambda n: f"--editable=hg+https://example.com/r#egg={n}"),
+    st.just('https://example.com/p/a.zip; sys_platform == "linux"'),
+)
+LINE = st.one_of(requirement(), URL_FORM, GLOBAL, st.just("# only a comment"), st.just(""))
 
 
 def pip_view(path: Path) -> tuple[list[Any], list[Any]]:
@@ -90,14 +98,14 @@ def pip_view(path: Path) -> tuple[list[Any], list[Any]]:
     requirements = []
     for parsed in pip_parse_requirements(str(path), session=session):
         ireq = install_req_from_parsed_requirement(parsed)
-        assert ireq.req is not None
         options = parsed.options or {}
         requirements.append(
             (
                 int((parsed.line_source or "").split()[1]),
-                canonicalize_name(ireq.req.name),
-                str(ireq.req.specifier),
-                sorted(canonicalize_name(e) for e in ireq.req.extras),
+                ireq.editable,
+                canonicalize_name(ireq.req.name) if ireq.req else None,
+                str(ireq.req.specifier) if ireq.req else "",
+                sorted(canonicalize_name(e) for e in ireq.req.extras) if ireq.req else [],
                 str(ireq.markers) if ireq.markers else None,
                 ireq.link.url if ireq.link else None,
                 {k: sorted(v) for k, v in options.get("hashes", {}).items()},
@@ -129,13 +137,13 @@ def _pip_options(opts: Any) -> dict[str, Any]:
 def our_view(result: RequirementsFile) -> tuple[list[Any], list[Any]]:
     requirements = []
     for req in result.requirements:
-        assert req.name is not None
         hashes: dict[str, list[str]] = {}
         for pin in req.hashes:
             hashes.setdefault(pin.algorithm, []).append(pin.digest)
         requirements.append(
             (
                 req.location.line,
+                req.editable,
                 req.name,
                 str(req.specifier),
                 sorted(req.extras),
