@@ -163,7 +163,8 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
         return head, Marker(marker_text.strip())
     except InvalidMarker as exc:
         raise InputError(
-            f"Invalid environment marker {marker_text.strip()!r}: {_first_line(exc)}.",
+            f"Invalid environment marker {marker_text.strip()!r} on {head.strip()!r}: "
+            f"{_first_line(exc)}.",
             location=location,
             hint='Write a PEP 508 marker such as python_version >= "3.11".',
         ) from None

@@ -165,6 +165,7 @@ def decode(data: bytes, display: str) -> str:
                         hint="Save the file as UTF-8 and remove or fix the coding: line.",
                     )
                 break
+    _no_nul(data[: data.find(b"\x00") + 1].decode("utf-8", "replace"), display)  # binary first
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

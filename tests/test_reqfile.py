@@ -60,12 +60,19 @@ def test_invalid_utf8_names_the_line_of_the_first_bad_byte(tmp_path: Path) -> No
 
 
 def test_binary_data_is_refused(tmp_path: Path) -> None:
-    data = bytes(range(256)) * 8
+    data = bytes(range(1, 256)) * 8
     assert "not valid UTF-8" in refused(tmp_path, data).message
 
 
 def test_nul_byte_is_refused_with_its_line(tmp_path: Path) -> None:
     error = refused(tmp_path, b"a==1\nb==2\x00\n")
+    assert "NUL" in error.message
+    assert error.location is not None
+    assert error.location.line == 2
+
+
+def test_nul_before_bad_utf8_is_reported_as_nul(tmp_path: Path) -> None:
+    error = refused(tmp_path, b"a==1\n\x00\x01binary\xff\xfe\x00")
     assert "NUL" in error.message
     assert error.location is not None
     assert error.location.line == 2

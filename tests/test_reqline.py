@@ -179,6 +179,11 @@ def test_malformed_requirements(tmp_path: Path, text: str, fragment: str) -> Non
     assert error.location.line == 2
 
 
+def test_marker_error_names_the_requirement(tmp_path: Path) -> None:
+    error = refused(tmp_path, "requests==1.0 ; os.system('x')\n")
+    assert "\"os.system('x')\" on 'requests==1.0'" in error.message
+
+
 def test_non_ascii_name_names_each_character(tmp_path: Path) -> None:
     error = refused(tmp_path, "r\u0435qu\u0435sts==2.32.3\n")  # Cyrillic small ie, twice
     assert "U+0435 CYRILLIC SMALL LETTER IE" in error.message
