@@ -152,7 +152,14 @@ class _Parser:
                 location=where,
                 hint="Download it, review it and commit it next to this file.",
             )
-        real = Path(display).resolve()
+        try:
+            real = Path(display).resolve()
+        except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+            raise InputError(
+                f"Requirements file {display!r} is a symlink loop.",
+                location=where,
+                hint="Point the symlink at a real file.",
+            ) from None
         if not real.is_relative_to(self.root):
             raise InputError(
                 f"Requirements file {display!r} resolves to {str(real)!r}, "

@@ -280,6 +280,11 @@ def test_symlinked_include_inside_root_is_followed(tmp_path: Path) -> None:
     assert names(parse(tmp_path, "-r link.txt\n")) == ["real"]
 
 
+def test_symlink_loop_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    assert "symlink loop" in refused(tmp_path, "-r loop.txt\n").message
+
+
 def test_symlinked_top_file_pointing_outside_root_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "evil==1\n", "elsewhere/r.txt")
     repo = tmp_path / "repo"
