@@ -1,0 +1,238 @@
+"""What one requirement in a requirements file names: a project, a URL, a VCS URL or a path.
+
+pip decides some of this by looking at the disk (``./x`` is a project directory only if it
+exists); this module decides from the text alone, so a parse means the same on every machine:
+a word that looks like a path (has ``/`` or starts with ``.``) or an archive file name is a path.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import urllib.parse
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+
+from safeinstall.errors import InputError, Location
+
+Kind = Literal["named", "url", "vcs", "path"]
+
+VCS_SCHEMES = frozenset(
+    {
+        *(f"git+{s}" for s in ("http", "https", "ssh", "git", "file")),
+        *(f"hg+{s}" for s in ("file", "http", "https", "ssh", "static-http")),
+        *(f"svn+{s}" for s in ("ssh", "http", "https", "svn", "file")),
+        *(f"bzr+{s}" for s in ("http", "https", "ssh", "sftp", "ftp", "lp", "file")),
+    }
+)
+URL_SCHEMES = frozenset({"http", "https", "file", "ftp"}) | VCS_SCHEMES
+_VCS_NAMES = ("git", "hg", "svn", "bzr")
+_ARCHIVES = (
+    *(".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz"),
+    *(".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma"),
+)
+_EGG_RE = re.compile(r"[#&]egg=([^&]*)")
+_NAME_RE = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE | re.ASCII)
+_EXTRAS_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
+_LEADING_WORD_RE = re.compile(r"\s*([^\s\[\](){}<>=!~;@,]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRequirement:
+    kind: Kind
+    name: NormalizedName | None
+    raw_name: str | None
+    specifier: SpecifierSet
+    extras: frozenset[NormalizedName]
+    marker: Marker | None
+    url: str | None
+
+
+def interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequirement:
+    """Read the requirement part of a line (or an ``-e`` value) as pip would, from text only."""
+    if editable:
+        return _editable(arg, location)
+    if _is_url(arg, location):
+        head, marker = _split_marker(arg, "; ", location)
+        url = head.strip()
+        raw_name, specifier = _name_from_link(url, location)
+        return _made(url_kind(url), raw_name, specifier, extras=frozenset(), marker=marker, url=url)
+    head, marker = _split_marker(arg, ";", location)
+    head = head.strip()
+    path, extras = _strip_extras(head, location)
+    pathish = _looks_like_path(head) or path.lower().endswith(_ARCHIVES)
+    if pathish and not ("@" in head and not _looks_like_path(head.split("@", 1)[0])):
+        raw_name, specifier = _name_from_link(path, location)
+        return _made("path", raw_name, specifier, extras=extras, marker=marker, url=path)
+    req = _pep508(head, location)
+    kind: Kind = "named" if req.url is None else url_kind(req.url)
+    extras = frozenset(canonicalize_name(e) for e in req.extras)
+    return _made(kind, req.name, req.specifier, extras=extras, marker=marker, url=req.url)
+
+
+def url_kind(url: str) -> Kind:
+    """``vcs`` for git+/hg+/svn+/bzr+ URLs, ``path`` without a scheme, else ``url``."""
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
+    if scheme in VCS_SCHEMES or ("+" in scheme and scheme.partition("+")[0] in _VCS_NAMES):
+        return "vcs"
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]+", scheme):  # no scheme (or a drive letter)
+        return "path"
+    return "url"
+
+
+def _editable(arg: str, location: Location) -> ParsedRequirement:
+    try:
+        req = Requirement(arg)
+    except InvalidRequirement:
+        req = None
+    if req is not None and req.url is not None:
+        kind = url_kind(req.url)
+        if kind == "url" and not req.url.lower().startswith("file:"):
+            raise _not_editable(arg, location)
+        extras = frozenset(canonicalize_name(e) for e in req.extras)
+        return _made(kind, req.name, req.specifier, extras=extras, marker=req.marker, url=req.url)
+    path, extras = _strip_extras(arg, location)
+    if path.lower().startswith("file:"):
+        raw_name, _ = _name_from_link(path, location, wheels=False)
+        return _made("url", raw_name, SpecifierSet(), extras=extras, marker=None, url=path)
+    prefixed = next((f"{v}+{arg}" for v in _VCS_NAMES if arg.lower().startswith(f"{v}:")), arg)
+    if _is_url(prefixed, location):
+        if url_kind(prefixed) != "vcs":
+            raise _not_editable(arg, location)
+        raw_name, _ = _name_from_link(prefixed, location, wheels=False)
+        if raw_name is None:
+            raise InputError(
+                f"Editable VCS requirement {arg!r} does not name its project.",
+                location=location,
+                hint="Write -e 'NAME @ git+https://...' or add #egg=NAME.",
+            )
+        return _made("vcs", raw_name, SpecifierSet(), extras=frozenset(), marker=None, url=arg)
+    return _made("path", None, SpecifierSet(), extras=extras, marker=None, url=path)
+
+
+def _not_editable(arg: str, location: Location) -> InputError:
+    return InputError(
+        f"{arg!r} cannot be installed in editable mode.",
+        location=location,
+        hint="Use -e with a local project directory or a VCS URL (git+, hg+, svn+, bzr+).",
+    )
+
+
+def _made(
+    kind: Kind,
+    raw_name: str | None,
+    specifier: SpecifierSet,
+    *,
+    extras: frozenset[NormalizedName],
+    marker: Marker | None,
+    url: str | None,
+) -> ParsedRequirement:
+    name = canonicalize_name(raw_name) if raw_name is not None else None
+    return ParsedRequirement(kind, name, raw_name, specifier, extras, marker, url)
+
+
+def _is_url(text: str, location: Location) -> bool:
+    try:
+        scheme = urllib.parse.urlsplit(text).scheme
+    except ValueError as exc:
+        raise InputError(
+            f"Malformed URL in {text!r} ({exc}).", location=location, hint="Fix the URL."
+        ) from None
+    return scheme in URL_SCHEMES
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or text.startswith(".")
+
+
+def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker | None]:
+    head, found, marker_text = arg.partition(sep)
+    if not found or not marker_text.strip():
+        return head, None
+    try:
+        return head, Marker(marker_text.strip())
+    except InvalidMarker as exc:
+        raise InputError(
+            f"Invalid environment marker {marker_text.strip()!r} on {head.strip()!r}: "
+            f"{_first_line(exc)}.",
+            location=location,
+            hint='Write a PEP 508 marker such as python_version >= "3.11".',
+        ) from None
+
+
+def _strip_extras(text: str, location: Location) -> tuple[str, frozenset[NormalizedName]]:
+    found = _EXTRAS_RE.match(text)
+    if found is None:
+        return text, frozenset()
+    extras = _pep508("placeholder" + found.group(2).lower(), location).extras
+    return found.group(1).rstrip(), frozenset(canonicalize_name(e) for e in extras)
+
+
+def _name_from_link(
+    url: str, location: Location, *, wheels: bool = True
+) -> tuple[str | None, SpecifierSet]:
+    """Project name (and ``==version`` for a wheel) a bare URL or path names, as pip reads it."""
+    without_fragment = url.partition("#")[0].partition("?")[0]
+    filename = urllib.parse.unquote(without_fragment.rstrip("/").rpartition("/")[2])
+    if wheels and filename.lower().endswith(".whl"):
+        try:
+            _, version, _, _ = parse_wheel_filename(filename)
+        except InvalidWheelFilename as exc:
+            raise InputError(
+                f"Invalid wheel file name {filename!r}: {_first_line(exc)}.",
+                location=location,
+                hint="Wheel names are NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl.",
+            ) from None
+        return filename.partition("-")[0], SpecifierSet(f"=={version}")
+    egg = _EGG_RE.search(url)
+    if egg is None:
+        return None, SpecifierSet()
+    _check_ascii(egg.group(1), location)
+    if not _NAME_RE.fullmatch(egg.group(1)):
+        raise InputError(
+            f"#egg={egg.group(1)} is not a valid project name.",
+            location=location,
+            hint="Write #egg=NAME with the project's name only, or use 'NAME @ URL'.",
+        )
+    return egg.group(1), SpecifierSet()
+
+
+def _pep508(text: str, location: Location) -> Requirement:
+    word = _LEADING_WORD_RE.match(text)
+    if word is not None:
+        _check_ascii(word.group(1), location)
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise InputError(
+            f"Invalid requirement {text!r}: {_first_line(exc)}.",
+            location=location,
+            hint='Write a PEP 508 requirement, e.g. name[extra]==1.0 ; python_version >= "3.11".',
+        ) from None
+
+
+def _check_ascii(name: str, location: Location) -> None:
+    odd = [c for c in dict.fromkeys(name) if not c.isascii()]
+    if odd:
+        described = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
+        raise InputError(
+            f"Project name {name!r} contains non-ASCII characters ({described}); "
+            "project names are ASCII only.",
+            location=location,
+            hint="Retype the name with ASCII letters, digits, '.', '-' and '_'; "
+            "a look-alike letter may point at a different project.",
+        )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0].rstrip(".") if str(exc) else type(exc).__name__

@@ -1,0 +1,328 @@
+"""pip's requirement-file syntax below the requirement itself: bytes, lines, comments, options.
+
+This mirrors pip 26.3's ``req_file.py`` (line joining, comment stripping, splitting a line into
+its requirement part and its options, optparse's option rules) without importing pip, and is
+stricter wherever pip would silently ignore something: bad bytes, an option pip drops, a word
+after the options. ``reqfile.py`` builds the requirement model on top of this.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from safeinstall.errors import InputError, Location
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+
+# pip's own patterns, character for character.
+COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+PEP263_ENCODING_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
+
+# Order matters: the UTF-16 LE BOM is a prefix of the UTF-32 LE BOM.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+
+Scope = Literal["global", "include", "editable", "requirement"]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option pip accepts in a requirements file."""
+
+    name: str  # canonical long form
+    takes_value: bool
+    scope: Scope
+
+
+_SPECS = (
+    OptionSpec("--index-url", True, "global"),
+    OptionSpec("--extra-index-url", True, "global"),
+    OptionSpec("--no-index", False, "global"),
+    OptionSpec("--constraint", True, "include"),
+    OptionSpec("--requirement", True, "include"),
+    OptionSpec("--editable", True, "editable"),
+    OptionSpec("--find-links", True, "global"),
+    OptionSpec("--no-binary", True, "global"),
+    OptionSpec("--only-binary", True, "global"),
+    OptionSpec("--prefer-binary", False, "global"),
+    OptionSpec("--require-hashes", False, "global"),
+    OptionSpec("--no-require-hashes", False, "global"),
+    OptionSpec("--pre", False, "global"),
+    OptionSpec("--all-releases", True, "global"),
+    OptionSpec("--only-final", True, "global"),
+    OptionSpec("--trusted-host", True, "global"),
+    OptionSpec("--use-feature", True, "global"),
+    OptionSpec("--hash", True, "requirement"),
+    OptionSpec("--config-settings", True, "requirement"),
+)
+_BY_NAME = {spec.name: spec for spec in _SPECS}
+# Every long spelling pip's optparse knows; optparse also accepts any unambiguous prefix of them.
+_LONG = {**_BY_NAME, "--pypi-url": _BY_NAME["--index-url"]}
+_SHORT = {
+    "-i": _BY_NAME["--index-url"],
+    "-c": _BY_NAME["--constraint"],
+    "-r": _BY_NAME["--requirement"],
+    "-e": _BY_NAME["--editable"],
+    "-f": _BY_NAME["--find-links"],
+    "-C": _BY_NAME["--config-settings"],
+}
+# Build-code injection options older pips took per requirement; recorded (exact spelling only)
+# so that the policy check can refuse them by name.
+_LEGACY = {
+    "--global-option": OptionSpec("--global-option", True, "requirement"),
+    "--install-option": OptionSpec("--install-option", True, "requirement"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SplitLine:
+    """A logical line cut the way pip cuts it: the requirement words, then the options."""
+
+    args: str  # everything before the first word starting with "-" ("" on an option line)
+    options: tuple[tuple[OptionSpec, str | None], ...]
+    leftovers: tuple[str, ...]  # words after the options; pip ignores them, we refuse them
+
+
+def read_bounded(path: Path, display: str, origin: Location | None) -> bytes:
+    """Read at most MAX_FILE_BYTES (+1 to detect more) from ``path``; errors name ``origin``."""
+    where = origin or Location(display)
+    what = f"Requirements file {display!r}"
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(
+            f"{what} does not exist.", location=where, hint="Check the path and its spelling."
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            f"{what} is a directory, not a file.",
+            location=where,
+            hint="Name a requirements file, not its folder.",
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"{what} cannot be read: {exc.strerror or exc}.",
+            location=where,
+            hint="Check that the file exists and is readable by this user.",
+        ) from None
+    check_size(len(data), where)
+    return data
+
+
+def check_size(size: int, where: Location) -> None:
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            f"Requirements file {where.path!r} is larger than {MAX_FILE_BYTES >> 20} MiB.",
+            location=where,
+            hint="A requirements file this large is not a requirements file; check its content.",
+        )
+
+
+def _line_of(text_before: str) -> int:
+    """1-based number (as ``str.splitlines`` counts, like pip) of the line where text resumes."""
+    return len((text_before + "x").splitlines())
+
+
+def decode(data: bytes, display: str) -> str:
+    """Decode like pip (BOM, then a PEP 263 header, then UTF-8) but never guess an encoding."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _no_nul(data[len(bom) :].decode(encoding), display)
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"File is not valid {encoding.upper()} although it starts with that BOM.",
+                    location=Location(display),
+                    hint="Save the file as UTF-8.",
+                ) from None
+    for line in data.split(b"\n")[:2]:
+        if line[:1] == b"#":
+            found = PEP263_ENCODING_RE.search(line)
+            if found is not None:
+                declared = found.group(1).decode("ascii")
+                try:
+                    normalized = codecs.lookup(declared).name
+                except LookupError:
+                    normalized = ""
+                if normalized != "utf-8":
+                    raise InputError(
+                        f"File declares encoding {declared!r}; only UTF-8 is accepted.",
+                        location=Location(display, data.split(b"\n").index(line) + 1),
+                        hint="Save the file as UTF-8 and remove or fix the coding: line.",
+                    )
+                break
+    _no_nul(data[: data.find(b"\x00") + 1].decode("utf-8", "replace"), display)  # binary first
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = _line_of(data[: exc.start].decode("utf-8"))
+        raise InputError(
+            f"File is not valid UTF-8 (byte 0x{data[exc.start]:02x} cannot start a character).",
+            location=Location(display, line_no),
+            hint="Save the file as UTF-8; binary data is not a requirements file.",
+        ) from None
+    return _no_nul(text, display)
+
+
+def _no_nul(text: str, display: str) -> str:
+    at = text.find("\x00")
+    if at >= 0:
+        raise InputError(
+            "File contains a NUL character.",
+            location=Location(display, _line_of(text[:at])),
+            hint="Binary data is not a requirements file; check the file's content.",
+        )
+    return text
+
+
+def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
+    """Yield (first line number, line) as pip does: join ``\\`` continuations, drop comments
+    and blank lines. A comment line ends a continuation (and is itself dropped)."""
+    start = 0
+    pending: list[str] = []
+    pending_chars = 0
+    for number, physical in enumerate(text.splitlines(), start=1):
+        line = physical
+        if not line.endswith("\\") or COMMENT_RE.match(line):
+            if COMMENT_RE.match(line):
+                line = " " + line  # so the comment pattern matches it once joined
+            if pending:
+                pending.append(line)
+                yield from _finish(start, "".join(pending), display)
+                pending, pending_chars = [], 0
+            else:
+                yield from _finish(number, line, display)
+        else:
+            if not pending:
+                start = number
+            pending.append(line.strip("\\"))
+            pending_chars += len(pending[-1])
+            if pending_chars > MAX_LINE_BYTES:  # chars <= bytes: already too long
+                _check_length(start, "".join(pending), display)
+    if pending:
+        yield from _finish(start, "".join(pending), display)
+
+
+def _check_length(number: int, line: str, display: str) -> None:
+    if len(line) * 4 > MAX_LINE_BYTES and len(line.encode()) > MAX_LINE_BYTES:
+        raise InputError(
+            f"Line is longer than {MAX_LINE_BYTES // 1024} KiB.",
+            location=Location(display, number),
+            hint="Split it; no real requirement line is this long.",
+        )
+
+
+def _finish(number: int, line: str, display: str) -> Iterator[tuple[int, str]]:
+    _check_length(number, line, display)
+    line = strip_comment(line)
+    if line:
+        yield number, line
+
+
+def strip_comment(line: str) -> str:
+    """``COMMENT_RE.sub("", line).strip()`` in linear time (the regex is quadratic on long
+    runs of blanks): cut at the first ``#`` that starts the line or follows whitespace."""
+    at = line.find("#")
+    while at > 0 and not line[at - 1].isspace():
+        at = line.find("#", at + 1)
+    return (line if at < 0 else line[:at]).strip()
+
+
+def env_var_names(line: str) -> tuple[str, ...]:
+    """The NAMEs of the ``${NAME}`` references pip would expand on this line, in order."""
+    return tuple(ENV_VAR_RE.findall(line))
+
+
+def split_line(line: str, location: Location) -> SplitLine:
+    """Cut a logical line into requirement words and options, with optparse's rules."""
+    tokens = line.split(" ")  # pip splits on single spaces only, not on tabs
+    cut = next((i for i, token in enumerate(tokens) if token.startswith("-")), len(tokens))
+    args, rest = " ".join(tokens[:cut]), " ".join(tokens[cut:])
+    try:
+        words = shlex.split(rest)
+    except ValueError as exc:
+        raise InputError(
+            f"Cannot split the options of this line ({exc}).",
+            location=location,
+            hint="Close the quotation or remove the stray quote or backslash.",
+        ) from None
+    options: list[tuple[OptionSpec, str | None]] = []
+    leftovers: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "--":
+            leftovers.extend(words[i:])
+            break
+        if word.startswith("--"):
+            spelled, eq, inline = word.partition("=")
+            spec = _long_option(spelled, location)
+            value: str | None = inline if eq else None
+        elif word.startswith("-") and word != "-":
+            spelled, short = word[:2], _SHORT.get(word[:2])
+            if short is None:
+                raise _unknown(spelled, location)
+            spec = short
+            value = word[2:] or None
+            eq = "=" if value is not None else ""
+        else:
+            leftovers.append(word)
+            continue
+        if not spec.takes_value:
+            if eq:
+                raise InputError(
+                    f"Option {spec.name} takes no value.",
+                    location=location,
+                    hint=f"Write {spec.name} alone.",
+                )
+        elif value is None:
+            if i >= len(words):
+                raise InputError(
+                    f"Option {spec.name} needs a value.",
+                    location=location,
+                    hint=f"Write {spec.name}=VALUE.",
+                )
+            value = words[i]  # like optparse: the next word, even if it starts with "-"
+            i += 1
+        options.append((spec, value))
+    return SplitLine(args, tuple(options), tuple(leftovers))
+
+
+def _long_option(spelled: str, location: Location) -> OptionSpec:
+    if spelled in _LONG:
+        return _LONG[spelled]
+    if spelled in _LEGACY:
+        return _LEGACY[spelled]
+    matches = {_LONG[name].name for name in _LONG if name.startswith(spelled)}
+    if len(matches) == 1:
+        return _BY_NAME[matches.pop()]
+    if matches:
+        raise InputError(
+            f"Option {spelled} is ambiguous (it could be {', '.join(sorted(matches))}).",
+            location=location,
+            hint="Write the option's full name.",
+        )
+    raise _unknown(spelled, location)
+
+
+def _unknown(spelled: str, location: Location) -> InputError:
+    return InputError(
+        f"Unknown option {spelled} in a requirements file.",
+        location=location,
+        hint="Remove it or use an option pip accepts in requirements files, spelled in full.",
+    )
