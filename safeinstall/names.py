@@ -52,6 +52,7 @@ _DATA_FILE = "popular-names.txt"
 # names at least this long; one edit from names at least (length) long and ranked below (rank).
 _TWO_EDITS_FROM = 12
 _ONE_EDIT = ((8, 5000), (6, 2000), (4, 500))
+_VERSION_DIGITS_FROM = 100  # the names ranked above this are also guarded against version games
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 _LOOKS_THE_SAME = "looks the same apart from separators or look-alike letters"
 _AFFIX = "adds or changes a python/py prefix or suffix"
@@ -225,17 +226,21 @@ def edit_budget(canon: str, target: str, rank: int) -> int:
     """How many edits may separate ``canon`` from ``target`` (of popularity ``rank``) for it to
     count as a typo of it.
 
-    Tuned on the popular list, where many legitimate names sit one edit apart: typos keep the first
-    letter; a version number added or changed (``netifaces2``, ``elasticsearch7``,
-    ``python3-memcached``) makes a fork's or sibling's name, while dropping one (``urllib`` for
-    ``urllib3``) does not; and the budget is set by
-    the part that differs once shared ``-`` words are put aside, so ``django-cms`` is not a typo
-    of ``django-csp``.
+    Tuned on the popular list, where many legitimate names sit one edit apart:
+
+    - typos keep the first letter;
+    - adding or changing a version number names a fork or sibling (``netifaces2``,
+      ``elasticsearch7``, ``python3-memcached``), except next to the top names
+      (``python3-dateutil``); dropping one is a typo (``urllib`` for ``urllib3``);
+    - the budget is set by the part that differs once shared ``-`` words are put aside, so
+      ``django-cms`` is not a typo of ``django-csp``.
     """
     if canon[:1] != target[:1]:
         return 0
-    if len(canon) >= len(target) and canon.translate(_DROP_DIGITS) == target.translate(
-        _DROP_DIGITS
+    if (
+        rank >= _VERSION_DIGITS_FROM
+        and len(canon) >= len(target)
+        and canon.translate(_DROP_DIGITS) == target.translate(_DROP_DIGITS)
     ):
         return 0
     words, target_words = canon.split("-"), target.split("-")
@@ -296,6 +301,7 @@ class _Index:
                     candidates.update(self.pieces.get(key, ()))
         best: tuple[int, int, str] | None = None
         letters = set(canon)
+        candidates.discard(canon)
         for target in candidates:
             rank = self.rank[target]
             edits = max_edits(len(target), rank)
