@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 import timeit
 from pathlib import Path
 
@@ -64,8 +65,9 @@ def main(argv: list[str]) -> int:
     sample_known = listed[:: len(listed) // 300][:300]
     sample_unknown = [n + "x" for n in unprotected[:300]]
     for label, sample in (("listed", sample_known), ("unlisted", sample_unknown)):
-        seconds = min(timeit.repeat(lambda s=sample: [names.typosquat_of(n) for n in s], number=5))
-        print(f"300 {label} names: {1000 * seconds / 5:.2f} ms")
+        run = lambda s=sample: [names.typosquat_of(n) for n in s]  # noqa: E731
+        seconds = min(timeit.repeat(run, number=5, timer=time.process_time))
+        print(f"300 {label} names: {1000 * seconds / 5:.2f} ms of CPU")
     return 0
 
 

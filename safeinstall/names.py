@@ -28,13 +28,8 @@ _LOOKALIKES: dict[str, str] = {
     **dict(zip("\u0410\u0412\u0421\u0415\u041d\u0406\u0408\u041a\u041c", "ABCEHIJKM", strict=True)),
     **dict(zip("\u041e\u0420\u0405\u0422\u0425\u0423\u051c\u051a\u04c0", "OPSTXYWQI", strict=True)),
     # Greek
-    **dict(
-        zip(
-            "\u03b1\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03b3",
-            "aikvoptuxy",
-            strict=True,
-        )
-    ),
+    **dict(zip("\u03b1\u03b9\u03ba\u03bd\u03bf", "aikvo", strict=True)),
+    **dict(zip("\u03c1\u03c4\u03c5\u03c7\u03b3", "ptuxy", strict=True)),
     **dict(zip("\u0391\u0392\u0395\u0396\u0397\u0399\u039a", "ABEZHIK", strict=True)),
     **dict(zip("\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7", "MNOPTYX", strict=True)),
     # Latin (dotless i and j, script a and g, ...) and Armenian
@@ -55,7 +50,7 @@ _ONE_EDIT = ((8, 5000), (6, 2000), (4, 500))
 _VERSION_DIGITS_FROM = 100  # the names ranked above this are also guarded against version games
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 _LOOKS_THE_SAME = "looks the same apart from separators or look-alike letters"
-_AFFIX = "adds or changes a python/py prefix or suffix"
+_AFFIX = "adds a python/py prefix or suffix"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +105,7 @@ def typosquat_of(name: str, *, extra_known: Iterable[str] = ()) -> str | None:
 
 def find_imitation(name: str, *, extra_known: Iterable[str] = ()) -> Imitation | None:
     """Like :func:`typosquat_of`, also saying how the name imitates its target."""
-    from packaging.utils import canonicalize_name  # noqa: PLC0415 - import time, as above
+    from packaging.utils import canonicalize_name  # noqa: PLC0415 - keeps the import cheap
 
     canon = canonicalize_name(name)
     popular = popular_names()
@@ -267,18 +262,18 @@ _PieceKey = tuple[int, str, int, str]  # name length, first letter, piece number
 class _Index:
     """Lookup structures over the protected names, built once on first use."""
 
-    rank: dict[str, int]
+    rank: dict[str, int]  # protected name -> 0 for the most downloaded, 1, ...
     skeletons: dict[str, str]  # _skeleton(name) -> most downloaded such name
-    bare: dict[str, str]  # the names themselves, and python-x/x-py -> x for affix lookups
     pieces: dict[_PieceKey, list[str]]  # pigeonhole index for the edit-distance rule
 
     def match(self, canon: str) -> Imitation | None:
         """The most downloaded protected name that ``canon`` imitates by any rule."""
+        core = _core(canon)  # adding an affix is flagged; dropping one (ffmpeg-python) is not
         found = [
             Imitation(target, how)
             for target, how in (
                 (self.skeletons.get(_skeleton(canon)), _LOOKS_THE_SAME),
-                (self.bare.get(_core(canon)) if _core(canon) != canon else None, _AFFIX),
+                (core if core != canon and core in self.rank else None, _AFFIX),
             )
             if target is not None and target != canon
         ]
@@ -324,16 +319,14 @@ class _Index:
 def _index() -> _Index:
     protected = popular_names().protected
     skeletons: dict[str, str] = {}
-    bare: dict[str, str] = {}
     pieces: dict[_PieceKey, list[str]] = {}
     for name in protected:  # most downloaded first: setdefault keeps the most popular target
         skeletons.setdefault(_skeleton(name), name)
-        bare.setdefault(name, name)
         edits = max_edits(len(name))  # an upper bound of edit_budget(_, name)
         for piece, (start, end) in enumerate(_piece_bounds(len(name), edits) if edits else ()):
             pieces.setdefault((len(name), name[0], piece, name[start:end]), []).append(name)
     rank = {name: position for position, name in enumerate(protected)}
-    return _Index(rank, skeletons, bare, pieces)
+    return _Index(rank, skeletons, pieces)
 
 
 def _ascii_lookalike(char: str) -> str | None:
