@@ -271,10 +271,11 @@ def test_pylock_clean_and_untrusted(cli: Run, tmp_path: Path, policy: Path) -> N
 
 
 def test_invalid_pylock_is_an_input_error(cli: Run, tmp_path: Path, policy: Path) -> None:
-    bad = write(tmp_path, "pylock.toml", 'lock-version = "1.0"\n[[packages]]\nversion = "1"\n')
+    text = 'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nversion = "1"\n'
+    bad = write(tmp_path, "pylock.toml", text)
     result = cli("check", "--policy", policy, bad)
     assert result.code == 2
-    assert "pylock.toml:2" in result.err and "name" in result.err
+    assert "pylock.toml:3" in result.err and "name" in result.err
     assert "Traceback" not in result.err
 
 
