@@ -15,14 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
 
 def popular_names(count: int) -> list[str]:
-    text = (resources.files("safeinstall") / "data" / "popular-names.txt").read_text()
-    names = [line.split()[0] for line in text.splitlines() if line and not line.startswith("#")]
-    return names[:count]
+    from safeinstall.names import popular_names as shipped
+
+    return list(shipped().protected[:count])
 
 
 def make_lock(path: Path, count: int) -> None:

@@ -105,7 +105,7 @@ def typosquat_of(name: str, *, extra_known: Iterable[str] = ()) -> str | None:
 
 def find_imitation(name: str, *, extra_known: Iterable[str] = ()) -> Imitation | None:
     """Like :func:`typosquat_of`, also saying how the name imitates its target."""
-    from packaging.utils import canonicalize_name  # noqa: PLC0415 - keeps the import cheap
+    from packaging.utils import canonicalize_name
 
     canon = canonicalize_name(name)
     popular = popular_names()
@@ -133,7 +133,7 @@ def imitation_among_protected(canon: str) -> Imitation | None:
 @functools.cache
 def popular_names() -> PopularNames:
     """The shipped popular-name list, read on first use."""
-    from importlib import resources  # noqa: PLC0415 - import time matters on the hook path
+    from importlib import resources
 
     text = (resources.files("safeinstall") / "data" / _DATA_FILE).read_text(encoding="utf-8")
     return parse_popular_names(text)
@@ -141,17 +141,9 @@ def popular_names() -> PopularNames:
 
 def parse_popular_names(text: str) -> PopularNames:
     """Parse ``popular-names.txt``: ``#`` comments, ``+name`` protected, ``name`` known."""
-    known: list[str] = []
-    protected: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        name = line.removeprefix("+")
-        known.append(name)
-        if name != line:
-            protected.append(name)
-    return PopularNames(frozenset(known), tuple(protected))
+    lines = [s for line in text.splitlines() if (s := line.strip()) and s[0] != "#"]
+    protected = tuple(line[1:] for line in lines if line[0] == "+")
+    return PopularNames(frozenset(line.removeprefix("+") for line in lines), protected)
 
 
 def max_edits(length: int, rank: int = 0) -> int:

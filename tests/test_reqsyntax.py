@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from safeinstall.errors import Location
 from safeinstall.reqfile import HashPin
-from safeinstall.reqsyntax import logical_lines, split_line, strip_comment
+from safeinstall.reqsyntax import logical_lines, split_line, split_words, strip_comment
 from tests.reqfile_helpers import one, parse, refused
 
 H1 = "sha256:" + "a" * 64
@@ -183,3 +186,14 @@ def test_hashes_on_continuation_lines(tmp_path: Path) -> None:
     req = one(tmp_path, f"foo==1 \\\n    --hash={H1} \\\n    --hash {H2}\n")
     assert req.hashes == (HashPin("sha256", "a" * 64), HashPin("sha256", "b" * 64))
     assert req.location.line == 1
+
+
+@given(st.text(alphabet=" \t\n\r\x0b\x0cab=-:'\"\\#\u00a0\u2003", max_size=40))
+def test_split_words_is_shlex_split(text: str) -> None:
+    try:
+        expected = shlex.split(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            split_words(text)
+        return
+    assert split_words(text) == expected
