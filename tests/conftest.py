@@ -13,6 +13,8 @@ from safeinstall.cli import main
 
 NETWORK_ENV = "SAFEINSTALL_NETWORK_TESTS"
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
