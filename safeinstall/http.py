@@ -79,10 +79,15 @@ def next_hop(
 
     Userinfo in ``location`` is dropped: credentials never come from server data.
     """
-    target = redact(urljoin(current, location.strip())).partition("#")[0]
+    try:
+        target = redact(urljoin(current, location.strip())).partition("#")[0]
+        scheme, host, _ = origin(target)
+    except ValueError:
+        raise IndexServerError(
+            f"{redact(current)} redirected to an invalid URL.", hint=_server_hint()
+        ) from None
     shown = f"{redact(current)} redirected to {target}"
-    scheme = urlsplit(target).scheme.lower()
-    if scheme not in ("http", "https"):
+    if scheme not in ("http", "https") or not host:
         raise IndexServerError(f"{shown}, which is not an http(s) URL.", hint=_server_hint())
     if urlsplit(current).scheme.lower() == "https" and scheme == "http":
         raise IndexServerError(
@@ -203,8 +208,14 @@ class Http:
         expected_size: int | None,
     ) -> Response:
         stop_at = time.monotonic() + self._deadline
+        try:
+            scheme, host, _ = origin(url)
+        except ValueError:
+            raise IndexServerError(
+                f"{redact(url)} is not a valid URL.", hint="Check the index URL."
+            ) from None
         current = self._learn(url)
-        if urlsplit(current).scheme.lower() not in ("http", "https") or not self._allowed(current):
+        if scheme not in ("http", "https") or not host or not self._allowed(current):
             raise IndexServerError(
                 f"Refusing to fetch {current}: the policy does not trust this location.",
                 hint="Use a trusted index, or add its host to the policy.",
@@ -327,8 +338,6 @@ class Http:
         except DecodeError as exc:
             raise IndexServerError(f"{url} sent a body that cannot be decoded: {exc}.") from None
         except HTTPError as exc:
-            if time.monotonic() > stop_at:
-                raise self._too_slow(url) from None
             raise _Transient(_describe(exc)) from None
         finally:
             raw.close()

@@ -7,6 +7,7 @@ import io
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,34 @@ def test_connection_pool_reuses_connections(
     http = make_http()
     for _ in range(3):
         http.get(index_server.index_url("a"))
-    ports = {r.headers.get("host") for r in index_server.requests}
     assert len(index_server.requests) == 3
-    assert ports == {f"127.0.0.1:{index_server.port}"}
+    assert len({r.client_port for r in index_server.requests}) == 1
+
+
+def test_concurrent_use_from_threads(
+    index_server: IndexServer, wheel: Path, make_http: MakeHttp
+) -> None:
+    http = make_http()
+    url = index_server.file_url("a", wheel.name)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(lambda _: http.get(url).body, range(32)))
+    assert bodies == [wheel.read_bytes()] * 32
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999/simple/", "http://[::1/simple/", "ftp://x/"]
+)
+def test_invalid_first_url_is_refused(make_http: MakeHttp, url: str) -> None:
+    with pytest.raises(IndexServerError, match=r"not a valid URL|Refusing to fetch"):
+        make_http().get(url)
+
+
+def test_redirect_to_an_invalid_url_is_refused(
+    index_server: IndexServer, make_http: MakeHttp
+) -> None:
+    index_server.misbehave("/bad", redirect_to="http://127.0.0.1:99999/x")
+    with pytest.raises(IndexServerError, match="redirected to an invalid URL"):
+        make_http().get(index_server.url("/bad"))
 
 
 # -- retries -------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class RecordedRequest:
     method: str
     path: str  # with the query string
     headers: dict[str, str]  # lower-case names
+    client_port: int  # the same port for requests over one (pooled) connection
 
     @property
     def host(self) -> str:
@@ -308,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         owner = self.server.owner
         headers = {k.lower(): v for k, v in self.headers.items()}
-        owner._record(RecordedRequest("GET", self.path, headers))
+        owner._record(RecordedRequest("GET", self.path, headers, self.client_address[1]))
         path = urlsplit(self.path).path
         action = owner._take_rule(path)
         try:
