@@ -9,40 +9,34 @@ One ``Http`` serves every thread of a run (urllib3's PoolManager is thread-safe)
 - is retried with exponential backoff on connection errors, resets, truncation and 5xx (not 4xx);
 - reads at most ``max_bytes`` (TUF endless data) and detects a body shorter than Content-Length.
 
-Credentials come from URL userinfo (the configured index URLs, or ``credentials=``) and from the
-netrc file (``$NETRC``, else ``~/.netrc``; host entries only, never ``default``). They are sent as
-Basic auth only to the scheme, host and port they belong to, and never appear in a Response or an
-error: ``redact(url)`` strips them.
+Credentials (see credentials.py) go only to the origin they belong to; caller-supplied Authorization
+and Cookie headers are dropped when a redirect leaves the first origin. No URL in a Response or an
+error carries credentials: ``redact(url)`` strips them.
 """
 
 from __future__ import annotations
 
-import base64
-import netrc
-import os
-import re
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, SSLError
 
 from safeinstall import __version__
-from safeinstall.errors import IndexServerError, InputError, Location
+from safeinstall.credentials import Credentials, Origin, origin, redact
+from safeinstall.errors import IndexServerError
+
+__all__ = ["MAX_REDIRECTS", "USER_AGENT", "Http", "Response", "next_hop", "redact"]
 
 USER_AGENT = f"safeinstall/{__version__}"
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 _NETWORK_HINT = "Check the index URL or your network"
-
-Origin = tuple[str, str, int]  # scheme, host, port
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +45,6 @@ class Response:
     status: int
     headers: Mapping[str, str]  # lower-case names
     body: bytes
-
-
-def redact(url: str) -> str:
-    """``url`` without its ``user:password@`` part (safe to show, log or write to a lock)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"(?<=//)[^/?#]*@", "", url, count=1)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def origin(url: str) -> Origin:
-    """(scheme, host, port) of ``url``: the scope credentials and caller headers are limited to."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def next_hop(
@@ -132,17 +107,13 @@ class Http:
         self._retries = retries
         self._max_bytes = max_bytes
         self._backoff = backoff
-        self._lock = threading.Lock()
-        self._auth: dict[Origin, str] = {}
-        self._netrc: netrc.netrc | bool | None = False  # False: not read yet
+        self._credentials = Credentials(credentials)
         self._pool = urllib3.PoolManager(
             num_pools=32,
             maxsize=pool_size,
             retries=False,
             ssl_context=ssl.create_default_context(),
         )
-        for url in credentials:
-            self._learn(url)
 
     def close(self) -> None:
         self._pool.clear()
@@ -171,33 +142,15 @@ class Http:
     ) -> Response:
         """Download ``url`` into ``sink`` as the bytes arrive (Response.body is empty).
 
+        ``sink`` must be seekable (a file, BytesIO): a retry rewinds it to where it started.
+
         Same checks as ``get``; also any status but 200 is an error, and so is a body of another
         size than ``expected_size``. The body is not content-decoded (the hash is over the bytes
-        as served). After a partial attempt a seekable sink is rewound for the retry.
+        as served).
         """
         return self._fetch(url, {}, max_bytes, sink, expected_size)
 
     # -- credentials -------------------------------------------------------------------------
-    def _learn(self, url: str) -> str:
-        """Remember credentials in ``url`` for its origin; return ``url`` without them."""
-        parts = urlsplit(url)
-        if parts.username is not None:
-            user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            with self._lock:
-                self._auth[origin(url)] = _basic(user_pass)
-        return redact(url)
-
-    def _authorization(self, url: str) -> str | None:
-        key = origin(url)
-        with self._lock:
-            if key in self._auth:
-                return self._auth[key]
-            if self._netrc is False:
-                self._netrc = _read_netrc()
-            entries = self._netrc
-        found = entries.hosts.get(key[1]) if isinstance(entries, netrc.netrc) else None
-        return _basic(f"{found[0]}:{found[2]}") if found else None
-
     # -- the request loop --------------------------------------------------------------------
     def _fetch(
         self,
@@ -214,7 +167,7 @@ class Http:
             raise IndexServerError(
                 f"{redact(url)} is not a valid URL.", hint="Check the index URL."
             ) from None
-        current = self._learn(url)
+        current = self._credentials.learn(url)
         if scheme not in ("http", "https") or not host or not self._allowed(current):
             raise IndexServerError(
                 f"Refusing to fetch {current}: the policy does not trust this location.",
@@ -222,7 +175,7 @@ class Http:
             )
         first_origin = origin(current)
         visited = [current]
-        start = sink.tell() if sink is not None and sink.seekable() else None
+        start = sink.tell() if sink is not None else 0
         failures = 0
         while True:
             try:
@@ -252,9 +205,7 @@ class Http:
                         f"Could not fetch {current}: {exc}.",
                         hint=f"{_NETWORK_HINT}; retried {self._retries} times.",
                     ) from None
-                if sink is not None and sink.tell() != start:
-                    if start is None:
-                        raise IndexServerError(f"Could not fetch {current}: {exc}.") from None
+                if sink is not None:
                     sink.seek(start)
                     sink.truncate()
                 delay = self._backoff * 2 ** (failures - 1)
@@ -277,7 +228,7 @@ class Http:
             if same_origin or name.lower() not in ("authorization", "cookie"):
                 sent[name] = value
         if not any(name.lower() == "authorization" for name in sent):
-            auth = self._authorization(url)
+            auth = self._credentials.authorization(url)
             if auth is not None:
                 sent["Authorization"] = auth
         wait = min(self._timeout, remaining)
@@ -366,28 +317,6 @@ def _discard(raw: urllib3.BaseHTTPResponse) -> None:
     """Drop a response without reading its body (a hostile body could be endless)."""
     raw.close()
     raw.release_conn()
-
-
-def _basic(user_pass: str) -> str:
-    return "Basic " + base64.b64encode(user_pass.encode()).decode("ascii")
-
-
-def _read_netrc() -> netrc.netrc | None:
-    path = Path(os.environ.get("NETRC") or os.path.expanduser("~/.netrc"))
-    if not path.is_file():
-        return None
-    try:
-        return netrc.netrc(str(path))
-    except netrc.NetrcParseError as exc:
-        raise InputError(
-            f"The netrc file cannot be read: {exc.msg}.",
-            location=Location(str(path), exc.lineno),
-            hint="Fix the file or point NETRC at another one.",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"The netrc file cannot be read: {exc}.", location=Location(str(path))
-        ) from None
 
 
 def _describe(exc: Exception) -> str:
