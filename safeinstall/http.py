@@ -150,7 +150,6 @@ class Http:
         """
         return self._fetch(url, {}, max_bytes, sink, expected_size)
 
-    # -- credentials -------------------------------------------------------------------------
     # -- the request loop --------------------------------------------------------------------
     def _fetch(
         self,
@@ -333,7 +332,7 @@ def _describe(exc: Exception) -> str:
     ):
         if needle in text:
             return reason
-    return type(exc).__name__
+    return f"the connection failed ({type(exc).__name__})"
 
 
 def _too_large(url: str, limit: int) -> IndexServerError:

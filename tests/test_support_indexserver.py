@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
+import subprocess
+import sys
 import tarfile
 import time
 import zipfile
@@ -13,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from packaging.metadata import Metadata
 
 from tests.support.builders import (
     PTH_MEMBER,
@@ -58,13 +62,12 @@ def test_wheel_is_deterministic_and_record_matches(tmp_path: Path) -> None:
                 continue
             data = archive.read(path)
             assert int(size) == len(data)
-            import base64
-
             expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
             assert digest == "sha256=" + expected.decode()
         metadata = archive.read("demo_pkg-1.0.dist-info/METADATA").decode()
-    assert "Metadata-Version: 2.4\nName: Demo.Pkg\nVersion: 1.0\n" in metadata
-    assert "Requires-Dist: dep>=1" in metadata
+    parsed = Metadata.from_email(metadata, validate=True)
+    assert (parsed.metadata_version, parsed.name, str(parsed.version)) == ("2.4", "Demo.Pkg", "1.0")
+    assert [str(r) for r in parsed.requires_dist or []] == ["dep>=1"]
 
 
 def test_wheel_options_reach_metadata_and_wheel_file(tmp_path: Path) -> None:
@@ -114,8 +117,9 @@ def test_sdist_is_deterministic_with_pkg_info(tmp_path: Path) -> None:
         ]
     pkg_info = read_core_metadata(first)
     assert pkg_info is not None
-    assert b"Metadata-Version: 2.2\n" in pkg_info
-    assert b"Dynamic: Requires-Dist\n" in pkg_info
+    parsed = Metadata.from_email(pkg_info, validate=True)
+    assert parsed.metadata_version == "2.2"
+    assert parsed.dynamic == ["requires-dist"]
 
 
 # -- listings ------------------------------------------------------------------------------------
@@ -380,3 +384,40 @@ def test_stop_ends_a_trickle(wheel_factory: Callable[..., Path]) -> None:
         assert time.monotonic() - started < 3
     finally:
         conn.close()
+
+
+def test_pip_accepts_the_index(
+    index_server: IndexServer, wheel_factory: Callable[..., Path], tmp_path: Path
+) -> None:
+    """pip, as an outside oracle, resolves through our JSON pages and PEP 658 sidecars."""
+    index_server.add("a", wheel_factory("demo", "1.0", requires_dist=["dep-x>=1"]))
+    index_server.add("a", wheel_factory("dep_x", "1.2"))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-cache-dir",
+            "-q",
+            "--only-binary",
+            ":all:",
+            "--index-url",
+            index_server.index_url("a"),
+            "-d",
+            str(tmp_path / "out"),
+            "demo",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "demo-1.0-py3-none-any.whl",
+        "dep_x-1.2-py3-none-any.whl",
+    ]
+    paths = [r.path for r in index_server.requests]
+    assert "/a/files/demo-1.0-py3-none-any.whl.metadata" in paths
