@@ -2,8 +2,8 @@
 
 They come from URL userinfo (``https://user:token@host/simple/``, as in the configured index URLs)
 and from the netrc file (``$NETRC``, else ``~/.netrc``; ``machine`` entries only, never
-``default``). Each is scoped to one origin (scheme, host, port) and sent as Basic auth only there.
-``redact(url)`` strips userinfo from a URL before it is shown, logged, stored or written to a lock.
+``default``). Each is scoped to one origin (scheme, host, port) and sent as Basic auth only there;
+every URL handed on is stripped of them (``urls.strip_credentials``).
 """
 
 from __future__ import annotations
@@ -11,26 +11,15 @@ from __future__ import annotations
 import base64
 import netrc
 import os
-import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from safeinstall.errors import InputError, Location
+from safeinstall.urls import strip_credentials
 
 Origin = tuple[str, str, int]  # scheme, host, port
-
-
-def redact(url: str) -> str:
-    """``url`` without its ``user:password@`` part (safe to show, log or write to a lock)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"(?<=//)[^/?#]*@", "", url, count=1)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def origin(url: str) -> Origin:
@@ -58,7 +47,7 @@ class Credentials:
             user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             with self._lock:
                 self._auth[origin(url)] = _basic(user_pass)
-        return redact(url)
+        return strip_credentials(url)
 
     def authorization(self, url: str) -> str | None:
         key = origin(url)

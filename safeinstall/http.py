@@ -11,11 +11,12 @@ One ``Http`` serves every thread of a run (urllib3's PoolManager is thread-safe)
 
 Credentials (see credentials.py) go only to the origin they belong to; caller-supplied Authorization
 and Cookie headers are dropped when a redirect leaves the first origin. No URL in a Response or an
-error carries credentials: ``redact(url)`` strips them.
+error carries credentials (``urls.strip_credentials``).
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,10 +28,9 @@ import urllib3
 from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, SSLError
 
 from safeinstall import __version__
-from safeinstall.credentials import Credentials, Origin, origin, redact
+from safeinstall.credentials import Credentials, Origin, origin
 from safeinstall.errors import IndexServerError
-
-__all__ = ["MAX_REDIRECTS", "USER_AGENT", "Http", "Response", "next_hop", "redact"]
+from safeinstall.urls import strip_credentials
 
 USER_AGENT = f"safeinstall/{__version__}"
 MAX_REDIRECTS = 10
@@ -55,13 +55,14 @@ def next_hop(
     Userinfo in ``location`` is dropped: credentials never come from server data.
     """
     try:
-        target = redact(urljoin(current, location.strip())).partition("#")[0]
+        here = strip_credentials(current)
+        target = strip_credentials(urljoin(current, location.strip())).partition("#")[0]
         scheme, host, _ = origin(target)
     except ValueError:
         raise IndexServerError(
-            f"{redact(current)} redirected to an invalid URL.", hint=_server_hint()
+            f"{_shown(current)} redirected to an invalid URL.", hint=_server_hint()
         ) from None
-    shown = f"{redact(current)} redirected to {target}"
+    shown = f"{here} redirected to {target}"
     if scheme not in ("http", "https") or not host:
         raise IndexServerError(f"{shown}, which is not an http(s) URL.", hint=_server_hint())
     if urlsplit(current).scheme.lower() == "https" and scheme == "http":
@@ -164,7 +165,7 @@ class Http:
             scheme, host, _ = origin(url)
         except ValueError:
             raise IndexServerError(
-                f"{redact(url)} is not a valid URL.", hint="Check the index URL."
+                f"{_shown(url)} is not a valid URL.", hint="Check the index URL."
             ) from None
         current = self._credentials.learn(url)
         if scheme not in ("http", "https") or not host or not self._allowed(current):
@@ -353,3 +354,8 @@ def _status_error(url: str, status: int) -> IndexServerError:
 
 def _server_hint() -> str:
     return f"{_NETWORK_HINT}; the server's answer is not usable."
+
+
+def _shown(url: str) -> str:
+    """A URL that does not even parse, without anything that looks like userinfo."""
+    return re.sub(r"(?<=//)[^/?#]*@", "", url, count=1)

@@ -13,8 +13,6 @@ from safeinstall.cli import main
 
 NETWORK_ENV = "SAFEINSTALL_NETWORK_TESTS"
 
-pytest_plugins = ["tests.support.fixtures"]
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -70,3 +68,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+pytest_plugins = ["tests.support.fixtures"]  # index_server, wheel_factory, ...

@@ -7,21 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from safeinstall.credentials import Credentials, origin, redact
+from safeinstall.credentials import Credentials, origin
 from safeinstall.errors import InputError
 
 
 def basic(user_pass: str) -> str:
     return "Basic " + base64.b64encode(user_pass.encode()).decode()
-
-
-def test_redact_strips_userinfo() -> None:
-    assert redact("https://user:s3cret@example.com:8080/simple/") == (
-        "https://example.com:8080/simple/"
-    )
-    assert redact("https://token@example.com/") == "https://example.com/"
-    assert redact("https://example.com/a@b") == "https://example.com/a@b"
-    assert "s3cret" not in redact("https://user:s3cret@[::1/")
 
 
 def test_origin_fills_in_default_ports() -> None:

@@ -363,6 +363,13 @@ def test_credentials_never_appear_in_errors(
     text = f"{caught.value} {caught.value.hint}"
     assert "hunter2" not in text
     assert "bob" not in text
+    with pytest.raises(IndexServerError) as caught:
+        make_http().get("http://bob:hunter2@127.0.0.1:99999/simple/")
+    assert "hunter2" not in str(caught.value)
+    index_server.misbehave("/moved", redirect_to="http://eve:hunter2@127.0.0.1:99999/")
+    with pytest.raises(IndexServerError) as caught:
+        make_http().get(index_server.url("/moved"))
+    assert "hunter2" not in str(caught.value)
 
 
 def test_credentials_from_constructor(
