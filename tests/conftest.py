@@ -72,3 +72,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+pytest_plugins = ["tests.support.fixtures"]  # index_server, wheel_factory, ...

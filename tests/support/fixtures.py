@@ -1,0 +1,53 @@
+"""Pytest fixtures for tests that need distributions or an index (loaded from tests/conftest.py).
+
+- ``index_server``: a started ``IndexServer`` on 127.0.0.1, stopped after the test.
+- ``make_index_server``: call it for more servers (a second host for redirect tests).
+- ``wheel_factory(name, version, **kw)`` / ``sdist_factory(...)``: build real files under tmp_path
+  (same arguments as ``builders.build_wheel`` / ``build_sdist``, without ``dest_dir``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.builders import build_sdist, build_wheel
+from tests.support.indexserver import IndexServer
+
+
+@pytest.fixture
+def make_index_server() -> Iterator[Callable[[], IndexServer]]:
+    servers: list[IndexServer] = []
+
+    def make() -> IndexServer:
+        server = IndexServer().start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def index_server(make_index_server: Callable[[], IndexServer]) -> IndexServer:
+    return make_index_server()
+
+
+@pytest.fixture
+def wheel_factory(tmp_path: Path) -> Callable[..., Path]:
+    def build(name: str, version: str, **kwargs: Any) -> Path:
+        return build_wheel(tmp_path / "dists", name, version, **kwargs)
+
+    return build
+
+
+@pytest.fixture
+def sdist_factory(tmp_path: Path) -> Callable[..., Path]:
+    def build(name: str, version: str, **kwargs: Any) -> Path:
+        return build_sdist(tmp_path / "dists", name, version, **kwargs)
+
+    return build
