@@ -125,7 +125,9 @@ def _pyproject_requirements(
         try:
             texts = resolve_dependency_groups(table, *groups)
         except (ValueError, TypeError) as exc:
-            raise InputError(f"invalid [dependency-groups]: {exc}", location=Location(str(path)))
+            raise InputError(
+                f"invalid [dependency-groups]: {exc}", location=Location(str(path))
+            ) from None
         for text in texts:
             where = next(
                 (loc for (g, t), loc in located.items() if t == text and g.startswith("group:")),
