@@ -183,16 +183,22 @@ class CandidateFilter:
                 return entry.files[0]
         return None
 
+    def seen(self, name: NormalizedName) -> bool:
+        return name in self._versions
+
     def _judged(self, name: NormalizedName) -> list[_Version]:
-        if name not in self._versions:
+        # also called from prefetch threads: compute outside any lock, first result wins
+        judged = self._versions.get(name)
+        if judged is None:
             page = self.finder.project(name)
             by_version: dict[Version, list[DistFile]] = {}
             for file in page.files:
                 by_version.setdefault(file.version, []).append(file)
-            self._versions[name] = [
-                self._judge(name, v, files) for v, files in sorted(by_version.items(), reverse=True)
-            ]
-        return self._versions[name]
+            judged = self._versions.setdefault(
+                name,
+                [self._judge(name, v, fs) for v, fs in sorted(by_version.items(), reverse=True)],
+            )
+        return judged
 
     def _judge(self, name: NormalizedName, version: Version, files: list[DistFile]) -> _Version:
         times = [f.upload_time for f in files]

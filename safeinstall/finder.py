@@ -9,7 +9,7 @@ candidates the resolver is likely to try next and the project pages of their dep
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -89,6 +89,17 @@ class IndexFinder:
             if self._start(f"file:{file.url}"):
                 self._pool.submit(self._prefetch_file, file)
 
+    def prefetch_projects(
+        self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
+    ) -> None:
+        for name in names:
+            self._pool.submit(self._page_then, name, then)
+
+    def _page_then(self, name: NormalizedName, then: Callable[[NormalizedName], None]) -> None:
+        with suppress(SafeinstallError):  # the resolver's own call reports the error
+            self.client.project(name)
+            then(name)
+
     def _start(self, key: str) -> bool:
         with self._guard:
             if key in self._started:
@@ -101,7 +112,10 @@ class IndexFinder:
             metadata = self.reader.read(file)
             for text in metadata.requires_dist or ():
                 with suppress(InvalidRequirement):
-                    name = canonicalize_name(Requirement(str(text)).name)
+                    req = Requirement(str(text))
+                    if req.marker is not None and "extra" in str(req.marker):
+                        continue  # only wanted when someone asks for that extra
+                    name = canonicalize_name(req.name)
                     if self._start(f"page:{name}"):
                         self._pool.submit(self._prefetch_page, name)
 

@@ -173,6 +173,7 @@ class _Builder:
         self.index = index
         self.now = now or datetime.now(UTC)
         self.versions = versions
+        self._listed = frozenset(versions or ())  # membership per file: a set, not a scan
         self.files: dict[str, DistFile] = {}
 
     def page(self) -> ProjectPage:
@@ -262,7 +263,7 @@ class _Builder:
         if parsed is None or parsed[0] != self.project:
             return  # not a wheel or sdist of this project: ignored, as installers do
         _, version, kind, tags = parsed
-        if self.versions is not None and version not in self.versions:
+        if self.versions is not None and version not in self._listed:
             raise self._error(f"{filename} has version {version}, which its 'versions' list lacks")
         url = self._url(filename, href)
         dist = DistFile(

@@ -8,7 +8,7 @@ make a version a candidate. ``merge.py`` combines the resolutions of several tar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -41,6 +41,10 @@ class Finder(Protocol):
     def project(self, name: NormalizedName) -> ProjectPage: ...
     def metadata(self, file: DistFile) -> Metadata: ...
     def prefetch(self, files: Sequence[DistFile]) -> None: ...  # may do nothing
+    def prefetch_projects(
+        self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
+    ) -> None:
+        """Fetch these pages, in the background where possible; call ``then(name)`` after each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +180,20 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return self._deps[key]
 
     def _prefetch(self, reqs: Iterable[Req]) -> None:
-        files = [
-            f
+        """Pages of newly seen projects, then the metadata of their likely candidate, in the
+        background while the resolver works on what it has."""
+        names = [
+            name
             for name in dict.fromkeys(r.name for r in reqs if r.name != PYTHON)
-            if (f := self.candidates.first_new(name)) is not None
+            if not self.candidates.seen(name)
         ]
-        if files:
-            self.finder.prefetch(files)
+        if names:
+            self.finder.prefetch_projects(names, self._prefetch_best)
+
+    def _prefetch_best(self, name: NormalizedName) -> None:
+        best = self.candidates.first_new(name)
+        if best is not None:
+            self.finder.prefetch([best])
 
 
 def resolve(

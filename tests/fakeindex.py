@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from packaging.metadata import Metadata
@@ -82,3 +82,9 @@ class FakeFinder:
 
     def prefetch(self, files: Sequence[DistFile]) -> None:
         self.prefetched.extend(files)
+
+    def prefetch_projects(
+        self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
+    ) -> None:
+        for name in names:  # synchronous: deterministic for the tests
+            then(name)

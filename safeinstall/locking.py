@@ -1,0 +1,124 @@
+"""Making a lock: inputs -> policy -> resolver (over the trusted indexes) -> Lock -> file.
+
+The command (`commands/lock.py`) and `install PKG` both come through here. The resolution runs
+inside ``update_file``'s advisory lock, so two concurrent runs on one lock file serialize and a
+failed run leaves the old file byte-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from safeinstall import __version__
+from safeinstall.errors import InputError, Location
+from safeinstall.lock import Lock, from_resolution, input_digest, update_file
+from safeinstall.lockinputs import LockInputs
+from safeinstall.policy import Policy
+from safeinstall.resolve import Root
+from safeinstall.targets import Target
+
+
+def is_pylock(path: Path) -> bool:
+    return path.suffix == ".toml"
+
+
+def read_lock(path: Path, data: bytes | None = None) -> Lock:
+    """A lock file in either format (``data``: its bytes, when already read)."""
+    from safeinstall.lock import read_requirements_txt
+    from safeinstall.pylock import read_pylock_toml
+
+    raw = path.read_bytes() if data is None else data
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("lock is not valid UTF-8", location=Location(str(path))) from None
+    reader = read_pylock_toml if is_pylock(path) else read_requirements_txt
+    return reader(text, str(path))
+
+
+def policy_bytes(policy: Policy) -> bytes | None:
+    if policy.source is None:
+        return None
+    try:
+        return Path(policy.source).read_bytes()
+    except OSError:
+        return None
+
+
+def digest_for(inputs: LockInputs, policy: Policy, targets: Sequence[Target]) -> str:
+    return input_digest(inputs.digest_parts, policy_bytes(policy), targets, __version__)
+
+
+def resolve_lock(
+    roots: Sequence[Root],
+    policy: Policy,
+    targets: Sequence[Target],
+    digest: str,
+    *,
+    preferred: Mapping[NormalizedName, Version] | None = None,
+    upgrade: bool | set[NormalizedName] = False,
+) -> Lock:
+    """Resolve ``roots`` for ``targets`` over the policy's trusted indexes."""
+    from safeinstall.finder import open_finder
+    from safeinstall.merge import resolve_targets
+
+    with open_finder(policy) as finder:
+        resolution = resolve_targets(
+            roots, policy, finder, targets, preferred=preferred or {}, upgrade=upgrade, now=None
+        )
+    index_urls = {spec.name: spec.url for spec in policy.index_specs()}
+    return from_resolution(resolution, digest, index_urls, policy.environments or None)
+
+
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    lock: Lock
+    changed: bool
+
+
+def write_lock(
+    output: Path,
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    *,
+    command: str,
+    upgrade: bool | set[NormalizedName] = False,
+) -> LockResult:
+    """Resolve and write ``output`` atomically, preferring the pins it already holds."""
+    from safeinstall.lock import to_requirements_txt
+    from safeinstall.pylock import to_pylock_toml
+
+    digest = digest_for(inputs, policy, targets)
+    made: list[Lock] = []
+
+    def produce(old: bytes | None) -> bytes:
+        preferred: dict[NormalizedName, Version] = {}
+        if old is not None and upgrade is not True:
+            try:
+                existing = read_lock(output, old)
+            except InputError as exc:
+                raise InputError(
+                    f"cannot read the existing lock to keep its pins: {exc.message}",
+                    location=exc.location,
+                    hint="fix or delete it, or pass --upgrade to lock from scratch",
+                ) from None
+            preferred = {p.name: p.version for p in existing.packages}
+        lock = resolve_lock(
+            inputs.roots, policy, targets, digest, preferred=preferred, upgrade=upgrade
+        )
+        made.append(lock)
+        text = (
+            to_pylock_toml(lock)
+            if is_pylock(output)
+            else to_requirements_txt(lock, command, __version__)
+        )
+        return text.encode("utf-8")
+
+    changed = update_file(output, produce)
+    return LockResult(made[0], changed)
