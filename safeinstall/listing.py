@@ -264,7 +264,7 @@ class _Builder:
             return  # not a wheel or sdist of this project: ignored, as installers do
         _, version, kind, tags = parsed
         if self.versions is not None and version not in self._listed:
-            raise self._error(f"{filename} has version {version}, which its 'versions' list lacks")
+            return  # PEP 700: a version the index does not list is never a candidate
         url = self._url(filename, href)
         dist = DistFile(
             project=self.project,

@@ -320,9 +320,24 @@ def _version(text: str) -> Version | None:
         return None
 
 
+# Fields the resolver and the lock rely on: these must parse. Others are not judged (real
+# wheels often carry fields newer than their Metadata-Version, which installers accept).
+_USED_FIELDS = (
+    "metadata_version",
+    "name",
+    "version",
+    "requires_dist",
+    "requires_python",
+    "provides_extra",
+    "dynamic",
+)
+
+
 def _parse(file: DistFile, raw: bytes) -> Metadata:
     try:
-        meta = Metadata.from_email(raw, validate=True)
+        meta = Metadata.from_email(raw, validate=False)
+        for field in _USED_FIELDS:
+            getattr(meta, field)
     except (ExceptionGroup, InvalidMetadata, ValueError) as exc:
         raise IndexServerError(f"the core metadata of {file.filename} is invalid ({exc})") from None
     return meta

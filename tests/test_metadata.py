@@ -387,3 +387,23 @@ def test_size_from_content_range_must_match_the_listing() -> None:
     serve(http, body)
     with pytest.raises(IntegrityError, match="bytes, not the"):
         MetadataReader(http, cache_dir=None).read(replace(dist(body), size=len(body) + 1))
+
+
+def test_fields_newer_than_the_metadata_version_are_tolerated() -> None:
+    """Real wheels carry License-File under Metadata-Version 2.1; pip and uv accept them."""
+    from safeinstall.metadata import _parse
+
+    raw = (
+        b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense-File: LICENSE\n"
+        b"Requires-Dist: idna>=3\n"
+    )
+    meta = _parse(dist(b""), raw)
+    assert [str(r) for r in meta.requires_dist or ()] == ["idna>=3"]
+
+
+def test_unparsable_dependency_is_still_an_error() -> None:
+    from safeinstall.metadata import _parse
+
+    raw = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: idna>=>3\n"
+    with pytest.raises(IndexServerError, match="invalid"):
+        _parse(dist(b""), raw)
