@@ -16,6 +16,7 @@ from typing import Protocol
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -123,6 +124,8 @@ class CandidateFilter:
         self.preferred = preferred
         self.cutoff = now - policy.min_release_age if policy.min_release_age else None
         self._ranks = tag_ranks(target)
+        self._fits: dict[frozenset[Tag], bool] = {}
+        self._pythons: dict[str, bool] = {}
         self._versions: dict[NormalizedName, list[_Version]] = {}
         self._excluded: dict[NormalizedName, dict[Version, str]] = {}
         self._pages: dict[NormalizedName, ProjectPage] = {}
@@ -217,13 +220,20 @@ class CandidateFilter:
         return _Version(version, good, yanked, why, uploaded)
 
     def _usable(self, file: DistFile) -> bool:
-        if file.requires_python is not None and not file.requires_python.contains(
-            self.target.python_version, prereleases=True
-        ):
-            return False
         if file.kind == "sdist":
-            return self.policy.allows_sdist(file.project)
-        return any(tag in self._ranks for tag in file.tags)
+            fits = self.policy.allows_sdist(file.project)
+        elif file.tags in self._fits:  # tag sets are shared (distname.py): judge each once
+            fits = self._fits[file.tags]
+        else:
+            fits = self._fits[file.tags] = any(tag in self._ranks for tag in file.tags)
+        if not fits or file.requires_python is None:
+            return fits
+        python = str(file.requires_python)
+        ok = self._pythons.get(python)
+        if ok is None:
+            target = self.target.python_version
+            ok = self._pythons[python] = file.requires_python.contains(target, prereleases=True)
+        return ok
 
     def _file_rank(self, file: DistFile) -> tuple[int, str]:
         if file.kind == "sdist":

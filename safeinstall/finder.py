@@ -25,7 +25,7 @@ from safeinstall.distfile import DistFile, ProjectPage
 from safeinstall.errors import SafeinstallError
 from safeinstall.http import Http
 from safeinstall.index import IndexClient
-from safeinstall.metadata import MetadataReader
+from safeinstall.metadata import MetadataReader, NeedsBuild
 from safeinstall.policy import IndexSpec, Policy
 
 WORKERS = 10
@@ -71,9 +71,19 @@ class HostPolicy:
 class IndexFinder:
     """Implements the resolver's Finder protocol over the network pieces."""
 
-    def __init__(self, client: IndexClient, reader: MetadataReader, pool: ThreadPoolExecutor):
+    def __init__(
+        self,
+        client: IndexClient,
+        reader: MetadataReader,
+        pool: ThreadPoolExecutor,
+        *,
+        policy: Policy,
+        notify: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self.client = client
         self.reader = reader
+        self.policy = policy
+        self.notify = notify
         self._pool = pool
         self._started: set[str] = set()
         self._guard = Lock()
@@ -82,7 +92,21 @@ class IndexFinder:
         return self.client.project(name)
 
     def metadata(self, file: DistFile) -> Metadata:
-        return self.reader.read(file)  # joins an in-flight prefetch of the same file
+        try:
+            return self.reader.read(file)  # joins an in-flight prefetch of the same file
+        except NeedsBuild:
+            if file.kind != "sdist" or not self.policy.allows_sdist(file.project):
+                raise
+            return self.reader.read_built(file, self._build)
+
+    def _build(self, file: DistFile, sdist: bytes) -> bytes:
+        from safeinstall.build import built_metadata
+
+        self.notify(
+            f"building {file.filename} to read its dependencies: this runs its build code "
+            "(the policy allows sdists for it)"
+        )
+        return built_metadata(sdist, file.filename, self.policy.index_specs())
 
     def prefetch(self, files: Sequence[DistFile]) -> None:
         for file in files:
@@ -125,7 +149,12 @@ class IndexFinder:
 
 
 @contextmanager
-def open_finder(policy: Policy, *, cache: Path | None = None) -> Iterator[IndexFinder]:
+def open_finder(
+    policy: Policy,
+    *,
+    cache: Path | None = None,
+    notify: Callable[[str], None] = lambda message: None,
+) -> Iterator[IndexFinder]:
     indexes = policy.index_specs()
     root = cache if cache is not None else cache_root()
     credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
@@ -134,7 +163,7 @@ def open_finder(policy: Policy, *, cache: Path | None = None) -> Iterator[IndexF
     try:
         client = IndexClient(indexes, http, cache_dir=root)
         reader = MetadataReader(http, cache_dir=root)
-        yield IndexFinder(client, reader, pool)
+        yield IndexFinder(client, reader, pool, policy=policy, notify=notify)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         http.close()

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -23,11 +24,10 @@ from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
+from safeinstall import distname
 from safeinstall.distfile import DistFile, ProjectPage
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
 from safeinstall.policy import IndexSpec
@@ -293,7 +293,8 @@ class _Builder:
             raise self._error(f"it lists {filename} twice with different details")
 
     def _url(self, filename: str, href: str) -> str:
-        absolute = urljoin(self.base_url, href.strip())
+        href = href.strip()
+        absolute = href if href.startswith("https://") else urljoin(self.base_url, href)
         parts = urlsplit(absolute)
         index_parts = urlsplit(self.index.url)
         allowed_schemes = ("https", "http") if index_parts.scheme == "http" else ("https",)
@@ -354,7 +355,7 @@ class _Builder:
         if raw is None or not raw.strip():
             return None
         try:
-            return SpecifierSet(raw)
+            return _specifier(raw)
         except InvalidSpecifier:
             raise self._error(f"the requires-python {raw!r} of {filename} is malformed") from None
 
@@ -375,15 +376,20 @@ class _Builder:
         return _bad(self.index, self.base_url, why)
 
 
+@lru_cache(maxsize=1024)
+def _specifier(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
+
+
 def _parse_dist_filename(
     filename: str,
 ) -> tuple[NormalizedName, Version, Any, frozenset[Any]] | None:
     try:
         if filename.endswith(".whl"):
-            name, version, _, tags = parse_wheel_filename(filename)
+            name, version, tags = distname.parse_wheel(filename)
             return name, version, "wheel", tags
         if filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
+            name, version = distname.parse_sdist(filename)
             return name, version, "sdist", frozenset()
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None

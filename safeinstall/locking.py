@@ -7,7 +7,7 @@ failed run leaves the old file byte-identical.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,12 +62,13 @@ def resolve_lock(
     *,
     preferred: Mapping[NormalizedName, Version] | None = None,
     upgrade: bool | set[NormalizedName] = False,
+    notify: Callable[[str], None] = lambda message: None,
 ) -> Lock:
     """Resolve ``roots`` for ``targets`` over the policy's trusted indexes."""
     from safeinstall.finder import open_finder
     from safeinstall.merge import resolve_targets
 
-    with open_finder(policy) as finder:
+    with open_finder(policy, notify=notify) as finder:
         resolution = resolve_targets(
             roots, policy, finder, targets, preferred=preferred or {}, upgrade=upgrade, now=None
         )
@@ -89,6 +90,7 @@ def write_lock(
     *,
     command: str,
     upgrade: bool | set[NormalizedName] = False,
+    notify: Callable[[str], None] = lambda message: None,
 ) -> LockResult:
     """Resolve and write ``output`` atomically, preferring the pins it already holds."""
     from safeinstall.lock import to_requirements_txt
@@ -110,7 +112,13 @@ def write_lock(
                 ) from None
             preferred = {p.name: p.version for p in existing.packages}
         lock = resolve_lock(
-            inputs.roots, policy, targets, digest, preferred=preferred, upgrade=upgrade
+            inputs.roots,
+            policy,
+            targets,
+            digest,
+            preferred=preferred,
+            upgrade=upgrade,
+            notify=notify,
         )
         made.append(lock)
         text = (

@@ -15,7 +15,7 @@ import re
 import tarfile
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -89,6 +89,25 @@ class MetadataReader:
             _check_static(file, meta)
         return meta
 
+    def read_built(self, file: DistFile, build: Callable[[DistFile, bytes], bytes]) -> Metadata:
+        """Metadata of an sdist by building it: ``build(file, verified sdist bytes)`` returns
+        the built METADATA. Cached under the sdist's sha256 like any other metadata."""
+        key = "built:" + (file.sha256 or file.url)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._used:
+                raw = self._load(file, suffix=".built")
+                if raw is None:
+                    raw = build(file, self._download(file))
+                    meta = _parse(file, raw)
+                    _check_identity(file, meta)
+                    self._store(file, raw, suffix=".built")
+                self._used[key] = (_parse(file, raw), raw)
+            meta = self._used[key][0]
+        _check_identity(file, meta)
+        return meta
+
     def read_many(self, files: Iterable[DistFile], max_workers: int = 8) -> list[Metadata]:
         """``read`` over many files in parallel, results in order; raises the first error."""
         files = list(files)
@@ -123,16 +142,16 @@ class MetadataReader:
 
     # -- cache ---------------------------------------------------------------------------------
 
-    def _path(self, file: DistFile) -> Path | None:
+    def _path(self, file: DistFile, suffix: str = "") -> Path | None:
         digest = file.sha256
         if self._dir is None or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
             return None
         private_dir(self._dir.parent)
         private_dir(self._dir)
-        return private_dir(self._dir / digest[:2]) / digest
+        return private_dir(self._dir / digest[:2]) / (digest + suffix)
 
-    def _load(self, file: DistFile) -> bytes | None:
-        path = self._path(file)
+    def _load(self, file: DistFile, suffix: str = "") -> bytes | None:
+        path = self._path(file, suffix)
         stored = read_entry(path) if path is not None else None
         if path is None or stored is None:
             return None
@@ -142,8 +161,8 @@ class MetadataReader:
             return None
         return raw
 
-    def _store(self, file: DistFile, raw: bytes) -> None:
-        path = self._path(file)
+    def _store(self, file: DistFile, raw: bytes, suffix: str = "") -> None:
+        path = self._path(file, suffix)
         if path is not None:
             atomic.write_new(path, hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw)
 
@@ -323,7 +342,6 @@ def _version(text: str) -> Version | None:
 # Fields the resolver and the lock rely on: these must parse. Others are not judged (real
 # wheels often carry fields newer than their Metadata-Version, which installers accept).
 _USED_FIELDS = (
-    "metadata_version",
     "name",
     "version",
     "requires_dist",
@@ -354,7 +372,11 @@ def _check_identity(file: DistFile, meta: Metadata) -> None:
 
 def _check_static(file: DistFile, meta: Metadata) -> None:
     dynamic = {d.lower() for d in meta.dynamic or ()}
-    if Version(meta.metadata_version) < Version("2.2") or dynamic & _DEPENDENCY_FIELDS:
+    try:
+        declared = Version(meta.metadata_version)
+    except (InvalidMetadata, InvalidVersion):  # e.g. "2.0", which pip accepts: not static
+        declared = Version("0")
+    if declared < Version("2.2") or dynamic & _DEPENDENCY_FIELDS:
         raise NeedsBuild(
             f"metadata of sdist {file.filename} is dynamic; building it runs its code",
             hint="use a wheel of this project, or allow building it in the policy",

@@ -407,3 +407,10 @@ def test_unparsable_dependency_is_still_an_error() -> None:
     raw = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: idna>=>3\n"
     with pytest.raises(IndexServerError, match="invalid"):
         _parse(dist(b""), raw)
+
+
+def test_metadata_version_2_0_is_accepted_as_pip_does() -> None:
+    from safeinstall.metadata import _parse
+
+    meta = _parse(dist(b""), b"Metadata-Version: 2.0\nName: demo\nVersion: 1.0\n")
+    assert meta.requires_dist is None

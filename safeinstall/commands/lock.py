@@ -145,6 +145,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         targets,
         command=_command_line(args, inputs, output),
         upgrade=upgrade,
+        notify=ui.warn,
     )
     packages = result.lock.packages
     hashes = sum(len(p.files) for p in packages)
