@@ -2,9 +2,10 @@
 
 The policy decides per version: allow/deny, prereleases, ``min-release-age`` (a version counts as
 uploaded at the earliest upload time of its files), yanked files (PEP 592: only with an ``==`` pin
-and a reason in the policy) and sdists. The target decides per file: wheel tags and
-requires-python. A version without a usable file is not a candidate. Every refusal is recorded
-so that a conflict can say why a requirement had nothing left.
+and a reason in the policy), sdists and, once its metadata has been read, the license
+(``licenses.allow``; an unknown license is refused when the list is set). The target decides
+per file: wheel tags and requires-python. A version without a usable file is not a candidate.
+Every refusal is recorded so that a conflict can say why a requirement had nothing left.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -22,6 +24,7 @@ from packaging.version import Version
 
 from safeinstall.distfile import DistFile, ProjectPage
 from safeinstall.errors import PolicyError
+from safeinstall.licenses import allowed, license_of
 from safeinstall.policy import Policy
 from safeinstall.targets import Target, tag_ranks
 
@@ -129,6 +132,7 @@ class CandidateFilter:
         self._versions: dict[NormalizedName, list[_Version]] = {}
         self._excluded: dict[NormalizedName, dict[Version, str]] = {}
         self._pages: dict[NormalizedName, ProjectPage] = {}
+        self._license_refusals: dict[tuple[NormalizedName, Version], str | None] = {}
 
     def matching(
         self, name: NormalizedName, extra: str | None, reqs: Sequence[Req]
@@ -149,6 +153,8 @@ class CandidateFilter:
                 why = "a prerelease (the policy allows none for this project)"
             if why is None:
                 why = self._too_new(name, entry)
+            if why is None:
+                why = self._license_refusals.get((name, v))
             if why is None and not entry.files:
                 reason = self.policy.yanked_reason(name, v)
                 if v in pins and reason:
@@ -163,6 +169,24 @@ class CandidateFilter:
         preferred = self.preferred.get(name)
         out.sort(key=lambda c: c.version != preferred)  # stable: otherwise newest first
         return out
+
+    def refuses_license(self, name: NormalizedName, version: Version, metadata: Metadata) -> bool:
+        """Whether ``licenses.allow`` refuses this version (recorded for conflict messages)."""
+        if self.policy.licenses is None:
+            return False
+        key = (name, version)
+        if key not in self._license_refusals:
+            expression = license_of(metadata)
+            why = None
+            if expression is None:
+                why = "its license is unknown, and the policy allows only listed licenses"
+            elif not allowed(expression, self.policy.licenses):
+                why = f"its license {expression} is not on the policy's licenses.allow list"
+            self._license_refusals[key] = why
+        why = self._license_refusals[key]
+        if why is not None:
+            self._excluded.setdefault(name, {})[version] = why
+        return why is not None
 
     def exclusions(self, name: NormalizedName) -> list[str]:
         """Lines saying which versions the last search for ``name`` refused, and why."""

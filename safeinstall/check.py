@@ -197,6 +197,10 @@ class _Checker:
         for req in rf.requirements:
             out += self.line_findings(req, locked=locked)
         out += self.duplicate_findings([r for r in rf.requirements if not r.constraint])
+        if locked and self.policy.licenses is not None:
+            from safeinstall.licensecheck import requirements_license_findings
+
+            out += requirements_license_findings(rf, self.policy.licenses)
         return out
 
     def env_var_findings(self, env_vars: Sequence[str], where: Location) -> list[Finding]:

@@ -22,6 +22,7 @@ RULES: dict[str, str] = {
     "not-allowed": "A package missing from the policy's allow list.",
     "credentials": "A URL in a committed file carries credentials.",
     "typosquat": "A name one or two edits from a popular project it is not.",
+    "license": "A locked package whose recorded license is not on the policy's licenses.allow.",
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +26,8 @@ from safeinstall.resolve import Resolution
 from safeinstall.targets import Target
 
 DIGEST_PREFIX = "# safeinstall-digest: "
+LICENSE_PREFIX = "# license: "
+VIA_PREFIX = "# via "
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -55,6 +57,7 @@ class LockedPackage:
     dependencies: tuple[str, ...] = ()
     via: tuple[str, ...] = ()
     yanked: str | None = None  # the policy's reason for allowing a yanked version
+    license: str | None = None  # SPDX expression recorded at lock time; None: unknown
 
     @property
     def hashes(self) -> tuple[str, ...]:
@@ -126,6 +129,7 @@ def from_resolution(
                 dependencies=pkg.dependencies,
                 via=pkg.via,
                 yanked=pkg.yanked,
+                license=pkg.license,
             )
         )
     lowest = min((t.python_version for t in resolution.targets), default=None)
@@ -152,14 +156,17 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
         hashes = [f"    --hash=sha256:{h}" for h in pkg.hashes]
         lines += [h + " \\" for h in hashes[:-1]] + hashes[-1:]
         if pkg.via:
-            lines.append(f"    # via {', '.join(pkg.via)}")
+            lines.append(f"    {VIA_PREFIX}{', '.join(pkg.via)}")
         if pkg.yanked:
             lines.append(f"    # yanked, allowed by the policy: {pkg.yanked}")
+        if pkg.license:
+            lines.append(f"    {LICENSE_PREFIX}{pkg.license}")
     return "\n".join(lines) + "\n"
 
 
 def read_requirements_txt(text: str, path: str) -> Lock:
-    """Read a requirements.txt lock written by ``to_requirements_txt`` (pins, markers, hashes)."""
+    """Read a requirements.txt lock written by ``to_requirements_txt``: pins, markers, hashes,
+    and the ``# via`` and ``# license:`` comments under a package."""
     digest = ""
     environments: list[str] = []
     packages: list[LockedPackage] = []
@@ -168,6 +175,11 @@ def read_requirements_txt(text: str, path: str) -> Lock:
             digest = line[len(DIGEST_PREFIX) :].strip()
         elif line.startswith("# environment: "):
             environments.append(line.removeprefix("# environment: ").strip())
+        elif packages and line.startswith(LICENSE_PREFIX):
+            packages[-1] = replace(packages[-1], license=line[len(LICENSE_PREFIX) :].strip())
+        elif packages and line.startswith(VIA_PREFIX):
+            via = tuple(v.strip() for v in line[len(VIA_PREFIX) :].split(","))
+            packages[-1] = replace(packages[-1], via=via)
         if not line or line.startswith("#"):
             continue
         packages.append(_package_line(line, Location(path, lineno)))

@@ -63,6 +63,7 @@ def merge(resolutions: Sequence[Resolution]) -> Resolution:
                 via=tuple(sorted({v for _, p in seen for v in p.via})),
                 yanked=next((p.yanked for _, p in seen if p.yanked), None),
                 marker=None if len(where) == len(targets) else marker_for(where, targets),
+                license=seen[0][1].license,
             )
         )
     return Resolution(tuple(out), targets)

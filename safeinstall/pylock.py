@@ -67,6 +67,8 @@ def to_pylock_toml(lock: Lock) -> str:
             tool["via"] = list(pkg.via)
         if pkg.yanked:
             tool["yanked-reason"] = pkg.yanked
+        if pkg.license:
+            tool["license"] = pkg.license
         if tool:
             table["tool"] = {"safeinstall": tool}
         packages.append(table)
@@ -119,6 +121,7 @@ def read_pylock_toml(text: str, path: str) -> Lock:
                 dependencies=tuple(str(d.get("name", "")) for d in pkg.dependencies or ()),
                 via=tuple(tool.get("via", ())),
                 yanked=tool.get("yanked-reason"),
+                license=_str(tool.get("license")),
             )
         )
     return Lock(
@@ -131,3 +134,7 @@ def read_pylock_toml(text: str, path: str) -> Lock:
 
 def _table(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

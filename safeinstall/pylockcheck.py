@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,4 +113,11 @@ def _package_findings(package: Package, where: Location, checker: _Checker) -> l
             )
         )
     out += checker.name_findings(name, package.version, where)
+    if checker.policy.licenses is not None:
+        from safeinstall.licensecheck import license_findings
+
+        tool = package.tool.get("safeinstall") if package.tool else None
+        recorded = tool.get("license") if isinstance(tool, Mapping) else None
+        license = recorded if isinstance(recorded, str) else None
+        out += license_findings(name, license, where, checker.policy.licenses)
     return out

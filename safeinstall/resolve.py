@@ -24,12 +24,13 @@ from resolvelib import Resolver as _Resolver
 from safeinstall.candidates import Candidate, CandidateFilter, Req, contains, is_pin
 from safeinstall.distfile import DistFile, ProjectPage
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
+from safeinstall.licenses import license_of
 from safeinstall.policy import Policy
 from safeinstall.targets import Target
 
 if TYPE_CHECKING:
     from resolvelib.providers import Preference
-    from resolvelib.structs import RequirementInformation
+    from resolvelib.structs import Matches, RequirementInformation
 
 PYTHON = "<python>"
 MAX_ROUNDS = 200_000
@@ -64,6 +65,7 @@ class ResolvedPackage:
     via: tuple[str, ...]  # parent package names, or the sources of top-level requirements
     yanked: str | None = None  # the policy's reason for allowing a yanked version
     marker: str | None = None  # set by merge.py when the package is not needed everywhere
+    license: str | None = None  # SPDX expression (licenses.license_of); None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Matches[Candidate]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
         if identifier == PYTHON:
@@ -132,7 +134,19 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             ok = all(r.specifier.contains(python, prereleases=True) for r in reqs)
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
         found = self.candidates.matching(reqs[0].name, reqs[0].extra, reqs)
-        return [c for c in found if c.version not in bad]
+        found = [c for c in found if c.version not in bad]
+        if self.candidates.policy.licenses is None:
+            return found
+        # the license is in the metadata: read it lazily, only for the versions tried
+        return lambda: (c for c in found if not self._refused_license(c))
+
+    def _refused_license(self, candidate: Candidate) -> bool:
+        metadata = self._requirements(candidate)[0]
+        return self.candidates.refuses_license(candidate.name, candidate.version, metadata)
+
+    def license(self, name: NormalizedName, version: Version) -> str | None:
+        """The license of a chosen version (its metadata was read to get its dependencies)."""
+        return license_of(self._deps[(name, version)][0])
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         return contains(requirement, candidate.version)
@@ -227,7 +241,7 @@ def resolve(
             f"gave up after {MAX_ROUNDS} resolution rounds",
             hint="pin some of the packages to narrow the search",
         ) from exc
-    return Resolution(_packages(result), (target,))
+    return Resolution(_packages(result, provider.license), (target,))
 
 
 def _root_requirements(roots: Sequence[Root], target: Target) -> list[Req]:
@@ -246,7 +260,9 @@ def _root_requirements(roots: Sequence[Root], target: Target) -> list[Req]:
     return out
 
 
-def _packages(result: object) -> tuple[ResolvedPackage, ...]:
+def _packages(
+    result: object, license: Callable[[NormalizedName, Version], str | None]
+) -> tuple[ResolvedPackage, ...]:
     mapping: Mapping[str, Candidate] = result.mapping  # type: ignore[attr-defined]
     graph = result.graph  # type: ignore[attr-defined]
     criteria = result.criteria  # type: ignore[attr-defined]
@@ -275,6 +291,7 @@ def _packages(result: object) -> tuple[ResolvedPackage, ...]:
                 dependencies=tuple(sorted(deps[cand.name])),
                 via=tuple(sorted(via[cand.name] - {""})),
                 yanked=cand.yanked,
+                license=license(cand.name, cand.version),
             )
         )
     return tuple(sorted(out, key=lambda p: (p.name, p.version)))

@@ -23,6 +23,7 @@ class FakeFinder:
         self.index = index
         self.files: dict[NormalizedName, list[DistFile]] = {}
         self.meta: dict[tuple[str, Version], Metadata] = {}
+        self.metadata_read: list[tuple[str, Version]] = []
         self.prefetched: list[DistFile] = []
         self.pages_read: list[str] = []
 
@@ -38,6 +39,7 @@ class FakeFinder:
         yanked: str | None = None,
         uploaded: datetime | None = OLD,
         extras: Sequence[str] = (),
+        license: str | None = None,  # License-Expression
     ) -> None:
         project = canonicalize_name(name)
         ver = Version(version)
@@ -71,6 +73,9 @@ class FakeFinder:
         }
         if requires_python:
             raw["requires_python"] = requires_python
+        if license:
+            raw["metadata_version"] = "2.4"
+            raw["license_expression"] = license
         self.meta[(project, ver)] = Metadata.from_raw(raw)  # type: ignore[arg-type]
 
     def project(self, name: NormalizedName) -> ProjectPage:
@@ -78,6 +83,7 @@ class FakeFinder:
         return ProjectPage(name, self.index, tuple(self.files.get(name, ())))
 
     def metadata(self, file: DistFile) -> Metadata:
+        self.metadata_read.append((file.project, file.version))
         return self.meta[(file.project, file.version)]
 
     def prefetch(self, files: Sequence[DistFile]) -> None:

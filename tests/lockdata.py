@@ -16,11 +16,12 @@ TARGETS = (target_for("3.12", "linux"), target_for("3.12", "windows"))
 
 def sample_lock(index_url: str = "https://user:secret@pkgs.example.com/simple") -> Lock:
     f = FakeFinder(index="internal")
-    f.add("app", "1.0", ["colorama; sys_platform == 'win32'", "native"])
+    f.add("app", "1.0", ["colorama; sys_platform == 'win32'", "native"], license="MIT")
     f.add("colorama", "0.4.6", sdist=True)
     f.add(
         "native",
         "2.0",
+        license="Apache-2.0 OR BSD-3-Clause",
         tags=[
             "cp312-cp312-manylinux_2_17_x86_64",
             "cp312-cp312-win_amd64",

@@ -8,7 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.utils import NormalizedName
+from packaging.version import Version
 
+from safeinstall.lock import Lock, LockedFile, LockedPackage, to_requirements_txt
+from safeinstall.pylock import to_pylock_toml
 from tests.conftest import Result
 
 H1 = "a" * 64
@@ -369,3 +373,44 @@ def test_unknown_file_kind(cli: Run, tmp_path: Path, policy: Path) -> None:
     path = write(tmp_path, "deps.cfg", "idna\n")
     result = cli("check", "--policy", policy, path)
     assert result.code == 2 and "--lock or --input" in result.err
+
+
+LICENSE_POLICY = POLICY + 'licenses = { allow = ["MIT", "Apache-2.0"] }\n'
+
+
+def licensed_lock() -> Lock:
+    def pkg(name: str, license: str | None) -> LockedPackage:
+        file = LockedFile(H1, f"{name}-1.0-py3-none-any.whl", f"https://pkgs.example.com/{name}")
+        return LockedPackage(
+            NormalizedName(name),
+            Version("1.0"),
+            (file,),
+            index_url="https://pkgs.example.com/simple",
+            license=license,
+        )
+
+    packages = (pkg("alpha", "MIT"), pkg("beta", "GPL-3.0-only"), pkg("gamma", None))
+    return Lock(packages, "sha256:" + H2)
+
+
+def test_license_rule_on_a_requirements_lock(cli: Run, tmp_path: Path) -> None:
+    policy = write(tmp_path, "safeinstall.toml", LICENSE_POLICY)
+    lock = write(tmp_path, "requirements.txt", to_requirements_txt(licensed_lock(), "x", "0"))
+    result = check(cli, policy, lock)
+    found = json.loads(result.out)["findings"]
+    assert [(f["rule"], f["line"]) for f in found] == [("license", 8), ("license", 11)]
+    assert "beta is licensed GPL-3.0-only" in found[0]["message"]
+    assert "gamma records no license" in found[1]["message"]
+    assert result.code == 1
+    # without a license list the same lock is clean
+    assert check(cli, write(tmp_path, "plain.toml", POLICY), lock).code == 0
+
+
+def test_license_rule_on_a_pylock(cli: Run, tmp_path: Path) -> None:
+    policy = write(tmp_path, "safeinstall.toml", LICENSE_POLICY)
+    lock = write(tmp_path, "pylock.toml", to_pylock_toml(licensed_lock()))
+    found = json.loads(check(cli, policy, lock).out)["findings"]
+    assert [f["rule"] for f in found] == ["license", "license"]
+    assert "beta is licensed GPL-3.0-only" in found[0]["message"]
+    assert "gamma records no license" in found[1]["message"]
+    assert check(cli, write(tmp_path, "plain.toml", POLICY), lock).code == 0

@@ -106,9 +106,21 @@ def test_requirements_txt_round_trips() -> None:
     back = read_requirements_txt(to_requirements_txt(lock, CMD, "0.1.0"), "requirements.txt")
     assert back.digest == lock.digest
     assert back.environments == lock.environments
-    assert [(p.name, p.version, p.marker, p.hashes) for p in back.packages] == [
-        (p.name, p.version, p.marker, p.hashes) for p in lock.packages
+    assert [(p.name, p.version, p.marker, p.hashes, p.via, p.license) for p in back.packages] == [
+        (p.name, p.version, p.marker, p.hashes, p.via, p.license) for p in lock.packages
     ]
+
+
+def test_requirements_txt_records_each_license_under_its_package() -> None:
+    lock = sample_lock()
+    assert {p.name: p.license for p in lock.packages} == {
+        "app": "MIT",
+        "colorama": None,
+        "native": "Apache-2.0 OR BSD-3-Clause",
+    }
+    lines = to_requirements_txt(lock, CMD, "0.1.0").splitlines()
+    assert lines[-2:] == ["    # via app", "    # license: Apache-2.0 OR BSD-3-Clause"]
+    assert not any("license" in line for line in lines[: lines.index("app==1.0 \\")])
 
 
 @pytest.mark.parametrize(

@@ -57,8 +57,12 @@ def test_select_picks_the_right_wheels_per_environment(
 
 def test_pylock_round_trips() -> None:
     lock = sample_lock()
-    back = read_pylock_toml(to_pylock_toml(lock), "pylock.toml")
+    text = to_pylock_toml(lock)
+    back = read_pylock_toml(text, "pylock.toml")
     assert back == lock
+    assert [p.license for p in back.packages] == ["MIT", None, "Apache-2.0 OR BSD-3-Clause"]
+    native = tomllib.loads(text)["packages"][2]
+    assert native["tool"]["safeinstall"]["license"] == "Apache-2.0 OR BSD-3-Clause"
 
 
 def test_invalid_pylock_is_an_input_error() -> None:

@@ -243,3 +243,40 @@ def test_prefetches_metadata_of_newly_seen_projects() -> None:
     run(f, "app")
     wanted = ["lib-2.0-py3-none-any.whl", "util-1.0-py3-none-any.whl"]
     assert [x.filename for x in f.prefetched] == wanted
+
+
+def test_license_not_on_the_allow_list_is_refused_and_explained() -> None:
+    f = FakeFinder()
+    f.add("app", "1.0", ["lib"], license="MIT")
+    f.add("lib", "1.0", license="MIT OR GPL-3.0-only")
+    f.add("lib", "2.0", license="GPL-3.0-only")
+    f.add("lib", "3.0")  # no license information at all
+    policy = Policy(licenses=("MIT", "Apache-2.0"))
+    res = run(f, "app", policy=policy)
+    assert pins(res) == {"app": "1.0", "lib": "1.0"}
+    assert {p.name: p.license for p in res.packages} == {"app": "MIT", "lib": "MIT OR GPL-3.0-only"}
+    with pytest.raises(ResolutionError) as err:
+        run(f, "app", "lib>=2", policy=policy)
+    assert "lib 2.0: its license GPL-3.0-only is not on the policy's licenses.allow list" in str(
+        err.value
+    )
+    assert "lib 3.0: its license is unknown" in str(err.value)
+
+
+def test_license_is_recorded_without_a_license_policy() -> None:
+    f = FakeFinder()
+    f.add("app", "1.0", license="GPL-3.0-only")
+    f.add("app", "2.0", license="apache-2.0")
+    res = run(f, "app")
+    assert [(p.name, str(p.version), p.license) for p in res.packages] == [
+        ("app", "2.0", "Apache-2.0")
+    ]
+
+
+def test_license_check_reads_metadata_only_of_versions_tried() -> None:
+    f = FakeFinder()
+    for minor in range(10):
+        f.add("lib", f"1.{minor}", license="MIT")
+    res = run(f, "lib", policy=Policy(licenses=("MIT",)))
+    assert pins(res) == {"lib": "1.9"}
+    assert {v for _, v in f.metadata_read} == {Version("1.9")}

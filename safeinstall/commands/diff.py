@@ -1,0 +1,70 @@
+"""`safeinstall diff OLD NEW`: what a lock change does, for review in a pull request."""
+
+from __future__ import annotations
+
+import argparse
+
+from safeinstall.ui import UI
+
+HELP = "show what a lock change adds, removes, upgrades; same version with new hashes = alarm"
+DESCRIPTION = (
+    "Compare two locks (requirements.txt or pylock.toml; a git revision as REV:path, e.g. "
+    "HEAD~1:requirements.txt): added, removed, upgraded and downgraded packages, index and "
+    "license changes, new sdists, and an ALARM when a version stays the same but its hashes "
+    "change (a re-uploaded artifact). Exit 1 on an alarm, 0 otherwise, 2 when a lock cannot "
+    "be read."
+)
+FORMATS = ("text", "json")
+
+_SIGNS = {
+    "added": "+",
+    "removed": "-",
+    "upgraded": "^",
+    "downgraded": "v",
+    "index": "!",
+    "license": "~",
+    "sdist": "!",
+    "files": "~",
+    "alarm": "!!",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("old", metavar="OLD", help="the lock before (a file or REV:path)")
+    parser.add_argument("new", metavar="NEW", help="the lock after (a file or REV:path)")
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.diff import diff_locks
+    from safeinstall.lockref import parse_ref, read_lock_ref
+
+    old_ref, new_ref = parse_ref(args.old), parse_ref(args.new)
+    result = diff_locks(read_lock_ref(old_ref), read_lock_ref(new_ref))
+    code = 1 if result.alarms else 0
+    if args.format == "json":
+        ui.json(
+            {
+                "old": str(old_ref),
+                "new": str(new_ref),
+                "changes": [c.to_json() for c in result.changes],
+                "alarm": bool(result.alarms),
+                "exit_code": code,
+            }
+        )
+        return code
+    for change in result.changes:
+        if change.old is not None and change.new is not None and change.old != change.new:
+            what = f"{change.old} -> {change.new}"
+        else:
+            what = change.new or change.old or ""
+        text = f"{_SIGNS[change.kind]:>2} {change.kind:<10} {change.name} {what}"
+        text += f" ({change.detail})" if change.detail else ""
+        ui.line(ui.bad(text) if change.kind in ("alarm", "sdist", "index") else text)
+    if result.alarms:
+        ui.info(
+            f"ALARM: {len(result.alarms)} package(s) kept their version but changed their bytes; "
+            "do not merge before finding out why"
+        )
+    elif not result.changes:
+        ui.info("no changes")
+    return code

@@ -1,0 +1,34 @@
+"""`safeinstall tree [LOCK]`: the lock's dependency tree, repeats marked (*)."""
+
+from __future__ import annotations
+
+import argparse
+
+from safeinstall.ui import UI
+
+HELP = "show the dependency tree of a lock, with index and license; repeats are marked (*)"
+FORMATS = ("text", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "lock",
+        nargs="?",
+        metavar="LOCK",
+        help="the lock (default: pylock.toml, else requirements.txt); REV:path reads it from git",
+    )
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.graph import build, render, to_json, tree
+    from safeinstall.lockref import LockRef, default_lock, parse_ref, read_lock_ref
+
+    ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
+    graph = build(read_lock_ref(ref))
+    nodes = tree(graph)
+    if args.format == "json":
+        ui.json({"lock": str(ref), "tree": [to_json(graph, n) for n in nodes]})
+    else:
+        for line in render(graph, nodes):
+            ui.line(line)
+    return 0

@@ -1,0 +1,56 @@
+"""`safeinstall why PKG [LOCK]`: every chain from a top-level requirement to a package."""
+
+from __future__ import annotations
+
+import argparse
+
+from safeinstall.ui import UI
+
+HELP = (
+    "show who pulls a package in: every chain from a top-level requirement, with index and license"
+)
+FORMATS = ("text", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", metavar="PKG", help="the package to explain")
+    parser.add_argument(
+        "lock",
+        nargs="?",
+        metavar="LOCK",
+        help="the lock (default: pylock.toml, else requirements.txt); REV:path reads it from git",
+    )
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from packaging.utils import canonicalize_name
+
+    from safeinstall.errors import UsageError
+    from safeinstall.graph import build, chains, describe, label
+    from safeinstall.lockref import LockRef, default_lock, parse_ref, read_lock_ref
+
+    ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
+    graph = build(read_lock_ref(ref))
+    name = canonicalize_name(args.package)
+    if name not in graph.packages:
+        raise UsageError(f"{args.package} is not in {ref}", hint="`safeinstall tree` lists it all")
+    found = chains(graph, name)
+    if args.format == "json":
+        ui.json(
+            {
+                "package": name,
+                "lock": str(ref),
+                "chains": [
+                    {
+                        "source": list(graph.sources[chain[0]]),
+                        "packages": [describe(graph, n) for n in chain],
+                    }
+                    for chain in found
+                ],
+            }
+        )
+        return 0
+    for chain in found:
+        source = ", ".join(graph.sources[chain[0]]) or "(not required by any input)"
+        ui.line(f"{source}: " + " -> ".join(label(graph, n) for n in chain))
+    return 0
