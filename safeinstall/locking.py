@@ -15,7 +15,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall import __version__
-from safeinstall.errors import InputError, Location
+from safeinstall.errors import InputError
 from safeinstall.lock import Lock, from_resolution, input_digest, update_file
 from safeinstall.lockinputs import LockInputs
 from safeinstall.policy import Policy
@@ -29,16 +29,9 @@ def is_pylock(path: Path) -> bool:
 
 def read_lock(path: Path, data: bytes | None = None) -> Lock:
     """A lock file in either format (``data``: its bytes, when already read)."""
-    from safeinstall.lock import read_requirements_txt
-    from safeinstall.pylock import read_pylock_toml
+    from safeinstall.lockref import parse_lock, read_file
 
-    raw = path.read_bytes() if data is None else data
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("lock is not valid UTF-8", location=Location(str(path))) from None
-    reader = read_pylock_toml if is_pylock(path) else read_requirements_txt
-    return reader(text, str(path))
+    return parse_lock(read_file(path) if data is None else data, path.name, str(path))
 
 
 def policy_bytes(policy: Policy) -> bytes | None:

@@ -61,7 +61,7 @@ def default_lock() -> Path:
 
 
 def read_lock_ref(ref: LockRef) -> Lock:
-    data = _read_file(ref.path) if ref.revision is None else git_show(ref.revision, ref.path)
+    data = read_file(ref.path) if ref.revision is None else git_show(ref.revision, ref.path)
     return parse_lock(data, ref.path.name, str(ref))
 
 
@@ -79,7 +79,7 @@ def parse_lock(data: bytes, filename: str, display: str) -> Lock:
     return (read_pylock_toml if pylock else read_requirements_txt)(text, display)
 
 
-def _read_file(path: Path) -> bytes:
+def read_file(path: Path) -> bytes:
     where = Location(str(path))
     try:
         with open(path, "rb") as fh:
