@@ -17,7 +17,7 @@ record that is not an OSV object at all is an error, not silently ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -47,10 +47,10 @@ class Affected:
 
     name: NormalizedName
     ranges: tuple[tuple[Event, ...], ...]  # each sorted
-    versions: frozenset[str]  # normalized version strings
+    versions: frozenset[Version]  # the explicit list (PEP 440 equality: 1.0 == 1.0.0)
 
     def includes(self, version: Version) -> bool:
-        if _normalized(str(version)) in self.versions:
+        if version in self.versions:
             return True
         return any(_in_range(version, events) for events in self.ranges)
 
@@ -195,7 +195,7 @@ def parse_advisory(data: object) -> Advisory:
             for r in _list(entry, "ranges", ident)
             if isinstance(r, Mapping) and r.get("type") == "ECOSYSTEM"
         )
-        versions = frozenset(_normalized(str(v)) for v in _list(entry, "versions", ident))
+        versions = frozenset(_versions(_list(entry, "versions", ident)))
         affected.append(Affected(canonicalize_name(name), ranges, versions))
     summary = data.get("summary") or str(data.get("details") or "").strip().split("\n")[0]
     return Advisory(
@@ -269,8 +269,10 @@ def _in_range(version: Version, events: tuple[Event, ...]) -> bool:
     return affected
 
 
-def _normalized(text: str) -> str:
-    try:
-        return str(Version(text))
-    except InvalidVersion:
-        return text.strip()
+def _versions(texts: list[Any]) -> Iterator[Version]:
+    """The PEP 440 ones: a locked version is always PEP 440, so no other string can equal it."""
+    for text in texts:
+        try:
+            yield Version(str(text))
+        except InvalidVersion:
+            continue
