@@ -259,15 +259,15 @@ def _audit(r: Checker, key: str, value: object) -> tuple[AuditIgnore, ...]:
         needle = f'"{ident}' if isinstance(ident, str) else "ignore"
         if not isinstance(ident, str) or not _ADVISORY_ID.fullmatch(ident):
             r.problem(
-                f"'{where}.id' must be an advisory id like 'PYSEC-2024-1', not {ident!r}", key
+                f"'{where}.id' must be an advisory id like 'PYSEC-2024-1', not {ident!r}",
+                key,
+                "ignore",
             )
             continue
         if any(i.id == ident for i in out):
             r.problem(f"'{where}.id': {ident!r} is ignored twice", key, needle)
         if not isinstance(reason, str) or not reason.strip():
-            r.problem(
-                f"'{where}': ignoring {ident} needs a reason (a non-empty string)", key, needle
-            )
+            r.problem(f"'{where}': ignoring {ident} needs a non-empty reason", key, needle)
         elif until is None:
             r.problem(
                 f"'{where}': ignoring {ident} needs an expiry date, until = YYYY-MM-DD",
