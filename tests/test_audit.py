@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,10 @@ from safeinstall.audit import (
 )
 from safeinstall.osv_local import LocalDatabase
 from safeinstall.policy import AuditIgnore
-from tests.osvdata import OSV_DIR, record, synthetic
+from tests.commands import register
+from tests.conftest import Result
+from tests.osvdata import OSV_DIR, make_zip, record, synthetic
+from tests.osvserver import OsvServer
 
 TODAY = date(2025, 6, 1)
 
@@ -263,3 +268,87 @@ def test_finding_json() -> None:
         "fixed": ["2"],
         "ignored": None,
     }
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+HASH = "0" * 64
+
+
+@pytest.fixture
+def lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    register(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()  # policy discovery stops here
+    path = tmp_path / "requirements.txt"
+    pins = ["django==3.2.18", "py==1.11.0", "arrayfire==3.5", "idna==3.7"]
+    path.write_text("".join(f"{p} --hash=sha256:{HASH}\n" for p in pins), encoding="utf-8")
+    return path
+
+
+def test_cli_text_report_with_fix(cli: Callable[..., Result], lock: Path) -> None:
+    result = cli("audit", lock, "--db", OSV_DIR, "--fix")
+    assert result.code == 1
+    assert "vulnerable: django 3.2.18: PYSEC-2024-47 (CVE-2024-27351)" in result.out
+    assert "    fixed in: 3.2.25, 4.2.11, 5.0.3" in result.out
+    assert "vulnerable: py 1.11.0: PYSEC-2022-42969" in result.out
+    assert "fixed in: no fixed version known" in result.out
+    assert "arrayfire" not in result.out  # withdrawn
+    assert "fix: safeinstall lock -P 'django>=3.2.25'" in result.out
+    assert "fix: py: no fixed version clears every finding" in result.out
+    assert "8 known vulnerabilities in 4 packages" in result.err
+
+
+def test_cli_json_from_the_zip(cli: Callable[..., Result], lock: Path, tmp_path: Path) -> None:
+    db = make_zip(tmp_path / "osv-pypi.zip")
+    result = cli("audit", "--db", db, "--format", "json", "--fix")  # default lock: requirements.txt
+    assert result.code == 1
+    report = json.loads(result.out)
+    assert report["lock"] == "requirements.txt"
+    assert {f["id"] for f in report["findings"] if f["name"] == "django"} == DJANGO_3_2_18
+    assert report["fix"] == {"django": "3.2.25"}
+    assert report["exit_code"] == 1
+
+
+def test_cli_ignores_from_the_policy(cli: Callable[..., Result], lock: Path) -> None:
+    entries = [f'{{ id = "{i}", reason = "not used", until = 2999-01-01 }}' for i in DJANGO_3_2_18]
+    entries.append('{ id = "CVE-2022-42969", reason = "svn unused", until = 2000-01-01 }')
+    policy = lock.parent / "safeinstall.toml"
+    policy.write_text(f"[audit]\nignore = [{', '.join(entries)}]\n", encoding="utf-8")
+    result = cli("audit", lock, "--db", OSV_DIR)
+    assert result.code == 1  # py's ignore expired
+    assert "ignored: django 3.2.18: PYSEC-2024-47" in result.out
+    assert "ignored until 2999-01-01: not used" in result.out
+    assert "the ignore of CVE-2022-42969 expired on 2000-01-01" in result.err
+    assert "1 known vulnerability, 7 ignored" in result.err
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace("2000-01-01", "2999-01-01"), encoding="utf-8"
+    )
+    assert cli("audit", lock, "--db", OSV_DIR).code == 0
+
+
+def test_cli_clean_lock(cli: Callable[..., Result], lock: Path) -> None:
+    lock.write_text(f"django==3.2.25 --hash=sha256:{HASH}\n", encoding="utf-8")
+    result = cli("audit", lock, "--db", OSV_DIR)
+    assert (result.code, result.out) == (0, "")
+    assert "ok: no known vulnerabilities in 1 packages" in result.err
+
+
+def test_cli_online_against_a_loopback_api(cli: Callable[..., Result], lock: Path) -> None:
+    server = OsvServer([record(p.stem) for p in OSV_DIR.glob("*.json")]).start()
+    try:
+        result = cli("audit", lock, "--osv-url", server.url, "--format", "json")
+    finally:
+        server.stop()
+    assert result.code == 1
+    assert {f["id"] for f in json.loads(result.out)["findings"]} == {
+        *DJANGO_3_2_18,
+        "PYSEC-2022-42969",
+    }
+
+
+def test_cli_without_a_lock(cli: Callable[..., Result], lock: Path) -> None:
+    lock.unlink()
+    result = cli("audit", "--db", OSV_DIR)
+    assert result.code == 2
+    assert "no lock found" in result.err
