@@ -116,7 +116,10 @@ def _text(
         vulnerable = sorted({f.name for f in report.active})
         for name in vulnerable:
             if name in fixes:
-                ui.line(f"fix: safeinstall lock -P '{name}>={fixes[name]}'")
+                ui.line(
+                    f"fix: {name}>={fixes[name]}: require this in the lock's inputs, then run "
+                    f"`safeinstall lock -P {name}`"
+                )
             else:
                 ui.line(f"fix: {name}: no fixed version clears every finding")
     active = len(report.active)
