@@ -138,11 +138,13 @@ def probe(python: str, *, timeout: float = 60.0) -> Environment:
             stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0:
-            raise ValueError(done.stderr.decode(errors="replace").strip().splitlines()[-1:])
+            last = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            raise ValueError(last[0] if last else f"exit code {done.returncode}")
         data = json.loads(done.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc) or type(exc).__name__
         raise TargetEnvironmentError(
-            f"cannot ask the interpreter {exe} for its environment ({type(exc).__name__})",
+            f"cannot ask the interpreter {exe} for its environment: {reason}",
             hint="give --python the path of a working Python (or of a venv directory)",
         ) from exc
     sites = dict.fromkeys(Path(os.path.realpath(s)) for s in data["site"])
