@@ -138,6 +138,19 @@ class Http:
         limit = self._max_bytes if max_bytes is None else max_bytes
         return self._fetch(url, dict(headers or {}), limit, None, None)
 
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> Response:
+        """POST ``body`` (for idempotent query APIs: it is retried like a GET); same checks as
+        ``get``, except that a redirect is an error (a POST is never re-sent elsewhere)."""
+        limit = self._max_bytes if max_bytes is None else max_bytes
+        return self._fetch(url, dict(headers or {}), limit, None, None, body=body)
+
     def stream(
         self, url: str, sink: BinaryIO, *, max_bytes: int, expected_size: int | None = None
     ) -> Response:
@@ -159,6 +172,8 @@ class Http:
         limit: int,
         sink: BinaryIO | None,
         expected_size: int | None,
+        *,
+        body: bytes | None = None,
     ) -> Response:
         stop_at = time.monotonic() + self._deadline
         try:
@@ -179,9 +194,14 @@ class Http:
         failures = 0
         while True:
             try:
-                raw = self._send(current, headers, first_origin, stop_at, sink is None)
+                raw = self._send(current, headers, first_origin, stop_at, sink is None, body=body)
                 if raw.status in REDIRECT_STATUSES and "location" in raw.headers:
                     _discard(raw)
+                    if body is not None:
+                        raise IndexServerError(
+                            f"{current} answered a POST request with a redirect.",
+                            hint=_server_hint(),
+                        )
                     current = next_hop(current, raw.headers["location"], visited, self._allowed)
                     visited.append(current)
                     continue
@@ -218,6 +238,8 @@ class Http:
         first_origin: Origin,
         stop_at: float,
         decode: bool,
+        *,
+        body: bytes | None = None,
     ) -> urllib3.BaseHTTPResponse:
         remaining = stop_at - time.monotonic()
         if remaining <= 0:
@@ -234,8 +256,9 @@ class Http:
         wait = min(self._timeout, remaining)
         try:
             return self._pool.request(
-                "GET",
+                "GET" if body is None else "POST",
                 url,
+                body=body,
                 headers=sent,
                 redirect=False,
                 retries=False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
@@ -53,6 +53,18 @@ class PackageRule:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditIgnore:
+    """A known vulnerability accepted for a while: ``id`` (or an alias of it), why, until when."""
+
+    id: str
+    reason: str
+    until: date  # the last day the ignore applies
+
+    def active(self, today: date) -> bool:
+        return today <= self.until
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     source: str | None = None  # the file it came from; None for the built-in default
     # None: the indexes pip is configured with (pipconfig.configured_indexes(), looked up lazily)
@@ -68,6 +80,7 @@ class Policy:
     licenses: tuple[str, ...] | None = None  # allowed SPDX ids; None: any
     environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
     direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
+    audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
 
     def index_specs(self) -> tuple[IndexSpec, ...]:
         """The trusted indexes: the policy's, else (looked up only now) the ones pip uses."""

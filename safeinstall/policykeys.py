@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from safeinstall.duration import parse_duration
 from safeinstall.errors import Location, PolicyConfigError
-from safeinstall.policy import IndexSpec, PackageRule, Policy
+from safeinstall.policy import AuditIgnore, IndexSpec, PackageRule, Policy
 from safeinstall.urls import is_loopback, normalize, strip_credentials
 
 _NAME_GLOB = re.compile(r"[A-Za-z0-9*?._-]+")
@@ -28,6 +29,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{{1,5}})?")
 _INDEX_KEYS = ("name", "url", "packages", "file-hosts", "insecure")
 _LICENSE_KEYS = ("allow",)
+_AUDIT_KEYS = ("ignore",)
+_IGNORE_KEYS = ("id", "reason", "until")
+_ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 _HINT = "fix the policy; `safeinstall init --dry-run` shows a commented example"
 
 
@@ -236,6 +240,57 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
     return tuple(out)
 
 
+def _audit(r: Checker, key: str, value: object) -> tuple[AuditIgnore, ...]:
+    """``{ ignore = [{ id = "PYSEC-…", reason = "…", until = 2026-12-31 }] }``."""
+    if not isinstance(value, dict):
+        r.problem(f"{key!r} must be a table like {{ ignore = [...] }}, not {_kind(value)}", key)
+        return ()
+    r.unknown_keys(value, _AUDIT_KEYS, f" in {key!r}")
+    entries = value.get("ignore", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        r.problem(f"'{key}.ignore' must be an array of tables with id, reason and until", key)
+        return ()
+    out: list[AuditIgnore] = []
+    for n, entry in enumerate(entries):
+        where = f"{key}.ignore[{n}]"
+        r.unknown_keys(entry, _IGNORE_KEYS, f" in {where!r}")
+        ident, reason = entry.get("id"), entry.get("reason")
+        until = _date(entry.get("until"))
+        needle = f'"{ident}' if isinstance(ident, str) else "ignore"
+        if not isinstance(ident, str) or not _ADVISORY_ID.fullmatch(ident):
+            r.problem(
+                f"'{where}.id' must be an advisory id like 'PYSEC-2024-1', not {ident!r}",
+                key,
+                "ignore",
+            )
+            continue
+        if any(i.id == ident for i in out):
+            r.problem(f"'{where}.id': {ident!r} is ignored twice", key, needle)
+        if not isinstance(reason, str) or not reason.strip():
+            r.problem(f"'{where}': ignoring {ident} needs a non-empty reason", key, needle)
+        elif until is None:
+            r.problem(
+                f"'{where}': ignoring {ident} needs an expiry date, until = YYYY-MM-DD",
+                key,
+                needle,
+            )
+        else:
+            out.append(AuditIgnore(ident, reason.strip(), until))
+    return tuple(out)
+
+
+def _date(value: object) -> date | None:
+    """A TOML date (``2026-12-31``) or the same as a string; None when absent or invalid."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
     from packaging.markers import InvalidMarker, Marker  # only when set
 
@@ -347,6 +402,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "licenses": ("licenses", _licenses),
     "environments": ("environments", _environments),
     "direct-references": ("direct_references", _globs),
+    "audit": ("audit_ignores", _audit),
 }
 # scalar keys a SAFEINSTALL_* variable may override (applied after the file)
 ENV_OVERRIDES = {

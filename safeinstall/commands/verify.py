@@ -1,0 +1,75 @@
+"""`safeinstall verify [LOCK]`: the installed environment against the lock and the RECORD hashes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from safeinstall.ui import UI
+
+HELP = "check that the installed environment is exactly the lock, with untouched files"
+DESCRIPTION = (
+    "Compare an environment with the lock: every locked package installed at its version, "
+    "nothing extra, every installed file matching its RECORD hash, no .pth file that runs code "
+    "at start-up. "
+    "Exit 1 when anything is found."
+)
+FORMATS = ("text", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "lock",
+        nargs="?",
+        type=Path,
+        metavar="LOCK",
+        help="the lock (default: pylock.toml, else requirements.txt)",
+    )
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter (or venv directory) whose environment to check "
+        "(default: the one running safeinstall)",
+    )
+    parser.add_argument(
+        "--allow-extra",
+        action="store_true",
+        help="do not report installed packages that the lock does not list",
+    )
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.lockfile import default_lock, read_lock_file
+    from safeinstall.verify import probe, verify
+
+    path: Path = args.lock or default_lock()
+    lock = read_lock_file(path)
+    report = verify(lock, probe(args.python or sys.executable), allow_extra=args.allow_extra)
+    code = 1 if report.problems else 0
+    env = report.environment
+    if args.format == "json":
+        ui.json(
+            {
+                "lock": str(path),
+                "python": env.python,
+                "prefix": str(env.prefix),
+                "packages": len(report.installed),
+                "files_checked": report.files_checked,
+                "problems": [p.to_json() for p in report.problems],
+                "exit_code": code,
+            }
+        )
+        return code
+    for problem in report.problems:
+        ui.line(f"{ui.bad(problem.kind)}: {problem.message}")
+    summary = (
+        f"{len(report.installed)} packages, {report.files_checked} files in {env.prefix} "
+        f"against {path}"
+    )
+    if report.problems:
+        count = len(report.problems)
+        ui.info(f"{count} problem{'s' * (count != 1)}: {summary}")
+    else:
+        ui.info(f"ok: {summary}")
+    return code

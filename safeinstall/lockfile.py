@@ -1,0 +1,57 @@
+"""Reading a lock file of either format from disk, and the default lock of a project directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from safeinstall.errors import InputError, Location, UsageError
+from safeinstall.lock import Lock, read_requirements_txt
+
+DEFAULT_LOCKS = ("pylock.toml", "requirements.txt")
+MAX_LOCK_BYTES = 32 * 1024 * 1024
+
+
+def is_pylock(path: Path) -> bool:
+    return path.name.startswith("pylock") and path.name.endswith(".toml")
+
+
+def read_lock_file(path: Path) -> Lock:
+    """A ``pylock*.toml`` (PEP 751) or a hash-pinned requirements.txt written by safeinstall."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_LOCK_BYTES + 1)
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the lock: {exc.strerror or exc}",
+            location=Location(str(path)),
+            hint="check the path, or create the lock with `safeinstall lock`",
+        ) from exc
+    if len(data) > MAX_LOCK_BYTES:
+        raise InputError(
+            f"the lock is larger than {MAX_LOCK_BYTES} bytes",
+            location=Location(str(path)),
+            hint="check that this is the right file",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            "the lock is not UTF-8 text", location=Location(str(path)), hint="regenerate the lock"
+        ) from exc
+    if is_pylock(path):
+        from safeinstall.pylock import read_pylock_toml  # tomlkit: only for this format
+
+        return read_pylock_toml(text, str(path))
+    return read_requirements_txt(text, str(path))
+
+
+def default_lock(cwd: Path | None = None) -> Path:
+    """The lock a command uses when none is named: pylock.toml, else requirements.txt."""
+    base = Path.cwd() if cwd is None else cwd
+    for name in DEFAULT_LOCKS:
+        if (base / name).is_file():
+            return Path(name) if cwd is None else base / name
+    raise UsageError(
+        "no lock found (pylock.toml or requirements.txt)",
+        hint="name the lock, e.g. `safeinstall audit requirements.txt`",
+    )
