@@ -19,7 +19,17 @@ from safeinstall.errors import SafeinstallError
 from safeinstall.ui import UI
 
 # The commands that work, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("init", "check", "lock", "sbom", "diff", "why", "tree")
+COMMANDS: tuple[str, ...] = (
+    "init",
+    "check",
+    "lock",
+    "verify",
+    "audit",
+    "sbom",
+    "diff",
+    "why",
+    "tree",
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 

@@ -32,17 +32,22 @@ def read_lock_file(path: Path) -> Lock:
             location=Location(str(path)),
             hint="check that this is the right file",
         )
+    return parse_lock(data, path.name, str(path))
+
+
+def parse_lock(data: bytes, filename: str, display: str) -> Lock:
+    """A lock in either format from its bytes; ``filename`` decides which format."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
-            "the lock is not UTF-8 text", location=Location(str(path)), hint="regenerate the lock"
+            "the lock is not UTF-8 text", location=Location(display), hint="regenerate the lock"
         ) from exc
-    if is_pylock(path):
+    if is_pylock(Path(filename)):
         from safeinstall.pylock import read_pylock_toml  # tomlkit: only for this format
 
-        return read_pylock_toml(text, str(path))
-    return read_requirements_txt(text, str(path))
+        return read_pylock_toml(text, display)
+    return read_requirements_txt(text, display)
 
 
 def default_lock(cwd: Path | None = None) -> Path:

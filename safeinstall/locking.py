@@ -29,9 +29,9 @@ def is_pylock(path: Path) -> bool:
 
 def read_lock(path: Path, data: bytes | None = None) -> Lock:
     """A lock file in either format (``data``: its bytes, when already read)."""
-    from safeinstall.lockref import parse_lock, read_file
+    from safeinstall.lockfile import parse_lock, read_lock_file
 
-    return parse_lock(read_file(path) if data is None else data, path.name, str(path))
+    return read_lock_file(path) if data is None else parse_lock(data, path.name, str(path))
 
 
 def policy_bytes(policy: Policy) -> bytes | None:

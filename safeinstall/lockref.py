@@ -17,9 +17,8 @@ from pathlib import Path
 
 from safeinstall.errors import InputError, Location, UsageError
 from safeinstall.lock import Lock
+from safeinstall.lockfile import MAX_LOCK_BYTES, parse_lock, read_lock_file
 
-MAX_LOCK_BYTES = 64 * 1024 * 1024
-DEFAULT_LOCKS = ("pylock.toml", "requirements.txt")
 GIT_TIMEOUT = 60
 
 
@@ -49,48 +48,10 @@ def parse_ref(text: str) -> LockRef:
     return LockRef(Path(path), revision)
 
 
-def default_lock() -> Path:
-    """The lock in the current directory: pylock.toml, else requirements.txt."""
-    for name in DEFAULT_LOCKS:
-        if Path(name).is_file():
-            return Path(name)
-    raise UsageError(
-        "no lock found (pylock.toml or requirements.txt)",
-        hint="name the lock, or run `safeinstall lock` first",
-    )
-
-
 def read_lock_ref(ref: LockRef) -> Lock:
-    data = read_file(ref.path) if ref.revision is None else git_show(ref.revision, ref.path)
-    return parse_lock(data, ref.path.name, str(ref))
-
-
-def parse_lock(data: bytes, filename: str, display: str) -> Lock:
-    """A lock in either format from its bytes; ``filename`` decides which format."""
-    from safeinstall.lock import read_requirements_txt
-    from safeinstall.pylock import read_pylock_toml
-
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("lock is not valid UTF-8", location=Location(display)) from None
-    name = filename.lower()
-    pylock = name.startswith("pylock") and name.endswith(".toml")
-    return (read_pylock_toml if pylock else read_requirements_txt)(text, display)
-
-
-def read_file(path: Path) -> bytes:
-    where = Location(str(path))
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_LOCK_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", location=where, hint="name an existing lock") from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", location=where) from None
-    if len(data) > MAX_LOCK_BYTES:
-        raise InputError(f"lock is larger than {MAX_LOCK_BYTES >> 20} MiB", location=where)
-    return data
+    if ref.revision is None:
+        return read_lock_file(ref.path)
+    return parse_lock(git_show(ref.revision, ref.path), ref.path.name, str(ref))
 
 
 def git_show(revision: str, path: Path) -> bytes:

@@ -21,7 +21,6 @@ from safeinstall.audit import (
 )
 from safeinstall.osv_local import LocalDatabase
 from safeinstall.policy import AuditIgnore
-from tests.commands import register
 from tests.conftest import Result
 from tests.osvdata import OSV_DIR, make_zip, record, synthetic
 from tests.osvserver import OsvServer
@@ -277,7 +276,6 @@ HASH = "0" * 64
 
 @pytest.fixture
 def lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    register(monkeypatch)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".git").mkdir()  # policy discovery stops here
     path = tmp_path / "requirements.txt"

@@ -13,16 +13,10 @@ from pathlib import Path
 import pytest
 
 from safeinstall.verify import Problem, probe, verify
-from tests.commands import register
 from tests.conftest import Result
 from tests.support.builders import PTH_CONTENT, build_wheel, file_sha256
 
 SITE = Path("lib") / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-
-
-@pytest.fixture(autouse=True)
-def _commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    register(monkeypatch)
 
 
 class Venv:

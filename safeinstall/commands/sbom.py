@@ -33,7 +33,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import __version__
     from safeinstall.atomic import replace_file
     from safeinstall.errors import TargetEnvironmentError
-    from safeinstall.lockref import LockRef, default_lock, parse_ref, read_lock_ref
+    from safeinstall.lockfile import default_lock
+    from safeinstall.lockref import LockRef, parse_ref, read_lock_ref
     from safeinstall.sbom import timestamp, to_cyclonedx
 
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())

@@ -27,7 +27,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     from safeinstall.errors import UsageError
     from safeinstall.graph import build, chains, describe, label
-    from safeinstall.lockref import LockRef, default_lock, parse_ref, read_lock_ref
+    from safeinstall.lockfile import default_lock
+    from safeinstall.lockref import LockRef, parse_ref, read_lock_ref
 
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
     graph = build(read_lock_ref(ref))
