@@ -281,23 +281,17 @@ class _Checker:
         if req.kind != "named" or req.editable:
             out += self.direct_findings(req, label, locked=locked)
         version = exact_pin(req) if req.kind == "named" else None
-        if locked and not req.constraint:
-            if req.kind == "named" and version is None:
-                out.append(
-                    Finding(
-                        "unpinned",
-                        f"{label} is not pinned to one version with ==",
-                        where,
-                        LOCK_FIX,
-                    )
+        pinned_line = locked and not req.constraint
+        if pinned_line and req.kind == "named" and version is None:
+            out.append(
+                Finding(
+                    "unpinned", f"{label} is not pinned to one version with ==", where, LOCK_FIX
                 )
-            out += self.hash_findings(
-                ((h.algorithm, h.digest) for h in req.hashes), label, where, locked=True
             )
-        else:
-            out += self.hash_findings(
-                ((h.algorithm, h.digest) for h in req.hashes), label, where, locked=False
-            )
+        # VCS/path/editable lines cannot carry a hash: `unhashable` above already says so
+        must_hash = pinned_line and req.kind in ("named", "url") and not req.editable
+        hashes = ((h.algorithm, h.digest) for h in req.hashes)
+        out += self.hash_findings(hashes, label, where, locked=must_hash)
         if req.name is not None:
             out += self.name_findings(req.name, version, where)
         return out

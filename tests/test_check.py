@@ -414,3 +414,22 @@ def test_license_rule_on_a_pylock(cli: Run, tmp_path: Path) -> None:
     assert "beta is licensed GPL-3.0-only" in found[0]["message"]
     assert "gamma records no license" in found[1]["message"]
     assert check(cli, write(tmp_path, "plain.toml", POLICY), lock).code == 0
+
+
+def test_readme_examples(cli: Run) -> None:
+    """The example files the README points to behave as it says."""
+    examples = Path(__file__).parent / "data" / "examples"
+    assert cli("check", examples / "requirements.txt").code == 0
+    result = cli("check", "--format", "json", examples / "bad-requirements.txt")
+    assert result.code == 1
+    assert rules(result) == [
+        ("untrusted-index", 2),
+        ("untrusted-index", 3),
+        ("unpinned", 4),
+        ("missing-hash", 4),
+        ("missing-hash", 5),
+        ("typosquat", 6),
+        ("bad-hash", 7),
+        ("missing-hash", 7),
+        ("unhashable", 8),
+    ]
