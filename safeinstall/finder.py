@@ -133,7 +133,7 @@ class IndexFinder:
 
     def _prefetch_file(self, file: DistFile) -> None:
         with suppress(SafeinstallError):  # the resolver's own call reports the error
-            metadata = self.reader.read(file)
+            metadata = self.metadata(file)  # builds an allowed sdist in the background too
             for text in metadata.requires_dist or ():
                 with suppress(InvalidRequirement):
                     req = Requirement(str(text))

@@ -245,7 +245,11 @@ class Http:
         if remaining <= 0:
             raise self._too_slow(url)
         same_origin = origin(url) == first_origin
-        sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        # pages may come gzipped (the size cap counts decoded bytes); downloads and byte
+        # ranges never are: their bytes are hashed or sliced as served
+        ranged = any(name.lower() == "range" for name in headers)
+        coding = "gzip" if decode and not ranged else "identity"
+        sent = {"User-Agent": USER_AGENT, "Accept-Encoding": coding}
         for name, value in headers.items():
             if same_origin or name.lower() not in ("authorization", "cookie"):
                 sent[name] = value

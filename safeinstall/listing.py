@@ -175,6 +175,7 @@ class _Builder:
         self.versions = versions
         self._listed = frozenset(versions or ())  # membership per file: a set, not a scan
         self.files: dict[str, DistFile] = {}
+        self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self) -> ProjectPage:
         return ProjectPage(self.project, self.index.name, tuple(self.files.values()), self.versions)
@@ -296,6 +297,19 @@ class _Builder:
         href = href.strip()
         absolute = href if href.startswith("https://") else urljoin(self.base_url, href)
         parts = urlsplit(absolute)
+        netloc = self._origins.get((parts.scheme, parts.netloc))
+        if netloc is None:
+            netloc = self._origin(filename, parts)
+            self._origins[(parts.scheme, parts.netloc)] = netloc
+        path = parts.path
+        if "%" in path or "/." in path or not path.endswith("/" + filename):
+            segments = [unquote(s) for s in path.split("/")]
+            if any(s in (".", "..") for s in segments) or segments[-1] != filename:
+                raise self._error(f"the URL of {filename} does not end with that file name")
+        return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
+
+    def _origin(self, filename: str, parts: Any) -> str:
+        """The credential-free netloc of a trusted origin (checked once per page and origin)."""
         index_parts = urlsplit(self.index.url)
         allowed_schemes = ("https", "http") if index_parts.scheme == "http" else ("https",)
         if parts.scheme not in allowed_schemes:
@@ -310,14 +324,11 @@ class _Builder:
                 "which is neither the index's host nor one of its file hosts",
                 hint=f"if that host is trusted, add it to file_hosts of index {self.index.name!r}",
             )
-        segments = [unquote(s) for s in parts.path.split("/")]
-        if any(s in (".", "..") for s in segments) or segments[-1] != filename:
-            raise self._error(f"the URL of {filename} does not end with that file name")
         host = parts.hostname or ""
         netloc = f"[{host}]" if ":" in host else host
         if parts.port is not None:
             netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        return str(netloc)
 
     def _host_allowed(
         self, scheme: str, host: str | None, port: int | None, index_parts: Any
