@@ -19,7 +19,7 @@ from safeinstall.errors import SafeinstallError
 from safeinstall.ui import UI
 
 # The commands that work, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("init", "check")
+COMMANDS: tuple[str, ...] = ("init", "check", "install", "sync", "download")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
