@@ -47,7 +47,8 @@ def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 @contextlib.contextmanager
 def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path]:
     """A private directory with each file under its (validated) name, and a hashed requirement
-    file listing them: yields the requirement file's path."""
+    file pinning them by name (so pip records a normal install, not a ``file://`` URL one):
+    yields the requirement file's path; the directory is pip's only --find-links."""
     stage = Path(tempfile.mkdtemp(prefix="stage-", dir=under))
     try:
         lines = []
@@ -57,7 +58,7 @@ def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path
                 os.link(source, dest)
             except OSError:
                 shutil.copyfile(source, dest)
-            lines.append(f"{dest.as_uri()} --hash=sha256:{artifact.sha256}")
+            lines.append(f"{artifact.name}=={artifact.version} --hash=sha256:{artifact.sha256}")
         reqs = stage / "requirements.txt"
         reqs.write_text("\n".join(lines) + "\n", "utf-8")
         yield reqs
@@ -67,6 +68,7 @@ def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path
 
 def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -> list[str]:
     args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--require-hashes"]
+    args += ["--find-links", str(reqs.parent)]
     args += ["--no-build-isolation"] if build else ["--only-binary", ":all:"]
     if options.scheme in ("target", "prefix", "root"):
         args += [f"--{options.scheme}", options.where]
