@@ -7,7 +7,6 @@ substituted: /wheels, /opt/safeinstall/bin/safeinstall (this checkout) and /usr/
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
