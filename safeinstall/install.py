@@ -184,26 +184,41 @@ def install_lock(
     if options.dry_run:
         plan = make_plan(lock, first, reinstall=options.reinstall, sync=options.sync)
         return Outcome(plan, dry_run=True)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(_environment_lock(first, scheme))
+    with _environment_lock(first, scheme):
         env = probe(python, scheme, where)  # what is there now that no other install runs
         plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
-        store = Store(cache)
-        net = None if options.offline else stack.enter_context(open_network(policy, cache))
-        artifacts = select_artifacts(
-            plan.install, policy, env, store, net, find_links=options.find_links
-        )
-        files = fetch_all(artifacts, store, net.http if net else None, progress=progress)
+        artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
         # Every artifact is verified: only now does anything touch the environment.
-        pairs = [(a, files[a.sha256]) for a in artifacts]
-        try:
-            pip_install(env.python, pairs, options.pip, stage_in=store.root)
-        except TargetEnvironmentError as exc:
-            raise _after_failure(exc, plan, python, options.pip, store) from None
+        if artifacts:
+            try:
+                pip_install(env.python, artifacts, options.pip, stage_in=Store(cache).root)
+            except TargetEnvironmentError as exc:
+                raise _after_failure(exc, plan, python, options.pip, Store(cache)) from None
         if plan.remove:
             pip_uninstall(env.python, [i.name for i in plan.remove])
-        return Outcome(plan, tuple(artifacts), plan.remove)
-    raise AssertionError("unreachable")  # pragma: no cover
+        return Outcome(plan, tuple(a for a, _ in artifacts), plan.remove)
+
+
+def _verified(
+    plan: Plan,
+    policy: Policy,
+    env: Environment,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None,
+) -> list[tuple[Artifact, Path]]:
+    """Each file to install with its verified local path; no network when nothing is needed."""
+    if not plan.install:
+        return []
+    store = Store(cache)
+    with contextlib.ExitStack() as stack:
+        net = None if options.offline else stack.enter_context(open_network(policy, cache))
+        chosen = select_artifacts(
+            plan.install, policy, env, store, net, find_links=options.find_links
+        )
+        files = fetch_all(chosen, store, net.http if net else None, progress=progress)
+    return [(a, files[a.sha256]) for a in chosen]
 
 
 @contextlib.contextmanager
@@ -213,13 +228,17 @@ def _environment_lock(env: Environment, scheme: Scheme) -> Iterator[None]:
     try:
         if scheme != "default":
             directory.mkdir(parents=True, exist_ok=True)
-        with advisory_lock(directory / ".safeinstall"):
-            yield
+        held = advisory_lock(directory / ".safeinstall")
+        held.__enter__()
     except OSError as exc:
         raise TargetEnvironmentError(
             f"cannot lock the environment at {directory}: {exc.strerror or exc}",
             hint="check that you may write to it, or install into a virtual environment",
         ) from None
+    try:
+        yield
+    finally:
+        held.__exit__(None, None, None)
 
 
 def select_artifacts(
