@@ -68,6 +68,14 @@ class UI:
         self.stdout.write("\n")
 
     # messages (stderr)
+    def progress(self, text: str, *, done: bool = False) -> None:
+        """A transient status line on stderr (terminals only, text format, not quiet)."""
+        isatty = getattr(self.stderr, "isatty", None)
+        if self.format != "text" or self.verbosity < 0 or not (isatty and isatty()):
+            return
+        self.stderr.write("\r" + text + "\033[K" + ("\n" if done else ""))
+        self.stderr.flush()
+
     def info(self, text: str) -> None:
         if self.verbosity >= 0 and self.format == "text":
             self.stderr.write(text + "\n")

@@ -1,0 +1,57 @@
+"""`safeinstall download`: a verified wheelhouse for offline installs and Docker builds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from safeinstall.commands.installopts import (
+    add_lock,
+    add_python,
+    lock_path,
+    progress_for,
+    python_of,
+)
+from safeinstall.ui import UI
+
+HELP = "download the lock's files, verified, into a directory (for --offline installs)"
+DESCRIPTION = (
+    "Fetch every file the lock needs on the target interpreter into the sha256-addressed cache, "
+    "verify it, and copy it into DIR (hashed again on the way). Then "
+    "`safeinstall install --offline --find-links DIR -r LOCK` installs with no network."
+)
+FORMATS = ("text", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_lock(parser)
+    parser.add_argument(
+        "-d", "--dest", required=True, type=Path, metavar="DIR", help="the wheelhouse directory"
+    )
+    add_python(parser)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.finder import cache_root
+    from safeinstall.install import read_lock
+    from safeinstall.policy import load_policy
+    from safeinstall.wheelhouse import download_lock
+
+    policy = load_policy(args.policy)
+    path = lock_path(args.lock)
+    lock = read_lock(path, policy)
+    files = download_lock(
+        lock, policy, python_of(args), args.dest, cache=cache_root(), progress=progress_for(ui)
+    )
+    if ui.format == "json":
+        ui.json(
+            {
+                "dest": str(args.dest),
+                "files": [{"file": a.filename, "sha256": a.sha256} for a in files],
+            }
+        )
+    else:
+        for artifact in files:
+            ui.line(f"{args.dest / artifact.filename}")
+        ui.info(f"{len(files)} verified file{'s' * (len(files) != 1)} in {args.dest}")
+    return 0

@@ -1,0 +1,103 @@
+"""What `install`, `sync` and `download` share: the lock argument, --python, progress, reports."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from safeinstall.errors import UsageError
+from safeinstall.ui import UI
+
+DEFAULT_LOCKS = ("pylock.toml", "requirements.txt")
+
+
+def add_python(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter whose environment to use (default: the active virtual "
+        "environment's, else the one running safeinstall)",
+    )
+
+
+def add_lock(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "lock",
+        nargs="?",
+        type=Path,
+        metavar="LOCK",
+        help="the lock (default: pylock.toml if present, else requirements.txt)",
+    )
+
+
+def lock_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    for name in DEFAULT_LOCKS:
+        if Path(name).is_file():
+            return Path(name)
+    raise UsageError(
+        "no lock found: neither pylock.toml nor requirements.txt is here",
+        hint="name the lock, or make one: `safeinstall lock requirements.in -o requirements.txt`",
+    )
+
+
+def python_of(args: argparse.Namespace) -> str:
+    from safeinstall.envprobe import default_python
+
+    return str(args.python) if args.python else default_python()
+
+
+def progress_for(ui: UI) -> Callable[[int, int, int, int], None] | None:
+    """Counts and bytes on stderr, only when stderr is a terminal (quiet in CI and pipes)."""
+    last = [0.0]
+
+    def show(done: int, total: int, received: int, expected: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 0.1:
+            return
+        last[0] = now
+        size = f"{received / 1e6:.1f}" + (f"/{expected / 1e6:.1f}" if expected else "")
+        ui.progress(f"fetched {done}/{total} files, {size} MB", done=done == total)
+
+    return show
+
+
+def report(ui: UI, outcome: Any, python: str) -> None:
+    """The result of install/sync, as text lines or one JSON object."""
+    plan = outcome.plan
+    would = "would " if outcome.dry_run else ""
+    installed = (
+        [{"name": p.name, "version": str(p.version)} for p in plan.install]
+        if outcome.dry_run
+        else [
+            {"name": a.name, "version": str(a.version), "file": a.filename, "sha256": a.sha256}
+            for a in outcome.installed
+        ]
+    )
+    removed = plan.remove if outcome.dry_run else outcome.removed
+    if ui.format == "json":
+        ui.json(
+            {
+                "python": python,
+                "dry_run": outcome.dry_run,
+                "installed": installed,
+                "skipped": [{"name": p.name, "version": str(p.version)} for p in plan.skipped],
+                "removed": [{"name": i.name, "version": str(i.version)} for i in removed],
+                "kept": [{"name": i.name, "version": str(i.version)} for i in plan.kept],
+            }
+        )
+        return
+    for item in installed:
+        ui.line(f"{would}install {item['name']}=={item['version']}")
+    for gone in removed:
+        ui.line(f"{would}remove {gone.name}=={gone.version}")
+    for kept in plan.kept:
+        ui.debug(f"kept {kept.name}=={kept.version} (never removed by sync)")
+    ui.info(
+        f"{would}install {len(installed)}, remove {len(removed)}; "
+        f"{len(plan.skipped)} already at the locked version"
+    )

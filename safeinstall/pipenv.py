@@ -1,0 +1,121 @@
+"""pip as a subprocess of the target interpreter, with its configuration isolated.
+
+No config file, no ``PIP_*`` variable and no prompt can add an index or change what is installed:
+pip gets ``--no-index --no-deps --require-hashes`` over local files that were already verified,
+and checks their hashes once more itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from safeinstall.envprobe import Scheme
+from safeinstall.errors import TargetEnvironmentError
+from safeinstall.fetch import Artifact
+
+_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PipOptions:
+    scheme: Scheme = "default"
+    where: str = ""  # the DIR of --target/--prefix/--root
+    compile: bool = True
+    reinstall: bool = False
+    verbosity: int = 0
+
+
+def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment pip runs in: no PIP_* variable, no config file, never a prompt."""
+    source = os.environ if environ is None else environ
+    env = {k: v for k, v in source.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_INPUT="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    return env
+
+
+@contextlib.contextmanager
+def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path]:
+    """A private directory with each file under its (validated) name, and a hashed requirement
+    file pinning them by name (so pip records a normal install, not a ``file://`` URL one):
+    yields the requirement file's path; the directory is pip's only --find-links."""
+    stage = Path(tempfile.mkdtemp(prefix="stage-", dir=under))
+    try:
+        lines = []
+        for artifact, source in files:
+            dest = stage / artifact.filename
+            try:
+                os.link(source, dest)
+            except OSError:
+                shutil.copyfile(source, dest)
+            lines.append(f"{artifact.name}=={artifact.version} --hash=sha256:{artifact.sha256}")
+        reqs = stage / "requirements.txt"
+        reqs.write_text("\n".join(lines) + "\n", "utf-8")
+        yield reqs
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -> list[str]:
+    args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--require-hashes"]
+    args += ["--find-links", str(reqs.parent)]
+    args += ["--no-build-isolation"] if build else ["--only-binary", ":all:"]
+    if options.scheme in ("target", "prefix", "root"):
+        args += [f"--{options.scheme}", options.where]
+    elif options.scheme == "user":
+        args.append("--user")
+    if not options.compile:
+        args.append("--no-compile")
+    if options.reinstall:
+        args.append("--force-reinstall")
+    if options.scheme == "target":
+        args.append("--upgrade")  # replace what an earlier --target install left there
+    args += ["-q"] if options.verbosity <= 0 else ["-v"] * (options.verbosity - 1)
+    return [*args, "-r", str(reqs)]
+
+
+def pip_install(
+    python: str, files: Sequence[tuple[Artifact, Path]], options: PipOptions, *, stage_in: Path
+) -> None:
+    """Install ``files`` (verified artifacts) with pip; TargetEnvironmentError when pip fails."""
+    if not files:
+        return
+    build = any(not artifact.is_wheel for artifact, _ in files)
+    with staged(files, stage_in) as reqs:
+        _run(install_args(python, reqs, options, build=build), "install")
+
+
+def pip_uninstall(python: str, names: Sequence[str]) -> None:
+    if names:
+        _run([python, "-m", "pip", "uninstall", "-y", "-q", *names], "uninstall")
+
+
+def _run(args: list[str], what: str) -> None:
+    try:
+        proc = subprocess.run(
+            args,
+            env=pip_environment(),
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TargetEnvironmentError(f"could not run pip to {what}: {exc}") from None
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("ERROR")] or lines[-1:] or ["no output"]
+        raise TargetEnvironmentError(
+            f"pip failed to {what} (exit {proc.returncode}): {errors[0]}",
+            hint="check that the target interpreter has a working pip (`python -m ensurepip`)",
+        )
