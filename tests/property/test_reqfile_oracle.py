@@ -105,7 +105,8 @@ def pip_view(path: Path) -> tuple[list[Any], list[Any]]:
                 ireq.editable,
                 canonicalize_name(ireq.req.name) if ireq.req else None,
                 str(ireq.req.specifier) if ireq.req else "",
-                sorted(canonicalize_name(e) for e in ireq.req.extras) if ireq.req else [],
+                # extras are a set of canonical names: [B,b] is one extra
+                sorted({canonicalize_name(e) for e in ireq.req.extras}) if ireq.req else [],
                 str(ireq.markers) if ireq.markers else None,
                 ireq.link.url if ireq.link else None,
                 {k: sorted(v) for k, v in options.get("hashes", {}).items()},
