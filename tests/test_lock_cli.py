@@ -21,24 +21,14 @@ from safeinstall.index import MAX_PAGE_BYTES
 from tests.conftest import WHEELHOUSE
 from tests.support.builders import file_sha256
 from tests.support.indexserver import IndexServer
-from tests.support.lockproject import LockProject
+from tests.support.lockproject import LockProject, demo_project
 
 
 @pytest.fixture
 def proj(
     tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> LockProject:
-    """A project locking `demo` (which needs dep>=1) from index "a"; dep 1.0 is published."""
-    root = tmp_path / "proj"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
-    project = LockProject(root, index_server, tmp_path / "dists", cli, tmp_path / "policy.toml")
-    project.write_policy()
-    project.publish("demo", "1.0", requires_dist=["dep>=1"])
-    project.publish("dep", "1.0")
-    (root / "requirements.in").write_text("demo\n")
-    return project
+    return demo_project(tmp_path, index_server, cli, monkeypatch)
 
 
 def pins(text: str) -> dict[str, str]:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.builders import build_sdist, build_wheel
 from tests.support.indexserver import IndexServer
 
@@ -86,3 +88,22 @@ class LockProject:
         assert "internal error" not in text
         assert "error" in result.err.lower(), text
         assert self.snapshot() == before
+
+
+def demo_project(
+    tmp_path: Path, server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> LockProject:
+    """A project (the current directory) locking `demo`, which needs dep>=1, from index "a".
+
+    demo 1.0 and dep 1.0 are published; the cache is private to the test.
+    """
+    root = tmp_path / "proj"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    project = LockProject(root, server, tmp_path / "dists", cli, tmp_path / "policy.toml")
+    project.write_policy()
+    project.publish("demo", "1.0", requires_dist=["dep>=1"])
+    project.publish("dep", "1.0")
+    (root / "requirements.in").write_text("demo\n")
+    return project
