@@ -129,6 +129,16 @@ def test_check_tells_fresh_from_stale_without_the_network(proj: LockProject) -> 
     assert len(proj.server.requests) == asked
 
 
+def test_check_counts_policy_overrides_from_the_environment(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert proj.lock().code == 0
+    monkeypatch.setenv("SAFEINSTALL_MIN_RELEASE_AGE", "7 days")
+    assert proj.lock("--check").code == 1
+    monkeypatch.setenv("SAFEINSTALL_MIN_RELEASE_AGE", "")
+    assert proj.lock("--check").code == 0
+
+
 def test_check_without_a_lock_is_a_usage_error(proj: LockProject) -> None:
     result = proj.lock("--check")
     assert result.code == 2
