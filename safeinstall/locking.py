@@ -7,6 +7,7 @@ failed run leaves the old file byte-identical.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,18 @@ def policy_bytes(policy: Policy) -> bytes | None:
 
 
 def digest_for(inputs: LockInputs, policy: Policy, targets: Sequence[Target]) -> str:
-    return input_digest(inputs.digest_parts, policy_bytes(policy), targets, __version__)
+    """The freshness digest; SAFEINSTALL_* policy overrides in force count as part of the policy."""
+    from safeinstall.policykeys import ENV_OVERRIDES
+
+    raw = policy_bytes(policy)
+    overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]
+    if overrides:
+        raw = (raw or b"") + ("\n# overrides\n" + "\n".join(overrides)).encode()
+    return input_digest(inputs.digest_parts, raw, targets, __version__)
+
+
+def _set(variable: str) -> bool:
+    return bool(os.environ.get(variable, "").strip())
 
 
 def resolve_lock(

@@ -6,11 +6,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT, WHEELHOUSE
+from tests.support.indexserver import IndexServer
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +87,39 @@ def pre_commit(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complet
     )
 
 
+def install_snippet(
+    project: Path, hook_repo: tuple[Path, str], env: dict[str, str], *, skip: str = ""
+) -> None:
+    """Copy hooks/pre-commit-config.yaml into ``project``, pointed at the snapshot repository
+    (without the hook id ``skip``), and install it as the git pre-commit hook."""
+    repo, sha = hook_repo
+    snippet = (ROOT / "hooks" / "pre-commit-config.yaml").read_text()
+    lines = []
+    for line in snippet.splitlines():
+        key = line.strip().split(":", 1)[0].lstrip("- ")
+        if key in ("repo", "rev"):
+            value = repo if key == "repo" else sha
+            lines.append(line.split(f"{key}:")[0] + f"{key}: {value}")
+        elif not (skip and line.strip() == f"- id: {skip}"):
+            lines.append(line)
+    (project / ".pre-commit-config.yaml").write_text("\n".join(lines) + "\n")
+    git(project, "add", ".pre-commit-config.yaml")
+    installed = pre_commit(project, env, "install")
+    assert installed.returncode == 0, installed.stderr
+
+
+def commit(project: Path, env: dict[str, str], message: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "commit", "-m", message],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def test_try_repo_passes_good_and_blocks_bad(
     project: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]
 ) -> None:
@@ -102,37 +139,56 @@ def test_snippet_blocks_a_bad_commit(
     project: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]
 ) -> None:
     """The snippet users copy from hooks/, pointed at this project, guards real commits."""
-    repo, sha = hook_repo
-    snippet = (ROOT / "hooks" / "pre-commit-config.yaml").read_text()
-    lines = []
-    for line in snippet.splitlines():
-        key = line.strip().split(":", 1)[0].lstrip("- ")
-        if key in ("repo", "rev"):
-            value = repo if key == "repo" else sha
-            lines.append(line.split(f"{key}:")[0] + f"{key}: {value}")
-        else:
-            lines.append(line)
-    (project / ".pre-commit-config.yaml").write_text("\n".join(lines) + "\n")
-    git(project, "add", ".pre-commit-config.yaml")
-    installed = pre_commit(project, hook_env, "install")
-    assert installed.returncode == 0, installed.stderr
-
-    def commit(message: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", "commit", "-m", message],
-            cwd=project,
-            env=hook_env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-
-    ok = commit("good")
+    install_snippet(project, hook_repo, hook_env, skip="safeinstall-lock-fresh")  # no .in here
+    ok = commit(project, hook_env, "good")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (project / "requirements.txt").write_text(BAD)
     git(project, "add", "requirements.txt")
-    blocked = commit("bad")
+    blocked = commit(project, hook_env, "bad")
     assert blocked.returncode != 0
     assert "missing-hash" in blocked.stdout + blocked.stderr
     assert git(project, "log", "--format=%s") == "good"  # the bad commit did not happen
+
+
+@pytest.fixture
+def locked_project(
+    tmp_path: Path,
+    index_server: IndexServer,
+    wheel_factory: Callable[..., Path],
+    cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A git work tree with requirements.in, a policy and the requirements.txt that
+    `safeinstall lock` made from them (all staged); the index is stopped afterwards."""
+    project = tmp_path / "locked"
+    project.mkdir()
+    git(project, "init", "-q")
+    wheel = wheel_factory("demo", "1.0")
+    index_server.add("a", wheel, upload_time=datetime(2024, 1, 1, tzinfo=UTC))
+    policy = f'indexes = [{{ name = "local", url = "{index_server.index_url("a")}" }}]\n'
+    (project / "safeinstall.toml").write_text(policy)
+    (project / "requirements.in").write_text("demo\n")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    locked = cli("lock")
+    assert locked.code == 0, locked.err
+    index_server.stop()
+    git(project, "add", "safeinstall.toml", "requirements.in", "requirements.txt")
+    return project
+
+
+def test_lock_fresh_hook_blocks_a_stale_lock_offline(
+    locked_project: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]
+) -> None:
+    """A lock made by `safeinstall lock` passes both shipped hooks; once its input changes, the
+    commit is blocked, with the index gone (the hook never resolves)."""
+    project = locked_project
+    install_snippet(project, hook_repo, hook_env)
+    ok = commit(project, hook_env, "good")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (project / "requirements.in").write_text("demo>=1\n")
+    git(project, "add", "requirements.in")
+    blocked = commit(project, hook_env, "stale")
+    assert blocked.returncode != 0
+    assert "requirements.txt: stale" in blocked.stdout + blocked.stderr
+    assert git(project, "log", "--format=%s") == "good"

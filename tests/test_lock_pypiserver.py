@@ -1,0 +1,107 @@
+"""`safeinstall lock` against a real third-party index server: pypiserver on loopback.
+
+pypiserver serves PEP 503 HTML only (no JSON, no PEP 658 metadata files, no upload times), so
+this also covers the ranged-read path and a policy that needs what the server cannot give.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.builders import build_sdist, build_wheel, file_sha256
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> bool:
+    stop_at = time.monotonic() + timeout
+    while time.monotonic() < stop_at and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def pypiserver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A pypiserver over an (initially empty) package directory: (index URL, directory)."""
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for _attempt in range(3):  # the port may be taken between choosing and binding it
+        port = free_port()
+        command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
+        command += ["--disable-fallback", "--hash-algo", "sha256", "--log-stream", "none"]
+        process = subprocess.Popen([*command, str(packages)], stdout=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}/simple"
+        if wait_until_up(url + "/", process):
+            break
+        process.kill()
+        process.wait()
+    else:
+        pytest.fail("pypiserver did not start")
+    try:
+        yield url, packages
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_lock_against_pypiserver(
+    pypiserver: tuple[str, Path],
+    tmp_path: Path,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, packages = pypiserver
+    demo = build_wheel(packages, "demo", "1.0", requires_dist=["dep>=1", "extra-dep; extra=='x'"])
+    build_wheel(packages, "dep", "1.0")
+    dep = build_wheel(packages, "dep", "2.0")
+    build_sdist(packages, "dep", "2.0")
+    build_wheel(packages, "extra-dep", "1.0")
+    build_wheel(packages, "dep", "3.0", requires_python=">=4")  # fits no interpreter here
+    project = tmp_path / "proj"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'indexes = [{{ name = "pypiserver", url = "{url}" }}]\n')
+    (project / "requirements.in").write_text("demo[x]\n")
+
+    result = cli("lock", "-o", "requirements.txt", "--policy", policy)
+    assert result.code == 0, result.err
+    text = (project / "requirements.txt").read_text()
+    assert f"demo==1.0 \\\n    --hash=sha256:{file_sha256(demo)}\n" in text
+    assert f"dep==2.0 \\\n    --hash=sha256:{file_sha256(dep)}\n    # via demo\n" in text
+    assert "extra-dep==1.0" in text
+    assert ".tar.gz" not in text and "sdist" not in text  # the policy allows no sdists
+
+    again = cli("lock", "-o", "pylock.toml", "--policy", policy)
+    assert again.code == 0, again.err
+    pylock = (project / "pylock.toml").read_text()
+    assert f'index = "{url}"' in pylock
+    assert "upload-time" not in pylock  # pypiserver does not serve PEP 700 upload times
+
+    policy.write_text(policy.read_text() + 'min-release-age = "1 day"\n')
+    before = (project / "requirements.txt").read_bytes()
+    refused = cli("lock", "-o", "requirements.txt", "--policy", policy, "--upgrade")
+    assert refused.code == 1, refused.err
+    assert "upload times" in refused.err
+    assert (project / "requirements.txt").read_bytes() == before
