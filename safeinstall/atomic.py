@@ -39,10 +39,13 @@ def _refuse_symlink(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def advisory_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``<path>.lock`` (waits for another holder)."""
-    lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+def advisory_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``directory`` itself (waits for another holder).
+
+    Locking the directory, not a side file, leaves nothing behind in the user's repository or
+    environment; every safeinstall writer of that directory takes the same lock.
+    """
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -228,7 +228,7 @@ def _environment_lock(env: Environment, scheme: Scheme) -> Iterator[None]:
     try:
         if scheme != "default":
             directory.mkdir(parents=True, exist_ok=True)
-        held = advisory_lock(directory / ".safeinstall")
+        held = advisory_lock(directory)
         held.__enter__()
     except OSError as exc:
         raise TargetEnvironmentError(

@@ -250,7 +250,7 @@ def update_file(path: Path, produce: Callable[[bytes | None], bytes]) -> bool:
             location=Location(str(path)),
             hint="write to the real file instead, or remove the link",
         )
-    with advisory_lock(path):
+    with advisory_lock(path.parent if str(path.parent) else Path(".")):
         try:
             old: bytes | None = path.read_bytes()
         except FileNotFoundError:

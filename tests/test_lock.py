@@ -161,10 +161,7 @@ def test_failed_resolution_leaves_old_lock_byte_identical(tmp_path: Path) -> Non
     with pytest.raises(ResolutionError):
         update_file(path, fail)
     assert path.read_bytes() == b"old\r\ncontent\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "requirements.txt",
-        "requirements.txt.lock",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["requirements.txt"]
 
 
 def test_file_changed_meanwhile_is_not_overwritten(tmp_path: Path) -> None:

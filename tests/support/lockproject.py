@@ -69,15 +69,11 @@ class LockProject:
         return self.run("lock", *args, "--policy", self.policy_path)
 
     def snapshot(self) -> dict[str, bytes]:
-        """Every file under root (names relative to it) with its bytes.
-
-        The empty ``<lock>.lock`` file that serializes concurrent runs (atomic.advisory_lock) is
-        left out: it is created before resolving and stays, by design.
-        """
+        """Every file under root (names relative to it) with its bytes."""
         return {
             str(p.relative_to(self.root)): p.read_bytes()
             for p in sorted(self.root.rglob("*"))
-            if p.is_file() and not (p.name.endswith(".lock") and p.stat().st_size == 0)
+            if p.is_file()
         }
 
     def assert_failed_safely(self, result: Any, before: dict[str, bytes]) -> None:
