@@ -10,7 +10,7 @@ Every refusal is recorded so that a conflict can say why a requirement had nothi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -129,46 +129,55 @@ class CandidateFilter:
         self._ranks = tag_ranks(target)
         self._fits: dict[frozenset[Tag], bool] = {}
         self._pythons: dict[str, bool] = {}
-        self._versions: dict[NormalizedName, list[_Version]] = {}
+        self._judgements: dict[tuple[NormalizedName, Version], _Version] = {}
         self._excluded: dict[NormalizedName, dict[Version, str]] = {}
         self._pages: dict[NormalizedName, ProjectPage] = {}
         self._license_refusals: dict[tuple[NormalizedName, Version], str | None] = {}
 
     def matching(
-        self, name: NormalizedName, extra: str | None, reqs: Sequence[Req]
-    ) -> list[Candidate]:
-        """The candidates satisfying every requirement, most preferred first."""
+        self,
+        name: NormalizedName,
+        extra: str | None,
+        reqs: Sequence[Req],
+        exclude: Collection[Version] = (),
+    ) -> Callable[[], Iterator[Candidate]]:
+        """The candidates satisfying every requirement, most preferred first, judged lazily:
+        the resolver usually takes the first, so older releases are never parsed."""
         allow_pre = self.policy.allows_prerelease(name) or any(
             r.specifier.prereleases for r in reqs
         )
         pins = {Version(s.version) for r in reqs if is_pin(r.specifier) for s in r.specifier}
-        out: list[Candidate] = []
-        excluded: dict[Version, str] = {}
-        for entry in self._judged(name):
-            v = entry.version
-            if not all(contains(r, v) for r in reqs):
-                continue
-            why = entry.unusable
-            if why is None and v.is_prerelease and not allow_pre:
-                why = "a prerelease (the policy allows none for this project)"
-            if why is None:
-                why = self._too_new(name, entry)
-            if why is None:
-                why = self._license_refusals.get((name, v))
-            if why is None and not entry.files:
-                reason = self.policy.yanked_reason(name, v)
-                if v in pins and reason:
-                    out.append(Candidate(name, v, extra, entry.yanked_files, reason))
-                    continue
-                why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
-            if why is not None:
-                excluded[v] = why
-                continue
-            out.append(Candidate(name, v, extra, entry.files))
-        self._excluded[name] = excluded
+        versions = [
+            v
+            for v in self._page(name).releases()
+            if v not in exclude and all(contains(r, v) for r in reqs)
+        ]
         preferred = self.preferred.get(name)
-        out.sort(key=lambda c: c.version != preferred)  # stable: otherwise newest first
-        return out
+        versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
+        excluded = self._excluded[name] = {}
+
+        def candidates() -> Iterator[Candidate]:
+            for v in versions:
+                entry = self._entry(name, v)
+                why = entry.unusable
+                if why is None and v.is_prerelease and not allow_pre:
+                    why = "a prerelease (the policy allows none for this project)"
+                if why is None:
+                    why = self._too_new(name, entry)
+                if why is None:
+                    why = self._license_refusals.get((name, v))
+                if why is None and not entry.files:
+                    reason = self.policy.yanked_reason(name, v)
+                    if v in pins and reason:
+                        yield Candidate(name, v, extra, entry.yanked_files, reason)
+                        continue
+                    why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
+                if why is not None:
+                    excluded[v] = why
+                    continue
+                yield Candidate(name, v, extra, entry.files)
+
+        return candidates
 
     def refuses_license(self, name: NormalizedName, version: Version, metadata: Metadata) -> bool:
         """Whether ``licenses.allow`` refuses this version (recorded for conflict messages)."""
@@ -192,7 +201,7 @@ class CandidateFilter:
         """Lines saying which versions the last search for ``name`` refused, and why."""
         excluded = self._excluded.get(name) or {}
         if not excluded:
-            if name in self._versions and not self._versions[name]:
+            if name in self._pages and not self._pages[name].releases():
                 return [f"{name}: the index lists no files for it"]
             return []
         items = sorted(excluded.items(), reverse=True)
@@ -203,29 +212,31 @@ class CandidateFilter:
 
     def first_new(self, name: NormalizedName) -> DistFile | None:
         """For a project not seen yet: the file whose metadata will most likely be read."""
-        if name in self._versions:
+        if name in self._pages:
             return None
-        for entry in self._judged(name):
-            if entry.files and entry.unusable is None and not entry.version.is_prerelease:
+        for version in self._page(name).releases():
+            entry = self._entry(name, version)
+            if entry.files and entry.unusable is None and not version.is_prerelease:
                 return entry.files[0]
         return None
 
     def seen(self, name: NormalizedName) -> bool:
-        return name in self._versions
+        return name in self._pages
 
-    def _judged(self, name: NormalizedName) -> list[_Version]:
-        # also called from prefetch threads: compute outside any lock, first result wins
-        judged = self._versions.get(name)
-        if judged is None:
-            page = self.finder.project(name)
-            by_version: dict[Version, list[DistFile]] = {}
-            for file in page.files:
-                by_version.setdefault(file.version, []).append(file)
-            judged = self._versions.setdefault(
-                name,
-                [self._judge(name, v, fs) for v, fs in sorted(by_version.items(), reverse=True)],
-            )
-        return judged
+    def _page(self, name: NormalizedName) -> ProjectPage:
+        # also called from prefetch threads: fetch outside any lock, first result wins
+        page = self._pages.get(name)
+        if page is None:
+            page = self._pages.setdefault(name, self.finder.project(name))
+        return page
+
+    def _entry(self, name: NormalizedName, version: Version) -> _Version:
+        """One release judged against the policy and the target, once."""
+        entry = self._judgements.get((name, version))
+        if entry is None:
+            files = list(self._page(name).files_of(version))
+            entry = self._judgements.setdefault((name, version), self._judge(name, version, files))
+        return entry
 
     def _judge(self, name: NormalizedName, version: Version, files: list[DistFile]) -> _Version:
         times = [f.upload_time for f in files]

@@ -7,7 +7,8 @@ derived from downloading a file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -42,11 +43,67 @@ class DistFile:
         return self.hashes.get("sha256")
 
 
-@dataclass(frozen=True, slots=True)
 class ProjectPage:
-    """All files one index lists for one project (PEP 700 ``versions`` when served)."""
+    """All files one index lists for one project (PEP 700 ``versions`` when served).
 
-    project: NormalizedName
-    index: str
-    files: tuple[DistFile, ...]
-    versions: tuple[Version, ...] | None = None
+    Big projects list thousands of files, of which a lock needs one release. A page parsed from
+    an index therefore keeps each release's entries raw and turns them into (validated)
+    ``DistFile`` values only when that release is asked for: ``releases()`` is cheap,
+    ``files_of(version)`` parses one release once, ``files`` parses them all.
+    """
+
+    __slots__ = ("_done", "_guard", "_load", "_releases", "index", "project", "versions")
+
+    def __init__(
+        self,
+        project: NormalizedName,
+        index: str,
+        files: Sequence[DistFile] = (),
+        versions: tuple[Version, ...] | None = None,
+        *,
+        lazy: Mapping[Version, Callable[[], tuple[DistFile, ...]]] | None = None,
+    ) -> None:
+        self.project = project
+        self.index = index
+        self.versions = versions
+        done: dict[Version, tuple[DistFile, ...]] = {}
+        for file in files:
+            done[file.version] = (*done.get(file.version, ()), file)
+        self._done = done
+        self._load = dict(lazy or {})
+        self._releases = tuple(sorted({*done, *self._load}, reverse=True))
+        self._guard = threading.Lock()
+
+    def releases(self) -> tuple[Version, ...]:
+        """Every version the page has files for, newest first."""
+        return self._releases
+
+    def files_of(self, version: Version) -> tuple[DistFile, ...]:
+        done = self._done.get(version)
+        if done is None:
+            with self._guard:
+                done = self._done.get(version)
+                if done is None:
+                    load = self._load.get(version)
+                    done = self._done[version] = load() if load is not None else ()
+        return done
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        return tuple(f for v in sorted(self._releases) for f in self.files_of(v))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProjectPage):
+            return NotImplemented
+        mine = (self.project, self.index, self.versions, sorted(self.files, key=_by_name))
+        theirs = (other.project, other.index, other.versions, sorted(other.files, key=_by_name))
+        return mine == theirs
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ProjectPage({self.project!r}, {self.index!r}, {len(self._releases)} releases)"
+
+
+def _by_name(file: DistFile) -> str:
+    return file.filename

@@ -29,6 +29,7 @@ from safeinstall.policy import IndexSpec
 from safeinstall.transport import Getter, Reply
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024
+_PARSING = threading.BoundedSemaphore(2)
 ACCEPT = f"{JSON_TYPE}, {HTML_TYPES[0]};q=0.2, {HTML_TYPES[1]};q=0.01"
 _NAME = re.compile(r"[A-Z0-9]([A-Z0-9._-]*[A-Z0-9])?\Z", re.IGNORECASE)
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
@@ -130,14 +131,16 @@ class IndexClient:
         return page
 
     def _parse(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> ProjectPage:
-        return parse_page(
-            entry.body,
-            entry.content_type,
-            page_url=entry.final_url,
-            project=name,
-            index=index,
-            now=datetime.fromtimestamp(self._clock(), UTC),
-        )
+        # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory
+        with _PARSING:
+            return parse_page(
+                entry.body,
+                entry.content_type,
+                page_url=entry.final_url,
+                project=name,
+                index=index,
+                now=datetime.fromtimestamp(self._clock(), UTC),
+            )
 
 
 @dataclass(frozen=True, slots=True)

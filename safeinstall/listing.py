@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -174,11 +174,12 @@ class _Builder:
         self.now = now or datetime.now(UTC)
         self.versions = versions
         self._listed = frozenset(versions or ())  # membership per file: a set, not a scan
-        self.files: dict[str, DistFile] = {}
+        self.pending: dict[Version, list[tuple[Any, ...]]] = {}
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self) -> ProjectPage:
-        return ProjectPage(self.project, self.index.name, tuple(self.files.values()), self.versions)
+        loaders = {v: partial(self._release, v) for v in self.pending}
+        return ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
 
     def add_json(self, entry: Mapping[str, Any]) -> None:
         filename, href = entry.get("filename"), entry.get("url")
@@ -266,12 +267,25 @@ class _Builder:
         _, version, kind, tags = parsed
         if self.versions is not None and version not in self._listed:
             return  # PEP 700: a version the index does not list is never a candidate
-        url = self._url(filename, href)
+        # the rest is checked when this release is asked for (most never are)
+        entry = (filename, href, hashes, requires_python, yanked, metadata_hashes, size)
+        self.pending.setdefault(version, []).append((*entry, upload_time, kind, tags))
+
+    def _release(self, version: Version) -> tuple[DistFile, ...]:
+        files: dict[str, DistFile] = {}
+        for entry in self.pending.get(version, []):
+            self._file(version, files, entry)  # an error leaves the entries: it is raised again
+        self.pending.pop(version, None)
+        return tuple(files.values())
+
+    def _file(self, version: Version, files: dict[str, DistFile], entry: tuple[Any, ...]) -> None:
+        filename, href, hashes, requires_python, yanked, metadata_hashes, size, *rest = entry
+        upload_time, kind, tags = rest
         dist = DistFile(
             project=self.project,
             version=version,
             filename=filename,
-            url=url,
+            url=self._url(filename, href),
             index=self.index.name,
             kind=kind,
             hashes=self._hashes(filename, hashes),
@@ -282,9 +296,9 @@ class _Builder:
             size=size,
             metadata_hashes=metadata_hashes,
         )
-        known = self.files.get(filename)
+        known = files.get(filename)
         if known is None:
-            self.files[filename] = dist
+            files[filename] = dist
         elif known.hashes != dist.hashes:
             raise IntegrityError(
                 f"index {self.index.name!r} lists {filename} twice with different hashes",

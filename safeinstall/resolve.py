@@ -133,12 +133,11 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             python = self.target.python_version
             ok = all(r.specifier.contains(python, prereleases=True) for r in reqs)
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
-        found = self.candidates.matching(reqs[0].name, reqs[0].extra, reqs)
-        found = [c for c in found if c.version not in bad]
+        found = self.candidates.matching(reqs[0].name, reqs[0].extra, reqs, bad)
         if self.candidates.policy.licenses is None:
             return found
         # the license is in the metadata: read it lazily, only for the versions tried
-        return lambda: (c for c in found if not self._refused_license(c))
+        return lambda: (c for c in found() if not self._refused_license(c))
 
     def _refused_license(self, candidate: Candidate) -> bool:
         metadata = self._requirements(candidate)[0]

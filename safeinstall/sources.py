@@ -119,7 +119,7 @@ def from_page(pkg: LockedPackage, page: ProjectPage) -> list[Candidate]:
     """Candidates from the index's listing: the files whose sha256 the lock pins."""
     locked = set(pkg.hashes)
     out = []
-    for file in page.files:
+    for file in page.files_of(pkg.version):
         if file.sha256 not in locked:
             continue
         art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)

@@ -41,11 +41,16 @@ def jfile(filename: str = WHEEL, url: str | None = None, **fields: Any) -> dict[
 
 
 def parse_json(body: bytes, index: IndexSpec = INDEX) -> Any:
-    return parse_json_page(body, page_url=PAGE, project="Demo", index=index, now=NOW)
+    """The page with every release materialized, so that each entry is validated."""
+    page = parse_json_page(body, page_url=PAGE, project="Demo", index=index, now=NOW)
+    assert page.files is not None
+    return page
 
 
 def parse_html(body: str, index: IndexSpec = INDEX) -> Any:
-    return parse_html_page(body.encode(), page_url=PAGE, project="demo", index=index, now=NOW)
+    page = parse_html_page(body.encode(), page_url=PAGE, project="demo", index=index, now=NOW)
+    assert page.files is not None
+    return page
 
 
 def html_page(*anchors: str, head: str = "") -> str:
@@ -305,3 +310,17 @@ def test_content_type_decides_no_sniffing() -> None:
 def test_html_anchor_without_text_uses_the_url_name() -> None:
     page = parse_html(html_page(f'<a href="{WHEEL}"></a><a>no href</a>'))
     assert [f.filename for f in page.files] == [WHEEL]
+
+
+def test_releases_are_validated_when_used_and_only_then() -> None:
+    """A bad entry in a release nobody asks for costs nothing and blocks nothing; asking for
+    that release raises the error. Big pages are parsed one release at a time."""
+    old = jfile(WHEEL.replace("1.0", "0.9"), url="https://evil.example.net/demo-0.9.whl")
+    page = parse_json_page(
+        json_page(jfile(), old), page_url=PAGE, project="demo", index=INDEX, now=NOW
+    )
+    assert page.releases() == (Version("1.0"), Version("0.9"))
+    assert [f.filename for f in page.files_of(Version("1.0"))] == [WHEEL]
+    for _ in range(2):  # and again: a failed release never turns into an empty one
+        with pytest.raises(PolicyError, match=re.escape("evil.example.net")):
+            page.files_of(Version("0.9"))
