@@ -54,8 +54,8 @@ if [ -z "$python" ] && [ -n "${VIRTUAL_ENV:-}" ]; then
 fi
 [ -n "$python" ] || fail "no environment: activate the job's venv or set SAFEINSTALL_PYTHON"
 
-# shellcheck disable=SC2086 # SAFEINSTALL_LOCK_ARGS is split into words on purpose
 step check "$SAFEINSTALL" check
+# shellcheck disable=SC2086 # SAFEINSTALL_LOCK_ARGS is split into words on purpose
 step lock "$SAFEINSTALL" lock --check ${SAFEINSTALL_LOCK_ARGS:-} -o "$lock"
 step install "$SAFEINSTALL" sync --python "$python" "$lock"
 step verify "$SAFEINSTALL" verify --python "$python" "$lock"

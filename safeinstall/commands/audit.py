@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 HELP = "report known vulnerabilities of the locked versions (OSV data, online or offline)"
 DESCRIPTION = (
     "Look up every locked version in OSV data: the OSV API, or an offline database (--db). "
-    "Exit 1 when a vulnerability is found that the policy does not ignore (audit.ignore)."
+    "Exit 1 when a vulnerability is found that the policy does not ignore (audit.ignore). "
+    "--fix relocks with the smallest upgrades that clear the findings and shows the diff."
 )
 FORMATS = ("text", "json")
 
