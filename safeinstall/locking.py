@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -22,6 +22,19 @@ from safeinstall.lockinputs import LockInputs
 from safeinstall.policy import Policy
 from safeinstall.resolve import Root
 from safeinstall.targets import Target
+
+
+def choose_targets(
+    policy: Policy, python_version: str | None = None, platform: str | None = None
+) -> tuple[Target, ...]:
+    """What `safeinstall lock` locks for: the one asked for, else the policy's, else this one."""
+    from safeinstall.targets import current_target, target_for, targets_from_markers
+
+    if python_version or platform:
+        return (target_for(python_version, platform),)
+    if policy.environments:
+        return targets_from_markers(policy.environments, policy.source)
+    return (current_target(),)
 
 
 def is_pylock(path: Path) -> bool:
@@ -67,18 +80,39 @@ def resolve_lock(
     *,
     preferred: Mapping[NormalizedName, Version] | None = None,
     upgrade: bool | set[NormalizedName] = False,
+    bounds: Sequence[Root] = (),
     notify: Callable[[str], None] = lambda message: None,
 ) -> Lock:
-    """Resolve ``roots`` for ``targets`` over the policy's trusted indexes."""
+    """Resolve ``roots`` for ``targets`` over the policy's trusted indexes.
+
+    ``bounds`` are extra top-level requirements that only narrow versions (``audit --fix`` adds
+    ``name>=fixed``): they are resolved with the roots but not recorded as a package's origin.
+    """
     from safeinstall.finder import open_finder
     from safeinstall.merge import resolve_targets
 
     with open_finder(policy, notify=notify) as finder:
         resolution = resolve_targets(
-            roots, policy, finder, targets, preferred=preferred or {}, upgrade=upgrade, now=None
+            [*roots, *bounds],
+            policy,
+            finder,
+            targets,
+            preferred=preferred or {},
+            upgrade=upgrade,
+            now=None,
         )
     index_urls = {spec.name: spec.url for spec in policy.index_specs()}
-    return from_resolution(resolution, digest, index_urls, policy.environments or None)
+    lock = from_resolution(resolution, digest, index_urls, policy.environments or None)
+    return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
+
+
+def _without_sources(lock: Lock, sources: set[str]) -> Lock:
+    """``lock`` with ``sources`` dropped from each package's ``via``, unless it is all there is."""
+    packages = []
+    for pkg in lock.packages:
+        via = tuple(v for v in pkg.via if v not in sources)
+        packages.append(replace(pkg, via=via) if via else pkg)
+    return replace(lock, packages=tuple(packages))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +129,14 @@ def write_lock(
     *,
     command: str,
     upgrade: bool | set[NormalizedName] = False,
+    prefer: Mapping[NormalizedName, Version] | None = None,
+    bounds: Sequence[Root] = (),
     notify: Callable[[str], None] = lambda message: None,
 ) -> LockResult:
-    """Resolve and write ``output`` atomically, preferring the pins it already holds."""
+    """Resolve and write ``output`` atomically, preferring the pins it already holds.
+
+    ``prefer`` overrides those pins (the version to try first); ``bounds``: see ``resolve_lock``.
+    """
     from safeinstall.lock import to_requirements_txt
     from safeinstall.pylock import to_pylock_toml
 
@@ -121,8 +160,9 @@ def write_lock(
             policy,
             targets,
             digest,
-            preferred=preferred,
+            preferred={**preferred, **(prefer or {})},
             upgrade=upgrade,
+            bounds=bounds,
             notify=notify,
         )
         made.append(lock)

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safeinstall.errors import InputError, ResolutionError, UsageError
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from safeinstall.audit import AuditReport
+    from safeinstall.audit import AuditReport, Source
+    from safeinstall.diff import LockDiff
+    from safeinstall.lock import Lock
+    from safeinstall.policy import Policy
 
 HELP = "report known vulnerabilities of the locked versions (OSV data, online or offline)"
 DESCRIPTION = (
     "Look up every locked version in OSV data: the OSV API, or an offline database (--db). "
-    "Exit 1 when a vulnerability is found that the policy does not ignore (audit.ignore)."
+    "Exit 1 when a vulnerability is found that the policy does not ignore (audit.ignore). "
+    "--fix relocks with the smallest upgrades that clear the findings and shows the diff."
 )
 FORMATS = ("text", "json")
 
@@ -49,53 +56,126 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fix",
         action="store_true",
-        help="show the smallest upgrade of each vulnerable package that clears its findings",
+        help="relock with the smallest upgrade of each vulnerable package that clears its "
+        "findings, and show what changed (the inputs on disk are not changed)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --fix: show what the relock would change; write nothing",
     )
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.audit import audit, fix_suggestions
+    from safeinstall.audit import fix_suggestions
     from safeinstall.lockfile import default_lock, read_lock_file
     from safeinstall.policy import load_policy
 
+    if args.dry_run and not args.fix:
+        raise UsageError("--dry-run only applies to --fix", hint="add --fix, or drop --dry-run")
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)
     policy = load_policy(args.policy)
-    packages = [(p.name, p.version) for p in lock.packages]
-    if args.db is not None:
-        from safeinstall.osv_local import LocalDatabase
-
-        report = audit(packages, LocalDatabase(args.db), policy.audit_ignores, today=date.today())
-    else:
-        from safeinstall.osv_api import OsvApi, osv_http
-
-        with osv_http(args.osv_url) as http:
-            source = OsvApi(http, args.osv_url)
-            report = audit(packages, source, policy.audit_ignores, today=date.today())
-    fixes = fix_suggestions(report.active) if args.fix else {}
+    with _source(args) as source:
+        report = _audit(lock, source, policy)
+        fixes = fix_suggestions(report.active) if args.fix else {}
+        fix = None
+        if fixes:
+            fix = _fix(ui, path, lock, policy, fixes, source=source, dry_run=args.dry_run)
     code = 1 if report.active else 0
+    if fix is not None and fix.after is not None and not args.dry_run:
+        code = 1 if fix.after.active else 0
     if args.format == "json":
         ui.json(
             {
                 "lock": str(path),
                 "source": str(args.db) if args.db is not None else args.osv_url,
-                "packages": len(packages),
+                "packages": len(lock.packages),
                 "findings": [f.to_json() for f in report.findings],
                 "expired_ignores": [
                     {"id": i.id, "reason": i.reason, "until": i.until.isoformat()}
                     for i in report.expired
                 ],
                 "fix": {name: str(v) for name, v in fixes.items()} if args.fix else None,
+                "relock": fix.to_json() if fix is not None else None,
                 "exit_code": code,
             }
         )
         return code
-    _text(ui, report, fixes if args.fix else None, len(packages))
+    _text(ui, report, fixes if args.fix else None, len(lock.packages), fix)
+    if fix is not None:
+        _fix_text(ui, path, fix, dry_run=args.dry_run)
     return code
 
 
+@contextmanager
+def _source(args: argparse.Namespace) -> Iterator[Source]:
+    if args.db is not None:
+        from safeinstall.osv_local import LocalDatabase
+
+        yield LocalDatabase(args.db)
+        return
+    from safeinstall.osv_api import OsvApi, osv_http
+
+    with osv_http(args.osv_url) as http:
+        yield OsvApi(http, args.osv_url)
+
+
+def _audit(lock: Lock, source: Source, policy: Policy) -> AuditReport:
+    from safeinstall.audit import audit
+
+    packages = [(p.name, p.version) for p in lock.packages]
+    return audit(packages, source, policy.audit_ignores, today=date.today())
+
+
+@dataclass(frozen=True, slots=True)
+class _Fix:
+    """What `--fix` did: the relock's changes and the audit of the new lock, or why it could not."""
+
+    changes: LockDiff | None
+    after: AuditReport | None
+    packages: int = 0
+    reason: str | None = None  # why no relock was made
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "changes": [c.to_json() for c in self.changes.changes] if self.changes else [],
+            "remaining": [f.to_json() for f in self.after.active] if self.after else None,
+            "error": self.reason,
+        }
+
+
+def _fix(
+    ui: UI,
+    path: Path,
+    lock: Lock,
+    policy: Policy,
+    fixes: Mapping[NormalizedName, Version],
+    *,
+    source: Source,
+    dry_run: bool,
+) -> _Fix:
+    from safeinstall.auditfix import plan_relock, relock
+    from safeinstall.diff import diff_locks
+
+    try:
+        plan = plan_relock(path, lock, policy)
+    except (InputError, UsageError) as exc:
+        return _Fix(None, None, reason=str(exc) + (f" ({exc.hint})" if exc.hint else ""))
+    ui.info(f"Relocking {path} with {len(fixes)} upgrade(s)...")
+    try:
+        new = relock(plan, policy, fixes, dry_run=dry_run, notify=ui.warn)
+    except ResolutionError as exc:
+        return _Fix(None, None, reason=f"the fixed versions cannot be locked: {exc}")
+    return _Fix(diff_locks(lock, new), _audit(new, source, policy), len(new.packages))
+
+
 def _text(
-    ui: UI, report: AuditReport, fixes: Mapping[NormalizedName, Version] | None, count: int
+    ui: UI,
+    report: AuditReport,
+    fixes: Mapping[NormalizedName, Version] | None,
+    count: int,
+    fix: _Fix | None,
 ) -> None:
     for ignore in report.expired:
         ui.warn(
@@ -113,15 +193,15 @@ def _text(
         if f.ignored_by:
             ui.line(f"    ignored until {f.ignored_by.until.isoformat()}: {f.ignored_by.reason}")
     if fixes is not None:
-        vulnerable = sorted({f.name for f in report.active})
-        for name in vulnerable:
-            if name in fixes:
+        relocked = fix is not None and fix.changes is not None
+        for name in sorted({f.name for f in report.active}):
+            if name not in fixes:
+                ui.line(f"fix: {name}: no fixed version clears every finding")
+            elif not relocked:
                 ui.line(
                     f"fix: {name}>={fixes[name]}: require this in the lock's inputs, then run "
                     f"`safeinstall lock -P {name}`"
                 )
-            else:
-                ui.line(f"fix: {name}: no fixed version clears every finding")
     active = len(report.active)
     ignored = len(report.findings) - active
     tail = f", {ignored} ignored" if ignored else ""
@@ -131,6 +211,29 @@ def _text(
         )
     else:
         ui.info(f"ok: no known vulnerabilities{tail} in {count} packages")
+
+
+def _fix_text(ui: UI, path: Path, fix: _Fix, *, dry_run: bool) -> None:
+    from safeinstall.commands.diff import show_changes
+
+    if fix.changes is None or fix.after is None:
+        ui.warn(f"cannot relock {path}: {fix.reason}; showing the upgrades to make by hand")
+        return
+    show_changes(ui, fix.changes)
+    remaining = len(fix.after.active)
+    state = "would have" if dry_run else "has"
+    if not fix.changes.changes:
+        ui.info(f"{path}: the relock changed nothing")
+    elif dry_run:
+        ui.info(f"{path}: dry run, nothing written")
+    else:
+        ui.info(f"{path}: relocked, {fix.packages} packages")
+    if remaining:
+        for finding in fix.after.active:
+            ui.line(f"still vulnerable: {finding.name} {finding.version}: {finding.advisory.id}")
+        ui.info(f"the relocked lock {state} {remaining} known vulnerabilities")
+    else:
+        ui.info(f"ok: the relocked lock {state} no known vulnerabilities")
 
 
 def _short(text: str, width: int = 160) -> str:

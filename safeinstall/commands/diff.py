@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from safeinstall.ui import UI
+
+if TYPE_CHECKING:
+    from safeinstall.diff import LockDiff
 
 HELP = "show what a lock change adds, removes, upgrades; same version with new hashes = alarm"
 DESCRIPTION = (
@@ -34,6 +38,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("new", metavar="NEW", help="the lock after (a file or REV:path)")
 
 
+def show_changes(ui: UI, result: LockDiff) -> None:
+    """One text line per change (also what `audit --fix` shows of the lock it rewrites)."""
+    for change in result.changes:
+        if change.old is not None and change.new is not None and change.old != change.new:
+            what = f"{change.old} -> {change.new}"
+        else:
+            what = change.new or change.old or ""
+        text = f"{_SIGNS[change.kind]:>2} {change.kind:<10} {change.name} {what}"
+        text += f" ({change.detail})" if change.detail else ""
+        ui.line(ui.bad(text) if change.kind in ("alarm", "sdist", "index") else text)
+
+
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.diff import diff_locks
     from safeinstall.lockref import parse_ref, read_lock_ref
@@ -52,14 +68,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             }
         )
         return code
-    for change in result.changes:
-        if change.old is not None and change.new is not None and change.old != change.new:
-            what = f"{change.old} -> {change.new}"
-        else:
-            what = change.new or change.old or ""
-        text = f"{_SIGNS[change.kind]:>2} {change.kind:<10} {change.name} {what}"
-        text += f" ({change.detail})" if change.detail else ""
-        ui.line(ui.bad(text) if change.kind in ("alarm", "sdist", "index") else text)
+    show_changes(ui, result)
     if result.alarms:
         ui.info(
             f"ALARM: {len(result.alarms)} package(s) kept their version but changed their bytes; "

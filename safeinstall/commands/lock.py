@@ -108,10 +108,9 @@ def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) ->
 def run(args: argparse.Namespace, ui: UI) -> int:
     from packaging.utils import NormalizedName, canonicalize_name
 
-    from safeinstall.locking import digest_for, write_lock
+    from safeinstall.locking import choose_targets, digest_for, write_lock
     from safeinstall.lockinputs import read_inputs
     from safeinstall.policy import load_policy
-    from safeinstall.targets import Target, current_target, target_for, targets_from_markers
 
     inputs: list[Path] = args.inputs or default_inputs()
     output: Path = args.output or default_output(inputs)
@@ -122,13 +121,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if output in inputs:
         raise UsageError(f"{output} is both an input and the output")
     policy = load_policy(args.policy)
-    targets: tuple[Target, ...]
-    if args.python_version or args.platform:
-        targets = (target_for(args.python_version, args.platform),)
-    elif policy.environments:
-        targets = targets_from_markers(policy.environments, policy.source)
-    else:
-        targets = (current_target(),)
+    targets = choose_targets(policy, args.python_version, args.platform)
     inputs_read = read_inputs(
         inputs, policy, extras=args.extra, all_extras=args.all_extras, groups=args.group
     )
