@@ -8,7 +8,6 @@ fetch build requirements only from the policy's trusted indexes.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,17 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from safeinstall.errors import PolicyError, TargetEnvironmentError
+from safeinstall.pipenv import pip_environment
 from safeinstall.policy import IndexSpec
 
 BUILD_TIMEOUT = 600
 MAX_METADATA_BYTES = 4 * 1024 * 1024
-
-
-def isolated_pip_env() -> dict[str, str]:
-    """The environment for a pip subprocess: no PIP_* variable and no pip config file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    return env
 
 
 def built_metadata(
@@ -48,7 +41,7 @@ def built_metadata(
         try:
             done = subprocess.run(
                 command,
-                env=isolated_pip_env(),
+                env=pip_environment(),
                 capture_output=True,
                 text=True,
                 timeout=BUILD_TIMEOUT,

@@ -8,10 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from safeinstall.errors import UsageError
 from safeinstall.ui import UI
-
-DEFAULT_LOCKS = ("pylock.toml", "requirements.txt")
 
 
 def add_python(parser: argparse.ArgumentParser) -> None:
@@ -34,15 +31,9 @@ def add_lock(parser: argparse.ArgumentParser) -> None:
 
 
 def lock_path(given: Path | None) -> Path:
-    if given is not None:
-        return given
-    for name in DEFAULT_LOCKS:
-        if Path(name).is_file():
-            return Path(name)
-    raise UsageError(
-        "no lock found: neither pylock.toml nor requirements.txt is here",
-        hint="name the lock, or make one: `safeinstall lock requirements.in -o requirements.txt`",
-    )
+    from safeinstall.lockfile import default_lock
+
+    return given if given is not None else default_lock()
 
 
 def python_of(args: argparse.Namespace) -> str:
