@@ -34,17 +34,26 @@ def read_lock(path: Path, data: bytes | None = None) -> Lock:
     return read_lock_file(path) if data is None else parse_lock(data, path.name, str(path))
 
 
-def policy_bytes(policy: Policy) -> bytes | None:
+def policy_bytes(policy: Policy, contents: Mapping[Path, bytes] | None = None) -> bytes | None:
+    """The policy file's bytes (``contents``: edited files not yet written, by resolved path)."""
     if policy.source is None:
         return None
+    source = Path(policy.source)
+    if contents and source.resolve() in contents:
+        return contents[source.resolve()]
     try:
-        return Path(policy.source).read_bytes()
+        return source.read_bytes()
     except OSError:
         return None
 
 
-def digest_for(inputs: LockInputs, policy: Policy, targets: Sequence[Target]) -> str:
-    return input_digest(inputs.digest_parts, policy_bytes(policy), targets, __version__)
+def digest_for(
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    contents: Mapping[Path, bytes] | None = None,
+) -> str:
+    return input_digest(inputs.digest_parts, policy_bytes(policy, contents), targets, __version__)
 
 
 def resolve_lock(
@@ -84,12 +93,16 @@ def write_lock(
     command: str,
     upgrade: bool | set[NormalizedName] = False,
     notify: Callable[[str], None] = lambda message: None,
+    contents: Mapping[Path, bytes] | None = None,
 ) -> LockResult:
-    """Resolve and write ``output`` atomically, preferring the pins it already holds."""
+    """Resolve and write ``output`` atomically, preferring the pins it already holds.
+
+    ``contents``: the edited files ``inputs`` was read with (see ``read_inputs``), not yet written.
+    """
     from safeinstall.lock import to_requirements_txt
     from safeinstall.pylock import to_pylock_toml
 
-    digest = digest_for(inputs, policy, targets)
+    digest = digest_for(inputs, policy, targets, contents)
     made: list[Lock] = []
 
     def produce(old: bytes | None) -> bytes:
