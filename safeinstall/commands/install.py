@@ -166,6 +166,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         from safeinstall.commands.byname import Request
 
         save = args.save.absolute() if args.save else None
+        if save is not None and not save.parent.is_dir():
+            raise UsageError(f"cannot save the lock to {args.save}: no directory {save.parent}")
         request = Request(policy, python, options, save)
         if args.editable:
             from safeinstall.commands.ownproject import install_project
