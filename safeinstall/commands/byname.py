@@ -20,7 +20,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from safeinstall.errors import PolicyError
+from safeinstall.errors import PolicyError, UsageError
 from safeinstall.install import Options
 from safeinstall.lock import Lock
 from safeinstall.lockinputs import LockInputs
@@ -77,6 +77,11 @@ def refuse_findings(wanted: Sequence[Requirement], policy: Policy) -> None:
 def install_names(texts: Sequence[str], request: Request, ui: UI) -> int:
     from safeinstall.projectedit import find_project, parse_wanted
 
+    if request.options.offline:
+        raise UsageError(
+            "installing by name resolves through the index, so it cannot be --offline",
+            hint="install a lock offline: `safeinstall install -r requirements.txt --offline`",
+        )
     wanted = parse_wanted(texts)
     refuse_findings(wanted, request.policy)
     project = find_project(Path.cwd())

@@ -158,11 +158,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.packages or args.editable:
         if lock_file is not None:
             raise UsageError("give either a lock or package names, not both")
-        if args.offline:
-            raise UsageError(
-                "installing by name resolves through the index, so it cannot be --offline",
-                hint="install a lock offline: `safeinstall install -r requirements.txt --offline`",
-            )
         from safeinstall.commands.byname import Request
 
         save = args.save.absolute() if args.save else None
