@@ -345,9 +345,9 @@ class _Checker:
         return out
 
     # --- pyproject.toml -------------------------------------------------------------------
-    def pyproject(self, path: Path) -> list[Finding]:
+    def pyproject(self, path: Path, raw: bytes | None = None) -> list[Finding]:
         out: list[Finding] = []
-        for declared in read_pyproject(path).requirements:
+        for declared in read_pyproject(path, raw).requirements:
             req = parse_pep508(declared.text, declared.location)
             name = canonicalize_name(req.name)
             if req.url is not None:

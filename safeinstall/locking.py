@@ -48,20 +48,29 @@ def read_lock(path: Path, data: bytes | None = None) -> Lock:
     return read_lock_file(path) if data is None else parse_lock(data, path.name, str(path))
 
 
-def policy_bytes(policy: Policy) -> bytes | None:
+def policy_bytes(policy: Policy, contents: Mapping[Path, bytes] | None = None) -> bytes | None:
+    """The policy file's bytes (``contents``: edited files not yet written, by resolved path)."""
     if policy.source is None:
         return None
+    source = Path(policy.source)
+    if contents and source.resolve() in contents:
+        return contents[source.resolve()]
     try:
-        return Path(policy.source).read_bytes()
+        return source.read_bytes()
     except OSError:
         return None
 
 
-def digest_for(inputs: LockInputs, policy: Policy, targets: Sequence[Target]) -> str:
+def digest_for(
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    contents: Mapping[Path, bytes] | None = None,
+) -> str:
     """The freshness digest; SAFEINSTALL_* policy overrides in force count as part of the policy."""
     from safeinstall.policykeys import ENV_OVERRIDES
 
-    raw = policy_bytes(policy)
+    raw = policy_bytes(policy, contents)
     overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]
     if overrides:
         raw = (raw or b"") + ("\n# overrides\n" + "\n".join(overrides)).encode()
@@ -132,15 +141,17 @@ def write_lock(
     prefer: Mapping[NormalizedName, Version] | None = None,
     bounds: Sequence[Root] = (),
     notify: Callable[[str], None] = lambda message: None,
+    contents: Mapping[Path, bytes] | None = None,
 ) -> LockResult:
     """Resolve and write ``output`` atomically, preferring the pins it already holds.
 
     ``prefer`` overrides those pins (the version to try first); ``bounds``: see ``resolve_lock``.
+    ``contents``: the edited files ``inputs`` was read with (see ``read_inputs``), not yet written.
     """
     from safeinstall.lock import to_requirements_txt
     from safeinstall.pylock import to_pylock_toml
 
-    digest = digest_for(inputs, policy, targets)
+    digest = digest_for(inputs, policy, targets, contents)
     made: list[Lock] = []
 
     def produce(old: bytes | None) -> bytes:

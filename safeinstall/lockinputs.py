@@ -7,7 +7,7 @@ reference the policy does not allow stops the lock with the findings listed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +33,19 @@ def read_inputs(
     extras: Sequence[str] = (),
     all_extras: bool = False,
     groups: Sequence[str] = (),
+    contents: Mapping[Path, bytes] | None = None,
 ) -> LockInputs:
+    """The roots and freshness digest of ``paths``, refused when the policy finds a problem.
+
+    ``contents`` maps a file (by resolved path) to bytes to use instead of what is on disk:
+    `install PKG` resolves an edited input before it writes it.
+    """
     from safeinstall.check import _Checker, file_kind, parse_pep508
-    from safeinstall.reqfile import parse_requirements
+    from safeinstall.reqfile import parse_requirements, parse_requirements_text
+    from safeinstall.reqsyntax import decode
+
+    def edited(path: Path | str) -> bytes | None:
+        return contents.get(Path(path).resolve()) if contents else None
 
     checker = _Checker(policy)
     roots: list[Root] = []
@@ -49,12 +59,18 @@ def read_inputs(
                 hint="lock from requirements.in or pyproject.toml",
             )
         if kind == "pyproject":
-            findings += checker.pyproject(path)
-            for text, where in _pyproject_requirements(path, extras, all_extras, groups):
+            findings += checker.pyproject(path, edited(path))
+            requirements = _pyproject_requirements(path, extras, all_extras, groups, edited(path))
+            for text, where in requirements:
                 roots.append(Root(parse_pep508(text, where), str(where)))
             files.append(str(path))
             continue
-        parsed = parse_requirements(path)
+        raw = edited(path)
+        parsed = (
+            parse_requirements(path)
+            if raw is None
+            else parse_requirements_text(decode(raw, str(path)), str(path))
+        )
         findings += checker.requirements(parsed, locked=False)
         files += parsed.files
         for req in parsed.requirements:
@@ -74,7 +90,8 @@ def read_inputs(
         )
     parts = [_selection(extras, all_extras, groups).encode()]
     for name in dict.fromkeys(files):
-        parts += [name.encode(), Path(name).read_bytes()]
+        raw = edited(name)
+        parts += [name.encode(), Path(name).read_bytes() if raw is None else raw]
     return LockInputs(tuple(roots), tuple(dict.fromkeys(files)), tuple(parts))
 
 
@@ -92,13 +109,17 @@ def _as_requirement(line: str, req: object) -> Requirement:
 
 
 def _pyproject_requirements(
-    path: Path, extras: Sequence[str], all_extras: bool, groups: Sequence[str]
+    path: Path,
+    extras: Sequence[str],
+    all_extras: bool,
+    groups: Sequence[str],
+    raw: bytes | None = None,
 ) -> list[tuple[str, Location]]:
     from packaging.dependency_groups import resolve_dependency_groups
 
     from safeinstall.project import read_pyproject
 
-    project = read_pyproject(path)
+    project = read_pyproject(path, raw)
     located = {(d.group, d.text): d.location for d in project.requirements}
     optional = project.data.get("project", {}).get("optional-dependencies", {})
     wanted = set(optional) if all_extras else set(extras)

@@ -70,6 +70,11 @@ def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -
     args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--require-hashes"]
     args += ["--find-links", str(reqs.parent)]
     args += ["--no-build-isolation"] if build else ["--only-binary", ":all:"]
+    return [*args, *_scheme_args(options), "-r", str(reqs)]
+
+
+def _scheme_args(options: PipOptions) -> list[str]:
+    args: list[str] = []
     if options.scheme in ("target", "prefix", "root"):
         args += [f"--{options.scheme}", options.where]
     elif options.scheme == "user":
@@ -80,8 +85,7 @@ def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -
         args.append("--force-reinstall")
     if options.scheme == "target":
         args.append("--upgrade")  # replace what an earlier --target install left there
-    args += ["-q"] if options.verbosity <= 0 else ["-v"] * (options.verbosity - 1)
-    return [*args, "-r", str(reqs)]
+    return args + (["-q"] if options.verbosity <= 0 else ["-v"] * (options.verbosity - 1))
 
 
 def pip_install(
@@ -93,6 +97,16 @@ def pip_install(
     build = any(not artifact.is_wheel for artifact, _ in files)
     with staged(files, stage_in) as reqs:
         _run(install_args(python, reqs, options, build=build), "install")
+
+
+def pip_install_project(
+    python: str, directory: Path, options: PipOptions, *, editable: bool
+) -> None:
+    """The user's own project at ``directory``, without its dependencies and without an index:
+    built by the backend already installed in ``python``'s environment (no isolated build)."""
+    args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation"]
+    args += _scheme_args(options)
+    _run([*args, *(["-e"] if editable else []), str(directory)], "install the project")
 
 
 def pip_uninstall(python: str, names: Sequence[str]) -> None:

@@ -34,17 +34,24 @@ class Pyproject:
     requirements: tuple[DeclaredRequirement, ...]
 
 
-def read_toml(path: Path, *, max_bytes: int = MAX_PYPROJECT_BYTES) -> tuple[str, dict[str, Any]]:
-    """The text and parsed content of a TOML file, with errors that name the file and line."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", location=Location(str(path))) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", location=Location(str(path))) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", location=Location(str(path))) from None
+def read_toml(
+    path: Path, *, max_bytes: int = MAX_PYPROJECT_BYTES, data: bytes | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The text and parsed content of a TOML file, with errors that name the file and line.
+
+    ``data``: the file's bytes to use instead of what is on disk (an edit not yet written)."""
+    if data is not None:
+        raw = data
+    else:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise InputError("file not found", location=Location(str(path))) from None
+        except IsADirectoryError:
+            raise InputError("is a directory, not a file", location=Location(str(path))) from None
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", location=Location(str(path))) from None
     if len(raw) > max_bytes:
         raise InputError(
             f"file is larger than {max_bytes // (1024 * 1024)} MiB", location=Location(str(path))
@@ -86,8 +93,9 @@ def _strings(value: object, where: str, path: str) -> list[str]:
     return [v for v in value if isinstance(v, str)]
 
 
-def read_pyproject(path: Path) -> Pyproject:
-    text, data = read_toml(path)
+def read_pyproject(path: Path, raw: bytes | None = None) -> Pyproject:
+    """The requirements declared in ``path`` (``raw``: its bytes, when not to be read from disk)."""
+    text, data = read_toml(path, data=raw)
     lines = text.splitlines()
     name = str(path)
     found: list[DeclaredRequirement] = []

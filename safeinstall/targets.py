@@ -155,14 +155,21 @@ def _selector(short: str, sys_platform: str, machine: str) -> str:
 
 def current_target() -> Target:
     """The running interpreter: its marker environment and every tag it supports."""
-    env = default_environment()
-    short, machine = env["python_version"], env["platform_machine"]
-    sys_platform = env["sys_platform"]
+    return interpreter_target({k: str(v) for k, v in default_environment().items()}, sys_tags())
+
+
+def interpreter_target(environment: Mapping[str, str], tags: Iterable[Tag]) -> Target:
+    """An interpreter's own target from what it reports (``envprobe`` asks another one).
+
+    Named like ``current_target``, so a lock made for an interpreter is fresh for
+    ``safeinstall lock --check`` run by that same interpreter."""
+    short, machine = environment["python_version"], environment["platform_machine"]
+    sys_platform = environment["sys_platform"]
     return Target(
         name=f"current (cp{short}-{sys_platform}-{machine})",
-        python_version=Version(env["python_full_version"]),
-        environment=tuple(sorted((k, str(v)) for k, v in env.items())),
-        tags=tuple(sys_tags()),
+        python_version=Version(environment["python_full_version"]),
+        environment=tuple(sorted(environment.items())),
+        tags=tuple(tags),
         marker=_selector(short, sys_platform, machine),
     )
 

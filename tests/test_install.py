@@ -45,16 +45,6 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- refusals before anything is fetched (no venv needed) -------------------------------------
-def test_names_are_the_integrators_seam(cli: Cli) -> None:
-    result = cli("install", "httpx", "rich>=13")
-    assert result.code == 2
-    assert "installing by name: use `safeinstall lock` then `install -r`" in result.err
-
-
-def test_editable_project_is_the_same_seam(cli: Cli) -> None:
-    assert cli("install", "-e", ".").code == 2
-
-
 def test_trusted_host_is_refused(cli: Cli, served: tuple[Path, list[LockedPackage]]) -> None:
     result = cli("install", "--policy", served[0], "--trusted-host", "x.example.com", "-r", "x")
     assert result.code == 1

@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safeinstall.commands.installopts import add_python, progress_for, python_of, report
 from safeinstall.errors import PolicyError, UsageError
 from safeinstall.ui import UI
+
+if TYPE_CHECKING:
+    from safeinstall.commands.byname import Request
+    from safeinstall.install import Options
 
 HELP = "install exactly what a lock pins, verified, through pip"
 DESCRIPTION = (
@@ -16,18 +21,38 @@ DESCRIPTION = (
     "in parallel into a sha256-addressed cache and verified before pip (run with its "
     "configuration isolated, --no-index --no-deps --require-hashes) touches the environment. "
     "Packages already installed at the locked version are skipped. Options that weaken these "
-    "guarantees are refused."
+    "guarantees are refused. Package names: inside a project (requirements.in or pyproject.toml) "
+    "they are added to its input, the project is relocked and the lock installed; outside one "
+    "they are resolved through the trusted indexes and installed with hashes (--save FILE keeps "
+    "the lock). `-e .` / `.`: the project's dependencies from its lock, then the project itself."
 )
 FORMATS = ("text", "json")
-BY_NAME = "installing by name: use `safeinstall lock` then `install -r`"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("packages", nargs="*", metavar="PKG", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "packages",
+        nargs="*",
+        metavar="PKG",
+        help="requirements to add (inside a project) or to resolve and install; `.` for the "
+        "project here",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("-r", "--requirement", type=Path, metavar="FILE", help="a hashed lock")
     source.add_argument("--lock", type=Path, metavar="FILE", help="a pylock.toml lock")
-    parser.add_argument("-e", "--editable", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "-e",
+        "--editable",
+        metavar="PATH",
+        help="install the project at PATH editable: its dependencies from its lock",
+    )
+    parser.add_argument(
+        "--save",
+        type=Path,
+        metavar="FILE",
+        help="outside a project: write the lock of the named packages to FILE "
+        "(requirements.txt, or pylock.toml)",
+    )
     add_python(parser)
     parser.add_argument(
         "--reinstall",
@@ -66,12 +91,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-deps", action="store_true", help=argparse.SUPPRESS)
 
 
-def install_requirements(requirements: Sequence[str], ui: UI) -> int:
-    """Install by name (`safeinstall install httpx 'rich>=13'`, `.`, `-e .`): not built yet.
+def install_requirements(requirements: Sequence[str], request: Request, ui: UI) -> int:
+    """Install by name (`safeinstall install httpx 'rich>=13'`) or a local project (`.`)."""
+    from safeinstall.commands.byname import install_names
+    from safeinstall.commands.ownproject import install_project
 
-    The seam for the project-aware path: add to the project's input, relock, install the lock.
-    """
-    raise UsageError(BY_NAME, hint="e.g. `safeinstall lock requirements.in -o requirements.txt`")
+    paths = [r for r in requirements if _is_path(r)]
+    if not paths:
+        return install_names(requirements, request, ui)
+    if len(requirements) > 1:
+        raise UsageError(
+            "give either package names or one project directory, not both",
+            hint="run `safeinstall install` once for each",
+        )
+    if not Path(paths[0]).is_dir():
+        raise UsageError(
+            f"{paths[0]} is not a project directory; local files are never installed unverified",
+            hint="publish it on a trusted index and lock it, or give the project's directory",
+        )
+    return install_project(Path(paths[0]), request, ui, editable=False)
+
+
+def _is_path(text: str) -> bool:
+    """Whether a PKG argument names a local path, as pip would take it."""
+    return text.startswith((".", "/", "~")) or "/" in text or text.endswith((".whl", ".zip"))
 
 
 def _refuse_weakening(args: argparse.Namespace, policy_indexes: Sequence[str]) -> None:
@@ -99,8 +142,7 @@ def _refuse_weakening(args: argparse.Namespace, policy_indexes: Sequence[str]) -
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import urls
     from safeinstall.finder import cache_root
-    from safeinstall.install import Options, install_lock, read_lock
-    from safeinstall.pipenv import PipOptions
+    from safeinstall.install import install_lock, read_lock
     from safeinstall.policy import load_policy
 
     policy = load_policy(args.policy)
@@ -108,31 +150,57 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         trusted = [urls.normalize(spec.url) for spec in policy.index_specs()]
         _refuse_weakening(args, trusted)
     lock_file: Path | None = args.requirement or args.lock
+    if args.offline and not args.find_links:
+        ui.debug("offline without --find-links: only files already in the cache can be used")
+    python = python_of(args)
+    python = str(Path(python).absolute()) if "/" in python else python  # steps run elsewhere
+    options = _options(args)
     if args.packages or args.editable:
         if lock_file is not None:
             raise UsageError("give either a lock or package names, not both")
-        return install_requirements(
-            [*args.packages, *([args.editable] if args.editable else [])], ui
-        )
+        from safeinstall.commands.byname import Request
+
+        save = args.save.absolute() if args.save else None
+        if save is not None and not save.parent.is_dir():
+            raise UsageError(f"cannot save the lock to {args.save}: no directory {save.parent}")
+        request = Request(policy, python, options, save)
+        if args.editable:
+            from safeinstall.commands.ownproject import install_project
+
+            if args.packages:
+                raise UsageError("give either package names or -e PATH, not both")
+            return install_project(Path(args.editable), request, ui, editable=True)
+        return install_requirements(args.packages, request, ui)
     if lock_file is None:
         raise UsageError(
             "nothing to install",
             hint="give a lock: `safeinstall install -r requirements.txt` or `--lock pylock.toml`",
         )
-    if args.offline and not args.find_links:
-        ui.debug("offline without --find-links: only files already in the cache can be used")
+    if args.save:
+        raise UsageError("--save writes the lock of named packages; this lock is already saved")
+    lock = read_lock(lock_file, policy)
+    outcome = install_lock(
+        lock, policy, python, options, cache=cache_root(), progress=progress_for(ui)
+    )
+    report(ui, outcome, python)
+    return 0
+
+
+def _options(args: argparse.Namespace) -> Options:
+    from safeinstall.install import Options
+    from safeinstall.pipenv import PipOptions
+
     scheme, where = "default", ""
     for name in ("target", "prefix", "root"):
         if getattr(args, name):
             scheme, where = name, str(Path(getattr(args, name)).resolve())
     if args.user:
         scheme = "user"
-    python = python_of(args)
-    options = Options(
+    return Options(
         reinstall=args.reinstall,
         dry_run=args.dry_run,
         offline=args.offline,
-        find_links=tuple(args.find_links),
+        find_links=tuple(p.absolute() for p in args.find_links),
         pip=PipOptions(
             scheme=scheme,  # type: ignore[arg-type]
             where=where,
@@ -141,9 +209,3 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             verbosity=args.verbose - args.quiet,
         ),
     )
-    lock = read_lock(lock_file, policy)
-    outcome = install_lock(
-        lock, policy, python, options, cache=cache_root(), progress=progress_for(ui)
-    )
-    report(ui, outcome, python)
-    return 0

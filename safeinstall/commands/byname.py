@@ -1,0 +1,188 @@
+"""`safeinstall install PKG ...`: install by name, so that the team gets the same bytes.
+
+Inside a project (see ``projectedit``): the names are added to the project's input in memory, the
+project is relocked from that (existing pins kept; only what must change changes), the lock is
+written, then the input, then the lock is installed. A policy finding on a new name refuses
+before anything is read from an index; a failed resolution leaves the input and the lock
+byte-identical. Outside a project: resolve through the trusted indexes for the target interpreter,
+show what will be installed, install it verified; ``--save FILE`` writes the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from safeinstall.errors import PolicyError, UsageError
+from safeinstall.install import Options
+from safeinstall.lock import Lock
+from safeinstall.lockinputs import LockInputs
+from safeinstall.policy import Policy
+from safeinstall.projectedit import COMMAND_LINE, Project
+from safeinstall.targets import Target
+from safeinstall.ui import UI
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What `install` was asked, every path absolute (the project's steps run from its root)."""
+
+    policy: Policy
+    python: str
+    options: Options
+    save: Path | None = None
+
+
+def absolute(policy: Policy) -> Policy:
+    """``policy`` with its source absolute, so that its bytes are found from another directory."""
+    if policy.source is None:
+        return policy
+    return dataclasses.replace(policy, source=str(Path(policy.source).resolve()))
+
+
+def lock_targets(policy: Policy, python: str) -> tuple[Target, ...]:
+    """What a lock made here is for: the policy's ``environments``, else the target interpreter
+    (asked of the interpreter itself, named as ``safeinstall lock`` run by it would name it)."""
+    from safeinstall.envprobe import probe
+    from safeinstall.targets import interpreter_target, targets_from_markers
+
+    if policy.environments:
+        return targets_from_markers(policy.environments, policy.source)
+    target = probe(python).target
+    return (interpreter_target(dict(target.environment), target.tags),)
+
+
+def refuse_findings(wanted: Sequence[Requirement], policy: Policy) -> None:
+    """The policy's verdict on the names themselves (denied, not allowed, look-alike), first."""
+    from safeinstall.check import _Checker, exact_pin
+
+    checker = _Checker(policy)
+    findings = [
+        f for req in wanted for f in checker.name_findings(req.name, exact_pin(req), COMMAND_LINE)
+    ]
+    if findings:
+        raise PolicyError(
+            "; ".join(f.message for f in findings),
+            hint=findings[0].fix + "; nothing was changed",
+        )
+
+
+def install_names(texts: Sequence[str], request: Request, ui: UI) -> int:
+    from safeinstall.projectedit import find_project, parse_wanted
+
+    if request.options.offline:
+        raise UsageError(
+            "installing by name resolves through the index, so it cannot be --offline",
+            hint="install a lock offline: `safeinstall install -r requirements.txt --offline`",
+        )
+    wanted = parse_wanted(texts)
+    refuse_findings(wanted, request.policy)
+    project = find_project(Path.cwd())
+    if project is None:
+        return _outside(texts, wanted, request, ui)
+    if request.save is not None:
+        ui.warn(f"--save is ignored inside a project: its lock is {project.lock}")
+    return _in_project(project, wanted, request, ui)
+
+
+def _in_project(project: Project, wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
+    from safeinstall.atomic import replace_file
+    from safeinstall.locking import write_lock
+    from safeinstall.lockinputs import read_inputs
+    from safeinstall.projectedit import add_to_pyproject, add_to_requirements_in
+
+    policy = absolute(request.policy)
+    targets = lock_targets(policy, request.python)
+    with contextlib.chdir(project.root):  # names in the lock as `safeinstall lock` writes them
+        source = Path(project.input.name)
+        old = source.read_bytes()
+        edit = add_to_pyproject if source.name == "pyproject.toml" else add_to_requirements_in
+        new = edit(old, str(source), wanted)
+        contents = {source.resolve(): new}
+        inputs = read_inputs([source], policy, contents=contents)
+        ui.info(f"Resolving {len(inputs.roots)} requirements of {project.input}...")
+        if request.options.dry_run:
+            lock = _resolve_preferring(project, inputs, policy, targets, contents)
+        else:
+            lock = write_lock(
+                Path(project.lock.name),
+                inputs,
+                policy,
+                targets,
+                command=project.lock_command,
+                notify=ui.warn,
+                contents=contents,
+            ).lock
+            if new != old:  # the lock is written: only now the input it was made from
+                replace_file(source, new, expected_digest=hashlib.sha256(old).hexdigest())
+    would = "would be " if request.options.dry_run else ""
+    names = ", ".join(str(r) for r in wanted)
+    ui.info(f"{project.input.name}: {would}{'updated' if new != old else 'unchanged'} ({names})")
+    ui.info(f"{project.lock.name}: {would}locked, {len(lock.packages)} packages")
+    return install(lock, request, ui)
+
+
+def _resolve_preferring(
+    project: Project,
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    contents: dict[Path, bytes],
+) -> Lock:
+    """The lock `write_lock` would write (the existing pins kept), without writing it."""
+    from safeinstall.locking import digest_for, read_lock, resolve_lock
+
+    lock_file = Path(project.lock.name)
+    old = read_lock(lock_file) if lock_file.is_file() else None
+    return resolve_lock(
+        inputs.roots,
+        policy,
+        targets,
+        digest_for(inputs, policy, targets, contents),
+        preferred={p.name: p.version for p in old.packages} if old else None,
+    )
+
+
+def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
+    from safeinstall.locking import digest_for, resolve_lock, write_lock
+    from safeinstall.resolve import Root
+
+    policy, save = request.policy, request.save
+    targets = lock_targets(policy, request.python)
+    roots = tuple(Root(req, str(COMMAND_LINE)) for req in wanted)
+    inputs = LockInputs(roots, (), tuple(str(r).encode() for r in wanted))
+    ui.info(f"Resolving {len(roots)} requirements through the trusted indexes...")
+    if save is not None and not request.options.dry_run:
+        command = shlex.join(["safeinstall", "install", *texts, "--save", str(save)])
+        lock = write_lock(save, inputs, policy, targets, command=command, notify=ui.warn).lock
+        ui.info(f"{save}: locked, {len(lock.packages)} packages")
+    else:
+        lock = resolve_lock(roots, policy, targets, digest_for(inputs, policy, targets))
+    for pkg in lock.packages:
+        ui.info(f"  {pkg.name} {pkg.version} from {pkg.index_name or pkg.index_url}")
+    return install(lock, request, ui)
+
+
+def install(lock: Lock, request: Request, ui: UI) -> int:
+    """Install ``lock`` (made by this run, so already checked by the policy) and report it."""
+    from safeinstall.commands.installopts import progress_for, report
+    from safeinstall.finder import cache_root
+    from safeinstall.install import install_lock
+
+    outcome = install_lock(
+        lock,
+        request.policy,
+        request.python,
+        request.options,
+        cache=cache_root(),
+        progress=progress_for(ui),
+    )
+    report(ui, outcome, request.python)
+    return 0
