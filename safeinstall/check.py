@@ -10,10 +10,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -21,8 +20,10 @@ from safeinstall import names, urls
 from safeinstall.errors import InputError, Location, SafeinstallError
 from safeinstall.findings import Finding
 from safeinstall.policy import Policy
-from safeinstall.project import read_pyproject
 from safeinstall.reqfile import ReqLine, RequirementsFile, parse_requirements
+
+if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up time)
+    from packaging.requirements import Requirement
 
 Kind = Literal["lock", "input", "pyproject", "pylock"]
 
@@ -348,6 +349,8 @@ class _Checker:
 
     # --- pyproject.toml -------------------------------------------------------------------
     def pyproject(self, path: Path) -> list[Finding]:
+        from safeinstall.project import read_pyproject
+
         out: list[Finding] = []
         for declared in read_pyproject(path).requirements:
             req = parse_pep508(declared.text, declared.location)
@@ -370,6 +373,8 @@ class _Checker:
 
 def parse_pep508(text: str, where: Location) -> Requirement:
     """A PEP 508 string, or an InputError that explains look-alike characters."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement as exc:

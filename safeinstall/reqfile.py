@@ -12,8 +12,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
@@ -27,6 +27,9 @@ from safeinstall.reqsyntax import (
     read_bounded,
     split_line,
 )
+
+if TYPE_CHECKING:  # start-up time: a lock without markers never needs the marker parser
+    from packaging.markers import Marker
 
 __all__ = [
     "HashPin",
