@@ -109,15 +109,14 @@ def find_imitation(name: str, *, extra_known: Iterable[str] = ()) -> Imitation |
     from packaging.utils import canonicalize_name
 
     canon = canonicalize_name(name)
-    popular = popular_names()
-    if canon in popular.known or canon in {canonicalize_name(n) for n in extra_known}:
+    if is_listed(canon) or canon in {canonicalize_name(n) for n in extra_known}:
         return None
     if not canon.isascii():
         folded = _fold_lookalikes(canon)
         if folded is None:
             return None
         folded = canonicalize_name(folded)
-        if folded in popular.known:
+        if folded in popular_names().known:
             return Imitation(folded, "uses non-ASCII look-alike letters")
         canon = folded
     return imitation_among_protected(canon)
@@ -131,13 +130,32 @@ def imitation_among_protected(canon: str) -> Imitation | None:
     return _index().match(canon)
 
 
+def is_listed(canon: str) -> bool:
+    """Whether the canonical name ``canon`` is on the shipped list (in ``popular_names().known``).
+
+    A listed name is a line of the file as it is written, ``name`` or ``+name``: that set costs
+    a fraction of a full parse, which only names it does not hold need.
+    """
+    lines = _lines()
+    return canon in lines or f"+{canon}" in lines or canon in popular_names().known
+
+
 @functools.cache
 def popular_names() -> PopularNames:
     """The shipped popular-name list, read on first use."""
+    return parse_popular_names(_text())
+
+
+@functools.cache
+def _lines() -> frozenset[str]:
+    return frozenset(_text().splitlines())
+
+
+def _text() -> str:
     # A path next to this file, not importlib.resources: that import alone costs the hook more
     # than reading the list.
     with open(os.path.join(os.path.dirname(__file__), "data", _DATA_FILE), encoding="utf-8") as fh:
-        return parse_popular_names(fh.read())
+        return fh.read()
 
 
 def parse_popular_names(text: str) -> PopularNames:

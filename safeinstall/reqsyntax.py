@@ -196,8 +196,9 @@ def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
     pending_chars = 0
     for number, physical in enumerate(text.splitlines(), start=1):
         line = physical
-        if not line.endswith("\\") or COMMENT_RE.match(line):
-            if COMMENT_RE.match(line):
+        comment = "#" in line and COMMENT_RE.match(line) is not None
+        if comment or not line.endswith("\\"):
+            if comment:
                 line = " " + line  # so the comment pattern matches it once joined
             if pending:
                 pending.append(line)
