@@ -42,6 +42,10 @@ __all__ = [
 
 MAX_FILES_READ = 1000  # includes read in one parse, repeats counted (diamonds multiply)
 _REMOTE_RE = re.compile(r"^(http|https|file):", re.IGNORECASE)  # what pip would fetch
+# The line a hashed lock is made of (continuations joined): one requirement word, then only
+# --hash=sha256:HEX options. It needs none of the option parser's rules, so it skips them and
+# reads exactly as through them (tests/property prove it).
+_HASHED_RE = re.compile(r"[^\s-]\S*(?: +--hash=sha256:[0-9a-fA-F]+)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +206,23 @@ class _Parser:
         constraint: bool,
         chain: tuple[tuple[Path, str], ...],
     ) -> None:
-        split = split_line(line, location)
         env_vars = env_var_names(line)
+        if _HASHED_RE.fullmatch(line):
+            at = line.find(" -")  # where split_line cuts: the requirement is all before it
+            hashes: list[tuple[str, str | None]] = [
+                ("--hash", word.removeprefix("--hash=")) for word in line[at + 1 :].split()
+            ]
+            self._requirement(
+                line[:at],
+                editable=False,
+                per_req=hashes,
+                location=location,
+                constraint=constraint,
+                env_vars=env_vars,
+                line=line,
+            )
+            return
+        split = split_line(line, location)
         if split.leftovers:
             raise InputError(
                 f"Unexpected {split.leftovers[0]!r} after the options; pip would ignore it.",
