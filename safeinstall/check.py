@@ -37,6 +37,8 @@ LOCK_FIX = "regenerate the lock with `safeinstall lock` (it pins every package w
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """What `check` found in ``files``: policy findings, and the files it could not read."""
+
     files: tuple[str, ...]
     findings: tuple[Finding, ...]
     errors: tuple[SafeinstallError, ...]

@@ -88,6 +88,8 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class RequirementsFile:
+    """A parsed file with its includes: requirements and global options in order, files read."""
+
     path: str
     requirements: tuple[ReqLine, ...]
     options: tuple[Option, ...]

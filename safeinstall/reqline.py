@@ -58,6 +58,8 @@ _PINNED_RE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class ParsedRequirement:
+    """What the requirement part of a line names (``interpret``'s result)."""
+
     kind: Kind
     name: NormalizedName | None
     raw_name: str | None
