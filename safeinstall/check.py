@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from safeinstall import names, urls
+from safeinstall import popular, urls
 from safeinstall.errors import InputError, Location, SafeinstallError
 from safeinstall.findings import Finding
 from safeinstall.policy import Policy
@@ -137,7 +137,9 @@ class _Checker:
                     f"remove it, or add {name!r} to the policy's allow list after review",
                 )
             )
-        target = names.typosquat_of(name, extra_known=self._known)
+        # A listed name (the list is canonical) is never a typosquat: most names of a lock are,
+        # and answering them here spares the hook path importing the typosquat machinery.
+        target = None if popular.is_listed(name) else _typosquat_of(name, self._known)
         if target is not None:
             out.append(
                 Finding(
@@ -373,6 +375,12 @@ class _Checker:
         return out
 
 
+def _typosquat_of(name: str, known: Sequence[str]) -> str | None:
+    from safeinstall import names
+
+    return names.typosquat_of(name, extra_known=known)
+
+
 def parse_pep508(text: str, where: Location) -> Requirement:
     """A PEP 508 string, or an InputError that explains look-alike characters."""
     from packaging.requirements import InvalidRequirement, Requirement
@@ -380,6 +388,8 @@ def parse_pep508(text: str, where: Location) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
+        from safeinstall import names
+
         report = names.non_ascii_report(text)
         raise InputError(
             report or f"invalid requirement {text!r}: {exc}",

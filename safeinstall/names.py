@@ -10,11 +10,29 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# names.popular_names, names.parse_popular_names ... stay where callers know them
+from safeinstall.popular import PopularNames, is_listed, parse_popular_names, popular_names
+
+__all__ = [
+    "Imitation",
+    "PopularNames",
+    "edit_budget",
+    "edit_distance",
+    "find_imitation",
+    "imitation_among_protected",
+    "is_listed",
+    "is_valid_name",
+    "max_edits",
+    "non_ascii_report",
+    "parse_popular_names",
+    "popular_names",
+    "typosquat_of",
+]
 
 # PEP 508 / PEP 503. re.ASCII matters: with IGNORECASE alone, [A-Z] also matches the Kelvin sign
 # and the long s, whose lower/upper case is ASCII. \Z, not $: "$" lets a trailing newline through.
@@ -43,7 +61,6 @@ _LOOKALIKES: dict[str, str] = {
 _ASCII_CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"))
 _PREFIXES = ("python3-", "python-", "py3-", "py-")
 _SUFFIXES = ("-python3", "-python", "-py3", "-py")
-_DATA_FILE = "popular-names.txt"
 # Edit budgets, tuned on the popular list (see bench/names_false_positives.py): two edits from
 # names at least this long; one edit from names at least (length) long and ranked below (rank).
 _TWO_EDITS_FROM = 12
@@ -60,15 +77,6 @@ class Imitation:
 
     target: str
     how: str
-
-
-@dataclass(frozen=True, slots=True)
-class PopularNames:
-    """The shipped list: ``known`` holds every listed name, ``protected`` the targets, most
-    downloaded first."""
-
-    known: frozenset[str]
-    protected: tuple[str, ...]
 
 
 def is_valid_name(name: str) -> bool:
@@ -128,42 +136,6 @@ def imitation_among_protected(canon: str) -> Imitation | None:
     This is the rule itself; :func:`find_imitation` first lets every known name through.
     """
     return _index().match(canon)
-
-
-def is_listed(canon: str) -> bool:
-    """Whether the canonical name ``canon`` is on the shipped list (in ``popular_names().known``).
-
-    A listed name is a line of the file as it is written, ``name`` or ``+name``: that set costs
-    a fraction of a full parse, which only names it does not hold need.
-    """
-    lines = _lines()
-    return canon in lines or f"+{canon}" in lines or canon in popular_names().known
-
-
-@functools.cache
-def popular_names() -> PopularNames:
-    """The shipped popular-name list, read on first use."""
-    return parse_popular_names(_text())
-
-
-@functools.cache
-def _lines() -> frozenset[str]:
-    return frozenset(_text().splitlines())
-
-
-def _text() -> str:
-    # A path next to this file, not importlib.resources: that import alone costs the hook more
-    # than reading the list.
-    with open(os.path.join(os.path.dirname(__file__), "data", _DATA_FILE), encoding="utf-8") as fh:
-        return fh.read()
-
-
-def parse_popular_names(text: str) -> PopularNames:
-    """Parse ``popular-names.txt``: ``#`` comments, ``+name`` protected, ``name`` known."""
-    # map/filter keep the per-line work in C: this runs on every hook call, over 15,000 lines.
-    lines = [s for s in filter(None, map(str.strip, text.splitlines())) if s[0] != "#"]
-    protected = tuple(line[1:] for line in lines if line[0] == "+")
-    return PopularNames(frozenset(map(str.removeprefix, lines, itertools.repeat("+"))), protected)
 
 
 def max_edits(length: int, rank: int = 0) -> int:

@@ -98,6 +98,7 @@ NOT_ON_THE_HOOK_PATH = (
     "tomllib",
     "difflib",
     "safeinstall.policykeys",
+    "safeinstall.names",
     "safeinstall.project",
     "safeinstall.pylockcheck",
 )

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeinstall import names
+from safeinstall import names, popular
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
@@ -322,8 +322,15 @@ def test_is_listed_is_membership_of_the_parsed_list() -> None:
         assert names.is_listed(name) is (name in known)
 
 
+def test_the_list_is_canonical() -> None:
+    # check.py skips the typosquat rules for a listed name: that is only right for canonical ones
+    from packaging.utils import canonicalize_name
+
+    assert all(canonicalize_name(n) == n for n in names.popular_names().known)
+
+
 def test_every_listed_name_is_found_without_the_full_parse() -> None:
-    lines = names._lines()
+    lines = popular._lines()
     assert all(n in lines or f"+{n}" in lines for n in names.popular_names().known)
 
 
