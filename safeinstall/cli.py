@@ -2,8 +2,8 @@
 
 Each command lives in ``safeinstall/commands/<name>.py`` and exposes ``HELP``, ``FORMATS``,
 ``add_arguments(parser)`` and ``run(args, ui) -> int``. Command modules import only what parsing
-needs at module level, and a command's arguments are added only when the command line names it,
-so the hook path (``check``) starts fast however many commands there are.
+needs at module level, and a command line that starts with the command's name builds that
+command's parser only, so the hook path (``check``) starts fast however many commands there are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, cast
 
 from safeinstall import __version__
 from safeinstall.errors import SafeinstallError
@@ -53,27 +52,6 @@ class _HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, width=_terminal_columns() - 2)
 
 
-class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """The COMMAND argument. Each command's parser is created with its help line (``--help``
-    lists them all), and given its arguments only once the command line selects it."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.pending: dict[str, ModuleType] = {}
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        module = self.pending.pop(values[0], None) if values else None
-        if module is not None:
-            _add_command_arguments(self.choices[values[0]], module)
-        super().__call__(parser, namespace, values, option_string)
-
-
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """Options valid before and after the command name (pip style)."""
     default = argparse.SUPPRESS if suppress else None
@@ -106,7 +84,10 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every command, or, for a command line starting with ``command``, the same
+    parser holding that command alone: argparse takes the first word as the command then, so it
+    parses alike, and the other commands' modules and parsers are not built for nothing."""
     parser = argparse.ArgumentParser(
         prog="safeinstall",
         formatter_class=_HelpFormatter,
@@ -117,24 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"safeinstall {__version__}")
     _global_options(parser, suppress=False)
-    sub = cast(
-        _Commands,
-        parser.add_subparsers(dest="command", metavar="COMMAND", required=True, action=_Commands),
-    )
-    for name in COMMANDS:
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS if command is None else (command,):
         module = _command(name)
-        sub.add_parser(
+        cmd = sub.add_parser(
             name,
             help=module.HELP,
             description=getattr(module, "DESCRIPTION", module.HELP),
             formatter_class=_HelpFormatter,
         )
-        sub.pending[name] = module
+        _add_command_arguments(cmd, module)
     return parser
 
 
 def _add_command_arguments(cmd: argparse.ArgumentParser, module: ModuleType) -> None:
-    _global_options(cmd, suppress=True)
+    _global_options(cmd, suppress=True)  # what a parent parser would add, without building one
     formats: tuple[str, ...] = module.FORMATS
     if len(formats) > 1:
         cmd.add_argument(
@@ -147,9 +125,10 @@ def _add_command_arguments(cmd: argparse.ArgumentParser, module: ModuleType) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     fmt = getattr(args, "format", "text")

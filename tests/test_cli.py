@@ -55,6 +55,16 @@ def test_global_options_after_the_command(cli: Run, tmp_path: Path) -> None:
     assert '"exit_code": 0' in result.out
 
 
+def test_global_options_before_the_command(cli: Run, tmp_path: Path) -> None:
+    lock = write_lock(tmp_path / "requirements.txt", ["requests"])
+    policy = tmp_path / "safeinstall.toml"
+    policy.write_text("")
+    # the command is not the first word: the full parser is built, with every command
+    result = cli("-q", "--policy", policy, "check", "--format", "json", lock)
+    assert result.code == 0, result.err
+    assert '"exit_code": 0' in result.out
+
+
 def test_usage_errors_exit_2(cli: Run) -> None:
     assert cli("nope").code == 2
     result = cli("check", "--bogus")
