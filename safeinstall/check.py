@@ -10,19 +10,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from safeinstall import names, urls
+from safeinstall import popular, urls
 from safeinstall.errors import InputError, Location, SafeinstallError
 from safeinstall.findings import Finding
 from safeinstall.policy import Policy
-from safeinstall.project import read_pyproject
 from safeinstall.reqfile import ReqLine, RequirementsFile, parse_requirements
+
+if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up time)
+    from packaging.requirements import Requirement
 
 Kind = Literal["lock", "input", "pyproject", "pylock"]
 
@@ -36,6 +37,8 @@ LOCK_FIX = "regenerate the lock with `safeinstall lock` (it pins every package w
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """What `check` found in ``files``: policy findings, and the files it could not read."""
+
     files: tuple[str, ...]
     findings: tuple[Finding, ...]
     errors: tuple[SafeinstallError, ...]
@@ -134,7 +137,9 @@ class _Checker:
                     f"remove it, or add {name!r} to the policy's allow list after review",
                 )
             )
-        target = names.typosquat_of(name, extra_known=self._known)
+        # A listed name (the list is canonical) is never a typosquat: most names of a lock are,
+        # and answering them here spares the hook path importing the typosquat machinery.
+        target = None if popular.is_listed(name) else _typosquat_of(name, self._known)
         if target is not None:
             out.append(
                 Finding(
@@ -346,6 +351,8 @@ class _Checker:
 
     # --- pyproject.toml -------------------------------------------------------------------
     def pyproject(self, path: Path, raw: bytes | None = None) -> list[Finding]:
+        from safeinstall.project import read_pyproject
+
         out: list[Finding] = []
         for declared in read_pyproject(path, raw).requirements:
             req = parse_pep508(declared.text, declared.location)
@@ -366,11 +373,21 @@ class _Checker:
         return out
 
 
+def _typosquat_of(name: str, known: Sequence[str]) -> str | None:
+    from safeinstall import names
+
+    return names.typosquat_of(name, extra_known=known)
+
+
 def parse_pep508(text: str, where: Location) -> Requirement:
     """A PEP 508 string, or an InputError that explains look-alike characters."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
+        from safeinstall import names
+
         report = names.non_ascii_report(text)
         raise InputError(
             report or f"invalid requirement {text!r}: {exc}",

@@ -2,13 +2,15 @@
 
 Each command lives in ``safeinstall/commands/<name>.py`` and exposes ``HELP``, ``FORMATS``,
 ``add_arguments(parser)`` and ``run(args, ui) -> int``. Command modules import only what parsing
-needs at module level, so the hook path (``check``) starts fast.
+needs at module level, and a command line that starts with the command's name builds that
+command's parser only, so the hook path (``check``) starts fast however many commands there are.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -39,6 +41,28 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 def _command(name: str) -> ModuleType:
     return importlib.import_module(f"safeinstall.commands.{name}")
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: argparse asks shutil, whose import (it loads the
+    compression modules) costs the hook more than building the whole parser."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's own layout and width (the terminal's, less 2), measured without shutil."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -73,9 +97,13 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every command, or, for a command line starting with ``command``, the same
+    parser holding that command alone: argparse takes the first word as the command then, so it
+    parses alike, and the other commands' modules and parsers are not built for nothing."""
     parser = argparse.ArgumentParser(
         prog="safeinstall",
+        formatter_class=_HelpFormatter,
         description="Hash-pinned locks, verified installs and commit-time guards "
         "for Python dependencies.",
         epilog="Exit codes: 0 ok, 1 check/policy/integrity failure, 2 usage or input error, "
@@ -83,33 +111,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"safeinstall {__version__}")
     _global_options(parser, suppress=False)
-    common = argparse.ArgumentParser(add_help=False)
-    _global_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if command is None else (command,):
         module = _command(name)
         cmd = sub.add_parser(
             name,
             help=module.HELP,
             description=getattr(module, "DESCRIPTION", module.HELP),
-            parents=[common],
+            formatter_class=_HelpFormatter,
         )
-        formats: tuple[str, ...] = module.FORMATS
-        if len(formats) > 1:
-            cmd.add_argument(
-                "--format",
-                choices=formats,
-                default="text",
-                help="output format (default: text)",
-            )
-        module.add_arguments(cmd)
+        _add_command_arguments(cmd, module)
     return parser
 
 
+def _add_command_arguments(cmd: argparse.ArgumentParser, module: ModuleType) -> None:
+    _global_options(cmd, suppress=True)  # what a parent parser would add, without building one
+    formats: tuple[str, ...] = module.FORMATS
+    if len(formats) > 1:
+        cmd.add_argument(
+            "--format",
+            choices=formats,
+            default="text",
+            help="output format (default: text)",
+        )
+    module.add_arguments(cmd)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     fmt = getattr(args, "format", "text")

@@ -28,6 +28,8 @@ RULES: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One problem (``rule``, a key of RULES) at one place, with the one-line fix."""
+
     rule: str
     message: str
     location: Location

@@ -15,6 +15,25 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# names.popular_names, names.parse_popular_names ... stay where callers know them
+from safeinstall.popular import PopularNames, is_listed, parse_popular_names, popular_names
+
+__all__ = [
+    "Imitation",
+    "PopularNames",
+    "edit_budget",
+    "edit_distance",
+    "find_imitation",
+    "imitation_among_protected",
+    "is_listed",
+    "is_valid_name",
+    "max_edits",
+    "non_ascii_report",
+    "parse_popular_names",
+    "popular_names",
+    "typosquat_of",
+]
+
 # PEP 508 / PEP 503. re.ASCII matters: with IGNORECASE alone, [A-Z] also matches the Kelvin sign
 # and the long s, whose lower/upper case is ASCII. \Z, not $: "$" lets a trailing newline through.
 _NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)
@@ -42,7 +61,6 @@ _LOOKALIKES: dict[str, str] = {
 _ASCII_CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"))
 _PREFIXES = ("python3-", "python-", "py3-", "py-")
 _SUFFIXES = ("-python3", "-python", "-py3", "-py")
-_DATA_FILE = "popular-names.txt"
 # Edit budgets, tuned on the popular list (see bench/names_false_positives.py): two edits from
 # names at least this long; one edit from names at least (length) long and ranked below (rank).
 _TWO_EDITS_FROM = 12
@@ -59,15 +77,6 @@ class Imitation:
 
     target: str
     how: str
-
-
-@dataclass(frozen=True, slots=True)
-class PopularNames:
-    """The shipped list: ``known`` holds every listed name, ``protected`` the targets, most
-    downloaded first."""
-
-    known: frozenset[str]
-    protected: tuple[str, ...]
 
 
 def is_valid_name(name: str) -> bool:
@@ -108,15 +117,14 @@ def find_imitation(name: str, *, extra_known: Iterable[str] = ()) -> Imitation |
     from packaging.utils import canonicalize_name
 
     canon = canonicalize_name(name)
-    popular = popular_names()
-    if canon in popular.known or canon in {canonicalize_name(n) for n in extra_known}:
+    if is_listed(canon) or canon in {canonicalize_name(n) for n in extra_known}:
         return None
     if not canon.isascii():
         folded = _fold_lookalikes(canon)
         if folded is None:
             return None
         folded = canonicalize_name(folded)
-        if folded in popular.known:
+        if folded in popular_names().known:
             return Imitation(folded, "uses non-ASCII look-alike letters")
         canon = folded
     return imitation_among_protected(canon)
@@ -128,22 +136,6 @@ def imitation_among_protected(canon: str) -> Imitation | None:
     This is the rule itself; :func:`find_imitation` first lets every known name through.
     """
     return _index().match(canon)
-
-
-@functools.cache
-def popular_names() -> PopularNames:
-    """The shipped popular-name list, read on first use."""
-    from importlib import resources
-
-    text = (resources.files("safeinstall") / "data" / _DATA_FILE).read_text(encoding="utf-8")
-    return parse_popular_names(text)
-
-
-def parse_popular_names(text: str) -> PopularNames:
-    """Parse ``popular-names.txt``: ``#`` comments, ``+name`` protected, ``name`` known."""
-    lines = [s for line in text.splitlines() if (s := line.strip()) and s[0] != "#"]
-    protected = tuple(line[1:] for line in lines if line[0] == "+")
-    return PopularNames(frozenset(line.removeprefix("+") for line in lines), protected)
 
 
 def max_edits(length: int, rank: int = 0) -> int:

@@ -66,6 +66,8 @@ class AuditIgnore:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """The rules in force (see ``safeinstall.policyload``); the defaults are the built-in policy."""
+
     source: str | None = None  # the file it came from; None for the built-in default
     # None: the indexes pip is configured with (pipconfig.configured_indexes(), looked up lazily)
     indexes: tuple[IndexSpec, ...] | None = None

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from safeinstall.errors import InputError, Location, PolicyConfigError
 from safeinstall.policy import Policy
-from safeinstall.policykeys import apply_env_overrides, policy_from_table
 
 POLICY_FILE = "safeinstall.toml"
 PYPROJECT = "pyproject.toml"
 POLICY_ENV = "SAFEINSTALL_POLICY"
+ENV_PREFIX = "SAFEINSTALL_"  # every override variable starts with it (policykeys.ENV_OVERRIDES)
 MAX_POLICY_BYTES = 1 << 20
 
 
 def policy_from_text(text: str, source: str, *, pyproject: bool) -> Policy:
     """The policy in a file's text: a pyproject's ``[tool.safeinstall]``, else the top level."""
+    from safeinstall.policykeys import policy_from_table  # only when there is a policy file
+
     data = parse_toml(text, source)
     if not pyproject:
         return policy_from_table(data, source, text)
@@ -47,6 +48,8 @@ def _tool_table(data: Mapping[str, Any]) -> Any:
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
+    import tomllib  # start-up time: most hook runs read no TOML
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -124,6 +127,10 @@ def load_policy(
             location=Location(explicit),
             hint="check the path, or create a policy with `safeinstall init`",
         )
+    if not any(var.startswith(ENV_PREFIX) and var != POLICY_ENV for var in env):
+        return policy  # nothing to override: spare the hook path the key validators' import
+    from safeinstall.policykeys import apply_env_overrides
+
     return apply_env_overrides(policy, env)
 
 

@@ -8,7 +8,6 @@ tomllib gives values without positions, so each requirement string is located in
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +62,8 @@ def read_toml(
         raise InputError(
             "not valid UTF-8 (TOML files must be UTF-8)", location=Location(str(path), line)
         ) from None
+    import tomllib  # start-up time: the hook path mostly reads no TOML
+
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -12,8 +12,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
@@ -28,6 +28,9 @@ from safeinstall.reqsyntax import (
     split_line,
 )
 
+if TYPE_CHECKING:  # start-up time: a lock without markers never needs the marker parser
+    from packaging.markers import Marker
+
 __all__ = [
     "HashPin",
     "Option",
@@ -39,6 +42,10 @@ __all__ = [
 
 MAX_FILES_READ = 1000  # includes read in one parse, repeats counted (diamonds multiply)
 _REMOTE_RE = re.compile(r"^(http|https|file):", re.IGNORECASE)  # what pip would fetch
+# The line a hashed lock is made of (continuations joined): one requirement word, then only
+# --hash=sha256:HEX options. It needs none of the option parser's rules, so it skips them and
+# reads exactly as through them (tests/property prove it).
+_HASHED_RE = re.compile(r"[^\s-]\S*(?: +--hash=sha256:[0-9a-fA-F]+)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,8 @@ class Option:
 
 @dataclass(frozen=True, slots=True)
 class RequirementsFile:
+    """A parsed file with its includes: requirements and global options in order, files read."""
+
     path: str
     requirements: tuple[ReqLine, ...]
     options: tuple[Option, ...]
@@ -199,8 +208,23 @@ class _Parser:
         constraint: bool,
         chain: tuple[tuple[Path, str], ...],
     ) -> None:
-        split = split_line(line, location)
         env_vars = env_var_names(line)
+        if _HASHED_RE.fullmatch(line):
+            at = line.find(" -")  # where split_line cuts: the requirement is all before it
+            hashes: list[tuple[str, str | None]] = [
+                ("--hash", word.removeprefix("--hash=")) for word in line[at + 1 :].split()
+            ]
+            self._requirement(
+                line[:at],
+                editable=False,
+                per_req=hashes,
+                location=location,
+                constraint=constraint,
+                env_vars=env_vars,
+                line=line,
+            )
+            return
+        split = split_line(line, location)
         if split.leftovers:
             raise InputError(
                 f"Unexpected {split.leftovers[0]!r} after the options; pip would ignore it.",

@@ -8,13 +8,10 @@ a word that looks like a path (has ``/`` or starts with ``.``) or an archive fil
 from __future__ import annotations
 
 import re
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import (
     InvalidWheelFilename,
@@ -24,6 +21,10 @@ from packaging.utils import (
 )
 
 from safeinstall.errors import InputError, Location
+
+if TYPE_CHECKING:  # imported where used: packaging's PEP 508 parser is most of a hook's start-up
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
 
 Kind = Literal["named", "url", "vcs", "path"]
 
@@ -45,10 +46,20 @@ _EGG_RE = re.compile(r"[#&]egg=([^&]*)")
 _NAME_RE = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE | re.ASCII)
 _EXTRAS_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
 _LEADING_WORD_RE = re.compile(r"\s*([^\s\[\](){}<>=!~;@,]+)")
+# What a lock line is made of: NAME==VERSION, the version in PEP 440's normalized spelling. This
+# subset reads the same through packaging's PEP 508 parser (tests/property prove it), so it skips
+# that parser; anything else, however close, takes the full path.
+_PINNED_RE = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
+    r"==((?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
+    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedRequirement:
+    """What the requirement part of a line names (``interpret``'s result)."""
+
     kind: Kind
     name: NormalizedName | None
     raw_name: str | None
@@ -74,6 +85,10 @@ def interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequirem
     if pathish and not ("@" in head and not _looks_like_path(head.split("@", 1)[0])):
         raw_name, specifier = _name_from_link(path, location)
         return _made("path", raw_name, specifier, extras=extras, marker=marker, url=path)
+    pinned = _PINNED_RE.fullmatch(head)
+    if pinned is not None:
+        specifier = SpecifierSet(f"=={pinned[2]}")
+        return _made("named", pinned[1], specifier, extras=frozenset(), marker=marker, url=None)
     req = _pep508(head, location)
     kind: Kind = "named" if req.url is None else url_kind(req.url)
     extras = frozenset(canonicalize_name(e) for e in req.extras)
@@ -91,6 +106,8 @@ def url_kind(url: str) -> Kind:
 
 
 def _editable(arg: str, location: Location) -> ParsedRequirement:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(arg)
     except InvalidRequirement:
@@ -142,6 +159,8 @@ def _made(
 
 
 def _is_url(text: str, location: Location) -> bool:
+    if ":" not in text and "/" not in text:  # no scheme, and no "//" for urlsplit to refuse
+        return False
     try:
         scheme = urllib.parse.urlsplit(text).scheme
     except ValueError as exc:
@@ -159,6 +178,8 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
     head, found, marker_text = arg.partition(sep)
     if not found or not marker_text.strip():
         return head, None
+    from packaging.markers import InvalidMarker, Marker
+
     try:
         return head, Marker(marker_text.strip())
     except InvalidMarker as exc:
@@ -208,6 +229,8 @@ def _name_from_link(
 
 
 def _pep508(text: str, location: Location) -> Requirement:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     word = _LEADING_WORD_RE.match(text)
     if word is not None:
         _check_ascii(word.group(1), location)
@@ -224,6 +247,8 @@ def _pep508(text: str, location: Location) -> Requirement:
 def _check_ascii(name: str, location: Location) -> None:
     odd = [c for c in dict.fromkeys(name) if not c.isascii()]
     if odd:
+        import unicodedata
+
         described = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
         raise InputError(
             f"Project name {name!r} contains non-ASCII characters ({described}); "

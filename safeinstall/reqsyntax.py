@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,8 +196,9 @@ def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
     pending_chars = 0
     for number, physical in enumerate(text.splitlines(), start=1):
         line = physical
-        if not line.endswith("\\") or COMMENT_RE.match(line):
-            if COMMENT_RE.match(line):
+        comment = "#" in line and COMMENT_RE.match(line) is not None
+        if comment or not line.endswith("\\"):
+            if comment:
                 line = " " + line  # so the comment pattern matches it once joined
             if pending:
                 pending.append(line)
@@ -244,7 +244,7 @@ def strip_comment(line: str) -> str:
 
 def env_var_names(line: str) -> tuple[str, ...]:
     """The NAMEs of the ``${NAME}`` references pip would expand on this line, in order."""
-    return tuple(ENV_VAR_RE.findall(line))
+    return tuple(ENV_VAR_RE.findall(line)) if "${" in line else ()
 
 
 _SHLEX_WORD = re.compile(r"[^ \t\r\n]+")
@@ -256,16 +256,23 @@ def split_words(text: str) -> list[str]:
     shlex (posix, no comments) differs from ``str.split`` only through quotes and backslashes;
     skipping it on the common hashed line is most of the hook's run time.
     """
-    if any(c in text for c in "\"'\\"):
+    if '"' in text or "'" in text or "\\" in text:
+        import shlex  # start-up time: a lock has no quotes
+
         return shlex.split(text)
-    return _SHLEX_WORD.findall(text)  # shlex's whitespace is exactly these four characters
+    if "\t" in text or "\r" in text or "\n" in text:
+        return _SHLEX_WORD.findall(text)  # shlex's whitespace is exactly these four characters
+    return list(filter(None, text.split(" ")))  # the common case, several times faster
 
 
 def split_line(line: str, location: Location) -> SplitLine:
     """Cut a logical line into requirement words and options, with optparse's rules."""
-    tokens = line.split(" ")  # pip splits on single spaces only, not on tabs
-    cut = next((i for i, token in enumerate(tokens) if token.startswith("-")), len(tokens))
-    args, rest = " ".join(tokens[:cut]), " ".join(tokens[cut:])
+    # pip splits on single spaces (not tabs) and cuts before the first word starting with "-"
+    if line.startswith("-"):
+        args, rest = "", line
+    else:
+        at = line.find(" -")
+        args, rest = (line, "") if at < 0 else (line[:at], line[at + 1 :])
     try:
         words = split_words(rest)
     except ValueError as exc:

@@ -6,7 +6,6 @@ writes them in the format the user chose.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any, TextIO
@@ -64,6 +63,8 @@ class UI:
         return self._paint(text, _BOLD, out=True)
 
     def json(self, obj: Any) -> None:
+        import json  # start-up time: the hook path prints text
+
         json.dump(obj, self.stdout, indent=2, sort_keys=False)
         self.stdout.write("\n")
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeinstall import names
+from safeinstall import names, popular
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
@@ -313,6 +313,36 @@ def test_shipped_list_shape() -> None:
     assert len(popular.protected) == 5_000
     assert popular.protected[:3] == ("boto3", "packaging", "setuptools")
     assert all(names.is_valid_name(n) and n == n.lower() and "_" not in n for n in popular.known)
+
+
+def test_is_listed_is_membership_of_the_parsed_list() -> None:
+    known = names.popular_names().known
+    assert all(names.is_listed(name) for name in known)
+    for name in ("reqeusts", "boto4", "safeinstall-internal-lib", "popular", "known"):
+        assert names.is_listed(name) is (name in known)
+
+
+def test_the_list_is_canonical() -> None:
+    # check.py skips the typosquat rules for a listed name: that is only right for canonical ones
+    from packaging.utils import canonicalize_name
+
+    assert all(canonicalize_name(n) == n for n in names.popular_names().known)
+
+
+def test_every_listed_name_is_found_without_the_full_parse() -> None:
+    lines = popular._lines()
+    assert all(n in lines or f"+{n}" in lines for n in names.popular_names().known)
+
+
+def test_known_names_need_neither_the_parsed_list_nor_the_index() -> None:
+    code = (
+        "import safeinstall.names as n\n"
+        "assert n.typosquat_of('requests') is None\n"
+        "assert n.typosquat_of('zope-interface') is None\n"
+        "assert n.popular_names.cache_info().currsize == 0\n"
+        "assert n._index.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 def test_import_is_cheap_and_known_names_need_no_index() -> None:

@@ -591,3 +591,16 @@ def test_env_reads_process_environment_by_default(
 def test_policy_from_table_is_the_shared_validator() -> None:
     with pytest.raises(PolicyConfigError, match="unknown key 'x'"):
         policy_from_table({"x": 1}, "somewhere")
+
+
+def test_every_override_variable_is_seen_without_a_policy_file(tmp_path: Path) -> None:
+    # policyload imports the key validators only when a SAFEINSTALL_* variable is set
+    from safeinstall.policykeys import ENV_OVERRIDES
+    from safeinstall.policyload import ENV_PREFIX
+
+    (tmp_path / ".git").mkdir()
+    assert all(var.startswith(ENV_PREFIX) for var in ENV_OVERRIDES)
+    policy = load_policy(cwd=tmp_path, environ={"SAFEINSTALL_MIN_RELEASE_AGE": "3d"})
+    assert policy.min_release_age == timedelta(days=3)
+    with pytest.raises(PolicyConfigError):
+        load_policy(cwd=tmp_path, environ={"SAFEINSTALL_MIN_RELEASE_AGE": "soon"})

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safeinstall.errors import Location
+from safeinstall.errors import InputError, Location
 from safeinstall.reqfile import HashPin
 from safeinstall.reqsyntax import logical_lines, split_line, split_words, strip_comment
 from tests.reqfile_helpers import one, parse, refused
@@ -186,6 +186,20 @@ def test_hashes_on_continuation_lines(tmp_path: Path) -> None:
     req = one(tmp_path, f"foo==1 \\\n    --hash={H1} \\\n    --hash {H2}\n")
     assert req.hashes == (HashPin("sha256", "a" * 64), HashPin("sha256", "b" * 64))
     assert req.location.line == 1
+
+
+WORDS = ["foo==1", "a-b", "", "\t-x", "x\t", "-", "--pre", "--hash=sha256:ab", "-r", "--", "-i"]
+
+
+@given(st.lists(st.sampled_from(WORDS), max_size=7).map(" ".join))
+def test_split_line_cuts_before_the_first_word_starting_with_a_dash(line: str) -> None:
+    tokens = line.split(" ")  # pip's own cut, word by word
+    cut = next((i for i, token in enumerate(tokens) if token.startswith("-")), len(tokens))
+    try:
+        split = split_line(line, Location("r"))
+    except InputError:
+        return  # -r or -i without a value
+    assert split.args == " ".join(tokens[:cut])
 
 
 @given(st.text(alphabet=" \t\n\r\x0b\x0cab=-:'\"\\#\u00a0\u2003", max_size=40))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -55,6 +54,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.output is None:
         ui.json(bom)
     else:
+        import json
+
         replace_file(args.output, (json.dumps(bom, indent=2) + "\n").encode())
         ui.info(f"wrote {args.output}: {len(bom['components'])} components from {ref}")
     return 0

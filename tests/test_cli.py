@@ -1,0 +1,136 @@
+"""The command line: parsing, help, and what the hook path (`safeinstall check`) loads."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from safeinstall import cli as cli_module
+from safeinstall.commands import init as init_command
+from tests.conftest import ROOT, Result
+
+Run = Callable[..., Result]
+
+
+def write_lock(path: Path, names: list[str]) -> Path:
+    lines = []
+    for number, name in enumerate(names):
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        lines += [f"{name}==1.{number}.0 \\", f"    --hash=sha256:{digest}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_help_lists_every_command(cli: Run) -> None:
+    result = cli("--help")
+    assert result.code == 0
+    text = " ".join(result.out.split())  # help lines are wrapped
+    for name in cli_module.COMMANDS:
+        assert f"{name} {cli_module._command(name).HELP}" in text
+
+
+@pytest.mark.parametrize(("command", "own_option"), [("check", "--lock"), ("init", "--force")])
+def test_command_help_has_its_own_and_the_global_options(
+    cli: Run, command: str, own_option: str
+) -> None:
+    result = cli(command, "--help")
+    assert result.code == 0
+    assert result.out.startswith(f"usage: safeinstall {command} [-h] [--debug] [-v] [-q]")
+    assert own_option in result.out
+    assert "--policy PATH" in result.out
+
+
+def test_global_options_after_the_command(cli: Run, tmp_path: Path) -> None:
+    lock = write_lock(tmp_path / "requirements.txt", ["requests"])
+    policy = tmp_path / "safeinstall.toml"
+    policy.write_text("")
+    result = cli("check", "-q", "--policy", policy, "--format", "json", lock)
+    assert result.code == 0, result.err
+    assert '"exit_code": 0' in result.out
+
+
+def test_global_options_before_the_command(cli: Run, tmp_path: Path) -> None:
+    lock = write_lock(tmp_path / "requirements.txt", ["requests"])
+    policy = tmp_path / "safeinstall.toml"
+    policy.write_text("")
+    # the command is not the first word: the full parser is built, with every command
+    result = cli("-q", "--policy", policy, "check", "--format", "json", lock)
+    assert result.code == 0, result.err
+    assert '"exit_code": 0' in result.out
+
+
+def test_usage_errors_exit_2(cli: Run) -> None:
+    assert cli("nope").code == 2
+    result = cli("check", "--bogus")
+    assert result.code == 2
+    assert "unrecognized arguments: --bogus" in result.err
+
+
+def test_only_the_named_command_gets_its_arguments(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(parser: object) -> None:
+        raise AssertionError("init's arguments were built for `check`")
+
+    monkeypatch.setattr(init_command, "add_arguments", boom)
+    lock = write_lock(tmp_path / "requirements.txt", ["requests"])
+    assert cli("check", lock).code == 0
+
+
+@pytest.mark.parametrize("columns", [None, "57", "0", "junk", "-3"])
+def test_help_width_is_shutils(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert cli_module._terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_help_wraps_at_columns(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    lines = cli("check", "--help").out.splitlines()
+    assert max(len(line) for line in lines) <= 58
+
+
+# Imported by the full parsers, TOML, JSON and packaged-data paths; a hashed lock needs none.
+NOT_ON_THE_HOOK_PATH = (
+    "packaging.requirements",
+    "packaging.markers",
+    "importlib.resources",
+    "shutil",
+    "json",
+    "tomllib",
+    "difflib",
+    "safeinstall.policykeys",
+    "safeinstall.names",
+    "safeinstall.project",
+    "safeinstall.pylockcheck",
+)
+
+
+def test_checking_a_hashed_lock_loads_only_what_it_needs(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # stop policy discovery here
+    write_lock(tmp_path / "requirements.txt", ["requests", "numpy", "zope-interface"])
+    code = (
+        "import sys\n"
+        "from safeinstall.cli import main\n"
+        "assert main(['check', 'requirements.txt']) == 0\n"
+        f"print(sorted(set({NOT_ON_THE_HOOK_PATH!r}) & set(sys.modules)))\n"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
