@@ -63,7 +63,8 @@ def main() -> int:
         cwd = Path(tmp)
         (cwd / ".git").mkdir()  # stop policy discovery here
         make_lock(cwd / "requirements.txt", args.packages)
-        check = [sys.executable, "-m", "safeinstall", "check", "requirements.txt"]
+        # the console script, as pre-commit runs it
+        check = [str(Path(sys.executable).parent / "safeinstall"), "check", "requirements.txt"]
         floor = [sys.executable, "-c", "import packaging.requirements"]
         timed(
             [sys.executable, "-m", "compileall", "-q", str(Path(safeinstall.__file__).parent)], cwd

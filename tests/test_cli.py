@@ -111,6 +111,7 @@ NOT_ON_THE_HOOK_PATH = (
     "safeinstall.names",
     "safeinstall.project",
     "safeinstall.pylockcheck",
+    "traceback",
 )
 
 
