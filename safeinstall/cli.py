@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -149,8 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = _command(args.command).run(args, ui)
     except SafeinstallError as exc:
         if args.debug:
-            import traceback  # only with --debug: not on the hook path
-
             traceback.print_exc()
         ui.error(exc)
         return exc.exit_code

@@ -111,7 +111,6 @@ NOT_ON_THE_HOOK_PATH = (
     "safeinstall.names",
     "safeinstall.project",
     "safeinstall.pylockcheck",
-    "traceback",
 )
 
 
