@@ -134,7 +134,9 @@ def fresh_venv(path: Path) -> Path:
         [str(BENCH_VENV / "bin" / "python"), "-m", "venv", "--without-pip", str(path)], check=True
     )
     # pip for the target: the pip tools run it from the venv; safeinstall needs it there too
-    subprocess.run([str(path / "bin" / "python"), "-m", "ensurepip", "-q"], check=True)
+    subprocess.run(
+        [str(path / "bin" / "python"), "-m", "ensurepip"], check=True, capture_output=True
+    )
     return path / "bin" / "python"
 
 
