@@ -6,6 +6,7 @@ from pathlib import Path
 
 from safeinstall.errors import InputError, Location, UsageError
 from safeinstall.lock import Lock, read_requirements_txt
+from safeinstall.readfile import read_capped
 
 DEFAULT_LOCKS = ("pylock.toml", "requirements.txt")
 MAX_LOCK_BYTES = 32 * 1024 * 1024
@@ -17,21 +18,12 @@ def is_pylock(path: Path) -> bool:
 
 def read_lock_file(path: Path) -> Lock:
     """A ``pylock*.toml`` (PEP 751) or a hash-pinned requirements.txt written by safeinstall."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_LOCK_BYTES + 1)
-    except OSError as exc:
-        raise InputError(
-            f"cannot read the lock: {exc.strerror or exc}",
-            location=Location(str(path)),
-            hint="check the path, or create the lock with `safeinstall lock`",
-        ) from exc
-    if len(data) > MAX_LOCK_BYTES:
-        raise InputError(
-            f"the lock is larger than {MAX_LOCK_BYTES} bytes",
-            location=Location(str(path)),
-            hint="check that this is the right file",
-        )
+    data = read_capped(
+        path,
+        MAX_LOCK_BYTES,
+        what="the lock",
+        hint="check the path, or create the lock with `safeinstall lock`",
+    )
     return parse_lock(data, path.name, str(path))
 
 

@@ -62,21 +62,11 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
 
 
 def _read(path: Path) -> str:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise InputError(
-            f"cannot read the policy file: {exc.strerror or exc}",
-            location=Location(str(path)),
-            hint="check the path and its permissions",
-        ) from exc
-    if len(data) > MAX_POLICY_BYTES:
-        raise InputError(
-            f"the file is larger than {MAX_POLICY_BYTES} bytes",
-            location=Location(str(path)),
-            hint="a policy file is small; check that this is the right file",
-        )
+    from safeinstall.readfile import read_capped
+
+    data = read_capped(
+        path, MAX_POLICY_BYTES, what="the policy file", hint="check the path and its permissions"
+    )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

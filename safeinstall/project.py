@@ -42,19 +42,9 @@ def read_toml(
     if data is not None:
         raw = data
     else:
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read(max_bytes + 1)
-        except FileNotFoundError:
-            raise InputError("file not found", location=Location(str(path))) from None
-        except IsADirectoryError:
-            raise InputError("is a directory, not a file", location=Location(str(path))) from None
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", location=Location(str(path))) from None
-    if len(raw) > max_bytes:
-        raise InputError(
-            f"file is larger than {max_bytes // (1024 * 1024)} MiB", location=Location(str(path))
-        )
+        from safeinstall.readfile import read_capped
+
+        raw = read_capped(path, max_bytes, what="the file", hint="check the path")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
