@@ -127,9 +127,23 @@ def _run(args: list[str], what: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TargetEnvironmentError(f"could not run pip to {what}: {exc}") from None
     if proc.returncode != 0:
-        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.startswith("ERROR")] or lines[-1:] or ["no output"]
-        raise TargetEnvironmentError(
-            f"pip failed to {what} (exit {proc.returncode}): {errors[0]}",
-            hint="check that the target interpreter has a working pip (`python -m ensurepip`)",
+        raise _failure(what, proc.returncode, proc.stderr)
+
+
+def _failure(what: str, code: int, stderr: str) -> TargetEnvironmentError:
+    """pip's own error, in one sentence; a missing build backend gets its own explanation."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    missing = next((ln for ln in reversed(lines) if ln.startswith("ModuleNotFoundError")), None)
+    if missing is not None and "BackendUnavailable" in stderr:
+        return TargetEnvironmentError(
+            f"pip could not build an sdist: its build backend is not in the target environment "
+            f"({missing.partition(': ')[2]})",
+            hint="safeinstall never fetches unhashed build dependencies: add the backend "
+            "(e.g. setuptools) to your inputs so that it is locked, install it, then retry",
         )
+    errors = [ln for ln in lines if ln.startswith("ERROR") and ln != "ERROR: Exception:"]
+    shown = (errors or lines[-1:] or ["no output"])[0]
+    return TargetEnvironmentError(
+        f"pip failed to {what} (exit {code}): {shown}",
+        hint="check that the target interpreter has a working pip (`python -m ensurepip`)",
+    )
