@@ -112,6 +112,10 @@ def run(argv: list[str], env: dict[str, str]) -> float | None:
 
 def make_lock(name: str, work: Path, env: dict[str, str]) -> Path:
     lock = work / f"{name}.txt"
+    # setuptools too: the sets' sdists build with it, and safeinstall builds without isolation
+    # (which would fetch it unhashed), so every tool gets it from the same hashed lock
+    source = work / f"{name}.in"
+    source.write_text((SETS / f"{name}.in").read_text() + "\nsetuptools\n")
     argv = [
         str(BENCH_VENV / "bin" / "uv"),
         "pip",
@@ -120,7 +124,7 @@ def make_lock(name: str, work: Path, env: dict[str, str]) -> Path:
         "--generate-hashes",
         "--python",
         str(BENCH_VENV / "bin" / "python"),
-        str(SETS / f"{name}.in"),
+        str(source),
         "-o",
         str(lock),
     ]
