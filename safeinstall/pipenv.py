@@ -92,11 +92,13 @@ def pip_install(
     python: str, files: Sequence[tuple[Artifact, Path]], options: PipOptions, *, stage_in: Path
 ) -> None:
     """Install ``files`` (verified artifacts) with pip; TargetEnvironmentError when pip fails."""
-    if not files:
-        return
-    build = any(not artifact.is_wheel for artifact, _ in files)
-    with staged(files, stage_in) as reqs:
-        _run(install_args(python, reqs, options, build=build), "install")
+    wheels = [(a, p) for a, p in files if a.is_wheel]
+    sdists = [(a, p) for a, p in files if not a.is_wheel]
+    # wheels first: an sdist is built without isolation, by a backend the lock installs
+    for batch, build in ((wheels, False), (sdists, True)):
+        if batch:
+            with staged(batch, stage_in) as reqs:
+                _run(install_args(python, reqs, options, build=build), "install")
 
 
 def pip_install_project(
