@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from safeinstall.envprobe import Scheme
@@ -94,11 +94,31 @@ def pip_install(
     """Install ``files`` (verified artifacts) with pip; TargetEnvironmentError when pip fails."""
     wheels = [(a, p) for a, p in files if a.is_wheel]
     sdists = [(a, p) for a, p in files if not a.is_wheel]
+    # pip writes .pyc files one at a time, which is most of its run; where the installed
+    # directories are known, they are compiled afterwards on every core instead
+    parallel = options.compile and options.scheme in ("default", "target")
+    pip_options = replace(options, compile=False) if parallel else options
     # wheels first: an sdist is built without isolation, by a backend the lock installs
     for batch, build in ((wheels, False), (sdists, True)):
         if batch:
             with staged(batch, stage_in) as reqs:
-                _run(install_args(python, reqs, options, build=build), "install")
+                _run(install_args(python, reqs, pip_options, build=build), "install")
+    if parallel:
+        _compile(python, [options.where] if options.scheme == "target" else [])
+
+
+# compile the given directories, or the environment's purelib and platlib, on all cores;
+# files that do not compile are left alone, as pip leaves them
+_COMPILE = (
+    "import compileall, sys, sysconfig\n"
+    "paths = sysconfig.get_paths()\n"
+    "for d in sys.argv[1:] or sorted({paths['purelib'], paths['platlib']}):\n"
+    "    compileall.compile_dir(d, quiet=2, workers=0)\n"
+)
+
+
+def _compile(python: str, directories: Sequence[str]) -> None:
+    _run([python, "-c", _COMPILE, *directories], "compile the installed files")
 
 
 def pip_install_project(

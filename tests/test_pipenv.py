@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,8 +52,8 @@ def test_wheels_are_installed_before_sdists_are_built(
     calls: list[tuple[list[str], list[str]]] = []
 
     def record(args: list[str], what: str) -> None:
-        reqs = Path(args[args.index("-r") + 1]).read_text().split()
-        calls.append((args, [r for r in reqs if "==" in r]))
+        reqs = Path(args[args.index("-r") + 1]).read_text().split() if "-r" in args else [what]
+        calls.append((args, [r for r in reqs if "==" in r or r == what]))
 
     monkeypatch.setattr(pipenv, "_run", record)
     files = []
@@ -65,6 +66,20 @@ def test_wheels_are_installed_before_sdists_are_built(
         )
         files.append((art, path))
     pipenv.pip_install("python", files, pipenv.PipOptions(), stage_in=tmp_path)
-    assert [reqs for _, reqs in calls] == [["setuptools==80.0"], ["legacy==1.0"]]
+    assert [reqs for _, reqs in calls] == [
+        ["setuptools==80.0"],
+        ["legacy==1.0"],
+        ["compile the installed files"],  # on every core, after pip ran with --no-compile
+    ]
     assert "--only-binary" in calls[0][0]
     assert "--no-build-isolation" in calls[1][0]
+    assert all("--no-compile" in args for args, _ in calls[:2])
+
+
+def test_parallel_compilation_writes_bytecode(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("X = 1\n")
+    (tmp_path / "pkg" / "broken.py").write_text("def (:\n")  # left alone, as pip does
+    pipenv._compile(sys.executable, [str(tmp_path)])
+    assert list((tmp_path / "pkg" / "__pycache__").glob("mod.*.pyc"))
+    assert not list((tmp_path / "pkg" / "__pycache__").glob("broken.*.pyc"))
