@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safeinstall.commands import add_lock_argument
 from safeinstall.errors import InputError, ResolutionError, UsageError
 from safeinstall.ui import UI
 
@@ -34,13 +35,7 @@ FORMATS = ("text", "json")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from safeinstall.osv_api import DEFAULT_URL
 
-    parser.add_argument(
-        "lock",
-        nargs="?",
-        type=Path,
-        metavar="LOCK",
-        help="the lock (default: pylock.toml, else requirements.txt)",
-    )
+    add_lock_argument(parser)
     parser.add_argument(
         "--db",
         type=Path,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from safeinstall.commands import add_lock_argument
 from safeinstall.commands.installopts import (
-    add_lock,
     add_python,
     lock_path,
     progress_for,
@@ -24,7 +24,7 @@ FORMATS = ("text", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_lock(parser)
+    add_lock_argument(parser)
     parser.add_argument(
         "-d", "--dest", required=True, type=Path, metavar="DIR", help="the wheelhouse directory"
     )

@@ -20,16 +20,6 @@ def add_python(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_lock(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "lock",
-        nargs="?",
-        type=Path,
-        metavar="LOCK",
-        help="the lock (default: pylock.toml if present, else requirements.txt)",
-    )
-
-
 def lock_path(given: Path | None) -> Path:
     from safeinstall.lockfile import default_lock
 

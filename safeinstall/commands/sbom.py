@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from safeinstall.commands import add_lock_argument
 from safeinstall.ui import UI
 
 HELP = "write a CycloneDX 1.6 JSON bill of materials of a lock"
@@ -19,12 +20,7 @@ FORMATS = ("json",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "lock",
-        nargs="?",
-        metavar="LOCK",
-        help="the lock (default: pylock.toml, else requirements.txt); REV:path reads it from git",
-    )
+    add_lock_argument(parser, git=True)
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not stdout")
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from safeinstall.commands import add_lock_argument
 from safeinstall.commands.installopts import (
-    add_lock,
     add_python,
     lock_path,
     progress_for,
@@ -26,7 +26,7 @@ FORMATS = ("text", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_lock(parser)
+    add_lock_argument(parser)
     add_python(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would change; change nothing"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from safeinstall.commands import add_lock_argument
 from safeinstall.ui import UI
 
 HELP = "show the dependency tree of a lock, with index and license; repeats are marked (*)"
@@ -11,12 +12,7 @@ FORMATS = ("text", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "lock",
-        nargs="?",
-        metavar="LOCK",
-        help="the lock (default: pylock.toml, else requirements.txt); REV:path reads it from git",
-    )
+    add_lock_argument(parser, git=True)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:

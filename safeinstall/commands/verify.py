@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from safeinstall.commands import add_lock_argument
 from safeinstall.ui import UI
 
 HELP = "check that the installed environment is exactly the lock, with untouched files"
@@ -19,13 +20,7 @@ FORMATS = ("text", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "lock",
-        nargs="?",
-        type=Path,
-        metavar="LOCK",
-        help="the lock (default: pylock.toml, else requirements.txt)",
-    )
+    add_lock_argument(parser)
     parser.add_argument(
         "--python",
         metavar="PATH",
