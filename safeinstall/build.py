@@ -8,7 +8,6 @@ fetch build requirements only from the policy's trusted indexes.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from safeinstall.errors import PolicyError, TargetEnvironmentError
-from safeinstall.pipenv import pip_environment
+from safeinstall.pipenv import run_pip
 from safeinstall.policy import IndexSpec
 
 BUILD_TIMEOUT = 600
@@ -38,24 +37,10 @@ def built_metadata(
         for spec in indexes[1:]:
             command += ["--extra-index-url", spec.url]
         command.append(str(source))
-        try:
-            done = subprocess.run(
-                command,
-                env=pip_environment(),
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise TargetEnvironmentError(f"building {filename} failed: {exc}") from None
+        run_pip(command, f"build {filename} to read its metadata", timeout=BUILD_TIMEOUT)
         wheels = sorted(out.glob("*.whl"))
-        if done.returncode != 0 or len(wheels) != 1:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            raise TargetEnvironmentError(
-                f"building {filename} to read its metadata failed: " + " / ".join(tail),
-                hint="check that its build requirements are on a trusted index",
-            )
+        if len(wheels) != 1:
+            raise TargetEnvironmentError(f"building {filename} made no single wheel")
         return _wheel_metadata(wheels[0])
 
 

@@ -102,7 +102,7 @@ def pip_install(
     for batch, build in ((wheels, False), (sdists, True)):
         if batch:
             with staged(batch, stage_in) as reqs:
-                _run(install_args(python, reqs, pip_options, build=build), "install")
+                run_pip(install_args(python, reqs, pip_options, build=build), "install")
     if parallel:
         _compile(python, [options.where] if options.scheme == "target" else [])
 
@@ -118,7 +118,7 @@ _COMPILE = (
 
 
 def _compile(python: str, directories: Sequence[str]) -> None:
-    _run([python, "-c", _COMPILE, *directories], "compile the installed files")
+    run_pip([python, "-c", _COMPILE, *directories], "compile the installed files")
 
 
 def pip_install_project(
@@ -128,22 +128,23 @@ def pip_install_project(
     built by the backend already installed in ``python``'s environment (no isolated build)."""
     args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation"]
     args += _scheme_args(options)
-    _run([*args, *(["-e"] if editable else []), str(directory)], "install the project")
+    run_pip([*args, *(["-e"] if editable else []), str(directory)], "install the project")
 
 
 def pip_uninstall(python: str, names: Sequence[str]) -> None:
     if names:
-        _run([python, "-m", "pip", "uninstall", "-y", "-q", *names], "uninstall")
+        run_pip([python, "-m", "pip", "uninstall", "-y", "-q", *names], "uninstall")
 
 
-def _run(args: list[str], what: str) -> None:
+def run_pip(args: list[str], what: str, *, timeout: float = _TIMEOUT) -> None:
+    """Run pip (``args`` start with the interpreter) isolated; one clear error when it fails."""
     try:
         proc = subprocess.run(
             args,
             env=pip_environment(),
             capture_output=True,
             text=True,
-            timeout=_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

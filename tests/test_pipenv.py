@@ -55,7 +55,7 @@ def test_wheels_are_installed_before_sdists_are_built(
         reqs = Path(args[args.index("-r") + 1]).read_text().split() if "-r" in args else [what]
         calls.append((args, [r for r in reqs if "==" in r or r == what]))
 
-    monkeypatch.setattr(pipenv, "_run", record)
+    monkeypatch.setattr(pipenv, "run_pip", record)
     files = []
     for filename in ("legacy-1.0.tar.gz", "setuptools-80.0-py3-none-any.whl"):
         path = tmp_path / filename
