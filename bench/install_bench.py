@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchenv import clean_env
+
 HERE = Path(__file__).resolve().parent
 SETS = HERE.parent.parent / "shared" / "bench" / "sets"
 POLICIES = HERE / "policies"
@@ -38,19 +40,6 @@ BENCH_VENV = Path("/tmp/bench-venv")
 TOOLS = ("safeinstall", "pip", "pip-local", "uv")
 
 Command = Callable[[Path, Path, Path], list[str]]  # (lock, venv python, wheelhouse) -> argv
-
-
-def clean_env(cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "SAFEINSTALL_"))}
-    env.update(
-        PIP_CONFIG_FILE=os.devnull,
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        XDG_CACHE_HOME=str(cache),
-        PIP_CACHE_DIR=str(cache / "pip"),
-        UV_CACHE_DIR=str(cache / "uv"),
-        UV_NO_CONFIG="1",
-    )
-    return env
 
 
 def commands(policy: list[str]) -> dict[str, Command]:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchenv import clean_env
+
 HERE = Path(__file__).resolve().parent
 SETS = HERE.parent.parent / "shared" / "bench" / "sets"
 POLICIES = HERE / "policies"
@@ -54,19 +56,6 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
         tail = output.decode(errors="replace")[-2000:]
         print(f"  ! {' '.join(argv[:3])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
     return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode == 0)
-
-
-def clean_env(cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "SAFEINSTALL_"))}
-    env.update(
-        PIP_CONFIG_FILE=os.devnull,
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        XDG_CACHE_HOME=str(cache),
-        PIP_CACHE_DIR=str(cache / "pip"),
-        UV_CACHE_DIR=str(cache / "uv"),
-        UV_NO_CONFIG="1",
-    )
-    return env
 
 
 Command = Callable[[Path, Path, Path], list[str]]  # (input, output, bench venv) -> argv

@@ -1,0 +1,21 @@
+"""The environment every benchmarked tool runs in: no user configuration, its own caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def clean_env(cache: Path) -> dict[str, str]:
+    """No PIP_*/UV_*/SAFEINSTALL_* settings or pip config file; every tool caches under ``cache``
+    (emptied for a cold run, kept for a warm one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "SAFEINSTALL_"))}
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        XDG_CACHE_HOME=str(cache),
+        PIP_CACHE_DIR=str(cache / "pip"),
+        UV_CACHE_DIR=str(cache / "uv"),
+        UV_NO_CONFIG="1",
+    )
+    return env
