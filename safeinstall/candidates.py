@@ -214,7 +214,9 @@ class CandidateFilter:
         """For a project not seen yet: the file whose metadata will most likely be read."""
         if name in self._pages:
             return None
-        for version in self._page(name).releases():
+        releases = self._page(name).releases()
+        preferred = self.preferred.get(name)
+        for version in sorted(releases, key=lambda v: v != preferred):  # as matching() orders
             entry = self._entry(name, version)
             if entry.files and entry.unusable is None and not version.is_prerelease:
                 return entry.files[0]
@@ -240,7 +242,7 @@ class CandidateFilter:
 
     def _judge(self, name: NormalizedName, version: Version, files: list[DistFile]) -> _Version:
         times = [f.upload_time for f in files]
-        uploaded = None if None in times else min(t for t in times if t is not None)
+        uploaded = None if not times or None in times else min(t for t in times if t)
         known = [t for t in times if t is not None]
         if uploaded is None and known and self.cutoff and min(known) <= self.cutoff:
             uploaded = min(known)  # old enough whatever the unknown ones say
@@ -276,6 +278,8 @@ class CandidateFilter:
         return (min(self._ranks.get(t, len(self._ranks)) for t in file.tags), file.filename)
 
     def _no_file(self, name: NormalizedName, files: list[DistFile]) -> str:
+        if not files:  # its entries all named another project
+            return "the index lists no file of this project for it"
         python = self.target.python_version
         if all(f.requires_python and not f.requires_python.contains(python) for f in files):
             return f"requires Python{files[0].requires_python}, the target has {python}"

@@ -13,23 +13,24 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from safeinstall import atomic
 from safeinstall.cachedir import private_dir, read_entry, url_key
 from safeinstall.distfile import ProjectPage
 from safeinstall.errors import IndexServerError, ResolutionError
-from safeinstall.listing import HTML_TYPES, JSON_TYPE, parse_page
+from safeinstall.listing import HTML_TYPES, JSON_TYPE, WheelFilter, parse_page
 from safeinstall.policy import IndexSpec
 from safeinstall.transport import Getter, Reply
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024
-_PARSING = threading.BoundedSemaphore(2)
+_PARSING = threading.BoundedSemaphore(1)
 ACCEPT = f"{JSON_TYPE}, {HTML_TYPES[0]};q=0.2, {HTML_TYPES[1]};q=0.01"
 _NAME = re.compile(r"[A-Z0-9]([A-Z0-9._-]*[A-Z0-9])?\Z", re.IGNORECASE)
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
@@ -45,8 +46,12 @@ class IndexClient:
         *,
         cache_dir: Path | None,
         clock: Callable[[], float] = time.time,
+        wheels_for: Iterable[Tag] | None = None,
     ) -> None:
+        """``wheels_for``: only wheels with one of these tags are kept from the pages (a lock
+        for given targets); None keeps every file."""
         self._indexes = tuple(indexes)
+        self._fits = WheelFilter(wheels_for) if wheels_for is not None else None
         self._http = http
         self._clock = clock
         self._cache = _PageCache(cache_dir / "pages") if cache_dir is not None else None
@@ -140,6 +145,7 @@ class IndexClient:
                 project=name,
                 index=index,
                 now=datetime.fromtimestamp(self._clock(), UTC),
+                fits=self._fits,
             )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from html.parser import HTMLParser
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import InvalidTag, Tag, UnsortedTagsError
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -57,13 +58,19 @@ def parse_page(
     project: str,
     index: IndexSpec,
     now: datetime | None = None,
+    fits: WheelFilter | None = None,
 ) -> ProjectPage:
-    """Parse by the served Content-Type; no sniffing: an unknown type is an error."""
+    """Parse by the served Content-Type; no sniffing: an unknown type is an error.
+
+    With ``fits``, wheels it refuses are dropped (one per release is kept, to say why a release
+    has nothing usable): a lock for a few targets needs a few of the thousands of files listed.
+    """
     mime = content_type.split(";", 1)[0].strip().lower()
-    if mime == JSON_TYPE:
-        return parse_json_page(body, page_url=page_url, project=project, index=index, now=now)
-    if mime in HTML_TYPES:
-        return parse_html_page(body, page_url=page_url, project=project, index=index, now=now)
+    parse = (
+        parse_json_page if mime == JSON_TYPE else parse_html_page if mime in HTML_TYPES else None
+    )
+    if parse is not None:
+        return parse(body, page_url=page_url, project=project, index=index, now=now, fits=fits)
     raise IndexServerError(
         f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
         "which is not a simple-repository page",
@@ -72,7 +79,13 @@ def parse_page(
 
 
 def parse_json_page(
-    body: bytes, *, page_url: str, project: str, index: IndexSpec, now: datetime | None = None
+    body: bytes,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+    fits: WheelFilter | None = None,
 ) -> ProjectPage:
     """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
     try:
@@ -90,18 +103,20 @@ def parse_json_page(
     files = data.get("files")
     if not isinstance(files, list):
         raise _bad(index, page_url, "it has no 'files' list")
-    builder = _Builder(
-        page_url, project, index, now, _versions(data.get("versions"), index, page_url)
-    )
-    for entry in files:
-        if not isinstance(entry, dict):
-            raise _bad(index, page_url, "a 'files' entry is not an object")
-        builder.add_json(entry)
+    versions = _versions(data.get("versions"), index, page_url)
+    builder = _Builder(page_url, project, index, now, versions, fits=fits)
+    builder.add(files)
     return builder.page()
 
 
 def parse_html_page(
-    body: bytes, *, page_url: str, project: str, index: IndexSpec, now: datetime | None = None
+    body: bytes,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+    fits: WheelFilter | None = None,
 ) -> ProjectPage:
     """A PEP 503 HTML project page (with PEP 592, 629, 658 and 714 attributes)."""
     try:
@@ -114,9 +129,8 @@ def parse_html_page(
     if parser.repository_version is not None:
         _check_api_version(parser.repository_version, index, page_url)
     base = urljoin(page_url, parser.base) if parser.base is not None else page_url
-    builder = _Builder(base, project, index, now, None)
-    for attrs, anchor_text in parser.anchors:
-        builder.add_html(attrs, anchor_text)
+    builder = _Builder(base, project, index, now, None, fits=fits)
+    builder.add([entry for attrs, text in parser.anchors if (entry := _html_entry(attrs, text))])
     return builder.page()
 
 
@@ -158,7 +172,13 @@ class _AnchorParser(HTMLParser):
 
 
 class _Builder:
-    """Validates entries one by one and collects them into a ProjectPage."""
+    """Groups a page's entries by release; validates a release's entries when it is asked for.
+
+    Entries are PEP 691 file objects (HTML anchors are turned into the same shape). Only what
+    grouping needs is looked at up front: that each entry is an object whose file name is bare
+    (a hostile name anywhere fails the page) and the version the name carries. Everything else
+    is checked when the release is asked for, and most never are.
+    """
 
     def __init__(
         self,
@@ -167,28 +187,70 @@ class _Builder:
         index: IndexSpec,
         now: datetime | None,
         versions: tuple[Version, ...] | None,
+        *,
+        fits: WheelFilter | None,
     ) -> None:
         self.base_url = base_url
+        self.fits = fits
         self.project = canonicalize_name(project)
         self.index = index
         self.now = now or datetime.now(UTC)
         self.versions = versions
-        self._listed = frozenset(versions or ())  # membership per file: a set, not a scan
-        self.pending: dict[Version, list[tuple[Any, ...]]] = {}
+        self._listed = frozenset(versions or ())  # membership per release: a set, not a scan
+        self.pending: dict[Version, list[Mapping[str, Any]]] = {}
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self) -> ProjectPage:
         loaders = {v: partial(self._release, v) for v in self.pending}
         return ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
 
-    def add_json(self, entry: Mapping[str, Any]) -> None:
-        filename, href = entry.get("filename"), entry.get("url")
-        if not isinstance(filename, str) or not isinstance(href, str):
-            raise self._error("a file entry lacks a 'filename' or 'url' string")
+    def add(self, entries: list[Any]) -> None:
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        unfit: dict[str, Mapping[str, Any]] = {}  # version text -> one wheel dropped
+        fits = self.fits
+        for entry in entries:
+            if type(entry) is not dict:
+                raise self._error("a 'files' entry is not an object")
+            filename = entry.get("filename")
+            if type(filename) is not str:
+                raise self._error("a file entry lacks a 'filename' string")
+            _check_bare_name(filename, self.index)
+            text = _version_text(filename)
+            if text is None:
+                continue
+            if fits is not None and filename.endswith(".whl") and not fits(filename):
+                unfit.setdefault(text, entry)
+                continue
+            groups.setdefault(text, []).append(entry)
+        for text, entry in unfit.items():
+            groups.setdefault(text, []).append(entry)
+        for text, group in groups.items():
+            try:
+                version = distname.version(text)
+            except InvalidVersion:
+                continue  # not a wheel or sdist name installers accept: ignored, as they do
+            if self.versions is not None and version not in self._listed:
+                continue  # PEP 700: a version the index does not list is never a candidate
+            self.pending.setdefault(version, []).extend(group)
+
+    def _release(self, version: Version) -> tuple[DistFile, ...]:
+        files: dict[str, DistFile] = {}
+        for entry in self.pending.get(version, []):
+            self._file(version, files, entry)  # an error leaves the entries: it is raised again
+        self.pending.pop(version, None)
+        return tuple(files.values())
+
+    def _file(self, version: Version, files: dict[str, DistFile], entry: Mapping[str, Any]) -> None:
+        filename, href = entry["filename"], entry.get("url")
+        if not isinstance(href, str):
+            raise self._error(f"the file entry of {filename!r} lacks a 'url' string")
+        parsed = _parse_dist_filename(filename)
+        if parsed is None or parsed[0] != self.project or parsed[1] != version:
+            return  # not a wheel or sdist of this project: ignored, as installers do
+        kind, tags = parsed[2], parsed[3]
         hashes = entry.get("hashes", {})
         if not isinstance(hashes, dict):
             raise self._error(f"the hashes of {filename!r} are not an object")
-        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
         requires_python = entry.get("requires-python")
         if requires_python is not None and not isinstance(requires_python, str):
             raise self._error(f"the requires-python of {filename!r} is not a string")
@@ -201,86 +263,12 @@ class _Builder:
         upload_time = entry.get("upload-time")
         if upload_time is not None and not isinstance(upload_time, str):
             raise self._error(f"the upload-time of {filename!r} is not a string")
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        metadata_hashes: dict[str, str] | None = None
         if metadata is True:
-            metadata_hashes: dict[str, str] | None = {}
+            metadata_hashes = {}
         elif isinstance(metadata, dict):
             metadata_hashes = self._hashes(filename, metadata)
-        else:
-            metadata_hashes = None
-        self._add(
-            filename,
-            href,
-            hashes=hashes,
-            requires_python=requires_python,
-            yanked=(None if yanked is False else "" if yanked is True else yanked),
-            metadata_hashes=metadata_hashes,
-            size=size,
-            upload_time=upload_time,
-        )
-
-    def add_html(self, attrs: Mapping[str, str | None], text: str) -> None:
-        href = attrs.get("href")
-        if not href:
-            return
-        if not text:  # PEP 503 wants the name as the text; tolerate an empty one
-            text = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
-        fragment = urlsplit(href).fragment
-        hashes: dict[str, str] = {}
-        if "=" in fragment:
-            algorithm, _, digest = fragment.partition("=")
-            hashes[algorithm] = digest
-        metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
-        metadata_hashes: dict[str, str] | None = None
-        if metadata is not None and metadata.strip().lower() == "true":
-            metadata_hashes = {}
-        elif metadata is not None and "=" in metadata:
-            algorithm, _, digest = metadata.partition("=")
-            metadata_hashes = self._hashes(text, {algorithm: digest})
-        yanked = (attrs["data-yanked"] or "") if "data-yanked" in attrs else None
-        self._add(
-            text,
-            href,
-            hashes=hashes,
-            requires_python=attrs.get("data-requires-python"),
-            yanked=yanked,
-            metadata_hashes=metadata_hashes,
-            size=None,
-            upload_time=None,
-        )
-
-    def _add(
-        self,
-        filename: str,
-        href: str,
-        *,
-        hashes: Mapping[Any, Any],
-        requires_python: str | None,
-        yanked: str | None,
-        metadata_hashes: dict[str, str] | None,
-        size: int | None,
-        upload_time: str | None,
-    ) -> None:
-        _check_bare_name(filename, self.index)
-        parsed = _parse_dist_filename(filename)
-        if parsed is None or parsed[0] != self.project:
-            return  # not a wheel or sdist of this project: ignored, as installers do
-        _, version, kind, tags = parsed
-        if self.versions is not None and version not in self._listed:
-            return  # PEP 700: a version the index does not list is never a candidate
-        # the rest is checked when this release is asked for (most never are)
-        entry = (filename, href, hashes, requires_python, yanked, metadata_hashes, size)
-        self.pending.setdefault(version, []).append((*entry, upload_time, kind, tags))
-
-    def _release(self, version: Version) -> tuple[DistFile, ...]:
-        files: dict[str, DistFile] = {}
-        for entry in self.pending.get(version, []):
-            self._file(version, files, entry)  # an error leaves the entries: it is raised again
-        self.pending.pop(version, None)
-        return tuple(files.values())
-
-    def _file(self, version: Version, files: dict[str, DistFile], entry: tuple[Any, ...]) -> None:
-        filename, href, hashes, requires_python, yanked, metadata_hashes, size, *rest = entry
-        upload_time, kind, tags = rest
         dist = DistFile(
             project=self.project,
             version=version,
@@ -291,7 +279,7 @@ class _Builder:
             hashes=self._hashes(filename, hashes),
             tags=tags,
             requires_python=self._requires_python(filename, requires_python),
-            yanked=yanked,
+            yanked=None if yanked is False else "" if yanked is True else yanked,
             upload_time=self._upload_time(filename, upload_time),
             size=size,
             metadata_hashes=metadata_hashes,
@@ -419,6 +407,69 @@ def _parse_dist_filename(
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
     return None
+
+
+class WheelFilter:
+    """Whether a wheel's file name carries a tag of the given set (decided once per tag string).
+
+    Names that do not parse are kept: the full validation of their release reports them.
+    """
+
+    def __init__(self, tags: Iterable[Tag]) -> None:
+        self._tags = frozenset(tags)
+        self._seen: dict[str, bool] = {}
+
+    def __call__(self, filename: str) -> bool:
+        tail = filename.split("-", 2)[-1]  # [build-]python-abi-platform.whl
+        fits = self._seen.get(tail)
+        if fits is None:
+            parts = tail[: -len(".whl")].split("-")
+            try:
+                fits = len(parts) not in (3, 4) or not self._tags.isdisjoint(
+                    distname.tags("-".join(parts[-3:]))
+                )
+            except (InvalidTag, UnsortedTagsError):
+                fits = True
+            self._seen[tail] = fits
+        return fits
+
+
+def _html_entry(attrs: Mapping[str, str | None], text: str) -> dict[str, Any] | None:
+    """A PEP 503 anchor as the PEP 691 file object it stands for (None: not a file link)."""
+    href = attrs.get("href")
+    if not href:
+        return None
+    if not text:  # PEP 503 wants the name as the text; tolerate an empty one
+        text = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+    algorithm, equals, digest = urlsplit(href).fragment.partition("=")
+    entry: dict[str, Any] = {
+        "filename": text,
+        "url": href,
+        "hashes": {algorithm: digest} if equals else {},
+        "requires-python": attrs.get("data-requires-python"),
+        "yanked": (attrs["data-yanked"] or True) if "data-yanked" in attrs else False,
+    }
+    metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+    if metadata is not None and metadata.strip().lower() == "true":
+        entry["core-metadata"] = True
+    elif metadata is not None and "=" in metadata:
+        algorithm, _, digest = metadata.partition("=")
+        entry["core-metadata"] = {algorithm: digest}
+    return entry
+
+
+def _version_text(filename: str) -> str | None:
+    """The version part of a wheel or sdist file name, unparsed; None for other files."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-", 2)
+        return parts[1] if len(parts) == 3 else None
+    if filename.endswith(".tar.gz"):
+        stem = filename[:-7]
+    elif filename.endswith(".zip"):
+        stem = filename[:-4]
+    else:
+        return None
+    return stem.rpartition("-")[2] or None
 
 
 def _check_bare_name(filename: str, index: IndexSpec) -> None:

@@ -100,7 +100,8 @@ def resolve_lock(
     from safeinstall.finder import open_finder
     from safeinstall.merge import resolve_targets
 
-    with open_finder(policy, notify=notify) as finder:
+    wheels_for = {tag for target in targets for tag in target.tags}
+    with open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
         resolution = resolve_targets(
             [*roots, *bounds],
             policy,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from threading import Lock
 from typing import TYPE_CHECKING, Protocol
 
 from packaging.metadata import Metadata
@@ -41,7 +42,11 @@ class Finder(Protocol):
 
     def project(self, name: NormalizedName) -> ProjectPage: ...
     def metadata(self, file: DistFile) -> Metadata: ...
-    def prefetch(self, files: Sequence[DistFile]) -> None: ...  # may do nothing
+    def prefetch(
+        self, files: Sequence[DistFile], then: Callable[[Metadata], None] | None = None
+    ) -> None:
+        """Read these files' metadata, in the background where possible; then ``then(it)``."""
+
     def prefetch_projects(
         self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
     ) -> None:
@@ -105,6 +110,8 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self.candidates = candidates
         self.target = candidates.target
         self._deps: dict[tuple[str, Version], tuple[Metadata, list[Requirement]]] = {}
+        self._prefetching: set[NormalizedName] = set()
+        self._guard = Lock()
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
@@ -176,7 +183,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
                     hint="only packages from trusted indexes can be locked; pin another version",
                 )
             out.extend(Req.from_requirement(req))
-        self._prefetch(out)
+        self._prefetch(r.name for r in out)
         return out
 
     def _requirements(self, candidate: Candidate) -> tuple[Metadata, list[Requirement]]:
@@ -192,21 +199,35 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             self._deps[key] = (metadata, list(metadata.requires_dist or ()))
         return self._deps[key]
 
-    def _prefetch(self, reqs: Iterable[Req]) -> None:
-        """Pages of newly seen projects, then the metadata of their likely candidate, in the
-        background while the resolver works on what it has."""
-        names = [
-            name
-            for name in dict.fromkeys(r.name for r in reqs if r.name != PYTHON)
-            if not self.candidates.seen(name)
-        ]
-        if names:
-            self.finder.prefetch_projects(names, self._prefetch_best)
+    def _prefetch(self, names: Iterable[NormalizedName]) -> None:
+        """Walk ahead of the resolver, in the background: the pages of newly seen projects, the
+        metadata of their likely candidate, then the same for its dependencies, and so on. The
+        resolver rarely strays from the newest allowed versions, so by the time it asks, most
+        of what it needs has arrived; the walk is bounded by the projects there are."""
+        with self._guard:
+            new = [
+                name
+                for name in dict.fromkeys(names)
+                if name != PYTHON
+                and name not in self._prefetching
+                and not self.candidates.seen(name)
+            ]
+            self._prefetching.update(new)
+        if new:
+            self.finder.prefetch_projects(new, self._prefetch_best)
 
     def _prefetch_best(self, name: NormalizedName) -> None:
         best = self.candidates.first_new(name)
         if best is not None:
-            self.finder.prefetch([best])
+            self.finder.prefetch([best], self._prefetch_dependencies)
+
+    def _prefetch_dependencies(self, metadata: Metadata) -> None:
+        env = self.target.env("")
+        self._prefetch(
+            canonicalize_name(req.name)
+            for req in metadata.requires_dist or ()
+            if req.marker is None or req.marker.evaluate(env)
+        )
 
 
 def resolve(
@@ -228,6 +249,7 @@ def resolve(
     provider = _Provider(finder, candidates)
     reporter = _Reporter()
     reqs = _root_requirements(roots, target)
+    provider._prefetch(r.name for r in reqs)
     try:
         result = _Resolver(provider, reporter).resolve(reqs, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from safeinstall.distfile import ProjectPage
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
 from safeinstall.policy import PackageRule, Policy
 from safeinstall.resolve import Resolution, Root, resolve
@@ -234,15 +237,26 @@ def test_direct_url_dependency_is_refused() -> None:
         run(f, "x @ https://example.com/x-1.0-py3-none-any.whl")
 
 
-def test_prefetches_metadata_of_newly_seen_projects() -> None:
+def test_prefetch_walks_ahead_from_the_roots_to_the_likely_candidates() -> None:
     f = FakeFinder()
-    f.add("app", "1.0", ["lib", "util"])
+    f.add("app", "1.0", ["lib", "win-only; sys_platform == 'win32'"])
+    f.add("lib", "1.0")
+    f.add("lib", "2.0", ["util"])
+    f.add("util", "1.0")
+    f.add("win-only", "1.0")
+    run(f, "app")
+    # the roots first, then each likely candidate's dependencies (markers for the target only)
+    wanted = ["app-1.0-py3-none-any.whl", "lib-2.0-py3-none-any.whl", "util-1.0-py3-none-any.whl"]
+    assert [x.filename for x in f.prefetched] == wanted
+
+
+def test_prefetch_takes_the_version_already_pinned_in_the_lock() -> None:
+    f = FakeFinder()
     f.add("lib", "1.0")
     f.add("lib", "2.0")
-    f.add("util", "1.0")
-    run(f, "app")
-    wanted = ["lib-2.0-py3-none-any.whl", "util-1.0-py3-none-any.whl"]
-    assert [x.filename for x in f.prefetched] == wanted
+    res = run(f, "lib", preferred={NormalizedName("lib"): Version("1.0")})
+    assert pins(res) == {"lib": "1.0"}
+    assert [x.filename for x in f.prefetched] == ["lib-1.0-py3-none-any.whl"]
 
 
 def test_license_not_on_the_allow_list_is_refused_and_explained() -> None:
@@ -280,3 +294,22 @@ def test_license_check_reads_metadata_only_of_versions_tried() -> None:
     res = run(f, "lib", policy=Policy(licenses=("MIT",)))
     assert pins(res) == {"lib": "1.9"}
     assert {v for _, v in f.metadata_read} == {Version("1.9")}
+
+
+def test_a_release_without_files_of_its_own_is_passed_over_with_a_reason() -> None:
+    f = FakeFinder()
+    f.add("lib", "1.0")
+    listed = f.project
+
+    def project(name: NormalizedName) -> ProjectPage:
+        page = listed(name)
+        loaders = {v: partial(page.files_of, v) for v in page.releases()}
+        loaders[Version("2.0")] = tuple  # a release whose entries all named other projects
+        return ProjectPage(page.project, page.index, (), lazy=loaders)
+
+    f.project = project  # type: ignore[method-assign]
+    assert pins(run(f, "lib")) == {"lib": "1.0"}
+    with pytest.raises(
+        ResolutionError, match=re.escape("lib 2.0: the index lists no file of this project")
+    ):
+        run(f, "lib>=2")
