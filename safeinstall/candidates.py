@@ -210,20 +210,17 @@ class CandidateFilter:
             shown.append(f"{name}: and {len(items) - SHOWN_EXCLUSIONS} older versions refused")
         return shown
 
-    def first_new(self, name: NormalizedName) -> DistFile | None:
-        """For a project not seen yet: the file whose metadata will most likely be read."""
-        if name in self._pages:
-            return None
-        releases = self._page(name).releases()
-        preferred = self.preferred.get(name)
+    def likely(self, req: Req) -> DistFile | None:
+        """The file whose metadata the resolver will most likely read to satisfy ``req``."""
+        releases = self._page(req.name).releases()
+        preferred = self.preferred.get(req.name)
         for version in sorted(releases, key=lambda v: v != preferred):  # as matching() orders
-            entry = self._entry(name, version)
-            if entry.files and entry.unusable is None and not version.is_prerelease:
+            if version.is_prerelease or not contains(req, version):
+                continue
+            entry = self._entry(req.name, version)
+            if entry.files and entry.unusable is None:
                 return entry.files[0]
         return None
-
-    def seen(self, name: NormalizedName) -> bool:
-        return name in self._pages
 
     def _page(self, name: NormalizedName) -> ProjectPage:
         # also called from prefetch threads: fetch outside any lock, first result wins

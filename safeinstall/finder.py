@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from threading import Lock
 from urllib.parse import urlsplit
 
 from packaging.metadata import Metadata
@@ -104,8 +103,6 @@ class IndexFinder:
         self.policy = policy
         self.notify = notify
         self._pool = pool
-        self._started: set[str] = set()
-        self._guard = Lock()
 
     def project(self, name: NormalizedName) -> ProjectPage:
         return self.client.project(name)
@@ -127,12 +124,9 @@ class IndexFinder:
         )
         return built_metadata(sdist, file.filename, self.policy.index_specs())
 
-    def prefetch(
-        self, files: Sequence[DistFile], then: Callable[[Metadata], None] | None = None
-    ) -> None:
-        for file in files:
-            if self._start(f"file:{file.url}"):
-                self._pool.submit(self._prefetch_file, file, then)
+    def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
+        for file in files:  # reading joins one in flight, or finds it read
+            self._pool.submit(self._prefetch_file, file, then)
 
     def prefetch_projects(
         self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
@@ -145,18 +139,9 @@ class IndexFinder:
             self.client.project(name)
             then(name)
 
-    def _start(self, key: str) -> bool:
-        with self._guard:
-            if key in self._started:
-                return False
-            self._started.add(key)
-            return True
-
-    def _prefetch_file(self, file: DistFile, then: Callable[[Metadata], None] | None) -> None:
+    def _prefetch_file(self, file: DistFile, then: Callable[[Metadata], None]) -> None:
         with suppress(SafeinstallError):  # the resolver's own call reports the error
-            metadata = self.metadata(file)  # builds an allowed sdist in the background too
-            if then is not None:
-                then(metadata)
+            then(self.metadata(file))  # builds an allowed sdist in the background too
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from threading import Lock
 from typing import TYPE_CHECKING, Protocol
 
@@ -42,10 +43,8 @@ class Finder(Protocol):
 
     def project(self, name: NormalizedName) -> ProjectPage: ...
     def metadata(self, file: DistFile) -> Metadata: ...
-    def prefetch(
-        self, files: Sequence[DistFile], then: Callable[[Metadata], None] | None = None
-    ) -> None:
-        """Read these files' metadata, in the background where possible; then ``then(it)``."""
+    def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
+        """Read these files' metadata, in the background where possible, then ``then(it)``."""
 
     def prefetch_projects(
         self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
@@ -110,7 +109,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self.candidates = candidates
         self.target = candidates.target
         self._deps: dict[tuple[str, Version], tuple[Metadata, list[Requirement]]] = {}
-        self._prefetching: set[NormalizedName] = set()
+        self._prefetching: set[tuple[NormalizedName, str | None, str]] = set()
         self._guard = Lock()
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
@@ -183,7 +182,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
                     hint="only packages from trusted indexes can be locked; pin another version",
                 )
             out.extend(Req.from_requirement(req))
-        self._prefetch(r.name for r in out)
+        self._prefetch(out)
         return out
 
     def _requirements(self, candidate: Candidate) -> tuple[Metadata, list[Requirement]]:
@@ -199,34 +198,40 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             self._deps[key] = (metadata, list(metadata.requires_dist or ()))
         return self._deps[key]
 
-    def _prefetch(self, names: Iterable[NormalizedName]) -> None:
+    def _prefetch(self, reqs: Iterable[Req]) -> None:
         """Walk ahead of the resolver, in the background: the pages of newly seen projects, the
-        metadata of their likely candidate, then the same for its dependencies, and so on. The
-        resolver rarely strays from the newest allowed versions, so by the time it asks, most
-        of what it needs has arrived; the walk is bounded by the projects there are."""
+        metadata of the version each requirement most likely gets, then the same for its
+        dependencies (with the extras asked for), and so on. The resolver rarely strays from
+        those versions, so by the time it asks, most of what it needs has arrived; the walk ends
+        when no new requirement turns up."""
         with self._guard:
             new = [
-                name
-                for name in dict.fromkeys(names)
-                if name != PYTHON
-                and name not in self._prefetching
-                and not self.candidates.seen(name)
+                r
+                for r in dict.fromkeys(reqs)
+                if r.name != PYTHON and (r.name, r.extra, r.spec_text) not in self._prefetching
             ]
-            self._prefetching.update(new)
-        if new:
-            self.finder.prefetch_projects(new, self._prefetch_best)
+            self._prefetching.update((r.name, r.extra, r.spec_text) for r in new)
+        by_name: dict[NormalizedName, list[Req]] = {}
+        for req in new:
+            by_name.setdefault(req.name, []).append(req)
+        if by_name:
+            self.finder.prefetch_projects(list(by_name), partial(self._prefetch_likely, by_name))
 
-    def _prefetch_best(self, name: NormalizedName) -> None:
-        best = self.candidates.first_new(name)
-        if best is not None:
-            self.finder.prefetch([best], self._prefetch_dependencies)
+    def _prefetch_likely(
+        self, reqs: Mapping[NormalizedName, list[Req]], name: NormalizedName
+    ) -> None:
+        for req in reqs[name]:
+            file = self.candidates.likely(req)
+            if file is not None:
+                self.finder.prefetch([file], partial(self._prefetch_dependencies, req.extra))
 
-    def _prefetch_dependencies(self, metadata: Metadata) -> None:
-        env = self.target.env("")
+    def _prefetch_dependencies(self, extra: str | None, metadata: Metadata) -> None:
+        env = self.target.env(extra or "")
         self._prefetch(
-            canonicalize_name(req.name)
+            r
             for req in metadata.requires_dist or ()
             if req.marker is None or req.marker.evaluate(env)
+            for r in Req.from_requirement(req)
         )
 
 
@@ -249,7 +254,7 @@ def resolve(
     provider = _Provider(finder, candidates)
     reporter = _Reporter()
     reqs = _root_requirements(roots, target)
-    provider._prefetch(r.name for r in reqs)
+    provider._prefetch(reqs)
     try:
         result = _Resolver(provider, reporter).resolve(reqs, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:

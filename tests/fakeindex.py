@@ -86,13 +86,10 @@ class FakeFinder:
         self.metadata_read.append((file.project, file.version))
         return self.meta[(file.project, file.version)]
 
-    def prefetch(
-        self, files: Sequence[DistFile], then: Callable[[Metadata], None] | None = None
-    ) -> None:
+    def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
         self.prefetched.extend(files)
-        if then is not None:  # synchronous, like prefetch_projects
-            for file in files:
-                then(self.metadata(file))
+        for file in files:  # synchronous, like prefetch_projects
+            then(self.metadata(file))
 
     def prefetch_projects(
         self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]

@@ -250,6 +250,30 @@ def test_prefetch_walks_ahead_from_the_roots_to_the_likely_candidates() -> None:
     assert [x.filename for x in f.prefetched] == wanted
 
 
+def test_prefetch_follows_the_extras_asked_for() -> None:
+    f = FakeFinder()
+    f.add("app", "1.0", ["lib[fast]"])
+    f.add("lib", "1.0", ["speedup; extra == 'fast'", "docs-only; extra == 'docs'"])
+    f.add("speedup", "1.0")
+    f.add("docs-only", "1.0")
+    assert pins(run(f, "app")) == {"app": "1.0", "lib": "1.0", "speedup": "1.0"}
+    prefetched = {x.filename for x in f.prefetched}
+    assert "speedup-1.0-py3-none-any.whl" in prefetched
+    assert "docs-only-1.0-py3-none-any.whl" not in prefetched
+
+
+def test_prefetch_takes_the_newest_version_the_requirement_allows() -> None:
+    f = FakeFinder()
+    f.add("app", "1.0", ["lib<2"])
+    f.add("lib", "1.5")
+    f.add("lib", "2.0")
+    run(f, "app==1.0")
+    assert [x.filename for x in f.prefetched] == [
+        "app-1.0-py3-none-any.whl",
+        "lib-1.5-py3-none-any.whl",
+    ]
+
+
 def test_prefetch_takes_the_version_already_pinned_in_the_lock() -> None:
     f = FakeFinder()
     f.add("lib", "1.0")
