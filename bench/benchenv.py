@@ -17,5 +17,6 @@ def clean_env(cache: Path) -> dict[str, str]:
         PIP_CACHE_DIR=str(cache / "pip"),
         UV_CACHE_DIR=str(cache / "uv"),
         UV_NO_CONFIG="1",
+        UV_PYTHON_DOWNLOADS="never",  # no tool fetches an interpreter: each uses python3.X on PATH
     )
     return env

@@ -135,6 +135,9 @@ def main() -> int:
                     shutil.rmtree(cache, ignore_errors=True)
                     out = work / f"{set_name}-{tool}"
                     env = clean_env(cache)
+                    # the target's interpreter on PATH, as on a developer's machine: without it,
+                    # uv spends seconds trying to download one before building an sdist
+                    env["PATH"] = f"{args.bench_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
                     for phase in ("cold", "warm"):
                         run = measure(commands[tool](src, out, args.bench_venv), env, work)
                         results.setdefault((set_name, tool, phase), []).append(run)
