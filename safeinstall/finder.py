@@ -24,10 +24,11 @@ from safeinstall.distfile import DistFile, ProjectPage
 from safeinstall.errors import SafeinstallError
 from safeinstall.http import Http
 from safeinstall.index import IndexClient
+from safeinstall.listing import FileFilter
 from safeinstall.metadata import MetadataReader, NeedsBuild
 from safeinstall.policy import IndexSpec, Policy
 
-WORKERS = 10
+WORKERS = 16
 
 
 def cache_root() -> Path:
@@ -152,7 +153,8 @@ def open_finder(
     notify: Callable[[str], None] = lambda message: None,
     wheels_for: Iterable[Tag] | None = None,
 ) -> Iterator[IndexFinder]:
-    """``wheels_for``: the wheel tags of the targets; other wheels are dropped from pages."""
+    """``wheels_for``: the wheel tags of the targets; other wheels, and the sdists of projects
+    the policy does not let build, are dropped from pages."""
     indexes = policy.index_specs()
     root = cache if cache is not None else cache_root()
     credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
@@ -160,7 +162,8 @@ def open_finder(
     few_malloc_arenas()
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:
-        client = IndexClient(indexes, http, cache_dir=root, wheels_for=wheels_for)
+        keep = FileFilter(wheels_for, policy.allows_sdist) if wheels_for is not None else None
+        client = IndexClient(indexes, http, cache_dir=root, keep=keep)
         reader = MetadataReader(http, cache_dir=root)
         yield IndexFinder(client, reader, pool, policy=policy, notify=notify)
     finally:

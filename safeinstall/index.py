@@ -13,19 +13,18 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from safeinstall import atomic
 from safeinstall.cachedir import private_dir, read_entry, url_key
 from safeinstall.distfile import ProjectPage
 from safeinstall.errors import IndexServerError, ResolutionError
-from safeinstall.listing import HTML_TYPES, JSON_TYPE, WheelFilter, parse_page
+from safeinstall.listing import HTML_TYPES, JSON_TYPE, FileFilter, parse_page
 from safeinstall.policy import IndexSpec
 from safeinstall.transport import Getter, Reply
 
@@ -46,12 +45,11 @@ class IndexClient:
         *,
         cache_dir: Path | None,
         clock: Callable[[], float] = time.time,
-        wheels_for: Iterable[Tag] | None = None,
+        keep: FileFilter | None = None,
     ) -> None:
-        """``wheels_for``: only wheels with one of these tags are kept from the pages (a lock
-        for given targets); None keeps every file."""
+        """``keep``: which files of a page to keep (a lock for given targets); None: all."""
         self._indexes = tuple(indexes)
-        self._fits = WheelFilter(wheels_for) if wheels_for is not None else None
+        self._fits = keep
         self._http = http
         self._clock = clock
         self._cache = _PageCache(cache_dir / "pages") if cache_dir is not None else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from html.parser import HTMLParser
@@ -58,12 +58,13 @@ def parse_page(
     project: str,
     index: IndexSpec,
     now: datetime | None = None,
-    fits: WheelFilter | None = None,
+    fits: FileFilter | None = None,
 ) -> ProjectPage:
     """Parse by the served Content-Type; no sniffing: an unknown type is an error.
 
-    With ``fits``, wheels it refuses are dropped (one per release is kept, to say why a release
-    has nothing usable): a lock for a few targets needs a few of the thousands of files listed.
+    With ``fits``, files it refuses are dropped (of a release with nothing else, one is kept, to
+    say why it has nothing usable): a lock for a few targets needs a few of the thousands of
+    files listed.
     """
     mime = content_type.split(";", 1)[0].strip().lower()
     parse = (
@@ -85,7 +86,7 @@ def parse_json_page(
     project: str,
     index: IndexSpec,
     now: datetime | None = None,
-    fits: WheelFilter | None = None,
+    fits: FileFilter | None = None,
 ) -> ProjectPage:
     """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
     try:
@@ -116,7 +117,7 @@ def parse_html_page(
     project: str,
     index: IndexSpec,
     now: datetime | None = None,
-    fits: WheelFilter | None = None,
+    fits: FileFilter | None = None,
 ) -> ProjectPage:
     """A PEP 503 HTML project page (with PEP 592, 629, 658 and 714 attributes)."""
     try:
@@ -188,7 +189,7 @@ class _Builder:
         now: datetime | None,
         versions: tuple[Version, ...] | None,
         *,
-        fits: WheelFilter | None,
+        fits: FileFilter | None,
     ) -> None:
         self.base_url = base_url
         self.fits = fits
@@ -206,7 +207,7 @@ class _Builder:
 
     def add(self, entries: list[Any]) -> None:
         groups: dict[str, list[Mapping[str, Any]]] = {}
-        unfit: dict[str, Mapping[str, Any]] = {}  # version text -> one wheel dropped
+        unfit: dict[str, Mapping[str, Any]] = {}  # version text -> one file dropped
         fits = self.fits
         for entry in entries:
             if type(entry) is not dict:
@@ -218,12 +219,13 @@ class _Builder:
             text = _version_text(filename)
             if text is None:
                 continue
-            if fits is not None and filename.endswith(".whl") and not fits(filename):
-                unfit.setdefault(text, entry)
+            if fits is not None and not fits(self.project, filename):
+                if text not in unfit or filename.endswith(".whl"):
+                    unfit[text] = entry  # a wheel says more: "no wheel for this target"
                 continue
             groups.setdefault(text, []).append(entry)
         for text, entry in unfit.items():
-            groups.setdefault(text, []).append(entry)
+            groups.setdefault(text, [entry])  # only for a release with nothing else
         for text, group in groups.items():
             try:
                 version = distname.version(text)
@@ -409,17 +411,19 @@ def _parse_dist_filename(
     return None
 
 
-class WheelFilter:
-    """Whether a wheel's file name carries a tag of the given set (decided once per tag string).
+class FileFilter:
+    """Which files a lock for some targets can use: wheels with one of the targets' tags (decided
+    once per tag string), sdists of the projects the policy lets build. Wheel names that do not
+    parse are kept: the full validation of their release reports them."""
 
-    Names that do not parse are kept: the full validation of their release reports them.
-    """
-
-    def __init__(self, tags: Iterable[Tag]) -> None:
+    def __init__(self, tags: Iterable[Tag], sdists: Callable[[str], bool]) -> None:
         self._tags = frozenset(tags)
+        self._sdists = sdists
         self._seen: dict[str, bool] = {}
 
-    def __call__(self, filename: str) -> bool:
+    def __call__(self, project: str, filename: str) -> bool:
+        if not filename.endswith(".whl"):
+            return self._sdists(project)
         tail = filename.split("-", 2)[-1]  # [build-]python-abi-platform.whl
         fits = self._seen.get(tail)
         if fits is None:

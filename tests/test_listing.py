@@ -13,7 +13,7 @@ from packaging.tags import compatible_tags, cpython_tags
 from packaging.version import Version
 
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
-from safeinstall.listing import WheelFilter, parse_html_page, parse_json_page, parse_page
+from safeinstall.listing import FileFilter, parse_html_page, parse_json_page, parse_page
 from safeinstall.policy import IndexSpec
 
 INDEX = IndexSpec(
@@ -332,37 +332,53 @@ def test_releases_are_validated_when_used_and_only_then() -> None:
 
 
 def test_wheels_for_other_targets_are_dropped_but_one_stays_to_say_why() -> None:
-    """With a wheel filter (a lock for given targets), a page keeps the wheels that fit and
-    every sdist; of a release with no fitting wheel, one wheel stays so that the resolver can
+    """With a file filter (a lock for given targets), a page keeps the wheels that fit and the
+    sdists it allows; of a release with nothing kept, one wheel stays so that the resolver can
     still say "no wheel for this target" instead of "no such release"."""
     linux = "demo-2.0-cp313-cp313-manylinux_2_17_x86_64.whl"
     windows = "demo-2.0-cp313-cp313-win_amd64.whl"
     mac = "demo-2.0-cp313-cp313-macosx_11_0_arm64.whl"
     only_windows = "demo-1.0-cp313-cp313-win_amd64.whl"
-    files = [jfile(n) for n in (linux, windows, mac, "demo-2.0.tar.gz", only_windows)]
-    fits = WheelFilter(LINUX_313)
+    files = [jfile(n) for n in (linux, windows, mac, "demo-2.0.tar.gz", "demo-1.0.tar.gz")]
+    files.append(jfile(only_windows))
+    fits = FileFilter(LINUX_313, lambda name: False)  # no sdist may be built
     page = parse_json_page(
         json_page(*files), page_url=PAGE, project="demo", index=INDEX, now=NOW, fits=fits
     )
     assert page.releases() == (Version("2.0"), Version("1.0"))
     kept = {f.filename for f in page.files_of(Version("2.0"))}
-    assert linux in kept and "demo-2.0.tar.gz" in kept
-    assert len(kept & {windows, mac}) == 1  # one representative of what does not fit
+    assert kept == {linux}
+    # nothing of 1.0 fits: a wheel (rather than the sdist) stays, to say "no wheel for linux"
     assert [f.filename for f in page.files_of(Version("1.0"))] == [only_windows]
     unfiltered = parse_json_page(json_page(*files), page_url=PAGE, project="demo", index=INDEX)
-    assert len(unfiltered.files) == 5
+    assert len(unfiltered.files) == 6
 
 
 def test_wheel_filter_keeps_names_it_cannot_read_for_validation_to_report() -> None:
-    fits = WheelFilter(LINUX_313)
-    assert fits("demo-1.0-py3-none-any.whl")
-    assert fits("demo-1.0-1-cp313-cp313-manylinux_2_17_x86_64.whl")  # with a build tag
-    assert not fits("demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl")
-    assert fits("demo-1.0-garbage.whl")
-    assert fits("demo-1.0-a-b-c-d-e.whl")
+    fits = FileFilter(LINUX_313, lambda name: True)
+    assert fits("demo", "demo-1.0-py3-none-any.whl")
+    assert fits("demo", "demo-1.0-1-cp313-cp313-manylinux_2_17_x86_64.whl")  # with a build tag
+    assert not fits("demo", "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl")
+    assert fits("demo", "demo-1.0-garbage.whl")
+    assert fits("demo", "demo-1.0-a-b-c-d-e.whl")
 
 
 def test_a_release_whose_files_all_name_another_project_has_no_files() -> None:
     page = parse_json(json_page(jfile("other-3.0-py3-none-any.whl"), jfile()))
     assert page.releases() == (Version("3.0"), Version("1.0"))
     assert page.files_of(Version("3.0")) == ()
+
+
+def test_sdists_of_projects_the_policy_does_not_let_build_are_dropped() -> None:
+    wheel, sdist, old_sdist = WHEEL, SDIST, "demo-0.9.tar.gz"
+    body = json_page(jfile(wheel), jfile(sdist), jfile(old_sdist))
+
+    def parse(allowed: bool) -> Any:
+        fits = FileFilter(LINUX_313, lambda name: allowed and name == "demo")
+        return parse_json_page(body, page_url=PAGE, project="demo", index=INDEX, fits=fits)
+
+    assert {f.filename for f in parse(True).files} == {wheel, sdist, old_sdist}
+    refused = parse(False)
+    assert [f.filename for f in refused.files_of(Version("1.0"))] == [wheel]
+    # a release of nothing but a refused sdist keeps it, so that the reason can be given
+    assert [f.filename for f in refused.files_of(Version("0.9"))] == [old_sdist]
