@@ -9,12 +9,14 @@ default index cannot shadow an internal name served by an extra index (dependenc
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import os
 import subprocess
 import sys
+import threading
 
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.errors import SafeinstallError, TargetEnvironmentError
 from safeinstall.policy import IndexSpec
 from safeinstall.urls import normalize
 
@@ -36,7 +38,22 @@ def configured_indexes(python: str | None = None) -> tuple[IndexSpec, ...]:
     Names: ``pip-extra-1`` ... for extra index URLs, then ``pip-index``. Credentials are stripped.
     """
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
-    return _configured_indexes(python or sys.executable, env)
+    with _LOOKUP:  # one lookup at a time: a second caller takes the first one's answer
+        return _configured_indexes(python or sys.executable, env)
+
+
+def look_up_in_background(python: str | None = None) -> None:
+    """Start ``configured_indexes`` in a thread. pip takes ~0.4 s to answer, which the caller
+    can spend on other work; its own call then takes the answer (or raises the error)."""
+    threading.Thread(target=_look_up, args=(python,), daemon=True).start()
+
+
+def _look_up(python: str | None) -> None:
+    with contextlib.suppress(SafeinstallError):  # raised again by the caller's own lookup
+        configured_indexes(python)
+
+
+_LOOKUP = threading.Lock()
 
 
 @functools.cache

@@ -204,3 +204,27 @@ def test_unusable_url_in_pips_configuration(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(TargetEnvironmentError, match="not valid") as info:
         configured_indexes()
     assert "pw" not in str(info.value)
+
+
+def test_lookup_in_the_background_is_taken_by_the_next_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip_conf(tmp_path, monkeypatch, "[global]\nindex-url = https://bg.example.com/simple\n")
+    calls: list[object] = []
+    real_run = subprocess.run
+
+    def counting_run(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real_run(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", counting_run)
+    pipconfig.look_up_in_background()
+    assert configured_indexes()[-1].url == "https://bg.example.com/simple"
+    assert len(calls) == 1  # pip asked once, by the background lookup or this call
+
+
+def test_an_error_in_the_background_is_raised_by_the_next_call(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-python")
+    pipconfig.look_up_in_background(missing)
+    with pytest.raises(TargetEnvironmentError, match="could not run"):
+        configured_indexes(missing)
