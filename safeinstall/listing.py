@@ -208,22 +208,31 @@ class _Builder:
     def add(self, entries: list[Any]) -> None:
         groups: dict[str, list[Mapping[str, Any]]] = {}
         unfit: dict[str, Mapping[str, Any]] = {}  # version text -> one file dropped
-        fits = self.fits
-        for entry in entries:
+        wheel_fits = self.fits.wheel if self.fits is not None else None
+        sdist_fits = self.fits is None or self.fits.sdist(self.project)
+        for entry in entries:  # the hot loop of a lock: up to 10,000 entries a page
             if type(entry) is not dict:
                 raise self._error("a 'files' entry is not an object")
             filename = entry.get("filename")
             if type(filename) is not str:
                 raise self._error("a file entry lacks a 'filename' string")
-            _check_bare_name(filename, self.index)
-            text = _version_text(filename)
-            if text is None:
-                continue
-            if fits is not None and not fits(self.project, filename):
-                if text not in unfit or filename.endswith(".whl"):
-                    unfit[text] = entry  # a wheel says more: "no wheel for this target"
-                continue
-            groups.setdefault(text, []).append(entry)
+            if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
+                raise _not_bare(filename, self.index)
+            if filename.endswith(".whl"):
+                parts = filename.split("-", 2)
+                if len(parts) != 3:
+                    continue
+                text, fits = parts[1], wheel_fits is None or wheel_fits(parts[2])
+            elif filename.endswith(".tar.gz"):
+                text, fits = filename[:-7].rpartition("-")[2], sdist_fits
+            elif filename.endswith(".zip"):
+                text, fits = filename[:-4].rpartition("-")[2], sdist_fits
+            else:
+                continue  # .egg, .exe, ...: ignored, as installers do
+            if fits:
+                groups.setdefault(text, []).append(entry)
+            elif text not in unfit or filename.endswith(".whl"):
+                unfit[text] = entry  # a wheel says more: "no wheel for this target"
         for text, entry in unfit.items():
             groups.setdefault(text, [entry])  # only for a release with nothing else
         for text, group in groups.items():
@@ -418,13 +427,11 @@ class FileFilter:
 
     def __init__(self, tags: Iterable[Tag], sdists: Callable[[str], bool]) -> None:
         self._tags = frozenset(tags)
-        self._sdists = sdists
+        self.sdist = sdists  # project name -> whether its sdists are kept
         self._seen: dict[str, bool] = {}
 
-    def __call__(self, project: str, filename: str) -> bool:
-        if not filename.endswith(".whl"):
-            return self._sdists(project)
-        tail = filename.split("-", 2)[-1]  # [build-]python-abi-platform.whl
+    def wheel(self, tail: str) -> bool:
+        """``tail``: a wheel's file name after the version, ``[build-]py-abi-platform.whl``."""
         fits = self._seen.get(tail)
         if fits is None:
             parts = tail[: -len(".whl")].split("-")
@@ -462,26 +469,11 @@ def _html_entry(attrs: Mapping[str, str | None], text: str) -> dict[str, Any] | 
     return entry
 
 
-def _version_text(filename: str) -> str | None:
-    """The version part of a wheel or sdist file name, unparsed; None for other files."""
-    if filename.endswith(".whl"):
-        parts = filename.split("-", 2)
-        return parts[1] if len(parts) == 3 else None
-    if filename.endswith(".tar.gz"):
-        stem = filename[:-7]
-    elif filename.endswith(".zip"):
-        stem = filename[:-4]
-    else:
-        return None
-    return stem.rpartition("-")[2] or None
-
-
-def _check_bare_name(filename: str, index: IndexSpec) -> None:
-    if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
-        raise IndexServerError(
-            f"index {index.name!r} lists a file named {filename!r}, which is not a bare file name",
-            hint="the index is misconfigured or hostile; report it to its operator",
-        )
+def _not_bare(filename: str, index: IndexSpec) -> IndexServerError:
+    return IndexServerError(
+        f"index {index.name!r} lists a file named {filename!r}, which is not a bare file name",
+        hint="the index is misconfigured or hostile; report it to its operator",
+    )
 
 
 def _versions(raw: object, index: IndexSpec, page_url: str) -> tuple[Version, ...] | None:

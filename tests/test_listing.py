@@ -356,11 +356,11 @@ def test_wheels_for_other_targets_are_dropped_but_one_stays_to_say_why() -> None
 
 def test_wheel_filter_keeps_names_it_cannot_read_for_validation_to_report() -> None:
     fits = FileFilter(LINUX_313, lambda name: True)
-    assert fits("demo", "demo-1.0-py3-none-any.whl")
-    assert fits("demo", "demo-1.0-1-cp313-cp313-manylinux_2_17_x86_64.whl")  # with a build tag
-    assert not fits("demo", "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl")
-    assert fits("demo", "demo-1.0-garbage.whl")
-    assert fits("demo", "demo-1.0-a-b-c-d-e.whl")
+    assert fits.wheel("py3-none-any.whl")
+    assert fits.wheel("1-cp313-cp313-manylinux_2_17_x86_64.whl")  # with a build tag
+    assert not fits.wheel("cp312-cp312-manylinux_2_17_x86_64.whl")
+    assert fits.wheel("garbage.whl")
+    assert fits.wheel("a-b-c-d-e.whl")
 
 
 def test_a_release_whose_files_all_name_another_project_has_no_files() -> None:
