@@ -100,14 +100,12 @@ def run_hooks(
 
         timer = threading.Timer(timeout, expire)
         timer.start()
-        try:
-            result = _converse(proc, proceed, out)
-            code = proc.wait()
-        finally:
-            timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        with proc:  # closes its pipes (a runner still waiting for an answer then exits), waits
+            try:
+                result = _converse(proc, proceed, out)
+            finally:
+                timer.cancel()
+        code = proc.returncode
         if expired.is_set():
             raise TargetEnvironmentError(f"building {what} took longer than {timeout:.0f} s")
         if code != 0 or result is None:

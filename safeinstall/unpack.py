@@ -71,6 +71,8 @@ def _unpack_tar(tar: tarfile.TarFile, filename: str, dest: Path) -> list[str]:
         total += member.size
         _check_caps(filename, len(members) + 1, total)
         try:
+            if not _plain_name(member.name.removesuffix("/")):
+                raise tarfile.FilterError("not a plain relative path")  # data_filter strips "/"
             tarfile.data_filter(member, str(dest))
         except tarfile.FilterError as exc:
             raise _unsafe(filename, f"has an unsafe member {member.name!r} ({exc})") from None
