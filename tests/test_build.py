@@ -21,6 +21,7 @@ from safeinstall import build as build_module
 from safeinstall import unpack
 from safeinstall.build import built_metadata
 from safeinstall.buildenv import BuildContext
+from safeinstall.buildhooks import run_hooks
 from safeinstall.errors import (
     IntegrityError,
     PolicyError,
@@ -438,3 +439,33 @@ def test_a_good_sdist_unpacks_with_links_inside_the_tree(tmp_path: Path) -> None
     assert (source / "b.txt").read_bytes() == b"A"
     zipped = unpack_sdist(zip_bytes({"zpkg-1.0/a.txt": b"Z"}), "zpkg-1.0.zip", tmp_path / "z")
     assert (zipped / "a.txt").read_bytes() == b"Z"
+
+
+def test_a_hook_that_hangs_is_stopped_at_the_timeout(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "slow.py").write_text("import time\ntime.sleep(60)\n")
+    with pytest.raises(TargetEnvironmentError, match=r"building slow-1\.0\.tar\.gz took longer"):
+        run_hooks(
+            tmp_path / "src",
+            "slow",
+            [tmp_path / "src"],
+            tmp_path / "env",
+            tmp_path,
+            proceed=lambda requires: True,
+            what="slow-1.0.tar.gz",
+            timeout=1,
+        )
+
+
+def test_wheels_unpack_their_importable_trees_only(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": b"",
+        "pkg-1.0.data/purelib/extra.py": b"",
+        "pkg-1.0.data/scripts/tool": b"#!/bin/sh\n",
+    }
+    unpack.unpack_wheel(build_wheel(tmp_path, "pkg", "1.0", files=files), tmp_path / "env")
+    assert sorted(p.name for p in (tmp_path / "env").iterdir()) == [
+        "extra.py",
+        "pkg",
+        "pkg-1.0.dist-info",
+    ]
