@@ -98,8 +98,12 @@ class IndexFinder:
         *,
         policy: Policy,
         notify: Callable[[str], None] = lambda message: None,
+        http: Http | None = None,
+        cache: Path | None = None,
     ) -> None:
         self.client = client
+        self.http = http
+        self.cache = cache  # with http: build environments for sdists are made without pip
         self.reader = reader
         self.policy = policy
         self.notify = notify
@@ -118,12 +122,16 @@ class IndexFinder:
 
     def _build(self, file: DistFile, sdist: bytes) -> bytes:
         from safeinstall.build import built_metadata
+        from safeinstall.buildenv import BuildContext
 
         self.notify(
             f"building {file.filename} to read its dependencies: this runs its build code "
             "(the policy allows sdists for it)"
         )
-        return built_metadata(sdist, file.filename, self.policy.index_specs())
+        context = None
+        if self.http is not None and self.cache is not None:
+            context = BuildContext(self.policy, self, self.http, self.cache)
+        return built_metadata(sdist, file.filename, self.policy.index_specs(), context=context)
 
     def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
         for file in files:  # reading joins one in flight, or finds it read
@@ -165,7 +173,7 @@ def open_finder(
         keep = FileFilter(wheels_for, policy.allows_sdist) if wheels_for is not None else None
         client = IndexClient(indexes, http, cache_dir=root, keep=keep)
         reader = MetadataReader(http, cache_dir=root)
-        yield IndexFinder(client, reader, pool, policy=policy, notify=notify)
+        yield IndexFinder(client, reader, pool, policy=policy, notify=notify, http=http, cache=root)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         http.close()
