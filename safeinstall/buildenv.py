@@ -158,9 +158,7 @@ class _WheelsOnly:
             raise NoWheel
         return self._finder.metadata(file)
 
-    def prefetch(
-        self, files: Sequence[DistFile], then: Callable[[Metadata], None] | None = None
-    ) -> None:
+    def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
         self._finder.prefetch([f for f in files if f.kind == "wheel"], then)
 
     def prefetch_projects(
