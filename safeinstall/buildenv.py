@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from safeinstall.http import Http
 
 _KEY_VERSION = b"build-env-1\n"
+_CREATING: dict[str, threading.Lock] = {}
 
 
 class NoWheel(Exception):
@@ -75,8 +77,9 @@ def build_env(requires: Sequence[str], context: BuildContext, *, what: str) -> B
     key = hashlib.sha256(_KEY_VERSION + "\n".join(digests).encode()).hexdigest()
     envs = private_dir(context.cache / "build-envs")
     path = envs / key
-    if not path.is_dir():
-        _create(path, artifacts, context)
+    with _CREATING.setdefault(key, threading.Lock()):  # two sdists, one setuptools: made once
+        if not path.is_dir():
+            _create(path, artifacts, context)
     pins = {pkg.name: pkg.version for pkg in resolution.packages}
     return BuildEnv(path, pins, tuple(requires))
 

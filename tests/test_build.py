@@ -12,6 +12,7 @@ import io
 import tarfile
 import zipfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -469,3 +470,20 @@ def test_wheels_unpack_their_importable_trees_only(tmp_path: Path) -> None:
         "pkg",
         "pkg-1.0.dist-info",
     ]
+
+
+def test_sdists_built_at_the_same_time_make_their_shared_environment_once(
+    served: IndexServer, finder: IndexFinder
+) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        built = list(
+            pool.map(
+                lambda deps: fast(finder, legacy_sdist(deps), "legacy-1.0.tar.gz"),
+                ['["six"]', '["idna"]'],
+            )
+        )
+    assert b"Requires-Dist: six" in built[0] and b"Requires-Dist: idna" in built[1]
+    setuptools = [
+        p for p in file_requests(served) if p.endswith("setuptools-80.0-py3-none-any.whl")
+    ]
+    assert len(setuptools) == 1  # one download, one environment, for both builds
