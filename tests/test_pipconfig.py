@@ -228,3 +228,32 @@ def test_an_error_in_the_background_is_raised_by_the_next_call(tmp_path: Path) -
     pipconfig.look_up_in_background(missing)
     with pytest.raises(TargetEnvironmentError, match="could not run"):
         configured_indexes(missing)
+
+
+def test_the_short_way_of_asking_pip_agrees_with_pip_config_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip_conf(
+        tmp_path,
+        monkeypatch,
+        "[global]\nindex-url = https://g.example.com/simple\ntimeout = 5\n"
+        "[install]\nextra-index-url = https://i.example.org/simple\n",
+    )
+    monkeypatch.setenv("PIP_NO_INDEX", "0")
+    cli = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
+    )
+    short = pipconfig._pip_config(sys.executable)
+    defaults = {k: v for k, v in short.items() if k.startswith(":pip-default:")}
+    assert {k: v for k, v in short.items() if k not in defaults} == parse_config_list(cli.stdout)
+    assert defaults[":pip-default:.index-url"].startswith("https://")
+
+
+def test_a_pip_whose_internals_moved_is_asked_through_its_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pip_conf(tmp_path, monkeypatch, "[global]\nextra-index-url = https://x.example.org/simple\n")
+    monkeypatch.setattr(pipconfig, "_CONFIG_SCRIPT", "raise ImportError('moved')")
+    specs = configured_indexes()
+    assert specs[0].url == "https://x.example.org/simple"
+    assert specs[-1].name == "pip-index" and specs[-1].file_hosts  # pip's default, asked apart

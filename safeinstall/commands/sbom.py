@@ -35,16 +35,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
     lock = read_lock_ref(ref)
     try:  # pip's own default index: purls from it need no repository_url
-        from safeinstall.pipconfig import _pip_default_index
+        from safeinstall.pipconfig import default_index
 
-        default_index: str | None = _pip_default_index(sys.executable)[0]
+        pip_default: str | None = default_index(sys.executable)[0]
     except TargetEnvironmentError:
-        default_index = None  # every purl then names its index: longer, still right
+        pip_default = None  # every purl then names its index: longer, still right
     bom = to_cyclonedx(
         lock,
         tool_version=__version__,
         when=timestamp(os.environ),
-        default_index=default_index,
+        default_index=pip_default,
         reproducible="SOURCE_DATE_EPOCH" in os.environ,
     )
     if args.output is None:
