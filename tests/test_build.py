@@ -487,3 +487,27 @@ def test_sdists_built_at_the_same_time_make_their_shared_environment_once(
         p for p in file_requests(served) if p.endswith("setuptools-80.0-py3-none-any.whl")
     ]
     assert len(setuptools) == 1  # one download, one environment, for both builds
+
+
+def test_a_backend_that_keeps_asking_for_more_is_stopped(
+    finder: IndexFinder, served: IndexServer, tmp_path: Path
+) -> None:
+    for name in ("helper", "other"):
+        served.add("a", build_wheel(tmp_path / "dists", name, "1.0"))
+    greedy = (
+        "import os\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        "    asked = os.path.exists('asked')\n"
+        "    open('asked', 'w').close()\n"
+        "    return ['other'] if asked else ['helper']\n"
+        "def prepare_metadata_for_build_wheel(d, c=None):\n"
+        "    raise AssertionError('never reached')\n"
+    )
+    sdist = tar_gz(
+        {
+            "greedy-1.0/pyproject.toml": PYPROJECT_IN_TREE.encode(),
+            "greedy-1.0/backend/inner.py": greedy.encode(),
+        }
+    )
+    with pytest.raises(TargetEnvironmentError, match="keeps asking for build requirements"):
+        fast(finder, sdist, "greedy-1.0.tar.gz")
