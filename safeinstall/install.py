@@ -275,25 +275,43 @@ def select_artifacts(
 def _after_failure(
     exc: TargetEnvironmentError, plan: Plan, python: str, pip: PipOptions, store: Store
 ) -> TargetEnvironmentError:
-    """What pip changed before it failed, with replaced versions restored where possible."""
+    """What pip changed before it failed, undone where possible, said as a last probe finds it.
+
+    pip keeps each package it finished and leaves the failing one half-written (files and a
+    ``.dist-info`` without its INSTALLER): what it added is uninstalled again (only with the
+    default scheme, the one ``pip uninstall`` acts on), and the versions it replaced or removed
+    are reinstalled from wheels in the store.
+    """
     before = plan.env.installed
     now = probe(python, pip.scheme, pip.where).installed
     added = [n for n in now if n not in before]
     changed = [n for n in now if n in before and now[n].version != before[n].version]
     gone = [n for n in before if n not in now]
-    restored, lost = _restore([before[n] for n in changed + gone], plan.env, pip, store)
-    parts = [f"installed {_names(now, added)}" if added else ""]
-    parts.append(f"replaced {_names(before, changed)}" if changed else "")
-    parts.append(f"removed {_names(before, gone)}" if gone else "")
-    parts.append(f"restored {_names(before, restored)}" if restored else "")
-    parts.append(
-        f"could not restore {_names(before, lost)} (no wheel in the cache)" if lost else ""
-    )
-    done = "; ".join(p for p in parts if p) or "the environment is unchanged"
+    if not (added or changed or gone):
+        return TargetEnvironmentError(f"{exc.message}; the environment is unchanged", hint=exc.hint)
+    if added and pip.scheme == "default":
+        with contextlib.suppress(TargetEnvironmentError):
+            pip_uninstall(plan.env.python, added)
+    no_wheel = _restore([before[n] for n in changed + gone], plan.env, pip, store)
+    after = probe(python, pip.scheme, pip.where).installed
+    back = [n for n in changed + gone if n in after and after[n].version == before[n].version]
+    lost = [n for n in changed + gone if n not in back]
+    undone, left = [n for n in added if n not in after], [n for n in added if n in after]
+    replaced = [f"{n} {before[n].version} with {now[n].version}" for n in changed]
+    parts = [f"pip added {_names(now, added)}"] if added else []
+    parts += [f"replaced {', '.join(replaced)}"] if changed else []
+    parts += [f"removed {_names(before, gone)}"] if gone else []
+    parts += [f"uninstalled {_names(now, undone)} again"] if undone else []
+    parts += [f"left {_names(now, left)} installed"] if left else []
+    parts += [f"restored {_names(before, back)}"] if back else []
+    if lost:
+        why = " (no wheel in the cache)" if set(lost) <= set(no_wheel) else ""
+        parts.append(f"could not restore {_names(before, lost)}{why}")
+    todo = ["reinstall what could not be restored"] if lost else []
+    todo += ["uninstall what was left installed"] if left else []
     return TargetEnvironmentError(
-        f"{exc.message}; {done}",
-        hint=(exc.hint or "")
-        + ("; reinstall the packages that could not be restored" if lost else ""),
+        f"{exc.message}; {'; '.join(parts)}",
+        hint="; ".join([exc.hint, *todo] if exc.hint else todo) or None,
     )
 
 
@@ -303,12 +321,12 @@ def _names(installed: Mapping[NormalizedName, Installed], names: Sequence[Normal
 
 def _restore(
     previous: Sequence[Installed], env: Environment, pip: PipOptions, store: Store
-) -> tuple[list[NormalizedName], list[NormalizedName]]:
-    """Reinstall ``previous`` versions from wheels in the store; (restored, not restorable)."""
+) -> list[NormalizedName]:
+    """Reinstall ``previous`` versions from wheels in the store; those with no wheel there."""
     if not previous:
-        return [], []
+        return []
     local = local_files((), store, {i.name for i in previous})
-    restored, lost = [], []
+    no_wheel = []
     for old in previous:
         pkg = LockedPackage(old.name, old.version, ()) if old.version is not None else None
         cands = [
@@ -318,13 +336,14 @@ def _restore(
         ]
         try:
             if pkg is None or not cands:
-                raise PolicyError("no wheel")
+                no_wheel.append(old.name)
+                continue
             artifact = choose(pkg, cands, env.target, Policy())
             path = store.get(artifact.sha256)
             if path is None:
-                raise PolicyError("damaged")
+                no_wheel.append(old.name)  # the entry was damaged, and is now dropped
+                continue
             pip_install(env.python, [(artifact, path)], pip, stage_in=store.root)
-            restored.append(old.name)
         except SafeinstallError:
-            lost.append(old.name)
-    return restored, lost
+            continue  # the last probe tells
+    return no_wheel

@@ -28,27 +28,24 @@ def publish(
     index: str = "a",
 ) -> list[LockedPackage]:
     """Build a wheel for each name, list it on ``index``, and return the locked entries."""
-    out = []
-    for name in names:
-        wheel = build_wheel(dists, name, version)
-        server.add(index, wheel)
-        data = wheel.read_bytes()
-        file = LockedFile(
-            hashlib.sha256(data).hexdigest(),
-            wheel.name,
-            server.file_url(index, wheel.name),
-            len(data),
-        )
-        out.append(
-            LockedPackage(
-                canonicalize_name(name),
-                Version(version),
-                (file,),
-                index_name=index,
-                index_url=server.index_url(index).rstrip("/"),
-            )
-        )
-    return out
+    return [locked(server, build_wheel(dists, name, version), index) for name in names]
+
+
+def locked(server: IndexServer, wheel: Path, index: str = "a") -> LockedPackage:
+    """List ``wheel`` on ``index`` and return its locked entry (its one file, by sha256)."""
+    name, version = wheel.name.split("-")[:2]
+    server.add(index, wheel)
+    data = wheel.read_bytes()
+    file = LockedFile(
+        hashlib.sha256(data).hexdigest(), wheel.name, server.file_url(index, wheel.name), len(data)
+    )
+    return LockedPackage(
+        canonicalize_name(name),
+        Version(version),
+        (file,),
+        index_name=index,
+        index_url=server.index_url(index).rstrip("/"),
+    )
 
 
 def write_locks(directory: Path, packages: Sequence[LockedPackage]) -> tuple[Path, Path]:
