@@ -307,11 +307,12 @@ def _after_failure(
     if lost:
         why = " (no wheel in the cache)" if set(lost) <= set(no_wheel) else ""
         parts.append(f"could not restore {_names(before, lost)}{why}")
+    # pip ran and changed things, so its generic hint (is pip working?) does not apply
     todo = ["reinstall what could not be restored"] if lost else []
     todo += ["uninstall what was left installed"] if left else []
     return TargetEnvironmentError(
         f"{exc.message}; {'; '.join(parts)}",
-        hint="; ".join([exc.hint, *todo] if exc.hint else todo) or None,
+        hint="; ".join([*todo, "fix what pip reports, then install again"]),
     )
 
 
