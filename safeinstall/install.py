@@ -7,8 +7,8 @@
    the installed packages the lock does not list.
 3. Under an advisory lock on the environment: choose each file (``sources``), fetch and verify
    every one (``fetch``), and only then run pip. If pip fails part-way, compare the installed set
-   with the one before, reinstall replaced versions from the store where their wheels are there,
-   and say exactly what changed.
+   with the one before, uninstall what pip added (its failing package is half-written), reinstall
+   replaced versions from the store where their wheels are there, and say what a last probe finds.
 """
 
 from __future__ import annotations

@@ -78,6 +78,10 @@ def pip_env() -> dict[str, str]:
     return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
+def site_packages(python: Path) -> Path:
+    return next((python.parent.parent / "lib").glob("python3*/site-packages"))
+
+
 def snapshot(python: Path) -> tuple[str, list[str]]:
     """``pip freeze`` and a listing (path, size) of everything under site-packages."""
     freeze = subprocess.run(
@@ -87,7 +91,7 @@ def snapshot(python: Path) -> tuple[str, list[str]]:
         text=True,
         env=pip_env(),
     ).stdout
-    site = next((python.parent.parent / "lib").glob("python3*/site-packages"))
+    site = site_packages(python)
     listing = sorted(
         f"{p.relative_to(site)} {p.stat().st_size if p.is_file() else '-'}" for p in site.rglob("*")
     )

@@ -1,10 +1,10 @@
 """`safeinstall install` when pip fails part-way: real pip, a real venv, a loopback index.
 
-The new lock pins ``lib 2.0`` and ``bad 1.0``. ``bad``'s wheel passes every check safeinstall
-makes (its hash is locked), but pip fails while installing it: a file under
+The new lock pins ``lib 2.0``, ``new-dep 1.0`` and ``bad 1.0``. ``bad``'s wheel passes every
+check safeinstall makes (its hash is locked), but pip fails while installing it: a file under
 ``bad-1.0.data/bogus/`` names no install scheme, which pip only notices after it wrote the root
 files (package and ``.dist-info``). pip installs equal-weight requirements in reverse name order,
-so ``lib`` is already replaced (and committed) when ``bad`` fails.
+so ``new-dep`` is installed and ``lib`` replaced (both committed) when ``bad`` fails.
 """
 
 from __future__ import annotations
@@ -19,15 +19,19 @@ import pytest
 
 from safeinstall.lock import LockedPackage
 from tests.conftest import Result
-from tests.installdata import installed, locked, make_venv, pip_env, write_locks, write_policy
+from tests.installdata import (
+    installed,
+    locked,
+    make_venv,
+    pip_env,
+    site_packages,
+    write_locks,
+    write_policy,
+)
 from tests.support.builders import build_wheel
 from tests.support.indexserver import IndexServer
 
 Cli = Callable[..., Result]
-
-
-def site_packages(python: Path) -> Path:
-    return next((python.parent.parent / "lib").glob("python3*/site-packages"))
 
 
 @pytest.fixture
@@ -104,3 +108,20 @@ def test_version_installed_by_plain_pip_cannot_be_restored(
     assert "reinstall what could not be restored" in result.err
     assert installed(python) == {"lib==2.0"}  # as the message says
     assert not (site_packages(python) / "bad").exists()
+
+
+@pytest.mark.slow
+def test_what_pip_added_under_a_prefix_is_reported_as_left(
+    cli: Cli, upgrade: tuple[Path, LockedPackage, Path], tmp_path: Path
+) -> None:
+    policy, _, new_lock = upgrade
+    python = make_venv(tmp_path / "venv")
+    prefix = tmp_path / "prefix"
+    args = ("install", "--policy", policy, "-r", new_lock, "--python", python)
+    result = cli(*args, "--prefix", prefix)
+    assert result.code != 0
+    # pip uninstall cannot reach a --prefix: nothing is claimed undone that was not
+    assert re.search("; left [^;]*bad 1.0[^;]* installed", result.err)
+    assert "uninstalled" not in result.err
+    assert "uninstall what was left installed" in result.err
+    assert list(prefix.glob("lib/python3*/site-packages/bad-1.0.dist-info"))
