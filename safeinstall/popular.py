@@ -10,18 +10,23 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-from dataclasses import dataclass
+
+from safeinstall.frozen import Frozen, _set
 
 _DATA_FILE = "popular-names.txt"
 
 
-@dataclass(frozen=True, slots=True)
-class PopularNames:
+class PopularNames(Frozen):
     """The shipped list: ``known`` holds every listed name, ``protected`` the targets, most
     downloaded first."""
 
+    __slots__ = ("known", "protected")
     known: frozenset[str]
     protected: tuple[str, ...]
+
+    def __init__(self, known: frozenset[str], protected: tuple[str, ...]) -> None:
+        _set(self, "known", known)
+        _set(self, "protected", protected)
 
 
 def is_listed(canon: str) -> bool:
