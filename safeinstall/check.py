@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 from safeinstall import popular, urls
 from safeinstall.errors import InputError, Location, SafeinstallError
 from safeinstall.findings import Finding
+from safeinstall.frozen import Frozen, _set
 from safeinstall.policy import Policy
 from safeinstall.reqfile import ReqLine, RequirementsFile, parse_requirements
 
@@ -35,13 +35,23 @@ BUILD_OPTIONS = frozenset(
 LOCK_FIX = "regenerate the lock with `safeinstall lock` (it pins every package with --hash lines)"
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(Frozen):
     """What `check` found in ``files``: policy findings, and the files it could not read."""
 
+    __slots__ = ("errors", "files", "findings")
     files: tuple[str, ...]
     findings: tuple[Finding, ...]
     errors: tuple[SafeinstallError, ...]
+
+    def __init__(
+        self,
+        files: tuple[str, ...],
+        findings: tuple[Finding, ...],
+        errors: tuple[SafeinstallError, ...],
+    ) -> None:
+        _set(self, "files", files)
+        _set(self, "findings", findings)
+        _set(self, "errors", errors)
 
 
 def file_kind(path: Path, *, mode: Literal["lock", "input"] | None = None) -> Kind:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from safeinstall.errors import Location
+from safeinstall.frozen import Frozen, _set
 
 # rule id -> short description (SARIF rule metadata and the README table come from here)
 RULES: dict[str, str] = {
@@ -26,19 +25,26 @@ RULES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Frozen):
     """One problem (``rule``, a key of RULES) at one place, with the one-line fix."""
 
+    __slots__ = ("fix", "location", "message", "rule", "severity")
     rule: str
     message: str
     location: Location
     fix: str
-    severity: str = "error"
+    severity: str
 
-    def __post_init__(self) -> None:
-        if self.rule not in RULES:  # pragma: no cover - programming error
-            raise ValueError(f"unknown rule {self.rule!r}")
+    def __init__(
+        self, rule: str, message: str, location: Location, fix: str, severity: str = "error"
+    ) -> None:
+        if rule not in RULES:  # pragma: no cover - programming error
+            raise ValueError(f"unknown rule {rule!r}")
+        _set(self, "rule", rule)
+        _set(self, "message", message)
+        _set(self, "location", location)
+        _set(self, "fix", fix)
+        _set(self, "severity", severity)
 
     def to_json(self) -> dict[str, object]:
         return {

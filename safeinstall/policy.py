@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,33 +16,54 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from safeinstall.frozen import Frozen, _set
+
 
 def _glob(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(canonicalize_name(name), pattern)
 
 
-@dataclass(frozen=True, slots=True)
-class IndexSpec:
+class IndexSpec(Frozen):
     """A trusted index. With ``packages`` it serves only those names, and they come only from it."""
 
+    __slots__ = ("file_hosts", "insecure", "name", "packages", "url")
     name: str
     url: str  # normalized: no credentials, no trailing slash
-    packages: tuple[str, ...] = ()  # glob patterns over canonical names
+    packages: tuple[str, ...]  # glob patterns over canonical names
     # hosts (besides the index's own) that its listings may point artifact URLs to
-    file_hosts: tuple[str, ...] = ()
-    insecure: bool = False  # plain http to a non-loopback host, allowed explicitly by the policy
+    file_hosts: tuple[str, ...]
+    insecure: bool  # plain http to a non-loopback host, allowed explicitly by the policy
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        packages: tuple[str, ...] = (),
+        file_hosts: tuple[str, ...] = (),
+        insecure: bool = False,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "url", url)
+        _set(self, "packages", packages)
+        _set(self, "file_hosts", file_hosts)
+        _set(self, "insecure", insecure)
 
     def serves(self, name: str) -> bool:
         return any(_glob(p, name) for p in self.packages)
 
 
-@dataclass(frozen=True, slots=True)
-class PackageRule:
+class PackageRule(Frozen):
     """``pattern`` (a glob over canonical names) with an optional version specifier."""
 
+    __slots__ = ("pattern", "raw", "specifier")
     raw: str
     pattern: str
-    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    specifier: SpecifierSet
+
+    def __init__(self, raw: str, pattern: str, specifier: SpecifierSet | None = None) -> None:
+        _set(self, "raw", raw)
+        _set(self, "pattern", pattern)
+        _set(self, "specifier", SpecifierSet() if specifier is None else specifier)
 
     def matches(self, name: str, version: Version | None = None) -> bool:
         if not _glob(self.pattern, name):
@@ -52,13 +73,18 @@ class PackageRule:
         return self.specifier.contains(version, prereleases=True)
 
 
-@dataclass(frozen=True, slots=True)
-class AuditIgnore:
+class AuditIgnore(Frozen):
     """A known vulnerability accepted for a while: ``id`` (or an alias of it), why, until when."""
 
+    __slots__ = ("id", "reason", "until")
     id: str
     reason: str
     until: date  # the last day the ignore applies
+
+    def __init__(self, id: str, reason: str, until: date) -> None:
+        _set(self, "id", id)
+        _set(self, "reason", reason)
+        _set(self, "until", until)
 
     def active(self, today: date) -> bool:
         return today <= self.until

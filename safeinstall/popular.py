@@ -10,28 +10,57 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-from dataclasses import dataclass
+
+from safeinstall.frozen import Frozen, _set
 
 _DATA_FILE = "popular-names.txt"
 
 
-@dataclass(frozen=True, slots=True)
-class PopularNames:
+class PopularNames(Frozen):
     """The shipped list: ``known`` holds every listed name, ``protected`` the targets, most
     downloaded first."""
 
+    __slots__ = ("known", "protected")
     known: frozenset[str]
     protected: tuple[str, ...]
+
+    def __init__(self, known: frozenset[str], protected: tuple[str, ...]) -> None:
+        _set(self, "known", known)
+        _set(self, "protected", protected)
 
 
 def is_listed(canon: str) -> bool:
     """Whether the canonical name ``canon`` is on the shipped list (in ``popular_names().known``).
 
-    A listed name is a line of the file as it is written, ``name`` or ``+name``: that set costs
-    a fraction of a full parse, which only names it does not hold need.
+    A listed name is a line of the file as it is written, ``name`` or ``+name``: those lines,
+    read from the top (most downloaded first) only as far as needed, answer most names for a
+    fraction of a full parse, which only names they do not hold need.
     """
-    lines = _lines()
-    return canon in lines or f"+{canon}" in lines or canon in popular_names().known
+    return _lines().has(canon) or canon in popular_names().known
+
+
+class _Lines:
+    """The file's lines as a set, grown a chunk at a time until it holds the name asked for: a
+    lock's names are mostly near the top, and hashing all 15,000 lines costs a hook ~3 ms."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.read_to = 0  # every line before this offset is in ``seen``
+        self.seen: set[str] = set()
+
+    def has(self, canon: str) -> bool:
+        protected = f"+{canon}"
+        while canon not in self.seen and protected not in self.seen:
+            if self.read_to >= len(self.text):
+                return False
+            end = self.text.find("\n", self.read_to + _CHUNK)
+            end = len(self.text) if end < 0 else end + 1
+            self.seen.update(self.text[self.read_to : end].splitlines())
+            self.read_to = end
+        return True
+
+
+_CHUNK = 8192  # characters, ~500 lines
 
 
 @functools.cache
@@ -41,8 +70,8 @@ def popular_names() -> PopularNames:
 
 
 @functools.cache
-def _lines() -> frozenset[str]:
-    return frozenset(_text().splitlines())
+def _lines() -> _Lines:
+    return _Lines(_text())
 
 
 def _text() -> str:

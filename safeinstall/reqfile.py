@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from safeinstall.errors import InputError, Location
+from safeinstall.frozen import Frozen, _set
 from safeinstall.reqline import Kind, interpret
 from safeinstall.reqsyntax import (
     check_size,
@@ -48,18 +48,37 @@ _REMOTE_RE = re.compile(r"^(http|https|file):", re.IGNORECASE)  # what pip would
 _HASHED_RE = re.compile(r"[^\s-]\S*(?: +--hash=sha256:[0-9a-fA-F]+)+")
 
 
-@dataclass(frozen=True, slots=True)
-class HashPin:
+class HashPin(Frozen):
     """``--hash=ALGORITHM:DIGEST`` as written (algorithm lower-cased); not validated here."""
 
+    __slots__ = ("algorithm", "digest")
     algorithm: str
     digest: str
 
+    def __init__(self, algorithm: str, digest: str) -> None:
+        _set(self, "algorithm", algorithm)
+        _set(self, "digest", digest)
 
-@dataclass(frozen=True, slots=True)
-class ReqLine:
+
+class ReqLine(Frozen):
     """One requirement: a logical line naming something to install (or constrain)."""
 
+    __slots__ = (
+        "constraint",
+        "editable",
+        "env_vars",
+        "extras",
+        "hashes",
+        "kind",
+        "line",
+        "location",
+        "marker",
+        "name",
+        "options",
+        "raw_name",
+        "specifier",
+        "url",
+    )
     location: Location
     line: str
     kind: Kind
@@ -75,25 +94,78 @@ class ReqLine:
     constraint: bool
     env_vars: tuple[str, ...]
 
+    def __init__(
+        self,
+        *,
+        location: Location,
+        line: str,
+        kind: Kind,
+        name: NormalizedName | None,
+        raw_name: str | None,
+        specifier: SpecifierSet,
+        extras: frozenset[NormalizedName],
+        marker: Marker | None,
+        url: str | None,
+        editable: bool,
+        hashes: tuple[HashPin, ...],
+        options: tuple[tuple[str, str], ...],
+        constraint: bool,
+        env_vars: tuple[str, ...],
+    ) -> None:
+        _set(self, "location", location)
+        _set(self, "line", line)
+        _set(self, "kind", kind)
+        _set(self, "name", name)
+        _set(self, "raw_name", raw_name)
+        _set(self, "specifier", specifier)
+        _set(self, "extras", extras)
+        _set(self, "marker", marker)
+        _set(self, "url", url)
+        _set(self, "editable", editable)
+        _set(self, "hashes", hashes)
+        _set(self, "options", options)
+        _set(self, "constraint", constraint)
+        _set(self, "env_vars", env_vars)
 
-@dataclass(frozen=True, slots=True)
-class Option:
+
+class Option(Frozen):
     """A global option line (``--index-url URL``, ``--pre`` ...), in long form."""
 
+    __slots__ = ("env_vars", "location", "name", "value")
     location: Location
     name: str
     value: str | None
     env_vars: tuple[str, ...]
 
+    def __init__(
+        self, location: Location, name: str, value: str | None, env_vars: tuple[str, ...]
+    ) -> None:
+        _set(self, "location", location)
+        _set(self, "name", name)
+        _set(self, "value", value)
+        _set(self, "env_vars", env_vars)
 
-@dataclass(frozen=True, slots=True)
-class RequirementsFile:
+
+class RequirementsFile(Frozen):
     """A parsed file with its includes: requirements and global options in order, files read."""
 
+    __slots__ = ("files", "options", "path", "requirements")
     path: str
     requirements: tuple[ReqLine, ...]
     options: tuple[Option, ...]
     files: tuple[str, ...]
+
+    def __init__(
+        self,
+        path: str,
+        requirements: tuple[ReqLine, ...],
+        options: tuple[Option, ...],
+        files: tuple[str, ...],
+    ) -> None:
+        _set(self, "path", path)
+        _set(self, "requirements", requirements)
+        _set(self, "options", options)
+        _set(self, "files", files)
 
 
 def parse_requirements(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from packaging.specifiers import SpecifierSet
@@ -21,6 +20,7 @@ from packaging.utils import (
 )
 
 from safeinstall.errors import InputError, Location
+from safeinstall.frozen import Frozen, _set
 
 if TYPE_CHECKING:  # imported where used: packaging's PEP 508 parser is most of a hook's start-up
     from packaging.markers import Marker
@@ -56,10 +56,10 @@ _PINNED_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedRequirement:
+class ParsedRequirement(Frozen):
     """What the requirement part of a line names (``interpret``'s result)."""
 
+    __slots__ = ("extras", "kind", "marker", "name", "raw_name", "specifier", "url")
     kind: Kind
     name: NormalizedName | None
     raw_name: str | None
@@ -67,6 +67,25 @@ class ParsedRequirement:
     extras: frozenset[NormalizedName]
     marker: Marker | None
     url: str | None
+
+    def __init__(
+        self,
+        *,
+        kind: Kind,
+        name: NormalizedName | None,
+        raw_name: str | None,
+        specifier: SpecifierSet,
+        extras: frozenset[NormalizedName],
+        marker: Marker | None,
+        url: str | None,
+    ) -> None:
+        _set(self, "kind", kind)
+        _set(self, "name", name)
+        _set(self, "raw_name", raw_name)
+        _set(self, "specifier", specifier)
+        _set(self, "extras", extras)
+        _set(self, "marker", marker)
+        _set(self, "url", url)
 
 
 def interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequirement:
@@ -155,7 +174,15 @@ def _made(
     url: str | None,
 ) -> ParsedRequirement:
     name = canonicalize_name(raw_name) if raw_name is not None else None
-    return ParsedRequirement(kind, name, raw_name, specifier, extras, marker, url)
+    return ParsedRequirement(
+        kind=kind,
+        name=name,
+        raw_name=raw_name,
+        specifier=specifier,
+        extras=extras,
+        marker=marker,
+        url=url,
+    )
 
 
 def _is_url(text: str, location: Location) -> bool:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from safeinstall.errors import InputError, Location
+from safeinstall.frozen import Frozen, _set
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024
@@ -37,13 +37,18 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 Scope = Literal["global", "include", "editable", "requirement"]
 
 
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
+class OptionSpec(Frozen):
     """One option pip accepts in a requirements file."""
 
+    __slots__ = ("name", "scope", "takes_value")
     name: str  # canonical long form
     takes_value: bool
     scope: Scope
+
+    def __init__(self, name: str, takes_value: bool, scope: Scope) -> None:
+        _set(self, "name", name)
+        _set(self, "takes_value", takes_value)
+        _set(self, "scope", scope)
 
 
 _SPECS = (
@@ -86,13 +91,23 @@ _LEGACY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SplitLine:
+class SplitLine(Frozen):
     """A logical line cut the way pip cuts it: the requirement words, then the options."""
 
+    __slots__ = ("args", "leftovers", "options")
     args: str  # everything before the first word starting with "-" ("" on an option line)
     options: tuple[tuple[OptionSpec, str | None], ...]
     leftovers: tuple[str, ...]  # words after the options; pip ignores them, we refuse them
+
+    def __init__(
+        self,
+        args: str,
+        options: tuple[tuple[OptionSpec, str | None], ...],
+        leftovers: tuple[str, ...],
+    ) -> None:
+        _set(self, "args", args)
+        _set(self, "options", options)
+        _set(self, "leftovers", leftovers)
 
 
 def read_bounded(path: Path, display: str, origin: Location | None) -> bytes:

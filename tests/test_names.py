@@ -330,8 +330,18 @@ def test_the_list_is_canonical() -> None:
 
 
 def test_every_listed_name_is_found_without_the_full_parse() -> None:
-    lines = popular._lines()
-    assert all(n in lines or f"+{n}" in lines for n in names.popular_names().known)
+    lines = popular._Lines(popular._text())
+    assert all(lines.has(n) for n in names.popular_names().known)
+
+
+def test_listed_lines_are_read_only_as_far_as_needed() -> None:
+    text = popular._text()
+    lines = popular._Lines(text)
+    assert lines.has("boto3")  # the first name: one chunk read
+    assert lines.read_to < len(text) // 10
+    assert not lines.has("reqeusts")  # not listed: the whole file read to say so
+    assert lines.read_to == len(text)
+    assert lines.has("smclarify")  # the last line
 
 
 def test_known_names_need_neither_the_parsed_list_nor_the_index() -> None:
