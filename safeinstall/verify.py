@@ -198,7 +198,7 @@ def _against_lock(
             problems.append(Problem("missing", f"{name}=={pins} is locked but not installed", name))
             continue
         for dist in have[name]:
-            if _version(dist.version) not in versions:
+            if as_version(dist.version) not in versions:
                 problems.append(
                     Problem(
                         "wrong-version",
@@ -332,7 +332,7 @@ def _name_version(meta: Path) -> tuple[str, str]:
     return name, version
 
 
-def _version(text: str) -> Version | None:
+def as_version(text: str) -> Version | None:
     try:
         return Version(text)
     except InvalidVersion:

@@ -1,7 +1,12 @@
-"""`safeinstall verify` on real venvs built by the test: each kind of drift and tampering."""
+"""`safeinstall verify` on real venvs built by the test: each kind of drift and tampering, against
+RECORD and against the locked wheels in the artifact store."""
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -12,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from safeinstall.fetch import Store
 from safeinstall.verify import Problem, probe, verify
 from tests.conftest import Result
 from tests.support.builders import PTH_CONTENT, build_wheel, file_sha256
@@ -245,3 +251,89 @@ def test_default_interpreter_is_the_running_one(cli: Callable[..., Result], tmp_
     report = json.loads(result.out)
     assert report["python"] == sys.executable
     assert report["packages"] > 0 and report["files_checked"] > 0
+
+
+# -- against the locked wheels kept in the artifact store (verifywheel.py) --------------------
+
+
+@pytest.fixture
+def stored(template: tuple[Venv, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The artifact store holding the wheels the demo lock pins, as `install` leaves it."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(cache))
+    store = Store(cache)
+    for wheel in template[0].wheels.glob("*.whl"):
+        store.add_file(wheel, file_sha256(wheel), wheel.name)
+    return cache
+
+
+def record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def rewrite_record(site: Path, dist_info: str, changes: dict[str, bytes | None]) -> None:
+    """Edit files and make RECORD agree, as an attacker who knows RECORD would."""
+    record = site / dist_info / "RECORD"
+    rows = [row for row in csv.reader(record.read_text().splitlines()) if row]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        if row[0] in changes:
+            data = changes.pop(row[0])
+            if data is None:
+                (site / row[0]).unlink()
+                continue
+            (site / row[0]).write_bytes(data)
+            writer.writerow([row[0], record_hash(data), str(len(data))])
+            continue
+        writer.writerow(row)
+    for path, data in changes.items():  # new files
+        assert data is not None
+        (site / path).write_bytes(data)
+        writer.writerow([path, record_hash(data), str(len(data))])
+    record.write_text(out.getvalue())
+
+
+@pytest.mark.usefixtures("stored")
+def test_clean_environment_is_checked_against_its_wheels(
+    cli: Callable[..., Result], demo_venv: Venv, demo: Path
+) -> None:
+    result = cli("verify", demo, "--python", demo_venv.python)
+    assert result.code == 0, result.out + result.err
+    assert "ok: 2 packages (2 also against their locked wheels)" in result.err
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_change_with_its_record_line_rewritten_is_caught(
+    cli: Callable[..., Result], demo_venv: Venv, demo: Path
+) -> None:
+    rewrite_record(demo_venv.site, "demo-1.0.dist-info", {"demo/core.py": b"import os  # evil\n"})
+    result = cli("verify", demo, "--python", demo_venv.python)
+    assert result.code == 1
+    assert "not-as-locked: demo/core.py of demo differs from the locked wheel" in result.out
+    assert "modified" not in result.out  # RECORD itself agrees: only the wheel tells
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_module_added_to_record_and_a_file_removed_from_it_are_caught(
+    cli: Callable[..., Result], demo_venv: Venv, demo: Path
+) -> None:
+    rewrite_record(
+        demo_venv.site,
+        "demo-1.0.dist-info",
+        {"demo/backdoor.py": b"import os\n", "demo/__init__.py": None},
+    )
+    result = cli("verify", demo, "--python", demo_venv.python, "--format", "json")
+    assert result.code == 1
+    problems = {(p["kind"], p["path"]) for p in json.loads(result.out)["problems"]}
+    assert problems == {("not-in-wheel", "demo/backdoor.py"), ("missing-file", "demo/__init__.py")}
+
+
+def test_without_the_wheels_in_the_store_only_record_is_checked(
+    cli: Callable[..., Result], demo_venv: Venv, demo: Path
+) -> None:
+    rewrite_record(demo_venv.site, "demo-1.0.dist-info", {"demo/core.py": b"import os  # evil\n"})
+    result = cli("verify", demo, "--python", demo_venv.python)
+    assert result.code == 0  # what this check cannot see without the wheel: said in the summary
+    assert "(0 also against their locked wheels)" in result.err

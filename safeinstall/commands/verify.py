@@ -12,8 +12,8 @@ from safeinstall.ui import UI
 HELP = "check that the installed environment is exactly the lock, with untouched files"
 DESCRIPTION = (
     "Compare an environment with the lock: every locked package installed at its version, "
-    "nothing extra, every installed file matching its RECORD hash, no .pth file that runs code "
-    "at start-up. "
+    "nothing extra, every installed file matching its RECORD hash and, where the artifact cache "
+    "holds the locked wheel, that wheel's own files, no .pth file that runs code at start-up. "
     "Exit 1 when anything is found."
 )
 FORMATS = ("text", "json")
@@ -35,13 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.finder import cache_root
     from safeinstall.lockfile import default_lock, read_lock_file
     from safeinstall.verify import probe, verify
+    from safeinstall.verifywheel import against_wheels
 
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)
     report = verify(lock, probe(args.python or sys.executable), allow_extra=args.allow_extra)
-    code = 1 if report.problems else 0
+    wheels = against_wheels(lock, report.installed, cache_root())
+    seen = {(p.package, p.path) for p in report.problems}  # a file is reported once
+    problems = [*report.problems, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
+    code = 1 if problems else 0
     env = report.environment
     if args.format == "json":
         ui.json(
@@ -51,19 +56,20 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "prefix": str(env.prefix),
                 "packages": len(report.installed),
                 "files_checked": report.files_checked,
-                "problems": [p.to_json() for p in report.problems],
+                "packages_checked_against_wheels": wheels.packages,
+                "problems": [p.to_json() for p in problems],
                 "exit_code": code,
             }
         )
         return code
-    for problem in report.problems:
+    for problem in problems:
         ui.line(f"{ui.bad(problem.kind)}: {problem.message}")
     summary = (
-        f"{len(report.installed)} packages, {report.files_checked} files in {env.prefix} "
-        f"against {path}"
+        f"{len(report.installed)} packages ({wheels.packages} also against their locked wheels), "
+        f"{report.files_checked} files in {env.prefix} against {path}"
     )
-    if report.problems:
-        count = len(report.problems)
+    if problems:
+        count = len(problems)
         ui.info(f"{count} problem{'s' * (count != 1)}: {summary}")
     else:
         ui.info(f"ok: {summary}")
