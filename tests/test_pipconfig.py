@@ -20,6 +20,19 @@ def pip_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None
     monkeypatch.setenv("PIP_CONFIG_FILE", str(path))
 
 
+def count_runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The subprocesses run from now on (they still run)."""
+    calls: list[object] = []
+    real_run = subprocess.run
+
+    def counting_run(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real_run(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", counting_run)
+    return calls
+
+
 def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_INDEX_URL", "https://Main.Example.com/simple/")
     monkeypatch.setenv(
@@ -116,19 +129,10 @@ def test_same_url_twice_kept_once_in_the_first_position(monkeypatch: pytest.Monk
     assert configured_indexes() == (IndexSpec("pip-extra-1", "https://a.example.com/simple"),)
 
 
-def test_cached_per_process_and_per_configuration(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_cached_per_process_and_per_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_INDEX_URL", "https://one.example.com/simple")
     first = configured_indexes()
-    calls: list[object] = []
-    real_run = subprocess.run
-
-    def counting_run(*args: object, **kwargs: object) -> object:
-        calls.append(args)
-        return real_run(*args, **kwargs)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(subprocess, "run", counting_run)
+    calls = count_runs(monkeypatch)
     assert configured_indexes() is first
     assert calls == []
     monkeypatch.setenv("PIP_INDEX_URL", "https://two.example.com/simple")
@@ -210,14 +214,7 @@ def test_lookup_in_the_background_is_taken_by_the_next_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pip_conf(tmp_path, monkeypatch, "[global]\nindex-url = https://bg.example.com/simple\n")
-    calls: list[object] = []
-    real_run = subprocess.run
-
-    def counting_run(*args: object, **kwargs: object) -> object:
-        calls.append(args)
-        return real_run(*args, **kwargs)  # type: ignore[call-overload]
-
-    monkeypatch.setattr(subprocess, "run", counting_run)
+    calls = count_runs(monkeypatch)
     pipconfig.look_up_in_background()
     assert configured_indexes()[-1].url == "https://bg.example.com/simple"
     assert len(calls) == 1  # pip asked once, by the background lookup or this call
