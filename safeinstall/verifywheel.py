@@ -7,6 +7,10 @@ every read), each file that wheel puts into site-packages is compared with the w
 and files that the installed RECORD lists there but the wheel never had are reported. Nothing is
 fetched: a package whose wheel is not in the store is checked against its RECORD only.
 
+A wheelhouse made by ``safeinstall download`` (``--find-links``) serves the same purpose where the
+environment was installed elsewhere, as in a Docker image: its wheels count only when their
+sha256 is one the lock pins.
+
 Problems (``verify.Problem`` kinds):
 
 - ``not-as-locked``: an installed file differs from the same file in the locked wheel;
@@ -20,13 +24,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from packaging.version import Version
 
-from safeinstall.fetch import Store, file_sha256
+from safeinstall.fetch import Store, file_sha256, parse_filename
 from safeinstall.lock import Lock, LockedPackage
 from safeinstall.verify import Installed, Problem, as_version
 
@@ -41,20 +45,21 @@ class WheelCheck:
     files: int  # files compared
 
 
-def against_wheels(lock: Lock, dists: Sequence[Installed], cache: Path) -> WheelCheck:
-    """Compare each installed locked package with its locked wheel, where ``cache``'s store
-    holds it (an absent store is not created)."""
-    if not (cache / "artifacts" / "sha256").is_dir():
-        return WheelCheck((), 0, 0)
-    store = Store(cache)
+def against_wheels(
+    lock: Lock, dists: Sequence[Installed], cache: Path, find_links: Sequence[Path] = ()
+) -> WheelCheck:
+    """Compare each installed locked package with its locked wheel, where ``cache``'s store (an
+    absent store is not created) or a ``find_links`` folder (a wheelhouse) holds it."""
+    store = Store(cache) if (cache / "artifacts" / "sha256").is_dir() else None
     pins: dict[tuple[str, Version | None], LockedPackage] = {
         (pkg.name, pkg.version): pkg for pkg in lock.packages
     }
+    local = _wheelhouse(find_links, pins)
     problems: list[Problem] = []
     packages = files = 0
     for dist in dists:
         pkg = pins.get((dist.name, as_version(dist.version)))
-        wheel = _installed_wheel(pkg, dist, store) if pkg is not None else None
+        wheel = _installed_wheel(pkg, dist, store, local) if pkg is not None else None
         if wheel is None:
             continue
         packages += 1
@@ -66,14 +71,34 @@ def against_wheels(lock: Lock, dists: Sequence[Installed], cache: Path) -> Wheel
     return WheelCheck(tuple(problems), packages, files)
 
 
-def _installed_wheel(pkg: LockedPackage, dist: Installed, store: Store) -> Path | None:
-    """The locked wheel this package was installed from: of those in the store, the one whose
-    RECORD shares most entries with the installed RECORD (a lock may pin a wheel per platform)."""
-    wheels = [
-        path
-        for sha256 in pkg.hashes
-        if (store.name_of(sha256) or "").endswith(".whl") and (path := store.get(sha256))
-    ]
+def _wheelhouse(
+    folders: Sequence[Path], pins: Mapping[tuple[str, Version | None], LockedPackage]
+) -> dict[str, Path]:
+    """sha256 -> path of the wheels in ``folders`` that name a locked version (only those are
+    hashed); which of them the lock pins is decided by the hash."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.whl")) if folder.is_dir() else ():
+            named = parse_filename(path.name)
+            if named is not None and named in pins and path.is_file():
+                found[file_sha256(path)] = path
+    return found
+
+
+def _installed_wheel(
+    pkg: LockedPackage, dist: Installed, store: Store | None, local: Mapping[str, Path]
+) -> Path | None:
+    """The locked wheel this package was installed from: of those at hand, the one whose RECORD
+    shares most entries with the installed RECORD (a lock may pin a wheel per platform)."""
+    wheels = [local[sha256] for sha256 in pkg.hashes if sha256 in local]
+    if store is not None:
+        wheels += [
+            path
+            for sha256 in pkg.hashes
+            if sha256 not in local
+            and (store.name_of(sha256) or "").endswith(".whl")
+            and (path := store.get(sha256))
+        ]
     if len(wheels) <= 1:
         return wheels[0] if wheels else None
     installed = set(_record_rows(dist.meta_dir / "RECORD"))

@@ -337,3 +337,23 @@ def test_without_the_wheels_in_the_store_only_record_is_checked(
     result = cli("verify", demo, "--python", demo_venv.python)
     assert result.code == 0  # what this check cannot see without the wheel: said in the summary
     assert "(0 also against their locked wheels)" in result.err
+
+
+def test_a_wheelhouse_serves_where_the_cache_has_no_wheels(
+    cli: Callable[..., Result], template: tuple[Venv, Path], demo_venv: Venv, demo: Path
+) -> None:
+    wheelhouse = template[0].wheels
+    rewrite_record(demo_venv.site, "demo-1.0.dist-info", {"demo/core.py": b"import os  # evil\n"})
+    result = cli("verify", demo, "--python", demo_venv.python, "--find-links", wheelhouse)
+    assert result.code == 1
+    assert "not-as-locked: demo/core.py of demo differs from the locked wheel" in result.out
+    assert "(2 also against their locked wheels)" in result.err
+
+
+def test_a_wheel_in_the_wheelhouse_that_the_lock_does_not_pin_is_not_used(
+    cli: Callable[..., Result], demo_venv: Venv, demo: Path, tmp_path: Path
+) -> None:
+    impostor = build_wheel(tmp_path / "house", "demo", "1.0", files={"demo/core.py": b"x = 1\n"})
+    result = cli("verify", demo, "--python", demo_venv.python, "--find-links", impostor.parent)
+    assert result.code == 0, result.out
+    assert "(0 also against their locked wheels)" in result.err

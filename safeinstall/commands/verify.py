@@ -28,6 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the one running safeinstall)",
     )
     parser.add_argument(
+        "--find-links",
+        metavar="DIR",
+        type=Path,
+        action="append",
+        default=[],
+        help="a wheelhouse (from `safeinstall download`) whose locked wheels installed files are "
+        "compared with, besides the artifact cache (repeatable)",
+    )
+    parser.add_argument(
         "--allow-extra",
         action="store_true",
         help="do not report installed packages that the lock does not list",
@@ -43,7 +52,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)
     report = verify(lock, probe(args.python or sys.executable), allow_extra=args.allow_extra)
-    wheels = against_wheels(lock, report.installed, cache_root())
+    wheels = against_wheels(lock, report.installed, cache_root(), args.find_links)
     seen = {(p.package, p.path) for p in report.problems}  # a file is reported once
     problems = [*report.problems, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
     code = 1 if problems else 0
