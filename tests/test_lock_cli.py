@@ -145,6 +145,24 @@ def test_check_without_a_lock_is_a_usage_error(proj: LockProject) -> None:
     assert "requirements.txt does not exist" in result.err
 
 
+def test_check_does_not_ask_pip_for_its_indexes(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock-fresh hook runs `lock --check` on every commit: the built-in policy's indexes
+    (asked of pip in a subprocess) are not part of the digest, so pip is never started."""
+    from safeinstall import pipconfig
+
+    started: list[object] = []
+    monkeypatch.setattr(pipconfig, "look_up_in_background", lambda *a: started.append(a))
+    monkeypatch.setattr(pipconfig, "configured_indexes", lambda *a: started.append(a) or ())
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.in").write_text("demo\n")
+    (tmp_path / "requirements.txt").write_text("demo==1.0 --hash=sha256:" + "a" * 64 + "\n")
+    result = cli("lock", "--check")
+    assert result.code == 1  # stale: it has no digest line
+    assert started == []
+
+
 # -- a misbehaving index: a clear error and the old lock intact --------------------------------
 def prepared(proj: LockProject) -> dict[str, bytes]:
     """Lock demo, then ask for `newpkg` too (published); returns the snapshot before relocking."""

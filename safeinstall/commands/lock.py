@@ -121,7 +121,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if output in inputs:
         raise UsageError(f"{output} is both an input and the output")
     policy = load_policy(args.policy)
-    if policy.indexes is None:  # pip's own indexes: ask it while the inputs are read
+    if not args.check and policy.indexes is None:
+        # pip's own indexes: ask it while the inputs are read (--check needs no index)
         from safeinstall.pipconfig import look_up_in_background
 
         look_up_in_background()
@@ -129,9 +130,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     inputs_read = read_inputs(
         inputs, policy, extras=args.extra, all_extras=args.all_extras, groups=args.group
     )
-    if not args.check:  # and the resolver's modules are loaded
-        import safeinstall.finder
-        import safeinstall.merge  # noqa: F401
     if args.check:
         return _check(ui, output, digest_for(inputs_read, policy, targets), args)
     upgrade: bool | set[NormalizedName] = args.upgrade or {
