@@ -49,7 +49,7 @@ class IndexClient:
     ) -> None:
         """``keep``: which files of a page to keep (a lock for given targets); None: all."""
         self._indexes = tuple(indexes)
-        self._fits = keep
+        self._keep = keep
         self._http = http
         self._clock = clock
         self._cache = _PageCache(cache_dir / "pages") if cache_dir is not None else None
@@ -143,7 +143,7 @@ class IndexClient:
                 project=name,
                 index=index,
                 now=datetime.fromtimestamp(self._clock(), UTC),
-                fits=self._fits,
+                fits=self._keep,
             )
 
 

@@ -50,12 +50,14 @@ def unpack_wheel(path: Path, dest: Path) -> None:
     ``*.data/purelib`` and ``*.data/platlib`` trees; scripts, headers and data are left out."""
     try:
         with zipfile.ZipFile(path) as zf:
-            _unpack_zip(zf, path.name, dest, rename=_wheel_place)
+            _unpack_zip(zf, path.name, dest, rename=site_path)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise _unsafe(path.name, f"is not a readable archive ({exc})") from None
 
 
-def _wheel_place(name: str) -> str | None:
+def site_path(name: str) -> str | None:
+    """Where an installer puts a wheel member, relative to site-packages; None: outside it
+    (``.data`` scripts, headers and data)."""
     parts = PurePosixPath(name).parts
     if parts and parts[0].endswith(".data"):
         if len(parts) > 2 and parts[1] in ("purelib", "platlib"):

@@ -32,6 +32,7 @@ from packaging.version import Version
 
 from safeinstall.fetch import Store, file_sha256, parse_filename
 from safeinstall.lock import Lock, LockedPackage
+from safeinstall.unpack import site_path
 from safeinstall.verify import Installed, Problem, as_version
 
 _CHUNK = 1024 * 1024
@@ -153,17 +154,13 @@ def _compare(dist: Installed, wheel: Path) -> Iterator[Problem | str]:
 
 def _placed(member: str) -> str | None:
     """Where an installer puts a wheel member inside site-packages; None: elsewhere or never
-    (scripts, headers and data go outside it, RECORD is rewritten, unsafe names are skipped)."""
+    (RECORD is rewritten by the installer, unsafe names are skipped)."""
     parts = PurePosixPath(member).parts
     if not parts or ".." in parts or member.startswith("/") or "\\" in member:
         return None
-    if parts[0].endswith(".data"):
-        return (
-            "/".join(parts[2:]) if len(parts) > 2 and parts[1] in ("purelib", "platlib") else None
-        )
     if parts[0].endswith(".dist-info") and parts[-1] in _SIGNATURES:
         return None
-    return member
+    return site_path(member)
 
 
 def _member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
