@@ -22,7 +22,7 @@ import safeinstall
 
 
 def popular_names(count: int) -> list[str]:
-    from safeinstall.names import popular_names as shipped
+    from safeinstall.guard.names import popular_names as shipped
 
     return list(shipped().protected[:count])
 

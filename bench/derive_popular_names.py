@@ -1,4 +1,4 @@
-"""Derive safeinstall/data/popular-names.txt from a download-count CSV.
+"""Derive safeinstall/guard/data/popular-names.txt from a download-count CSV.
 
 Usage: python bench/derive_popular_names.py CSV OUT [--protect N]
 

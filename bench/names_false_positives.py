@@ -2,8 +2,9 @@
 
 Usage: python bench/names_false_positives.py [SHARED_DIR]   (default: ../shared beside the repo)
 
-Prints, for safeinstall.names and its shipped list: findings on real requirement files (must be
-0), findings over every listed name (must be 0), how many listed but unprotected names would be
+Prints, for safeinstall.guard.names and its shipped list: findings on real requirement
+files (must be 0), findings over every listed name (must be 0), how many listed but unprotected
+names would be
 flagged if they were not listed (how aggressive the rules are), and timings.
 """
 
@@ -15,7 +16,7 @@ import time
 import timeit
 from pathlib import Path
 
-from safeinstall import names
+from safeinstall.guard import names
 
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 

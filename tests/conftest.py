@@ -12,10 +12,6 @@ import pytest
 from safeinstall.cli import main
 
 NETWORK_ENV = "SAFEINSTALL_NETWORK_TESTS"
-ROOT = Path(__file__).resolve().parents[1]
-# Wheels of every dev/test dependency, downloaded hash-checked by .ci/run; tests that install this
-# project into a new environment (pre-commit hooks) take its dependencies from there, offline.
-WHEELHOUSE = Path(os.environ.get("SAFEINSTALL_TEST_WHEELHOUSE") or ROOT / ".ci" / "wheelhouse")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

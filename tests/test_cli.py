@@ -13,7 +13,8 @@ import pytest
 
 from safeinstall import cli as cli_module
 from safeinstall.commands import init as init_command
-from tests.conftest import ROOT, Result
+from tests.conftest import Result
+from tests.support.paths import ROOT
 
 Run = Callable[..., Result]
 
@@ -107,10 +108,10 @@ NOT_ON_THE_HOOK_PATH = (
     "json",
     "tomllib",
     "difflib",
-    "safeinstall.policykeys",
-    "safeinstall.names",
-    "safeinstall.project",
-    "safeinstall.pylockcheck",
+    "safeinstall.policy.keys",
+    "safeinstall.guard.names",
+    "safeinstall.requirements.pyproject",
+    "safeinstall.guard.pylock",
 )
 
 

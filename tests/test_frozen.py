@@ -9,7 +9,7 @@ from dataclasses import FrozenInstanceError, dataclass
 import pytest
 
 from safeinstall.frozen import Frozen, _set
-from safeinstall.reqfile import HashPin
+from safeinstall.requirements.file import HashPin
 
 
 class Pair(Frozen):

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from safeinstall.audit import AuditReport, Source
-    from safeinstall.diff import LockDiff
-    from safeinstall.lock import Lock
-    from safeinstall.policy import Policy
+    from safeinstall.audit.advisories import AuditReport, Source
+    from safeinstall.lock.model import Lock
+    from safeinstall.policy.model import Policy
+    from safeinstall.report.diff import LockDiff
 
 HELP = "report known vulnerabilities of the locked versions (OSV data, online or offline)"
 DESCRIPTION = (
@@ -33,7 +33,7 @@ FORMATS = ("text", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from safeinstall.osv_api import DEFAULT_URL
+    from safeinstall.audit.osv_api import DEFAULT_URL
 
     add_lock_argument(parser)
     parser.add_argument(
@@ -62,9 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.audit import fix_suggestions
-    from safeinstall.lockfile import default_lock, read_lock_file
-    from safeinstall.policy import load_policy
+    from safeinstall.audit.advisories import fix_suggestions
+    from safeinstall.lock.read import default_lock, read_lock_file
+    from safeinstall.policy.model import load_policy
 
     if args.dry_run and not args.fix:
         raise UsageError("--dry-run only applies to --fix", hint="add --fix, or drop --dry-run")
@@ -106,18 +106,18 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 @contextmanager
 def _source(args: argparse.Namespace) -> Iterator[Source]:
     if args.db is not None:
-        from safeinstall.osv_local import LocalDatabase
+        from safeinstall.audit.osv_local import LocalDatabase
 
         yield LocalDatabase(args.db)
         return
-    from safeinstall.osv_api import OsvApi, osv_http
+    from safeinstall.audit.osv_api import OsvApi, osv_http
 
     with osv_http(args.osv_url) as http:
         yield OsvApi(http, args.osv_url)
 
 
 def _audit(lock: Lock, source: Source, policy: Policy) -> AuditReport:
-    from safeinstall.audit import audit
+    from safeinstall.audit.advisories import audit
 
     packages = [(p.name, p.version) for p in lock.packages]
     return audit(packages, source, policy.audit_ignores, today=date.today())
@@ -150,8 +150,8 @@ def _fix(
     source: Source,
     dry_run: bool,
 ) -> _Fix:
-    from safeinstall.auditfix import plan_relock, relock
-    from safeinstall.diff import diff_locks
+    from safeinstall.audit.fix import plan_relock, relock
+    from safeinstall.report.diff import diff_locks
 
     try:
         plan = plan_relock(path, lock, policy)

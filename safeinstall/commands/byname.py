@@ -21,11 +21,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from safeinstall.errors import PolicyError, UsageError
-from safeinstall.install import Options
-from safeinstall.lock import Lock
-from safeinstall.lockinputs import LockInputs
-from safeinstall.policy import Policy
-from safeinstall.projectedit import COMMAND_LINE, Project
+from safeinstall.install.pipeline import Options
+from safeinstall.lock.inputs import LockInputs
+from safeinstall.lock.model import Lock
+from safeinstall.policy.model import Policy
+from safeinstall.requirements.edit import COMMAND_LINE, Project
 from safeinstall.targets import Target
 from safeinstall.ui import UI
 
@@ -50,7 +50,7 @@ def absolute(policy: Policy) -> Policy:
 def lock_targets(policy: Policy, python: str) -> tuple[Target, ...]:
     """What a lock made here is for: the policy's ``environments``, else the target interpreter
     (asked of the interpreter itself, named as ``safeinstall lock`` run by it would name it)."""
-    from safeinstall.envprobe import probe
+    from safeinstall.environment.probe import probe
     from safeinstall.targets import interpreter_target, targets_from_markers
 
     if policy.environments:
@@ -61,7 +61,7 @@ def lock_targets(policy: Policy, python: str) -> tuple[Target, ...]:
 
 def refuse_findings(wanted: Sequence[Requirement], policy: Policy) -> None:
     """The policy's verdict on the names themselves (denied, not allowed, look-alike), first."""
-    from safeinstall.check import _Checker, exact_pin
+    from safeinstall.guard.check import _Checker, exact_pin
 
     checker = _Checker(policy)
     findings = [
@@ -75,7 +75,7 @@ def refuse_findings(wanted: Sequence[Requirement], policy: Policy) -> None:
 
 
 def install_names(texts: Sequence[str], request: Request, ui: UI) -> int:
-    from safeinstall.projectedit import find_project, parse_wanted
+    from safeinstall.requirements.edit import find_project, parse_wanted
 
     if request.options.offline:
         raise UsageError(
@@ -93,10 +93,10 @@ def install_names(texts: Sequence[str], request: Request, ui: UI) -> int:
 
 
 def _in_project(project: Project, wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
-    from safeinstall.atomic import replace_file
-    from safeinstall.locking import write_lock
-    from safeinstall.lockinputs import read_inputs
-    from safeinstall.projectedit import add_to_pyproject, add_to_requirements_in
+    from safeinstall.files.atomic import replace_file
+    from safeinstall.lock.inputs import read_inputs
+    from safeinstall.lock.make import write_lock
+    from safeinstall.requirements.edit import add_to_pyproject, add_to_requirements_in
 
     policy = absolute(request.policy)
     targets = lock_targets(policy, request.python)
@@ -137,7 +137,7 @@ def _resolve_preferring(
     contents: dict[Path, bytes],
 ) -> Lock:
     """The lock `write_lock` would write (the existing pins kept), without writing it."""
-    from safeinstall.locking import digest_for, read_lock, resolve_lock
+    from safeinstall.lock.make import digest_for, read_lock, resolve_lock
 
     lock_file = Path(project.lock.name)
     old = read_lock(lock_file) if lock_file.is_file() else None
@@ -151,8 +151,8 @@ def _resolve_preferring(
 
 
 def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
-    from safeinstall.locking import digest_for, resolve_lock, write_lock
-    from safeinstall.resolve import Root
+    from safeinstall.lock.make import digest_for, resolve_lock, write_lock
+    from safeinstall.resolve.resolver import Root
 
     policy, save = request.policy, request.save
     targets = lock_targets(policy, request.python)
@@ -173,8 +173,8 @@ def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Reque
 def install(lock: Lock, request: Request, ui: UI) -> int:
     """Install ``lock`` (made by this run, so already checked by the policy) and report it."""
     from safeinstall.commands.installopts import progress_for, report
-    from safeinstall.finder import cache_root
-    from safeinstall.install import install_lock
+    from safeinstall.install.pipeline import install_lock
+    from safeinstall.resolve.finder import cache_root
 
     outcome = install_lock(
         lock,

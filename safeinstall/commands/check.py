@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.check import check_files
-    from safeinstall.policy import load_policy
+    from safeinstall.guard.check import check_files
+    from safeinstall.policy.model import load_policy
 
     files: list[Path] = args.files or [Path(f) for f in DEFAULT_FILES if Path(f).exists()]
     if not files:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     report = check_files(files, load_policy(args.policy), mode=args.mode)
     code = 2 if report.errors else 1 if report.findings else 0
     if args.format == "sarif":
-        from safeinstall.sarif import to_sarif
+        from safeinstall.guard.sarif import to_sarif
 
         ui.json(to_sarif(report.findings, report.errors))
     elif args.format == "json":

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
-    from safeinstall.diff import LockDiff
+    from safeinstall.report.diff import LockDiff
 
 HELP = "show what a lock change adds, removes, upgrades; same version with new hashes = alarm"
 DESCRIPTION = (
@@ -51,8 +51,8 @@ def show_changes(ui: UI, result: LockDiff) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.diff import diff_locks
-    from safeinstall.lockref import parse_ref, read_lock_ref
+    from safeinstall.lock.ref import parse_ref, read_lock_ref
+    from safeinstall.report.diff import diff_locks
 
     old_ref, new_ref = parse_ref(args.old), parse_ref(args.new)
     result = diff_locks(read_lock_ref(old_ref), read_lock_ref(new_ref))

@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.initpolicy import init_policy  # start-up time
-    from safeinstall.pipconfig import configured_indexes
+    from safeinstall.policy.pipconfig import configured_indexes
+    from safeinstall.policy.starter import init_policy  # start-up time
 
     result = init_policy(
         Path(args.path), indexes=configured_indexes(), force=args.force, dry_run=args.dry_run

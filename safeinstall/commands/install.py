@@ -13,7 +13,7 @@ from safeinstall.ui import UI
 
 if TYPE_CHECKING:
     from safeinstall.commands.byname import Request
-    from safeinstall.install import Options
+    from safeinstall.install.pipeline import Options
 
 HELP = "install exactly what a lock pins, verified, through pip"
 DESCRIPTION = (
@@ -141,9 +141,9 @@ def _refuse_weakening(args: argparse.Namespace, policy_indexes: Sequence[str]) -
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import urls
-    from safeinstall.finder import cache_root
-    from safeinstall.install import install_lock, read_lock
-    from safeinstall.policy import load_policy
+    from safeinstall.install.pipeline import install_lock, read_lock
+    from safeinstall.policy.model import load_policy
+    from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)
     if args.trusted_host or args.index_url or args.extra_index_url or args.no_deps:
@@ -187,8 +187,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    from safeinstall.install import Options
-    from safeinstall.pipenv import PipOptions
+    from safeinstall.environment.pip import PipOptions
+    from safeinstall.install.pipeline import Options
 
     scheme, where = "default", ""
     for name in ("target", "prefix", "root"):

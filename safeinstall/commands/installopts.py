@@ -21,13 +21,13 @@ def add_python(parser: argparse.ArgumentParser) -> None:
 
 
 def lock_path(given: Path | None) -> Path:
-    from safeinstall.lockfile import default_lock
+    from safeinstall.lock.read import default_lock
 
     return given if given is not None else default_lock()
 
 
 def python_of(args: argparse.Namespace) -> str:
-    from safeinstall.envprobe import default_python
+    from safeinstall.environment.probe import default_python
 
     return str(args.python) if args.python else default_python()
 

@@ -108,9 +108,9 @@ def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) ->
 def run(args: argparse.Namespace, ui: UI) -> int:
     from packaging.utils import NormalizedName, canonicalize_name
 
-    from safeinstall.locking import choose_targets, digest_for, write_lock
-    from safeinstall.lockinputs import read_inputs
-    from safeinstall.policy import load_policy
+    from safeinstall.lock.inputs import read_inputs
+    from safeinstall.lock.make import choose_targets, digest_for, write_lock
+    from safeinstall.policy.model import load_policy
 
     inputs: list[Path] = args.inputs or default_inputs()
     output: Path = args.output or default_output(inputs)
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     policy = load_policy(args.policy)
     if not args.check and policy.indexes is None:
         # pip's own indexes: ask it while the inputs are read (--check needs no index)
-        from safeinstall.pipconfig import look_up_in_background
+        from safeinstall.policy.pipconfig import look_up_in_background
 
         look_up_in_background()
     targets = choose_targets(policy, args.python_version, args.platform)
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace) -> int:
-    from safeinstall.locking import read_lock
+    from safeinstall.lock.make import read_lock
 
     if not output.is_file():
         raise UsageError(f"{output} does not exist", hint="run `safeinstall lock` to create it")

@@ -16,9 +16,9 @@ from packaging.utils import canonicalize_name
 
 from safeinstall.commands.byname import Request, absolute, lock_targets
 from safeinstall.errors import InputError, Location, TargetEnvironmentError, UsageError
-from safeinstall.lock import Lock
-from safeinstall.policy import Policy
-from safeinstall.projectedit import Project
+from safeinstall.lock.model import Lock
+from safeinstall.policy.model import Policy
+from safeinstall.requirements.edit import Project
 from safeinstall.ui import UI
 
 # What pip builds a pyproject.toml without [build-system] with (PEP 518's default).
@@ -27,8 +27,8 @@ DEFAULT_BACKEND = ("setuptools>=40.8.0",)
 
 def install_project(path: Path, request: Request, ui: UI, *, editable: bool) -> int:
     from safeinstall.commands.byname import install
-    from safeinstall.pipenv import pip_install_project
-    from safeinstall.projectedit import project_at
+    from safeinstall.environment.pip import pip_install_project
+    from safeinstall.requirements.edit import project_at
 
     root = path.resolve()
     if not (root / "pyproject.toml").is_file():
@@ -57,9 +57,9 @@ def install_project(path: Path, request: Request, ui: UI, *, editable: bool) -> 
 
 def _fresh_lock(project: Project, policy: Policy, python: str) -> Lock:
     """The project's lock, read with the install rules, refused when missing or stale."""
-    from safeinstall.install import read_lock
-    from safeinstall.locking import digest_for
-    from safeinstall.lockinputs import read_inputs
+    from safeinstall.install.pipeline import read_lock
+    from safeinstall.lock.inputs import read_inputs
+    from safeinstall.lock.make import digest_for
     from safeinstall.targets import current_target
 
     here = "" if Path.cwd().resolve() == project.root else f"cd {project.root} && "
@@ -85,8 +85,8 @@ def _fresh_lock(project: Project, policy: Policy, python: str) -> Lock:
 
 def _check_backend(root: Path, lock: Lock, python: str) -> None:
     """Refuse before anything is installed when the build backend is not in the environment."""
-    from safeinstall.envprobe import probe
-    from safeinstall.project import read_toml
+    from safeinstall.environment.probe import probe
+    from safeinstall.requirements.pyproject import read_toml
 
     build = read_toml(root / "pyproject.toml")[1].get("build-system", {})
     requires = build.get("requires", list(DEFAULT_BACKEND)) if isinstance(build, dict) else []
@@ -111,7 +111,7 @@ def _name(requirement: str) -> str:
 
 
 def _project_name(root: Path) -> str:
-    from safeinstall.project import read_toml
+    from safeinstall.requirements.pyproject import read_toml
 
     project = read_toml(root / "pyproject.toml")[1].get("project", {})
     return str(project.get("name", root.name))

@@ -26,16 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import __version__
-    from safeinstall.atomic import replace_file
     from safeinstall.errors import TargetEnvironmentError
-    from safeinstall.lockfile import default_lock
-    from safeinstall.lockref import LockRef, parse_ref, read_lock_ref
-    from safeinstall.sbom import timestamp, to_cyclonedx
+    from safeinstall.files.atomic import replace_file
+    from safeinstall.lock.read import default_lock
+    from safeinstall.lock.ref import LockRef, parse_ref, read_lock_ref
+    from safeinstall.report.sbom import timestamp, to_cyclonedx
 
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
     lock = read_lock_ref(ref)
     try:  # pip's own default index: purls from it need no repository_url
-        from safeinstall.pipconfig import default_index
+        from safeinstall.policy.pipconfig import default_index
 
         pip_default: str | None = default_index(sys.executable)[0]
     except TargetEnvironmentError:

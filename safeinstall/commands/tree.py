@@ -16,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.graph import build, render, to_json, tree
-    from safeinstall.lockfile import default_lock
-    from safeinstall.lockref import LockRef, parse_ref, read_lock_ref
+    from safeinstall.lock.read import default_lock
+    from safeinstall.lock.ref import LockRef, parse_ref, read_lock_ref
+    from safeinstall.report.graph import build, render, to_json, tree
 
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
     graph = build(read_lock_ref(ref))

@@ -44,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.finder import cache_root
-    from safeinstall.lockfile import default_lock, read_lock_file
-    from safeinstall.verify import probe, verify
-    from safeinstall.verifywheel import against_wheels
+    from safeinstall.install.verify import probe, verify
+    from safeinstall.install.verifywheel import against_wheels
+    from safeinstall.lock.read import default_lock, read_lock_file
+    from safeinstall.resolve.finder import cache_root
 
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)

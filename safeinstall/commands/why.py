@@ -22,9 +22,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from packaging.utils import canonicalize_name
 
     from safeinstall.errors import UsageError
-    from safeinstall.graph import build, chains, describe, label
-    from safeinstall.lockfile import default_lock
-    from safeinstall.lockref import LockRef, parse_ref, read_lock_ref
+    from safeinstall.lock.read import default_lock
+    from safeinstall.lock.ref import LockRef, parse_ref, read_lock_ref
+    from safeinstall.report.graph import build, chains, describe, label
 
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
     graph = build(read_lock_ref(ref))

@@ -1,0 +1,1 @@
+"""Known vulnerabilities: OSV records and matching, the online and offline sources, --fix."""

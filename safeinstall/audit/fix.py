@@ -1,0 +1,242 @@
+"""`audit --fix`: relock with the smallest upgrades that clear the audit's findings.
+
+How the lock was made is read back from the lock: the command a requirements.txt lock records
+in its header (``safeinstall lock INPUTS -o OUTPUT [--python-version ...]``), or, for a
+pylock.toml, which records none, the default inputs (requirements.in, else pyproject.toml). The
+inputs must be files under the current directory, and must still give the lock's own digest: a
+lock that is stale, or was made from other inputs, is not relocked, since that would bring
+other changes in with the fix.
+
+Each vulnerable package then has its fixed version (``audit.fix_suggestions``) tried first in
+place of its pin, so the upgrade is the smallest, and bounded from below by an extra top-level
+requirement ``name>=fixed`` that carries the package's marker in the old lock (a package needed
+on some targets only is not added to the others). Every other pin is kept where it can be. The
+inputs on disk are not changed; the bound lives only in this resolution, so a later
+`safeinstall lock` keeps the new pins and `lock --check` still finds the lock up to date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from safeinstall.errors import InputError, Location
+from safeinstall.lock.inputs import LockInputs
+from safeinstall.lock.model import Lock
+from safeinstall.policy.model import Policy
+from safeinstall.resolve.resolver import Root
+from safeinstall.targets import Target
+
+BOUND_SOURCE = "audit --fix"
+_HEADER = "# To update it, run:"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """What `safeinstall lock` was given to make a lock."""
+
+    inputs: tuple[Path, ...]
+    command: str  # as recorded, kept in the relocked file's header
+    python_version: str | None = None
+    platform: str | None = None
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RelockPlan:
+    """A lock that can be relocked: its inputs read and its targets known."""
+
+    path: Path
+    old: Lock
+    recipe: Recipe
+    inputs: LockInputs
+    targets: tuple[Target, ...]
+
+
+def find_recipe(path: Path, text: str) -> Recipe:
+    """How the lock at ``path`` (its ``text``) was made; InputError when that cannot be known."""
+    from safeinstall.lock.read import is_pylock
+
+    if is_pylock(path):
+        from safeinstall.commands.lock import default_inputs
+
+        inputs = default_inputs()  # pylock.toml records no command: what `lock` would use
+        command = shlex.join(["safeinstall", "lock", *map(str, inputs), "-o", str(path)])
+        return Recipe(_inside_here(path, inputs), command)
+    command = _recorded_command(path, text)
+    args = _parse_command(path, command)
+    from safeinstall.commands.lock import default_inputs, default_output
+
+    inputs = args.inputs or default_inputs()
+    output: Path = args.output or default_output(inputs)
+    if output.resolve() != path.resolve():
+        raise InputError(
+            f"the lock's recorded command writes {output}, not this lock",
+            location=Location(str(path)),
+            hint="run `safeinstall audit --fix` in the directory where the lock was made",
+        )
+    return Recipe(
+        _inside_here(path, inputs),
+        command,
+        python_version=args.python_version,
+        platform=args.platform,
+        extras=tuple(args.extra),
+        all_extras=args.all_extras,
+        groups=tuple(args.group),
+    )
+
+
+def plan_relock(path: Path, old: Lock, policy: Policy) -> RelockPlan:
+    """Read the inputs of the lock at ``path`` (``old``, as audited) and check it is fresh."""
+    from safeinstall.lock.inputs import read_inputs
+    from safeinstall.lock.make import choose_targets, digest_for
+    from safeinstall.lock.read import read_lock_file
+
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the lock: {exc}", location=Location(str(path))) from None
+    if read_lock_file(path) != old:
+        raise InputError(
+            "the lock changed while it was audited",
+            location=Location(str(path)),
+            hint="run `safeinstall audit --fix` again",
+        )
+    recipe = find_recipe(path, text)
+    targets = choose_targets(policy, recipe.python_version, recipe.platform)
+    inputs = read_inputs(
+        recipe.inputs,
+        policy,
+        extras=recipe.extras,
+        all_extras=recipe.all_extras,
+        groups=recipe.groups,
+    )
+    if digest_for(inputs, policy, targets) != old.digest:
+        raise InputError(
+            "the lock is not up to date with its inputs and policy, so relocking it would bring "
+            "in other changes with the fix",
+            location=Location(str(path)),
+            hint="run `safeinstall lock` first (`lock --check` tells), then `audit --fix` again",
+        )
+    return RelockPlan(path, old, recipe, inputs, targets)
+
+
+def relock(
+    plan: RelockPlan,
+    policy: Policy,
+    fixes: Mapping[NormalizedName, Version],
+    *,
+    dry_run: bool = False,
+    notify: Callable[[str], None] = lambda message: None,
+) -> Lock:
+    """The lock with each package in ``fixes`` at the lowest version it allows, written
+    atomically unless ``dry_run``."""
+    from safeinstall.lock.make import resolve_lock, write_lock
+
+    bounds = fix_bounds(plan.old, fixes)
+    if dry_run:
+        pins = {p.name: p.version for p in plan.old.packages}
+        return resolve_lock(
+            plan.inputs.roots,
+            policy,
+            plan.targets,
+            plan.old.digest,
+            preferred={**pins, **fixes},
+            bounds=bounds,
+            notify=notify,
+        )
+    result = write_lock(
+        plan.path,
+        plan.inputs,
+        policy,
+        plan.targets,
+        command=plan.recipe.command,
+        prefer=fixes,
+        bounds=bounds,
+        notify=notify,
+    )
+    return result.lock
+
+
+def fix_bounds(old: Lock, fixes: Mapping[NormalizedName, Version]) -> tuple[Root, ...]:
+    """``name>=fixed`` for each fix, under the marker(s) the package has in ``old``."""
+    out = []
+    for name, version in sorted(fixes.items()):
+        markers = {p.marker for p in old.packages if p.name == name}
+        if not markers or None in markers:
+            markers = {None}
+        for marker in sorted(m or "" for m in markers):
+            when = f" ; {marker}" if marker else ""
+            out.append(Root(Requirement(f"{name}>={version}{when}"), BOUND_SOURCE))
+    return tuple(out)
+
+
+# -- reading the recorded command --------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """`safeinstall lock`'s own arguments, raising instead of exiting on a bad command."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(prog="safeinstall lock", add_help=False)
+        self.path = path
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(
+            f"the lock's recorded command cannot be read: {message}",
+            location=Location(str(self.path), 3),
+            hint="relock with `safeinstall lock` so that the header records the command",
+        )
+
+
+def _recorded_command(path: Path, text: str) -> str:
+    lines = text.splitlines()[:8]
+    for number, line in enumerate(lines[:-1]):
+        if line.strip() == _HEADER:
+            command = lines[number + 1].removeprefix("#").strip()
+            if command.startswith("safeinstall lock"):
+                return command
+    raise InputError(
+        "the lock does not record the `safeinstall lock` command that made it",
+        location=Location(str(path)),
+        hint="make the lock with `safeinstall lock`, then run `audit --fix` again",
+    )
+
+
+def _parse_command(path: Path, command: str) -> argparse.Namespace:
+    from safeinstall.commands.lock import add_arguments
+
+    parser = _Parser(path)
+    add_arguments(parser)
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return parser.parse_args(words[2:])
+
+
+def _inside_here(lock: Path, inputs: list[Path]) -> tuple[Path, ...]:
+    """The inputs, refused when one is not a file under the current directory.
+
+    The recorded command comes from a file a pull request can change: it must not make
+    `audit --fix` read (and quote in its errors) a file from elsewhere on the machine.
+    """
+    here = Path.cwd().resolve()
+    for item in inputs:
+        if not item.resolve().is_relative_to(here) or not item.is_file():
+            raise InputError(
+                f"the lock's input {item} is not a file in this directory",
+                location=Location(str(lock)),
+                hint="run `safeinstall audit --fix` in the directory where the lock was made",
+            )
+    return tuple(inputs)

@@ -1,0 +1,1 @@
+"""sdist metadata and wheels, only where the policy allows, in isolation."""

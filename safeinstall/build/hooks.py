@@ -1,0 +1,162 @@
+"""PEP 517 hooks in a subprocess of the running interpreter, without pip.
+
+The runner (passed with ``-c``) starts isolated (``-I -S``: no PYTHONPATH, no user or interpreter
+site-packages); its ``sys.path`` is the standard library, the sdist's ``backend-path`` entries
+first and the build environment (added with ``site.addsitedir``, so its ``.pth`` files apply as in
+an installed environment). The source tree is the working directory. Everything the backend
+prints goes to the captured stderr; the runner talks to the parent over its own copy of stdout,
+one JSON line per step:
+
+1. runner -> ``{"requires": [...]}`` (``get_requires_for_build_wheel({})``, [] when absent);
+   parent -> ``go`` when the environment has them all, else ``stop`` (the runner exits);
+2. runner -> ``{"metadata": DIR}`` from ``prepare_metadata_for_build_wheel(out, {})``, or
+   ``{"wheel": NAME}`` from ``build_wheel(out, {})`` when the backend has no such hook.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from safeinstall.environment.pip import pip_environment
+from safeinstall.errors import TargetEnvironmentError
+
+HOOK_TIMEOUT = 600.0
+_MAX_LINE = 1024 * 1024
+_STDERR_TAIL = 64 * 1024
+
+RUNNER = """\
+import importlib, json, os, site, sys
+channel = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+env, backend, out, paths = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+sys.path[:0] = paths
+site.addsitedir(env)
+def send(**message):
+    channel.write(json.dumps(message) + "\\n")
+    channel.flush()
+module, _, attrs = backend.partition(":")
+hooks = importlib.import_module(module.strip())
+for attr in filter(None, attrs.strip().split(".")):
+    hooks = getattr(hooks, attr)
+requires = getattr(hooks, "get_requires_for_build_wheel", None)
+send(requires=[str(r) for r in requires({})] if requires is not None else [])
+if sys.stdin.readline().strip() != "go":
+    sys.exit(0)
+prepare = getattr(hooks, "prepare_metadata_for_build_wheel", None)
+if prepare is not None:
+    send(metadata=prepare(out, {}))
+else:
+    send(wheel=hooks.build_wheel(out, {}))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HookResult:
+    requires: tuple[str, ...]  # what get_requires_for_build_wheel asked for
+    output: Path | None  # a .dist-info directory or a .whl in ``out``; None: stopped after step 1
+
+
+def run_hooks(
+    source: Path,
+    backend: str,
+    backend_path: Sequence[Path],
+    env: Path,
+    out: Path,
+    *,
+    proceed: Callable[[Sequence[str]], bool],
+    what: str,
+    timeout: float = HOOK_TIMEOUT,
+) -> HookResult:
+    """Run the hooks for ``what`` (an sdist's file name); ``proceed(requires)`` says whether the
+    environment has what step 1 asked for. TargetEnvironmentError when a hook fails."""
+    args = [sys.executable, "-I", "-S", "-c", RUNNER, str(env), backend, str(out)]
+    args.append(json.dumps([str(p) for p in backend_path]))
+    with tempfile.TemporaryFile() as stderr:
+        try:
+            proc = subprocess.Popen(
+                args,
+                cwd=source,
+                env=pip_environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        except OSError as exc:
+            raise TargetEnvironmentError(f"could not start the build of {what}: {exc}") from None
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        with proc:  # closes its pipes (a runner still waiting for an answer then exits), waits
+            try:
+                result = _converse(proc, proceed, out)
+            finally:
+                timer.cancel()
+        code = proc.returncode
+        if expired.is_set():
+            raise TargetEnvironmentError(f"building {what} took longer than {timeout:.0f} s")
+        if code != 0 or result is None:
+            raise _failure(what, code, _tail(stderr))
+    return result
+
+
+def _converse(
+    proc: subprocess.Popen[str], proceed: Callable[[Sequence[str]], bool], out: Path
+) -> HookResult | None:
+    """The parent's side of the protocol; None when the runner stopped answering."""
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    first = _message(proc.stdout)
+    requires = first.get("requires") if first is not None else None
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        return None
+    go = proceed(requires)
+    try:
+        proc.stdin.write("go\n" if go else "stop\n")
+        proc.stdin.close()
+    except OSError:
+        return None
+    if not go:
+        return HookResult(tuple(requires), None)
+    second = _message(proc.stdout) or {}
+    name = second.get("metadata") or second.get("wheel")
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
+        return None
+    return HookResult(tuple(requires), out / name)
+
+
+def _message(stream: IO[str]) -> dict[str, object] | None:
+    line = stream.readline(_MAX_LINE)
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _tail(stream: IO[bytes]) -> str:
+    size = stream.seek(0, 2)
+    stream.seek(max(0, size - _STDERR_TAIL))
+    return stream.read().decode("utf-8", "replace")
+
+
+def _failure(what: str, code: int, stderr: str) -> TargetEnvironmentError:
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    shown = lines[-1] if lines else "no output"
+    return TargetEnvironmentError(
+        f"building {what} failed (exit {code}): {shown}",
+        hint="its build code failed; pin a version that publishes a wheel, or fix the build",
+    )

@@ -1,0 +1,185 @@
+"""Core metadata of an sdist whose dependencies are dynamic: build it, in isolation.
+
+Building runs the package's own build code, so it happens only for packages the policy allows
+to build from sdists, and it is reported. The sdist's bytes were verified against the index's
+sha256 before they get here.
+
+The fast path is PEP 517 without pip: the sdist is unpacked safely (``unpack.py``), its
+``[build-system]`` read, the build requirements resolved under the policy and unpacked from
+verified wheels into a cached environment (``buildenv.py``), and the hooks run in a subprocess
+of the running interpreter (``buildhooks.py``). When a build requirement has no usable wheel,
+or the metadata is for another interpreter, ``pip wheel`` builds it instead, with its
+configuration isolated: it may fetch build requirements only from the policy's trusted indexes.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from safeinstall.build.env import BuildContext, BuildEnv, NoWheel, build_env, satisfied
+from safeinstall.build.hooks import run_hooks
+from safeinstall.environment.pip import run_pip
+from safeinstall.environment.unpack import unpack_sdist
+from safeinstall.errors import PolicyError, TargetEnvironmentError
+from safeinstall.policy.model import IndexSpec
+
+BUILD_TIMEOUT = 600
+MAX_METADATA_BYTES = 4 * 1024 * 1024
+MAX_PYPROJECT_BYTES = 1024 * 1024
+DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
+DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSystem:
+    """An sdist's ``[build-system]`` (PEP 518/517), defaults filled in."""
+
+    requires: tuple[str, ...]
+    backend: str
+    backend_path: tuple[Path, ...]  # absolute, inside the source tree
+
+
+def built_metadata(
+    sdist: bytes,
+    filename: str,
+    indexes: Sequence[IndexSpec],
+    *,
+    python: str | None = None,
+    context: BuildContext | None = None,
+) -> bytes:
+    """The METADATA of the wheel that ``sdist`` (named ``filename``, a bare file name) builds to.
+
+    With ``context`` (and for the running interpreter) the hooks run without pip; otherwise, or
+    when a build requirement has no usable wheel, ``pip wheel`` builds it."""
+    if not indexes:
+        raise PolicyError("no trusted index to fetch the build requirements from")
+    if context is not None and python in (None, sys.executable):
+        try:
+            return fast_metadata(sdist, filename, context)
+        except NoWheel:
+            pass
+    return pip_metadata(sdist, filename, indexes, python=python)
+
+
+def fast_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
+    """Build with the PEP 517 hooks in a cached environment; NoWheel when one cannot be made."""
+    name = Path(filename).name
+    with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
+        source = unpack_sdist(sdist, name, Path(tmp) / "src")
+        system = build_system(source, name)
+        out = Path(tmp) / "out"
+        out.mkdir()
+        env = build_env(system.requires, context, what=name)
+        for attempt in range(2):
+            result = run_hooks(
+                source,
+                system.backend,
+                system.backend_path,
+                env.path,
+                out,
+                proceed=partial(_has_all, env=env),
+                what=name,
+            )
+            if result.output is not None:
+                return _built(result.output, name)
+            if attempt == 0:  # the backend asked for more: one more environment, one more run
+                env = build_env((*system.requires, *result.requires), context, what=name)
+        raise TargetEnvironmentError(
+            f"the build backend of {name} keeps asking for build requirements it was given",
+            hint="the sdist cannot be built as published; pin a version that publishes a wheel",
+        )
+
+
+def _has_all(requires: Sequence[str], *, env: BuildEnv) -> bool:
+    return all(satisfied(r, env) for r in requires)
+
+
+def build_system(source: Path, filename: str) -> BuildSystem:
+    """The ``[build-system]`` table of the source tree, or the legacy setuptools defaults."""
+    pyproject = source / "pyproject.toml"
+    if not pyproject.is_file():
+        return BuildSystem(DEFAULT_REQUIRES, DEFAULT_BACKEND, ())
+    try:
+        if pyproject.stat().st_size > MAX_PYPROJECT_BYTES:
+            raise ValueError("the file is too large")
+        table = tomllib.loads(pyproject.read_text("utf-8")).get("build-system", {})
+        if not isinstance(table, dict):
+            raise ValueError("[build-system] is not a table")
+        if table and "requires" not in table:
+            raise ValueError("[build-system] has no requires")
+        requires = table.get("requires", list(DEFAULT_REQUIRES))
+        if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+            raise ValueError("build-system.requires is not a list of strings")
+        backend = table.get("build-backend", DEFAULT_BACKEND)
+        if not isinstance(backend, str) or not backend.partition(":")[0].strip():
+            raise ValueError("build-system.build-backend is not a module name")
+        paths = table.get("backend-path", [])
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ValueError("build-system.backend-path is not a list of strings")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
+        raise _bad_pyproject(filename, str(exc)) from None
+    root = source.resolve()
+    backend_path = tuple((root / p).resolve() for p in paths)
+    for path in backend_path:
+        if not path.is_relative_to(root):
+            raise _bad_pyproject(filename, f"backend-path {path.name!r} leaves the source tree")
+    return BuildSystem(tuple(requires), backend, backend_path)
+
+
+def _bad_pyproject(filename: str, why: str) -> TargetEnvironmentError:
+    return TargetEnvironmentError(
+        f"cannot build {filename}: its pyproject.toml is malformed ({why})",
+        hint="the sdist cannot be built as published; pin a version that publishes a wheel",
+    )
+
+
+def _built(output: Path, filename: str) -> bytes:
+    """METADATA from the prepared ``.dist-info`` directory or from the built wheel."""
+    if output.suffix == ".whl" and output.is_file() and not output.is_symlink():
+        return _wheel_metadata(output)
+    metadata = output / "METADATA"
+    if not output.is_dir() or output.is_symlink() or metadata.is_symlink():
+        raise TargetEnvironmentError(f"building {filename} made no METADATA")
+    if metadata.stat().st_size > MAX_METADATA_BYTES:
+        raise TargetEnvironmentError(f"the METADATA built for {filename} is too large")
+    return metadata.read_bytes()
+
+
+def pip_metadata(
+    sdist: bytes, filename: str, indexes: Sequence[IndexSpec], *, python: str | None = None
+) -> bytes:
+    """The fallback: ``pip wheel --no-deps`` with isolated pip, from the trusted indexes."""
+    with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
+        source = Path(tmp) / Path(filename).name
+        source.write_bytes(sdist)
+        out = Path(tmp) / "wheel"
+        command = [python or sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet"]
+        command += ["--wheel-dir", str(out), "--index-url", indexes[0].url]
+        for spec in indexes[1:]:
+            command += ["--extra-index-url", spec.url]
+        command.append(str(source))
+        run_pip(command, f"build {filename} to read its metadata", timeout=BUILD_TIMEOUT)
+        wheels = sorted(out.glob("*.whl"))
+        if len(wheels) != 1:
+            raise TargetEnvironmentError(f"building {filename} made no single wheel")
+        return _wheel_metadata(wheels[0])
+
+
+def _wheel_metadata(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        names = [
+            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+        ]
+        if len(names) != 1:
+            raise TargetEnvironmentError(f"the wheel built as {wheel.name} has no single METADATA")
+        info = zf.getinfo(names[0])
+        if info.file_size > MAX_METADATA_BYTES:
+            raise TargetEnvironmentError(f"the METADATA built in {wheel.name} is too large")
+        return zf.read(info)

@@ -1,0 +1,1 @@
+"""The target interpreter: probing it, running pip in it, unpacking archives."""

@@ -1,0 +1,172 @@
+"""pip as a subprocess of the target interpreter, with its configuration isolated.
+
+No config file, no ``PIP_*`` variable and no prompt can add an index or change what is installed:
+pip gets ``--no-index --no-deps --require-hashes`` over local files that were already verified,
+and checks their hashes once more itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from safeinstall.environment.probe import Scheme
+from safeinstall.errors import TargetEnvironmentError
+from safeinstall.index.fetch import Artifact
+
+_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PipOptions:
+    scheme: Scheme = "default"
+    where: str = ""  # the DIR of --target/--prefix/--root
+    compile: bool = True
+    reinstall: bool = False
+    verbosity: int = 0
+
+
+def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment pip runs in: no PIP_* variable, no config file, never a prompt."""
+    source = os.environ if environ is None else environ
+    env = {k: v for k, v in source.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_INPUT="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    return env
+
+
+@contextlib.contextmanager
+def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path]:
+    """A private directory with each file under its (validated) name, and a hashed requirement
+    file pinning them by name (so pip records a normal install, not a ``file://`` URL one):
+    yields the requirement file's path; the directory is pip's only --find-links."""
+    stage = Path(tempfile.mkdtemp(prefix="stage-", dir=under))
+    try:
+        lines = []
+        for artifact, source in files:
+            dest = stage / artifact.filename
+            try:
+                os.link(source, dest)
+            except OSError:
+                shutil.copyfile(source, dest)
+            lines.append(f"{artifact.name}=={artifact.version} --hash=sha256:{artifact.sha256}")
+        reqs = stage / "requirements.txt"
+        reqs.write_text("\n".join(lines) + "\n", "utf-8")
+        yield reqs
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -> list[str]:
+    args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--require-hashes"]
+    args += ["--find-links", str(reqs.parent)]
+    args += ["--no-build-isolation"] if build else ["--only-binary", ":all:"]
+    return [*args, *_scheme_args(options), "-r", str(reqs)]
+
+
+def _scheme_args(options: PipOptions) -> list[str]:
+    args: list[str] = []
+    if options.scheme in ("target", "prefix", "root"):
+        args += [f"--{options.scheme}", options.where]
+    elif options.scheme == "user":
+        args.append("--user")
+    if not options.compile:
+        args.append("--no-compile")
+    if options.reinstall:
+        args.append("--force-reinstall")
+    if options.scheme == "target":
+        args.append("--upgrade")  # replace what an earlier --target install left there
+    return args + (["-q"] if options.verbosity <= 0 else ["-v"] * (options.verbosity - 1))
+
+
+def pip_install(
+    python: str, files: Sequence[tuple[Artifact, Path]], options: PipOptions, *, stage_in: Path
+) -> None:
+    """Install ``files`` (verified artifacts) with pip; TargetEnvironmentError when pip fails."""
+    wheels = [(a, p) for a, p in files if a.is_wheel]
+    sdists = [(a, p) for a, p in files if not a.is_wheel]
+    # pip writes .pyc files one at a time, which is most of its run; where the installed
+    # directories are known, they are compiled afterwards on every core instead
+    parallel = options.compile and options.scheme in ("default", "target")
+    pip_options = replace(options, compile=False) if parallel else options
+    # wheels first: an sdist is built without isolation, by a backend the lock installs
+    for batch, build in ((wheels, False), (sdists, True)):
+        if batch:
+            with staged(batch, stage_in) as reqs:
+                run_pip(install_args(python, reqs, pip_options, build=build), "install")
+    if parallel:
+        _compile(python, [options.where] if options.scheme == "target" else [])
+
+
+# compile the given directories, or the environment's purelib and platlib, on all cores;
+# files that do not compile are left alone, as pip leaves them
+_COMPILE = (
+    "import compileall, sys, sysconfig\n"
+    "paths = sysconfig.get_paths()\n"
+    "for d in sys.argv[1:] or sorted({paths['purelib'], paths['platlib']}):\n"
+    "    compileall.compile_dir(d, quiet=2, workers=0)\n"
+)
+
+
+def _compile(python: str, directories: Sequence[str]) -> None:
+    run_pip([python, "-c", _COMPILE, *directories], "compile the installed files")
+
+
+def pip_install_project(
+    python: str, directory: Path, options: PipOptions, *, editable: bool
+) -> None:
+    """The user's own project at ``directory``, without its dependencies and without an index:
+    built by the backend already installed in ``python``'s environment (no isolated build)."""
+    args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation"]
+    args += _scheme_args(options)
+    run_pip([*args, *(["-e"] if editable else []), str(directory)], "install the project")
+
+
+def pip_uninstall(python: str, names: Sequence[str]) -> None:
+    if names:
+        run_pip([python, "-m", "pip", "uninstall", "-y", "-q", *names], "uninstall")
+
+
+def run_pip(args: list[str], what: str, *, timeout: float = _TIMEOUT) -> None:
+    """Run pip (``args`` start with the interpreter) isolated; one clear error when it fails."""
+    try:
+        proc = subprocess.run(
+            args,
+            env=pip_environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TargetEnvironmentError(f"could not run pip to {what}: {exc}") from None
+    if proc.returncode != 0:
+        raise _failure(what, proc.returncode, proc.stderr)
+
+
+def _failure(what: str, code: int, stderr: str) -> TargetEnvironmentError:
+    """pip's own error, in one sentence; a missing build backend gets its own explanation."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    missing = next((ln for ln in reversed(lines) if ln.startswith("ModuleNotFoundError")), None)
+    if missing is not None and "BackendUnavailable" in stderr:
+        return TargetEnvironmentError(
+            f"pip could not build an sdist: its build backend is not in the target environment "
+            f"({missing.partition(': ')[2]})",
+            hint="safeinstall never fetches unhashed build dependencies: add the backend "
+            "(e.g. setuptools) to your inputs so that it is locked, install it, then retry",
+        )
+    errors = [ln for ln in lines if ln.startswith("ERROR") and ln != "ERROR: Exception:"]
+    shown = (errors or lines[-1:] or ["no output"])[0]
+    return TargetEnvironmentError(
+        f"pip failed to {what} (exit {code}): {shown}",
+        hint="check that the target interpreter has a working pip (`python -m ensurepip`)",
+    )

@@ -1,0 +1,1 @@
+"""Files written and read safely: atomic replacement, private caches, capped reads."""

@@ -1,0 +1,409 @@
+"""The offline guard behind `safeinstall check` and the pre-commit hooks.
+
+Inputs (``*.in``, ``pyproject.toml``) may be loose; locks (requirement ``*.txt`` files,
+``pylock*.toml``) must pin every package to exact bytes. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from safeinstall import urls
+from safeinstall.errors import InputError, Location, SafeinstallError
+from safeinstall.frozen import Frozen, _set
+from safeinstall.guard import popular
+from safeinstall.guard.findings import Finding
+from safeinstall.policy.model import Policy
+from safeinstall.requirements.file import ReqLine, RequirementsFile, parse_requirements
+
+if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up time)
+    from packaging.requirements import Requirement
+
+Kind = Literal["lock", "input", "pyproject", "pylock"]
+
+HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_HEX = re.compile(r"\A[0-9a-fA-F]+\Z")
+BUILD_OPTIONS = frozenset(
+    {"--config-settings", "--global-option", "--install-option", "--build-option"}
+)
+LOCK_FIX = "regenerate the lock with `safeinstall lock` (it pins every package with --hash lines)"
+
+
+class Report(Frozen):
+    """What `check` found in ``files``: policy findings, and the files it could not read."""
+
+    __slots__ = ("errors", "files", "findings")
+    files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    errors: tuple[SafeinstallError, ...]
+
+    def __init__(
+        self,
+        files: tuple[str, ...],
+        findings: tuple[Finding, ...],
+        errors: tuple[SafeinstallError, ...],
+    ) -> None:
+        _set(self, "files", files)
+        _set(self, "findings", findings)
+        _set(self, "errors", errors)
+
+
+def file_kind(path: Path, *, mode: Literal["lock", "input"] | None = None) -> Kind:
+    """What a file is, from its name; ``mode`` forces requirement files to be locks or inputs."""
+    name = path.name.lower()
+    if name == "pyproject.toml":
+        return "pyproject"
+    if name.startswith("pylock") and name.endswith(".toml"):
+        return "pylock"
+    if mode is not None:
+        return mode
+    if name.endswith(".in"):
+        return "input"
+    if name.endswith(".txt"):
+        return "lock"
+    raise InputError(
+        "cannot tell whether this is a lock or an input file",
+        location=Location(str(path)),
+        hint="name it *.txt (lock) or *.in (input), or pass --lock or --input",
+    )
+
+
+def check_files(
+    paths: Sequence[Path], policy: Policy, *, mode: Literal["lock", "input"] | None = None
+) -> Report:
+    checker = _Checker(policy)
+    findings: list[Finding] = []
+    errors: list[SafeinstallError] = []
+    for path in paths:
+        try:
+            kind = file_kind(path, mode=mode)
+            if kind == "pyproject":
+                findings += checker.pyproject(path)
+            elif kind == "pylock":
+                from safeinstall.guard.pylock import check_pylock
+
+                findings += check_pylock(path, checker)
+            else:
+                findings += checker.requirements(parse_requirements(path), locked=kind == "lock")
+        except SafeinstallError as exc:
+            errors.append(exc)
+    unique = dict.fromkeys(findings)  # an include read by two checked files reports once
+    return Report(tuple(str(p) for p in paths), tuple(unique), tuple(errors))
+
+
+def valid_hash(algorithm: str, digest: str) -> bool:
+    return len(digest) == HASH_LENGTHS.get(algorithm, -1) and bool(_HEX.match(digest))
+
+
+def exact_pin(req: ReqLine | Requirement) -> Version | None:
+    """The version a requirement pins with a single ``==``/``===`` (no wildcard), else None."""
+    specs = list(req.specifier)
+    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+        return None
+    try:
+        return Version(specs[0].version)
+    except InvalidVersion:
+        return None
+
+
+class _Checker:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._trusted: frozenset[str] | None = None
+        allow = policy.allow or ()
+        self._known = tuple(r.pattern for r in allow if not any(c in r.pattern for c in "*?["))
+
+    # --- shared rules -------------------------------------------------------------------
+    def trusted_indexes(self) -> frozenset[str]:
+        if self._trusted is None:  # may ask pip for its configuration: only when needed
+            specs = self.policy.index_specs()
+            self._trusted = frozenset(urls.normalize(spec.url) for spec in specs)
+        return self._trusted
+
+    def name_findings(self, name: str, version: Version | None, where: Location) -> list[Finding]:
+        out: list[Finding] = []
+        rule = self.policy.denied_by(name, version)
+        if rule is not None:
+            out.append(
+                Finding(
+                    "denied",
+                    f"{name} is denied by the policy rule {rule.raw!r}",
+                    where,
+                    "remove it, or change the policy's deny list",
+                )
+            )
+        elif not self.policy.is_allowed(name, version):
+            out.append(
+                Finding(
+                    "not-allowed",
+                    f"{name} is not on the policy's allow list",
+                    where,
+                    f"remove it, or add {name!r} to the policy's allow list after review",
+                )
+            )
+        # A listed name (the list is canonical) is never a typosquat: most names of a lock are,
+        # and answering them here spares the hook path importing the typosquat machinery.
+        target = None if popular.is_listed(name) else _typosquat_of(name, self._known)
+        if target is not None:
+            out.append(
+                Finding(
+                    "typosquat",
+                    f"{name!r} looks like the popular project {target!r} (possible typosquat)",
+                    where,
+                    f"if you meant {target!r}, fix the name; else add {name!r} to the allow list",
+                )
+            )
+        return out
+
+    def url_findings(self, url: str, where: Location, *, what: str) -> list[Finding]:
+        out: list[Finding] = []
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            out.append(
+                Finding(
+                    "credentials",
+                    f"{what} {urls.redact(url)} carries credentials",
+                    where,
+                    "remove them from the file; use netrc or a keyring instead",
+                )
+            )
+        if parts.scheme == "http" and not urls.is_loopback(parts.hostname or ""):
+            out.append(
+                Finding(
+                    "insecure-url",
+                    f"{what} {urls.redact(url)} uses plain http",
+                    where,
+                    "use https",
+                )
+            )
+        return out
+
+    def hash_findings(
+        self, hashes: Iterable[tuple[str, str]], label: str, where: Location, *, locked: bool
+    ) -> list[Finding]:
+        out: list[Finding] = []
+        good = 0
+        for algorithm, digest in hashes:
+            if valid_hash(algorithm, digest):
+                good += algorithm == "sha256"
+                continue
+            problem = (
+                f"unsupported hash algorithm {algorithm!r}"
+                if algorithm not in HASH_LENGTHS
+                else f"malformed {algorithm} digest {digest!r}"
+            )
+            out.append(Finding("bad-hash", f"{label}: {problem}", where, LOCK_FIX))
+        if locked and not good:
+            out.append(Finding("missing-hash", f"{label} has no sha256 hash", where, LOCK_FIX))
+        return out
+
+    # --- requirement files ----------------------------------------------------------------
+    def requirements(self, rf: RequirementsFile, *, locked: bool) -> list[Finding]:
+        out: list[Finding] = []
+        for option in rf.options:
+            out += self.option_findings(option.name, option.value, option.location)
+            out += self.env_var_findings(option.env_vars, option.location)
+        for req in rf.requirements:
+            out += self.line_findings(req, locked=locked)
+        out += self.duplicate_findings([r for r in rf.requirements if not r.constraint])
+        if locked and self.policy.licenses is not None:
+            from safeinstall.guard.licenses import requirements_license_findings
+
+            out += requirements_license_findings(rf, self.policy.licenses)
+        return out
+
+    def env_var_findings(self, env_vars: Sequence[str], where: Location) -> list[Finding]:
+        if not env_vars:
+            return []
+        refs = ", ".join(f"${{{v}}}" for v in env_vars)
+        return [
+            Finding(
+                "env-var",
+                f"environment variable reference {refs} (pip would expand it; it can leak secrets)",
+                where,
+                "write the value out, or configure it outside the requirement file",
+            )
+        ]
+
+    def option_findings(self, name: str, value: str | None, where: Location) -> list[Finding]:
+        value = value or ""
+        if name in ("--index-url", "--extra-index-url"):
+            out = self.url_findings(value, where, what="index")
+            if urls.normalize(value) not in self.trusted_indexes():
+                out.append(
+                    Finding(
+                        "untrusted-index",
+                        f"{name} {urls.redact(value)} is not a trusted index",
+                        where,
+                        "remove the line; trusted indexes come from the policy's `indexes`",
+                    )
+                )
+            return out
+        if name == "--find-links":
+            out = self.url_findings(value, where, what="find-links location")
+            if urls.normalize(value) not in {urls.normalize(f) for f in self.policy.find_links}:
+                out.append(
+                    Finding(
+                        "untrusted-index",
+                        f"--find-links {urls.redact(value)} is not trusted by the policy",
+                        where,
+                        "remove the line, or list it in the policy's `find-links`",
+                    )
+                )
+            return out
+        if name == "--trusted-host" and value.lower() not in self.policy.trusted_hosts:
+            return [
+                Finding(
+                    "untrusted-index",
+                    f"--trusted-host {value} turns off TLS verification for that host",
+                    where,
+                    "remove the line; serve the index over verified https",
+                )
+            ]
+        if name == "--no-binary" and not self.policy.allows_sdist("*"):
+            return [
+                Finding(
+                    "build-option",
+                    f"--no-binary {value} forces building from source, which runs package code",
+                    where,
+                    "remove the line, or allow sdists for those packages in the policy",
+                )
+            ]
+        return []
+
+    def line_findings(self, req: ReqLine, *, locked: bool) -> list[Finding]:
+        where = req.location
+        label = req.raw_name or req.line
+        out = self.env_var_findings(req.env_vars, where)
+        for option, value in req.options:
+            if option in BUILD_OPTIONS:
+                out.append(
+                    Finding(
+                        "build-option",
+                        f"{option} {value} on {label} passes options to a build backend",
+                        where,
+                        "remove it: wheels need no build options",
+                    )
+                )
+        if req.url is not None:
+            out += self.url_findings(req.url, where, what="URL")
+        if req.kind != "named" or req.editable:
+            out += self.direct_findings(req, label, locked=locked)
+        version = exact_pin(req) if req.kind == "named" else None
+        pinned_line = locked and not req.constraint
+        if pinned_line and req.kind == "named" and version is None:
+            out.append(
+                Finding(
+                    "unpinned", f"{label} is not pinned to one version with ==", where, LOCK_FIX
+                )
+            )
+        # VCS/path/editable lines cannot carry a hash: `unhashable` above already says so
+        must_hash = pinned_line and req.kind in ("named", "url") and not req.editable
+        hashes = ((h.algorithm, h.digest) for h in req.hashes)
+        out += self.hash_findings(hashes, label, where, locked=must_hash)
+        if req.name is not None:
+            out += self.name_findings(req.name, version, where)
+        return out
+
+    def direct_findings(self, req: ReqLine, label: str, *, locked: bool) -> list[Finding]:
+        """URL, VCS, local-path and editable requirements."""
+        allowed = req.name is not None and self.policy.allows_direct_reference(req.name)
+        what = "an editable" if req.editable else {"url": "a URL", "vcs": "a VCS"}.get(req.kind)
+        what = what or "a local path"
+        if locked and (req.editable or req.kind != "url"):
+            problem = f"{label} is {what} requirement, which cannot be pinned to exact bytes"
+        elif not allowed:
+            problem = f"{label} is {what} requirement, which the policy does not allow"
+        else:
+            return []
+        return [
+            Finding(
+                "unhashable",
+                problem,
+                req.location,
+                "depend on a released version from a trusted index, or allow the name in the "
+                "policy's `direct-references`",
+            )
+        ]
+
+    def duplicate_findings(self, reqs: Sequence[ReqLine]) -> list[Finding]:
+        out: list[Finding] = []
+        seen: dict[str, list[ReqLine]] = {}
+        for req in reqs:
+            if req.name is None:
+                continue
+            for other in seen.get(req.name, []):
+                both = req.marker is None or other.marker is None or req.marker == other.marker
+                if not both:
+                    continue
+                if str(req.specifier) != str(other.specifier) or req.url != other.url:
+                    problem = "with a different pin than"
+                elif req.hashes and other.hashes and not set(req.hashes) & set(other.hashes):
+                    problem = "with hashes disjoint from"
+                else:
+                    continue
+                out.append(
+                    Finding(
+                        "hash-conflict",
+                        f"{req.raw_name} is listed again {problem} {other.location}",
+                        req.location,
+                        "keep one entry per package (regenerate the lock)",
+                    )
+                )
+            seen.setdefault(req.name, []).append(req)
+        return out
+
+    # --- pyproject.toml -------------------------------------------------------------------
+    def pyproject(self, path: Path, raw: bytes | None = None) -> list[Finding]:
+        from safeinstall.requirements.pyproject import read_pyproject
+
+        out: list[Finding] = []
+        for declared in read_pyproject(path, raw).requirements:
+            req = parse_pep508(declared.text, declared.location)
+            name = canonicalize_name(req.name)
+            if req.url is not None:
+                out += self.url_findings(req.url, declared.location, what="URL")
+                if not self.policy.allows_direct_reference(name):
+                    out.append(
+                        Finding(
+                            "unhashable",
+                            f"{req.name} is a URL requirement, which the policy does not allow",
+                            declared.location,
+                            "depend on a released version from a trusted index, or allow the "
+                            "name in the policy's `direct-references`",
+                        )
+                    )
+            out += self.name_findings(name, exact_pin(req), declared.location)
+        return out
+
+
+def _typosquat_of(name: str, known: Sequence[str]) -> str | None:
+    from safeinstall.guard import names
+
+    return names.typosquat_of(name, extra_known=known)
+
+
+def parse_pep508(text: str, where: Location) -> Requirement:
+    """A PEP 508 string, or an InputError that explains look-alike characters."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        from safeinstall.guard import names
+
+        report = names.non_ascii_report(text)
+        raise InputError(
+            report or f"invalid requirement {text!r}: {exc}",
+            location=where,
+            hint="project names are plain ASCII; retype the name"
+            if report
+            else "write a PEP 508 requirement such as 'name>=1.0'",
+        ) from None

@@ -1,0 +1,73 @@
+"""`check`'s "license" rule: a locked package whose recorded license the policy does not allow.
+
+A lock records each package's license at lock time (``# license: X`` under a requirements.txt
+entry, ``[packages.tool.safeinstall] license`` in pylock.toml). With ``licenses.allow`` set, a
+package whose recorded license is not allowed, or which records none, is reported: a lock made
+under another policy, edited by hand or written by another tool cannot prove its licenses.
+Imported only when the policy lists licenses, so the hook path stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from safeinstall.errors import Location
+from safeinstall.guard.findings import Finding
+from safeinstall.lock.model import LICENSE_PREFIX
+from safeinstall.policy.licenses import allowed
+from safeinstall.requirements.file import ReqLine, RequirementsFile
+
+RELOCK = "relock (`safeinstall lock`) or replace the package, or allow its license in the policy"
+
+
+def license_findings(
+    name: str, license: str | None, where: Location, allow: Sequence[str]
+) -> list[Finding]:
+    if allowed(license, allow):
+        return []
+    if license is None:
+        message = f"{name} records no license, and the policy allows only listed licenses"
+    else:
+        message = f"{name} is licensed {license}, which is not on the policy's licenses.allow"
+    return [Finding("license", message, where, RELOCK)]
+
+
+def requirements_license_findings(rf: RequirementsFile, allow: Sequence[str]) -> list[Finding]:
+    """The rule over a requirements.txt lock and its includes: each ``# license:`` comment
+    belongs to the requirement above it."""
+    out: list[Finding] = []
+    for path in rf.files:
+        recorded = _license_comments(path)
+        reqs = sorted(
+            (r for r in rf.requirements if r.location.path == path and not r.constraint),
+            key=lambda r: r.location.line or 0,
+        )
+        for req, following in zip(reqs, [*reqs[1:], None], strict=True):
+            if req.name is None:
+                continue  # a direct reference: the unhashable rule reports it
+            out += license_findings(
+                req.name, _between(recorded, req, following), req.location, allow
+            )
+    return out
+
+
+def _license_comments(path: str) -> dict[int, str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}  # parse_requirements read it a moment ago; nothing recorded then
+    return {
+        number: stripped[len(LICENSE_PREFIX) :].strip()
+        for number, line in enumerate(text.splitlines(), 1)
+        if (stripped := line.strip()).startswith(LICENSE_PREFIX)
+    }
+
+
+def _between(recorded: dict[int, str], req: ReqLine, following: ReqLine | None) -> str | None:
+    start = req.location.line or 0
+    end = following.location.line or 0 if following is not None else None
+    return next(
+        (lic for line, lic in recorded.items() if line > start and (end is None or line < end)),
+        None,
+    )

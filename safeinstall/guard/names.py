@@ -1,0 +1,343 @@
+"""Project-name hygiene: the PEP 508 name rule, non-ASCII look-alikes and typosquat detection.
+
+The popular names ship in ``data/popular-names.txt`` (made by ``bench/derive_popular_names.py``):
+every listed name is known-legitimate and never flagged; the most downloaded ones, marked ``+``,
+are protected: a name outside the list that imitates one of them is reported as a typosquat. The
+list and the lookup indexes are built lazily, once, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# names.popular_names, names.parse_popular_names ... stay where callers know them
+from safeinstall.guard.popular import PopularNames, is_listed, parse_popular_names, popular_names
+
+__all__ = [
+    "Imitation",
+    "PopularNames",
+    "edit_budget",
+    "edit_distance",
+    "find_imitation",
+    "imitation_among_protected",
+    "is_listed",
+    "is_valid_name",
+    "max_edits",
+    "non_ascii_report",
+    "parse_popular_names",
+    "popular_names",
+    "typosquat_of",
+]
+
+# PEP 508 / PEP 503. re.ASCII matters: with IGNORECASE alone, [A-Z] also matches the Kelvin sign
+# and the long s, whose lower/upper case is ASCII. \Z, not $: "$" lets a trailing newline through.
+_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)
+
+# Letters that render like ASCII but that NFKD does not fold to it (NFKD already folds fullwidth,
+# mathematical and accented letters), written as escapes so that the source shows which is which.
+_LOOKALIKES: dict[str, str] = {
+    # Cyrillic
+    **dict(zip("\u0430\u0441\u0501\u0435\u04bb\u0456\u0458\u04cf\u043e", "acdehijlo", strict=True)),
+    **dict(zip("\u051b\u0440\u0455\u051d\u0445\u0443\u04af\u043a", "qpswxyyk", strict=True)),
+    **dict(zip("\u0410\u0412\u0421\u0415\u041d\u0406\u0408\u041a\u041c", "ABCEHIJKM", strict=True)),
+    **dict(zip("\u041e\u0420\u0405\u0422\u0425\u0423\u051c\u051a\u04c0", "OPSTXYWQI", strict=True)),
+    # Greek
+    **dict(zip("\u03b1\u03b9\u03ba\u03bd\u03bf", "aikvo", strict=True)),
+    **dict(zip("\u03c1\u03c4\u03c5\u03c7\u03b3", "ptuxy", strict=True)),
+    **dict(zip("\u0391\u0392\u0395\u0396\u0397\u0399\u039a", "ABEZHIK", strict=True)),
+    **dict(zip("\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7", "MNOPTYX", strict=True)),
+    # Latin (dotless i and j, script a and g, ...) and Armenian
+    **dict(zip("\u0131\u0237\u0251\u0261\u0269\u01c0\u0142\u00f8\u0111", "ijagillod", strict=True)),
+    **dict(zip("\u0127\u0196\u0585\u057d\u0570\u0578\u026a\u028f", "hlouhniy", strict=True)),
+}
+
+# ASCII look-alikes, applied after removing separators: "rn" reads as "m", "vv" as "w", and
+# "1", "i", "l" (and "0", "o") are confused in many fonts.
+_ASCII_CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"))
+_PREFIXES = ("python3-", "python-", "py3-", "py-")
+_SUFFIXES = ("-python3", "-python", "-py3", "-py")
+# Edit budgets, tuned on the popular list (see bench/names_false_positives.py): two edits from
+# names at least this long; one edit from names at least (length) long and ranked below (rank).
+_TWO_EDITS_FROM = 12
+_ONE_EDIT = ((8, 5000), (6, 2000), (4, 500))
+_VERSION_DIGITS_FROM = 100  # the names ranked above this are also guarded against version games
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+_LOOKS_THE_SAME = "looks the same apart from separators or look-alike letters"
+_AFFIX = "adds a python/py prefix or suffix"
+
+
+@dataclass(frozen=True, slots=True)
+class Imitation:
+    """A name that imitates the popular project ``target``; ``how`` completes "it ..."."""
+
+    target: str
+    how: str
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a valid project name (ASCII letters, digits, ``.``, ``_``, ``-``)."""
+    return _NAME_RE.match(name) is not None
+
+
+def non_ascii_report(name: str) -> str | None:
+    """None for an ASCII name; else one sentence naming each non-ASCII character."""
+    if name.isascii():
+        return None
+    parts = []
+    for char in dict.fromkeys(ch for ch in name if not ch.isascii()):
+        detail = f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
+        ascii_char = _ascii_lookalike(char)
+        if ascii_char is not None:
+            detail += f", looks like '{ascii_char}'"
+        elif unicodedata.category(char) in {"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"}:
+            detail += ", invisible"
+        parts.append(f"{_show(char)} ({detail})")
+    plural = "s" if len(parts) > 1 else ""
+    sentence = f"Project name {name!r} contains non-ASCII character{plural} " + ", ".join(parts)
+    folded = _fold_lookalikes(name)
+    if folded is not None and folded != name:
+        sentence += f", so it reads as {folded!r}"
+    return sentence + "."
+
+
+def typosquat_of(name: str, *, extra_known: Iterable[str] = ()) -> str | None:
+    """The popular project ``name`` imitates, or None; never flags a listed or ``extra_known``
+    name."""
+    found = find_imitation(name, extra_known=extra_known)
+    return None if found is None else found.target
+
+
+def find_imitation(name: str, *, extra_known: Iterable[str] = ()) -> Imitation | None:
+    """Like :func:`typosquat_of`, also saying how the name imitates its target."""
+    from packaging.utils import canonicalize_name
+
+    canon = canonicalize_name(name)
+    if is_listed(canon) or canon in {canonicalize_name(n) for n in extra_known}:
+        return None
+    if not canon.isascii():
+        folded = _fold_lookalikes(canon)
+        if folded is None:
+            return None
+        folded = canonicalize_name(folded)
+        if folded in popular_names().known:
+            return Imitation(folded, "uses non-ASCII look-alike letters")
+        canon = folded
+    return imitation_among_protected(canon)
+
+
+def imitation_among_protected(canon: str) -> Imitation | None:
+    """The protected name that the canonical name ``canon`` imitates, even if ``canon`` is known.
+
+    This is the rule itself; :func:`find_imitation` first lets every known name through.
+    """
+    return _index().match(canon)
+
+
+def max_edits(length: int, rank: int = 0) -> int:
+    """How many edits from a protected name of this length and popularity rank (0 = the most
+    downloaded) still make a typo of it.
+
+    The shorter the name, the more unrelated names sit one edit away from it, so short names are
+    only protected when they are very popular, and very short ones only by the other rules.
+    """
+    if length >= _TWO_EDITS_FROM:
+        return 2
+    for shortest, ranks in _ONE_EDIT:
+        if length >= shortest and rank < ranks:
+            return 1
+    return 0
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance, or ``limit + 1`` if above it."""
+    if not _within(a, b, limit):  # most pairs checked are far apart: answer those in one pass
+        return limit + 1
+    return next(distance for distance in range(limit + 1) if _within(a, b, distance))
+
+
+def _within(a: str, b: str, edits: int) -> bool:
+    """Whether at most ``edits`` insertions, deletions, substitutions or adjacent transpositions
+    turn ``a`` into ``b``: skip the common prefix, then try each edit at the first difference."""
+    same = 0
+    while same < len(a) and same < len(b) and a[same] == b[same]:
+        same += 1
+    a, b = a[same:], b[same:]
+    if not a or not b:
+        return len(a) + len(b) <= edits
+    if edits == 0 or abs(len(a) - len(b)) > edits:
+        return False
+    rest = edits - 1
+    return (
+        _within(a[1:], b[1:], rest)
+        or _within(a[1:], b, rest)
+        or _within(a, b[1:], rest)
+        or (a[:2] == b[1::-1] and _within(a[2:], b[2:], rest))
+    )
+
+
+def _skeleton(canon: str) -> str:
+    """What a canonical name looks like to a reader: no separators, ASCII look-alikes merged."""
+    text = canon.replace("-", "")
+    for old, new in _ASCII_CONFUSABLES:
+        text = text.replace(old, new)
+    return text
+
+
+def _core(canon: str) -> str:
+    """A canonical name without one python/py prefix and one suffix (``python3-requests`` ->
+    ``requests``)."""
+    for prefix in _PREFIXES:
+        if canon.startswith(prefix) and len(canon) > len(prefix):
+            canon = canon[len(prefix) :]
+            break
+    for suffix in _SUFFIXES:
+        if canon.endswith(suffix) and len(canon) > len(suffix):
+            return canon[: -len(suffix)]
+    return canon
+
+
+def edit_budget(canon: str, target: str, rank: int) -> int:
+    """How many edits may separate ``canon`` from ``target`` (of popularity ``rank``) for it to
+    count as a typo of it.
+
+    Tuned on the popular list, where many legitimate names sit one edit apart:
+
+    - typos keep the first letter;
+    - adding or changing a version number names a fork or sibling (``netifaces2``,
+      ``elasticsearch7``, ``python3-memcached``), except next to the top names
+      (``python3-dateutil``); dropping one is a typo (``urllib`` for ``urllib3``);
+    - the budget is set by the part that differs once shared ``-`` words are put aside, so
+      ``django-cms`` is not a typo of ``django-csp``.
+    """
+    if canon[:1] != target[:1]:
+        return 0
+    if (
+        rank >= _VERSION_DIGITS_FROM
+        and len(canon) >= len(target)
+        and canon.translate(_DROP_DIGITS) == target.translate(_DROP_DIGITS)
+    ):
+        return 0
+    words, target_words = canon.split("-"), target.split("-")
+    while len(words) > 1 and len(target_words) > 1 and words[0] == target_words[0]:
+        del words[0], target_words[0]
+    while len(words) > 1 and len(target_words) > 1 and words[-1] == target_words[-1]:
+        del words[-1], target_words[-1]
+    return max_edits(len("-".join(target_words)), rank)
+
+
+@functools.cache
+def _piece_bounds(length: int, edits: int) -> tuple[tuple[int, int], ...]:
+    """Split a length into 2 * edits + 1 pieces; ``edits`` edits (a transposition across a boundary
+    touches two pieces) leave at least one piece intact, shifted by at most ``edits``."""
+    count = 2 * edits + 1
+    cuts = [length * k // count for k in range(count + 1)]
+    return tuple(itertools.pairwise(cuts))
+
+
+_PieceKey = tuple[int, str, int, str]  # name length, first letter, piece number, piece text
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Lookup structures over the protected names, built once on first use."""
+
+    rank: dict[str, int]  # protected name -> 0 for the most downloaded, 1, ...
+    skeletons: dict[str, str]  # _skeleton(name) -> most downloaded such name
+    pieces: dict[_PieceKey, list[str]]  # pigeonhole index for the edit-distance rule
+
+    def match(self, canon: str) -> Imitation | None:
+        """The most downloaded protected name that ``canon`` imitates by any rule."""
+        core = _core(canon)  # adding an affix is flagged; dropping one (ffmpeg-python) is not
+        found = [
+            Imitation(target, how)
+            for target, how in (
+                (self.skeletons.get(_skeleton(canon)), _LOOKS_THE_SAME),
+                (core if core != canon and core in self.rank else None, _AFFIX),
+            )
+            if target is not None and target != canon
+        ]
+        near = self._near(canon)
+        if near is not None:
+            found.append(near)
+        return min(found, key=lambda imitation: self.rank[imitation.target], default=None)
+
+    def _near(self, canon: str) -> Imitation | None:
+        """The nearest protected name within its edit budget (ties: the most downloaded)."""
+        candidates: set[str] = set()
+        size = len(canon)
+        for length in range(size - 2, size + 3):
+            edits = max_edits(length)
+            if edits == 0 or abs(length - size) > edits:
+                continue
+            for piece, (start, end) in enumerate(_piece_bounds(length, edits)):
+                for at in range(max(0, start - edits), min(start + edits, size - end + start) + 1):
+                    key = (length, canon[:1], piece, canon[at : at + end - start])
+                    candidates.update(self.pieces.get(key, ()))
+        best: tuple[int, int, str] | None = None
+        letters = set(canon)
+        candidates.discard(canon)
+        for target in candidates:
+            rank = self.rank[target]
+            edits = max_edits(len(target), rank)
+            # An edit changes at most two letters of the set of letters used: a quick first test.
+            if len(letters.symmetric_difference(target)) > 2 * edits:
+                continue
+            if not _within(canon, target, edits):
+                continue
+            budget = edit_budget(canon, target, rank)
+            if budget and (distance := edit_distance(canon, target, budget)) <= budget:
+                entry = (distance, rank, target)
+                best = entry if best is None else min(best, entry)
+        if best is None:
+            return None
+        distance, _, target = best
+        return Imitation(target, "is one edit away" if distance == 1 else "is two edits away")
+
+
+@functools.cache
+def _index() -> _Index:
+    protected = popular_names().protected
+    skeletons: dict[str, str] = {}
+    pieces: dict[_PieceKey, list[str]] = {}
+    for name in protected:  # most downloaded first: setdefault keeps the most popular target
+        skeletons.setdefault(_skeleton(name), name)
+        edits = max_edits(len(name))  # an upper bound of edit_budget(_, name)
+        for piece, (start, end) in enumerate(_piece_bounds(len(name), edits) if edits else ()):
+            pieces.setdefault((len(name), name[0], piece, name[start:end]), []).append(name)
+    rank = {name: position for position, name in enumerate(protected)}
+    return _Index(rank, skeletons, pieces)
+
+
+def _ascii_lookalike(char: str) -> str | None:
+    """The ASCII letters or digits ``char`` renders like, if it is a known look-alike."""
+    if char in _LOOKALIKES:
+        return _LOOKALIKES[char]
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    base = "".join(_LOOKALIKES.get(c, c) for c in base)
+    return base if base and base.isascii() and base.isalnum() else None
+
+
+def _fold_lookalikes(name: str) -> str | None:
+    """``name`` with every non-ASCII character replaced by its ASCII look-alike; None if one has
+    none (invisible characters are dropped)."""
+    out = []
+    for char in name:
+        if char.isascii():
+            out.append(char)
+        elif (ascii_char := _ascii_lookalike(char)) is not None:
+            out.append(ascii_char)
+        elif unicodedata.category(char) not in {"Cf", "Mn", "Me"}:
+            return None
+    return "".join(out)
+
+
+def _show(char: str) -> str:
+    """A character quoted for a message; escaped when it would not render on its own."""
+    if char.isprintable() and unicodedata.category(char)[0] not in "MZC":
+        return f"'{char}'"
+    return "'" + char.encode("unicode_escape").decode("ascii") + "'"

@@ -1,0 +1,123 @@
+"""`check` for PEP 751 ``pylock*.toml`` files, read and validated through ``packaging.pylock``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageSdist,
+    PackageWheel,
+    Pylock,
+    PylockValidationError,
+)
+
+from safeinstall import urls
+from safeinstall.errors import InputError, Location
+from safeinstall.guard.findings import Finding
+from safeinstall.requirements.pyproject import read_toml
+
+if TYPE_CHECKING:
+    from safeinstall.guard.check import _Checker
+
+_PACKAGE_HEADER = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(#.*)?$")
+_CONTEXT_INDEX = re.compile(r"^packages\[(\d+)\]")
+
+
+def _package_lines(text: str) -> list[int]:
+    """1-based line of each ``[[packages]]`` header, in order."""
+    return [i + 1 for i, line in enumerate(text.splitlines()) if _PACKAGE_HEADER.match(line)]
+
+
+def read_pylock(path: Path) -> tuple[Pylock, list[int]]:
+    text, data = read_toml(path)
+    lines = _package_lines(text)
+    try:
+        return Pylock.from_dict(data), lines
+    except PylockValidationError as exc:
+        line = None
+        match = _CONTEXT_INDEX.match(exc.context or "")
+        if match and int(match.group(1)) < len(lines):
+            line = lines[int(match.group(1))]
+        raise InputError(
+            f"not a valid PEP 751 lock: {exc}",
+            location=Location(str(path), line),
+            hint="regenerate it with `safeinstall lock -o pylock.toml`",
+        ) from None
+
+
+def check_pylock(path: Path, checker: _Checker) -> list[Finding]:
+    lock, lines = read_pylock(path)
+    out: list[Finding] = []
+    seen: dict[tuple[str, str], Location] = {}
+    for number, package in enumerate(lock.packages):
+        line = lines[number] if number < len(lines) else None
+        where = Location(str(path), line)
+        out += _package_findings(package, where, checker)
+        key = (package.name, str(package.marker or ""))
+        if key in seen:
+            out.append(
+                Finding(
+                    "hash-conflict",
+                    f"{package.name} is listed again for the same environments as {seen[key]}",
+                    where,
+                    "keep one entry per package and environment (regenerate the lock)",
+                )
+            )
+        seen.setdefault(key, where)
+    return out
+
+
+def _package_findings(package: Package, where: Location, checker: _Checker) -> list[Finding]:
+    name = package.name
+    out: list[Finding] = []
+    if package.vcs is not None or package.directory is not None:
+        kind = "VCS" if package.vcs is not None else "local directory"
+        out.append(
+            Finding(
+                "unhashable",
+                f"{name} is a {kind} package, which cannot be pinned to exact bytes",
+                where,
+                "lock a released version from a trusted index instead",
+            )
+        )
+    if package.index is not None:
+        out += checker.url_findings(package.index, where, what="index")
+        if urls.normalize(package.index) not in checker.trusted_indexes():
+            out.append(
+                Finding(
+                    "untrusted-index",
+                    f"{name} comes from {urls.redact(package.index)}, which is not a trusted index",
+                    where,
+                    "relock from a trusted index, or add it to the policy's `indexes`",
+                )
+            )
+    files: list[PackageWheel | PackageSdist | PackageArchive] = [*(package.wheels or ())]
+    files += [f for f in (package.sdist, package.archive) if f is not None]
+    for file in files:
+        label = f"{name} file {getattr(file, 'name', None) or file.url or file.path}"
+        if file.url:
+            out += checker.url_findings(file.url, where, what="file URL")
+        out += checker.hash_findings(dict(file.hashes).items(), label, where, locked=True)
+    if package.sdist is not None and not checker.policy.allows_sdist(name):
+        out.append(
+            Finding(
+                "sdist",
+                f"{name} is locked with an sdist; building it runs its code",
+                where,
+                "relock with wheels only, or allow sdists for it in the policy",
+            )
+        )
+    out += checker.name_findings(name, package.version, where)
+    if checker.policy.licenses is not None:
+        from safeinstall.guard.licenses import license_findings
+
+        tool = package.tool.get("safeinstall") if package.tool else None
+        recorded = tool.get("license") if isinstance(tool, Mapping) else None
+        license = recorded if isinstance(recorded, str) else None
+        out += license_findings(name, license, where, checker.policy.licenses)
+    return out

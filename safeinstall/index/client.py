@@ -1,0 +1,233 @@
+"""Which index a project comes from, and its page from there (cached on disk, ETag/max-age).
+
+Binding rule (dependency confusion, DESIGN.md invariant 2): when an index's ``packages`` globs match
+a name, only that index is asked; otherwise the indexes without ``packages`` are asked in order and
+the first that has the project wins. A 404 moves on to the next index; 401/403, 5xx and transport
+errors stop the search. Candidates are never merged across indexes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from safeinstall.errors import IndexServerError, ResolutionError
+from safeinstall.files import atomic
+from safeinstall.files.cachedir import private_dir, read_entry, url_key
+from safeinstall.index.distfile import ProjectPage
+from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, FileFilter, parse_page
+from safeinstall.index.transport import Getter, Reply
+from safeinstall.policy.model import IndexSpec
+
+MAX_PAGE_BYTES = 32 * 1024 * 1024
+_PARSING = threading.BoundedSemaphore(1)
+ACCEPT = f"{JSON_TYPE}, {HTML_TYPES[0]};q=0.2, {HTML_TYPES[1]};q=0.01"
+_NAME = re.compile(r"[A-Z0-9]([A-Z0-9._-]*[A-Z0-9])?\Z", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+class IndexClient:
+    """Project pages from the policy's indexes; thread-safe, one fetch per project per run."""
+
+    def __init__(
+        self,
+        indexes: Sequence[IndexSpec],
+        http: Getter,
+        *,
+        cache_dir: Path | None,
+        clock: Callable[[], float] = time.time,
+        keep: FileFilter | None = None,
+    ) -> None:
+        """``keep``: which files of a page to keep (a lock for given targets); None: all."""
+        self._indexes = tuple(indexes)
+        self._keep = keep
+        self._http = http
+        self._clock = clock
+        self._cache = _PageCache(cache_dir / "pages") if cache_dir is not None else None
+        self._pages: dict[NormalizedName, ProjectPage] = {}
+        self._locks: dict[NormalizedName, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def project(self, name: str) -> ProjectPage:
+        """The page of ``name`` from the one index the binding rule picks."""
+        if not _NAME.match(name):
+            raise ResolutionError(f"{name!r} is not a valid project name")
+        canonical = canonicalize_name(name)
+        with self._guard:
+            lock = self._locks.setdefault(canonical, threading.Lock())
+        with lock:
+            page = self._pages.get(canonical)
+            if page is None:
+                page = self._lookup(canonical)
+                self._pages[canonical] = page
+            return page
+
+    def index_for(self, name: str) -> IndexSpec | None:
+        """The index the policy binds ``name`` to, or None when the open indexes are searched."""
+        return next((i for i in self._indexes if i.serves(name)), None)
+
+    def _lookup(self, name: NormalizedName) -> ProjectPage:
+        bound = self.index_for(name)
+        if bound is not None:
+            page = self._fetch(bound, name)
+            if page is None:
+                raise ResolutionError(
+                    f"{name} was not found on index {bound.name!r}, "
+                    "the index the policy binds it to",
+                    hint="other indexes are not asked for bound names (dependency confusion); "
+                    "check the name, or the packages patterns of that index",
+                )
+            return page
+        open_indexes = [i for i in self._indexes if not i.packages]
+        for index in open_indexes:
+            page = self._fetch(index, name)
+            if page is not None:
+                return page
+        names = ", ".join(repr(i.name) for i in open_indexes) or "none"
+        raise ResolutionError(
+            f"{name} was not found on any index that may serve it (asked: {names})",
+            hint="check the spelling of the name and the indexes in the policy",
+        )
+
+    def _fetch(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
+        url = f"{index.url}/{name}/"
+        now = self._clock()
+        cached = self._cache.load(url) if self._cache is not None else None
+        if cached is not None and now < cached.stored_at + cached.max_age:
+            return self._parse(cached, index, name)
+        headers = {"Accept": ACCEPT}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        reply = self._http.get(url, headers=headers, max_bytes=MAX_PAGE_BYTES)
+        if reply.status == 304 and cached is not None:
+            entry = replace(cached, stored_at=now, max_age=_max_age(reply.headers) or 0)
+        elif reply.status == 200:
+            entry = _Entry.of(url, reply, now)
+        elif reply.status in (404, 410):
+            return None
+        elif reply.status in (401, 403):
+            raise IndexServerError(
+                f"index {index.name!r} refused access to {url} (HTTP {reply.status}); "
+                "other indexes are not asked",
+                hint="give safeinstall credentials for that index through pip's configuration "
+                "(netrc or keyring), or fix the index URL",
+            )
+        else:
+            raise IndexServerError(
+                f"index {index.name!r} answered HTTP {reply.status} for {url}",
+                hint="try again later, or report the problem to the index's operator",
+            )
+        page = self._parse(entry, index, name)
+        if self._cache is not None and _storable(reply.headers, entry):
+            self._cache.store(entry)
+        return page
+
+    def _parse(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> ProjectPage:
+        # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory
+        with _PARSING:
+            return parse_page(
+                entry.body,
+                entry.content_type,
+                page_url=entry.final_url,
+                project=name,
+                index=index,
+                now=datetime.fromtimestamp(self._clock(), UTC),
+                fits=self._keep,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    url: str  # the URL asked for (the cache key)
+    final_url: str  # after redirects: relative links resolve against it
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    max_age: float
+    stored_at: float
+    body: bytes
+
+    @classmethod
+    def of(cls, url: str, reply: Reply, now: float) -> _Entry:
+        return cls(
+            url=url,
+            final_url=reply.url or url,
+            content_type=reply.headers.get("content-type", ""),
+            etag=reply.headers.get("etag"),
+            last_modified=reply.headers.get("last-modified"),
+            max_age=_max_age(reply.headers) or 0,
+            stored_at=now,
+            body=reply.body,
+        )
+
+
+def _max_age(headers: Mapping[str, str]) -> int | None:
+    control = headers.get("cache-control", "")
+    if "no-cache" in control.lower():
+        return 0
+    found = _MAX_AGE.search(control)
+    return int(found.group(1)) if found else None
+
+
+def _storable(headers: Mapping[str, str], entry: _Entry) -> bool:
+    if "no-store" in headers.get("cache-control", "").lower():
+        return False
+    return entry.max_age > 0 or bool(entry.etag or entry.last_modified)
+
+
+class _PageCache:
+    """``pages/<sha256 of URL>``: a JSON header line, then the body; checked on every read."""
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        self._ready = False
+
+    def _path(self, url: str) -> Path:
+        if not self._ready:
+            private_dir(self._dir.parent)
+            private_dir(self._dir)
+            self._ready = True
+        return self._dir / url_key(url)
+
+    def load(self, url: str) -> _Entry | None:
+        path = self._path(url)
+        raw = read_entry(path)
+        if raw is None:
+            return None
+        try:
+            header, _, body = raw.partition(b"\n")
+            fields = json.loads(header)
+            digest = fields.pop("sha256")
+            entry = _Entry(body=body, **fields)
+            numbers_ok = all(type(v) in (int, float) for v in (entry.max_age, entry.stored_at))
+            if not numbers_ok or entry.url != url or digest != hashlib.sha256(body).hexdigest():
+                raise ValueError("entry does not match its checksum")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            path.unlink(missing_ok=True)  # corrupt: drop it and fetch again
+            return None
+        return entry
+
+    def store(self, entry: _Entry) -> None:
+        fields = {
+            "url": entry.url,
+            "final_url": entry.final_url,
+            "content_type": entry.content_type,
+            "etag": entry.etag,
+            "last_modified": entry.last_modified,
+            "max_age": entry.max_age,
+            "stored_at": entry.stored_at,
+            "sha256": hashlib.sha256(entry.body).hexdigest(),
+        }
+        header = json.dumps(fields, separators=(",", ":")).encode()
+        atomic.write_new(self._path(entry.url), header + b"\n" + entry.body)

@@ -1,0 +1,383 @@
+"""Core metadata of one listed file: PEP 658 sidecar, else ranged reads of the wheel, else download.
+
+The typical wheel costs two ranged requests (the zip's tail, then METADATA), or one when METADATA
+lies inside the tail. Results are cached forever under the file's sha256 with a checksum of the
+stored bytes, re-verified on every read. Whatever bytes were used can later be checked against the
+verified wheel (``compare_with_wheel``): a sidecar or a range answer that lies is caught there.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import tarfile
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.metadata import InvalidMetadata, Metadata
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from safeinstall.errors import IndexServerError, IntegrityError, SafeinstallError
+from safeinstall.files import atomic
+from safeinstall.files.cachedir import private_dir, read_entry
+from safeinstall.index.distfile import DistFile
+from safeinstall.index.remotezip import (
+    TAIL_BYTES,
+    RemoteBytes,
+    ZipFormatError,
+    ZipMember,
+    central_directory,
+    read_member,
+)
+from safeinstall.index.transport import Getter
+
+MAX_METADATA_BYTES = 4 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+MAX_SDIST_UNPACKED_BYTES = 1024 * 1024 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)\Z")
+# fields whose being dynamic changes what the resolver would see (PEP 643)
+_DEPENDENCY_FIELDS = {"requires-dist", "requires-python", "provides-extra"}
+
+
+class NeedsBuild(SafeinstallError):
+    """An sdist's metadata is dynamic: only building it (running its code) would tell."""
+
+
+class _RangeUnusable(Exception):
+    """The server answered a range request with something other than that range."""
+
+
+class MetadataReader:
+    """Reads and caches core metadata; thread-safe, one fetch per file per run."""
+
+    def __init__(
+        self, http: Getter, *, cache_dir: Path | None, max_download: int = MAX_DOWNLOAD_BYTES
+    ) -> None:
+        self._http = http
+        self._dir = cache_dir / "metadata" if cache_dir is not None else None
+        self._max_download = max_download
+        self._used: dict[str, tuple[Metadata, bytes]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def read(self, file: DistFile) -> Metadata:
+        """The validated core metadata of ``file``; NeedsBuild for an sdist with dynamic deps."""
+        key = file.sha256 or file.url
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._used:
+                raw = self._load(file)
+                from_cache = raw is not None
+                if raw is None:
+                    raw = self._fetch(file)
+                meta = _parse(file, raw)
+                _check_identity(file, meta)
+                if not from_cache:
+                    self._store(file, raw)
+                self._used[key] = (meta, raw)
+            meta = self._used[key][0]
+        _check_identity(file, meta)  # the same bytes may be listed under another name
+        if file.kind == "sdist":
+            _check_static(file, meta)
+        return meta
+
+    def read_built(self, file: DistFile, build: Callable[[DistFile, bytes], bytes]) -> Metadata:
+        """Metadata of an sdist by building it: ``build(file, verified sdist bytes)`` returns
+        the built METADATA. Cached under the sdist's sha256 like any other metadata."""
+        key = "built:" + (file.sha256 or file.url)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._used:
+                raw = self._load(file, suffix=".built")
+                if raw is None:
+                    raw = build(file, self._download(file))
+                    meta = _parse(file, raw)
+                    _check_identity(file, meta)
+                    self._store(file, raw, suffix=".built")
+                self._used[key] = (_parse(file, raw), raw)
+            meta = self._used[key][0]
+        _check_identity(file, meta)
+        return meta
+
+    def read_many(self, files: Iterable[DistFile], max_workers: int = 8) -> list[Metadata]:
+        """``read`` over many files in parallel, results in order; raises the first error."""
+        files = list(files)
+        with ThreadPoolExecutor(max_workers=max_workers) as pool:
+            futures = [pool.submit(self.read, f) for f in files]
+        return [f.result() for f in futures]
+
+    def compare_with_wheel(self, file: DistFile, wheel: Path) -> None:
+        """The METADATA inside the (verified) ``wheel`` must equal the bytes resolved with."""
+        key = file.sha256 or file.url
+        used = self._used.get(key)
+        raw = used[1] if used is not None else self._load(file)
+        if raw is None:
+            return  # nothing was read for this file, so nothing can disagree
+        with open(wheel, "rb") as fh:
+
+            def pread(start: int, end: int) -> bytes:
+                fh.seek(start)
+                return fh.read(end - start)
+
+            zf = RemoteBytes(fh.seek(0, io.SEEK_END), pread)
+            inside = _wheel_metadata(file, zf)
+        if inside != raw:
+            with self._guard:
+                self._used.pop(key, None)
+            if (path := self._path(file)) is not None:
+                path.unlink(missing_ok=True)
+            raise IntegrityError(
+                f"the metadata served for {file.filename} differs from the METADATA inside it",
+                hint="the index or a mirror serves inconsistent metadata; tell its operator",
+            )
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def _path(self, file: DistFile, suffix: str = "") -> Path | None:
+        digest = file.sha256
+        if self._dir is None or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            return None
+        private_dir(self._dir.parent)
+        private_dir(self._dir)
+        return private_dir(self._dir / digest[:2]) / (digest + suffix)
+
+    def _load(self, file: DistFile, suffix: str = "") -> bytes | None:
+        path = self._path(file, suffix)
+        stored = read_entry(path) if path is not None else None
+        if path is None or stored is None:
+            return None
+        checksum, _, raw = stored.partition(b"\n")
+        if checksum.decode("ascii", "replace") != hashlib.sha256(raw).hexdigest():
+            path.unlink(missing_ok=True)  # corrupt: discard and fetch again
+            return None
+        return raw
+
+    def _store(self, file: DistFile, raw: bytes, suffix: str = "") -> None:
+        path = self._path(file, suffix)
+        if path is not None:
+            atomic.write_new(path, hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw)
+
+    # -- fetching ------------------------------------------------------------------------------
+
+    def _fetch(self, file: DistFile) -> bytes:
+        if file.metadata_hashes is not None:
+            raw = self._sidecar(file)
+            if raw is not None:
+                return raw
+        if file.kind == "sdist":
+            return _sdist_metadata(file, self._download(file))
+        return self._ranged(file)
+
+    def _sidecar(self, file: DistFile) -> bytes | None:
+        parts = urlsplit(file.url)
+        url = urlunsplit(parts._replace(path=parts.path + ".metadata"))
+        reply = self._http.get(url, max_bytes=MAX_METADATA_BYTES)
+        if reply.status == 404:
+            return None  # the listing promised one but it is gone: read the file itself
+        if reply.status != 200:
+            raise IndexServerError(f"fetching {url} answered HTTP {reply.status}")
+        for algorithm, expected in (file.metadata_hashes or {}).items():
+            known = algorithm in hashlib.algorithms_available
+            if known and hashlib.new(algorithm, reply.body).hexdigest() != expected:
+                raise IntegrityError(
+                    f"the metadata file of {file.filename} does not match its listed "
+                    f"{algorithm} hash",
+                    hint="the index serves inconsistent data; report it to its operator",
+                )
+        return reply.body
+
+    def _ranged(self, file: DistFile) -> bytes:
+        reply = self._http.get(
+            file.url, headers={"Range": f"bytes=-{TAIL_BYTES}"}, max_bytes=self._max_download
+        )
+        if reply.status == 200:  # the server ignored Range: this is the whole file
+            return _wheel_metadata(file, _in_memory(_verified(file, reply.body)))
+        try:
+            start, total = _content_range(reply.status, reply.headers, len(reply.body))
+            if file.size is not None and total != file.size:
+                raise IntegrityError(
+                    f"{file.filename} is {total} bytes, not the {file.size} its index lists",
+                    hint="the file or the listing was tampered with; tell the index's operator",
+                )
+
+            def fetch(a: int, b: int) -> bytes:
+                got = self._http.get(
+                    file.url, headers={"Range": f"bytes={a}-{b - 1}"}, max_bytes=b - a
+                )
+                if _content_range(got.status, got.headers, len(got.body)) != (a, total):
+                    raise _RangeUnusable
+                return got.body
+
+            zf = RemoteBytes(total, fetch)
+            zf.add(start, reply.body)
+            return _wheel_metadata(file, zf)
+        except _RangeUnusable:
+            return _wheel_metadata(file, _in_memory(self._download(file)))
+
+    def _download(self, file: DistFile) -> bytes:
+        if file.sha256 is None:
+            raise IntegrityError(
+                f"{file.filename} has no sha256 in the listing, so its bytes cannot be verified",
+                hint="use an index that publishes sha256 hashes",
+            )
+        if file.size is not None and file.size > self._max_download:
+            raise IndexServerError(f"{file.filename} is larger than {self._max_download} bytes")
+        reply = self._http.get(file.url, max_bytes=self._max_download)
+        if reply.status != 200:
+            raise IndexServerError(f"downloading {file.url} answered HTTP {reply.status}")
+        return _verified(file, reply.body)
+
+
+def _content_range(status: int, headers: Mapping[str, str], length: int) -> tuple[int, int]:
+    """(start, total size) of a 206 answer whose Content-Range matches its body."""
+    match = _CONTENT_RANGE.match(headers.get("content-range", ""))
+    if status != 206 or match is None:
+        raise _RangeUnusable
+    start, end, total = (int(g) for g in match.groups())
+    if end - start + 1 != length or end >= total:
+        raise _RangeUnusable
+    return start, total
+
+
+def _verified(file: DistFile, body: bytes) -> bytes:
+    """``body`` after checking it against the listing's sha256."""
+    if file.sha256 is None or hashlib.sha256(body).hexdigest() != file.sha256:
+        raise IntegrityError(
+            f"{file.filename} does not match the sha256 its index lists",
+            hint="the file or the listing was tampered with; report it to the index's operator",
+        )
+    return body
+
+
+def _in_memory(body: bytes) -> RemoteBytes:
+    zf = RemoteBytes(len(body))
+    zf.add(0, body)
+    return zf
+
+
+def _wheel_metadata(file: DistFile, zf: RemoteBytes) -> bytes:
+    members = central_directory(zf)
+    dist_infos = {m.name.split("/", 1)[0] for m in members if ".dist-info/" in m.name}
+    dist_infos = {d for d in dist_infos if d.endswith(".dist-info")}
+    if len(dist_infos) != 1:
+        raise ZipFormatError(f"{file.filename} has {len(dist_infos)} .dist-info directories")
+    (dist_info,) = dist_infos
+    name, _, version = dist_info.removesuffix(".dist-info").rpartition("-")
+    if canonicalize_name(name) != file.project or _version(version) != file.version:
+        raise IntegrityError(f"{file.filename} contains {dist_info}, which names another release")
+    return _one_member(file, zf, members, f"{dist_info}/METADATA")
+
+
+def _one_member(file: DistFile, zf: RemoteBytes, members: list[ZipMember], name: str) -> bytes:
+    found = [m for m in members if m.name == name]
+    if len(found) != 1:
+        raise ZipFormatError(f"{file.filename} has {len(found)} {name} entries instead of one")
+    return read_member(zf, found[0], members, MAX_METADATA_BYTES)
+
+
+def _sdist_metadata(file: DistFile, body: bytes) -> bytes:
+    if file.filename.endswith(".zip"):
+        zf = _in_memory(body)
+        members = central_directory(zf)
+        found_zip = [m for m in members if _is_top_pkg_info(m.name)]
+        if len(found_zip) != 1:
+            raise ZipFormatError(f"{file.filename} has {len(found_zip)} top-level PKG-INFO files")
+        return read_member(zf, found_zip[0], members, MAX_METADATA_BYTES)
+    found: list[bytes] = []
+    try:
+        stream = _Capped(gzip.GzipFile(fileobj=io.BytesIO(body)), MAX_SDIST_UNPACKED_BYTES)
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                if _is_top_pkg_info(member.name):
+                    extracted = tar.extractfile(member) if member.isreg() else None
+                    if extracted is None or member.size > MAX_METADATA_BYTES:
+                        raise ZipFormatError(f"PKG-INFO in {file.filename} is unusable")
+                    found.append(extracted.read())
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise IndexServerError(f"{file.filename} is not a readable .tar.gz ({exc})") from None
+    if len(found) != 1:
+        raise ZipFormatError(f"{file.filename} has {len(found)} top-level PKG-INFO files")
+    return found[0]
+
+
+def _is_top_pkg_info(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and parts[1] == "PKG-INFO" and parts[0] not in ("", ".", "..")
+
+
+class _Capped(io.RawIOBase):
+    """A reader that refuses to yield more than ``cap`` bytes (gzip bombs)."""
+
+    def __init__(self, inner: io.BufferedIOBase, cap: int) -> None:
+        self._inner, self._left = inner, cap
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise OSError("the archive unpacks to more than the allowed size")
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+# Fields the resolver and the lock rely on: these must parse. Others are not judged (real
+# wheels often carry fields newer than their Metadata-Version, which installers accept).
+_USED_FIELDS = (
+    "name",
+    "version",
+    "requires_dist",
+    "requires_python",
+    "provides_extra",
+    "dynamic",
+)
+
+
+def _parse(file: DistFile, raw: bytes) -> Metadata:
+    try:
+        meta = Metadata.from_email(raw, validate=False)
+        for field in _USED_FIELDS:
+            getattr(meta, field)
+    except (ExceptionGroup, InvalidMetadata, ValueError) as exc:
+        raise IndexServerError(f"the core metadata of {file.filename} is invalid ({exc})") from None
+    return meta
+
+
+def _check_identity(file: DistFile, meta: Metadata) -> None:
+    if canonicalize_name(meta.name) != file.project or meta.version != file.version:
+        raise IntegrityError(
+            f"the metadata of {file.filename} names {meta.name} {meta.version}, "
+            "not the release its file name says",
+            hint="the file is mislabelled or tampered with; do not use it",
+        )
+
+
+def _check_static(file: DistFile, meta: Metadata) -> None:
+    dynamic = {d.lower() for d in meta.dynamic or ()}
+    try:
+        declared = Version(meta.metadata_version)
+    except (InvalidMetadata, InvalidVersion):  # e.g. "2.0", which pip accepts: not static
+        declared = Version("0")
+    if declared < Version("2.2") or dynamic & _DEPENDENCY_FIELDS:
+        raise NeedsBuild(
+            f"metadata of sdist {file.filename} is dynamic; building it runs its code",
+            hint="use a wheel of this project, or allow building it in the policy",
+        )

@@ -1,0 +1,503 @@
+"""Pure parsers of one project page: PEP 691 JSON and PEP 503 HTML into a validated ProjectPage.
+
+Every file entry is checked before it becomes a DistFile (THREATS.md cases 30-39): a bare file name
+that parses as a wheel or sdist of the project asked for, a URL on the index's host or one of its
+file hosts whose last segment is that name, well-formed hashes, requires-python and upload time.
+Entries that are not wheels or sdists (.egg, .exe, other projects' names) are skipped; anything
+malformed or hostile fails the whole page (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import InvalidTag, Tag, UnsortedTagsError
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+)
+from packaging.version import InvalidVersion, Version
+
+from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
+from safeinstall.index import filenames as distname
+from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.policy.model import IndexSpec
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
+FUTURE_SLACK = timedelta(days=1)
+
+_HEX = re.compile(r"[0-9a-f]+\Z")
+_ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
+_DIGEST_HEX_LENGTHS = {
+    "md5": 32,
+    "sha1": 40,
+    "sha224": 56,
+    "sha256": 64,
+    "sha384": 96,
+    "sha512": 128,
+}
+_UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
+
+
+def parse_page(
+    body: bytes,
+    content_type: str,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+    fits: FileFilter | None = None,
+) -> ProjectPage:
+    """Parse by the served Content-Type; no sniffing: an unknown type is an error.
+
+    With ``fits``, files it refuses are dropped (of a release with nothing else, one is kept, to
+    say why it has nothing usable): a lock for a few targets needs a few of the thousands of
+    files listed.
+    """
+    mime = content_type.split(";", 1)[0].strip().lower()
+    parse = (
+        parse_json_page if mime == JSON_TYPE else parse_html_page if mime in HTML_TYPES else None
+    )
+    if parse is not None:
+        return parse(body, page_url=page_url, project=project, index=index, now=now, fits=fits)
+    raise IndexServerError(
+        f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
+        "which is not a simple-repository page",
+        hint="check the index URL in the policy; it must point at a PEP 503/691 simple index",
+    )
+
+
+def parse_json_page(
+    body: bytes,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+    fits: FileFilter | None = None,
+) -> ProjectPage:
+    """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
+    if not isinstance(data, dict):
+        raise _bad(index, page_url, "its JSON is not an object")
+    meta = data.get("meta")
+    api = meta.get("api-version") if isinstance(meta, dict) else None
+    _check_api_version(api, index, page_url)
+    name = data.get("name")
+    if not isinstance(name, str) or canonicalize_name(name) != canonicalize_name(project):
+        raise _bad(index, page_url, f"it names project {name!r} instead of {project!r}")
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise _bad(index, page_url, "it has no 'files' list")
+    versions = _versions(data.get("versions"), index, page_url)
+    builder = _Builder(page_url, project, index, now, versions, fits=fits)
+    builder.add(files)
+    return builder.page()
+
+
+def parse_html_page(
+    body: bytes,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+    fits: FileFilter | None = None,
+) -> ProjectPage:
+    """A PEP 503 HTML project page (with PEP 592, 629, 658 and 714 attributes)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad(index, page_url, "its HTML is not UTF-8") from None
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    if parser.repository_version is not None:
+        _check_api_version(parser.repository_version, index, page_url)
+    base = urljoin(page_url, parser.base) if parser.base is not None else page_url
+    builder = _Builder(base, project, index, now, None, fits=fits)
+    builder.add([entry for attrs, text in parser.anchors if (entry := _html_entry(attrs, text))])
+    return builder.page()
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self.base: str | None = None
+        self.repository_version: str | None = None
+        self._open: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a":
+            self._close_anchor()
+            self._open, self._text = values, []
+        elif tag == "base" and self.base is None and values.get("href"):
+            self.base = values["href"]
+        elif tag == "meta" and values.get("name") == "pypi:repository-version":
+            self.repository_version = values.get("content") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close_anchor()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._close_anchor()
+
+    def _close_anchor(self) -> None:
+        if self._open is not None:
+            self.anchors.append((self._open, "".join(self._text).strip()))
+            self._open = None
+
+
+class _Builder:
+    """Groups a page's entries by release; validates a release's entries when it is asked for.
+
+    Entries are PEP 691 file objects (HTML anchors are turned into the same shape). Only what
+    grouping needs is looked at up front: that each entry is an object whose file name is bare
+    (a hostile name anywhere fails the page) and the version the name carries. Everything else
+    is checked when the release is asked for, and most never are.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        project: str,
+        index: IndexSpec,
+        now: datetime | None,
+        versions: tuple[Version, ...] | None,
+        *,
+        fits: FileFilter | None,
+    ) -> None:
+        self.base_url = base_url
+        self.fits = fits
+        self.project = canonicalize_name(project)
+        self.index = index
+        self.now = now or datetime.now(UTC)
+        self.versions = versions
+        self._listed = frozenset(versions or ())  # membership per release: a set, not a scan
+        self.pending: dict[Version, list[Mapping[str, Any]]] = {}
+        self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
+
+    def page(self) -> ProjectPage:
+        loaders = {v: partial(self._release, v) for v in self.pending}
+        return ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
+
+    def add(self, entries: list[Any]) -> None:
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        unfit: dict[str, Mapping[str, Any]] = {}  # version text -> one file dropped
+        wheel_fits = self.fits.wheel if self.fits is not None else None
+        sdist_fits = self.fits is None or self.fits.sdist(self.project)
+        for entry in entries:  # the hot loop of a lock: up to 10,000 entries a page
+            if type(entry) is not dict:
+                raise self._error("a 'files' entry is not an object")
+            filename = entry.get("filename")
+            if type(filename) is not str:
+                raise self._error("a file entry lacks a 'filename' string")
+            if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
+                raise _not_bare(filename, self.index)
+            if filename.endswith(".whl"):
+                parts = filename.split("-", 2)
+                if len(parts) != 3:
+                    continue
+                text, fits = parts[1], wheel_fits is None or wheel_fits(parts[2])
+            elif filename.endswith(".tar.gz"):
+                text, fits = filename[:-7].rpartition("-")[2], sdist_fits
+            elif filename.endswith(".zip"):
+                text, fits = filename[:-4].rpartition("-")[2], sdist_fits
+            else:
+                continue  # .egg, .exe, ...: ignored, as installers do
+            if fits:
+                groups.setdefault(text, []).append(entry)
+            elif text not in unfit or filename.endswith(".whl"):
+                unfit[text] = entry  # a wheel says more: "no wheel for this target"
+        for text, entry in unfit.items():
+            groups.setdefault(text, [entry])  # only for a release with nothing else
+        for text, group in groups.items():
+            try:
+                version = distname.version(text)
+            except InvalidVersion:
+                continue  # not a wheel or sdist name installers accept: ignored, as they do
+            if self.versions is not None and version not in self._listed:
+                continue  # PEP 700: a version the index does not list is never a candidate
+            self.pending.setdefault(version, []).extend(group)
+
+    def _release(self, version: Version) -> tuple[DistFile, ...]:
+        files: dict[str, DistFile] = {}
+        for entry in self.pending.get(version, []):
+            self._file(version, files, entry)  # an error leaves the entries: it is raised again
+        self.pending.pop(version, None)
+        return tuple(files.values())
+
+    def _file(self, version: Version, files: dict[str, DistFile], entry: Mapping[str, Any]) -> None:
+        filename, href = entry["filename"], entry.get("url")
+        if not isinstance(href, str):
+            raise self._error(f"the file entry of {filename!r} lacks a 'url' string")
+        parsed = _parse_dist_filename(filename)
+        if parsed is None or parsed[0] != self.project or parsed[1] != version:
+            return  # not a wheel or sdist of this project: ignored, as installers do
+        kind, tags = parsed[2], parsed[3]
+        hashes = entry.get("hashes", {})
+        if not isinstance(hashes, dict):
+            raise self._error(f"the hashes of {filename!r} are not an object")
+        requires_python = entry.get("requires-python")
+        if requires_python is not None and not isinstance(requires_python, str):
+            raise self._error(f"the requires-python of {filename!r} is not a string")
+        yanked = entry.get("yanked", False)
+        if not isinstance(yanked, bool | str):
+            raise self._error(f"the yanked value of {filename!r} is not a boolean or a string")
+        size = entry.get("size")
+        if size is not None and (type(size) is not int or size < 0):
+            raise self._error(f"the size of {filename!r} is not a non-negative integer")
+        upload_time = entry.get("upload-time")
+        if upload_time is not None and not isinstance(upload_time, str):
+            raise self._error(f"the upload-time of {filename!r} is not a string")
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        metadata_hashes: dict[str, str] | None = None
+        if metadata is True:
+            metadata_hashes = {}
+        elif isinstance(metadata, dict):
+            metadata_hashes = self._hashes(filename, metadata)
+        dist = DistFile(
+            project=self.project,
+            version=version,
+            filename=filename,
+            url=self._url(filename, href),
+            index=self.index.name,
+            kind=kind,
+            hashes=self._hashes(filename, hashes),
+            tags=tags,
+            requires_python=self._requires_python(filename, requires_python),
+            yanked=None if yanked is False else "" if yanked is True else yanked,
+            upload_time=self._upload_time(filename, upload_time),
+            size=size,
+            metadata_hashes=metadata_hashes,
+        )
+        known = files.get(filename)
+        if known is None:
+            files[filename] = dist
+        elif known.hashes != dist.hashes:
+            raise IntegrityError(
+                f"index {self.index.name!r} lists {filename} twice with different hashes",
+                hint="the index is inconsistent or tampered with; report it to its operator",
+            )
+        elif known != dist:
+            raise self._error(f"it lists {filename} twice with different details")
+
+    def _url(self, filename: str, href: str) -> str:
+        href = href.strip()
+        absolute = href if href.startswith("https://") else urljoin(self.base_url, href)
+        parts = urlsplit(absolute)
+        netloc = self._origins.get((parts.scheme, parts.netloc))
+        if netloc is None:
+            netloc = self._origin(filename, parts)
+            self._origins[(parts.scheme, parts.netloc)] = netloc
+        path = parts.path
+        if "%" in path or "/." in path or not path.endswith("/" + filename):
+            segments = [unquote(s) for s in path.split("/")]
+            if any(s in (".", "..") for s in segments) or segments[-1] != filename:
+                raise self._error(f"the URL of {filename} does not end with that file name")
+        return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
+
+    def _origin(self, filename: str, parts: Any) -> str:
+        """The credential-free netloc of a trusted origin (checked once per page and origin)."""
+        index_parts = urlsplit(self.index.url)
+        allowed_schemes = ("https", "http") if index_parts.scheme == "http" else ("https",)
+        if parts.scheme not in allowed_schemes:
+            raise PolicyError(
+                f"index {self.index.name!r} points {filename} at a {parts.scheme or 'relative'}: "
+                "URL, which is refused",
+                hint="only https artifact URLs are accepted (http only for an http index)",
+            )
+        if not self._host_allowed(parts.scheme, parts.hostname, parts.port, index_parts):
+            raise PolicyError(
+                f"index {self.index.name!r} points {filename} at host {parts.hostname!r}, "
+                "which is neither the index's host nor one of its file hosts",
+                hint=f"if that host is trusted, add it to file_hosts of index {self.index.name!r}",
+            )
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return str(netloc)
+
+    def _host_allowed(
+        self, scheme: str, host: str | None, port: int | None, index_parts: Any
+    ) -> bool:
+        if host is None:
+            return False
+        default = 443 if scheme == "https" else 80
+        index_default = 443 if index_parts.scheme == "https" else 80
+        if host == index_parts.hostname and (port or default) == (
+            index_parts.port or index_default
+        ):
+            return True
+        for entry in self.index.file_hosts:
+            entry_host, _, entry_port = entry.lower().partition(":")
+            if host == entry_host and str(port or default) == (entry_port or str(default)):
+                return True
+        return False
+
+    def _hashes(self, filename: str, raw: Mapping[Any, Any]) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for algorithm, digest in raw.items():
+            name = str(algorithm).strip().lower()
+            value = digest.strip().lower() if isinstance(digest, str) else ""
+            expected = _DIGEST_HEX_LENGTHS.get(name)
+            if (
+                not _ALGORITHM.match(name)
+                or not _HEX.match(value)
+                or (expected is not None and len(value) != expected)
+            ):
+                raise self._error(f"the {name} hash of {filename} is malformed")
+            result[name] = value
+        return result
+
+    def _requires_python(self, filename: str, raw: str | None) -> SpecifierSet | None:
+        if raw is None or not raw.strip():
+            return None
+        try:
+            return _specifier(raw)
+        except InvalidSpecifier:
+            raise self._error(f"the requires-python {raw!r} of {filename} is malformed") from None
+
+    def _upload_time(self, filename: str, raw: str | None) -> datetime | None:
+        if raw is None:
+            return None
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            raise self._error(f"the upload-time {raw!r} of {filename} is malformed") from None
+        if when.tzinfo is None:
+            raise self._error(f"the upload-time {raw!r} of {filename} has no time zone")
+        if when > self.now + FUTURE_SLACK:
+            raise self._error(f"the upload-time {raw} of {filename} lies in the future")
+        return when
+
+    def _error(self, why: str) -> IndexServerError:
+        return _bad(self.index, self.base_url, why)
+
+
+@lru_cache(maxsize=1024)
+def _specifier(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
+
+
+def _parse_dist_filename(
+    filename: str,
+) -> tuple[NormalizedName, Version, Any, frozenset[Any]] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, tags = distname.parse_wheel(filename)
+            return name, version, "wheel", tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = distname.parse_sdist(filename)
+            return name, version, "sdist", frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+class FileFilter:
+    """Which files a lock for some targets can use: wheels with one of the targets' tags (decided
+    once per tag string), sdists of the projects the policy lets build. Wheel names that do not
+    parse are kept: the full validation of their release reports them."""
+
+    def __init__(self, tags: Iterable[Tag], sdists: Callable[[str], bool]) -> None:
+        self._tags = frozenset(tags)
+        self.sdist = sdists  # project name -> whether its sdists are kept
+        self._seen: dict[str, bool] = {}
+
+    def wheel(self, tail: str) -> bool:
+        """``tail``: a wheel's file name after the version, ``[build-]py-abi-platform.whl``."""
+        fits = self._seen.get(tail)
+        if fits is None:
+            parts = tail[: -len(".whl")].split("-")
+            try:
+                fits = len(parts) not in (3, 4) or not self._tags.isdisjoint(
+                    distname.tags("-".join(parts[-3:]))
+                )
+            except (InvalidTag, UnsortedTagsError):
+                fits = True
+            self._seen[tail] = fits
+        return fits
+
+
+def _html_entry(attrs: Mapping[str, str | None], text: str) -> dict[str, Any] | None:
+    """A PEP 503 anchor as the PEP 691 file object it stands for (None: not a file link)."""
+    href = attrs.get("href")
+    if not href:
+        return None
+    if not text:  # PEP 503 wants the name as the text; tolerate an empty one
+        text = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+    algorithm, equals, digest = urlsplit(href).fragment.partition("=")
+    entry: dict[str, Any] = {
+        "filename": text,
+        "url": href,
+        "hashes": {algorithm: digest} if equals else {},
+        "requires-python": attrs.get("data-requires-python"),
+        "yanked": (attrs["data-yanked"] or True) if "data-yanked" in attrs else False,
+    }
+    metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+    if metadata is not None and metadata.strip().lower() == "true":
+        entry["core-metadata"] = True
+    elif metadata is not None and "=" in metadata:
+        algorithm, _, digest = metadata.partition("=")
+        entry["core-metadata"] = {algorithm: digest}
+    return entry
+
+
+def _not_bare(filename: str, index: IndexSpec) -> IndexServerError:
+    return IndexServerError(
+        f"index {index.name!r} lists a file named {filename!r}, which is not a bare file name",
+        hint="the index is misconfigured or hostile; report it to its operator",
+    )
+
+
+def _versions(raw: object, index: IndexSpec, page_url: str) -> tuple[Version, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise _bad(index, page_url, "its 'versions' is not a list of strings")
+    versions: list[Version] = []
+    for text in raw:
+        try:
+            versions.append(Version(text))
+        except InvalidVersion:
+            continue  # a legacy version no file of ours can carry either
+    return tuple(versions)
+
+
+def _check_api_version(raw: object, index: IndexSpec, page_url: str) -> None:
+    major = raw.split(".", 1)[0].strip() if isinstance(raw, str) else None
+    if major != "1":
+        raise _bad(index, page_url, f"it uses repository API version {raw!r}; only 1.x is known")
+
+
+def _bad(index: IndexSpec, page_url: str, why: str) -> IndexServerError:
+    return IndexServerError(
+        f"index {index.name!r} served an unusable page at {page_url}: {why}",
+        hint="check the index URL in the policy, or report the problem to the index's operator",
+    )

@@ -1,0 +1,1 @@
+"""Lock -> plan -> fetch -> validate -> pip -> report; download, verify."""

@@ -1,0 +1,357 @@
+"""Install a lock into an environment: plan, fetch and verify everything, then pip.
+
+1. Read the lock through the same rules as ``safeinstall check --lock``: an install refuses
+   exactly what check flags.
+2. Plan against the TARGET interpreter (``envprobe``): the locked packages whose markers apply,
+   minus those already installed at the locked version (unless ``reinstall``); for ``sync`` also
+   the installed packages the lock does not list.
+3. Under an advisory lock on the environment: choose each file (``sources``), fetch and verify
+   every one (``fetch``), and only then run pip. If pip fails part-way, compare the installed set
+   with the one before, uninstall what pip added (its failing package is half-written), reinstall
+   replaced versions from the store where their wheels are there, and say what a last probe finds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+
+from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
+from safeinstall.environment.probe import Environment, Installed, Scheme, probe
+from safeinstall.errors import (
+    InputError,
+    Location,
+    PolicyError,
+    SafeinstallError,
+    TargetEnvironmentError,
+)
+from safeinstall.files.atomic import advisory_lock
+from safeinstall.index.client import IndexClient
+from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
+from safeinstall.index.http import Http
+from safeinstall.install.plan import (
+    Candidate,
+    choose,
+    from_local,
+    from_page,
+    from_pylock,
+    local_files,
+)
+from safeinstall.lock.model import Lock, LockedPackage
+from safeinstall.policy.model import Policy
+from safeinstall.resolve.finder import HostPolicy
+
+# Never uninstalled by sync: the installer itself, and this tool unless the lock lists it.
+PROTECTED = frozenset({"pip", "safeinstall"})
+_UNLOCKED = frozenset({"unpinned", "missing-hash", "unhashable", "bad-hash"})
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    reinstall: bool = False
+    dry_run: bool = False
+    sync: bool = False
+    offline: bool = False
+    find_links: tuple[Path, ...] = ()
+    pip: PipOptions = field(default_factory=PipOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    env: Environment
+    install: tuple[LockedPackage, ...]  # missing, at another version, or --reinstall
+    skipped: tuple[LockedPackage, ...]  # already installed at the locked version
+    remove: tuple[Installed, ...] = ()  # sync: installed, not in the lock
+    kept: tuple[Installed, ...] = ()  # sync: not in the lock, but never removed
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    plan: Plan
+    installed: tuple[Artifact, ...] = ()
+    removed: tuple[Installed, ...] = ()
+    dry_run: bool = False
+
+
+def read_lock(path: Path, policy: Policy) -> Lock:
+    """The lock at ``path``, refused when ``safeinstall check --lock`` finds anything in it."""
+    from safeinstall.guard.check import check_files, file_kind
+    from safeinstall.lock.model import read_requirements_txt
+    from safeinstall.lock.pylock import read_pylock_toml
+
+    report = check_files([path], policy, mode="lock")
+    if report.errors:
+        raise report.errors[0]
+    if report.findings:
+        first, count = report.findings[0], len(report.findings)
+        more = f" (and {count - 1} more problem{'s' * (count > 2)})" if count > 1 else ""
+        if any(f.rule in _UNLOCKED for f in report.findings):
+            raise InputError(
+                f"{path} is not a lock: {first.message}{more}",
+                location=first.location,
+                hint=f"make one with `{lock_command(path)}`, then install with "
+                "`safeinstall install -r requirements.txt`",
+            )
+        raise PolicyError(
+            f"the policy refuses this lock: {first.message}{more}",
+            location=first.location,
+            hint=f"{first.fix}; `safeinstall check --lock {path}` lists every problem",
+        )
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the lock: {exc}", location=Location(str(path))) from None
+    if file_kind(path, mode="lock") == "pylock":
+        return read_pylock_toml(text, str(path))
+    return read_requirements_txt(text, str(path))
+
+
+def lock_command(path: Path) -> str:
+    if path.name == "requirements.txt":
+        return f"mv {path} requirements.in && safeinstall lock requirements.in -o requirements.txt"
+    return f"safeinstall lock {path} -o requirements.txt"
+
+
+def applicable(lock: Lock, env: Environment) -> list[LockedPackage]:
+    """The locked packages for this interpreter; refuses a lock made for other environments."""
+    target = env.target
+    if lock.requires_python and not SpecifierSet(lock.requires_python).contains(
+        target.python_version, prereleases=True
+    ):
+        raise TargetEnvironmentError(
+            f"the lock needs Python {lock.requires_python}, but {target.name} is "
+            f"{target.python_version}",
+            hint="use --python with a matching interpreter, or relock",
+        )
+    environment = target.env()
+    if lock.environments and not any(Marker(m).evaluate(environment) for m in lock.environments):
+        raise TargetEnvironmentError(
+            f"the lock was not made for {target.name}",
+            hint="relock for this environment (`safeinstall lock`), or use --python",
+        )
+    return [p for p in lock.packages if p.marker is None or Marker(p.marker).evaluate(environment)]
+
+
+def make_plan(lock: Lock, env: Environment, *, reinstall: bool = False, sync: bool = False) -> Plan:
+    wanted = applicable(lock, env)
+    install, skipped = [], []
+    for pkg in wanted:
+        have = env.installed.get(pkg.name)
+        if not reinstall and have is not None and have.version == pkg.version:
+            skipped.append(pkg)
+        else:
+            install.append(pkg)
+    remove: list[Installed] = []
+    kept: list[Installed] = []
+    if sync:
+        listed = {p.name for p in lock.packages}
+        for name in sorted(set(env.installed) - listed):
+            have = env.installed[name]
+            (kept if name in PROTECTED or have.editable else remove).append(have)
+    return Plan(env, tuple(install), tuple(skipped), tuple(remove), tuple(kept))
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    http: Http
+    client: IndexClient
+    allowed: HostPolicy
+
+
+@contextlib.contextmanager
+def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
+    """One pooled Http whose every request and redirect the policy's hosts allow."""
+    indexes = policy.index_specs()
+    allowed = HostPolicy(indexes)
+    credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
+    with Http(allowed=allowed, credentials=credentials, pool_size=WORKERS) as http:
+        yield Network(http, IndexClient(indexes, http, cache_dir=cache), allowed)
+
+
+def install_lock(
+    lock: Lock,
+    policy: Policy,
+    python: str,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Make the environment of ``python`` hold what ``lock`` pins (see the module docstring)."""
+    scheme, where = options.pip.scheme, options.pip.where
+    first = probe(python, scheme, where)
+    if options.dry_run:
+        plan = make_plan(lock, first, reinstall=options.reinstall, sync=options.sync)
+        return Outcome(plan, dry_run=True)
+    with _environment_lock(first, scheme):
+        env = probe(python, scheme, where)  # what is there now that no other install runs
+        plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
+        artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
+        # Every artifact is verified: only now does anything touch the environment.
+        if artifacts:
+            try:
+                pip_install(env.python, artifacts, options.pip, stage_in=Store(cache).root)
+            except TargetEnvironmentError as exc:
+                raise _after_failure(exc, plan, python, options.pip, Store(cache)) from None
+        if plan.remove:
+            pip_uninstall(env.python, [i.name for i in plan.remove])
+        return Outcome(plan, tuple(a for a, _ in artifacts), plan.remove)
+
+
+def _verified(
+    plan: Plan,
+    policy: Policy,
+    env: Environment,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None,
+) -> list[tuple[Artifact, Path]]:
+    """Each file to install with its verified local path; no network when nothing is needed."""
+    if not plan.install:
+        return []
+    store = Store(cache)
+    with contextlib.ExitStack() as stack:
+        net = None if options.offline else stack.enter_context(open_network(policy, cache))
+        chosen = select_artifacts(
+            plan.install, policy, env, store, net, find_links=options.find_links
+        )
+        files = fetch_all(chosen, store, net.http if net else None, progress=progress)
+    return [(a, files[a.sha256]) for a in chosen]
+
+
+@contextlib.contextmanager
+def _environment_lock(env: Environment, scheme: Scheme) -> Iterator[None]:
+    """An advisory lock on the environment: a second install into it waits for this one."""
+    directory = env.lock_dir
+    try:
+        if scheme != "default":
+            directory.mkdir(parents=True, exist_ok=True)
+        held = advisory_lock(directory)
+        held.__enter__()
+    except OSError as exc:
+        raise TargetEnvironmentError(
+            f"cannot lock the environment at {directory}: {exc.strerror or exc}",
+            hint="check that you may write to it, or install into a virtual environment",
+        ) from None
+    try:
+        yield
+    finally:
+        held.__exit__(None, None, None)
+
+
+def select_artifacts(
+    packages: Sequence[LockedPackage],
+    policy: Policy,
+    env: Environment,
+    store: Store,
+    net: Network | None,
+    *,
+    find_links: Sequence[Path] = (),
+) -> list[Artifact]:
+    """The one file to install for each package (see ``sources``), in lock order."""
+    if net is None or find_links:
+        local = local_files(find_links, store, {p.name for p in packages})
+
+    def candidates(pkg: LockedPackage) -> list[Candidate]:
+        if net is None:
+            return from_local(pkg, local)
+        if find_links:
+            with contextlib.suppress(SafeinstallError):
+                return from_local(pkg, local)
+        if all(f.url for f in pkg.files):
+            return from_pylock(pkg, policy, net.allowed)
+        return from_page(pkg, net.client.project(pkg.name))
+
+    with ThreadPoolExecutor(WORKERS, "safeinstall-pages") as pool:
+        found = list(pool.map(candidates, packages))
+    chosen = [
+        choose(pkg, cands, env.target, policy) for pkg, cands in zip(packages, found, strict=True)
+    ]
+    return list({a.sha256: a for a in chosen}.values())
+
+
+def _after_failure(
+    exc: TargetEnvironmentError, plan: Plan, python: str, pip: PipOptions, store: Store
+) -> TargetEnvironmentError:
+    """What pip changed before it failed, undone where possible, said as a last probe finds it.
+
+    pip keeps each package it finished and leaves the failing one half-written (files and a
+    ``.dist-info`` without its INSTALLER): what it added is uninstalled again (only with the
+    default scheme, the one ``pip uninstall`` acts on), and the versions it replaced or removed
+    are reinstalled from wheels in the store.
+    """
+    before = plan.env.installed
+    now = probe(python, pip.scheme, pip.where).installed
+    added = [n for n in now if n not in before]
+    changed = [n for n in now if n in before and now[n].version != before[n].version]
+    gone = [n for n in before if n not in now]
+    if not (added or changed or gone):
+        return TargetEnvironmentError(f"{exc.message}; the environment is unchanged", hint=exc.hint)
+    if added and pip.scheme == "default":
+        with contextlib.suppress(TargetEnvironmentError):
+            pip_uninstall(plan.env.python, added)
+    no_wheel = _restore([before[n] for n in changed + gone], plan.env, pip, store)
+    after = probe(python, pip.scheme, pip.where).installed
+    back = [n for n in changed + gone if n in after and after[n].version == before[n].version]
+    lost = [n for n in changed + gone if n not in back]
+    undone, left = [n for n in added if n not in after], [n for n in added if n in after]
+    replaced = [f"{n} {before[n].version} with {now[n].version}" for n in changed]
+    parts = [f"pip added {_names(now, added)}"] if added else []
+    parts += [f"replaced {', '.join(replaced)}"] if changed else []
+    parts += [f"removed {_names(before, gone)}"] if gone else []
+    parts += [f"uninstalled {_names(now, undone)} again"] if undone else []
+    parts += [f"left {_names(now, left)} installed"] if left else []
+    parts += [f"restored {_names(before, back)}"] if back else []
+    if lost:
+        why = " (no wheel in the cache)" if set(lost) <= set(no_wheel) else ""
+        parts.append(f"could not restore {_names(before, lost)}{why}")
+    # pip ran and changed things, so its generic hint (is pip working?) does not apply
+    todo = ["reinstall what could not be restored"] if lost else []
+    todo += ["uninstall what was left installed"] if left else []
+    return TargetEnvironmentError(
+        f"{exc.message}; {'; '.join(parts)}",
+        hint="; ".join([*todo, "fix what pip reports, then install again"]),
+    )
+
+
+def _names(installed: Mapping[NormalizedName, Installed], names: Sequence[NormalizedName]) -> str:
+    return ", ".join(f"{n} {installed[n].version}" if n in installed else n for n in names)
+
+
+def _restore(
+    previous: Sequence[Installed], env: Environment, pip: PipOptions, store: Store
+) -> list[NormalizedName]:
+    """Reinstall ``previous`` versions from wheels in the store; those with no wheel there."""
+    if not previous:
+        return []
+    local = local_files((), store, {i.name for i in previous})
+    no_wheel = []
+    for old in previous:
+        pkg = LockedPackage(old.name, old.version, ()) if old.version is not None else None
+        cands = [
+            Candidate(a)
+            for a in local.values()
+            if pkg and a.name == old.name and a.version == old.version
+        ]
+        try:
+            if pkg is None or not cands:
+                no_wheel.append(old.name)
+                continue
+            artifact = choose(pkg, cands, env.target, Policy())
+            path = store.get(artifact.sha256)
+            if path is None:
+                no_wheel.append(old.name)  # the entry was damaged, and is now dropped
+                continue
+            pip_install(env.python, [(artifact, path)], pip, stage_in=store.root)
+        except SafeinstallError:
+            continue  # the last probe tells
+    return no_wheel

@@ -1,0 +1,171 @@
+"""Which file of each locked package to install, and where its bytes come from.
+
+- a pylock.toml names every file with its URL: each URL must be on a host the policy trusts, and
+  the package's ``index`` must be a trusted index;
+- a requirements.txt lock has only hashes: the package's page is read from the one index the policy
+  binds it to (``IndexClient.project``), and every locked hash must be a file listed there for the
+  pinned version (a hash the index no longer lists means the file was replaced or removed);
+- offline (``--offline``), files come from ``--find-links`` directories and the artifact store and
+  are matched by sha256 alone; nothing touches the network.
+
+Of the files whose hash is locked, the wheel whose tags the target prefers most is chosen; an sdist
+only when no wheel fits and the policy allows building that package. Yanked files are refused
+unless the policy gives a reason to allow that version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from safeinstall import urls
+from safeinstall.errors import IntegrityError, PolicyError
+from safeinstall.index.distfile import ProjectPage
+from safeinstall.index.fetch import Artifact, Store, check_filename, file_sha256, parse_filename
+from safeinstall.lock.model import LockedPackage
+from safeinstall.policy.model import Policy
+from safeinstall.targets import Target, tag_ranks
+
+RELOCK = "regenerate the lock with `safeinstall lock`"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    artifact: Artifact
+    yanked: str | None = None  # None: not yanked; "" yanked without a reason
+
+
+def choose(
+    pkg: LockedPackage, candidates: Sequence[Candidate], target: Target, policy: Policy
+) -> Artifact:
+    """The best file of ``pkg`` for ``target`` among ``candidates`` (all hash-matched already)."""
+    ranks = tag_ranks(target)
+    best: tuple[int, Candidate] | None = None
+    sdist: Candidate | None = None
+    for cand in candidates:
+        art = cand.artifact
+        if not check_filename(art.filename, pkg.name, pkg.version):
+            raise IntegrityError(
+                f"{pkg.name}=={pkg.version}: the locked hash sha256:{art.sha256} belongs to "
+                f"{art.filename!r}, which is not a file of that version",
+                hint=RELOCK,
+            )
+        if art.is_wheel:
+            rank = min((ranks.get(t, len(ranks)) for t in _wheel_tags(art.filename)), default=-1)
+            if rank < len(ranks) and (best is None or rank < best[0]):
+                best = (rank, cand)
+        elif sdist is None:
+            sdist = cand
+    chosen = best[1] if best is not None else None
+    if chosen is None and sdist is not None and policy.allows_sdist(pkg.name):
+        chosen = sdist
+    if chosen is None:
+        why = (
+            " (only an sdist, and the policy does not allow building it)"
+            if sdist is not None
+            else ""
+        )
+        raise PolicyError(
+            f"no locked file of {pkg.name}=={pkg.version} fits {target.name}{why}",
+            hint="relock including this interpreter's platform (`safeinstall lock`), "
+            "or install with the interpreter the lock was made for",
+        )
+    if chosen.yanked is not None and policy.yanked_reason(pkg.name, pkg.version) is None:
+        reason = f": {chosen.yanked}" if chosen.yanked else ""
+        raise PolicyError(
+            f"{pkg.name}=={pkg.version} is yanked on its index{reason}",
+            hint="lock another version, or allow this one with a reason in the policy's `yanked`",
+        )
+    return chosen.artifact
+
+
+def _wheel_tags(filename: str) -> Iterable[Tag]:
+    try:
+        return parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return ()
+
+
+def from_pylock(
+    pkg: LockedPackage, policy: Policy, allowed: Callable[[str], bool]
+) -> list[Candidate]:
+    """Candidates from a pylock.toml entry; refuses untrusted indexes and file hosts."""
+    if pkg.index_url is not None:
+        trusted = {urls.normalize(spec.url) for spec in policy.index_specs()}
+        if urls.normalize(pkg.index_url) not in trusted:
+            raise PolicyError(
+                f"{pkg.name} is locked from {urls.redact(pkg.index_url)}, "
+                "which is not a trusted index",
+                hint="relock from a trusted index, or add it to the policy's `indexes`",
+            )
+    out = []
+    for file in pkg.files:
+        if not file.url or not allowed(file.url):
+            raise PolicyError(
+                f"{pkg.name} file {file.filename} is locked at "
+                f"{urls.redact(file.url) or 'no URL'}, a location the policy does not trust",
+                hint="relock from a trusted index, or add that host to the index's file-hosts",
+            )
+        art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)
+        out.append(Candidate(art))
+    return out
+
+
+def from_page(pkg: LockedPackage, page: ProjectPage) -> list[Candidate]:
+    """Candidates from the index's listing: the files whose sha256 the lock pins."""
+    locked = set(pkg.hashes)
+    out = []
+    for file in page.files_of(pkg.version):
+        if file.sha256 not in locked:
+            continue
+        art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)
+        out.append(Candidate(art, file.yanked))
+    missing = locked - {c.artifact.sha256 for c in out}
+    if missing:
+        raise IntegrityError(
+            f"{pkg.name}=={pkg.version}: index {page.index!r} lists no file with the locked "
+            f"hash sha256:{min(missing)}",
+            hint="the file was removed or replaced on the index; check with its maintainers, "
+            f"then {RELOCK}",
+        )
+    return out
+
+
+def local_files(
+    dirs: Sequence[Path], store: Store | None, wanted: Iterable[str]
+) -> Mapping[str, Artifact]:
+    """sha256 -> a local file (``--find-links`` dirs first, then the store's named entries).
+
+    Only files named like a ``wanted`` project are hashed; the store's entries are re-verified
+    when they are used (``fetch_all``).
+    """
+    names = set(wanted)
+    found: dict[str, Artifact] = {}
+    for directory in dirs:
+        for path in sorted(directory.iterdir()) if directory.is_dir() else ():
+            parsed = parse_filename(path.name)
+            if parsed is None or parsed[0] not in names or not path.is_file():
+                continue
+            sha256 = file_sha256(path)
+            found.setdefault(sha256, Artifact(parsed[0], parsed[1], path.name, sha256, path=path))
+    if store is not None:
+        for sha256, filename in store.named_entries():
+            parsed = parse_filename(filename)
+            if parsed is not None and parsed[0] in names and sha256 not in found:
+                found[sha256] = Artifact(parsed[0], parsed[1], filename, sha256)
+    return found
+
+
+def from_local(pkg: LockedPackage, files: Mapping[str, Artifact]) -> list[Candidate]:
+    out = [Candidate(files[h]) for h in pkg.hashes if h in files]
+    if not out:
+        raise IntegrityError(
+            f"no local file of {pkg.name}=={pkg.version} matches its locked hashes",
+            hint="run `safeinstall download LOCK -d DIR` with network access, "
+            "then install with --find-links DIR",
+        )
+    return out

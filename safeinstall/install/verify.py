@@ -1,0 +1,339 @@
+"""The installed environment against the lock, and every installed file against its RECORD hash.
+
+Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
+
+- ``missing``: a locked package whose marker applies to the environment is not installed;
+- ``wrong-version``: it is installed at another version;
+- ``extra``: an installed distribution is not in the lock (unless ``allow_extra``). The installer
+  tooling (pip, setuptools, wheel, safeinstall itself) is never an extra: it is how the lock gets
+  installed. When the lock pins it, the version is checked like any other package;
+- ``modified``: a file listed in a RECORD does not match its hash or size (changed after install);
+- ``missing-file``: a file listed in a RECORD is gone;
+- ``unhashed``: a RECORD entry without a sha256/384/512 hash, other than RECORD itself, its
+  signatures and ``.pyc`` caches (which the interpreter rewrites), cannot be verified;
+- ``outside``: a RECORD entry that leads outside the environment prefix (``../../bin/x`` from
+  site-packages is fine): never read;
+- ``no-record``: a distribution without a RECORD (``.egg-info``, or a deleted RECORD);
+- ``pth-exec``: a ``*.pth`` file in site-packages with a line starting with ``import``, which the
+  interpreter runs at every start-up, with the package whose RECORD lists it, or none.
+
+Every distribution's files are checked, locked or not, the tooling included. Files that no RECORD
+lists (other than ``.pth`` files) are not looked for. The target interpreter is only asked, with
+``-I -S`` (no site, so no ``.pth`` runs), for its paths and marker values; its packages are never
+imported: everything else is read from disk here.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from safeinstall.errors import TargetEnvironmentError
+from safeinstall.lock.model import Lock
+
+TOOLING = frozenset({"pip", "setuptools", "wheel", "safeinstall"})
+_HASHES = ("sha256", "sha384", "sha512")
+_UNHASHED_OK = ("RECORD", "RECORD.jws", "RECORD.p7s")
+_CHUNK = 1024 * 1024
+
+# Runs in the target interpreter with -I -S: stdlib only, imports nothing from site-packages.
+PROBE = r"""
+import json, os, platform, sys, sysconfig
+exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+prefix, scheme = sys.prefix, None
+for where in (exe_dir, os.path.dirname(exe_dir)):
+    if os.path.isfile(os.path.join(where, "pyvenv.cfg")):
+        prefix, scheme = os.path.dirname(exe_dir), "venv"
+        break
+if scheme and scheme in sysconfig.get_scheme_names():
+    paths = sysconfig.get_paths(scheme, vars={"base": prefix, "platbase": prefix})
+else:
+    paths = sysconfig.get_paths()
+def v(info):
+    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
+json.dump({
+    "prefix": prefix,
+    "site": [paths["purelib"], paths["platlib"]],
+    "markers": {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": v(sys.implementation.version),
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+}, sys.stdout)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    python: str
+    prefix: Path  # real path
+    site_dirs: tuple[Path, ...]  # real paths, without duplicates
+    markers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    name: NormalizedName
+    version: str  # as in METADATA (may not be PEP 440)
+    meta_dir: Path  # the .dist-info (or .egg-info) directory
+    site: Path  # RECORD paths are relative to this
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str
+    message: str
+    package: str | None = None
+    path: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind,
+            "package": self.package,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    environment: Environment
+    installed: tuple[Installed, ...]
+    problems: tuple[Problem, ...]
+    files_checked: int
+
+
+def probe(python: str, *, timeout: float = 60.0) -> Environment:
+    """The paths and marker values of ``python`` (an interpreter or a venv directory)."""
+    exe = Path(python)
+    if exe.is_dir():
+        exe = exe / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    try:
+        done = subprocess.run(
+            [str(exe), "-I", "-S", "-c", PROBE],
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if done.returncode != 0:
+            last = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            raise ValueError(last[0] if last else f"exit code {done.returncode}")
+        data = json.loads(done.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc) or type(exc).__name__
+        raise TargetEnvironmentError(
+            f"cannot ask the interpreter {exe} for its environment: {reason}",
+            hint="give --python the path of a working Python (or of a venv directory)",
+        ) from exc
+    sites = dict.fromkeys(Path(os.path.realpath(s)) for s in data["site"])
+    return Environment(
+        str(exe), Path(os.path.realpath(data["prefix"])), tuple(sites), dict(data["markers"])
+    )
+
+
+def installed(env: Environment) -> list[Installed]:
+    found = []
+    for site in env.site_dirs:
+        if not site.is_dir():
+            continue
+        for meta in sorted(site.iterdir()):
+            if meta.suffix in (".dist-info", ".egg-info") and meta.is_dir():
+                name, version = _name_version(meta)
+                found.append(Installed(canonicalize_name(name), version, meta, site))
+    return found
+
+
+def verify(lock: Lock, env: Environment, *, allow_extra: bool = False) -> VerifyReport:
+    dists = installed(env)
+    problems = _against_lock(lock, dists, env, allow_extra)
+    owners: dict[Path, str] = {}
+    checked = 0
+    for dist in dists:
+        for problem_or_file in _check_record(dist, env.prefix):
+            if isinstance(problem_or_file, Problem):
+                problems.append(problem_or_file)
+            else:
+                owners[problem_or_file] = dist.name
+                checked += 1
+    problems += _pth_files(env, owners)
+    return VerifyReport(env, tuple(dists), tuple(problems), checked)
+
+
+def _against_lock(
+    lock: Lock, dists: list[Installed], env: Environment, allow_extra: bool
+) -> list[Problem]:
+    wanted: dict[str, set[Version]] = {}
+    for pkg in lock.packages:
+        if pkg.marker is None or Marker(pkg.marker).evaluate(dict(env.markers)):
+            wanted.setdefault(pkg.name, set()).add(pkg.version)
+    have: dict[str, list[Installed]] = {}
+    for dist in dists:
+        have.setdefault(dist.name, []).append(dist)
+    problems = []
+    for name, versions in sorted(wanted.items()):
+        pins = " or ".join(sorted(str(v) for v in versions))
+        if name not in have:
+            problems.append(Problem("missing", f"{name}=={pins} is locked but not installed", name))
+            continue
+        for dist in have[name]:
+            if as_version(dist.version) not in versions:
+                problems.append(
+                    Problem(
+                        "wrong-version",
+                        f"{name} {dist.version} is installed, but the lock pins {pins}",
+                        name,
+                    )
+                )
+    if not allow_extra:
+        for name, extras in sorted(have.items()):
+            if name not in wanted and name not in TOOLING:
+                for dist in extras:
+                    problems.append(
+                        Problem("extra", f"{name} {dist.version} is installed but not locked", name)
+                    )
+    return problems
+
+
+def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
+    """Each problem with ``dist``'s files, and each file that checked out (for .pth owners)."""
+    record = dist.meta_dir / "RECORD"
+    name = dist.name
+    try:
+        text = record.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        yield Problem(
+            "no-record", f"{name} has no readable RECORD: its files cannot be verified", name
+        )
+        return
+    for row in csv.reader(text.splitlines()):
+        if not row or not row[0]:
+            continue
+        entry, digest, size = [*row, "", ""][:3]
+        path = _inside(dist.site, entry, prefix)
+        if path is None:
+            yield Problem(
+                "outside",
+                f"{name}'s RECORD lists {entry}, outside the environment; it was not read",
+                name,
+                entry,
+            )
+            continue
+        algorithm, _, expected = digest.partition("=")
+        if algorithm not in _HASHES or not expected:
+            if not _unhashed_ok(entry):
+                yield Problem(
+                    "unhashed",
+                    f"{entry} of {name} has no hash in RECORD: unverifiable",
+                    name,
+                    entry,
+                )
+            elif path.is_file():
+                yield path
+            continue
+        actual = _file_digest(path, algorithm)
+        if actual is None:
+            yield Problem(
+                "missing-file", f"{entry} of {name} is listed in RECORD but missing", name, entry
+            )
+        elif actual != (expected, size or actual[1]):
+            yield Problem(
+                "modified",
+                f"{entry} of {name} does not match its RECORD hash: it changed after install",
+                name,
+                entry,
+            )
+        else:
+            yield path
+
+
+def _pth_files(env: Environment, owners: Mapping[Path, str]) -> list[Problem]:
+    problems = []
+    for site in env.site_dirs:
+        for pth in sorted(site.glob("*.pth")) if site.is_dir() else ():
+            try:
+                lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue
+            if any(line.startswith(("import ", "import\t")) for line in lines):
+                owner = owners.get(Path(os.path.realpath(pth)))
+                by = f"installed by {owner}" if owner else "not installed by any package"
+                problems.append(
+                    Problem(
+                        "pth-exec",
+                        f"{pth.name} runs code at every interpreter start-up ({by})",
+                        owner,
+                        str(pth),
+                    )
+                )
+    return problems
+
+
+def _inside(site: Path, entry: str, prefix: Path) -> Path | None:
+    """The file a RECORD entry names, if it (and what it links to) stays inside ``prefix``."""
+    lexical = Path(os.path.normpath(os.path.join(site, entry)))
+    if not lexical.is_relative_to(prefix):
+        return None
+    real = Path(os.path.realpath(lexical))
+    return real if real.is_relative_to(prefix) else None
+
+
+def _unhashed_ok(entry: str) -> bool:
+    base = entry.replace("\\", "/").rsplit("/", 1)[-1]
+    return base in _UNHASHED_OK or base.endswith(".pyc")
+
+
+def _file_digest(path: Path, algorithm: str) -> tuple[str, str] | None:
+    """(urlsafe base64 digest without padding, size) as RECORD writes them; None if absent."""
+    digest = hashlib.new(algorithm)
+    size = 0
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode(), str(size)
+
+
+def _name_version(meta: Path) -> tuple[str, str]:
+    """Name and Version from METADATA (PKG-INFO for .egg-info), else from the directory name."""
+    for file in ("METADATA", "PKG-INFO"):
+        try:
+            with open(meta / file, "rb") as fh:
+                headers = BytesHeaderParser().parse(fh)
+        except OSError:
+            continue
+        if headers.get("Name") and headers.get("Version"):
+            return str(headers["Name"]), str(headers["Version"])
+    name, _, version = meta.stem.partition("-")
+    return name, version
+
+
+def as_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None

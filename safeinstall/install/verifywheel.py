@@ -1,0 +1,195 @@
+"""Installed files against the wheels the lock pins, taken from the local artifact store.
+
+A RECORD hash only shows that a file matches the RECORD beside it: whoever changes a file can
+change its RECORD line too. Where the store holds a wheel the lock pins for an installed package
+(``safeinstall install`` keeps every wheel it installs there, and the store re-hashes an entry on
+every read), each file that wheel puts into site-packages is compared with the wheel's own bytes,
+and files that the installed RECORD lists there but the wheel never had are reported. Nothing is
+fetched: a package whose wheel is not in the store is checked against its RECORD only.
+
+A wheelhouse made by ``safeinstall download`` (``--find-links``) serves the same purpose where the
+environment was installed elsewhere, as in a Docker image: its wheels count only when their
+sha256 is one the lock pins.
+
+Problems (``verify.Problem`` kinds):
+
+- ``not-as-locked``: an installed file differs from the same file in the locked wheel;
+- ``missing-file``: a file of the locked wheel is not installed;
+- ``not-in-wheel``: the installed RECORD lists a file in site-packages that the locked wheel does
+  not have (outside the ``.dist-info`` directory, which installers write into, and ``.pyc`` caches).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from packaging.version import Version
+
+from safeinstall.environment.unpack import site_path
+from safeinstall.index.fetch import Store, file_sha256, parse_filename
+from safeinstall.install.verify import Installed, Problem, as_version
+from safeinstall.lock.model import Lock, LockedPackage
+
+_CHUNK = 1024 * 1024
+_SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")
+
+
+@dataclass(frozen=True, slots=True)
+class WheelCheck:
+    problems: tuple[Problem, ...]
+    packages: int  # installed packages compared with their locked wheel
+    files: int  # files compared
+
+
+def against_wheels(
+    lock: Lock, dists: Sequence[Installed], cache: Path, find_links: Sequence[Path] = ()
+) -> WheelCheck:
+    """Compare each installed locked package with its locked wheel, where ``cache``'s store (an
+    absent store is not created) or a ``find_links`` folder (a wheelhouse) holds it."""
+    store = Store(cache) if (cache / "artifacts" / "sha256").is_dir() else None
+    pins: dict[tuple[str, Version | None], LockedPackage] = {
+        (pkg.name, pkg.version): pkg for pkg in lock.packages
+    }
+    local = _wheelhouse(find_links, pins)
+    problems: list[Problem] = []
+    packages = files = 0
+    for dist in dists:
+        pkg = pins.get((dist.name, as_version(dist.version)))
+        wheel = _installed_wheel(pkg, dist, store, local) if pkg is not None else None
+        if wheel is None:
+            continue
+        packages += 1
+        for item in _compare(dist, wheel):
+            if isinstance(item, Problem):
+                problems.append(item)
+            else:
+                files += 1
+    return WheelCheck(tuple(problems), packages, files)
+
+
+def _wheelhouse(
+    folders: Sequence[Path], pins: Mapping[tuple[str, Version | None], LockedPackage]
+) -> dict[str, Path]:
+    """sha256 -> path of the wheels in ``folders`` that name a locked version (only those are
+    hashed); which of them the lock pins is decided by the hash."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.whl")) if folder.is_dir() else ():
+            named = parse_filename(path.name)
+            if named is not None and named in pins and path.is_file():
+                found[file_sha256(path)] = path
+    return found
+
+
+def _installed_wheel(
+    pkg: LockedPackage, dist: Installed, store: Store | None, local: Mapping[str, Path]
+) -> Path | None:
+    """The locked wheel this package was installed from: of those at hand, the one whose RECORD
+    shares most entries with the installed RECORD (a lock may pin a wheel per platform)."""
+    wheels = [local[sha256] for sha256 in pkg.hashes if sha256 in local]
+    if store is not None:
+        wheels += [
+            path
+            for sha256 in pkg.hashes
+            if sha256 not in local
+            and (store.name_of(sha256) or "").endswith(".whl")
+            and (path := store.get(sha256))
+        ]
+    if len(wheels) <= 1:
+        return wheels[0] if wheels else None
+    installed = set(_record_rows(dist.meta_dir / "RECORD"))
+    return max(wheels, key=lambda wheel: len(installed & set(_wheel_record_rows(wheel))))
+
+
+def _compare(dist: Installed, wheel: Path) -> Iterator[Problem | str]:
+    """Each problem, and the name of each file that matched."""
+    name = dist.name
+    placed: set[str] = set()
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            target = _placed(info.filename)
+            if info.is_dir() or target is None:
+                continue
+            placed.add(target)
+            installed = dist.site.joinpath(*PurePosixPath(target).parts)
+            if not installed.is_file():
+                yield Problem(
+                    "missing-file",
+                    f"{target} of {name} is in the locked wheel {wheel.name} but not installed",
+                    name,
+                    target,
+                )
+            elif file_sha256(installed) != _member_sha256(zf, info):
+                yield Problem(
+                    "not-as-locked",
+                    f"{target} of {name} differs from the locked wheel {wheel.name} "
+                    "(it was changed, and its RECORD line with it if RECORD agrees)",
+                    name,
+                    target,
+                )
+            else:
+                yield target
+    meta = dist.meta_dir.name
+    for entry in _record_rows(dist.meta_dir / "RECORD"):
+        path = PurePosixPath(entry[0])
+        if (
+            entry[0] not in placed
+            and ".." not in path.parts
+            and path.parts[:1] != (meta,)
+            and "__pycache__" not in path.parts
+        ):
+            yield Problem(
+                "not-in-wheel",
+                f"{entry[0]} of {name} is not in the locked wheel {wheel.name}: "
+                "it was added after the lock",
+                name,
+                entry[0],
+            )
+
+
+def _placed(member: str) -> str | None:
+    """Where an installer puts a wheel member inside site-packages; None: elsewhere or never
+    (RECORD is rewritten by the installer, unsafe names are skipped)."""
+    parts = PurePosixPath(member).parts
+    if not parts or ".." in parts or member.startswith("/") or "\\" in member:
+        return None
+    if parts[0].endswith(".dist-info") and parts[-1] in _SIGNATURES:
+        return None
+    return site_path(member)
+
+
+def _member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    digest = hashlib.sha256()
+    with zf.open(info) as member:  # zipfile checks the CRC and stops at the declared size
+        while chunk := member.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _record_rows(path: Path) -> list[tuple[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return _rows(text)
+
+
+def _wheel_record_rows(wheel: Path) -> list[tuple[str, str]]:
+    with zipfile.ZipFile(wheel) as zf:
+        records = [
+            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD")
+        ]
+        if len(records) != 1:
+            return []
+        return _rows(zf.read(records[0]).decode("utf-8", errors="replace"))
+
+
+def _rows(text: str) -> list[tuple[str, str]]:
+    return [
+        (row[0], row[1] if len(row) > 1 else "") for row in csv.reader(text.splitlines()) if row
+    ]

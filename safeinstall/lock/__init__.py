@@ -1,0 +1,1 @@
+"""The Lock value, both formats, reading locks from disk, refs, inputs, making a lock."""

@@ -1,0 +1,158 @@
+"""What a lock is made from: top-level requirements read from requirement files and pyproject.toml.
+
+Inputs are checked with the same rules as `safeinstall check` (input mode) before anything is
+resolved: an untrusted index line, a denied or look-alike name, an env-var reference or a direct
+reference the policy does not allow stops the lock with the findings listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from safeinstall.errors import InputError, Location, PolicyError, UsageError
+from safeinstall.guard.findings import Finding
+from safeinstall.policy.model import Policy
+from safeinstall.resolve.resolver import Root
+
+
+@dataclass(frozen=True, slots=True)
+class LockInputs:
+    roots: tuple[Root, ...]
+    files: tuple[str, ...]  # every file read, includes too
+    digest_parts: tuple[bytes, ...]  # what the lock's freshness digest covers
+
+
+def read_inputs(
+    paths: Sequence[Path],
+    policy: Policy,
+    *,
+    extras: Sequence[str] = (),
+    all_extras: bool = False,
+    groups: Sequence[str] = (),
+    contents: Mapping[Path, bytes] | None = None,
+) -> LockInputs:
+    """The roots and freshness digest of ``paths``, refused when the policy finds a problem.
+
+    ``contents`` maps a file (by resolved path) to bytes to use instead of what is on disk:
+    `install PKG` resolves an edited input before it writes it.
+    """
+    from safeinstall.guard.check import _Checker, file_kind, parse_pep508
+    from safeinstall.requirements.file import parse_requirements, parse_requirements_text
+    from safeinstall.requirements.syntax import decode
+
+    def edited(path: Path | str) -> bytes | None:
+        return contents.get(Path(path).resolve()) if contents else None
+
+    checker = _Checker(policy)
+    roots: list[Root] = []
+    files: list[str] = []
+    findings: list[Finding] = []
+    for path in paths:
+        kind = file_kind(path, mode="input")
+        if kind == "pylock":
+            raise UsageError(
+                f"{path} is a lock, not an input",
+                hint="lock from requirements.in or pyproject.toml",
+            )
+        if kind == "pyproject":
+            findings += checker.pyproject(path, edited(path))
+            requirements = _pyproject_requirements(path, extras, all_extras, groups, edited(path))
+            for text, where in requirements:
+                roots.append(Root(parse_pep508(text, where), str(where)))
+            files.append(str(path))
+            continue
+        raw = edited(path)
+        parsed = (
+            parse_requirements(path)
+            if raw is None
+            else parse_requirements_text(decode(raw, str(path)), str(path))
+        )
+        findings += checker.requirements(parsed, locked=False)
+        files += parsed.files
+        for req in parsed.requirements:
+            if req.constraint:
+                raise InputError(
+                    "constraint files (-c) are not supported by `safeinstall lock` yet",
+                    location=req.location,
+                    hint="move the pins into the requirements, or remove the -c line",
+                )
+            if req.kind == "named":
+                roots.append(Root(_as_requirement(req.line, req), str(req.location)))
+    if findings:
+        raise PolicyError(
+            "the inputs break the policy:\n"
+            + "\n".join(f"  {f.location}: {f.rule}: {f.message}" for f in findings),
+            hint="fix them (see `safeinstall check`), then lock again",
+        )
+    parts = [_selection(extras, all_extras, groups).encode()]
+    for name in dict.fromkeys(files):
+        raw = edited(name)
+        parts += [name.encode(), Path(name).read_bytes() if raw is None else raw]
+    return LockInputs(tuple(roots), tuple(dict.fromkeys(files)), tuple(parts))
+
+
+def _selection(extras: Sequence[str], all_extras: bool, groups: Sequence[str]) -> str:
+    return f"extras={sorted(extras)} all-extras={all_extras} groups={sorted(groups)}"
+
+
+def _as_requirement(line: str, req: object) -> Requirement:
+    from safeinstall.requirements.file import ReqLine
+
+    assert isinstance(req, ReqLine)
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f" ; {req.marker}" if req.marker is not None else ""
+    return Requirement(f"{req.raw_name}{extras}{req.specifier}{marker}")
+
+
+def _pyproject_requirements(
+    path: Path,
+    extras: Sequence[str],
+    all_extras: bool,
+    groups: Sequence[str],
+    raw: bytes | None = None,
+) -> list[tuple[str, Location]]:
+    from packaging.dependency_groups import resolve_dependency_groups
+
+    from safeinstall.requirements.pyproject import read_pyproject
+
+    project = read_pyproject(path, raw)
+    located = {(d.group, d.text): d.location for d in project.requirements}
+    optional = project.data.get("project", {}).get("optional-dependencies", {})
+    wanted = set(optional) if all_extras else set(extras)
+    unknown = sorted(wanted - set(optional))
+    if unknown:
+        raise UsageError(
+            f"{path} has no optional dependencies named {', '.join(unknown)}",
+            hint=f"known extras: {', '.join(sorted(optional)) or 'none'}",
+        )
+    out = [(d.text, d.location) for d in project.requirements if d.group == "project"]
+    out += [
+        (d.text, d.location)
+        for d in project.requirements
+        if d.group.startswith("optional:") and d.group.removeprefix("optional:") in wanted
+    ]
+    if groups:
+        table = project.data.get("dependency-groups", {})
+        missing = sorted(set(groups) - set(table))
+        if missing:
+            raise UsageError(
+                f"{path} has no dependency group named {', '.join(missing)}",
+                hint=f"known groups: {', '.join(sorted(table)) or 'none'}",
+            )
+        try:
+            texts = resolve_dependency_groups(table, *groups)
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                f"invalid [dependency-groups]: {exc}", location=Location(str(path))
+            ) from None
+        for text in texts:
+            where = next(
+                (loc for (g, t), loc in located.items() if t == text and g.startswith("group:")),
+                Location(str(path)),
+            )
+            out.append((text, where))
+    return out

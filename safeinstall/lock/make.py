@@ -1,0 +1,189 @@
+"""Making a lock: inputs -> policy -> resolver (over the trusted indexes) -> Lock -> file.
+
+The command (`commands/lock.py`) and `install PKG` both come through here. The resolution runs
+inside ``update_file``'s advisory lock, so two concurrent runs on one lock file serialize and a
+failed run leaves the old file byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from safeinstall import __version__
+from safeinstall.errors import InputError
+from safeinstall.lock.inputs import LockInputs
+from safeinstall.lock.model import Lock, from_resolution, input_digest, update_file
+from safeinstall.policy.model import Policy
+from safeinstall.resolve.resolver import Root
+from safeinstall.targets import Target
+
+
+def choose_targets(
+    policy: Policy, python_version: str | None = None, platform: str | None = None
+) -> tuple[Target, ...]:
+    """What `safeinstall lock` locks for: the one asked for, else the policy's, else this one."""
+    from safeinstall.targets import current_target, target_for, targets_from_markers
+
+    if python_version or platform:
+        return (target_for(python_version, platform),)
+    if policy.environments:
+        return targets_from_markers(policy.environments, policy.source)
+    return (current_target(),)
+
+
+def is_pylock(path: Path) -> bool:
+    return path.suffix == ".toml"
+
+
+def read_lock(path: Path, data: bytes | None = None) -> Lock:
+    """A lock file in either format (``data``: its bytes, when already read)."""
+    from safeinstall.lock.read import parse_lock, read_lock_file
+
+    return read_lock_file(path) if data is None else parse_lock(data, path.name, str(path))
+
+
+def policy_bytes(policy: Policy, contents: Mapping[Path, bytes] | None = None) -> bytes | None:
+    """The policy file's bytes (``contents``: edited files not yet written, by resolved path)."""
+    if policy.source is None:
+        return None
+    source = Path(policy.source)
+    if contents and source.resolve() in contents:
+        return contents[source.resolve()]
+    try:
+        return source.read_bytes()
+    except OSError:
+        return None
+
+
+def digest_for(
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    contents: Mapping[Path, bytes] | None = None,
+) -> str:
+    """The freshness digest; SAFEINSTALL_* policy overrides in force count as part of the policy."""
+    from safeinstall.policy.keys import ENV_OVERRIDES
+
+    raw = policy_bytes(policy, contents)
+    overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]
+    if overrides:
+        raw = (raw or b"") + ("\n# overrides\n" + "\n".join(overrides)).encode()
+    return input_digest(inputs.digest_parts, raw, targets, __version__)
+
+
+def _set(variable: str) -> bool:
+    return bool(os.environ.get(variable, "").strip())
+
+
+def resolve_lock(
+    roots: Sequence[Root],
+    policy: Policy,
+    targets: Sequence[Target],
+    digest: str,
+    *,
+    preferred: Mapping[NormalizedName, Version] | None = None,
+    upgrade: bool | set[NormalizedName] = False,
+    bounds: Sequence[Root] = (),
+    notify: Callable[[str], None] = lambda message: None,
+) -> Lock:
+    """Resolve ``roots`` for ``targets`` over the policy's trusted indexes.
+
+    ``bounds`` are extra top-level requirements that only narrow versions (``audit --fix`` adds
+    ``name>=fixed``): they are resolved with the roots but not recorded as a package's origin.
+    """
+    from safeinstall.resolve.finder import open_finder
+    from safeinstall.resolve.merge import resolve_targets
+
+    wheels_for = {tag for target in targets for tag in target.tags}
+    with open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
+        resolution = resolve_targets(
+            [*roots, *bounds],
+            policy,
+            finder,
+            targets,
+            preferred=preferred or {},
+            upgrade=upgrade,
+            now=None,
+        )
+    index_urls = {spec.name: spec.url for spec in policy.index_specs()}
+    lock = from_resolution(resolution, digest, index_urls, policy.environments or None)
+    return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
+
+
+def _without_sources(lock: Lock, sources: set[str]) -> Lock:
+    """``lock`` with ``sources`` dropped from each package's ``via``, unless it is all there is."""
+    packages = []
+    for pkg in lock.packages:
+        via = tuple(v for v in pkg.via if v not in sources)
+        packages.append(replace(pkg, via=via) if via else pkg)
+    return replace(lock, packages=tuple(packages))
+
+
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    lock: Lock
+    changed: bool
+
+
+def write_lock(
+    output: Path,
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    *,
+    command: str,
+    upgrade: bool | set[NormalizedName] = False,
+    prefer: Mapping[NormalizedName, Version] | None = None,
+    bounds: Sequence[Root] = (),
+    notify: Callable[[str], None] = lambda message: None,
+    contents: Mapping[Path, bytes] | None = None,
+) -> LockResult:
+    """Resolve and write ``output`` atomically, preferring the pins it already holds.
+
+    ``prefer`` overrides those pins (the version to try first); ``bounds``: see ``resolve_lock``.
+    ``contents``: the edited files ``inputs`` was read with (see ``read_inputs``), not yet written.
+    """
+    from safeinstall.lock.model import to_requirements_txt
+    from safeinstall.lock.pylock import to_pylock_toml
+
+    digest = digest_for(inputs, policy, targets, contents)
+    made: list[Lock] = []
+
+    def produce(old: bytes | None) -> bytes:
+        preferred: dict[NormalizedName, Version] = {}
+        if old is not None and upgrade is not True:
+            try:
+                existing = read_lock(output, old)
+            except InputError as exc:
+                raise InputError(
+                    f"cannot read the existing lock to keep its pins: {exc.message}",
+                    location=exc.location,
+                    hint="fix or delete it, or pass --upgrade to lock from scratch",
+                ) from None
+            preferred = {p.name: p.version for p in existing.packages}
+        lock = resolve_lock(
+            inputs.roots,
+            policy,
+            targets,
+            digest,
+            preferred={**preferred, **(prefer or {})},
+            upgrade=upgrade,
+            bounds=bounds,
+            notify=notify,
+        )
+        made.append(lock)
+        text = (
+            to_pylock_toml(lock)
+            if is_pylock(output)
+            else to_requirements_txt(lock, command, __version__)
+        )
+        return text.encode("utf-8")
+
+    changed = update_file(output, produce)
+    return LockResult(made[0], changed)

@@ -1,0 +1,140 @@
+"""PEP 751 ``pylock.toml``: written with tomlkit, read back through ``packaging.pylock``."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+import tomlkit
+from packaging.pylock import PackageSdist, PackageWheel, Pylock, PylockValidationError
+from packaging.utils import NormalizedName
+
+from safeinstall.errors import InputError, Location
+from safeinstall.lock.model import Lock, LockedFile, LockedPackage
+
+CREATED_BY = "safeinstall"
+
+
+def _file_table(file: LockedFile) -> tomlkit.items.Table:
+    table = tomlkit.table()
+    table["name"] = file.filename
+    table["url"] = file.url
+    if file.upload_time is not None:
+        table["upload-time"] = file.upload_time
+    if file.size is not None:
+        table["size"] = file.size
+    hashes = tomlkit.inline_table()
+    hashes["sha256"] = file.sha256
+    table["hashes"] = hashes
+    return table
+
+
+def to_pylock_toml(lock: Lock) -> str:
+    doc = tomlkit.document()
+    doc["lock-version"] = "1.0"
+    if lock.environments:
+        doc["environments"] = list(lock.environments)
+    if lock.requires_python:
+        doc["requires-python"] = lock.requires_python
+    doc["created-by"] = CREATED_BY
+    packages = tomlkit.aot()
+    for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version)):
+        table = tomlkit.table()
+        table["name"] = pkg.name
+        table["version"] = str(pkg.version)
+        if pkg.marker:
+            table["marker"] = pkg.marker
+        if pkg.index_url:
+            table["index"] = pkg.index_url
+        deps = tomlkit.array()
+        for dep in pkg.dependencies:
+            ref = tomlkit.inline_table()
+            ref["name"] = dep
+            deps.append(ref)
+        table["dependencies"] = deps
+        sdists = [f for f in pkg.files if not f.is_wheel]
+        wheels = sorted((f for f in pkg.files if f.is_wheel), key=lambda f: f.filename)
+        if sdists:
+            table["sdist"] = _file_table(sdists[0])
+        if wheels:
+            aot = tomlkit.aot()
+            for wheel in wheels:
+                aot.append(_file_table(wheel))
+            table["wheels"] = aot
+        tool: dict[str, Any] = {"index-name": pkg.index_name} if pkg.index_name else {}
+        if pkg.via:
+            tool["via"] = list(pkg.via)
+        if pkg.yanked:
+            tool["yanked-reason"] = pkg.yanked
+        if pkg.license:
+            tool["license"] = pkg.license
+        if tool:
+            table["tool"] = {"safeinstall": tool}
+        packages.append(table)
+    doc["packages"] = packages
+    doc["tool"] = {"safeinstall": {"digest": lock.digest}}
+    return tomlkit.dumps(doc)
+
+
+def read_pylock_toml(text: str, path: str) -> Lock:
+    """Parse and validate (``packaging.pylock``) a pylock.toml into a Lock."""
+    where = Location(path)
+    try:
+        data = tomllib.loads(text)
+        pylock = Pylock.from_dict(data)
+    except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
+        raise InputError(
+            f"not a valid pylock.toml: {exc}", location=where, hint="regenerate the lock"
+        ) from exc
+    packages = []
+    for pkg in pylock.packages:
+        if pkg.version is None or pkg.is_direct:
+            raise InputError(
+                f"{pkg.name} is not pinned to files from an index",
+                location=where,
+                hint="safeinstall locks only index packages; regenerate the lock",
+            )
+        files = []
+        dists: list[PackageWheel | PackageSdist] = [*(pkg.wheels or ())]
+        dists += [pkg.sdist] if pkg.sdist else []
+        for dist in dists:
+            sha256 = dist.hashes.get("sha256")
+            if not isinstance(sha256, str):
+                raise InputError(
+                    f"{dist.filename} has no sha256 hash",
+                    location=where,
+                    hint="regenerate the lock",
+                )
+            files.append(
+                LockedFile(sha256, dist.filename, dist.url or "", dist.size, dist.upload_time)
+            )
+        tool = _table(_table(pkg.tool).get("safeinstall"))
+        packages.append(
+            LockedPackage(
+                name=NormalizedName(pkg.name),
+                version=pkg.version,
+                files=tuple(files),
+                marker=str(pkg.marker) if pkg.marker else None,
+                index_name=tool.get("index-name"),
+                index_url=pkg.index,
+                dependencies=tuple(str(d.get("name", "")) for d in pkg.dependencies or ()),
+                via=tuple(tool.get("via", ())),
+                yanked=tool.get("yanked-reason"),
+                license=_str(tool.get("license")),
+            )
+        )
+    return Lock(
+        packages=tuple(packages),
+        digest=str(_table(_table(pylock.tool).get("safeinstall")).get("digest", "")),
+        environments=tuple(str(m) for m in pylock.environments or ()),
+        requires_python=str(pylock.requires_python) if pylock.requires_python else None,
+    )
+
+
+def _table(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

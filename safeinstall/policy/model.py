@@ -1,0 +1,152 @@
+"""The policy: which indexes are trusted, which packages are allowed, what may be built.
+
+Loaded from ``[tool.safeinstall]`` in pyproject.toml or from ``safeinstall.toml``; with no file, the
+built-in default: the indexes pip is configured with, no sdists, no yanked, no prereleases.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from safeinstall.frozen import Frozen, _set
+
+
+def _glob(pattern: str, name: str) -> bool:
+    return fnmatch.fnmatchcase(canonicalize_name(name), pattern)
+
+
+class IndexSpec(Frozen):
+    """A trusted index. With ``packages`` it serves only those names, and they come only from it."""
+
+    __slots__ = ("file_hosts", "insecure", "name", "packages", "url")
+    name: str
+    url: str  # normalized: no credentials, no trailing slash
+    packages: tuple[str, ...]  # glob patterns over canonical names
+    # hosts (besides the index's own) that its listings may point artifact URLs to
+    file_hosts: tuple[str, ...]
+    insecure: bool  # plain http to a non-loopback host, allowed explicitly by the policy
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        packages: tuple[str, ...] = (),
+        file_hosts: tuple[str, ...] = (),
+        insecure: bool = False,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "url", url)
+        _set(self, "packages", packages)
+        _set(self, "file_hosts", file_hosts)
+        _set(self, "insecure", insecure)
+
+    def serves(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.packages)
+
+
+class PackageRule(Frozen):
+    """``pattern`` (a glob over canonical names) with an optional version specifier."""
+
+    __slots__ = ("pattern", "raw", "specifier")
+    raw: str
+    pattern: str
+    specifier: SpecifierSet
+
+    def __init__(self, raw: str, pattern: str, specifier: SpecifierSet | None = None) -> None:
+        _set(self, "raw", raw)
+        _set(self, "pattern", pattern)
+        _set(self, "specifier", SpecifierSet() if specifier is None else specifier)
+
+    def matches(self, name: str, version: Version | None = None) -> bool:
+        if not _glob(self.pattern, name):
+            return False
+        if version is None or not str(self.specifier):
+            return True
+        return self.specifier.contains(version, prereleases=True)
+
+
+class AuditIgnore(Frozen):
+    """A known vulnerability accepted for a while: ``id`` (or an alias of it), why, until when."""
+
+    __slots__ = ("id", "reason", "until")
+    id: str
+    reason: str
+    until: date  # the last day the ignore applies
+
+    def __init__(self, id: str, reason: str, until: date) -> None:
+        _set(self, "id", id)
+        _set(self, "reason", reason)
+        _set(self, "until", until)
+
+    def active(self, today: date) -> bool:
+        return today <= self.until
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
+
+    source: str | None = None  # the file it came from; None for the built-in default
+    # None: the indexes pip is configured with (pipconfig.configured_indexes(), looked up lazily)
+    indexes: tuple[IndexSpec, ...] | None = None
+    find_links: tuple[str, ...] = ()  # trusted --find-links locations
+    trusted_hosts: tuple[str, ...] = ()  # hosts a requirement file may name in --trusted-host
+    allow: tuple[PackageRule, ...] | None = None  # None: no allow list
+    deny: tuple[PackageRule, ...] = ()
+    sdists: tuple[str, ...] = ()  # name globs that may be built from sdists; ("*",) = all
+    yanked: tuple[tuple[PackageRule, str], ...] = ()  # (name==version rule, reason) allowed
+    prereleases: tuple[str, ...] = ()  # name globs that may resolve to prereleases
+    min_release_age: timedelta = timedelta(0)
+    licenses: tuple[str, ...] | None = None  # allowed SPDX ids; None: any
+    environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
+    direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
+    audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
+
+    def index_specs(self) -> tuple[IndexSpec, ...]:
+        """The trusted indexes: the policy's, else (looked up only now) the ones pip uses."""
+        if self.indexes is not None:
+            return self.indexes
+        from safeinstall.policy.pipconfig import configured_indexes  # cycle; slow
+
+        return configured_indexes()
+
+    def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
+        return next((r for r in self.deny if r.matches(name, version)), None)
+
+    def is_allowed(self, name: str, version: Version | None = None) -> bool:
+        """True when there is no allow list or a rule on it matches (and no deny rule does)."""
+        if self.denied_by(name, version) is not None:
+            return False
+        return self.allow is None or any(r.matches(name, version) for r in self.allow)
+
+    def allows_sdist(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.sdists)
+
+    def allows_prerelease(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.prereleases)
+
+    def allows_direct_reference(self, name: str) -> bool:
+        return any(_glob(p, name) for p in self.direct_references)
+
+    def yanked_reason(self, name: str, version: Version) -> str | None:
+        """The reason the policy gives for allowing this yanked version, or None (refuse)."""
+        return next((why for rule, why in self.yanked if rule.matches(name, version)), None)
+
+
+def load_policy(
+    path: str | None = None, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Policy:
+    """The policy in force (see ``safeinstall.policy.load``): ``path``, else $SAFEINSTALL_POLICY,
+    else the first policy file from ``cwd`` up to the repository root, else the built-in default;
+    then the SAFEINSTALL_* overrides. A bad policy raises PolicyConfigError naming every problem."""
+    from safeinstall.policy.load import load_policy as load  # it imports this
+
+    return load(path, cwd=cwd, environ=environ)

@@ -1,0 +1,203 @@
+"""The indexes pip itself is configured with: the built-in default policy trusts these.
+
+pip is asked in a subprocess: a short script running the code behind ``pip config list``, or
+``pip config list`` itself where that code moved (its internals are not an API); pip's own
+default index is read from the installed pip at run time, so its address is never written here.
+Extra index URLs come FIRST and the index URL last (as uv orders them): a name published on the
+default index cannot shadow an internal name served by an extra index (dependency confusion).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import os
+import subprocess
+import sys
+import threading
+
+from safeinstall.errors import SafeinstallError, TargetEnvironmentError
+from safeinstall.policy.model import IndexSpec
+from safeinstall.urls import normalize
+
+# pip applies [global], then the command's own section, then PIP_* variables (":env:"); later wins.
+_SECTIONS = (":env:", "install", "global")
+# Variables that decide which configuration pip reads (and so the cache key).
+_ENV_PREFIXES = ("PIP_", "XDG_CONFIG", "VIRTUAL_ENV", "HOME", "APPDATA")
+_TIMEOUT = 60.0
+_DEFAULT_INDEX_SCRIPT = (
+    "from pip._internal.models.index import PyPI\n"
+    "print(PyPI.simple_url)\n"
+    "print(PyPI.file_storage_domain)\n"
+)
+_DEFAULT = ":pip-default:"  # the section the script below gives pip's default index
+# What `pip config list` prints (pip's own code for it), plus pip's default index, in one run
+# that loads much less of pip than its command line does (~0.25 s instead of ~0.5 s).
+_CONFIG_SCRIPT = (
+    "from pip._internal.configuration import Configuration\n"
+    "from pip._internal.models.index import PyPI\n"
+    "config = Configuration(isolated=False)\n"
+    "config.load()\n"
+    "for key, value in sorted(config.items()):\n"  # per file (pip >= 23), or flat (older)
+    "    pairs = sorted(value.items()) if isinstance(value, dict) else [(key, value)]\n"
+    "    for name, setting in pairs:\n"
+    "        print(f'{name}={setting!r}')\n"
+    "print(':pip-default:.index-url=' + repr(PyPI.simple_url))\n"
+    "print(':pip-default:.file-host=' + repr(PyPI.file_storage_domain))\n"
+)
+
+
+def configured_indexes(python: str | None = None) -> tuple[IndexSpec, ...]:
+    """The indexes pip for ``python`` (default: this interpreter) uses, in trust order.
+
+    Names: ``pip-extra-1`` ... for extra index URLs, then ``pip-index``. Credentials are stripped.
+    """
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
+    with _LOOKUP:  # one lookup at a time: a second caller takes the first one's answer
+        return _configured_indexes(python or sys.executable, env)
+
+
+def look_up_in_background(python: str | None = None) -> None:
+    """Start ``configured_indexes`` in a thread. pip takes ~0.4 s to answer, which the caller
+    can spend on other work; its own call then takes the answer (or raises the error)."""
+    threading.Thread(target=_look_up, args=(python,), daemon=True).start()
+
+
+def _look_up(python: str | None) -> None:
+    with contextlib.suppress(SafeinstallError):  # raised again by the caller's own lookup
+        configured_indexes(python)
+
+
+_LOOKUP = threading.Lock()
+
+
+@functools.cache
+def _configured_indexes(python: str, env: tuple[tuple[str, str], ...]) -> tuple[IndexSpec, ...]:
+    settings = dict(env)
+    index_url = settings.get("PIP_INDEX_URL")
+    extra = settings.get("PIP_EXTRA_INDEX_URL")
+    no_index = settings.get("PIP_NO_INDEX")
+    config: dict[str, str] = {}
+    if index_url is None or extra is None or no_index is None:
+        config = _pip_config(python)
+        if no_index is None:
+            no_index = _first(config, "no-index")
+        if index_url is None:
+            index_url = _first(config, "index-url")
+        if extra is None:
+            extra = _first(config, "extra-index-url")
+    if _truthy(no_index):
+        return ()
+    try:
+        return _specs(python, index_url, extra, config)
+    except ValueError as exc:  # a URL urllib cannot split (bad port, bad brackets)
+        raise TargetEnvironmentError(
+            f"pip is configured with an index URL that is not valid: {exc}",
+            hint="fix the index-url / extra-index-url setting (`pip config list` shows it)",
+        ) from exc
+
+
+def _specs(
+    python: str, index_url: str | None, extra: str | None, config: dict[str, str]
+) -> tuple[IndexSpec, ...]:
+    specs = [
+        IndexSpec(name=f"pip-extra-{n}", url=normalize(url))
+        for n, url in enumerate((extra or "").split(), start=1)
+    ]
+    if index_url:
+        specs.append(IndexSpec(name="pip-index", url=normalize(index_url)))
+    else:
+        url, file_host = _pip_default_index(python, config)
+        specs.append(IndexSpec(name="pip-index", url=url, file_hosts=(file_host,)))
+    return _unique(specs)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _unique(specs: list[IndexSpec]) -> tuple[IndexSpec, ...]:
+    """Drop a URL configured twice (keep the first: the higher-trust position)."""
+    seen: set[str] = set()
+    out = []
+    for spec in specs:
+        if spec.url not in seen:
+            seen.add(spec.url)
+            out.append(spec)
+    return tuple(out)
+
+
+def _first(config: dict[str, str], key: str) -> str | None:
+    return next((config[f"{s}.{key}"] for s in _SECTIONS if f"{s}.{key}" in config), None)
+
+
+def parse_config_list(output: str) -> dict[str, str]:
+    """Parse ``pip config list`` lines (``section.key='value'``, value a Python literal)."""
+    config: dict[str, str] = {}
+    for line in output.splitlines():
+        key, sep, raw = line.partition("=")
+        if not sep:
+            continue
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, str):
+            config[key.strip()] = value
+    return config
+
+
+def _run(python: str, args: list[str], what: str) -> str:
+    try:
+        proc = subprocess.run(
+            [python, *args],
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TargetEnvironmentError(
+            f"could not run {python} to ask pip for {what}: {exc}",
+            hint="check that the interpreter exists and has pip installed, "
+            "or list the trusted indexes in the policy",
+        ) from exc
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+        raise TargetEnvironmentError(
+            f"pip for {python} could not tell {what}: {last}",
+            hint="check that pip is installed for this interpreter, "
+            "or list the trusted indexes in the policy",
+        )
+    return proc.stdout
+
+
+def _pip_config(python: str) -> dict[str, str]:
+    """pip's settings as `pip config list` gives them (``section.key``), with its default index
+    in the ``:pip-default:`` section when the short way of asking works with this pip."""
+    try:
+        return parse_config_list(_run(python, ["-c", _CONFIG_SCRIPT], "its configuration"))
+    except TargetEnvironmentError:  # a pip whose internals moved: ask its command line
+        return parse_config_list(
+            _run(python, ["-m", "pip", "config", "list"], "its configured indexes")
+        )
+
+
+def default_index(python: str | None = None) -> tuple[str, str]:
+    """pip's own default index URL and the host its files come from, read from pip."""
+    return _pip_default_index(python or sys.executable, {})
+
+
+def _pip_default_index(python: str, config: dict[str, str]) -> tuple[str, str]:
+    url, host = config.get(f"{_DEFAULT}.index-url"), config.get(f"{_DEFAULT}.file-host")
+    if url and host:
+        lines = [url, host]
+    else:
+        lines = _run(python, ["-c", _DEFAULT_INDEX_SCRIPT], "its default index").split()
+    if len(lines) != 2 or not lines[0].startswith("https://"):
+        raise TargetEnvironmentError(
+            f"pip for {python} answered something unexpected for its default index",
+            hint="list the trusted indexes in the policy",
+        )
+    return normalize(lines[0]), lines[1].lower()

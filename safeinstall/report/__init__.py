@@ -1,0 +1,1 @@
+"""Views of a lock for people: sbom, diff, the dependency graph."""

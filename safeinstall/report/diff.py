@@ -1,0 +1,146 @@
+"""What a lock change does, for review: added, removed, upgraded and downgraded packages, index
+and license changes, new sdists, and the alarm: a version that stays the same while its bytes
+change (a re-uploaded or substituted artifact).
+
+Packages are compared by name; a name locked at several versions (per-environment markers)
+compares its set of versions. The alarm fires when a file keeps its name but not its sha256, or,
+when a side does not know file names (requirements.txt), when a version both loses and gains
+hashes. A version that only gains or only loses files (a target added or dropped) is reported as
+a file change, not an alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from safeinstall.lock.model import Lock, LockedPackage
+
+Kind = Literal[
+    "added", "removed", "upgraded", "downgraded", "index", "license", "sdist", "files", "alarm"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: Kind
+    name: NormalizedName
+    old: str | None  # the old version(s), index, license ... (None: not there)
+    new: str | None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "old": self.old,
+            "new": self.new,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LockDiff:
+    changes: tuple[Change, ...]  # by name, then in Kind order
+
+    @property
+    def alarms(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.kind == "alarm")
+
+    def of_kind(self, kind: Kind) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.kind == kind)
+
+
+def diff_locks(old: Lock, new: Lock) -> LockDiff:
+    before, after = _by_name(old), _by_name(new)
+    changes: list[Change] = []
+    for name in sorted(before.keys() | after.keys()):
+        was, now = before.get(name, []), after.get(name, [])
+        changes += _versions(name, was, now)
+        changes += _attribute(name, "index", was, now, lambda p: p.index_url)
+        changes += _attribute(name, "license", was, now, lambda p: p.license)
+        changes += _new_sdists(name, was, now)
+        same = {p.version: p for p in was}
+        for pkg in now:
+            if pkg.version in same:
+                changes += _files(same[pkg.version], pkg)
+    return LockDiff(tuple(changes))
+
+
+def _by_name(lock: Lock) -> dict[NormalizedName, list[LockedPackage]]:
+    out: dict[NormalizedName, list[LockedPackage]] = {}
+    for pkg in lock.packages:
+        out.setdefault(pkg.name, []).append(pkg)
+    return out
+
+
+def _joined(versions: set[Version]) -> str:
+    return ", ".join(str(v) for v in sorted(versions))
+
+
+def _versions(
+    name: NormalizedName, was: list[LockedPackage], now: list[LockedPackage]
+) -> list[Change]:
+    old = {p.version for p in was}
+    new = {p.version for p in now}
+    if old == new:
+        return []
+    if not old:
+        return [Change("added", name, None, _joined(new))]
+    if not new:
+        return [Change("removed", name, _joined(old), None)]
+    kind: Kind = "upgraded" if max(new) > max(old) else "downgraded"
+    return [Change(kind, name, _joined(old), _joined(new))]
+
+
+def _attribute(
+    name: NormalizedName,
+    kind: Kind,
+    was: list[LockedPackage],
+    now: list[LockedPackage],
+    get: Callable[[LockedPackage], str | None],
+) -> list[Change]:
+    old = {v for p in was if (v := get(p)) is not None}
+    new = {v for p in now if (v := get(p)) is not None}
+    if not was or not now or not old or not new or old == new:
+        return []  # added/removed, or a side that does not record it (requirements.txt)
+    return [Change(kind, name, ", ".join(sorted(old)), ", ".join(sorted(new)))]
+
+
+def _new_sdists(
+    name: NormalizedName, was: list[LockedPackage], now: list[LockedPackage]
+) -> list[Change]:
+    known = {f.filename for p in was for f in p.files}
+    return [
+        Change("sdist", name, None, f.filename, f"{pkg.version}: building it runs its code")
+        for pkg in now
+        for f in pkg.files
+        if f.filename and not f.is_wheel and f.filename not in known
+    ]
+
+
+def _files(old: LockedPackage, new: LockedPackage) -> list[Change]:
+    version = str(new.version)
+    old_names = {f.filename: f.sha256 for f in old.files if f.filename}
+    new_names = {f.filename: f.sha256 for f in new.files if f.filename}
+    named = len(old_names) == len(old.files) and len(new_names) == len(new.files)
+    if named:
+        changed = sorted(
+            n for n in old_names.keys() & new_names.keys() if old_names[n] != new_names[n]
+        )
+        if changed:
+            detail = ", ".join(f"{n}: {old_names[n]} -> {new_names[n]}" for n in changed)
+            return [Change("alarm", new.name, version, version, f"same file, new bytes: {detail}")]
+    lost = sorted(set(old.hashes) - set(new.hashes))
+    gained = sorted(set(new.hashes) - set(old.hashes))
+    if not named and lost and gained:
+        detail = f"hashes removed: {', '.join(lost)}; added: {', '.join(gained)}"
+        return [Change("alarm", new.name, version, version, f"same version, new bytes: {detail}")]
+    if lost or gained:
+        detail = f"{len(gained)} file(s) added, {len(lost)} removed"
+        return [Change("files", new.name, version, version, detail)]
+    return []

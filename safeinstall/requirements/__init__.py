@@ -1,0 +1,1 @@
+"""pip requirement-file syntax, lines, files, PEP 508, pyproject inputs and edits."""

@@ -1,0 +1,1 @@
+"""The resolver: provider and candidates, the finder over the trusted indexes, merging targets."""

@@ -1,0 +1,308 @@
+"""Which versions of a project may be chosen on a target, and why the others may not.
+
+The policy decides per version: allow/deny, prereleases, ``min-release-age`` (a version counts as
+uploaded at the earliest upload time of its files), yanked files (PEP 592: only with an ``==`` pin
+and a reason in the policy), sdists and, once its metadata has been read, the license
+(``licenses.allow``; an unknown license is refused when the list is set). The target decides
+per file: wheel tags and requires-python. A version without a usable file is not a candidate.
+Every refusal is recorded so that a conflict can say why a requirement had nothing left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from packaging.metadata import Metadata
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from safeinstall.errors import PolicyError
+from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.policy.licenses import allowed, license_of
+from safeinstall.policy.model import Policy
+from safeinstall.targets import Target, tag_ranks
+
+SHOWN_EXCLUSIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Req:
+    """One requirement as the resolver sees it: a name, at most one extra, a specifier."""
+
+    name: NormalizedName
+    extra: str | None
+    specifier: SpecifierSet
+    text: str  # as written, for messages
+    source: str | None = None  # where a top-level requirement was written
+    spec_text: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec_text", str(self.specifier))
+
+    @property
+    def key(self) -> str:
+        return self.name if self.extra is None else f"{self.name}[{self.extra}]"
+
+    @staticmethod
+    def from_requirement(req: Requirement, source: str | None = None) -> list[Req]:
+        """``pkg[a,b]>=1`` -> ``pkg>=1``, ``pkg[a]>=1``, ``pkg[b]>=1``."""
+        name = canonicalize_name(req.name)
+        text = str(req)
+        extras = sorted(canonicalize_name(e) for e in req.extras)
+        return [Req(name, extra, req.specifier, text, source) for extra in [None, *extras]]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A version of a project (or of one of its extras) with its usable files, best first."""
+
+    name: NormalizedName
+    version: Version
+    extra: str | None
+    files: tuple[DistFile, ...] = field(compare=False)
+    yanked: str | None = field(default=None, compare=False)  # the policy's allowance
+
+    @property
+    def key(self) -> str:
+        return self.name if self.extra is None else f"{self.name}[{self.extra}]"
+
+
+_CONTAINS: dict[tuple[str, Version], bool] = {}
+
+
+def contains(req: Req, version: Version) -> bool:
+    """``req.specifier.contains(version)``, prereleases admitted (the policy decides on those).
+
+    Cached by the specifier's text: the resolver asks the same question many times, on every
+    target, and comparing SpecifierSet objects costs more than the answer.
+    """
+    key = (req.spec_text, version)
+    found = _CONTAINS.get(key)
+    if found is None:
+        if len(_CONTAINS) > 1 << 17:
+            _CONTAINS.clear()
+        found = _CONTAINS[key] = req.specifier.contains(version, prereleases=True)
+    return found
+
+
+def is_pin(specifier: SpecifierSet) -> bool:
+    """True for exactly one ``==X`` (no wildcard) or ``===X`` specifier."""
+    specs = list(specifier)
+    return (
+        len(specs) == 1
+        and specs[0].operator in ("==", "===")
+        and not specs[0].version.endswith(".*")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    """What the listing says about one version, judged against the policy and the target."""
+
+    version: Version
+    files: tuple[DistFile, ...]  # usable, not yanked
+    yanked_files: tuple[DistFile, ...]  # usable but yanked
+    unusable: str | None  # why no file is usable, or why the policy refuses the version
+    uploaded: datetime | None  # earliest upload time; None when unknown
+
+
+class CandidateFilter:
+    def __init__(
+        self,
+        finder: _PageSource,
+        policy: Policy,
+        target: Target,
+        preferred: Mapping[NormalizedName, Version],
+        now: datetime,
+    ) -> None:
+        self.finder = finder
+        self.policy = policy
+        self.target = target
+        self.preferred = preferred
+        self.cutoff = now - policy.min_release_age if policy.min_release_age else None
+        self._ranks = tag_ranks(target)
+        self._fits: dict[frozenset[Tag], bool] = {}
+        self._pythons: dict[str, bool] = {}
+        self._judgements: dict[tuple[NormalizedName, Version], _Version] = {}
+        self._excluded: dict[NormalizedName, dict[Version, str]] = {}
+        self._pages: dict[NormalizedName, ProjectPage] = {}
+        self._license_refusals: dict[tuple[NormalizedName, Version], str | None] = {}
+
+    def matching(
+        self,
+        name: NormalizedName,
+        extra: str | None,
+        reqs: Sequence[Req],
+        exclude: Collection[Version] = (),
+    ) -> Callable[[], Iterator[Candidate]]:
+        """The candidates satisfying every requirement, most preferred first, judged lazily:
+        the resolver usually takes the first, so older releases are never parsed."""
+        allow_pre = self.policy.allows_prerelease(name) or any(
+            r.specifier.prereleases for r in reqs
+        )
+        pins = {Version(s.version) for r in reqs if is_pin(r.specifier) for s in r.specifier}
+        versions = [
+            v
+            for v in self._page(name).releases()
+            if v not in exclude and all(contains(r, v) for r in reqs)
+        ]
+        preferred = self.preferred.get(name)
+        versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
+        excluded = self._excluded[name] = {}
+
+        def candidates() -> Iterator[Candidate]:
+            for v in versions:
+                entry = self._entry(name, v)
+                why = entry.unusable
+                if why is None and v.is_prerelease and not allow_pre:
+                    why = "a prerelease (the policy allows none for this project)"
+                if why is None:
+                    why = self._too_new(name, entry)
+                if why is None:
+                    why = self._license_refusals.get((name, v))
+                if why is None and not entry.files:
+                    reason = self.policy.yanked_reason(name, v)
+                    if v in pins and reason:
+                        yield Candidate(name, v, extra, entry.yanked_files, reason)
+                        continue
+                    why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
+                if why is not None:
+                    excluded[v] = why
+                    continue
+                yield Candidate(name, v, extra, entry.files)
+
+        return candidates
+
+    def refuses_license(self, name: NormalizedName, version: Version, metadata: Metadata) -> bool:
+        """Whether ``licenses.allow`` refuses this version (recorded for conflict messages)."""
+        if self.policy.licenses is None:
+            return False
+        key = (name, version)
+        if key not in self._license_refusals:
+            expression = license_of(metadata)
+            why = None
+            if expression is None:
+                why = "its license is unknown, and the policy allows only listed licenses"
+            elif not allowed(expression, self.policy.licenses):
+                why = f"its license {expression} is not on the policy's licenses.allow list"
+            self._license_refusals[key] = why
+        why = self._license_refusals[key]
+        if why is not None:
+            self._excluded.setdefault(name, {})[version] = why
+        return why is not None
+
+    def exclusions(self, name: NormalizedName) -> list[str]:
+        """Lines saying which versions the last search for ``name`` refused, and why."""
+        excluded = self._excluded.get(name) or {}
+        if not excluded:
+            if name in self._pages and not self._pages[name].releases():
+                return [f"{name}: the index lists no files for it"]
+            return []
+        items = sorted(excluded.items(), reverse=True)
+        shown = [f"{name} {v}: {why}" for v, why in items[:SHOWN_EXCLUSIONS]]
+        if len(items) > SHOWN_EXCLUSIONS:
+            shown.append(f"{name}: and {len(items) - SHOWN_EXCLUSIONS} older versions refused")
+        return shown
+
+    def likely(self, req: Req) -> DistFile | None:
+        """The file whose metadata the resolver will most likely read to satisfy ``req``."""
+        releases = self._page(req.name).releases()
+        preferred = self.preferred.get(req.name)
+        for version in sorted(releases, key=lambda v: v != preferred):  # as matching() orders
+            if version.is_prerelease or not contains(req, version):
+                continue
+            entry = self._entry(req.name, version)
+            if entry.files and entry.unusable is None:
+                return entry.files[0]
+        return None
+
+    def _page(self, name: NormalizedName) -> ProjectPage:
+        # also called from prefetch threads: fetch outside any lock, first result wins
+        page = self._pages.get(name)
+        if page is None:
+            page = self._pages.setdefault(name, self.finder.project(name))
+        return page
+
+    def _entry(self, name: NormalizedName, version: Version) -> _Version:
+        """One release judged against the policy and the target, once."""
+        entry = self._judgements.get((name, version))
+        if entry is None:
+            files = list(self._page(name).files_of(version))
+            entry = self._judgements.setdefault((name, version), self._judge(name, version, files))
+        return entry
+
+    def _judge(self, name: NormalizedName, version: Version, files: list[DistFile]) -> _Version:
+        times = [f.upload_time for f in files]
+        uploaded = None if not times or None in times else min(t for t in times if t)
+        known = [t for t in times if t is not None]
+        if uploaded is None and known and self.cutoff and min(known) <= self.cutoff:
+            uploaded = min(known)  # old enough whatever the unknown ones say
+        if not self.policy.is_allowed(name, version):
+            rule = self.policy.denied_by(name, version)
+            refusal = f"denied by the policy ({rule.raw})" if rule else "not on the allow list"
+            return _Version(version, (), (), refusal, uploaded)
+        usable = sorted((f for f in files if self._usable(f)), key=self._file_rank)
+        good = tuple(f for f in usable if f.yanked is None)
+        yanked = tuple(f for f in usable if f.yanked is not None)
+        why = None if usable else self._no_file(name, files)
+        return _Version(version, good, yanked, why, uploaded)
+
+    def _usable(self, file: DistFile) -> bool:
+        if file.kind == "sdist":
+            fits = self.policy.allows_sdist(file.project)
+        elif file.tags in self._fits:  # tag sets are shared (distname.py): judge each once
+            fits = self._fits[file.tags]
+        else:
+            fits = self._fits[file.tags] = any(tag in self._ranks for tag in file.tags)
+        if not fits or file.requires_python is None:
+            return fits
+        python = str(file.requires_python)
+        ok = self._pythons.get(python)
+        if ok is None:
+            target = self.target.python_version
+            ok = self._pythons[python] = file.requires_python.contains(target, prereleases=True)
+        return ok
+
+    def _file_rank(self, file: DistFile) -> tuple[int, str]:
+        if file.kind == "sdist":
+            return (len(self._ranks), file.filename)
+        return (min(self._ranks.get(t, len(self._ranks)) for t in file.tags), file.filename)
+
+    def _no_file(self, name: NormalizedName, files: list[DistFile]) -> str:
+        if not files:  # its entries all named another project
+            return "the index lists no file of this project for it"
+        python = self.target.python_version
+        if all(f.requires_python and not f.requires_python.contains(python) for f in files):
+            return f"requires Python{files[0].requires_python}, the target has {python}"
+        if all(f.kind == "sdist" for f in files):
+            return "only an sdist, and the policy does not allow building it"
+        return f"no wheel for {self.target.name}" + (
+            " (building sdists is not allowed)" if not self.policy.allows_sdist(name) else ""
+        )
+
+    def _too_new(self, name: NormalizedName, entry: _Version) -> str | None:
+        if self.cutoff is None:
+            return None
+        if entry.uploaded is None:
+            index = (entry.files or entry.yanked_files)[0].index
+            raise PolicyError(
+                f"cannot apply min-release-age to {name} {entry.version}: index {index!r} "
+                "does not say when its files were uploaded",
+                hint="use an index that serves upload times (PEP 700), or set min-release-age to 0",
+            )
+        if entry.uploaded > self.cutoff:
+            return (
+                f"uploaded {entry.uploaded:%Y-%m-%d %H:%M} UTC, newer than the policy's "
+                f"min-release-age of {self.policy.min_release_age}"
+            )
+        return None
+
+
+class _PageSource(Protocol):  # the part of resolve.Finder used here
+    def project(self, name: NormalizedName) -> ProjectPage: ...

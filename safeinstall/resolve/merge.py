@@ -1,0 +1,139 @@
+"""One lock for several targets: resolve each target, then merge with environment markers.
+
+A package chosen at the same version on every target gets no marker. Otherwise it gets a marker
+that is true exactly on the targets where it was chosen, written over the three values that tell
+targets apart (``python_version``, ``sys_platform``, ``platform_machine``) and simplified: a
+platform where every locked Python version has it needs no ``python_version`` clause, a
+``sys_platform`` whose every machine has it needs no ``platform_machine`` clause, and so on. A
+package chosen at different versions on different targets becomes one entry per version, with
+disjoint markers. Targets that agree on all three values (e.g. manylinux and musllinux of one
+machine) cannot be told apart by a marker: a package needed on either is marked for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from packaging.markers import Marker
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from safeinstall.policy.model import Policy
+from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, Root, resolve
+from safeinstall.targets import Target
+
+
+def resolve_targets(
+    roots: Sequence[Root],
+    policy: Policy,
+    finder: Finder,
+    targets: Sequence[Target],
+    *,
+    preferred: Mapping[NormalizedName, Version] | None = None,
+    upgrade: bool | set[NormalizedName] = False,
+    now: datetime | None = None,
+) -> Resolution:
+    """Resolve for every target (in order; the finder caches what they share) and merge."""
+    return merge(
+        [
+            resolve(roots, policy, finder, t, preferred=preferred, upgrade=upgrade, now=now)
+            for t in targets
+        ]
+    )
+
+
+def merge(resolutions: Sequence[Resolution]) -> Resolution:
+    targets = tuple(t for r in resolutions for t in r.targets)
+    found: dict[tuple[NormalizedName, Version], list[tuple[Target, ResolvedPackage]]] = {}
+    for res in resolutions:
+        for pkg in res.packages:
+            for target in res.targets:
+                found.setdefault((pkg.name, pkg.version), []).append((target, pkg))
+    out = []
+    for (name, version), seen in sorted(found.items()):
+        where = [t for t, _ in seen]
+        files = {f.filename: f for _, p in seen for f in p.files}
+        out.append(
+            ResolvedPackage(
+                name=name,
+                version=version,
+                files=tuple(files[k] for k in sorted(files)),
+                dependencies=tuple(sorted({d for _, p in seen for d in p.dependencies})),
+                via=tuple(sorted({v for _, p in seen for v in p.via})),
+                yanked=next((p.yanked for _, p in seen if p.yanked), None),
+                marker=None if len(where) == len(targets) else marker_for(where, targets),
+                license=seen[0][1].license,
+            )
+        )
+    return Resolution(tuple(out), targets)
+
+
+def _key(target: Target) -> tuple[str, str, str]:
+    env = dict(target.environment)
+    return env["sys_platform"], env["platform_machine"], env["python_version"]
+
+
+def _pythons(chosen: set[str], known: list[str]) -> str | None:
+    """A python_version clause true for ``chosen`` among ``known`` (None: all of them)."""
+    if set(known) <= chosen:
+        return None
+    ordered = sorted(known, key=Version)
+    clauses: list[str] = []
+    run: list[str] = []
+    for version in [*ordered, None]:
+        if version is not None and version in chosen:
+            run.append(version)
+            continue
+        if run:
+            low, high = run[0], run[-1]
+            parts = []
+            if low != ordered[0]:
+                parts.append(f"python_version >= '{low}'")
+            if high != ordered[-1]:
+                parts.append(f"python_version <= '{high}'")
+            if low == high and len(parts) == 2:
+                parts = [f"python_version == '{low}'"]
+            clauses.append(" and ".join(parts))
+            run = []
+    return " or ".join(f"({c})" if " and " in c and len(clauses) > 1 else c for c in clauses)
+
+
+def marker_for(chosen: Sequence[Target], targets: Sequence[Target]) -> str:
+    """A marker true on the ``chosen`` targets and false on the others (see module doc)."""
+    platforms: dict[tuple[str, str], list[str]] = {}
+    for target in targets:
+        system, machine, python = _key(target)
+        platforms.setdefault((system, machine), []).append(python)
+    picked: dict[tuple[str, str], set[str]] = {}
+    for target in chosen:
+        system, machine, python = _key(target)
+        picked.setdefault((system, machine), set()).add(python)
+    # group platforms by their python clause, then describe each group's platforms
+    groups: dict[str | None, list[tuple[str, str]]] = {}
+    for plat, pythons in picked.items():
+        groups.setdefault(_pythons(pythons, platforms[plat]), []).append(plat)
+    terms = []
+    for clause, plats in groups.items():
+        where = "" if set(plats) == set(platforms) else _platforms(plats, platforms)
+        parts = [p for p in (where, clause) if p]
+        terms.append(" and ".join(f"({p})" if " or " in p else p for p in parts))
+    if len(terms) > 1:
+        terms = [f"({t})" if " and " in t or " or " in t else t for t in terms]
+    return str(Marker(" or ".join(terms)))
+
+
+def _platforms(plats: list[tuple[str, str]], known: Mapping[tuple[str, str], object]) -> str:
+    clauses = []
+    for system in sorted({s for s, _ in plats}):
+        machines = sorted(m for s, m in plats if s == system)
+        if set(machines) == {m for s, m in known if s == system}:
+            clauses.append(f"sys_platform == '{system}'")
+        else:
+            for machine in machines:
+                clauses.append(
+                    f"sys_platform == '{system}' and platform_machine == '{machine}'"
+                    if len(plats) == 1
+                    else f"(sys_platform == '{system}' and platform_machine == '{machine}')"
+                )
+    return " or ".join(clauses)

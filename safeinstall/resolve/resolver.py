@@ -1,0 +1,345 @@
+"""Resolution: pick one version of every package the requirements need, on one target.
+
+A resolvelib provider over a ``Finder`` (the index client plus the metadata reader). The policy
+is applied to every package, top-level or transitive: allow/deny, prereleases, yanked files,
+``min-release-age`` and sdists. Only files usable on the target (wheel tags, requires-python)
+make a version a candidate. ``merge.py`` combines the resolutions of several targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from threading import Lock
+from typing import TYPE_CHECKING, Protocol
+
+from packaging.metadata import Metadata
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
+from resolvelib import Resolver as _Resolver
+
+from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
+from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.policy.licenses import license_of
+from safeinstall.policy.model import Policy
+from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req, contains, is_pin
+from safeinstall.targets import Target
+
+if TYPE_CHECKING:
+    from resolvelib.providers import Preference
+    from resolvelib.structs import Matches, RequirementInformation
+
+PYTHON = "<python>"
+MAX_ROUNDS = 200_000
+
+
+class Finder(Protocol):
+    """Where projects and metadata come from (the index client and metadata reader in use)."""
+
+    def project(self, name: NormalizedName) -> ProjectPage: ...
+    def metadata(self, file: DistFile) -> Metadata: ...
+    def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
+        """Read these files' metadata, in the background where possible, then ``then(it)``."""
+
+    def prefetch_projects(
+        self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
+    ) -> None:
+        """Fetch these pages, in the background where possible; call ``then(name)`` after each."""
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """A top-level requirement and where it was written (``requirements.in:3``)."""
+
+    requirement: Requirement
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPackage:
+    name: NormalizedName
+    version: Version
+    files: tuple[DistFile, ...]  # usable on the target(s): wheels best first, the sdist last
+    dependencies: tuple[NormalizedName, ...]
+    via: tuple[str, ...]  # parent package names, or the sources of top-level requirements
+    yanked: str | None = None  # the policy's reason for allowing a yanked version
+    marker: str | None = None  # set by merge.py when the package is not needed everywhere
+    license: str | None = None  # SPDX expression (licenses.license_of); None: unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    packages: tuple[ResolvedPackage, ...]  # sorted by name, then version
+    targets: tuple[Target, ...]
+
+
+class _Reporter(BaseReporter[Req, Candidate, str]):
+    """Remembers who first asked for each identifier, to explain who pulls a package in."""
+
+    def __init__(self) -> None:
+        self.parents: dict[str, Candidate | None] = {}
+        self.sources: dict[str, str] = {}
+
+    def adding_requirement(self, requirement: Req, parent: Candidate | None) -> None:
+        self.parents.setdefault(requirement.key, parent)
+        if parent is None and requirement.source:
+            self.sources.setdefault(requirement.key, requirement.source)
+
+    def chain(self, parent: Candidate | None, source: str | None) -> str:
+        links: list[str] = []
+        seen: set[str] = set()
+        while parent is not None and parent.key not in seen and len(links) < 8:
+            seen.add(parent.key)
+            links.append(f"{parent.name} {parent.version}")
+            source = self.sources.get(parent.key, source)
+            parent = self.parents.get(parent.key)
+        if parent is None and source:
+            links.append(source)
+        return " <- ".join(links) or "the command line"
+
+
+class _Provider(AbstractProvider[Req, Candidate, str]):
+    def __init__(self, finder: Finder, candidates: CandidateFilter) -> None:
+        self.finder = finder
+        self.candidates = candidates
+        self.target = candidates.target
+        self._deps: dict[tuple[str, Version], tuple[Metadata, list[Requirement]]] = {}
+        self._prefetching: set[tuple[NormalizedName, str | None, str]] = set()
+        self._guard = Lock()
+
+    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
+    ) -> Preference:
+        pinned = any(is_pin(info.requirement.specifier) for info in information[identifier])
+        conflicting = any(cause.requirement.key == identifier for cause in backtrack_causes)
+        return (identifier != PYTHON, not pinned, not conflicting, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> Matches[Candidate]:
+        reqs = list(requirements[identifier])
+        bad = {c.version for c in incompatibilities[identifier]}
+        if identifier == PYTHON:
+            python = self.target.python_version
+            ok = all(r.specifier.contains(python, prereleases=True) for r in reqs)
+            return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
+        found = self.candidates.matching(reqs[0].name, reqs[0].extra, reqs, bad)
+        if self.candidates.policy.licenses is None:
+            return found
+        # the license is in the metadata: read it lazily, only for the versions tried
+        return lambda: (c for c in found() if not self._refused_license(c))
+
+    def _refused_license(self, candidate: Candidate) -> bool:
+        metadata = self._requirements(candidate)[0]
+        return self.candidates.refuses_license(candidate.name, candidate.version, metadata)
+
+    def license(self, name: NormalizedName, version: Version) -> str | None:
+        """The license of a chosen version (its metadata was read to get its dependencies)."""
+        return license_of(self._deps[(name, version)][0])
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        return contains(requirement, candidate.version)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        if candidate.name == PYTHON:
+            return []
+        metadata, requires = self._requirements(candidate)
+        parent = f"{candidate.name} {candidate.version}"
+        out: list[Req] = []
+        if candidate.extra is not None:
+            pin = SpecifierSet(f"=={candidate.version}")
+            out.append(Req(candidate.name, None, pin, f"{candidate.name}=={candidate.version}"))
+        elif metadata.requires_python is not None:
+            spec = metadata.requires_python
+            out.append(Req(NormalizedName(PYTHON), None, spec, f"Python{spec}"))
+        env = self.target.env(candidate.extra or "")
+        base_env = self.target.env("")
+        for req in requires:
+            if req.marker is not None and not req.marker.evaluate(env):
+                continue
+            in_base = req.marker is None or req.marker.evaluate(base_env)
+            if candidate.extra is not None and in_base:
+                continue  # the base candidate already depends on it
+            if req.url:
+                raise PolicyError(
+                    f"{parent} depends on {req.name} through a direct URL ({req.name} @ ...)",
+                    hint="only packages from trusted indexes can be locked; pin another version",
+                )
+            out.extend(Req.from_requirement(req))
+        self._prefetch(out)
+        return out
+
+    def _requirements(self, candidate: Candidate) -> tuple[Metadata, list[Requirement]]:
+        key = (candidate.name, candidate.version)
+        if key not in self._deps:
+            metadata = self.finder.metadata(candidate.files[0])
+            if (canonicalize_name(metadata.name), metadata.version) != key:
+                raise IntegrityError(
+                    f"the metadata of {candidate.files[0].filename} names "
+                    f"{metadata.name} {metadata.version}, not {candidate.name} {candidate.version}",
+                    hint="the index serves inconsistent files; report it to the index operator",
+                )
+            self._deps[key] = (metadata, list(metadata.requires_dist or ()))
+        return self._deps[key]
+
+    def _prefetch(self, reqs: Iterable[Req]) -> None:
+        """Walk ahead of the resolver, in the background: the pages of newly seen projects, the
+        metadata of the version each requirement most likely gets, then the same for its
+        dependencies (with the extras asked for), and so on. The resolver rarely strays from
+        those versions, so by the time it asks, most of what it needs has arrived; the walk ends
+        when no new requirement turns up."""
+        with self._guard:
+            new = [
+                r
+                for r in dict.fromkeys(reqs)
+                if r.name != PYTHON and (r.name, r.extra, r.spec_text) not in self._prefetching
+            ]
+            self._prefetching.update((r.name, r.extra, r.spec_text) for r in new)
+        by_name: dict[NormalizedName, list[Req]] = {}
+        for req in new:
+            by_name.setdefault(req.name, []).append(req)
+        if by_name:
+            self.finder.prefetch_projects(list(by_name), partial(self._prefetch_likely, by_name))
+
+    def _prefetch_likely(
+        self, reqs: Mapping[NormalizedName, list[Req]], name: NormalizedName
+    ) -> None:
+        for req in reqs[name]:
+            file = self.candidates.likely(req)
+            if file is not None:
+                self.finder.prefetch([file], partial(self._prefetch_dependencies, req.extra))
+
+    def _prefetch_dependencies(self, extra: str | None, metadata: Metadata) -> None:
+        env = self.target.env(extra or "")
+        self._prefetch(
+            r
+            for req in metadata.requires_dist or ()
+            if req.marker is None or req.marker.evaluate(env)
+            for r in Req.from_requirement(req)
+        )
+
+
+def resolve(
+    roots: Sequence[Root],
+    policy: Policy,
+    finder: Finder,
+    target: Target,
+    *,
+    preferred: Mapping[NormalizedName, Version] | None = None,
+    upgrade: bool | set[NormalizedName] = False,
+    now: datetime | None = None,
+) -> Resolution:
+    """Resolve ``roots`` for one target; ResolutionError explains a conflict."""
+    if upgrade is True:
+        preferred = {}
+    elif upgrade:
+        preferred = {k: v for k, v in (preferred or {}).items() if k not in upgrade}
+    candidates = CandidateFilter(finder, policy, target, preferred or {}, now or datetime.now(UTC))
+    provider = _Provider(finder, candidates)
+    reporter = _Reporter()
+    reqs = _root_requirements(roots, target)
+    provider._prefetch(reqs)
+    try:
+        result = _Resolver(provider, reporter).resolve(reqs, max_rounds=MAX_ROUNDS)
+    except ResolutionImpossible as exc:
+        raise ResolutionError(
+            _explain(list(exc.causes), reporter, candidates, target),
+            hint="loosen or change the requirements listed, or adjust the policy",
+        ) from exc
+    except ResolutionTooDeep as exc:
+        raise ResolutionError(
+            f"gave up after {MAX_ROUNDS} resolution rounds",
+            hint="pin some of the packages to narrow the search",
+        ) from exc
+    return Resolution(_packages(result, provider.license), (target,))
+
+
+def _root_requirements(roots: Sequence[Root], target: Target) -> list[Req]:
+    out: list[Req] = []
+    for root in roots:
+        req = root.requirement
+        if req.marker is not None and not req.marker.evaluate(target.env("")):
+            continue
+        if req.url:
+            raise ResolutionError(
+                f"{root.source}: {req.name} is a direct URL reference, which the resolver "
+                "cannot lock",
+                hint="require it by name from a trusted index",
+            )
+        out.extend(Req.from_requirement(req, root.source))
+    return out
+
+
+def _packages(
+    result: object, license: Callable[[NormalizedName, Version], str | None]
+) -> tuple[ResolvedPackage, ...]:
+    mapping: Mapping[str, Candidate] = result.mapping  # type: ignore[attr-defined]
+    graph = result.graph  # type: ignore[attr-defined]
+    criteria = result.criteria  # type: ignore[attr-defined]
+    deps: dict[NormalizedName, set[NormalizedName]] = {}
+    via: dict[NormalizedName, set[str]] = {}
+    for key, cand in mapping.items():
+        if cand.name == PYTHON:
+            continue
+        children = {mapping[k].name for k in graph.iter_children(key) if k in mapping}
+        deps.setdefault(cand.name, set()).update(children - {cand.name, PYTHON})
+        parents = via.setdefault(cand.name, set())
+        for info in criteria[key].information:
+            if info.parent is None:
+                parents.add(info.requirement.source or "")
+            elif info.parent.name != cand.name:
+                parents.add(info.parent.name)
+    out = []
+    for cand in mapping.values():
+        if cand.name == PYTHON or cand.extra is not None:
+            continue
+        out.append(
+            ResolvedPackage(
+                name=cand.name,
+                version=cand.version,
+                files=cand.files,
+                dependencies=tuple(sorted(deps[cand.name])),
+                via=tuple(sorted(via[cand.name] - {""})),
+                yanked=cand.yanked,
+                license=license(cand.name, cand.version),
+            )
+        )
+    return tuple(sorted(out, key=lambda p: (p.name, p.version)))
+
+
+def _explain(
+    causes: Sequence[RequirementInformation[Req, Candidate]],
+    reporter: _Reporter,
+    candidates: CandidateFilter,
+    target: Target,
+) -> str:
+    lines = [f"no set of versions satisfies the requirements on {target.name}:"]
+    names: dict[str, None] = {}
+    for req, parent in causes:
+        who = reporter.chain(parent, req.source)
+        if req.name == PYTHON:
+            python = target.python_version
+            lines.append(f"  the target has Python {python} but {who} needs Python{req.specifier}")
+            continue
+        spec = str(req.specifier) or "any version"
+        lines.append(f"  {req.key} (from {who}) wants {spec}")
+        names[req.name] = None
+    for name in names:
+        lines.extend(f"  {line}" for line in candidates.exclusions(NormalizedName(name)))
+    return "\n".join(dict.fromkeys(lines))

@@ -1,0 +1,186 @@
+"""`safeinstall install PKG ...`: real resolution over the loopback index, real pip, fresh venvs.
+
+Every test runs in its own project directory under tmp_path (a ``.git`` bounds the project
+search) and installs only into a venv it made, or into a ``--target`` directory.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+from tests.support.builders import build_wheel
+from tests.support.indexserver import IndexServer
+from tests.support.installdata import installed, make_venv, write_policy
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def project(index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git-rooted directory, the working directory, with a policy trusting index "a" only:
+    alpha-one 1.0 (needs beta-two), beta-two 1.0, gamma-three 1.0."""
+    dists = tmp_path / "dists"
+    index_server.add("a", build_wheel(dists, "alpha-one", "1.0", requires_dist=["beta-two>=1"]))
+    index_server.add("a", build_wheel(dists, "beta-two", "1.0"))
+    index_server.add("a", build_wheel(dists, "gamma-three", "1.0"))
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    write_policy(root / "safeinstall.toml", index_server.index_url("a"))
+    monkeypatch.chdir(root)
+    return root
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_requirements_in_project_adds_relocks_installs_and_a_teammate_gets_the_same(
+    cli: Cli, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    (project / "requirements.in").write_bytes(b"# app deps\nalpha-one\n")
+    assert cli("lock").code == 0
+    index_server.add("a", build_wheel(tmp_path / "dists2", "beta-two", "2.0"))  # newer, unpinned
+    python = make_venv(tmp_path / "venv")
+
+    result = cli("install", "gamma-three", "--python", python)
+    assert result.code == 0, result.err
+    assert (project / "requirements.in").read_bytes() == b"# app deps\nalpha-one\ngamma-three\n"
+    lock = (project / "requirements.txt").read_text()
+    assert "gamma-three==1.0" in lock
+    assert "beta-two==1.0" in lock  # the existing pin is kept; only what must change changes
+    assert "#    safeinstall lock requirements.in -o requirements.txt" in lock
+    assert installed(python) == {"alpha-one==1.0", "beta-two==1.0", "gamma-three==1.0"}
+    assert "install gamma-three==1.0" in result.out
+    assert cli("lock", "--check").code == 0  # the lock is fresh for the input as written
+
+    teammate = make_venv(tmp_path / "teammate")
+    before = (project / "requirements.txt").read_bytes()
+    assert cli("install", "-r", "requirements.txt", "--python", teammate).code == 0
+    assert installed(teammate) == installed(python)
+    assert (project / "requirements.txt").read_bytes() == before
+
+    upgrade = cli("install", "beta-two>=2", "--python", python)
+    assert upgrade.code == 0, upgrade.err
+    assert (project / "requirements.in").read_text().endswith("gamma-three\nbeta-two>=2\n")
+    assert installed(python) == {"alpha-one==1.0", "beta-two==2.0", "gamma-three==1.0"}
+
+    snapshot = files(project)
+    again = cli("install", "alpha-one", "--python", python, "--format", "json")
+    assert again.code == 0, again.err
+    assert files(project) == snapshot  # already required, already locked: nothing changes
+    assert '"installed": []' in again.out
+
+
+@pytest.mark.slow
+def test_pyproject_project_keeps_formatting(cli: Cli, project: Path, tmp_path: Path) -> None:
+    text = (
+        '[project]  # the app\nname = "app"\nversion = "1"\n'
+        'dependencies = [\n    "alpha-one",   # core\n]\n\n[tool.x]\nk = {  a = 1 }\n'
+    )
+    (project / "pyproject.toml").write_text(text)
+    result = cli("install", "gamma-three", "--python", sys.executable, "--target", tmp_path / "t")
+    assert result.code == 0, result.err
+    assert (project / "pyproject.toml").read_text() == text.replace(
+        "# core\n", '# core\n    "gamma-three",\n'
+    )
+    lock = (project / "requirements.txt").read_text()
+    assert "#    safeinstall lock pyproject.toml -o requirements.txt" in lock
+    assert all(f"{n}==1.0" in lock for n in ("alpha-one", "beta-two", "gamma-three"))
+    assert cli("lock", "--check").code == 0
+    assert sorted(p.name for p in (tmp_path / "t").glob("*.dist-info")) == [
+        "alpha_one-1.0.dist-info",
+        "beta_two-1.0.dist-info",
+        "gamma_three-1.0.dist-info",
+    ]
+
+
+def test_failed_resolution_leaves_input_and_lock_byte_identical(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.in").write_bytes(b"alpha-one  # main\r\n")
+    assert cli("lock").code == 0
+    before = files(project)
+    target = tmp_path / "t"
+    result = cli("install", "alpha-one>=5", "--python", sys.executable, "--target", target)
+    assert result.code == 1
+    assert "alpha-one" in result.err
+    assert files(project) == before
+    assert not target.exists()
+
+
+def test_dry_run_resolves_but_writes_and_installs_nothing(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.in").write_text("alpha-one\n")
+    before = files(project)
+    target = tmp_path / "t"
+    args = ("install", "gamma-three", "--python", sys.executable, "--target", target)
+    result = cli(*args, "--dry-run")
+    assert result.code == 0, result.err
+    assert "would install gamma-three==1.0" in result.out
+    assert "requirements.in: would be updated" in result.err
+    assert files(project) == before
+    assert not target.exists()
+
+
+def test_typosquat_is_refused_before_anything(
+    cli: Cli, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    (project / "requirements.in").write_text("alpha-one\n")
+    before = files(project)
+    result = cli("install", "gamma-three", "reqeusts", "--python", sys.executable)
+    assert result.code == 1
+    assert "'reqeusts' looks like the popular project 'requests'" in result.err
+    assert "nothing was changed" in result.err
+    assert files(project) == before
+    assert index_server.requests == []  # refused before any index was asked
+
+
+def test_denied_name_is_refused_outside_a_project_too(
+    cli: Cli, project: Path, index_server: IndexServer
+) -> None:
+    policy = project / "safeinstall.toml"
+    policy.write_text(policy.read_text() + 'deny = ["gamma-*"]\n')
+    result = cli("install", "gamma-three", "--python", sys.executable, "--save", "out.txt")
+    assert result.code == 1
+    assert "gamma-three is denied by the policy rule 'gamma-*'" in result.err
+    assert not (project / "out.txt").exists()
+    assert index_server.requests == []
+
+
+@pytest.mark.slow
+def test_outside_a_project_resolves_installs_and_saves(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    result = cli("install", "alpha-one", "--python", python, "--save", "locks/requirements.txt")
+    assert result.code == 2
+    assert "cannot save the lock to locks/requirements.txt: no directory" in result.err
+    (project / "locks").mkdir()
+    result = cli("install", "alpha-one", "--python", python, "--save", "locks/requirements.txt")
+    assert result.code == 0, result.err
+    assert "  alpha-one 1.0 from a" in result.err
+    assert "  beta-two 1.0 from a" in result.err
+    assert installed(python) == {"alpha-one==1.0", "beta-two==1.0"}
+    saved = project / "locks" / "requirements.txt"
+    assert "--hash=sha256:" in saved.read_text()
+    assert not (project / "requirements.txt").exists()
+    assert not (project / "requirements.in").exists()
+    other = make_venv(tmp_path / "other")
+    assert cli("install", "-r", saved, "--python", other).code == 0  # a valid lock
+    assert installed(other) == installed(python)
+
+
+def test_offline_by_name_and_mixed_arguments_are_usage_errors(cli: Cli, project: Path) -> None:
+    assert cli("install", "alpha-one", "--offline").code == 2
+    assert cli("install", "alpha-one", ".").code == 2
+    assert cli("install", "alpha-one", "-r", "requirements.txt").code == 2
+    result = cli("install", "./dist/app-1.0-py3-none-any.whl")
+    assert result.code == 2
+    assert "never installed unverified" in result.err

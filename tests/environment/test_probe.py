@@ -1,0 +1,90 @@
+"""The target interpreter describes itself; the plan is made from what it says."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from safeinstall.environment.probe import Environment, Installed, default_python, probe
+from safeinstall.errors import TargetEnvironmentError
+from safeinstall.install.pipeline import make_plan
+from safeinstall.lock.model import Lock, LockedFile, LockedPackage
+from safeinstall.targets import current_target
+
+
+def test_probe_of_this_interpreter_matches_packaging() -> None:
+    env = probe(sys.executable)
+    assert env.target.tags[:5] == tuple(sys_tags())[:5]
+    assert env.installed[canonicalize_name("packaging")].version is not None
+    assert env.prefix == Path(sys.prefix)
+
+
+def test_probe_of_a_target_dir_lists_only_that_dir(tmp_path: Path) -> None:
+    env = probe(sys.executable, "target", str(tmp_path))
+    assert env.installed == {}
+    assert env.lock_dir == tmp_path
+
+
+def test_a_broken_interpreter_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TargetEnvironmentError, match="cannot run the target interpreter"):
+        probe(str(tmp_path / "no-python"))
+
+
+def test_default_python_is_the_active_venv(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").touch()
+    assert default_python({"VIRTUAL_ENV": str(tmp_path)}) == str(tmp_path / "bin" / "python")
+    assert default_python({}) == sys.executable
+
+
+def pkg(name: str, version: str, marker: str | None = None) -> LockedPackage:
+    return LockedPackage(canonicalize_name(name), Version(version), (LockedFile("a" * 64),), marker)
+
+
+def env_with(*items: Installed) -> Environment:
+    return Environment("py", current_target(), Path("/venv"), (), {i.name: i for i in items})
+
+
+def inst(name: str, version: str, editable: bool = False) -> Installed:
+    return Installed(canonicalize_name(name), Version(version), editable)
+
+
+LOCK = Lock(
+    (pkg("a", "1.0"), pkg("b", "2.0"), pkg("winonly", "1.0", "sys_platform == 'win32'")), ""
+)
+
+
+def test_plan_skips_what_is_installed_at_the_locked_version() -> None:
+    plan = make_plan(LOCK, env_with(inst("a", "1.0"), inst("b", "1.0")))
+    assert [p.name for p in plan.install] == ["b"]
+    assert [p.name for p in plan.skipped] == ["a"]
+    assert [
+        p.name for p in make_plan(LOCK, env_with(inst("a", "1.0")), reinstall=True).install
+    ] == [
+        "a",
+        "b",
+    ]
+
+
+def test_sync_removes_unlisted_but_keeps_pip_safeinstall_and_editables() -> None:
+    env = env_with(
+        inst("pip", "24"),
+        inst("safeinstall", "0.1"),
+        inst("mine", "0", True),
+        inst("extra", "1"),
+        inst("winonly", "1.0"),
+    )
+    plan = make_plan(LOCK, env, sync=True)
+    assert [i.name for i in plan.remove] == ["extra"]
+    assert [i.name for i in plan.kept] == ["mine", "pip", "safeinstall"]
+
+
+def test_a_lock_for_other_environments_is_refused() -> None:
+    lock = Lock((), "", environments=("sys_platform == 'nonesuch'",))
+    with pytest.raises(TargetEnvironmentError, match="not made for"):
+        make_plan(lock, env_with())

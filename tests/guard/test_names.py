@@ -1,0 +1,406 @@
+"""Project-name hygiene: the name rule, non-ASCII look-alikes and typosquat detection."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safeinstall.guard import names, popular
+from tests.support.paths import DATA, ROOT
+
+REPO = ROOT
+
+
+def requirement_names(path: Path) -> list[str]:
+    """Names at the start of requirement lines (skipping options, comments and continuations)."""
+    pattern = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+    return [m.group(1) for line in path.read_text().splitlines() if (m := pattern.match(line))]
+
+
+# --- is_valid_name ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a", "requests", "Foo_Bar", "zope.interface", "a-b", "x1", "9"])
+def test_valid_names(name: str) -> None:
+    assert names.is_valid_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "requests\n",  # "$" would accept this; "\Z" does not
+        "-requests",
+        "requests-",
+        "requests.",
+        "re quests",
+        "requests==1",
+        "r\u0435quests",  # Cyrillic small ie
+        "pac\u212aage",  # Kelvin sign: lowercases to ASCII "k", matches [A-Z] with IGNORECASE alone
+        "\u017fix",  # long s: uppercases to ASCII "S"
+    ],
+)
+def test_invalid_names(name: str) -> None:
+    assert not names.is_valid_name(name)
+
+
+# --- non_ascii_report -------------------------------------------------------------------------
+
+
+def test_ascii_name_has_no_report() -> None:
+    assert names.non_ascii_report("requests") is None
+
+
+def test_report_names_cyrillic_lookalike() -> None:
+    report = names.non_ascii_report("r\u0435quests")
+    assert report is not None
+    assert "'\u0435' (U+0435 CYRILLIC SMALL LETTER IE, looks like 'e')" in report
+    assert report.endswith("so it reads as 'requests'.")
+
+
+@pytest.mark.parametrize(
+    ("char", "fragment"),
+    [
+        ("\u0131", "U+0131 LATIN SMALL LETTER DOTLESS I, looks like 'i'"),
+        ("\u03bf", "U+03BF GREEK SMALL LETTER OMICRON, looks like 'o'"),
+        ("\uff52", "U+FF52 FULLWIDTH LATIN SMALL LETTER R, looks like 'r'"),
+        ("\U0001d41e", "U+1D41E MATHEMATICAL BOLD SMALL E, looks like 'e'"),
+        ("\u00e9", "U+00E9 LATIN SMALL LETTER E WITH ACUTE, looks like 'e'"),
+        ("\u200b", "U+200B ZERO WIDTH SPACE, invisible"),
+    ],
+)
+def test_report_explains_each_kind_of_character(char: str, fragment: str) -> None:
+    report = names.non_ascii_report(f"fla{char}sk")
+    assert report is not None
+    assert fragment in report
+
+
+def test_report_lists_each_character_once_in_one_sentence() -> None:
+    report = names.non_ascii_report("\u0440\u0443\u0440\u0443-\u4e2d")
+    assert report is not None
+    assert report.count("U+0440") == 1
+    assert report.count("U+0443") == 1
+    assert "U+4E2D CJK UNIFIED IDEOGRAPH-4E2D)" in report  # no look-alike claimed
+    assert "reads as" not in report  # the ideograph has no ASCII reading
+    assert report.count(".") == 1
+
+
+def test_report_escapes_invisible_characters() -> None:
+    report = names.non_ascii_report("six\u200b")
+    assert report is not None
+    assert "'\\u200b'" in report
+    assert "\u200b'" not in report.split("(")[1]
+
+
+# --- typosquat_of: true positives ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        # real campaign names (2017 onward) and the classic shapes
+        ("urlib3", "urllib3"),
+        ("urllib", "urllib3"),  # dropping a version digit
+        ("requests2", "requests"),  # version games next to the top 100 names
+        ("boto4", "boto3"),
+        ("setup-tools", "setuptools"),
+        ("python3-dateutil", "python-dateutil"),
+        ("jeIlyfish", "jellyfish"),  # capital I for l
+        ("python-dateutils", "python-dateutil"),
+        ("reqeusts", "requests"),
+        ("request", "requests"),
+        ("djanga", "django"),
+        ("colourama", "colorama"),
+        ("selenuim", "selenium"),
+        ("tensorfllow", "tensorflow"),
+        ("Python_Dateutils", "python-dateutil"),  # canonicalized first
+        # affix games
+        ("py-requests", "requests"),
+        ("requests-py", "requests"),
+        ("python3-requests", "requests"),
+        ("python-flask", "flask"),
+        # separator games and ASCII look-alikes
+        ("pythondateutil", "python-dateutil"),
+        ("scikitlearn", "scikit-learn"),
+        ("rnock", "mock"),
+        ("vvheel", "wheel"),
+        ("b0to3", "boto3"),
+        ("fiask", "flask"),
+        ("f1ask", "flask"),
+        # two edits from long names
+        ("sckit-lern", "scikit-learn"),
+        # non-ASCII look-alikes of any listed name, even short ones
+        ("r\u0435quests", "requests"),
+        ("s\u0131x", "six"),
+    ],
+)
+def test_flags_imitations(name: str, target: str) -> None:
+    assert names.typosquat_of(name) == target
+
+
+def test_imitation_says_how() -> None:
+    assert names.find_imitation("reqeusts") == names.Imitation("requests", "is one edit away")
+    found = names.find_imitation("python3-requests")
+    assert found is not None
+    assert "prefix or suffix" in found.how
+
+
+def test_most_downloaded_target_wins() -> None:
+    # also one edit from "dateutils", but python-dateutil is far more downloaded
+    assert names.typosquat_of("python-dateutils") == "python-dateutil"
+
+
+# --- typosquat_of: true negatives -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["requests", "types-requests", "requests-oauthlib", "nose", "nose2", "jinja2", "beautifulsoup"],
+)
+def test_listed_names_are_never_flagged(name: str) -> None:
+    assert name in names.popular_names().known
+    assert names.typosquat_of(name) is None
+
+
+def test_no_listed_name_is_flagged() -> None:
+    flagged = [n for n in names.popular_names().known if names.typosquat_of(n) is not None]
+    assert flagged == []
+
+
+def test_extra_known_names_are_never_flagged() -> None:
+    assert names.typosquat_of("reqeusts") == "requests"
+    assert names.typosquat_of("reqeusts", extra_known=["Reqeusts"]) is None
+    assert names.typosquat_of("Py_Requests", extra_known=["py-requests"]) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("python3-memcached", "a python3- sibling of python-memcached, in real locks"),
+        ("elasticsearch9", "adding a version number names a fork or sibling"),
+        ("xrequests", "typos keep the first letter"),
+        ("django-cms-foo", "not near any protected name"),
+        ("acme-internal-tools", "not near any protected name"),
+        ("sixx", "three-letter names are matched by look-alikes only"),
+    ],
+)
+def test_unlisted_near_names_not_flagged(name: str, why: str) -> None:
+    assert name not in names.popular_names().known, why
+    assert names.typosquat_of(name) is None, why
+
+
+@pytest.mark.parametrize(
+    ("name", "near"),
+    [
+        ("loman", "roman"),  # differs in the first letter
+        ("django-cms", "django-csp"),  # the differing word is too short for two edits
+        ("pytest-race", "pytest-wake"),
+        ("elasticsearch7", "elasticsearch"),  # version digit added
+        ("ffmpeg", "ffmpeg-python"),  # dropping an affix is not flagged, adding one is
+        ("mime", "mike"),  # four letters, target not popular enough
+        ("targ", "yarg"),
+    ],
+)
+def test_rules_spare_legitimate_neighbours(name: str, near: str) -> None:
+    # These are listed (so legit); check the rule itself would not flag them if they were not.
+    assert {name, near} <= names.popular_names().known
+    assert names.imitation_among_protected(name) is None
+
+
+def test_treeherder_lock_has_no_findings() -> None:
+    found = requirement_names(DATA / "treeherder.upstream.txt")
+    assert len(found) > 150
+    assert {n: names.typosquat_of(n) for n in found if names.typosquat_of(n)} == {}
+    assert all(names.is_valid_name(n) and names.non_ascii_report(n) is None for n in found)
+
+
+# --- edit distance and the lookup index -------------------------------------------------------
+
+
+def reference_osa(a: str, b: str) -> int:
+    """Textbook optimal-string-alignment distance (full table)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+@given(st.text("abc-", max_size=7), st.text("abc-", max_size=7), st.integers(0, 3))
+def test_edit_distance_matches_reference(a: str, b: str, limit: int) -> None:
+    assert names.edit_distance(a, b, limit) == min(reference_osa(a, b), limit + 1)
+
+
+def brute_force_near(canon: str) -> tuple[int, str] | None:
+    index = names._index()
+    best = None
+    for target in names.popular_names().protected:
+        budget = names.edit_budget(canon, target, index.rank[target])
+        if target != canon and budget:
+            distance = names.edit_distance(canon, target, budget)
+            if distance <= budget:
+                entry = (distance, index.rank[target], target)
+                best = entry if best is None else min(best, entry)
+    return None if best is None else (best[0], best[2])
+
+
+@st.composite
+def edited_protected_names(draw: st.DrawFn) -> str:
+    name: str = draw(st.sampled_from(names.popular_names().protected))
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(name)))
+        letter = draw(st.sampled_from("abcdeilmnorstuy-0123"))
+        kind = draw(st.sampled_from(["insert", "delete", "substitute", "transpose"]))
+        if kind == "insert":
+            name = name[:at] + letter + name[at:]
+        elif kind == "delete":
+            name = name[:at] + name[at + 1 :]
+        elif kind == "substitute":
+            name = name[:at] + letter + name[at + 1 :]
+        else:
+            name = name[:at] + name[at + 1 : at + 2] + name[at : at + 1] + name[at + 2 :]
+    return name
+
+
+@settings(max_examples=60, deadline=None)
+@given(edited_protected_names())
+def test_index_finds_what_brute_force_finds(canon: str) -> None:
+    found = names._index()._near(canon)
+    expected = brute_force_near(canon)
+    assert (None if found is None else (1 if "one" in found.how else 2, found.target)) == expected
+
+
+def test_max_edits_depends_on_length_and_popularity() -> None:
+    assert names.max_edits(3, 0) == 0
+    assert names.max_edits(4, 0) == 1
+    assert names.max_edits(4, 499) == 1
+    assert names.max_edits(4, 500) == 0
+    assert names.max_edits(6, 1999) == 1
+    assert names.max_edits(6, 2000) == 0
+    assert names.max_edits(8, 4999) == 1
+    assert names.max_edits(12, 4999) == 2
+
+
+# --- the shipped data and its loading ---------------------------------------------------------
+
+
+def test_parse_popular_names() -> None:
+    parsed = names.parse_popular_names("# comment\n+requests\n\n+six\nnose2\n")
+    assert parsed.protected == ("requests", "six")
+    assert parsed.known == frozenset({"requests", "six", "nose2"})
+
+
+def test_shipped_list_shape() -> None:
+    path = REPO / "safeinstall" / "data" / "popular-names.txt"
+    assert path.stat().st_size < 300_000
+    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
+    marks = [ln.startswith("+") for ln in lines]
+    assert marks == sorted(marks, reverse=True)  # protected names come first
+    popular = names.popular_names()
+    assert len(popular.known) == len(lines) == 15_000
+    assert len(popular.protected) == 5_000
+    assert popular.protected[:3] == ("boto3", "packaging", "setuptools")
+    assert all(names.is_valid_name(n) and n == n.lower() and "_" not in n for n in popular.known)
+
+
+def test_is_listed_is_membership_of_the_parsed_list() -> None:
+    known = names.popular_names().known
+    assert all(names.is_listed(name) for name in known)
+    for name in ("reqeusts", "boto4", "safeinstall-internal-lib", "popular", "known"):
+        assert names.is_listed(name) is (name in known)
+
+
+def test_the_list_is_canonical() -> None:
+    # check.py skips the typosquat rules for a listed name: that is only right for canonical ones
+    from packaging.utils import canonicalize_name
+
+    assert all(canonicalize_name(n) == n for n in names.popular_names().known)
+
+
+def test_every_listed_name_is_found_without_the_full_parse() -> None:
+    lines = popular._Lines(popular._text())
+    assert all(lines.has(n) for n in names.popular_names().known)
+
+
+def test_listed_lines_are_read_only_as_far_as_needed() -> None:
+    text = popular._text()
+    lines = popular._Lines(text)
+    assert lines.has("boto3")  # the first name: one chunk read
+    assert lines.read_to < len(text) // 10
+    assert not lines.has("reqeusts")  # not listed: the whole file read to say so
+    assert lines.read_to == len(text)
+    assert lines.has("smclarify")  # the last line
+
+
+def test_known_names_need_neither_the_parsed_list_nor_the_index() -> None:
+    code = (
+        "import safeinstall.guard.names as n\n"
+        "assert n.typosquat_of('requests') is None\n"
+        "assert n.typosquat_of('zope-interface') is None\n"
+        "assert n.popular_names.cache_info().currsize == 0\n"
+        "assert n._index.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_import_is_cheap_and_known_names_need_no_index() -> None:
+    code = (
+        "import sys, safeinstall.guard.names as n\n"
+        "assert n.popular_names.cache_info().currsize == 0\n"
+        "assert 'packaging.utils' not in sys.modules\n"
+        "assert n.typosquat_of('requests') is None\n"
+        "assert n._index.cache_info().currsize == 0\n"
+        "assert n.typosquat_of('reqeusts') == 'requests'\n"
+        "assert n._index.cache_info().currsize == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+# --- bench/derive_popular_names.py ------------------------------------------------------------
+
+
+def load_derive_script() -> ModuleType:
+    path = REPO / "bench" / "derive_popular_names.py"
+    spec = importlib.util.spec_from_file_location("derive_popular_names", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_derive_is_deterministic_and_canonical(tmp_path: Path) -> None:
+    derive = load_derive_script()
+    csv = tmp_path / "top.csv"
+    csv.write_text(
+        'download_count,project\n900,"Zope.Interface"\n900,"attrs"\n'
+        '1000,"requests"\n50,"bad name"\n10,"tiny"\n20,"zope_interface"\n'
+    )
+    out = tmp_path / "out.txt"
+    assert derive.main([str(csv), str(out), "--protect", "2"]) == 0
+    first = out.read_bytes()
+    assert derive.main([str(csv), str(out), "--protect", "2"]) == 0
+    assert out.read_bytes() == first
+    body = [ln for ln in first.decode().splitlines() if not ln.startswith("#")]
+    # by downloads, ties by name; canonical, duplicates merged, invalid names dropped
+    assert body == ["+requests", "+attrs", "zope-interface", "tiny"]
+    parsed = names.parse_popular_names(first.decode())
+    assert parsed.protected == ("requests", "attrs")
+
+
+def test_shipped_list_matches_derive_script_format() -> None:
+    text = (REPO / "safeinstall" / "data" / "popular-names.txt").read_text()
+    assert text.startswith("# Popular project names, derived from top-pypi-packages.csv")
+    assert text.endswith("\n")

@@ -1,0 +1,416 @@
+"""MetadataReader: sidecars, ranged wheel reads, downloads, sdists, cache and cross-checks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+import threading
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safeinstall.errors import IndexServerError, InputError, IntegrityError
+from safeinstall.index import metadata as metadata_module
+from safeinstall.index.metadata import MetadataReader, NeedsBuild
+from safeinstall.index.remotezip import TAIL_BYTES
+from tests.support.distbuild import dist, metadata_text, sdist_bytes, to_zip64, wheel_bytes
+from tests.support.fakehttp import FakeHttp, Response
+
+WHEEL = "demo-1.0-py3-none-any.whl"
+
+
+def serve(http: FakeHttp, body: bytes, filename: str = WHEEL) -> str:
+    url = f"https://files.example.org/d/{filename}"
+    http.add(url, body)
+    return url
+
+
+def noise(n: int) -> bytes:
+    """Incompressible bytes, to place METADATA far from the end of a zip."""
+    return hashlib.shake_256(b"x").digest(n)
+
+
+def test_small_wheel_costs_one_ranged_request() -> None:
+    http = FakeHttp()
+    body = wheel_bytes(metadata_text("demo", "1.0", "Requires-Dist: idna>=3"))
+    serve(http, body)
+    meta = MetadataReader(http, cache_dir=None).read(dist(body))
+    assert meta.name == "demo"
+    assert [str(r) for r in meta.requires_dist or []] == ["idna>=3"]
+    assert len(http.requests) == 1
+    assert http.requests[0][1]["range"] == f"bytes=-{TAIL_BYTES}"
+
+
+def test_metadata_outside_the_tail_costs_a_second_exact_range() -> None:
+    http = FakeHttp()
+    body = wheel_bytes(after=[("demo/blob.bin", noise(300_000))])
+    serve(http, body)
+    meta = MetadataReader(http, cache_dir=None).read(dist(body))
+    assert str(meta.version) == "1.0"
+    assert len(http.requests) == 2
+    start, end = http.requests[1][1]["range"].removeprefix("bytes=").split("-")
+    assert int(end) - int(start) < 1000  # only METADATA's local header and data
+
+
+def test_central_directory_larger_than_the_tail() -> None:
+    http = FakeHttp()
+    many = [(f"demo/{'m' * 180}{i}.py", b"") for i in range(600)]
+    body = wheel_bytes(after=many)
+    serve(http, body)
+    assert str(MetadataReader(http, cache_dir=None).read(dist(body)).version) == "1.0"
+    assert len(http.requests) == 3  # tail, the rest of the central directory, METADATA
+
+
+def test_zip64_end_records() -> None:
+    http = FakeHttp()
+    body = to_zip64(wheel_bytes(after=[("demo/blob.bin", noise(100_000))]))
+    assert zipfile.ZipFile(io.BytesIO(body)).read("demo-1.0.dist-info/METADATA")  # valid zip64
+    serve(http, body)
+    assert MetadataReader(http, cache_dir=None).read(dist(body)).name == "demo"
+
+
+def test_stored_members_and_zip64_member_fields() -> None:
+    http = FakeHttp()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        with zf.open("demo-1.0.dist-info/METADATA", "w", force_zip64=True) as fh:
+            fh.write(metadata_text())
+        zf.writestr("demo-1.0.dist-info/WHEEL", "")
+    body = buf.getvalue()
+    serve(http, body)
+    assert MetadataReader(http, cache_dir=None).read(dist(body)).name == "demo"
+
+
+def test_zip_bomb_by_declared_size() -> None:
+    http = FakeHttp()
+    body = wheel_bytes(metadata_text() + b" " * (5 * 1024 * 1024))
+    serve(http, body)
+    with pytest.raises(IndexServerError, match="larger than"):
+        MetadataReader(http, cache_dir=None).read(dist(body))
+
+
+def test_zip_bomb_with_a_lying_size_is_cut_off() -> None:
+    http = FakeHttp()
+    honest = wheel_bytes(metadata_text() + b" " * (5 * 1024 * 1024))
+    cd = honest.rfind(b"PK\x01\x02", 0, honest.rfind(b"PK\x01\x02", 0, honest.rfind(b"PK\x01\x02")))
+    lying = bytearray(honest)
+    lying[cd + 24 : cd + 28] = (1000).to_bytes(4, "little")  # uncompressed size in the CD entry
+    body = bytes(lying)
+    serve(http, body)
+    with pytest.raises(IndexServerError, match="inflates beyond"):
+        MetadataReader(http, cache_dir=None).read(dist(body))
+
+
+def test_server_ignoring_range_gives_the_whole_verified_file() -> None:
+    http = FakeHttp(ignore_range=True)
+    body = wheel_bytes()
+    serve(http, body)
+    assert MetadataReader(http, cache_dir=None).read(dist(body)).name == "demo"
+    assert len(http.requests) == 1
+    with pytest.raises(IntegrityError, match="sha256"):
+        MetadataReader(http, cache_dir=None).read(dist(body, sha256="0" * 64))
+
+
+class BadRanges(FakeHttp):
+    """Answers ranges with a Content-Range that does not match (a broken proxy)."""
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        reply = super().get(url, **kwargs)
+        if reply.status == 206:
+            return Response(url, 206, {"content-range": "bytes 0-1/2"}, reply.body)
+        return reply
+
+
+def test_unusable_range_answers_fall_back_to_a_verified_download() -> None:
+    http = BadRanges()
+    body = wheel_bytes()
+    serve(http, body)
+    assert MetadataReader(http, cache_dir=None).read(dist(body)).name == "demo"
+    assert [h.get("range") for _, h in http.requests] == [f"bytes=-{TAIL_BYTES}", None]
+    with pytest.raises(IntegrityError, match="no sha256"):
+        MetadataReader(http, cache_dir=None).read(dist(body, sha256=None))
+
+
+def test_sidecar_is_used_and_checked() -> None:
+    http = FakeHttp()
+    body, meta = wheel_bytes(), metadata_text()
+    url = serve(http, body)
+    http.add(url + ".metadata", meta)
+    good = {"sha256": hashlib.sha256(meta).hexdigest()}
+    assert (
+        MetadataReader(http, cache_dir=None).read(dist(body, metadata_hashes=good)).name == "demo"
+    )
+    assert http.urls() == [url + ".metadata"]
+    with pytest.raises(IntegrityError, match="metadata file"):
+        MetadataReader(http, cache_dir=None).read(dist(body, metadata_hashes={"sha256": "0" * 64}))
+
+
+def test_missing_sidecar_falls_back_to_the_wheel() -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    url = serve(http, body)
+    assert MetadataReader(http, cache_dir=None).read(dist(body, metadata_hashes={})).name == "demo"
+    assert http.urls() == [url + ".metadata", url]
+
+
+def test_compare_with_wheel_catches_a_sidecar_that_adds_a_dependency(tmp_path: Path) -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    url = serve(http, body)
+    http.add(url + ".metadata", metadata_text("demo", "1.0", "Requires-Dist: evil"))
+    wheel = tmp_path / WHEEL
+    wheel.write_bytes(body)
+    reader = MetadataReader(http, cache_dir=tmp_path / "cache")
+    file = dist(body, metadata_hashes={})
+    reader.read(file)
+    with pytest.raises(IntegrityError, match="differs"):
+        reader.compare_with_wheel(file, wheel)
+    assert not list((tmp_path / "cache" / "metadata").glob("*/*"))  # the bad entry is gone
+
+
+def test_compare_with_wheel_accepts_identical_metadata(tmp_path: Path) -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    url = serve(http, body)
+    http.add(url + ".metadata", metadata_text())
+    wheel = tmp_path / WHEEL
+    wheel.write_bytes(body)
+    file = dist(body, metadata_hashes={})
+    MetadataReader(http, cache_dir=tmp_path).read(file)
+    MetadataReader(http, cache_dir=tmp_path).compare_with_wheel(file, wheel)  # from the cache
+    MetadataReader(http, cache_dir=None).compare_with_wheel(file, wheel)  # nothing read: no-op
+
+
+def test_name_or_version_mismatch_is_an_integrity_error() -> None:
+    http = FakeHttp()
+    for meta in (metadata_text("other", "1.0"), metadata_text("demo", "2.0")):
+        body = wheel_bytes(meta)
+        serve(http, body)
+        with pytest.raises(IntegrityError, match="names"):
+            MetadataReader(http, cache_dir=None).read(dist(body))
+
+
+def test_identity_is_checked_on_every_read_even_for_the_same_bytes(tmp_path: Path) -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    reader = MetadataReader(http, cache_dir=tmp_path)
+    reader.read(dist(body))
+    relabelled = replace(dist(body), project="evil", filename="evil-1.0-py3-none-any.whl")
+    with pytest.raises(IntegrityError, match="names"):
+        reader.read(relabelled)
+    with pytest.raises(IntegrityError, match="names"):
+        MetadataReader(http, cache_dir=tmp_path).read(relabelled)
+
+
+def test_dist_info_directory_must_be_single_and_match() -> None:
+    http = FakeHttp()
+    other = wheel_bytes(dist_info="other-1.0.dist-info")
+    serve(http, other)
+    with pytest.raises(IntegrityError, match="another release"):
+        MetadataReader(http, cache_dir=None).read(dist(other))
+    two = wheel_bytes(before=[("extra-2.0.dist-info/METADATA", b"")])
+    serve(http, two)
+    with pytest.raises(IndexServerError, match=r"2 \.dist-info"):
+        MetadataReader(http, cache_dir=None).read(dist(two))
+
+
+def test_duplicate_metadata_entries_are_refused() -> None:
+    http = FakeHttp()
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        body = wheel_bytes(before=[("demo-1.0.dist-info/METADATA", metadata_text())])
+    serve(http, body)
+    with pytest.raises(IndexServerError, match=r"2 demo-1\.0\.dist-info/METADATA"):
+        MetadataReader(http, cache_dir=None).read(dist(body))
+
+
+def test_invalid_metadata_is_refused() -> None:
+    http = FakeHttp()
+    body = wheel_bytes(b"Metadata-Version: 2.1\nName: demo\nVersion: not-a-version\n")
+    serve(http, body)
+    with pytest.raises(IndexServerError, match="invalid"):
+        MetadataReader(http, cache_dir=None).read(dist(body))
+
+
+def test_cache_hit_costs_no_request_and_is_keyed_by_sha256(tmp_path: Path) -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    file = dist(body)
+    MetadataReader(http, cache_dir=tmp_path).read(file)
+    assert file.sha256 is not None
+    entry = tmp_path / "metadata" / file.sha256[:2] / file.sha256
+    assert entry.is_file()
+    assert (tmp_path / "metadata").stat().st_mode & 0o777 == 0o700
+    assert MetadataReader(http, cache_dir=tmp_path).read(file).name == "demo"
+    assert len(http.requests) == 1
+
+
+def test_corrupt_cache_entry_is_discarded_and_refetched(tmp_path: Path) -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    file = dist(body)
+    MetadataReader(http, cache_dir=tmp_path).read(file)
+    assert file.sha256 is not None
+    entry = tmp_path / "metadata" / file.sha256[:2] / file.sha256
+    good = entry.read_bytes()
+    entry.write_bytes(good.replace(b"Name: demo", b"Name: evil"))
+    assert MetadataReader(http, cache_dir=tmp_path).read(file).name == "demo"
+    assert len(http.requests) == 2
+    assert entry.read_bytes() == good
+
+
+def test_world_writable_metadata_cache_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "metadata").mkdir()
+    os.chmod(tmp_path / "metadata", 0o777)
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    with pytest.raises(InputError, match="writable"):
+        MetadataReader(http, cache_dir=tmp_path).read(dist(body))
+
+
+SDIST = "demo-1.0.tar.gz"
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_sdist_with_static_metadata(kind: str) -> None:
+    http = FakeHttp()
+    body = sdist_bytes(metadata_text("demo", "1.0", "Requires-Dist: idna", mv="2.2"), kind=kind)
+    filename = f"demo-1.0.{kind}"
+    serve(http, body, filename)
+    meta = MetadataReader(http, cache_dir=None).read(dist(body, filename, kind="sdist"))
+    assert [str(r) for r in meta.requires_dist or []] == ["idna"]
+    assert http.requests[0][1] == {}  # a plain full download
+
+
+@pytest.mark.parametrize(
+    "pkg_info",
+    [
+        metadata_text("demo", "1.0", "Dynamic: Requires-Dist", mv="2.2"),
+        metadata_text("demo", "1.0", "Dynamic: requires-python", mv="2.3"),
+        metadata_text("demo", "1.0", "Requires-Dist: idna", mv="2.1"),
+    ],
+)
+def test_sdist_with_dynamic_or_old_metadata_needs_a_build(tmp_path: Path, pkg_info: bytes) -> None:
+    http = FakeHttp()
+    body = sdist_bytes(pkg_info)
+    serve(http, body, SDIST)
+    file = dist(body, SDIST, kind="sdist")
+    with pytest.raises(NeedsBuild, match="building it runs its code"):
+        MetadataReader(http, cache_dir=tmp_path).read(file)
+    with pytest.raises(NeedsBuild):  # from the cache, same verdict, no new download
+        MetadataReader(http, cache_dir=tmp_path).read(file)
+    assert len(http.requests) == 1
+
+
+def test_sdist_hash_mismatch() -> None:
+    http = FakeHttp()
+    body = sdist_bytes(metadata_text(mv="2.2"))
+    serve(http, body, SDIST)
+    with pytest.raises(IntegrityError, match="sha256"):
+        MetadataReader(http, cache_dir=None).read(dist(body, SDIST, kind="sdist", sha256="1" * 64))
+
+
+def test_sdist_pkg_info_must_be_a_single_regular_file() -> None:
+    http = FakeHttp()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        link = tarfile.TarInfo("demo-1.0/PKG-INFO")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    body = buf.getvalue()
+    serve(http, body, SDIST)
+    with pytest.raises(IndexServerError, match="PKG-INFO"):
+        MetadataReader(http, cache_dir=None).read(dist(body, SDIST, kind="sdist"))
+    none = sdist_bytes(metadata_text(mv="2.2"), top="demo-1.0/sub")
+    serve(http, none, SDIST)
+    with pytest.raises(IndexServerError, match="0 top-level PKG-INFO"):
+        MetadataReader(http, cache_dir=None).read(dist(none, SDIST, kind="sdist"))
+
+
+def test_sdist_gzip_bomb_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metadata_module, "MAX_SDIST_UNPACKED_BYTES", 100_000)
+    http = FakeHttp()
+    body = sdist_bytes(metadata_text(mv="2.2") + b" " * 300_000)
+    serve(http, body, SDIST)
+    with pytest.raises(IndexServerError, match="allowed size"):
+        MetadataReader(http, cache_dir=None).read(dist(body, SDIST, kind="sdist"))
+
+
+def test_read_many_in_order_and_one_fetch_per_file() -> None:
+    http = FakeHttp()
+    files = []
+    for version in ("1.0", "1.1", "2.0"):
+        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
+        filename = f"demo-{version}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+    reader = MetadataReader(http, cache_dir=None)
+    results = reader.read_many(files * 4)
+    assert [str(m.version) for m in results] == ["1.0", "1.1", "2.0"] * 4
+    assert len(http.requests) == 3
+
+
+def test_read_many_raises_the_first_error() -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    missing = dist(wheel_bytes(after=[("x", b"")]), "demo-1.0-py3-none-any.whl")
+    missing = replace(missing, url=missing.url + "-gone")  # not served: 404
+    with pytest.raises(IndexServerError, match="404"):
+        MetadataReader(http, cache_dir=None).read_many([dist(body), missing])
+
+
+def test_concurrent_reads_of_one_file_fetch_once() -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    reader, file = MetadataReader(http, cache_dir=None), dist(body)
+    threads = [threading.Thread(target=reader.read, args=(file,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(http.requests) == 1
+
+
+def test_size_from_content_range_must_match_the_listing() -> None:
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    with pytest.raises(IntegrityError, match="bytes, not the"):
+        MetadataReader(http, cache_dir=None).read(replace(dist(body), size=len(body) + 1))
+
+
+def test_fields_newer_than_the_metadata_version_are_tolerated() -> None:
+    """Real wheels carry License-File under Metadata-Version 2.1; pip and uv accept them."""
+    from safeinstall.index.metadata import _parse
+
+    raw = (
+        b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense-File: LICENSE\n"
+        b"Requires-Dist: idna>=3\n"
+    )
+    meta = _parse(dist(b""), raw)
+    assert [str(r) for r in meta.requires_dist or ()] == ["idna>=3"]
+
+
+def test_unparsable_dependency_is_still_an_error() -> None:
+    from safeinstall.index.metadata import _parse
+
+    raw = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: idna>=>3\n"
+    with pytest.raises(IndexServerError, match="invalid"):
+        _parse(dist(b""), raw)
+
+
+def test_metadata_version_2_0_is_accepted_as_pip_does() -> None:
+    from safeinstall.index.metadata import _parse
+
+    meta = _parse(dist(b""), b"Metadata-Version: 2.0\nName: demo\nVersion: 1.0\n")
+    assert meta.requires_dist is None

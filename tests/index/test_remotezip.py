@@ -1,0 +1,96 @@
+"""Zip structures read piecemeal: malformed and hostile archives fail with a clear error."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+
+import pytest
+
+from safeinstall.index.remotezip import RemoteBytes, ZipFormatError, central_directory, read_member
+
+
+def archive(data: bytes = b"hello", method: int = zipfile.ZIP_STORED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        zf.writestr("a.txt", data)
+    return buf.getvalue()
+
+
+def held(body: bytes) -> RemoteBytes:
+    zf = RemoteBytes(len(body))
+    zf.add(0, body)
+    return zf
+
+
+def test_reads_only_missing_bytes_before_a_held_span() -> None:
+    body = bytes(range(256)) * 4
+    asked: list[tuple[int, int]] = []
+
+    def fetch(a: int, b: int) -> bytes:
+        asked.append((a, b))
+        return body[a:b]
+
+    zf = RemoteBytes(len(body), fetch)
+    zf.add(1000, body[1000:])
+    assert zf.read(1010, 1020) == body[1010:1020]
+    assert zf.read(900, 1024) == body[900:1024]
+    assert zf.read(950, 1000) == body[950:1000]
+    assert asked == [(900, 1000)]
+    with pytest.raises(ZipFormatError, match="outside"):
+        zf.read(1000, 2000)
+
+
+def test_round_trip_and_member_fields() -> None:
+    zf = held(archive(b"x" * 1000, zipfile.ZIP_DEFLATED))
+    (member,) = central_directory(zf)
+    assert (member.name, member.size, member.method) == ("a.txt", 1000, 8)
+    assert read_member(zf, member, [member], 1000) == b"x" * 1000
+    with pytest.raises(ZipFormatError, match="larger than"):
+        read_member(zf, member, [member], 999)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b[:-22], "not a zip"),
+        (lambda b: b"", "not a zip"),
+        (lambda b: b.replace(b"PK\x01\x02", b"PK\x09\x09"), "malformed"),
+        (lambda b: b.replace(b"hello", b"jello"), "CRC"),
+        (lambda b: b.replace(b"PK\x03\x04", b"PK\x00\x00"), "local header"),
+    ],
+)
+def test_malformed_archives(damage: Callable[[bytes], bytes], message: str) -> None:
+    zf = held(damage(archive()))
+
+    def read_first() -> bytes:
+        members = central_directory(zf)
+        return read_member(zf, members[0], members, 1000)
+
+    with pytest.raises(ZipFormatError, match=message):
+        read_first()
+
+
+def test_encrypted_and_unknown_methods_are_refused() -> None:
+    body = bytearray(archive())
+    cd = body.rfind(b"PK\x01\x02")
+    flagged = bytearray(body)
+    flagged[cd + 8] |= 1
+    zf = held(bytes(flagged))
+    members = central_directory(zf)
+    with pytest.raises(ZipFormatError, match="encrypted"):
+        read_member(zf, members[0], members, 1000)
+    body[cd + 10] = 12  # bzip2
+    zf = held(bytes(body))
+    members = central_directory(zf)
+    with pytest.raises(ZipFormatError, match="method 12"):
+        read_member(zf, members[0], members, 1000)
+
+
+def test_truncated_file_without_a_fetcher() -> None:
+    body = archive()
+    zf = RemoteBytes(len(body))
+    zf.add(len(body) - 10, body[-10:])
+    with pytest.raises(ZipFormatError, match="truncated"):
+        central_directory(zf)

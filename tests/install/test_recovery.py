@@ -1,0 +1,127 @@
+"""`safeinstall install` when pip fails part-way: real pip, a real venv, a loopback index.
+
+The new lock pins ``lib 2.0``, ``new-dep 1.0`` and ``bad 1.0``. ``bad``'s wheel passes every
+check safeinstall makes (its hash is locked), but pip fails while installing it: a file under
+``bad-1.0.data/bogus/`` names no install scheme, which pip only notices after it wrote the root
+files (package and ``.dist-info``). pip installs equal-weight requirements in reverse name order,
+so ``new-dep`` is installed and ``lib`` replaced (both committed) when ``bad`` fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from safeinstall.lock.model import LockedPackage
+from tests.conftest import Result
+from tests.support.builders import build_wheel
+from tests.support.indexserver import IndexServer
+from tests.support.installdata import (
+    installed,
+    locked,
+    make_venv,
+    pip_env,
+    site_packages,
+    write_locks,
+    write_policy,
+)
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def upgrade(index_server: IndexServer, tmp_path: Path) -> tuple[Path, LockedPackage, Path]:
+    """(policy, the locked ``lib 1.0``, a lock of ``lib 2.0``, ``new-dep 1.0`` and ``bad 1.0``)."""
+    dists = tmp_path / "dists"
+    old = locked(index_server, build_wheel(dists, "lib", "1.0"))
+    new = locked(index_server, build_wheel(dists, "lib", "2.0"))
+    files = {"bad/__init__.py": b"", "bad-1.0.data/bogus/x": b"no such scheme\n"}
+    bad = locked(index_server, build_wheel(dists, "bad", "1.0", files=files))
+    new_dep = locked(index_server, build_wheel(dists, "new-dep", "1.0"))  # pip installs it first
+    txt, _ = write_locks(tmp_path / "new", [bad, new, new_dep])
+    return write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a")), old, txt
+
+
+@pytest.mark.slow
+def test_replaced_version_is_restored_from_the_store(
+    cli: Cli,
+    index_server: IndexServer,
+    upgrade: tuple[Path, LockedPackage, Path],
+    tmp_path: Path,
+) -> None:
+    policy, old, new_lock = upgrade
+    python = make_venv(tmp_path / "venv")
+    old_lock, _ = write_locks(tmp_path / "old", [old])
+    assert cli("install", "--policy", policy, "-r", old_lock, "--python", python).code == 0
+    old_file = "/a/files/lib-1.0-py3-none-any.whl"
+    assert len(index_server.requests_for(old_file)) == 1
+
+    result = cli("install", "--policy", policy, "-r", new_lock, "--python", python)
+    assert result.code != 0, result.out
+    assert "Traceback" not in result.err
+    assert "Unknown scheme key" in result.err  # pip's own reason
+    assert "replaced lib 1.0 with 2.0;" in result.err
+    for added in ("bad 1.0", "new-dep 1.0"):  # the half-written one and the finished one
+        assert re.search(f"; pip added [^;]*{added}", result.err)
+        assert re.search(f"; uninstalled [^;]*{added}[^;]* again;", result.err)
+    assert "; restored lib 1.0\nhint:" in result.err
+    assert "fix what pip reports, then install again" in result.err
+    assert "ensurepip" not in result.err  # pip works: it changed the environment
+    assert "could not restore" not in result.err
+    assert installed(python) == {"lib==1.0"}
+    assert not (site_packages(python) / "bad").exists()
+    out = subprocess.run(
+        [str(python), "-c", "import lib; print(lib.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=pip_env(),
+    ).stdout
+    assert out.strip() == "1.0"
+    assert len(index_server.requests_for(old_file)) == 1  # restored from the store, offline
+
+
+@pytest.mark.slow
+def test_version_installed_by_plain_pip_cannot_be_restored(
+    cli: Cli, upgrade: tuple[Path, LockedPackage, Path], tmp_path: Path
+) -> None:
+    policy, _, new_lock = upgrade
+    python = make_venv(tmp_path / "venv")
+    plain = build_wheel(tmp_path / "plain", "lib", "1.0")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(plain)],
+        check=True,
+        env=pip_env(),
+    )
+    assert not list((Path(os.environ["XDG_CACHE_HOME"])).rglob("*.name"))
+
+    result = cli("install", "--policy", policy, "-r", new_lock, "--python", python)
+    assert result.code != 0
+    assert "Traceback" not in result.err
+    assert "replaced lib 1.0 with 2.0;" in result.err
+    assert "could not restore lib 1.0 (no wheel in the cache)" in result.err
+    assert "reinstall what could not be restored" in result.err
+    assert installed(python) == {"lib==2.0"}  # as the message says
+    assert not (site_packages(python) / "bad").exists()
+
+
+@pytest.mark.slow
+def test_what_pip_added_under_a_prefix_is_reported_as_left(
+    cli: Cli, upgrade: tuple[Path, LockedPackage, Path], tmp_path: Path
+) -> None:
+    policy, _, new_lock = upgrade
+    python = make_venv(tmp_path / "venv")
+    prefix = tmp_path / "prefix"
+    args = ("install", "--policy", policy, "-r", new_lock, "--python", python)
+    result = cli(*args, "--prefix", prefix)
+    assert result.code != 0
+    # pip uninstall cannot reach a --prefix: nothing is claimed undone that was not
+    assert re.search("; left [^;]*bad 1.0[^;]* installed", result.err)
+    assert "uninstalled" not in result.err
+    assert "uninstall what was left installed" in result.err
+    assert list(prefix.glob("lib/python3*/site-packages/bad-1.0.dist-info"))
