@@ -303,7 +303,7 @@ def test_parse_popular_names() -> None:
 
 
 def test_shipped_list_shape() -> None:
-    path = REPO / "safeinstall" / "data" / "popular-names.txt"
+    path = REPO / "safeinstall" / "guard" / "data" / "popular-names.txt"
     assert path.stat().st_size < 300_000
     lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
     marks = [ln.startswith("+") for ln in lines]
@@ -401,6 +401,6 @@ def test_derive_is_deterministic_and_canonical(tmp_path: Path) -> None:
 
 
 def test_shipped_list_matches_derive_script_format() -> None:
-    text = (REPO / "safeinstall" / "data" / "popular-names.txt").read_text()
+    text = (REPO / "safeinstall" / "guard" / "data" / "popular-names.txt").read_text()
     assert text.startswith("# Popular project names, derived from top-pypi-packages.csv")
     assert text.endswith("\n")
