@@ -65,7 +65,7 @@ class RelockPlan:
 
 def find_recipe(path: Path, text: str) -> Recipe:
     """How the lock at ``path`` (its ``text``) was made; InputError when that cannot be known."""
-    from safeinstall.lock.read import is_pylock
+    from safeinstall.filekind import is_pylock
 
     if is_pylock(path):
         from safeinstall.commands.lock import default_inputs

@@ -137,10 +137,11 @@ def _resolve_preferring(
     contents: dict[Path, bytes],
 ) -> Lock:
     """The lock `write_lock` would write (the existing pins kept), without writing it."""
-    from safeinstall.lock.make import digest_for, read_lock, resolve_lock
+    from safeinstall.lock.make import digest_for, resolve_lock
+    from safeinstall.lock.read import read_lock_file
 
     lock_file = Path(project.lock.name)
-    old = read_lock(lock_file) if lock_file.is_file() else None
+    old = read_lock_file(lock_file) if lock_file.is_file() else None
     return resolve_lock(
         inputs.roots,
         policy,

@@ -108,13 +108,14 @@ def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) ->
 def run(args: argparse.Namespace, ui: UI) -> int:
     from packaging.utils import NormalizedName, canonicalize_name
 
+    from safeinstall.filekind import is_pylock
     from safeinstall.lock.inputs import read_inputs
     from safeinstall.lock.make import choose_targets, digest_for, write_lock
     from safeinstall.policy.model import load_policy
 
     inputs: list[Path] = args.inputs or default_inputs()
     output: Path = args.output or default_output(inputs)
-    if output.suffix == ".toml" and not output.name.startswith("pylock."):
+    if output.suffix == ".toml" and not is_pylock(output):
         raise UsageError(
             f"a PEP 751 lock must be named pylock.toml or pylock.NAME.toml, not {output.name}"
         )
@@ -165,11 +166,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace) -> int:
-    from safeinstall.lock.make import read_lock
+    from safeinstall.lock.read import read_lock_file
 
     if not output.is_file():
         raise UsageError(f"{output} does not exist", hint="run `safeinstall lock` to create it")
-    fresh = read_lock(output).digest == digest
+    fresh = read_lock_file(output).digest == digest
     if args.format == "json":
         ui.json({"output": str(output), "fresh": fresh, "digest": digest})
     elif fresh:

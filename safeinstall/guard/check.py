@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from safeinstall import urls
 from safeinstall.errors import InputError, Location, SafeinstallError
+from safeinstall.filekind import file_kind
 from safeinstall.frozen import Frozen, _set
 from safeinstall.guard import popular
 from safeinstall.guard.findings import Finding
@@ -25,8 +26,6 @@ from safeinstall.requirements.file import ReqLine, RequirementsFile, parse_requi
 
 if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up time)
     from packaging.requirements import Requirement
-
-Kind = Literal["lock", "input", "pyproject", "pylock"]
 
 HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _HEX = re.compile(r"\A[0-9a-fA-F]+\Z")
@@ -53,26 +52,6 @@ class Report(Frozen):
         _set(self, "files", files)
         _set(self, "findings", findings)
         _set(self, "errors", errors)
-
-
-def file_kind(path: Path, *, mode: Literal["lock", "input"] | None = None) -> Kind:
-    """What a file is, from its name; ``mode`` forces requirement files to be locks or inputs."""
-    name = path.name.lower()
-    if name == "pyproject.toml":
-        return "pyproject"
-    if name.startswith("pylock") and name.endswith(".toml"):
-        return "pylock"
-    if mode is not None:
-        return mode
-    if name.endswith(".in"):
-        return "input"
-    if name.endswith(".txt"):
-        return "lock"
-    raise InputError(
-        "cannot tell whether this is a lock or an input file",
-        location=Location(str(path)),
-        hint="name it *.txt (lock) or *.in (input), or pass --lock or --input",
-    )
 
 
 def check_files(

@@ -28,7 +28,6 @@ from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
 from safeinstall.environment.probe import Environment, Installed, Scheme, probe
 from safeinstall.errors import (
     InputError,
-    Location,
     PolicyError,
     SafeinstallError,
     TargetEnvironmentError,
@@ -83,9 +82,8 @@ class Outcome:
 
 def read_lock(path: Path, policy: Policy) -> Lock:
     """The lock at ``path``, refused when ``safeinstall check --lock`` finds anything in it."""
-    from safeinstall.guard.check import check_files, file_kind
-    from safeinstall.lock.model import read_requirements_txt
-    from safeinstall.lock.pylock import read_pylock_toml
+    from safeinstall.guard.check import check_files
+    from safeinstall.lock.read import read_lock_file
 
     report = check_files([path], policy, mode="lock")
     if report.errors:
@@ -105,13 +103,7 @@ def read_lock(path: Path, policy: Policy) -> Lock:
             location=first.location,
             hint=f"{first.fix}; `safeinstall check --lock {path}` lists every problem",
         )
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the lock: {exc}", location=Location(str(path))) from None
-    if file_kind(path, mode="lock") == "pylock":
-        return read_pylock_toml(text, str(path))
-    return read_requirements_txt(text, str(path))
+    return read_lock_file(path)
 
 
 def lock_command(path: Path) -> str:

@@ -40,7 +40,8 @@ def read_inputs(
     ``contents`` maps a file (by resolved path) to bytes to use instead of what is on disk:
     `install PKG` resolves an edited input before it writes it.
     """
-    from safeinstall.guard.check import _Checker, file_kind, parse_pep508
+    from safeinstall.filekind import file_kind
+    from safeinstall.guard.check import _Checker, parse_pep508
     from safeinstall.requirements.file import parse_requirements, parse_requirements_text
     from safeinstall.requirements.syntax import decode
 

@@ -15,13 +15,65 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from safeinstall import __version__
-from safeinstall.errors import InputError
+from safeinstall import __version__, urls
+from safeinstall.errors import InputError, IntegrityError
+from safeinstall.filekind import is_pylock
 from safeinstall.lock.inputs import LockInputs
-from safeinstall.lock.model import Lock, from_resolution, input_digest, update_file
+from safeinstall.lock.model import (
+    SHA256,
+    Lock,
+    LockedFile,
+    LockedPackage,
+    input_digest,
+    update_file,
+)
+from safeinstall.lock.read import parse_lock
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.resolver import Root
+from safeinstall.resolve.resolver import Resolution, Root
 from safeinstall.targets import Target
+
+
+def from_resolution(
+    resolution: Resolution,
+    digest: str,
+    index_urls: Mapping[str, str],
+    environments: Sequence[str] | None = None,
+) -> Lock:
+    """The lock for ``resolution``; ``index_urls`` maps policy index names to their URLs."""
+    packages = []
+    for pkg in resolution.packages:
+        files = []
+        for f in pkg.files:
+            if f.sha256 is None or not SHA256.fullmatch(f.sha256):
+                raise IntegrityError(
+                    f"index {f.index!r} lists {f.filename} without a valid sha256 hash",
+                    hint="use an index that serves sha256 hashes for its files",
+                )
+            url = urls.strip_credentials(f.url)
+            files.append(LockedFile(f.sha256, f.filename, url, f.size, f.upload_time))
+        index = pkg.files[0].index
+        index_url = index_urls.get(index)
+        packages.append(
+            LockedPackage(
+                name=pkg.name,
+                version=pkg.version,
+                files=tuple(sorted(files, key=lambda x: x.filename)),
+                marker=pkg.marker,
+                index_name=index,
+                index_url=urls.strip_credentials(index_url) if index_url else None,
+                dependencies=pkg.dependencies,
+                via=pkg.via,
+                yanked=pkg.yanked,
+                license=pkg.license,
+            )
+        )
+    lowest = min((t.python_version for t in resolution.targets), default=None)
+    return Lock(
+        packages=tuple(sorted(packages, key=lambda p: (p.name, p.version))),
+        digest=digest,
+        environments=tuple(environments or (t.marker for t in resolution.targets)),
+        requires_python=f">={lowest.major}.{lowest.minor}" if lowest else None,
+    )
 
 
 def choose_targets(
@@ -35,17 +87,6 @@ def choose_targets(
     if policy.environments:
         return targets_from_markers(policy.environments, policy.source)
     return (current_target(),)
-
-
-def is_pylock(path: Path) -> bool:
-    return path.suffix == ".toml"
-
-
-def read_lock(path: Path, data: bytes | None = None) -> Lock:
-    """A lock file in either format (``data``: its bytes, when already read)."""
-    from safeinstall.lock.read import parse_lock, read_lock_file
-
-    return read_lock_file(path) if data is None else parse_lock(data, path.name, str(path))
 
 
 def policy_bytes(policy: Policy, contents: Mapping[Path, bytes] | None = None) -> bytes | None:
@@ -159,7 +200,7 @@ def write_lock(
         preferred: dict[NormalizedName, Version] = {}
         if old is not None and upgrade is not True:
             try:
-                existing = read_lock(output, old)
+                existing = parse_lock(old, output.name, str(output))
             except InputError as exc:
                 raise InputError(
                     f"cannot read the existing lock to keep its pins: {exc.message}",

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from safeinstall.errors import InputError, IntegrityError, Location
+from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
-from safeinstall.resolve.resolver import Resolution
 from safeinstall.targets import Target
 
 DIGEST_PREFIX = "# safeinstall-digest: "
 LICENSE_PREFIX = "# license: "
 VIA_PREFIX = "# via "
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +70,6 @@ class Lock:
     requires_python: str | None = None
 
 
-def strip_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
 def input_digest(
     inputs: Iterable[bytes | str],
     policy_source: bytes | None,
@@ -97,48 +89,6 @@ def input_digest(
     for target in targets:
         part(b"target", f"{target.name}|{target.python_version}|{target.marker}".encode())
     return "sha256:" + digest.hexdigest()
-
-
-def from_resolution(
-    resolution: Resolution,
-    digest: str,
-    index_urls: Mapping[str, str],
-    environments: Sequence[str] | None = None,
-) -> Lock:
-    """The lock for ``resolution``; ``index_urls`` maps policy index names to their URLs."""
-    packages = []
-    for pkg in resolution.packages:
-        files = []
-        for f in pkg.files:
-            if f.sha256 is None or not _SHA256.fullmatch(f.sha256):
-                raise IntegrityError(
-                    f"index {f.index!r} lists {f.filename} without a valid sha256 hash",
-                    hint="use an index that serves sha256 hashes for its files",
-                )
-            url = strip_credentials(f.url)
-            files.append(LockedFile(f.sha256, f.filename, url, f.size, f.upload_time))
-        index = pkg.files[0].index
-        packages.append(
-            LockedPackage(
-                name=pkg.name,
-                version=pkg.version,
-                files=tuple(sorted(files, key=lambda x: x.filename)),
-                marker=pkg.marker,
-                index_name=index,
-                index_url=strip_credentials(index_urls[index]) if index in index_urls else None,
-                dependencies=pkg.dependencies,
-                via=pkg.via,
-                yanked=pkg.yanked,
-                license=pkg.license,
-            )
-        )
-    lowest = min((t.python_version for t in resolution.targets), default=None)
-    return Lock(
-        packages=tuple(sorted(packages, key=lambda p: (p.name, p.version))),
-        digest=digest,
-        environments=tuple(environments or (t.marker for t in resolution.targets)),
-        requires_python=f">={lowest.major}.{lowest.minor}" if lowest else None,
-    )
 
 
 def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
@@ -220,7 +170,7 @@ def _package_line(line: str, where: Location) -> LockedPackage:
     files = []
     for text in hash_texts:
         algorithm, _, value = text.strip().partition(":")
-        if algorithm != "sha256" or not _SHA256.fullmatch(value):
+        if algorithm != "sha256" or not SHA256.fullmatch(value):
             raise InputError(
                 f"{req.name} has an invalid hash {text.strip()!r}",
                 location=where,

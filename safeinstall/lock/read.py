@@ -5,19 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from safeinstall.errors import InputError, Location, UsageError
+from safeinstall.filekind import DEFAULT_LOCKS, file_kind
 from safeinstall.files.capped import read_capped
 from safeinstall.lock.model import Lock, read_requirements_txt
 
-DEFAULT_LOCKS = ("pylock.toml", "requirements.txt")
 MAX_LOCK_BYTES = 32 * 1024 * 1024
 
 
-def is_pylock(path: Path) -> bool:
-    return path.name.startswith("pylock") and path.name.endswith(".toml")
-
-
 def read_lock_file(path: Path) -> Lock:
-    """A ``pylock*.toml`` (PEP 751) or a hash-pinned requirements.txt written by safeinstall."""
+    """A ``pylock.toml`` (PEP 751) or a hash-pinned requirements.txt written by safeinstall.
+
+    Every command that reads a lock reads it here (capped, one parser per format)."""
     data = read_capped(
         path,
         MAX_LOCK_BYTES,
@@ -29,13 +27,18 @@ def read_lock_file(path: Path) -> Lock:
 
 def parse_lock(data: bytes, filename: str, display: str) -> Lock:
     """A lock in either format from its bytes; ``filename`` decides which format."""
+    kind = file_kind(Path(filename), mode="lock")
+    if kind == "pyproject":
+        raise UsageError(
+            f"{display} is an input, not a lock", hint="name the lock, e.g. requirements.txt"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
             "the lock is not UTF-8 text", location=Location(display), hint="regenerate the lock"
         ) from exc
-    if is_pylock(Path(filename)):
+    if kind == "pylock":
         from safeinstall.lock.pylock import read_pylock_toml  # tomlkit: only for this format
 
         return read_pylock_toml(text, display)

@@ -25,9 +25,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from safeinstall.errors import InputError, Location, UsageError
+from safeinstall.filekind import DEFAULT_LOCKS
 
 INPUTS = ("requirements.in", "pyproject.toml")
-LOCKS = ("pylock.toml", "requirements.txt")  # an existing pylock.toml wins, as for `install`
 COMMAND_LINE = Location("command line")
 
 
@@ -60,7 +60,7 @@ def project_at(directory: Path) -> Project | None:
     for name in INPUTS:
         path = directory / name
         if path.is_file() and (name != "pyproject.toml" or _has_project_table(path)):
-            lock = next((directory / n for n in LOCKS if (directory / n).is_file()), None)
+            lock = next((directory / n for n in DEFAULT_LOCKS if (directory / n).is_file()), None)
             return Project(directory, path, lock or directory / "requirements.txt")
     return None
 

@@ -9,17 +9,17 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall.errors import InputError, IntegrityError, ResolutionError
+from safeinstall.lock.make import from_resolution
 from safeinstall.lock.model import (
     Lock,
-    from_resolution,
     input_digest,
     read_requirements_txt,
-    strip_credentials,
     to_requirements_txt,
     update_file,
 )
 from safeinstall.resolve.resolver import Resolution, ResolvedPackage
 from safeinstall.targets import target_for
+from safeinstall.urls import strip_credentials
 from tests.support.fakeindex import FakeFinder
 from tests.support.lockdata import TARGETS, sample_lock
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from packaging.requirements import Requirement
 
-from safeinstall.lock.model import Lock, from_resolution, input_digest
+from safeinstall.lock.make import from_resolution
+from safeinstall.lock.model import Lock, input_digest
 from safeinstall.policy.model import Policy
 from safeinstall.resolve.merge import resolve_targets
 from safeinstall.resolve.resolver import Root
