@@ -50,7 +50,10 @@ def test_unknown_names_are_input_errors(name: str) -> None:
 
 @pytest.mark.parametrize("command", [("check",), ("sbom",), ("tree",), ("audit", "--db", ".")])
 def test_every_command_refuses_a_toml_that_is_no_pep_751_lock(
-    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+    cli: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
 ) -> None:
     # Read as pylock by `check` and as requirements.txt by the lock reader, before there was one
     # rule for both.
