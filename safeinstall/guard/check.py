@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall import urls
-from safeinstall.errors import InputError, Location, SafeinstallError
+from safeinstall.errors import Location, SafeinstallError
 from safeinstall.filekind import file_kind
 from safeinstall.frozen import Frozen, _set
 from safeinstall.guard import popular
@@ -341,6 +341,7 @@ class _Checker:
 
     # --- pyproject.toml -------------------------------------------------------------------
     def pyproject(self, path: Path, raw: bytes | None = None) -> list[Finding]:
+        from safeinstall.requirements.pep508 import parse_pep508
         from safeinstall.requirements.pyproject import read_pyproject
 
         out: list[Finding] = []
@@ -367,22 +368,3 @@ def _typosquat_of(name: str, known: Sequence[str]) -> str | None:
     from safeinstall.guard import names
 
     return names.typosquat_of(name, extra_known=known)
-
-
-def parse_pep508(text: str, where: Location) -> Requirement:
-    """A PEP 508 string, or an InputError that explains look-alike characters."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        return Requirement(text)
-    except InvalidRequirement as exc:
-        from safeinstall.guard import names
-
-        report = names.non_ascii_report(text)
-        raise InputError(
-            report or f"invalid requirement {text!r}: {exc}",
-            location=where,
-            hint="project names are plain ASCII; retype the name"
-            if report
-            else "write a PEP 508 requirement such as 'name>=1.0'",
-        ) from None

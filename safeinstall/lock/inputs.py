@@ -41,8 +41,9 @@ def read_inputs(
     `install PKG` resolves an edited input before it writes it.
     """
     from safeinstall.filekind import file_kind
-    from safeinstall.guard.check import _Checker, parse_pep508
+    from safeinstall.guard.check import _Checker
     from safeinstall.requirements.file import parse_requirements, parse_requirements_text
+    from safeinstall.requirements.pep508 import parse_pep508
     from safeinstall.requirements.syntax import decode
 
     def edited(path: Path | str) -> bytes | None:

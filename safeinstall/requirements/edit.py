@@ -73,7 +73,7 @@ def _has_project_table(path: Path) -> bool:
 
 def parse_wanted(texts: Sequence[str]) -> list[Requirement]:
     """The requirements typed on the command line: names from an index, never URLs or paths."""
-    from safeinstall.guard.check import parse_pep508
+    from safeinstall.requirements.pep508 import parse_pep508
 
     wanted: dict[str, Requirement] = {}
     for text in texts:
@@ -193,7 +193,7 @@ def add_to_pyproject(data: bytes, path: str, wanted: Sequence[Requirement]) -> b
 
 
 def _name_of(item: object, path: str) -> str | None:
-    from safeinstall.guard.check import parse_pep508
+    from safeinstall.requirements.pep508 import parse_pep508
 
     if not isinstance(item, str):
         return None

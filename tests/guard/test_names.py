@@ -1,4 +1,4 @@
-"""Project-name hygiene: the name rule, non-ASCII look-alikes and typosquat detection."""
+"""Typosquat detection over the shipped popular-name list."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeinstall.guard import names, popular
+from safeinstall.requirements import pep508
 from tests.support.paths import DATA, ROOT
 
 REPO = ROOT
@@ -23,81 +24,6 @@ def requirement_names(path: Path) -> list[str]:
     """Names at the start of requirement lines (skipping options, comments and continuations)."""
     pattern = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
     return [m.group(1) for line in path.read_text().splitlines() if (m := pattern.match(line))]
-
-
-# --- is_valid_name ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["a", "requests", "Foo_Bar", "zope.interface", "a-b", "x1", "9"])
-def test_valid_names(name: str) -> None:
-    assert names.is_valid_name(name)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "",
-        "requests\n",  # "$" would accept this; "\Z" does not
-        "-requests",
-        "requests-",
-        "requests.",
-        "re quests",
-        "requests==1",
-        "r\u0435quests",  # Cyrillic small ie
-        "pac\u212aage",  # Kelvin sign: lowercases to ASCII "k", matches [A-Z] with IGNORECASE alone
-        "\u017fix",  # long s: uppercases to ASCII "S"
-    ],
-)
-def test_invalid_names(name: str) -> None:
-    assert not names.is_valid_name(name)
-
-
-# --- non_ascii_report -------------------------------------------------------------------------
-
-
-def test_ascii_name_has_no_report() -> None:
-    assert names.non_ascii_report("requests") is None
-
-
-def test_report_names_cyrillic_lookalike() -> None:
-    report = names.non_ascii_report("r\u0435quests")
-    assert report is not None
-    assert "'\u0435' (U+0435 CYRILLIC SMALL LETTER IE, looks like 'e')" in report
-    assert report.endswith("so it reads as 'requests'.")
-
-
-@pytest.mark.parametrize(
-    ("char", "fragment"),
-    [
-        ("\u0131", "U+0131 LATIN SMALL LETTER DOTLESS I, looks like 'i'"),
-        ("\u03bf", "U+03BF GREEK SMALL LETTER OMICRON, looks like 'o'"),
-        ("\uff52", "U+FF52 FULLWIDTH LATIN SMALL LETTER R, looks like 'r'"),
-        ("\U0001d41e", "U+1D41E MATHEMATICAL BOLD SMALL E, looks like 'e'"),
-        ("\u00e9", "U+00E9 LATIN SMALL LETTER E WITH ACUTE, looks like 'e'"),
-        ("\u200b", "U+200B ZERO WIDTH SPACE, invisible"),
-    ],
-)
-def test_report_explains_each_kind_of_character(char: str, fragment: str) -> None:
-    report = names.non_ascii_report(f"fla{char}sk")
-    assert report is not None
-    assert fragment in report
-
-
-def test_report_lists_each_character_once_in_one_sentence() -> None:
-    report = names.non_ascii_report("\u0440\u0443\u0440\u0443-\u4e2d")
-    assert report is not None
-    assert report.count("U+0440") == 1
-    assert report.count("U+0443") == 1
-    assert "U+4E2D CJK UNIFIED IDEOGRAPH-4E2D)" in report  # no look-alike claimed
-    assert "reads as" not in report  # the ideograph has no ASCII reading
-    assert report.count(".") == 1
-
-
-def test_report_escapes_invisible_characters() -> None:
-    report = names.non_ascii_report("six\u200b")
-    assert report is not None
-    assert "'\\u200b'" in report
-    assert "\u200b'" not in report.split("(")[1]
 
 
 # --- typosquat_of: true positives ------------------------------------------------------------
@@ -219,7 +145,7 @@ def test_treeherder_lock_has_no_findings() -> None:
     found = requirement_names(DATA / "treeherder.upstream.txt")
     assert len(found) > 150
     assert {n: names.typosquat_of(n) for n in found if names.typosquat_of(n)} == {}
-    assert all(names.is_valid_name(n) and names.non_ascii_report(n) is None for n in found)
+    assert all(pep508.is_valid_name(n) and pep508.non_ascii_report(n) is None for n in found)
 
 
 # --- edit distance and the lookup index -------------------------------------------------------
@@ -312,7 +238,7 @@ def test_shipped_list_shape() -> None:
     assert len(popular.known) == len(lines) == 15_000
     assert len(popular.protected) == 5_000
     assert popular.protected[:3] == ("boto3", "packaging", "setuptools")
-    assert all(names.is_valid_name(n) and n == n.lower() and "_" not in n for n in popular.known)
+    assert all(pep508.is_valid_name(n) and n == n.lower() and "_" not in n for n in popular.known)
 
 
 def test_is_listed_is_membership_of_the_parsed_list() -> None:

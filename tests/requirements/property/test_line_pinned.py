@@ -61,6 +61,7 @@ def assert_same(text: str) -> None:
 @example("requests", "2.32.3", "")
 @example("Zope.Interface", "1!2.0rc1.post3.dev4+ubuntu.1", "")
 @example("a", "0", "")
+@example("0", "0+0.tbz", "")  # pip too reads a line ending in an archive suffix as a file
 def test_pinned_lines_take_the_fast_path_and_read_the_same(
     name: str, version: str, marker: str
 ) -> None:
@@ -68,6 +69,9 @@ def test_pinned_lines_take_the_fast_path_and_read_the_same(
     assert reqline._PINNED_RE.fullmatch(f"{name}=={version}") is not None
     assert_same(text)
     parsed = interpret(text, editable=False, location=WHERE)
+    if text.lower().endswith(reqline._ARCHIVES):
+        assert parsed.kind == "path"
+        return
     assert parsed.kind == "named"
     assert parsed.raw_name == name
     assert str(parsed.specifier) == f"=={version}"
