@@ -31,6 +31,7 @@ from packaging.version import InvalidVersion, Version
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
 from safeinstall.index import filenames as distname
 from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -331,7 +332,7 @@ class _Builder:
                 "URL, which is refused",
                 hint="only https artifact URLs are accepted (http only for an http index)",
             )
-        if not self._host_allowed(parts.scheme, parts.hostname, parts.port, index_parts):
+        if not index_allows(self.index, urlunsplit(parts)):
             raise PolicyError(
                 f"index {self.index.name!r} points {filename} at host {parts.hostname!r}, "
                 "which is neither the index's host nor one of its file hosts",
@@ -342,23 +343,6 @@ class _Builder:
         if parts.port is not None:
             netloc += f":{parts.port}"
         return str(netloc)
-
-    def _host_allowed(
-        self, scheme: str, host: str | None, port: int | None, index_parts: Any
-    ) -> bool:
-        if host is None:
-            return False
-        default = 443 if scheme == "https" else 80
-        index_default = 443 if index_parts.scheme == "https" else 80
-        if host == index_parts.hostname and (port or default) == (
-            index_parts.port or index_default
-        ):
-            return True
-        for entry in self.index.file_hosts:
-            entry_host, _, entry_port = entry.lower().partition(":")
-            if host == entry_host and str(port or default) == (entry_port or str(default)):
-                return True
-        return False
 
     def _hashes(self, filename: str, raw: Mapping[Any, Any]) -> dict[str, str]:
         result: dict[str, str] = {}

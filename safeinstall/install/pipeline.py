@@ -45,8 +45,8 @@ from safeinstall.install.plan import (
     local_files,
 )
 from safeinstall.lock.model import Lock, LockedPackage
+from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.finder import HostPolicy
 
 # Never uninstalled by sync: the installer itself, and this tool unless the lock lists it.
 PROTECTED = frozenset({"pip", "safeinstall"})

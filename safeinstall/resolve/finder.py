@@ -26,7 +26,8 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.http import Http
 from safeinstall.index.metadata import MetadataReader, NeedsBuild
 from safeinstall.index.pages import FileFilter
-from safeinstall.policy.model import IndexSpec, Policy
+from safeinstall.policy.hosts import HostPolicy
+from safeinstall.policy.model import Policy
 
 WORKERS = 16
 
@@ -58,33 +59,6 @@ def few_malloc_arenas() -> bool:
 
 
 _M_ARENA_MAX = -8  # from glibc's malloc.h
-
-
-def host_checker(indexes: Sequence[IndexSpec]) -> HostPolicy:
-    return HostPolicy(indexes)
-
-
-class HostPolicy:
-    """Which URLs a run may fetch: the indexes' own origins and their declared file hosts."""
-
-    def __init__(self, indexes: Sequence[IndexSpec]) -> None:
-        self._https: set[str] = set()
-        self._http: set[tuple[str, int | None]] = set()
-        for spec in indexes:
-            parts = urlsplit(spec.url)
-            host = (parts.hostname or "").lower()
-            if parts.scheme == "http":  # a loopback or explicitly insecure index: that origin only
-                self._http.add((host, parts.port))
-            else:
-                self._https.add(host)
-            self._https.update(h.lower() for h in spec.file_hosts)
-
-    def __call__(self, url: str) -> bool:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme == "https":
-            return host in self._https or (host, parts.port) in self._http
-        return parts.scheme == "http" and (host, parts.port) in self._http
 
 
 class IndexFinder:
@@ -166,7 +140,7 @@ def open_finder(
     indexes = policy.index_specs()
     root = cache if cache is not None else cache_root()
     credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
-    http = Http(allowed=host_checker(indexes), credentials=credentials, pool_size=WORKERS)
+    http = Http(allowed=HostPolicy(indexes), credentials=credentials, pool_size=WORKERS)
     few_malloc_arenas()
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:

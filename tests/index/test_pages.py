@@ -208,6 +208,8 @@ def test_url_last_segment_must_equal_filename() -> None:
         f"ftp://files.example.org/{WHEEL}",
         "javascript:alert(1)",
         f"file:///tmp/{WHEEL}",
+        f"https://files.example.org:99999/{WHEEL}",  # was a ValueError out of urllib: exit 3
+        f"https://files.example.org:x/{WHEEL}",
     ],
 )
 def test_untrusted_hosts_and_schemes_are_refused(url: str) -> None:

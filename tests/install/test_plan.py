@@ -11,8 +11,8 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact
 from safeinstall.install.plan import Candidate, choose, from_page, from_pylock
 from safeinstall.lock.model import LockedFile, LockedPackage
+from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import IndexSpec, PackageRule, Policy
-from safeinstall.resolve.finder import HostPolicy
 from safeinstall.targets import target_for
 
 NAME = canonicalize_name("native-pkg")
