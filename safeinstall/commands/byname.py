@@ -61,9 +61,9 @@ def lock_targets(policy: Policy, python: str) -> tuple[Target, ...]:
 
 def refuse_findings(wanted: Sequence[Requirement], policy: Policy) -> None:
     """The policy's verdict on the names themselves (denied, not allowed, look-alike), first."""
-    from safeinstall.guard.check import _Checker, exact_pin
+    from safeinstall.guard.rules import Rules, exact_pin
 
-    checker = _Checker(policy)
+    checker = Rules(policy)
     findings = [
         f for req in wanted for f in checker.name_findings(req.name, exact_pin(req), COMMAND_LINE)
     ]

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 
 from packaging.pylock import (
     Package,
-    PackageArchive,
-    PackageSdist,
-    PackageWheel,
     Pylock,
     PylockValidationError,
 )
@@ -22,7 +19,7 @@ from safeinstall.guard.findings import Finding
 from safeinstall.requirements.pyproject import read_toml
 
 if TYPE_CHECKING:
-    from safeinstall.guard.check import _Checker
+    from safeinstall.guard.rules import Rules
 
 _PACKAGE_HEADER = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(#.*)?$")
 _CONTEXT_INDEX = re.compile(r"^packages\[(\d+)\]")
@@ -50,7 +47,7 @@ def read_pylock(path: Path) -> tuple[Pylock, list[int]]:
         ) from None
 
 
-def check_pylock(path: Path, checker: _Checker) -> list[Finding]:
+def check_pylock(path: Path, checker: Rules) -> list[Finding]:
     lock, lines = read_pylock(path)
     out: list[Finding] = []
     seen: dict[tuple[str, str], Location] = {}
@@ -72,22 +69,29 @@ def check_pylock(path: Path, checker: _Checker) -> list[Finding]:
     return out
 
 
-def _package_findings(package: Package, where: Location, checker: _Checker) -> list[Finding]:
+def _package_findings(package: Package, where: Location, checker: Rules) -> list[Finding]:
     name = package.name
     out: list[Finding] = []
-    if package.vcs is not None or package.directory is not None:
-        kind = "VCS" if package.vcs is not None else "local directory"
-        out.append(
-            Finding(
-                "unhashable",
-                f"{name} is a {kind} package, which cannot be pinned to exact bytes",
-                where,
-                "lock a released version from a trusted index instead",
-            )
+    # the requirements.txt rules for what is not a release from an index (Rules.direct_findings)
+    if package.vcs is not None:
+        out += checker.direct_reference_findings(
+            name, name, "a VCS", where, hashable=False, locked=True
         )
+    if package.directory is not None:
+        out += checker.direct_reference_findings(
+            name, name, "a local path", where, hashable=False, locked=True
+        )
+    if package.archive is not None:
+        remote = bool(package.archive.url)
+        what = "a URL" if remote else "a local path"
+        out += checker.direct_reference_findings(
+            name, name, what, where, hashable=remote, locked=True
+        )
+    index_trusted = True
     if package.index is not None:
         out += checker.url_findings(package.index, where, what="index")
         if urls.normalize(package.index) not in checker.trusted_indexes():
+            index_trusted = False  # its files are refused with it: one finding
             out.append(
                 Finding(
                     "untrusted-index",
@@ -96,13 +100,21 @@ def _package_findings(package: Package, where: Location, checker: _Checker) -> l
                     "relock from a trusted index, or add it to the policy's `indexes`",
                 )
             )
-    files: list[PackageWheel | PackageSdist | PackageArchive] = [*(package.wheels or ())]
-    files += [f for f in (package.sdist, package.archive) if f is not None]
-    for file in files:
-        label = f"{name} file {getattr(file, 'name', None) or file.url or file.path}"
-        if file.url:
-            out += checker.url_findings(file.url, where, what="file URL")
+    for file in (*(package.wheels or ()), *((package.sdist,) if package.sdist else ())):
+        label = f"{name} file {file.name or file.url or file.path}"
+        if file.url and index_trusted:
+            out += checker.file_url_findings(file.url, label, where, index=package.index)
+        elif not file.url:
+            out += checker.direct_reference_findings(
+                name, label, "a local path", where, hashable=False, locked=True
+            )
         out += checker.hash_findings(dict(file.hashes).items(), label, where, locked=True)
+    if package.archive is not None:
+        archive = package.archive
+        label = f"{name} archive {archive.url or archive.path}"
+        if archive.url:
+            out += checker.url_findings(archive.url, where, what="URL")
+        out += checker.hash_findings(dict(archive.hashes).items(), label, where, locked=True)
     if package.sdist is not None and not checker.policy.allows_sdist(name):
         out.append(
             Finding(

@@ -41,7 +41,7 @@ def read_inputs(
     `install PKG` resolves an edited input before it writes it.
     """
     from safeinstall.filekind import file_kind
-    from safeinstall.guard.check import _Checker
+    from safeinstall.guard.rules import Rules
     from safeinstall.requirements.file import parse_requirements, parse_requirements_text
     from safeinstall.requirements.pep508 import parse_pep508
     from safeinstall.requirements.syntax import decode
@@ -49,7 +49,7 @@ def read_inputs(
     def edited(path: Path | str) -> bytes | None:
         return contents.get(Path(path).resolve()) if contents else None
 
-    checker = _Checker(policy)
+    checker = Rules(policy)
     roots: list[Root] = []
     files: list[str] = []
     findings: list[Finding] = []
