@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.audit.advisories import fix_suggestions
     from safeinstall.lock.read import default_lock, read_lock_file
-    from safeinstall.policy.model import load_policy
+    from safeinstall.policy.load import load_policy
 
     if args.dry_run and not args.fix:
         raise UsageError("--dry-run only applies to --fix", hint="add --fix, or drop --dry-run")

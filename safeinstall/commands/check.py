@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.guard.check import check_files
-    from safeinstall.policy.model import load_policy
+    from safeinstall.policy.load import load_policy
 
     files: list[Path] = args.files or [Path(f) for f in DEFAULT_FILES if Path(f).exists()]
     if not files:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from safeinstall.commands.installopts import add_python, progress_for, python_of, report
 from safeinstall.errors import PolicyError, UsageError
+from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
@@ -142,12 +143,12 @@ def _refuse_weakening(args: argparse.Namespace, policy_indexes: Sequence[str]) -
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import urls
     from safeinstall.install.pipeline import install_lock, read_lock
-    from safeinstall.policy.model import load_policy
+    from safeinstall.policy.load import load_policy
     from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)
     if args.trusted_host or args.index_url or args.extra_index_url or args.no_deps:
-        trusted = [urls.normalize(spec.url) for spec in policy.index_specs()]
+        trusted = [urls.normalize(spec.url) for spec in trusted_indexes(policy)]
         _refuse_weakening(args, trusted)
     lock_file: Path | None = args.requirement or args.lock
     if args.offline and not args.find_links:

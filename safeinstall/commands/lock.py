@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.filekind import is_pylock
     from safeinstall.lock.inputs import read_inputs
     from safeinstall.lock.make import choose_targets, digest_for, write_lock
-    from safeinstall.policy.model import load_policy
+    from safeinstall.policy.load import load_policy
 
     inputs: list[Path] = args.inputs or default_inputs()
     output: Path = args.output or default_output(inputs)

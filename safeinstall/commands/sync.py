@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.install.pipeline import Options, install_lock, read_lock
-    from safeinstall.policy.model import load_policy
+    from safeinstall.policy.load import load_policy
     from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)

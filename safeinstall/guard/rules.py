@@ -62,7 +62,9 @@ class Rules:
     # --- shared rules -------------------------------------------------------------------
     def index_specs(self) -> tuple[IndexSpec, ...]:
         if self._specs is None:  # may ask pip for its configuration: only when needed
-            self._specs = self.policy.index_specs()
+            from safeinstall.policy.pipconfig import trusted_indexes
+
+            self._specs = trusted_indexes(self.policy)
         return self._specs
 
     def trusted_indexes(self) -> frozenset[str]:

@@ -47,6 +47,7 @@ from safeinstall.install.plan import (
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 
 # Never uninstalled by sync: the installer itself, and this tool unless the lock lists it.
 PROTECTED = frozenset({"pip", "safeinstall"})
@@ -161,7 +162,7 @@ class Network:
 @contextlib.contextmanager
 def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
     """One pooled Http whose every request and redirect the policy's hosts allow."""
-    indexes = policy.index_specs()
+    indexes = trusted_indexes(policy)
     allowed = HostPolicy(indexes)
     credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
     with Http(allowed=allowed, credentials=credentials, pool_size=WORKERS) as http:

@@ -28,6 +28,7 @@ from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.fetch import Artifact, Store, check_filename, file_sha256, parse_filename
 from safeinstall.lock.model import LockedPackage
 from safeinstall.policy.model import Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.targets import Target, tag_ranks
 
 RELOCK = "regenerate the lock with `safeinstall lock`"
@@ -95,7 +96,7 @@ def from_pylock(
 ) -> list[Candidate]:
     """Candidates from a pylock.toml entry; refuses untrusted indexes and file hosts."""
     if pkg.index_url is not None:
-        trusted = {urls.normalize(spec.url) for spec in policy.index_specs()}
+        trusted = {urls.normalize(spec.url) for spec in trusted_indexes(policy)}
         if urls.normalize(pkg.index_url) not in trusted:
             raise PolicyError(
                 f"{pkg.name} is locked from {urls.redact(pkg.index_url)}, "

@@ -29,6 +29,7 @@ from safeinstall.lock.model import (
 )
 from safeinstall.lock.read import parse_lock
 from safeinstall.policy.model import Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.resolve.resolver import Resolution, Root
 from safeinstall.targets import Target
 
@@ -152,7 +153,7 @@ def resolve_lock(
             upgrade=upgrade,
             now=None,
         )
-    index_urls = {spec.name: spec.url for spec in policy.index_specs()}
+    index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
     lock = from_resolution(resolution, digest, index_urls, policy.environments or None)
     return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
 

@@ -7,10 +7,8 @@ built-in default: the indexes pip is configured with, no sdists, no yanked, no p
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -95,7 +93,7 @@ class Policy:
     """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
 
     source: str | None = None  # the file it came from; None for the built-in default
-    # None: the indexes pip is configured with (pipconfig.configured_indexes(), looked up lazily)
+    # None: the indexes pip is configured with (pipconfig.trusted_indexes() looks them up)
     indexes: tuple[IndexSpec, ...] | None = None
     find_links: tuple[str, ...] = ()  # trusted --find-links locations
     trusted_hosts: tuple[str, ...] = ()  # hosts a requirement file may name in --trusted-host
@@ -109,14 +107,6 @@ class Policy:
     environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
     direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
     audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
-
-    def index_specs(self) -> tuple[IndexSpec, ...]:
-        """The trusted indexes: the policy's, else (looked up only now) the ones pip uses."""
-        if self.indexes is not None:
-            return self.indexes
-        from safeinstall.policy.pipconfig import configured_indexes  # cycle; slow
-
-        return configured_indexes()
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         return next((r for r in self.deny if r.matches(name, version)), None)
@@ -139,14 +129,3 @@ class Policy:
     def yanked_reason(self, name: str, version: Version) -> str | None:
         """The reason the policy gives for allowing this yanked version, or None (refuse)."""
         return next((why for rule, why in self.yanked if rule.matches(name, version)), None)
-
-
-def load_policy(
-    path: str | None = None, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Policy:
-    """The policy in force (see ``safeinstall.policy.load``): ``path``, else $SAFEINSTALL_POLICY,
-    else the first policy file from ``cwd`` up to the repository root, else the built-in default;
-    then the SAFEINSTALL_* overrides. A bad policy raises PolicyConfigError naming every problem."""
-    from safeinstall.policy.load import load_policy as load  # it imports this
-
-    return load(path, cwd=cwd, environ=environ)

@@ -18,7 +18,7 @@ import sys
 import threading
 
 from safeinstall.errors import SafeinstallError, TargetEnvironmentError
-from safeinstall.policy.model import IndexSpec
+from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.urls import normalize
 
 # pip applies [global], then the command's own section, then PIP_* variables (":env:"); later wins.
@@ -46,6 +46,12 @@ _CONFIG_SCRIPT = (
     "print(':pip-default:.index-url=' + repr(PyPI.simple_url))\n"
     "print(':pip-default:.file-host=' + repr(PyPI.file_storage_domain))\n"
 )
+
+
+def trusted_indexes(policy: Policy) -> tuple[IndexSpec, ...]:
+    """The trusted indexes: the policy's, else (looked up only now) the ones pip is configured
+    with. The Policy is a plain value; this is the one step that asks pip."""
+    return policy.indexes if policy.indexes is not None else configured_indexes()
 
 
 def configured_indexes(python: str | None = None) -> tuple[IndexSpec, ...]:

@@ -28,6 +28,7 @@ from safeinstall.index.metadata import MetadataReader, NeedsBuild
 from safeinstall.index.pages import FileFilter
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 
 WORKERS = 16
 
@@ -105,7 +106,7 @@ class IndexFinder:
         context = None
         if self.http is not None and self.cache is not None:
             context = BuildContext(self.policy, self, self.http, self.cache)
-        return built_metadata(sdist, file.filename, self.policy.index_specs(), context=context)
+        return built_metadata(sdist, file.filename, trusted_indexes(self.policy), context=context)
 
     def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
         for file in files:  # reading joins one in flight, or finds it read
@@ -137,7 +138,7 @@ def open_finder(
 ) -> Iterator[IndexFinder]:
     """``wheels_for``: the wheel tags of the targets; other wheels, and the sdists of projects
     the policy does not let build, are dropped from pages."""
-    indexes = policy.index_specs()
+    indexes = trusted_indexes(policy)
     root = cache if cache is not None else cache_root()
     credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
     http = Http(allowed=HostPolicy(indexes), credentials=credentials, pool_size=WORKERS)

@@ -32,6 +32,7 @@ from safeinstall.errors import (
     TargetEnvironmentError,
 )
 from safeinstall.policy.model import IndexSpec, PackageRule, Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.resolve.finder import IndexFinder, open_finder
 from tests.support.builders import build_wheel
 from tests.support.indexserver import IndexServer
@@ -170,7 +171,7 @@ def fast(finder: IndexFinder, sdist: bytes, filename: str) -> bytes:
     assert finder.http is not None
     assert finder.cache is not None
     context = BuildContext(finder.policy, finder, finder.http, finder.cache)
-    return built_metadata(sdist, filename, finder.policy.index_specs(), context=context)
+    return built_metadata(sdist, filename, trusted_indexes(finder.policy), context=context)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from safeinstall.install.plan import Candidate, choose, from_page, from_pylock
 from safeinstall.lock.model import LockedFile, LockedPackage
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import IndexSpec, PackageRule, Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.targets import target_for
 
 NAME = canonicalize_name("native-pkg")
@@ -98,11 +99,11 @@ def test_pylock_file_on_an_untrusted_host_is_refused() -> None:
     file = LockedFile("a" * 64, "native_pkg-1.0-py3-none-any.whl", "https://evil.example.org/x.whl")
     pkg = LockedPackage(NAME, V, (file,), index_url=INDEX.url)
     with pytest.raises(PolicyError, match="a location the policy does not trust"):
-        from_pylock(pkg, policy, HostPolicy(policy.index_specs()))
+        from_pylock(pkg, policy, HostPolicy(trusted_indexes(policy)))
 
 
 def test_pylock_package_from_an_untrusted_index_is_refused() -> None:
     policy = Policy(indexes=(INDEX,))
     pkg = LockedPackage(NAME, V, (), index_url="https://evil.example.org/simple")
     with pytest.raises(PolicyError, match="not a trusted index"):
-        from_pylock(pkg, policy, HostPolicy(policy.index_specs()))
+        from_pylock(pkg, policy, HostPolicy(trusted_indexes(policy)))

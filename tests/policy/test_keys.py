@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from safeinstall.errors import PolicyConfigError
-from safeinstall.policy.model import AuditIgnore, load_policy
+from safeinstall.policy.load import load_policy
+from safeinstall.policy.model import AuditIgnore
 
 
 def load(tmp_path: Path, body: str) -> tuple[AuditIgnore, ...]:

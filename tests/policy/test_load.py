@@ -11,7 +11,9 @@ from packaging.version import Version
 from safeinstall.errors import InputError, PolicyConfigError
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.keys import policy_from_table
-from safeinstall.policy.model import IndexSpec, Policy, load_policy
+from safeinstall.policy.load import load_policy
+from safeinstall.policy.model import IndexSpec, Policy
+from safeinstall.policy.pipconfig import trusted_indexes
 
 
 def write(path: Path, text: str) -> Path:
@@ -199,7 +201,7 @@ url = "http://localhost:3141/root/simple"
     assert policy.licenses == ("MIT", "Apache-2.0")
     assert policy.environments == ('python_version >= "3.11" and sys_platform == "linux"',)
     assert policy.allows_direct_reference("internal-tools")
-    assert policy.index_specs() == policy.indexes
+    assert trusted_indexes(policy) == policy.indexes
 
 
 def test_empty_policy_file_is_the_default_with_a_source(tmp_path: Path) -> None:
@@ -472,7 +474,7 @@ def test_indexes_must_be_tables(tmp_path: Path) -> None:
 
 def test_empty_indexes_trusts_nothing(tmp_path: Path) -> None:
     policy = load_toml(tmp_path, "indexes = []\n")
-    assert policy.index_specs() == ()
+    assert trusted_indexes(policy) == ()
 
 
 def test_index_serves_bound_names(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.policy import pipconfig
 from safeinstall.policy.model import IndexSpec, Policy
-from safeinstall.policy.pipconfig import configured_indexes, parse_config_list
+from safeinstall.policy.pipconfig import configured_indexes, parse_config_list, trusted_indexes
 
 
 def pip_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
@@ -172,12 +172,12 @@ def test_parse_config_list() -> None:
     }
 
 
-def test_policy_index_specs_falls_back_to_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trusted_indexes_falls_back_to_pip(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_INDEX_URL", "https://main.example.com/simple")
-    assert Policy().index_specs() == (IndexSpec("pip-index", "https://main.example.com/simple"),)
+    assert trusted_indexes(Policy()) == (IndexSpec("pip-index", "https://main.example.com/simple"),)
 
 
-def test_policy_index_specs_does_not_ask_pip_when_the_policy_lists_indexes(
+def test_trusted_indexes_does_not_ask_pip_when_the_policy_lists_indexes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def boom(*args: object, **kwargs: object) -> None:
@@ -185,7 +185,7 @@ def test_policy_index_specs_does_not_ask_pip_when_the_policy_lists_indexes(
 
     monkeypatch.setattr(pipconfig, "configured_indexes", boom)
     spec = IndexSpec("own", "https://own.example.com/simple")
-    assert Policy(indexes=(spec,)).index_specs() == (spec,)
+    assert trusted_indexes(Policy(indexes=(spec,))) == (spec,)
 
 
 def test_everything_from_the_environment_needs_no_subprocess(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from safeinstall.policy import starter as initpolicy
-from safeinstall.policy.model import IndexSpec, Policy, load_policy
+from safeinstall.policy.load import load_policy
+from safeinstall.policy.model import IndexSpec, Policy
 from tests.conftest import Result
 
 Cli = Callable[..., Result]
