@@ -17,12 +17,9 @@ inputs on disk are not changed; the bound lives only in this resolution, so a la
 
 from __future__ import annotations
 
-import argparse
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
@@ -31,25 +28,12 @@ from packaging.version import Version
 from safeinstall.errors import InputError, Location
 from safeinstall.lock.inputs import LockInputs
 from safeinstall.lock.model import Lock
+from safeinstall.lock.recipe import Recipe, find_recipe
 from safeinstall.policy.model import Policy
 from safeinstall.resolve.resolver import Root
 from safeinstall.targets import Target
 
 BOUND_SOURCE = "audit --fix"
-_HEADER = "# To update it, run:"
-
-
-@dataclass(frozen=True, slots=True)
-class Recipe:
-    """What `safeinstall lock` was given to make a lock."""
-
-    inputs: tuple[Path, ...]
-    command: str  # as recorded, kept in the relocked file's header
-    python_version: str | None = None
-    platform: str | None = None
-    extras: tuple[str, ...] = ()
-    all_extras: bool = False
-    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,39 +45,6 @@ class RelockPlan:
     recipe: Recipe
     inputs: LockInputs
     targets: tuple[Target, ...]
-
-
-def find_recipe(path: Path, text: str) -> Recipe:
-    """How the lock at ``path`` (its ``text``) was made; InputError when that cannot be known."""
-    from safeinstall.filekind import is_pylock
-
-    if is_pylock(path):
-        from safeinstall.commands.lock import default_inputs
-
-        inputs = default_inputs()  # pylock.toml records no command: what `lock` would use
-        command = shlex.join(["safeinstall", "lock", *map(str, inputs), "-o", str(path)])
-        return Recipe(_inside_here(path, inputs), command)
-    command = _recorded_command(path, text)
-    args = _parse_command(path, command)
-    from safeinstall.commands.lock import default_inputs, default_output
-
-    inputs = args.inputs or default_inputs()
-    output: Path = args.output or default_output(inputs)
-    if output.resolve() != path.resolve():
-        raise InputError(
-            f"the lock's recorded command writes {output}, not this lock",
-            location=Location(str(path)),
-            hint="run `safeinstall audit --fix` in the directory where the lock was made",
-        )
-    return Recipe(
-        _inside_here(path, inputs),
-        command,
-        python_version=args.python_version,
-        platform=args.platform,
-        extras=tuple(args.extra),
-        all_extras=args.all_extras,
-        groups=tuple(args.group),
-    )
 
 
 def plan_relock(path: Path, old: Lock, policy: Policy) -> RelockPlan:
@@ -179,64 +130,3 @@ def fix_bounds(old: Lock, fixes: Mapping[NormalizedName, Version]) -> tuple[Root
             when = f" ; {marker}" if marker else ""
             out.append(Root(Requirement(f"{name}>={version}{when}"), BOUND_SOURCE))
     return tuple(out)
-
-
-# -- reading the recorded command --------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """`safeinstall lock`'s own arguments, raising instead of exiting on a bad command."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(prog="safeinstall lock", add_help=False)
-        self.path = path
-
-    def error(self, message: str) -> NoReturn:
-        raise InputError(
-            f"the lock's recorded command cannot be read: {message}",
-            location=Location(str(self.path), 3),
-            hint="relock with `safeinstall lock` so that the header records the command",
-        )
-
-
-def _recorded_command(path: Path, text: str) -> str:
-    lines = text.splitlines()[:8]
-    for number, line in enumerate(lines[:-1]):
-        if line.strip() == _HEADER:
-            command = lines[number + 1].removeprefix("#").strip()
-            if command.startswith("safeinstall lock"):
-                return command
-    raise InputError(
-        "the lock does not record the `safeinstall lock` command that made it",
-        location=Location(str(path)),
-        hint="make the lock with `safeinstall lock`, then run `audit --fix` again",
-    )
-
-
-def _parse_command(path: Path, command: str) -> argparse.Namespace:
-    from safeinstall.commands.lock import add_arguments
-
-    parser = _Parser(path)
-    add_arguments(parser)
-    try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        parser.error(str(exc))
-    return parser.parse_args(words[2:])
-
-
-def _inside_here(lock: Path, inputs: list[Path]) -> tuple[Path, ...]:
-    """The inputs, refused when one is not a file under the current directory.
-
-    The recorded command comes from a file a pull request can change: it must not make
-    `audit --fix` read (and quote in its errors) a file from elsewhere on the machine.
-    """
-    here = Path.cwd().resolve()
-    for item in inputs:
-        if not item.resolve().is_relative_to(here) or not item.is_file():
-            raise InputError(
-                f"the lock's input {item} is not a file in this directory",
-                location=Location(str(lock)),
-                hint="run `safeinstall audit --fix` in the directory where the lock was made",
-            )
-    return tuple(inputs)

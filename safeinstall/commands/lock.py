@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from safeinstall.errors import UsageError
+from safeinstall.lock.recipe import default_inputs, default_output
 from safeinstall.ui import UI
 
 HELP = "resolve requirements into a hash-pinned lock (requirements.txt or pylock.toml)"
@@ -18,80 +19,6 @@ DESCRIPTION = (
     "with its inputs and policy (offline; exit 1 when stale)."
 )
 FORMATS = ("text", "json")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "inputs",
-        nargs="*",
-        type=Path,
-        metavar="INPUT",
-        help="requirement files and/or pyproject.toml "
-        "(default: requirements.in, else pyproject.toml)",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        help="the lock to write (default: requirements.txt, or INPUT with .txt for a single *.in)",
-    )
-    upgrade = parser.add_mutually_exclusive_group()
-    upgrade.add_argument(
-        "-U", "--upgrade", action="store_true", help="ignore the pins of the existing lock"
-    )
-    upgrade.add_argument(
-        "-P",
-        "--upgrade-package",
-        action="append",
-        default=[],
-        metavar="PKG",
-        help="let PKG move off its existing pin (repeatable)",
-    )
-    parser.add_argument("--python-version", metavar="X.Y", help="lock for this Python version")
-    parser.add_argument(
-        "--platform",
-        metavar="P",
-        help="lock for this platform: linux, linux-aarch64, macos, macos-x86_64, windows, "
-        "windows-arm64, or a wheel platform tag such as manylinux_2_28_x86_64",
-    )
-    parser.add_argument(
-        "--extra",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="include an optional dependency group of pyproject.toml (repeatable)",
-    )
-    parser.add_argument(
-        "--all-extras", action="store_true", help="include every optional dependency group"
-    )
-    parser.add_argument(
-        "--group",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="include a PEP 735 [dependency-groups] group (repeatable)",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="do not resolve: exit 0 if the lock matches its inputs and policy, 1 if stale",
-    )
-
-
-def default_inputs() -> list[Path]:
-    for name in ("requirements.in", "pyproject.toml"):
-        if Path(name).is_file():
-            return [Path(name)]
-    raise UsageError(
-        "no inputs given and neither requirements.in nor pyproject.toml is here",
-        hint="name the inputs, e.g. `safeinstall lock requirements.in -o requirements.txt`",
-    )
-
-
-def default_output(inputs: list[Path]) -> Path:
-    if len(inputs) == 1 and inputs[0].suffix == ".in":
-        return inputs[0].with_suffix(".txt")
-    return Path("requirements.txt")
 
 
 def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) -> str:

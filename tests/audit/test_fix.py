@@ -10,7 +10,8 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from safeinstall.audit.fix import BOUND_SOURCE, find_recipe, fix_bounds
+from safeinstall.audit.fix import BOUND_SOURCE, fix_bounds
+from safeinstall.lock.recipe import find_recipe
 from safeinstall.errors import InputError
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage
 from tests.conftest import Result
