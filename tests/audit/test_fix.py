@@ -11,9 +11,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from safeinstall.audit.fix import BOUND_SOURCE, fix_bounds
-from safeinstall.lock.recipe import find_recipe
 from safeinstall.errors import InputError
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage
+from safeinstall.lock.recipe import find_recipe
 from tests.conftest import Result
 from tests.support.builders import build_wheel
 from tests.support.indexserver import IndexServer
