@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from safeinstall.errors import UsageError
+from safeinstall.lock import recipe
 from safeinstall.lock.recipe import default_inputs, default_output
 from safeinstall.ui import UI
 
@@ -19,6 +20,10 @@ DESCRIPTION = (
     "with its inputs and policy (offline; exit 1 when stale)."
 )
 FORMATS = ("text", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    recipe.add_arguments(parser)  # one definition: audit --fix reads recorded commands with it
 
 
 def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) -> str:
