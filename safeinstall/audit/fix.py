@@ -30,7 +30,7 @@ from safeinstall.lock.inputs import LockInputs
 from safeinstall.lock.model import Lock
 from safeinstall.lock.recipe import Recipe, find_recipe
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.resolver import Root
+from safeinstall.requirements.pep508 import Root
 from safeinstall.targets import Target
 
 BOUND_SOURCE = "audit --fix"

@@ -34,7 +34,8 @@ from safeinstall.files.cachedir import private_dir
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, fetch_all
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.resolver import Finder, Resolution, Root, resolve
+from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.resolver import Finder, Resolution, resolve
 from safeinstall.targets import current_target
 
 if TYPE_CHECKING:

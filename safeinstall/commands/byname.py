@@ -153,7 +153,7 @@ def _resolve_preferring(
 
 def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
     from safeinstall.lock.make import digest_for, resolve_lock, write_lock
-    from safeinstall.resolve.resolver import Root
+    from safeinstall.requirements.pep508 import Root
 
     policy, save = request.policy, request.save
     targets = lock_targets(policy, request.python)

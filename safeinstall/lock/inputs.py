@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from safeinstall.errors import InputError, Location, PolicyError, UsageError
 from safeinstall.guard.findings import Finding
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.resolver import Root
+from safeinstall.requirements.pep508 import Root
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -30,8 +31,11 @@ from safeinstall.lock.model import (
 from safeinstall.lock.read import parse_lock
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import trusted_indexes
-from safeinstall.resolve.resolver import Resolution, Root
+from safeinstall.requirements.pep508 import Root
 from safeinstall.targets import Target
+
+if TYPE_CHECKING:  # `lock --check` (a hook) must not load the resolver
+    from safeinstall.resolve.resolver import Resolution
 
 
 def from_resolution(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from safeinstall.errors import InputError, Location
@@ -59,6 +60,14 @@ def non_ascii_report(name: str) -> str | None:
     if folded is not None and folded != name:
         sentence += f", so it reads as {folded!r}"
     return sentence
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """A top-level requirement and where it was written (``requirements.in:3``)."""
+
+    requirement: Requirement
+    source: str
 
 
 def parse_pep508(text: str, where: Location) -> Requirement:

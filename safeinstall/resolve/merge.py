@@ -20,7 +20,8 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, Root, resolve
+from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import Target
 
 

@@ -27,6 +27,7 @@ from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import license_of
 from safeinstall.policy.model import Policy
+from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req, contains, is_pin
 from safeinstall.targets import Target
 
@@ -50,14 +51,6 @@ class Finder(Protocol):
         self, names: Sequence[NormalizedName], then: Callable[[NormalizedName], None]
     ) -> None:
         """Fetch these pages, in the background where possible; call ``then(name)`` after each."""
-
-
-@dataclass(frozen=True, slots=True)
-class Root:
-    """A top-level requirement and where it was written (``requirements.in:3``)."""
-
-    requirement: Requirement
-    source: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 from safeinstall.policy.model import Policy
+from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.merge import marker_for, resolve_targets
-from safeinstall.resolve.resolver import Root
 from safeinstall.targets import targets_from_markers
 from tests.support.fakeindex import NOW, FakeFinder
 

@@ -12,7 +12,8 @@ from packaging.version import Version
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.policy.model import PackageRule, Policy
-from safeinstall.resolve.resolver import Resolution, Root, resolve
+from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.resolver import Resolution, resolve
 from safeinstall.targets import target_for
 from tests.support.fakeindex import NOW, FakeFinder
 

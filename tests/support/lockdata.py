@@ -7,8 +7,8 @@ from packaging.requirements import Requirement
 from safeinstall.lock.make import from_resolution
 from safeinstall.lock.model import Lock, input_digest
 from safeinstall.policy.model import Policy
+from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.merge import resolve_targets
-from safeinstall.resolve.resolver import Root
 from safeinstall.targets import target_for
 from tests.support.fakeindex import NOW, FakeFinder
 
