@@ -22,12 +22,12 @@ from safeinstall.environment.pip import PipOptions, install_args
 from safeinstall.errors import PolicyError
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.resolve.finder import open_finder
-from tests.build.sdists import backend_wheel, sdist_built_by
+from tests.build.sdists import backend_wheel, pkg_info, sdist_built_by, tar_gz
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import OLD, LockProject
 from tests.support.paths import ROOT
 
-BOUND = ("buildreq", "helper", "app")
+BOUND = ("buildreq", "helper", "app", "fetcher")
 
 
 @pytest.fixture
@@ -278,3 +278,40 @@ def test_pip_gets_find_links_only_with_no_index(tmp_path: Path) -> None:
     args = install_args("python", tmp_path / "requirements.txt", PipOptions(), build=True)
     assert "--no-index" in args
     assert args[args.index("--find-links") + 1] == str(tmp_path)
+
+
+# -- a backend that runs pip itself (setuptools' setup_requires does) gets no index ----------
+
+FETCHING_BACKEND = """\
+import os, subprocess, sys
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    url = open("index-url").read()
+    args = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", "fetched"]
+    code = subprocess.run([*args, "--index-url", url, "buildreq"]).returncode
+    info = "fetcher-1.0.dist-info"
+    os.makedirs(os.path.join(directory, info))
+    with open(os.path.join(directory, info, "METADATA"), "w") as fh:
+        fh.write("Metadata-Version: 2.1\\nName: fetcher\\nVersion: 1.0\\n")
+        fh.write(f"Summary: pip {code}\\n\\n")
+    return info
+"""
+
+
+@pytest.mark.slow
+def test_pip_run_by_a_build_backend_ignores_the_index_it_is_given(
+    two_indexes: IndexServer, tmp_path: Path
+) -> None:
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "fetch"\nbackend-path = ["."]\n'
+    sdist = tar_gz(
+        {
+            "fetcher-1.0/PKG-INFO": pkg_info("fetcher", "1.0"),
+            "fetcher-1.0/pyproject.toml": pyproject.encode(),
+            "fetcher-1.0/fetch.py": FETCHING_BACKEND.encode(),
+            "fetcher-1.0/index-url": two_indexes.index_url("public").encode(),
+        }
+    )
+    publish_sdist(two_indexes, tmp_path / "dists", sdist, "fetcher-1.0.tar.gz")
+    with open_finder(policy(two_indexes, ("fetcher",)), cache=tmp_path / "cache") as finder:
+        metadata = finder.metadata(finder.project(canonicalize_name("fetcher")).files[0])
+    assert metadata.summary in {f"pip {code}" for code in range(1, 256)}  # pip ran and failed
+    assert attacker_requests(two_indexes) == []
