@@ -2,8 +2,12 @@
 
 The requirements are resolved by the project's own resolver, against the policy's trusted indexes,
 for the running interpreter (the interpreter the build hooks run in); the policy applies as to any
-package (allow/deny, min-release-age, prereleases, yanked). Only wheels go into an environment:
-when a build requirement has no usable wheel, ``NoWheel`` says the fast path cannot be taken.
+package (allow/deny, min-release-age, prereleases, yanked, index bindings), through the same
+finder. Only wheels go into an environment, each checked against the index's sha256. A build
+requirement that publishes only an sdist is refused, even where the policy lets that package
+build: building it would run its own build backend, from an environment that needs resolving in
+turn (setuptools builds with setuptools), and the wheel it makes has no sha256 an index vouches
+for, so the environment would no longer be made of verified files only.
 
 Each environment is one directory, ``<cache>/build-envs/<key>``, the key a sha256 over the sorted
 sha256 digests of its wheels. It is unpacked in a temporary directory next to it and renamed into
@@ -45,8 +49,12 @@ _KEY_VERSION = b"build-env-1\n"
 _CREATING: dict[str, threading.Lock] = {}
 
 
-class NoWheel(Exception):
-    """A build requirement has no usable wheel: the fast path cannot build this sdist."""
+class _NoWheel(Exception):
+    """The resolver reached a build requirement's sdist: only a wheel may be used."""
+
+    def __init__(self, file: DistFile) -> None:
+        super().__init__(file.filename)
+        self.file = file
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +80,7 @@ def build_env(requires: Sequence[str], context: BuildContext, *, what: str) -> B
     roots = [Root(_requirement(text, what), source) for text in requires]
     for root in roots:
         _check_allowed(root.requirement, context.policy, what)
-    resolution = _resolve(roots, context)
+    resolution = _resolve(roots, context, what)
     artifacts = [_artifact(pkg.files[0]) for pkg in resolution.packages]
     digests = sorted(a.sha256 for a in artifacts)
     key = hashlib.sha256(_KEY_VERSION + "\n".join(digests).encode()).hexdigest()
@@ -134,22 +142,52 @@ def _check_allowed(req: Requirement, policy: Policy, what: str) -> None:
     )
 
 
-def _resolve(roots: Sequence[Root], context: BuildContext) -> Resolution:
-    """Wheels only; when that fails, the policy's own sdist rules (or all sdists) tell whether a
-    wheel is missing (``NoWheel``) or the policy refuses (the resolver's error is raised)."""
+def _resolve(roots: Sequence[Root], context: BuildContext, what: str) -> Resolution:
+    """Wheels only; when that fails, a resolution that may see sdists tells whether a build
+    requirement publishes none (refused, named) or the policy refuses (the resolver's error)."""
     target = current_target()
     wheels = _WheelsOnly(context.finder)
     try:
         return resolve(roots, replace(context.policy, sdists=()), wheels, target)
     except ResolutionError:
+        pass
+    try:
         resolution = resolve(roots, replace(context.policy, sdists=("*",)), wheels, target)
-    if any(pkg.files[0].kind != "wheel" for pkg in resolution.packages):
-        raise NoWheel
+    except _NoWheel as exc:
+        raise _only_sdist(exc.file, what) from None
+    except ResolutionError as exc:
+        raise _refused(exc, what) from None
+    sdist = next(
+        (pkg.files[0] for pkg in resolution.packages if pkg.files[0].kind != "wheel"), None
+    )
+    if sdist is not None:
+        raise _only_sdist(sdist, what)
     return resolution
 
 
+def _refused(exc: ResolutionError, what: str) -> ResolutionError:
+    """The resolver's explanation (a heading, then a line per cause) as one sentence."""
+    causes = [line.strip() for line in exc.message.splitlines()[1:] if line.strip()]
+    return ResolutionError(
+        f"{what} cannot be built: no version of its build requirements is one the policy allows"
+        + (f" ({'; '.join(causes)})" if causes else f" ({exc.message})"),
+        hint="allow a version of the build requirement in the policy (or wait out its "
+        "min-release-age), or do not allow building this sdist",
+    )
+
+
+def _only_sdist(file: DistFile, what: str) -> PolicyError:
+    name = canonicalize_name(file.project)
+    return PolicyError(
+        f"{what} needs {name} to build, which the trusted indexes serve only as an sdist "
+        f"({file.filename}), and build requirements are installed from wheels only",
+        hint=f"pin a version of {name} that publishes a wheel, or a version of the package "
+        "being built that publishes a wheel itself",
+    )
+
+
 class _WheelsOnly:
-    """The finder, except that an sdist's metadata is never read (nor built): ``NoWheel``."""
+    """The finder, except that an sdist's metadata is never read (nor built): ``_NoWheel``."""
 
     def __init__(self, finder: Finder) -> None:
         self._finder = finder
@@ -159,7 +197,7 @@ class _WheelsOnly:
 
     def metadata(self, file: DistFile) -> Metadata:
         if file.kind != "wheel":
-            raise NoWheel
+            raise _NoWheel(file)
         return self._finder.metadata(file)
 
     def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:

@@ -4,17 +4,19 @@ Building runs the package's own build code, so it happens only for packages the 
 to build from sdists, and it is reported. The sdist's bytes were verified against the index's
 sha256 before they get here.
 
-The fast path is PEP 517 without pip: the sdist is unpacked safely (``unpack.py``), its
+The build is PEP 517 without pip: the sdist is unpacked safely (``unpack.py``), its
 ``[build-system]`` read, the build requirements resolved under the policy and unpacked from
-verified wheels into a cached environment (``buildenv.py``), and the hooks run in a subprocess
-of the running interpreter (``buildhooks.py``). When a build requirement has no usable wheel,
-or the metadata is for another interpreter, ``pip wheel`` builds it instead, with its
-configuration isolated: it may fetch build requirements only from the policy's trusted indexes.
+verified wheels into a cached environment (``env.py``), and the hooks run in a subprocess
+of the running interpreter (``hooks.py``).
+
+There is no other path. pip is never asked to build here: it would fetch the build requirements
+itself, the highest version across every index, past the policy's index bindings, rules,
+cooldown and hashes. A build requirement with no usable wheel is refused (``env.py`` says why),
+and a lock for another interpreter gets the metadata the running interpreter builds.
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import tomllib
 import zipfile
@@ -23,12 +25,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from safeinstall.build.env import BuildContext, BuildEnv, NoWheel, build_env, satisfied
+from safeinstall.build.env import BuildContext, BuildEnv, build_env, satisfied
 from safeinstall.build.hooks import run_hooks
-from safeinstall.environment.pip import run_pip
 from safeinstall.environment.unpack import unpack_sdist
-from safeinstall.errors import PolicyError, TargetEnvironmentError
-from safeinstall.policy.model import IndexSpec
+from safeinstall.errors import TargetEnvironmentError
 
 BUILD_TIMEOUT = 600
 MAX_METADATA_BYTES = 4 * 1024 * 1024
@@ -46,30 +46,9 @@ class BuildSystem:
     backend_path: tuple[Path, ...]  # absolute, inside the source tree
 
 
-def built_metadata(
-    sdist: bytes,
-    filename: str,
-    indexes: Sequence[IndexSpec],
-    *,
-    python: str | None = None,
-    context: BuildContext | None = None,
-) -> bytes:
-    """The METADATA of the wheel that ``sdist`` (named ``filename``, a bare file name) builds to.
-
-    With ``context`` (and for the running interpreter) the hooks run without pip; otherwise, or
-    when a build requirement has no usable wheel, ``pip wheel`` builds it."""
-    if not indexes:
-        raise PolicyError("no trusted index to fetch the build requirements from")
-    if context is not None and python in (None, sys.executable):
-        try:
-            return fast_metadata(sdist, filename, context)
-        except NoWheel:
-            pass
-    return pip_metadata(sdist, filename, indexes, python=python)
-
-
-def fast_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
-    """Build with the PEP 517 hooks in a cached environment; NoWheel when one cannot be made."""
+def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
+    """The METADATA of the wheel that ``sdist`` (named ``filename``, a bare file name) builds to:
+    the PEP 517 hooks in a cached environment of verified wheels resolved under the policy."""
     name = Path(filename).name
     with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
         source = unpack_sdist(sdist, name, Path(tmp) / "src")
@@ -150,26 +129,6 @@ def _built(output: Path, filename: str) -> bytes:
     if metadata.stat().st_size > MAX_METADATA_BYTES:
         raise TargetEnvironmentError(f"the METADATA built for {filename} is too large")
     return metadata.read_bytes()
-
-
-def pip_metadata(
-    sdist: bytes, filename: str, indexes: Sequence[IndexSpec], *, python: str | None = None
-) -> bytes:
-    """The fallback: ``pip wheel --no-deps`` with isolated pip, from the trusted indexes."""
-    with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
-        source = Path(tmp) / Path(filename).name
-        source.write_bytes(sdist)
-        out = Path(tmp) / "wheel"
-        command = [python or sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet"]
-        command += ["--wheel-dir", str(out), "--index-url", indexes[0].url]
-        for spec in indexes[1:]:
-            command += ["--extra-index-url", spec.url]
-        command.append(str(source))
-        run_pip(command, f"build {filename} to read its metadata", timeout=BUILD_TIMEOUT)
-        wheels = sorted(out.glob("*.whl"))
-        if len(wheels) != 1:
-            raise TargetEnvironmentError(f"building {filename} made no single wheel")
-        return _wheel_metadata(wheels[0])
 
 
 def _wheel_metadata(wheel: Path) -> bytes:

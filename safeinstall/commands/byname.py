@@ -1,11 +1,13 @@
 """`safeinstall install PKG ...`: install by name, so that the team gets the same bytes.
 
-Inside a project (see ``projectedit``): the names are added to the project's input in memory, the
-project is relocked from that (existing pins kept; only what must change changes), the lock is
-written, then the input, then the lock is installed. A policy finding on a new name refuses
-before anything is read from an index; a failed resolution leaves the input and the lock
-byte-identical. Outside a project: resolve through the trusted indexes for the target interpreter,
-show what will be installed, install it verified; ``--save FILE`` writes the lock.
+Inside a project (see ``requirements/edit.py``): the names are added to the project's input in
+memory, the project is relocked from that in memory (existing pins kept; only what must change
+changes), that lock is installed, and only then are the lock and the input written, in that order.
+A policy finding on a new name refuses before anything is read from an index; a failed
+resolution or a failed install (verification, pip, policy) leaves the input and the lock
+byte-identical, and a lock that did not exist is not made. Outside a project: resolve through the
+trusted indexes for the target interpreter, show what will be installed, install it verified;
+``--save FILE`` writes the lock.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from safeinstall.errors import PolicyError, UsageError
+from safeinstall.errors import InputError, Location, PolicyError, UsageError
 from safeinstall.install.pipeline import Options
 from safeinstall.lock.inputs import LockInputs
 from safeinstall.lock.model import Lock
@@ -95,7 +97,6 @@ def install_names(texts: Sequence[str], request: Request, ui: UI) -> int:
 def _in_project(project: Project, wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
     from safeinstall.files.atomic import replace_file
     from safeinstall.lock.inputs import read_inputs
-    from safeinstall.lock.make import write_lock
     from safeinstall.requirements.edit import add_to_pyproject, add_to_requirements_in
 
     policy = absolute(request.policy)
@@ -108,47 +109,79 @@ def _in_project(project: Project, wanted: Sequence[Requirement], request: Reques
         contents = {source.resolve(): new}
         inputs = read_inputs([source], policy, contents=contents)
         ui.info(f"Resolving {len(inputs.roots)} requirements of {project.input}...")
-        if request.options.dry_run:
-            lock = _resolve_preferring(project, inputs, policy, targets, contents)
-        else:
-            lock = write_lock(
-                Path(project.lock.name),
-                inputs,
-                policy,
-                targets,
-                command=project.lock_command,
-                notify=ui.warn,
-                contents=contents,
-            ).lock
-            if new != old:  # the lock is written: only now the input it was made from
-                replace_file(source, new, expected_digest=hashlib.sha256(old).hexdigest())
+        lock_file = Path(project.lock.name)
+        old_lock = lock_file.read_bytes() if lock_file.is_file() else None
+        lock = _resolve_preferring(
+            lock_file, old_lock, inputs, policy, targets, contents=contents, ui=ui
+        )
     would = "would be " if request.options.dry_run else ""
     names = ", ".join(str(r) for r in wanted)
-    ui.info(f"{project.input.name}: {would}{'updated' if new != old else 'unchanged'} ({names})")
-    ui.info(f"{project.lock.name}: {would}locked, {len(lock.packages)} packages")
-    return install(lock, request, ui)
+    edited = f"{project.input.name}: {would}{'updated' if new != old else 'unchanged'} ({names})"
+    locked = f"{project.lock.name}: {would}locked, {len(lock.packages)} packages"
+    if request.options.dry_run:
+        ui.info(edited)
+        ui.info(locked)
+        return install(lock, request, ui)
+    code = install(lock, request, ui)  # raises when it fails: nothing below is written
+    with contextlib.chdir(project.root):
+        _write_lock(lock_file, lock, old_lock, project.lock_command)
+        if new != old:  # the lock is written: only now the input it was made from
+            replace_file(source, new, expected_digest=hashlib.sha256(old).hexdigest())
+    ui.info(edited)
+    ui.info(locked)
+    return code
 
 
 def _resolve_preferring(
-    project: Project,
+    lock_file: Path,
+    old_lock: bytes | None,
     inputs: LockInputs,
     policy: Policy,
     targets: Sequence[Target],
+    *,
     contents: dict[Path, bytes],
+    ui: UI,
 ) -> Lock:
-    """The lock `write_lock` would write (the existing pins kept), without writing it."""
+    """The lock `write_lock` would write to ``lock_file`` (holding ``old_lock``: its pins are
+    kept), made in memory: it is written only once it is installed."""
     from safeinstall.lock.make import digest_for, resolve_lock
-    from safeinstall.lock.read import read_lock_file
+    from safeinstall.lock.read import parse_lock
 
-    lock_file = Path(project.lock.name)
-    old = read_lock_file(lock_file) if lock_file.is_file() else None
+    old = parse_lock(old_lock, lock_file.name, str(lock_file)) if old_lock is not None else None
     return resolve_lock(
         inputs.roots,
         policy,
         targets,
         digest_for(inputs, policy, targets, contents),
         preferred={p.name: p.version for p in old.packages} if old else None,
+        notify=ui.warn,
     )
+
+
+def _write_lock(path: Path, lock: Lock, old: bytes | None, command: str) -> None:
+    """Write ``lock`` to ``path`` in its format, as `safeinstall lock` writes it; if the file is no
+    longer ``old`` (another run wrote it meanwhile), nothing is written."""
+    from safeinstall import __version__
+    from safeinstall.filekind import is_pylock
+    from safeinstall.lock.model import to_requirements_txt, update_file
+    from safeinstall.lock.pylock import to_pylock_toml
+
+    if is_pylock(path):
+        text = to_pylock_toml(lock)
+    else:
+        text = to_requirements_txt(lock, command, __version__)
+
+    def produce(now: bytes | None) -> bytes:
+        if now != old:
+            raise InputError(
+                "the lock changed while safeinstall was installing; neither it nor the input "
+                "was written",
+                location=Location(str(path)),
+                hint="the environment holds what this run resolved; run the command again",
+            )
+        return text.encode("utf-8")
+
+    update_file(path, produce)
 
 
 def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Request, ui: UI) -> int:

@@ -78,7 +78,7 @@ class IndexFinder:
     ) -> None:
         self.client = client
         self.http = http
-        self.cache = cache  # with http: build environments for sdists are made without pip
+        self.cache = cache  # where build environments for sdists are made (None: cache_root())
         self.reader = reader
         self.policy = policy
         self.notify = notify
@@ -103,10 +103,10 @@ class IndexFinder:
             f"building {file.filename} to read its dependencies: this runs its build code "
             "(the policy allows sdists for it)"
         )
-        context = None
-        if self.http is not None and self.cache is not None:
-            context = BuildContext(self.policy, self, self.http, self.cache)
-        return built_metadata(sdist, file.filename, trusted_indexes(self.policy), context=context)
+        cache = self.cache if self.cache is not None else cache_root()
+        return built_metadata(
+            sdist, file.filename, BuildContext(self.policy, self, self.http, cache)
+        )
 
     def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:
         for file in files:  # reading joins one in flight, or finds it read

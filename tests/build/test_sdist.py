@@ -8,22 +8,20 @@ the network), an in-tree backend (``backend-path``), and one whose
 
 from __future__ import annotations
 
-import io
+import subprocess
 import tarfile
-import zipfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
 
-from safeinstall.build import sdist as build_module
 from safeinstall.build.env import BuildContext
 from safeinstall.build.hooks import run_hooks
 from safeinstall.build.sdist import built_metadata
 from safeinstall.environment import unpack
-from safeinstall.environment.pip import run_pip
 from safeinstall.environment.unpack import unpack_sdist
 from safeinstall.errors import (
     IntegrityError,
@@ -32,10 +30,10 @@ from safeinstall.errors import (
     TargetEnvironmentError,
 )
 from safeinstall.policy.model import IndexSpec, PackageRule, Policy
-from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.resolve.finder import IndexFinder, open_finder
 from tests.support.builders import build_wheel
 from tests.support.indexserver import IndexServer
+from tests.support.sdists import tar_gz, zip_bytes
 
 # the stand-in setuptools: setup() records its arguments; the legacy backend runs setup.py
 SETUPTOOLS = """\
@@ -107,27 +105,6 @@ def prepare_metadata_for_build_wheel(directory, config_settings=None):
 """
 
 
-def tar_gz(members: Mapping[str, bytes | tarfile.TarInfo]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            if isinstance(data, tarfile.TarInfo):
-                tar.addfile(data)
-                continue
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def zip_bytes(members: Mapping[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
 def legacy_sdist(requires: str = '["six"]') -> bytes:
     return tar_gz(
         {
@@ -171,15 +148,24 @@ def fast(finder: IndexFinder, sdist: bytes, filename: str) -> bytes:
     assert finder.http is not None
     assert finder.cache is not None
     context = BuildContext(finder.policy, finder, finder.http, finder.cache)
-    return built_metadata(sdist, filename, trusted_indexes(finder.policy), context=context)
+    return built_metadata(sdist, filename, context)
 
 
 @pytest.fixture
-def no_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the fast path fell back to pip")
+def no_pip(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Fails any subprocess that runs pip; returns every argv started (the hooks' included)."""
+    started: list[list[str]] = []
+    real = subprocess.Popen
 
-    monkeypatch.setattr(build_module, "run_pip", refuse)
+    class Refusing(real):  # type: ignore[misc,valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            started.append([str(a) for a in args])
+            if "pip" in started[-1]:
+                raise AssertionError(f"a build ran pip: {started[-1]}")
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Refusing)
+    return started
 
 
 def file_requests(server: IndexServer) -> list[str]:
@@ -338,23 +324,18 @@ def test_the_finder_builds_allowed_sdists_through_the_fast_path(
     assert (cache / "build-envs").is_dir()
 
 
-# -- the fallback --------------------------------------------------------------------------
+# -- no fallback ---------------------------------------------------------------------------
 
 
-def test_a_build_requirement_with_only_an_sdist_falls_back_to_pip(
-    served: IndexServer, finder: IndexFinder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_build_requirement_with_only_an_sdist_is_refused_not_built_by_pip(
+    served: IndexServer, finder: IndexFinder, tmp_path: Path, no_pip: list[list[str]]
 ) -> None:
+    """It used to fall back to ``pip wheel`` with every trusted index: pip then chose the build
+    requirements itself, past the policy (see test_build_requirements.py)."""
     helper = tmp_path / "dists" / "helper-1.0.tar.gz"
     setup = SETUP_PY.replace("legacy", "helper").format("[]")
     helper.write_bytes(tar_gz({"helper-1.0/setup.py": setup.encode()}))
     served.add("a", helper)
-    pip_runs: list[list[str]] = []
-
-    def spy(args: list[str], what: str, **kwargs: float) -> None:
-        pip_runs.append(args)
-        run_pip(args, what, **kwargs)
-
-    monkeypatch.setattr(build_module, "run_pip", spy)
     pyproject = '[build-system]\nrequires = ["setuptools", "helper"]\n'
     sdist = tar_gz(
         {
@@ -362,11 +343,14 @@ def test_a_build_requirement_with_only_an_sdist_falls_back_to_pip(
             "legacy-1.0/setup.py": SETUP_PY.format('["six"]').encode(),
         }
     )
-    metadata = fast(finder, sdist, "legacy-1.0.tar.gz")  # pip builds helper, then legacy
-    assert b"Requires-Dist: six\n" in metadata
-    assert len(pip_runs) == 1
-    assert pip_runs[0][1:4] == ["-m", "pip", "wheel"]
-    assert served.index_url("a").rstrip("/") in pip_runs[0]
+    with pytest.raises(PolicyError) as caught:
+        fast(finder, sdist, "legacy-1.0.tar.gz")  # the policy lets helper build: still refused
+    assert caught.value.message == (
+        "legacy-1.0.tar.gz needs helper to build, which the trusted indexes serve only as an "
+        "sdist (helper-1.0.tar.gz), and build requirements are installed from wheels only"
+    )
+    assert no_pip == []  # nothing ran: no pip, no hooks
+    assert not any(p.endswith("helper-1.0.tar.gz") for p in file_requests(served))
 
 
 # -- unpacking -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ search) and installs only into a venv it made, or into a ``--target`` directory.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result
-from tests.support.builders import build_wheel
+from tests.support.builders import build_wheel, sha256_hex
 from tests.support.indexserver import IndexServer
-from tests.support.installdata import installed, make_venv, write_policy
+from tests.support.installdata import installed, make_venv, site_packages, write_policy
 
 Cli = Callable[..., Result]
 
@@ -184,3 +185,48 @@ def test_offline_by_name_and_mixed_arguments_are_usage_errors(cli: Cli, project:
     result = cli("install", "./dist/app-1.0-py3-none-any.whl")
     assert result.code == 2
     assert "never installed unverified" in result.err
+
+
+# -- a failed install writes nothing: the input and the lock are written only after success ---
+
+PYPROJECT = '[project]\nname = "app"\nversion = "1"\ndependencies = [\n    "alpha-one",\n]\n'
+
+
+@pytest.mark.parametrize("input_name", ["requirements.in", "pyproject.toml"])
+def test_failed_verification_leaves_input_and_lock_byte_identical(
+    cli: Cli, project: Path, index_server: IndexServer, tmp_path: Path, input_name: str
+) -> None:
+    """The index lists one sha256 for delta-four and serves other bytes: the lock is made (the
+    resolver reads only the sidecar), then the download fails verification."""
+    text = PYPROJECT if input_name == "pyproject.toml" else "alpha-one  # main\r\n"
+    (project / input_name).write_text(text, newline="")
+    assert cli("lock").code == 0
+    wheel = build_wheel(tmp_path / "dists", "delta-four", "1.0")
+    index_server.add("a", wheel, sha256=sha256_hex(b"what the index vouched for"))
+    before = files(project)
+    target = tmp_path / "t"
+    result = cli("install", "delta-four", "--python", sys.executable, "--target", target)
+    assert result.code == 1, result.err
+    assert "delta-four" in result.err or "delta_four" in result.err
+    assert "sha256" in result.err
+    assert files(project) == before
+    assert not target.exists() or not list(target.glob("*.dist-info"))
+
+
+@pytest.mark.slow
+def test_failed_pip_leaves_input_absent_lock_and_environment_as_they_were(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.in").write_bytes(b"alpha-one\n")  # never locked: no lock file yet
+    venv = tmp_path / "nopip"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    python = venv / "bin" / "python"
+    site = site_packages(python)
+    listing = sorted(str(p.relative_to(site)) for p in site.rglob("*"))
+    before = files(project)
+    result = cli("install", "gamma-three", "--python", python)
+    assert result.code == 1, result.err
+    assert "pip failed to install" in result.err
+    assert files(project) == before
+    assert not (project / "requirements.txt").exists()
+    assert sorted(str(p.relative_to(site)) for p in site.rglob("*")) == listing
