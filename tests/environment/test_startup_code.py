@@ -20,6 +20,7 @@ from packaging.markers import default_environment
 from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 
+from safeinstall.environment.pip import run_pip
 from safeinstall.environment.probe import probe
 from safeinstall.lock.model import LockedPackage
 from tests.conftest import Result
@@ -147,6 +148,13 @@ def test_modules_planted_for_pip_to_import_do_not_run(
     txt, _ = write_locks(tmp_path / "lock", packages)
     result = cli("install", "--policy", policy, "-r", txt, "--python", hostile)
     assert result.code == 0, result.err
+
+
+@pytest.mark.slow
+def test_pip_named_as_python_m_pip_runs_isolated_too(hostile: Path) -> None:
+    """The form the sdist build fallback uses, ``[python, "-m", "pip", ...]``, runs as
+    ``pip_command`` runs pip."""
+    run_pip([str(hostile), "-m", "pip", "list"], "list the installed packages")
 
 
 @pytest.mark.slow
