@@ -3,6 +3,16 @@
 No config file, no ``PIP_*`` variable and no prompt can add an index or change what is installed:
 pip gets ``--no-index --no-deps --require-hashes`` over local files that were already verified,
 and checks their hashes once more itself.
+
+No code of the target environment runs in pip's process either: the interpreter starts as
+``probe.target_command`` starts it (``-I -S``: no ``.pth`` file runs), and ``_RUNNER`` puts the
+environment's site-packages (``SITE``) on ``sys.path`` after the standard library, so that pip
+sees what is installed, then runs the environment's own pip (``python -m pip`` as the user would
+run it: it knows this interpreter and how to install into its schemes; safeinstall's own
+environment need not have a pip at all). Every other top-level import fails: pip's vendored
+libraries try optional ones (``socks``, ``brotli``, ``_manylinux``...) that a hostile wheel could
+provide. A build backend still runs in the target (an sdist built without isolation): pip starts
+it in its own subprocess, with ``site``, as building needs it.
 """
 
 from __future__ import annotations
@@ -16,11 +26,34 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from safeinstall.environment.probe import Scheme
+from safeinstall.environment.probe import Scheme, is_target_command, target_command
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
 
 _TIMEOUT = 3600.0
+
+# After _PRELUDE (probe.py), in the target with -I -S: sys.argv is ["-c", *pip's arguments].
+_RUNNER = r"""
+import importlib.machinery as machinery, runpy
+STDLIB = list(sys.path)
+class _StdlibAndPip:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if path is not None or name == "pip":
+            return None  # a submodule, found through its (standard library or pip) package
+        for finder in (machinery.BuiltinImporter, machinery.FrozenImporter):
+            if finder.find_spec(name) is not None:
+                return None
+        if machinery.PathFinder.find_spec(name, STDLIB) is not None:
+            return None
+        raise ModuleNotFoundError("No module named %r" % name, name=name)
+sys.meta_path.insert(0, _StdlibAndPip)
+if "--user" in sys.argv:
+    import site
+    SITE.insert(0, site.getusersitepackages())
+sys.path.extend(SITE)
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +99,16 @@ def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def pip_command(python: str, args: Sequence[str]) -> list[str]:
+    """``python -m pip ARGS``, started as every start of the target is (see the docstring)."""
+    return target_command(python, _RUNNER, *args)
+
+
 def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -> list[str]:
-    args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--require-hashes"]
+    args = ["install", "--no-index", "--no-deps", "--require-hashes"]
     args += ["--find-links", str(reqs.parent)]
     args += ["--no-build-isolation"] if build else ["--only-binary", ":all:"]
-    return [*args, *_scheme_args(options), "-r", str(reqs)]
+    return pip_command(python, [*args, *_scheme_args(options), "-r", str(reqs)])
 
 
 def _scheme_args(options: PipOptions) -> list[str]:
@@ -107,18 +145,19 @@ def pip_install(
         _compile(python, [options.where] if options.scheme == "target" else [])
 
 
-# compile the given directories, or the environment's purelib and platlib, on all cores;
-# files that do not compile are left alone, as pip leaves them
-_COMPILE = (
-    "import compileall, sys, sysconfig\n"
-    "paths = sysconfig.get_paths()\n"
-    "for d in sys.argv[1:] or sorted({paths['purelib'], paths['platlib']}):\n"
-    "    compileall.compile_dir(d, quiet=2, workers=0)\n"
-)
+# compile the given directories, or the environment's purelib and platlib (sysconfig's, once the
+# prelude has set sys.prefix), on all cores; files that do not compile are left alone, as pip
+# leaves them. Compiling runs none of the code.
+_COMPILE = r"""
+import compileall, sysconfig
+paths = sysconfig.get_paths()
+for d in sys.argv[1:] or sorted({paths["purelib"], paths["platlib"]}):
+    compileall.compile_dir(d, quiet=2, workers=0)
+"""
 
 
 def _compile(python: str, directories: Sequence[str]) -> None:
-    run_pip([python, "-c", _COMPILE, *directories], "compile the installed files")
+    run_pip(target_command(python, _COMPILE, *directories), "compile the installed files")
 
 
 def pip_install_project(
@@ -126,18 +165,24 @@ def pip_install_project(
 ) -> None:
     """The user's own project at ``directory``, without its dependencies and without an index:
     built by the backend already installed in ``python``'s environment (no isolated build)."""
-    args = [python, "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation"]
-    args += _scheme_args(options)
-    run_pip([*args, *(["-e"] if editable else []), str(directory)], "install the project")
+    args = ["install", "--no-index", "--no-deps", "--no-build-isolation", *_scheme_args(options)]
+    args += [*(["-e"] if editable else []), str(directory)]
+    run_pip(pip_command(python, args), "install the project")
 
 
 def pip_uninstall(python: str, names: Sequence[str]) -> None:
     if names:
-        run_pip([python, "-m", "pip", "uninstall", "-y", "-q", *names], "uninstall")
+        run_pip(pip_command(python, ["uninstall", "-y", "-q", *names]), "uninstall")
 
 
 def run_pip(args: list[str], what: str, *, timeout: float = _TIMEOUT) -> None:
-    """Run pip (``args`` start with the interpreter) isolated; one clear error when it fails."""
+    """Run ``args`` isolated: a command from ``pip_command`` or ``target_command``, or
+    ``[python, "-m", "pip", ...]`` (run as ``pip_command`` runs it); one clear error when it
+    fails."""
+    if args[1:3] == ["-m", "pip"]:
+        args = pip_command(args[0], args[3:])
+    if not is_target_command(args):
+        raise ValueError(f"not a command for the target interpreter: {args[:4]}")
     try:
         proc = subprocess.run(
             args,
@@ -146,6 +191,7 @@ def run_pip(args: list[str], what: str, *, timeout: float = _TIMEOUT) -> None:
             text=True,
             timeout=timeout,
             check=False,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TargetEnvironmentError(f"could not run pip to {what}: {exc}") from None

@@ -1,9 +1,28 @@
-"""What the TARGET interpreter says about itself: its tags, markers and installed distributions.
+"""Every start of the TARGET interpreter goes through here; and what it says about itself.
 
-``--python PATH`` may name another venv or Python version, so nothing here uses the running
-interpreter's view: a small script runs in the target (``-I``: no PYTHON* variables, no user site)
-and prints JSON. It needs ``packaging``; when the target has none, ours is appended at the END of
-its ``sys.path`` (after the distributions were listed, so ours never shows up as installed there).
+``--python PATH`` may name another venv or Python version, and its environment may hold a
+hostile package (a ``.pth`` file with an ``import`` line runs at every start-up with ``site``;
+litellm 1.82.8 shipped one). So ``target_command`` builds the one command line every start of
+the target interpreter uses (the probe here, pip and the bytecode compilation in ``pip.py``):
+
+- ``-I``: no ``PYTHON*`` variable, no user site-packages, neither the working directory nor a
+  script's directory on ``sys.path``;
+- ``-S``: no ``site``: no ``.pth`` file and no ``sitecustomize`` runs, and no site-packages
+  directory is on ``sys.path``;
+- ``_PRELUDE`` first: what ``site`` would have set up, without running anything. ``-S`` leaves
+  ``sys.prefix`` at the base interpreter even in a venv (``site.venv()`` reads ``pyvenv.cfg``,
+  on every version up to 3.13 at least): the prelude reads ``pyvenv.cfg`` the way ``site`` does
+  and sets ``sys.prefix`` (so ``sysconfig`` and pip see the venv), and lists in ``SITE`` the
+  site-packages directories ``site`` would add (the base ones too under
+  ``include-system-site-packages = true``). It never follows ``.pth`` files, not even their
+  path lines: a hostile one could point at made-up metadata.
+
+The probe below then imports nothing from the target's environment: ``sys.path`` stays the
+standard library, distributions are read as files (``importlib.metadata`` over ``SITE``), and
+tags and markers come from OUR ``packaging``, loaded by file location from our own directory
+(only that package: neither a ``packaging`` nor a ``_manylinux`` planted in the target can
+answer). pip (``pip.py``) gets ``SITE`` on ``sys.path`` after the standard library, and imports
+restricted to the standard library and pip itself.
 """
 
 from __future__ import annotations
@@ -27,26 +46,59 @@ from safeinstall.targets import Target
 
 Scheme = Literal["default", "target", "prefix", "user", "root"]
 _TIMEOUT = 120.0
+_FLAGS = ("-I", "-S")
 
-_SCRIPT = r"""
-import json, os, site, sys, sysconfig
+# Runs first in every start of the target (Python 3.8 syntax; the standard library only).
+_PRELUDE = r"""
+import os, sys
+def _venv():
+    exe = sys.executable
+    if sys.platform == "darwin" and "__PYVENV_LAUNCHER__" in os.environ:
+        exe = os.environ["__PYVENV_LAUNCHER__"]
+    exe_dir = os.path.dirname(os.path.abspath(exe))
+    for conf in (os.path.join(exe_dir, "pyvenv.cfg"),
+                 os.path.join(os.path.dirname(exe_dir), "pyvenv.cfg")):
+        if os.path.isfile(conf):
+            system = "true"
+            with open(conf, encoding="utf-8") as f:
+                for line in f:
+                    key, eq, value = line.partition("=")
+                    if eq and key.strip().lower() == "include-system-site-packages":
+                        system = value.strip().lower()
+            return os.path.dirname(exe_dir), system == "true"
+    return None, True
+def _site():
+    prefixes = [sys.prefix, sys.exec_prefix]
+    venv, system = _venv()
+    if venv is not None:
+        sys.prefix = sys.exec_prefix = venv
+        prefixes = [venv] + (prefixes if system else [])
+    import site  # under -S its import runs nothing
+    return [d for d in dict.fromkeys(site.getsitepackages(prefixes)) if os.path.isdir(d)]
+SITE = _site()
+"""
+
+_PROBE = r"""
+import importlib.util, json, sysconfig
 mode, where, ours = sys.argv[1], sys.argv[2], sys.argv[3]
 if mode == "target":
-    paths = [where]
+    install = [where]
 elif mode == "prefix":
     got = sysconfig.get_paths(vars={"base": where, "platbase": where})
-    paths = list(dict.fromkeys([got["purelib"], got["platlib"]]))
+    install = [got["purelib"], got["platlib"]]
 elif mode == "user":
-    paths = [site.getusersitepackages()]
+    import site
+    install = [site.getusersitepackages()]
 elif mode == "root":
     got = sysconfig.get_paths()
-    paths = list(dict.fromkeys(
-        os.path.join(where, p.lstrip(os.sep)) for p in (got["purelib"], got["platlib"])))
+    install = [os.path.join(where, p.lstrip(os.sep)) for p in (got["purelib"], got["platlib"])]
 else:
-    paths = None
+    got = sysconfig.get_paths()
+    install = [got["purelib"], got["platlib"]]
+install = list(dict.fromkeys(install))
 import importlib.metadata as md
 installed = {}
-for dist in md.distributions(path=paths if paths is not None else list(sys.path)):
+for dist in md.distributions(path=SITE if mode == "default" else install):
     name = dist.metadata["Name"]
     if not name or name in installed:
         continue
@@ -54,10 +106,13 @@ for dist in md.distributions(path=paths if paths is not None else list(sys.path)
     try:
         direct = json.loads(dist.read_text("direct_url.json") or "{}")
         editable = bool(direct.get("dir_info", {}).get("editable"))
-    except ValueError:
+    except (ValueError, AttributeError):
         pass
     installed[name] = [dist.version, editable]
-sys.path.append(ours)
+spec = importlib.util.spec_from_file_location(
+    "packaging", os.path.join(ours, "__init__.py"), submodule_search_locations=[ours])
+sys.modules["packaging"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sys.modules["packaging"])
 from packaging.markers import default_environment
 from packaging.tags import sys_tags
 print(json.dumps({
@@ -65,10 +120,26 @@ print(json.dumps({
     "tags": [str(t) for t in sys_tags()],
     "prefix": sys.prefix,
     "executable": sys.executable,
-    "site": paths if paths is not None else [sysconfig.get_paths()["purelib"]],
+    "site": install,
     "installed": installed,
 }))
 """
+
+
+def target_command(python: str, script: str, *args: str) -> list[str]:
+    """The command line of every start of the target interpreter: ``-I -S``, the prelude, then
+    ``script`` (which sees ``SITE``, the environment's site-packages, not on ``sys.path``)."""
+    return [python, *_FLAGS, "-c", _PRELUDE + script, *args]
+
+
+def is_target_command(command: Sequence[str]) -> bool:
+    """Whether ``command`` was made by ``target_command``."""
+    return (
+        len(command) > 4
+        and tuple(command[1:3]) == _FLAGS
+        and command[3] == "-c"
+        and command[4].startswith(_PRELUDE)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +153,15 @@ class Installed:
 class Environment:
     python: str  # the interpreter's own sys.executable
     target: Target
-    prefix: Path  # sys.prefix (the venv) for the default scheme
-    site_dirs: tuple[Path, ...]  # where this scheme installs (site-packages, --target DIR, ...)
+    prefix: Path  # sys.prefix as site would set it (the venv)
+    site_dirs: tuple[Path, ...]  # where this scheme installs (purelib and platlib, --target DIR...)
     installed: Mapping[NormalizedName, Installed]
+    scheme: Scheme = "default"
 
     @property
     def lock_dir(self) -> Path:
         """Where the advisory install lock lives: the venv, or the scheme's directory."""
-        return self.prefix if self.site_dirs == () else self.site_dirs[0]
+        return self.prefix if self.scheme == "default" else self.site_dirs[0]
 
 
 def default_python(environ: Mapping[str, str] | None = None) -> str:
@@ -104,31 +176,36 @@ def default_python(environ: Mapping[str, str] | None = None) -> str:
 
 
 def probe(python: str, scheme: Scheme = "default", where: str = "") -> Environment:
-    """Ask ``python`` about itself and what is installed where ``scheme`` installs."""
+    """Ask ``python`` (an interpreter, or a venv directory) about itself and what is installed
+    where ``scheme`` installs."""
     import packaging
 
-    ours = str(Path(packaging.__file__).resolve().parent.parent)
+    if Path(python).is_dir():
+        python = str(Path(python) / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+    ours = str(Path(packaging.__file__).resolve().parent)
+    hint = "pass --python the path of a working Python 3 interpreter (or of a venv directory)"
     try:
         proc = subprocess.run(
-            [python, "-I", "-c", _SCRIPT, scheme, where, ours],
+            target_command(python, _PROBE, scheme, where, ours),
             capture_output=True,
             text=True,
             timeout=_TIMEOUT,
             check=False,
             env=_probe_env(),
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TargetEnvironmentError(
-            f"cannot run the target interpreter {python}: {exc}",
-            hint="pass --python with the path of a working Python interpreter",
+            f"cannot run the target interpreter {python}: {exc}", hint=hint
         ) from None
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    try:
+        if proc.returncode != 0:
+            raise ValueError((proc.stderr.strip().splitlines() or ["no output"])[-1])
+        return _environment(json.loads(proc.stdout), scheme)
+    except (ValueError, LookupError, TypeError, AttributeError) as exc:
         raise TargetEnvironmentError(
-            f"the target interpreter {python} could not describe itself: {last}",
-            hint="pass --python with the path of a working Python 3 interpreter",
-        )
-    return _environment(json.loads(proc.stdout), scheme)
+            f"the target interpreter {python} could not describe itself: {exc}", hint=hint
+        ) from None
 
 
 def _probe_env() -> dict[str, str]:
@@ -154,13 +231,13 @@ def _environment(data: Mapping[str, Any], scheme: Scheme) -> Environment:
     for name, (version, editable) in data["installed"].items():
         canonical = canonicalize_name(name)
         installed.setdefault(canonical, Installed(canonical, _version(version), bool(editable)))
-    site_dirs = tuple(Path(p) for p in data["site"]) if scheme != "default" else ()
     return Environment(
         python=str(data["executable"]),
         target=target,
         prefix=Path(data["prefix"]),
-        site_dirs=site_dirs,
+        site_dirs=tuple(Path(p) for p in data["site"]),
         installed=installed,
+        scheme=scheme,
     )
 
 

@@ -18,9 +18,9 @@ Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
   interpreter runs at every start-up, with the package whose RECORD lists it, or none.
 
 Every distribution's files are checked, locked or not, the tooling included. Files that no RECORD
-lists (other than ``.pth`` files) are not looked for. The target interpreter is only asked, with
-``-I -S`` (no site, so no ``.pth`` runs), for its paths and marker values; its packages are never
-imported: everything else is read from disk here.
+lists (other than ``.pth`` files) are not looked for. The target interpreter is only asked for its
+paths and marker values by ``environment.probe`` (``-I -S``: no ``.pth`` runs, none of its
+packages is imported); everything else is read from disk here.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import json
 import os
-import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -40,48 +38,13 @@ from packaging.markers import Marker
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.lock.model import Lock
 
 TOOLING = frozenset({"pip", "setuptools", "wheel", "safeinstall"})
 _HASHES = ("sha256", "sha384", "sha512")
 _UNHASHED_OK = ("RECORD", "RECORD.jws", "RECORD.p7s")
 _CHUNK = 1024 * 1024
-
-# Runs in the target interpreter with -I -S: stdlib only, imports nothing from site-packages.
-PROBE = r"""
-import json, os, platform, sys, sysconfig
-exe_dir = os.path.dirname(os.path.abspath(sys.executable))
-prefix, scheme = sys.prefix, None
-for where in (exe_dir, os.path.dirname(exe_dir)):
-    if os.path.isfile(os.path.join(where, "pyvenv.cfg")):
-        prefix, scheme = os.path.dirname(exe_dir), "venv"
-        break
-if scheme and scheme in sysconfig.get_scheme_names():
-    paths = sysconfig.get_paths(scheme, vars={"base": prefix, "platbase": prefix})
-else:
-    paths = sysconfig.get_paths()
-def v(info):
-    text = "%d.%d.%d" % (info.major, info.minor, info.micro)
-    return text if info.releaselevel == "final" else text + info.releaselevel[0] + str(info.serial)
-json.dump({
-    "prefix": prefix,
-    "site": [paths["purelib"], paths["platlib"]],
-    "markers": {
-        "implementation_name": sys.implementation.name,
-        "implementation_version": v(sys.implementation.version),
-        "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    },
-}, sys.stdout)
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,33 +87,13 @@ class VerifyReport:
     files_checked: int
 
 
-def probe(python: str, *, timeout: float = 60.0) -> Environment:
-    """The paths and marker values of ``python`` (an interpreter or a venv directory)."""
-    exe = Path(python)
-    if exe.is_dir():
-        exe = exe / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    try:
-        done = subprocess.run(
-            [str(exe), "-I", "-S", "-c", PROBE],
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        if done.returncode != 0:
-            last = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            raise ValueError(last[0] if last else f"exit code {done.returncode}")
-        data = json.loads(done.stdout)
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc) or type(exc).__name__
-        raise TargetEnvironmentError(
-            f"cannot ask the interpreter {exe} for its environment: {reason}",
-            hint="give --python the path of a working Python (or of a venv directory)",
-        ) from exc
-    sites = dict.fromkeys(Path(os.path.realpath(s)) for s in data["site"])
-    return Environment(
-        str(exe), Path(os.path.realpath(data["prefix"])), tuple(sites), dict(data["markers"])
-    )
+def probe(python: str) -> Environment:
+    """The paths and marker values of ``python`` (an interpreter or a venv directory), as
+    ``environment.probe`` asks for them (the one way safeinstall starts a target interpreter)."""
+    env = probe_environment(python)
+    sites = dict.fromkeys(Path(os.path.realpath(s)) for s in env.site_dirs)
+    prefix = Path(os.path.realpath(env.prefix))
+    return Environment(env.python, prefix, tuple(sites), dict(env.target.environment))
 
 
 def installed(env: Environment) -> list[Installed]:

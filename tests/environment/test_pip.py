@@ -83,3 +83,10 @@ def test_parallel_compilation_writes_bytecode(tmp_path: Path) -> None:
     pipenv._compile(sys.executable, [str(tmp_path)])
     assert list((tmp_path / "pkg" / "__pycache__").glob("mod.*.pyc"))
     assert not list((tmp_path / "pkg" / "__pycache__").glob("broken.*.pyc"))
+
+
+def test_run_pip_starts_no_interpreter_but_as_the_probe_module_starts_it() -> None:
+    with pytest.raises(ValueError, match="not a command for the target interpreter"):
+        pipenv.run_pip([sys.executable, "-c", "pass"], "run a script with site")
+    with pytest.raises(ValueError, match="not a command for the target interpreter"):
+        pipenv.run_pip([sys.executable, "-I", "-S", "-c", "pass"], "run a script")

@@ -232,7 +232,7 @@ def test_broken_interpreter_is_a_target_error(cli: Callable[..., Result], tmp_pa
     lock.write_text("", encoding="utf-8")
     result = cli("verify", lock, "--python", tmp_path / "nope" / "python")
     assert result.code == 1
-    assert "cannot ask the interpreter" in result.err
+    assert "cannot run the target interpreter" in result.err
 
 
 def test_problem_json() -> None:
