@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from safeinstall.commands.installopts import add_python, progress_for, python_of, report
 from safeinstall.errors import PolicyError, UsageError
-from safeinstall.policy.pipconfig import trusted_indexes
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
@@ -148,6 +147,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     policy = load_policy(args.policy)
     if args.trusted_host or args.index_url or args.extra_index_url or args.no_deps:
+        from safeinstall.policy.pipconfig import trusted_indexes
+
         trusted = [urls.normalize(spec.url) for spec in trusted_indexes(policy)]
         _refuse_weakening(args, trusted)
     lock_file: Path | None = args.requirement or args.lock

@@ -8,20 +8,23 @@ memory, and the old file is replaced atomically only if it did not change meanwh
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
-from safeinstall.targets import Target
+
+# Imported where used below: `check` reads license comments through this module, and the hook
+# path must start fast.
+if TYPE_CHECKING:
+    from safeinstall.targets import Target
 
 DIGEST_PREFIX = "# safeinstall-digest: "
 LICENSE_PREFIX = "# license: "
@@ -77,6 +80,8 @@ def input_digest(
     tool_version: str,
 ) -> str:
     """``sha256:<hex>`` over everything the lock depends on except the index's contents."""
+    import hashlib
+
     digest = hashlib.sha256()
 
     def part(label: bytes, data: bytes) -> None:
@@ -155,6 +160,8 @@ def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
 
 
 def _package_line(line: str, where: Location) -> LockedPackage:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     req_text, *hash_texts = re.split(r"\s+--hash[= ]", line)
     try:
         req = Requirement(req_text)
@@ -208,6 +215,8 @@ def update_file(path: Path, produce: Callable[[bytes | None], bytes]) -> bool:
         new = produce(old)
         if new == old:
             return False
+        import hashlib
+
         expected = None if old is None else hashlib.sha256(old).hexdigest()
         replace_file(path, new, expected_digest=expected)
         return True

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
-from packaging.metadata import InvalidMetadata, Metadata
+
+if TYPE_CHECKING:  # `check` asks only `allowed`; reading metadata is for locking
+    from packaging.metadata import Metadata
 
 # Only classifiers that name exactly one SPDX license. "BSD License", "Zope Public License",
 # "Academic Free License (AFL)" and the like are ambiguous and are left to the License field.
@@ -72,6 +75,8 @@ def from_classifiers(classifiers: Iterable[str]) -> str | None:
 
 def license_of(metadata: Metadata) -> str | None:
     """The SPDX expression of a distribution's license, or None when it cannot be told."""
+    from packaging.metadata import InvalidMetadata
+
     try:
         expression = metadata.license_expression
     except InvalidMetadata:  # lazily validated: an invalid expression tells nothing
