@@ -9,11 +9,9 @@ default index cannot shadow an internal name served by an extra index (dependenc
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import os
-import subprocess
 import sys
 import threading
 
@@ -140,13 +138,15 @@ def _first(config: dict[str, str], key: str) -> str | None:
 
 def parse_config_list(output: str) -> dict[str, str]:
     """Parse ``pip config list`` lines (``section.key='value'``, value a Python literal)."""
+    from ast import literal_eval
+
     config: dict[str, str] = {}
     for line in output.splitlines():
         key, sep, raw = line.partition("=")
         if not sep:
             continue
         try:
-            value = ast.literal_eval(raw)
+            value = literal_eval(raw)
         except (ValueError, SyntaxError):
             continue
         if isinstance(value, str):
@@ -155,9 +155,13 @@ def parse_config_list(output: str) -> dict[str, str]:
 
 
 def _run(python: str, args: list[str], what: str) -> str:
+    # -I: neither the current directory (a repository's own `pip/` would be imported instead of
+    # pip) nor PYTHONPATH nor the user's site-packages is on sys.path.
+    import subprocess
+
     try:
         proc = subprocess.run(
-            [python, *args],
+            [python, "-I", *args],
             capture_output=True,
             text=True,
             timeout=_TIMEOUT,

@@ -254,3 +254,21 @@ def test_a_pip_whose_internals_moved_is_asked_through_its_command_line(
     specs = configured_indexes()
     assert specs[0].url == "https://x.example.org/simple"
     assert specs[-1].name == "pip-index" and specs[-1].file_hosts  # pip's default, asked apart
+
+
+def test_a_pip_package_in_the_current_directory_is_never_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A repository under review can carry a `pip/` of its own; `python -c` puts the current
+    # directory first on sys.path, so asking "pip" there ran the repository's code.
+    marker = tmp_path / "ran"
+    hostile = tmp_path / "repo" / "pip"
+    hostile.mkdir(parents=True)
+    (hostile / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (hostile / "__main__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(hostile.parent)
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://extra.example.com/simple")
+    specs = configured_indexes()
+    assert specs[0].url == "https://extra.example.com/simple"
+    pipconfig.default_index()
+    assert not marker.exists()
