@@ -49,8 +49,7 @@ class RelockPlan:
 
 def plan_relock(path: Path, old: Lock, policy: Policy) -> RelockPlan:
     """Read the inputs of the lock at ``path`` (``old``, as audited) and check it is fresh."""
-    from safeinstall.lock.inputs import read_inputs
-    from safeinstall.lock.make import choose_targets, digest_for
+    from safeinstall.lock.inputs import choose_targets, digest_for, read_inputs
     from safeinstall.lock.read import read_lock_file
 
     try:

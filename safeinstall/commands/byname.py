@@ -144,7 +144,8 @@ def _resolve_preferring(
 ) -> Lock:
     """The lock `write_lock` would write to ``lock_file`` (holding ``old_lock``: its pins are
     kept), made in memory: it is written only once it is installed."""
-    from safeinstall.lock.make import digest_for, resolve_lock
+    from safeinstall.lock.inputs import digest_for
+    from safeinstall.lock.make import resolve_lock
     from safeinstall.lock.read import parse_lock
 
     old = parse_lock(old_lock, lock_file.name, str(lock_file)) if old_lock is not None else None
@@ -185,7 +186,8 @@ def _write_lock(path: Path, lock: Lock, old: bytes | None, command: str) -> None
 
 
 def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
-    from safeinstall.lock.make import digest_for, resolve_lock, write_lock
+    from safeinstall.lock.inputs import digest_for
+    from safeinstall.lock.make import resolve_lock, write_lock
     from safeinstall.requirements.pep508 import Root
 
     policy, save = request.policy, request.save

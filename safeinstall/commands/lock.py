@@ -41,8 +41,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from packaging.utils import NormalizedName, canonicalize_name
 
     from safeinstall.filekind import is_pylock
-    from safeinstall.lock.inputs import read_inputs
-    from safeinstall.lock.make import choose_targets, digest_for, write_lock
+    from safeinstall.lock.inputs import choose_targets, digest_for, read_inputs
     from safeinstall.policy.load import load_policy
 
     inputs: list[Path] = args.inputs or default_inputs()
@@ -68,6 +67,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     upgrade: bool | set[NormalizedName] = args.upgrade or {
         canonicalize_name(n) for n in args.upgrade_package
     }
+    from safeinstall.lock.make import write_lock  # the resolver's side: not for --check
+
     ui.info(f"Resolving {len(inputs_read.roots)} requirements for {len(targets)} target(s)...")
     result = write_lock(
         output,

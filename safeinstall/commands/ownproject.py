@@ -58,8 +58,7 @@ def install_project(path: Path, request: Request, ui: UI, *, editable: bool) -> 
 def _fresh_lock(project: Project, policy: Policy, python: str) -> Lock:
     """The project's lock, read with the install rules, refused when missing or stale."""
     from safeinstall.install.pipeline import read_lock
-    from safeinstall.lock.inputs import read_inputs
-    from safeinstall.lock.make import digest_for
+    from safeinstall.lock.inputs import digest_for, read_inputs
     from safeinstall.targets import current_target
 
     here = "" if Path.cwd().resolve() == project.root else f"cd {project.root} && "

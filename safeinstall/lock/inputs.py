@@ -7,16 +7,20 @@ reference the policy does not allow stops the lock with the findings listed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from safeinstall import __version__
 from safeinstall.errors import InputError, Location, PolicyError, UsageError
 from safeinstall.guard.findings import Finding
+from safeinstall.lock.model import input_digest
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
+from safeinstall.targets import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +162,52 @@ def _pyproject_requirements(
             )
             out.append((text, where))
     return out
+
+
+# -- the freshness digest: what `lock --check` compares, offline -----------------------------
+
+
+def choose_targets(
+    policy: Policy, python_version: str | None = None, platform: str | None = None
+) -> tuple[Target, ...]:
+    """What `safeinstall lock` locks for: the one asked for, else the policy's, else this one."""
+    from safeinstall.targets import current_target, target_for, targets_from_markers
+
+    if python_version or platform:
+        return (target_for(python_version, platform),)
+    if policy.environments:
+        return targets_from_markers(policy.environments, policy.source)
+    return (current_target(),)
+
+
+def policy_bytes(policy: Policy, contents: Mapping[Path, bytes] | None = None) -> bytes | None:
+    """The policy file's bytes (``contents``: edited files not yet written, by resolved path)."""
+    if policy.source is None:
+        return None
+    source = Path(policy.source)
+    if contents and source.resolve() in contents:
+        return contents[source.resolve()]
+    try:
+        return source.read_bytes()
+    except OSError:
+        return None
+
+
+def digest_for(
+    inputs: LockInputs,
+    policy: Policy,
+    targets: Sequence[Target],
+    contents: Mapping[Path, bytes] | None = None,
+) -> str:
+    """The freshness digest; SAFEINSTALL_* policy overrides in force count as part of the policy."""
+    from safeinstall.policy.keys import ENV_OVERRIDES
+
+    raw = policy_bytes(policy, contents)
+    overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]
+    if overrides:
+        raw = (raw or b"") + ("\n# overrides\n" + "\n".join(overrides)).encode()
+    return input_digest(inputs.digest_parts, raw, targets, __version__)
+
+
+def _set(variable: str) -> bool:
+    return bool(os.environ.get(variable, "").strip())

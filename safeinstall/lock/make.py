@@ -7,7 +7,6 @@ failed run leaves the old file byte-identical.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,13 +18,12 @@ from packaging.version import Version
 from safeinstall import __version__, urls
 from safeinstall.errors import InputError, IntegrityError
 from safeinstall.filekind import is_pylock
-from safeinstall.lock.inputs import LockInputs
+from safeinstall.lock.inputs import LockInputs, digest_for
 from safeinstall.lock.model import (
     SHA256,
     Lock,
     LockedFile,
     LockedPackage,
-    input_digest,
     update_file,
 )
 from safeinstall.lock.read import parse_lock
@@ -79,52 +77,6 @@ def from_resolution(
         environments=tuple(environments or (t.marker for t in resolution.targets)),
         requires_python=f">={lowest.major}.{lowest.minor}" if lowest else None,
     )
-
-
-def choose_targets(
-    policy: Policy, python_version: str | None = None, platform: str | None = None
-) -> tuple[Target, ...]:
-    """What `safeinstall lock` locks for: the one asked for, else the policy's, else this one."""
-    from safeinstall.targets import current_target, target_for, targets_from_markers
-
-    if python_version or platform:
-        return (target_for(python_version, platform),)
-    if policy.environments:
-        return targets_from_markers(policy.environments, policy.source)
-    return (current_target(),)
-
-
-def policy_bytes(policy: Policy, contents: Mapping[Path, bytes] | None = None) -> bytes | None:
-    """The policy file's bytes (``contents``: edited files not yet written, by resolved path)."""
-    if policy.source is None:
-        return None
-    source = Path(policy.source)
-    if contents and source.resolve() in contents:
-        return contents[source.resolve()]
-    try:
-        return source.read_bytes()
-    except OSError:
-        return None
-
-
-def digest_for(
-    inputs: LockInputs,
-    policy: Policy,
-    targets: Sequence[Target],
-    contents: Mapping[Path, bytes] | None = None,
-) -> str:
-    """The freshness digest; SAFEINSTALL_* policy overrides in force count as part of the policy."""
-    from safeinstall.policy.keys import ENV_OVERRIDES
-
-    raw = policy_bytes(policy, contents)
-    overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]
-    if overrides:
-        raw = (raw or b"") + ("\n# overrides\n" + "\n".join(overrides)).encode()
-    return input_digest(inputs.digest_parts, raw, targets, __version__)
-
-
-def _set(variable: str) -> bool:
-    return bool(os.environ.get(variable, "").strip())
 
 
 def resolve_lock(
