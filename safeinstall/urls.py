@@ -37,6 +37,15 @@ def normalize(url: str) -> str:
     )
 
 
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``: the scope of credentials and of caller headers. A port
+    that is no number, or out of range, raises ValueError (as ``urlsplit(url).port`` does)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
 def is_loopback(host: str) -> bool:
     """True for localhost and the loopback ranges (where plain http cannot be intercepted)."""
     if host.lower() in ("localhost", "localhost."):

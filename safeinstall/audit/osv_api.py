@@ -133,8 +133,8 @@ class OsvApi:
 
 def osv_http(base_url: str) -> Http:
     """The pooled ``Http`` allowed to reach only the API's own origin."""
-    from safeinstall.index.credentials import origin
     from safeinstall.index.http import Http
+    from safeinstall.urls import origin
 
     home = origin(base_url)
 

@@ -17,17 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from safeinstall.errors import InputError, Location
-from safeinstall.urls import strip_credentials
+from safeinstall.urls import origin, strip_credentials
 
 Origin = tuple[str, str, int]  # scheme, host, port
-
-
-def origin(url: str) -> Origin:
-    """(scheme, host, port) of ``url``: the scope credentials and caller headers are limited to."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
 
 
 class Credentials:

@@ -29,8 +29,8 @@ from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, SSLEr
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError
-from safeinstall.index.credentials import Credentials, Origin, origin
-from safeinstall.urls import strip_credentials
+from safeinstall.index.credentials import Credentials, Origin
+from safeinstall.urls import origin, strip_credentials
 
 USER_AGENT = f"safeinstall/{__version__}"
 MAX_REDIRECTS = 10

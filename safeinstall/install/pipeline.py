@@ -18,7 +18,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
@@ -47,7 +46,7 @@ from safeinstall.install.plan import (
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
-from safeinstall.policy.pipconfig import trusted_indexes
+from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 
 # Never uninstalled by sync: the installer itself, and this tool unless the lock lists it.
 PROTECTED = frozenset({"pip", "safeinstall"})
@@ -164,7 +163,7 @@ def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
     """One pooled Http whose every request and redirect the policy's hosts allow."""
     indexes = trusted_indexes(policy)
     allowed = HostPolicy(indexes)
-    credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
+    credentials = index_credentials(policy)
     with Http(allowed=allowed, credentials=credentials, pool_size=WORKERS) as http:
         yield Network(http, IndexClient(indexes, http, cache_dir=cache), allowed)
 

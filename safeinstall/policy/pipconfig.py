@@ -17,7 +17,7 @@ import threading
 
 from safeinstall.errors import SafeinstallError, TargetEnvironmentError
 from safeinstall.policy.model import IndexSpec, Policy
-from safeinstall.urls import normalize
+from safeinstall.urls import normalize, origin
 
 # pip applies [global], then the command's own section, then PIP_* variables (":env:"); later wins.
 _SECTIONS = (":env:", "install", "global")
@@ -55,8 +55,43 @@ def trusted_indexes(policy: Policy) -> tuple[IndexSpec, ...]:
 def configured_indexes(python: str | None = None) -> tuple[IndexSpec, ...]:
     """The indexes pip for ``python`` (default: this interpreter) uses, in trust order.
 
-    Names: ``pip-extra-1`` ... for extra index URLs, then ``pip-index``. Credentials are stripped.
+    Names: ``pip-extra-1`` ... for extra index URLs, then ``pip-index``. Credentials are stripped
+    (``index_credentials`` gives them to the HTTP layer, and to nothing else).
     """
+    return _configured(python)[0]
+
+
+def index_credentials(policy: Policy) -> tuple[str, ...]:
+    """The index URLs with ``user:password@`` that pip is configured with (PIP_INDEX_URL,
+    PIP_EXTRA_INDEX_URL, pip.conf), for the origins of the trusted indexes only.
+
+    The HTTP layer sends each as Basic auth to its own origin and nowhere else; they are never
+    printed or written. With the indexes listed in the policy, only the environment variables
+    are read (pip is not run for this), and a URL counts only where its origin is a policy
+    index's origin.
+    """
+    if policy.indexes is None:
+        specs, urls = _configured(None)
+    else:
+        specs = policy.indexes
+        urls = tuple(
+            url
+            for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+            for url in os.environ.get(name, "").split()
+        )
+    trusted = {_origin(spec.url) for spec in specs}
+    trusted.discard(None)
+    return tuple(url for url in urls if "@" in url and _origin(url) in trusted)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        return origin(url)
+    except ValueError:  # not a URL credentials can be scoped to: none are taken from it
+        return None
+
+
+def _configured(python: str | None) -> tuple[tuple[IndexSpec, ...], tuple[str, ...]]:
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
     with _LOOKUP:  # one lookup at a time: a second caller takes the first one's answer
         return _configured_indexes(python or sys.executable, env)
@@ -77,7 +112,10 @@ _LOOKUP = threading.Lock()
 
 
 @functools.cache
-def _configured_indexes(python: str, env: tuple[tuple[str, str], ...]) -> tuple[IndexSpec, ...]:
+def _configured_indexes(
+    python: str, env: tuple[tuple[str, str], ...]
+) -> tuple[tuple[IndexSpec, ...], tuple[str, ...]]:
+    """The indexes, and the URLs as configured (with any credentials), for one configuration."""
     settings = dict(env)
     index_url = settings.get("PIP_INDEX_URL")
     extra = settings.get("PIP_EXTRA_INDEX_URL")
@@ -92,9 +130,10 @@ def _configured_indexes(python: str, env: tuple[tuple[str, str], ...]) -> tuple[
         if extra is None:
             extra = _first(config, "extra-index-url")
     if _truthy(no_index):
-        return ()
+        return (), ()
     try:
-        return _specs(python, index_url, extra, config)
+        urls = (*(extra or "").split(), *([index_url] if index_url else []))
+        return _specs(python, index_url, extra, config), urls
     except ValueError as exc:  # a URL urllib cannot split (bad port, bad brackets)
         raise TargetEnvironmentError(
             f"pip is configured with an index URL that is not valid: {exc}",

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from packaging.metadata import Metadata
 from packaging.tags import Tag
@@ -28,7 +27,7 @@ from safeinstall.index.metadata import MetadataReader, NeedsBuild
 from safeinstall.index.pages import FileFilter
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
-from safeinstall.policy.pipconfig import trusted_indexes
+from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 
 WORKERS = 16
 
@@ -140,7 +139,7 @@ def open_finder(
     the policy does not let build, are dropped from pages."""
     indexes = trusted_indexes(policy)
     root = cache if cache is not None else cache_root()
-    credentials = [spec.url for spec in indexes if urlsplit(spec.url).password]
+    credentials = index_credentials(policy)
     http = Http(allowed=HostPolicy(indexes), credentials=credentials, pool_size=WORKERS)
     few_malloc_arenas()
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
