@@ -24,7 +24,8 @@ from safeinstall.errors import IndexServerError, ResolutionError
 from safeinstall.files import atomic
 from safeinstall.files.cachedir import private_dir, read_entry, url_key
 from safeinstall.index.distfile import ProjectPage
-from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, FileFilter, parse_page
+from safeinstall.index.filenames import FileFilter
+from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, parse_page
 from safeinstall.index.transport import Getter, Reply
 from safeinstall.policy.model import IndexSpec
 

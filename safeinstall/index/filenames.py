@@ -10,6 +10,7 @@ string and the parsed objects are shared. ``tests/test_distname.py`` holds this 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from packaging.tags import InvalidTag, Tag, UnsortedTagsError, parse_tag
@@ -76,3 +77,28 @@ def parse_sdist(filename: str) -> tuple[NormalizedName, Version]:
         return _name(name), version(text)
     except InvalidVersion:
         raise InvalidSdistFilename(f"invalid version: {filename!r}") from None
+
+
+class FileFilter:
+    """Which files a lock for some targets can use: wheels with one of the targets' tags (decided
+    once per tag string), sdists of the projects the policy lets build. Wheel names that do not
+    parse are kept: the full validation of their release reports them."""
+
+    def __init__(self, tags: Iterable[Tag], sdists: Callable[[str], bool]) -> None:
+        self._tags = frozenset(tags)
+        self.sdist = sdists  # project name -> whether its sdists are kept
+        self._seen: dict[str, bool] = {}
+
+    def wheel(self, tail: str) -> bool:
+        """``tail``: a wheel's file name after the version, ``[build-]py-abi-platform.whl``."""
+        fits = self._seen.get(tail)
+        if fits is None:
+            parts = tail[: -len(".whl")].split("-")
+            try:
+                fits = len(parts) not in (3, 4) or not self._tags.isdisjoint(
+                    tags("-".join(parts[-3:]))
+                )
+            except (InvalidTag, UnsortedTagsError):
+                fits = True
+            self._seen[tail] = fits
+        return fits

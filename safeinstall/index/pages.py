@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import InvalidTag, Tag, UnsortedTagsError
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -31,6 +29,8 @@ from packaging.version import InvalidVersion, Version
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
 from safeinstall.index import filenames as distname
 from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.index.filenames import FileFilter
+from safeinstall.index.html import read_anchors
 from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
 
@@ -125,52 +125,13 @@ def parse_html_page(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise _bad(index, page_url, "its HTML is not UTF-8") from None
-    parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    if parser.repository_version is not None:
-        _check_api_version(parser.repository_version, index, page_url)
-    base = urljoin(page_url, parser.base) if parser.base is not None else page_url
+    html = read_anchors(text)
+    if html.repository_version is not None:
+        _check_api_version(html.repository_version, index, page_url)
+    base = urljoin(page_url, html.base) if html.base is not None else page_url
     builder = _Builder(base, project, index, now, None, fits=fits)
-    builder.add([entry for attrs, text in parser.anchors if (entry := _html_entry(attrs, text))])
+    builder.add(html.entries)
     return builder.page()
-
-
-class _AnchorParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self.base: str | None = None
-        self.repository_version: str | None = None
-        self._open: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "a":
-            self._close_anchor()
-            self._open, self._text = values, []
-        elif tag == "base" and self.base is None and values.get("href"):
-            self.base = values["href"]
-        elif tag == "meta" and values.get("name") == "pypi:repository-version":
-            self.repository_version = values.get("content") or ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._close_anchor()
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
-
-    def close(self) -> None:
-        super().close()
-        self._close_anchor()
-
-    def _close_anchor(self) -> None:
-        if self._open is not None:
-            self.anchors.append((self._open, "".join(self._text).strip()))
-            self._open = None
 
 
 class _Builder:
@@ -402,55 +363,6 @@ def _parse_dist_filename(
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
     return None
-
-
-class FileFilter:
-    """Which files a lock for some targets can use: wheels with one of the targets' tags (decided
-    once per tag string), sdists of the projects the policy lets build. Wheel names that do not
-    parse are kept: the full validation of their release reports them."""
-
-    def __init__(self, tags: Iterable[Tag], sdists: Callable[[str], bool]) -> None:
-        self._tags = frozenset(tags)
-        self.sdist = sdists  # project name -> whether its sdists are kept
-        self._seen: dict[str, bool] = {}
-
-    def wheel(self, tail: str) -> bool:
-        """``tail``: a wheel's file name after the version, ``[build-]py-abi-platform.whl``."""
-        fits = self._seen.get(tail)
-        if fits is None:
-            parts = tail[: -len(".whl")].split("-")
-            try:
-                fits = len(parts) not in (3, 4) or not self._tags.isdisjoint(
-                    distname.tags("-".join(parts[-3:]))
-                )
-            except (InvalidTag, UnsortedTagsError):
-                fits = True
-            self._seen[tail] = fits
-        return fits
-
-
-def _html_entry(attrs: Mapping[str, str | None], text: str) -> dict[str, Any] | None:
-    """A PEP 503 anchor as the PEP 691 file object it stands for (None: not a file link)."""
-    href = attrs.get("href")
-    if not href:
-        return None
-    if not text:  # PEP 503 wants the name as the text; tolerate an empty one
-        text = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
-    algorithm, equals, digest = urlsplit(href).fragment.partition("=")
-    entry: dict[str, Any] = {
-        "filename": text,
-        "url": href,
-        "hashes": {algorithm: digest} if equals else {},
-        "requires-python": attrs.get("data-requires-python"),
-        "yanked": (attrs["data-yanked"] or True) if "data-yanked" in attrs else False,
-    }
-    metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
-    if metadata is not None and metadata.strip().lower() == "true":
-        entry["core-metadata"] = True
-    elif metadata is not None and "=" in metadata:
-        algorithm, _, digest = metadata.partition("=")
-        entry["core-metadata"] = {algorithm: digest}
-    return entry
 
 
 def _not_bare(filename: str, index: IndexSpec) -> IndexServerError:

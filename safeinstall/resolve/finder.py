@@ -22,9 +22,9 @@ from safeinstall import urls
 from safeinstall.errors import SafeinstallError
 from safeinstall.index.client import IndexClient
 from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.index.filenames import FileFilter
 from safeinstall.index.http import Http
 from safeinstall.index.metadata import MetadataReader, NeedsBuild
-from safeinstall.index.pages import FileFilter
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes

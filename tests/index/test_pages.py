@@ -13,7 +13,8 @@ from packaging.tags import compatible_tags, cpython_tags
 from packaging.version import Version
 
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
-from safeinstall.index.pages import FileFilter, parse_html_page, parse_json_page, parse_page
+from safeinstall.index.filenames import FileFilter
+from safeinstall.index.pages import parse_html_page, parse_json_page, parse_page
 from safeinstall.policy.model import IndexSpec
 
 INDEX = IndexSpec(
