@@ -216,12 +216,20 @@ def test_lock_fails_when_the_store_holds_the_wheel_its_metadata_file_lies_about(
 
 
 def test_download_after_a_lock_from_a_lying_metadata_file_is_refused(
-    proj: LockProject, tmp_path: Path
+    proj: LockProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serve_lying_demo(proj)
     assert proj.lock().code == 0
     assert "evil==1.0" in (proj.root / "requirements.txt").read_text()
     dest = tmp_path / "wheelhouse"
+    # a CI machine making a wheelhouse from a lock made elsewhere: only the lock can tell
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "ci-cache"))
+    result = proj.run("download", "--policy", proj.policy_path, "-d", dest)
+    assert result.code == 1, result.err
+    assert "the lock records evil as its dependency" in result.err
+    assert not dest.exists() or not list(dest.iterdir())
+    # the machine that locked: its cache holds the lying bytes
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
     result = proj.run("download", "--policy", proj.policy_path, "-d", dest)
     assert result.code == 1, result.err
     assert "(adds Requires-Dist evil)" in result.err
