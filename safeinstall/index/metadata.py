@@ -2,8 +2,9 @@
 
 The typical wheel costs two ranged requests (the zip's tail, then METADATA), or one when METADATA
 lies inside the tail. Results are cached forever under the file's sha256 with a checksum of the
-stored bytes, re-verified on every read. Whatever bytes were used can later be checked against the
-verified wheel (``compare_with_wheel``): a sidecar or a range answer that lies is caught there.
+stored bytes, re-verified on every read. Neither a sidecar nor a range answer is covered by the
+wheel's sha256: ``reconcile.py`` checks them against the whole wheel wherever it is at hand
+(``fetch_all``, the install pipeline, and here, a wheel the artifact store already holds).
 """
 
 from __future__ import annotations
