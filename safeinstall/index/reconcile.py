@@ -20,6 +20,7 @@ Any mismatch is an IntegrityError naming both sources, raised before anything is
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ from safeinstall.index.remotezip import RemoteBytes
 if TYPE_CHECKING:
     from safeinstall.lock.model import LockedPackage
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _HINT = (
     "the index or a mirror serves metadata (its PEP 658 file or ranged reads) that differs from "
     "the wheel; nothing was installed: tell the index's operator, then relock"
@@ -101,9 +103,12 @@ def reconcile_wheel(
 def check_against_store(cache: Path, file: DistFile, served: bytes) -> None:
     """While locking: when the artifact store under ``cache`` already holds the (re-verified)
     wheel, the metadata ``served`` for it must equal its METADATA."""
-    if file.sha256 is None or not (cache / "artifacts" / "sha256" / file.sha256).is_file():
+    digest = file.sha256
+    if digest is None or not _SHA256.fullmatch(digest):
+        return  # not a name the store could hold (and never a path)
+    if not (cache / "artifacts" / "sha256" / digest).is_file():
         return  # nothing stored: no store is created for this check
-    path = Store(cache).get(file.sha256)
+    path = Store(cache).get(digest)
     if path is not None:
         _same(file, served, _inside(file, path))
 
