@@ -93,7 +93,7 @@ class Store:
     """The sha256-addressed artifact store; safe to use from many threads and processes."""
 
     def __init__(self, cache: Path) -> None:
-        private_dir(cache)
+        self.cache = private_dir(cache)
         private_dir(cache / "artifacts")
         self.root = private_dir(cache / "artifacts" / "sha256")
 
@@ -236,8 +236,12 @@ def fetch_all(
 
     Local artifacts (``path`` set) are re-hashed in place; the rest come from the store or, with
     ``http``, are downloaded in parallel. All downloads finish (or fail) before this returns, and
-    the first failure is raised with a count of the others.
+    the first failure is raised with a count of the others. A wheel whose METADATA differs from
+    the core metadata cached under its sha256 (what a lock here was resolved from) fails too
+    (``reconcile``).
     """
+    from safeinstall.index.reconcile import reconcile_wheel
+
     total_bytes = sum(a.size or 0 for a in artifacts if a.path is None)
     state = {"done": 0, "bytes": 0}
     guard = Lock()
@@ -257,6 +261,8 @@ def fetch_all(
             path = store.get(artifact.sha256) or _missing_offline(artifact)
         else:
             path = store.fetch(http, artifact, lambda n: report(received=n))
+        if artifact.is_wheel:
+            reconcile_wheel(path, artifact.filename, artifact.sha256, cache=store.cache)
         report(files=1)
         return path
 

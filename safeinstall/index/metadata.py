@@ -2,8 +2,9 @@
 
 The typical wheel costs two ranged requests (the zip's tail, then METADATA), or one when METADATA
 lies inside the tail. Results are cached forever under the file's sha256 with a checksum of the
-stored bytes, re-verified on every read. Whatever bytes were used can later be checked against the
-verified wheel (``compare_with_wheel``): a sidecar or a range answer that lies is caught there.
+stored bytes, re-verified on every read. Neither a sidecar nor a range answer is covered by the
+wheel's sha256: ``reconcile.py`` checks them against the whole wheel wherever it is at hand
+(``fetch_all``, the install pipeline, and here, a wheel the artifact store already holds).
 """
 
 from __future__ import annotations
@@ -78,9 +79,10 @@ class MetadataReader:
                 from_cache = raw is not None
                 if raw is None:
                     raw = self._fetch(file)
-                meta = _parse(file, raw)
+                meta = parse_metadata(file, raw)
                 _check_identity(file, meta)
                 if not from_cache:
+                    self._check_stored(file, raw)
                     self._store(file, raw)
                 self._used[key] = (meta, raw)
             meta = self._used[key][0]
@@ -100,10 +102,10 @@ class MetadataReader:
                 raw = self._load(file, suffix=".built")
                 if raw is None:
                     raw = build(file, self._download(file))
-                    meta = _parse(file, raw)
+                    meta = parse_metadata(file, raw)
                     _check_identity(file, meta)
                     self._store(file, raw, suffix=".built")
-                self._used[key] = (_parse(file, raw), raw)
+                self._used[key] = (parse_metadata(file, raw), raw)
             meta = self._used[key][0]
         _check_identity(file, meta)
         return meta
@@ -116,50 +118,40 @@ class MetadataReader:
         return [f.result() for f in futures]
 
     def compare_with_wheel(self, file: DistFile, wheel: Path) -> None:
-        """The METADATA inside the (verified) ``wheel`` must equal the bytes resolved with."""
+        """The METADATA inside the (verified) ``wheel`` must equal the bytes resolved with
+        (``reconcile.same_metadata``); on a mismatch the cached bytes are dropped."""
+        from safeinstall.index.reconcile import same_metadata
+
         key = file.sha256 or file.url
         used = self._used.get(key)
         raw = used[1] if used is not None else self._load(file)
         if raw is None:
             return  # nothing was read for this file, so nothing can disagree
-        with open(wheel, "rb") as fh:
-
-            def pread(start: int, end: int) -> bytes:
-                fh.seek(start)
-                return fh.read(end - start)
-
-            zf = RemoteBytes(fh.seek(0, io.SEEK_END), pread)
-            inside = _wheel_metadata(file, zf)
-        if inside != raw:
+        try:
+            same_metadata(raw, wheel, file.filename)
+        except IntegrityError:
             with self._guard:
                 self._used.pop(key, None)
             if (path := self._path(file)) is not None:
                 path.unlink(missing_ok=True)
-            raise IntegrityError(
-                f"the metadata served for {file.filename} differs from the METADATA inside it",
-                hint="the index or a mirror serves inconsistent metadata; tell its operator",
-            )
+            raise
+
+    def _check_stored(self, file: DistFile, raw: bytes) -> None:
+        """The whole wheel is at hand when the artifact store holds it (installed or downloaded
+        here before): what the index served must equal its METADATA (``reconcile``)."""
+        if self._dir is not None and file.kind == "wheel":
+            from safeinstall.index.reconcile import check_against_store
+
+            check_against_store(self._dir.parent, file, raw)
 
     # -- cache ---------------------------------------------------------------------------------
 
     def _path(self, file: DistFile, suffix: str = "") -> Path | None:
-        digest = file.sha256
-        if self._dir is None or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            return None
-        private_dir(self._dir.parent)
-        private_dir(self._dir)
-        return private_dir(self._dir / digest[:2]) / (digest + suffix)
+        return _entry(self._dir, file.sha256, suffix, create=True)
 
     def _load(self, file: DistFile, suffix: str = "") -> bytes | None:
         path = self._path(file, suffix)
-        stored = read_entry(path) if path is not None else None
-        if path is None or stored is None:
-            return None
-        checksum, _, raw = stored.partition(b"\n")
-        if checksum.decode("ascii", "replace") != hashlib.sha256(raw).hexdigest():
-            path.unlink(missing_ok=True)  # corrupt: discard and fetch again
-            return None
-        return raw
+        return _read_entry(path) if path is not None else None
 
     def _store(self, file: DistFile, raw: bytes, suffix: str = "") -> None:
         path = self._path(file, suffix)
@@ -200,7 +192,7 @@ class MetadataReader:
             file.url, headers={"Range": f"bytes=-{TAIL_BYTES}"}, max_bytes=self._max_download
         )
         if reply.status == 200:  # the server ignored Range: this is the whole file
-            return _wheel_metadata(file, _in_memory(_verified(file, reply.body)))
+            return wheel_metadata(file, _in_memory(_verified(file, reply.body)))
         try:
             start, total = _content_range(reply.status, reply.headers, len(reply.body))
             if file.size is not None and total != file.size:
@@ -219,9 +211,9 @@ class MetadataReader:
 
             zf = RemoteBytes(total, fetch)
             zf.add(start, reply.body)
-            return _wheel_metadata(file, zf)
+            return wheel_metadata(file, zf)
         except _RangeUnusable:
-            return _wheel_metadata(file, _in_memory(self._download(file)))
+            return wheel_metadata(file, _in_memory(self._download(file)))
 
     def _download(self, file: DistFile) -> bytes:
         if file.sha256 is None:
@@ -235,6 +227,42 @@ class MetadataReader:
         if reply.status != 200:
             raise IndexServerError(f"downloading {file.url} answered HTTP {reply.status}")
         return _verified(file, reply.body)
+
+
+def cached_metadata(cache: Path, sha256: str) -> bytes | None:
+    """The core metadata cached under ``cache`` (the cache root) for the file with ``sha256``,
+    as it was read from the index (a PEP 658 file or ranged reads); None when there is none."""
+    path = _entry(cache / "metadata", sha256, "", create=False)
+    return _read_entry(path) if path is not None else None
+
+
+def forget_metadata(cache: Path, sha256: str) -> None:
+    """Drop the cached core metadata of the file with ``sha256`` (it was found to lie)."""
+    path = _entry(cache / "metadata", sha256, "", create=False)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def _entry(directory: Path | None, digest: str | None, suffix: str, *, create: bool) -> Path | None:
+    if directory is None or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        return None
+    if not create:
+        return directory / digest[:2] / (digest + suffix)
+    private_dir(directory.parent)
+    private_dir(directory)
+    return private_dir(directory / digest[:2]) / (digest + suffix)
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """An entry's bytes after checking its checksum line; a corrupt entry is removed."""
+    stored = read_entry(path)
+    if stored is None:
+        return None
+    checksum, _, raw = stored.partition(b"\n")
+    if checksum.decode("ascii", "replace") != hashlib.sha256(raw).hexdigest():
+        path.unlink(missing_ok=True)  # corrupt: discard and fetch again
+        return None
+    return raw
 
 
 def _content_range(status: int, headers: Mapping[str, str], length: int) -> tuple[int, int]:
@@ -264,7 +292,7 @@ def _in_memory(body: bytes) -> RemoteBytes:
     return zf
 
 
-def _wheel_metadata(file: DistFile, zf: RemoteBytes) -> bytes:
+def wheel_metadata(file: DistFile, zf: RemoteBytes) -> bytes:
     members = central_directory(zf)
     dist_infos = {m.name.split("/", 1)[0] for m in members if ".dist-info/" in m.name}
     dist_infos = {d for d in dist_infos if d.endswith(".dist-info")}
@@ -351,7 +379,8 @@ _USED_FIELDS = (
 )
 
 
-def _parse(file: DistFile, raw: bytes) -> Metadata:
+def parse_metadata(file: DistFile, raw: bytes) -> Metadata:
+    """Core metadata whose fields the resolver and the lock use parse; IndexServerError if not."""
     try:
         meta = Metadata.from_email(raw, validate=False)
         for field in _USED_FIELDS:

@@ -35,6 +35,7 @@ from safeinstall.files.atomic import advisory_lock
 from safeinstall.index.client import IndexClient
 from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
 from safeinstall.index.http import Http
+from safeinstall.index.reconcile import reconcile_wheels
 from safeinstall.install.plan import (
     Candidate,
     choose,
@@ -217,6 +218,7 @@ def _verified(
             plan.install, policy, env, store, net, find_links=options.find_links
         )
         files = fetch_all(chosen, store, net.http if net else None, progress=progress)
+    reconcile_wheels(chosen, files, (*plan.install, *plan.skipped), env.target.env())
     return [(a, files[a.sha256]) for a in chosen]
 
 

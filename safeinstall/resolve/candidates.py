@@ -1,11 +1,13 @@
 """Which versions of a project may be chosen on a target, and why the others may not.
 
-The policy decides per version: allow/deny, prereleases, ``min-release-age`` (a version counts as
-uploaded at the earliest upload time of its files), yanked files (PEP 592: only with an ``==`` pin
-and a reason in the policy), sdists and, once its metadata has been read, the license
-(``licenses.allow``; an unknown license is refused when the list is set). The target decides
-per file: wheel tags and requires-python. A version without a usable file is not a candidate.
-Every refusal is recorded so that a conflict can say why a requirement had nothing left.
+The policy decides per version: allow/deny, prereleases, ``min-release-age`` (counted per file:
+a file uploaded inside the window, or with no upload time, is never pinned, even when the rest
+of its release is old; a release left with no file counts as too new), yanked files (PEP 592:
+only with an ``==`` pin and a reason in the policy), sdists and, once its metadata has been
+read, the license (``licenses.allow``; an unknown license is refused when the list is set).
+The target decides per file: wheel tags and requires-python. A version without a usable file
+is not a candidate. Every refusal is recorded so that a conflict can say why a requirement had
+nothing left.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ class _Version:
     files: tuple[DistFile, ...]  # usable, not yanked
     yanked_files: tuple[DistFile, ...]  # usable but yanked
     unusable: str | None  # why no file is usable, or why the policy refuses the version
-    uploaded: datetime | None  # earliest upload time; None when unknown
+    # min-release-age left no usable file: the earliest upload among them, None when untimed
+    fresh: datetime | None = None
+    untimed: bool = False  # ... and some had no upload time (the rule cannot be applied)
 
 
 class CandidateFilter:
@@ -238,20 +242,28 @@ class CandidateFilter:
         return entry
 
     def _judge(self, name: NormalizedName, version: Version, files: list[DistFile]) -> _Version:
-        times = [f.upload_time for f in files]
-        uploaded = None if not times or None in times else min(t for t in times if t)
-        known = [t for t in times if t is not None]
-        if uploaded is None and known and self.cutoff and min(known) <= self.cutoff:
-            uploaded = min(known)  # old enough whatever the unknown ones say
         if not self.policy.is_allowed(name, version):
             rule = self.policy.denied_by(name, version)
             refusal = f"denied by the policy ({rule.raw})" if rule else "not on the allow list"
-            return _Version(version, (), (), refusal, uploaded)
+            return _Version(version, (), (), refusal)
         usable = sorted((f for f in files if self._usable(f)), key=self._file_rank)
-        good = tuple(f for f in usable if f.yanked is None)
-        yanked = tuple(f for f in usable if f.yanked is not None)
-        why = None if usable else self._no_file(name, files)
-        return _Version(version, good, yanked, why, uploaded)
+        if not usable:
+            return _Version(version, (), (), self._no_file(name, files))
+        old = [f for f in usable if self._old_enough(f)]
+        if not old:
+            times = [f.upload_time for f in usable if f.upload_time is not None]
+            untimed = len(times) < len(usable)
+            return _Version(version, (), (), None, min(times, default=None), untimed)
+        good = tuple(f for f in old if f.yanked is None)
+        yanked = tuple(f for f in old if f.yanked is not None)
+        return _Version(version, good, yanked, None)
+
+    def _old_enough(self, file: DistFile) -> bool:
+        """min-release-age, per file: a file added to an old release is as new as its upload,
+        and one whose upload time is unknown cannot be shown to be old."""
+        if self.cutoff is None:
+            return True
+        return file.upload_time is not None and file.upload_time <= self.cutoff
 
     def _usable(self, file: DistFile) -> bool:
         if file.kind == "sdist":
@@ -287,18 +299,18 @@ class CandidateFilter:
         )
 
     def _too_new(self, name: NormalizedName, entry: _Version) -> str | None:
-        if self.cutoff is None:
+        if entry.files or entry.yanked_files:
             return None
-        if entry.uploaded is None:
-            index = (entry.files or entry.yanked_files)[0].index
+        if entry.untimed:
+            index = self._page(name).index
             raise PolicyError(
                 f"cannot apply min-release-age to {name} {entry.version}: index {index!r} "
                 "does not say when its files were uploaded",
                 hint="use an index that serves upload times (PEP 700), or set min-release-age to 0",
             )
-        if entry.uploaded > self.cutoff:
+        if entry.fresh is not None:
             return (
-                f"uploaded {entry.uploaded:%Y-%m-%d %H:%M} UTC, newer than the policy's "
+                f"uploaded {entry.fresh:%Y-%m-%d %H:%M} UTC, newer than the policy's "
                 f"min-release-age of {self.policy.min_release_age}"
             )
         return None

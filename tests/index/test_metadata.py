@@ -391,26 +391,26 @@ def test_size_from_content_range_must_match_the_listing() -> None:
 
 def test_fields_newer_than_the_metadata_version_are_tolerated() -> None:
     """Real wheels carry License-File under Metadata-Version 2.1; pip and uv accept them."""
-    from safeinstall.index.metadata import _parse
+    from safeinstall.index.metadata import parse_metadata
 
     raw = (
         b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense-File: LICENSE\n"
         b"Requires-Dist: idna>=3\n"
     )
-    meta = _parse(dist(b""), raw)
+    meta = parse_metadata(dist(b""), raw)
     assert [str(r) for r in meta.requires_dist or ()] == ["idna>=3"]
 
 
 def test_unparsable_dependency_is_still_an_error() -> None:
-    from safeinstall.index.metadata import _parse
+    from safeinstall.index.metadata import parse_metadata
 
     raw = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: idna>=>3\n"
     with pytest.raises(IndexServerError, match="invalid"):
-        _parse(dist(b""), raw)
+        parse_metadata(dist(b""), raw)
 
 
 def test_metadata_version_2_0_is_accepted_as_pip_does() -> None:
-    from safeinstall.index.metadata import _parse
+    from safeinstall.index.metadata import parse_metadata
 
-    meta = _parse(dist(b""), b"Metadata-Version: 2.0\nName: demo\nVersion: 1.0\n")
+    meta = parse_metadata(dist(b""), b"Metadata-Version: 2.0\nName: demo\nVersion: 1.0\n")
     assert meta.requires_dist is None

@@ -60,6 +60,7 @@ class Misbehaviour:
     no_content_length: bool = False  # no Content-Length: the body ends when the connection closes
     tamper: bool = False  # serve different bytes than the listing's hash
     ignore_range: bool = False  # answer a Range request with the whole file (200)
+    ranges_from: bytes | None = None  # answer Range requests from these bytes (a lying proxy)
 
 
 @dataclass(slots=True)
@@ -339,6 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer = replace(answer, content_type=action.content_type)
         range_header = headers.get("range")
         if answer.is_file and answer.status == 200 and range_header and not action.ignore_range:
+            if action.ranges_from is not None:
+                answer = replace(answer, body=action.ranges_from)
             self._send_range(answer, range_header, action)
             return
         self._send(answer, action=action)
