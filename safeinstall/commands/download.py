@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from safeinstall.commands import add_lock_argument
-from safeinstall.commands.installopts import (
+from safeinstall.commands.install.options import (
     add_python,
     lock_path,
     progress_for,

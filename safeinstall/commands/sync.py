@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from safeinstall.commands import add_lock_argument
-from safeinstall.commands.installopts import (
+from safeinstall.commands.install.options import (
     add_python,
     lock_path,
     progress_for,

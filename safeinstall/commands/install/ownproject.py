@@ -14,7 +14,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from safeinstall.commands.byname import Request, absolute, lock_targets
+from safeinstall.commands.install.byname import Request, absolute, lock_targets
 from safeinstall.errors import InputError, Location, TargetEnvironmentError, UsageError
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import Policy
@@ -26,7 +26,7 @@ DEFAULT_BACKEND = ("setuptools>=40.8.0",)
 
 
 def install_project(path: Path, request: Request, ui: UI, *, editable: bool) -> int:
-    from safeinstall.commands.byname import install
+    from safeinstall.commands.install.byname import install
     from safeinstall.environment.pip import pip_install_project
     from safeinstall.requirements.edit import project_at
 

@@ -208,7 +208,7 @@ def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Reque
 
 def install(lock: Lock, request: Request, ui: UI) -> int:
     """Install ``lock`` (made by this run, so already checked by the policy) and report it."""
-    from safeinstall.commands.installopts import progress_for, report
+    from safeinstall.commands.install.options import progress_for, report
     from safeinstall.install.pipeline import install_lock
     from safeinstall.resolve.finder import cache_root
 

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safeinstall.commands.installopts import add_python, progress_for, python_of, report
+from safeinstall.commands.install.options import add_python, progress_for, python_of, report
 from safeinstall.errors import PolicyError, UsageError
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
-    from safeinstall.commands.byname import Request
+    from safeinstall.commands.install.byname import Request
     from safeinstall.install.pipeline import Options
 
 HELP = "install exactly what a lock pins, verified, through pip"
@@ -93,8 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def install_requirements(requirements: Sequence[str], request: Request, ui: UI) -> int:
     """Install by name (`safeinstall install httpx 'rich>=13'`) or a local project (`.`)."""
-    from safeinstall.commands.byname import install_names
-    from safeinstall.commands.ownproject import install_project
+    from safeinstall.commands.install.byname import install_names
+    from safeinstall.commands.install.ownproject import install_project
 
     paths = [r for r in requirements if _is_path(r)]
     if not paths:
@@ -160,14 +160,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if args.packages or args.editable:
         if lock_file is not None:
             raise UsageError("give either a lock or package names, not both")
-        from safeinstall.commands.byname import Request
+        from safeinstall.commands.install.byname import Request
 
         save = args.save.absolute() if args.save else None
         if save is not None and not save.parent.is_dir():
             raise UsageError(f"cannot save the lock to {args.save}: no directory {save.parent}")
         request = Request(policy, python, options, save)
         if args.editable:
-            from safeinstall.commands.ownproject import install_project
+            from safeinstall.commands.install.ownproject import install_project
 
             if args.packages:
                 raise UsageError("give either package names or -e PATH, not both")
