@@ -240,7 +240,7 @@ def fetch_all(
     the core metadata cached under its sha256 (what a lock here was resolved from) fails too
     (``reconcile``).
     """
-    from safeinstall.index.reconcile import reconcile_wheel
+    from safeinstall.index.coremeta import compare_with_cache
 
     total_bytes = sum(a.size or 0 for a in artifacts if a.path is None)
     state = {"done": 0, "bytes": 0}
@@ -262,7 +262,7 @@ def fetch_all(
         else:
             path = store.fetch(http, artifact, lambda n: report(received=n))
         if artifact.is_wheel:
-            reconcile_wheel(path, artifact.filename, artifact.sha256, cache=store.cache)
+            compare_with_cache(store.cache, path, artifact.filename, artifact.sha256)
         report(files=1)
         return path
 

@@ -21,34 +21,32 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from packaging.metadata import InvalidMetadata, Metadata
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.metadata import Metadata
 
-from safeinstall.errors import IndexServerError, IntegrityError, SafeinstallError
+from safeinstall.errors import IndexServerError, IntegrityError
 from safeinstall.files import atomic
-from safeinstall.files.cachedir import private_dir, read_entry
+from safeinstall.index.coremeta import (
+    MAX_METADATA_BYTES,
+    check_identity,
+    check_static,
+    entry_path,
+    parse_metadata,
+    read_checked,
+    wheel_metadata,
+)
 from safeinstall.index.distfile import DistFile
 from safeinstall.index.remotezip import (
     TAIL_BYTES,
     RemoteBytes,
     ZipFormatError,
-    ZipMember,
     central_directory,
     read_member,
 )
 from safeinstall.index.transport import Getter
 
-MAX_METADATA_BYTES = 4 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 MAX_SDIST_UNPACKED_BYTES = 1024 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)\Z")
-# fields whose being dynamic changes what the resolver would see (PEP 643)
-_DEPENDENCY_FIELDS = {"requires-dist", "requires-python", "provides-extra"}
-
-
-class NeedsBuild(SafeinstallError):
-    """An sdist's metadata is dynamic: only building it (running its code) would tell."""
 
 
 class _RangeUnusable(Exception):
@@ -80,15 +78,15 @@ class MetadataReader:
                 if raw is None:
                     raw = self._fetch(file)
                 meta = parse_metadata(file, raw)
-                _check_identity(file, meta)
+                check_identity(file, meta)
                 if not from_cache:
                     self._check_stored(file, raw)
                     self._store(file, raw)
                 self._used[key] = (meta, raw)
             meta = self._used[key][0]
-        _check_identity(file, meta)  # the same bytes may be listed under another name
+        check_identity(file, meta)  # the same bytes may be listed under another name
         if file.kind == "sdist":
-            _check_static(file, meta)
+            check_static(file, meta)
         return meta
 
     def read_built(self, file: DistFile, build: Callable[[DistFile, bytes], bytes]) -> Metadata:
@@ -103,11 +101,11 @@ class MetadataReader:
                 if raw is None:
                     raw = build(file, self._download(file))
                     meta = parse_metadata(file, raw)
-                    _check_identity(file, meta)
+                    check_identity(file, meta)
                     self._store(file, raw, suffix=".built")
                 self._used[key] = (parse_metadata(file, raw), raw)
             meta = self._used[key][0]
-        _check_identity(file, meta)
+        check_identity(file, meta)
         return meta
 
     def read_many(self, files: Iterable[DistFile], max_workers: int = 8) -> list[Metadata]:
@@ -120,7 +118,7 @@ class MetadataReader:
     def compare_with_wheel(self, file: DistFile, wheel: Path) -> None:
         """The METADATA inside the (verified) ``wheel`` must equal the bytes resolved with
         (``reconcile.same_metadata``); on a mismatch the cached bytes are dropped."""
-        from safeinstall.index.reconcile import same_metadata
+        from safeinstall.index.coremeta import same_metadata
 
         key = file.sha256 or file.url
         used = self._used.get(key)
@@ -147,11 +145,11 @@ class MetadataReader:
     # -- cache ---------------------------------------------------------------------------------
 
     def _path(self, file: DistFile, suffix: str = "") -> Path | None:
-        return _entry(self._dir, file.sha256, suffix, create=True)
+        return entry_path(self._dir, file.sha256, suffix, create=True)
 
     def _load(self, file: DistFile, suffix: str = "") -> bytes | None:
         path = self._path(file, suffix)
-        return _read_entry(path) if path is not None else None
+        return read_checked(path) if path is not None else None
 
     def _store(self, file: DistFile, raw: bytes, suffix: str = "") -> None:
         path = self._path(file, suffix)
@@ -229,42 +227,6 @@ class MetadataReader:
         return _verified(file, reply.body)
 
 
-def cached_metadata(cache: Path, sha256: str) -> bytes | None:
-    """The core metadata cached under ``cache`` (the cache root) for the file with ``sha256``,
-    as it was read from the index (a PEP 658 file or ranged reads); None when there is none."""
-    path = _entry(cache / "metadata", sha256, "", create=False)
-    return _read_entry(path) if path is not None else None
-
-
-def forget_metadata(cache: Path, sha256: str) -> None:
-    """Drop the cached core metadata of the file with ``sha256`` (it was found to lie)."""
-    path = _entry(cache / "metadata", sha256, "", create=False)
-    if path is not None:
-        path.unlink(missing_ok=True)
-
-
-def _entry(directory: Path | None, digest: str | None, suffix: str, *, create: bool) -> Path | None:
-    if directory is None or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
-        return None
-    if not create:
-        return directory / digest[:2] / (digest + suffix)
-    private_dir(directory.parent)
-    private_dir(directory)
-    return private_dir(directory / digest[:2]) / (digest + suffix)
-
-
-def _read_entry(path: Path) -> bytes | None:
-    """An entry's bytes after checking its checksum line; a corrupt entry is removed."""
-    stored = read_entry(path)
-    if stored is None:
-        return None
-    checksum, _, raw = stored.partition(b"\n")
-    if checksum.decode("ascii", "replace") != hashlib.sha256(raw).hexdigest():
-        path.unlink(missing_ok=True)  # corrupt: discard and fetch again
-        return None
-    return raw
-
-
 def _content_range(status: int, headers: Mapping[str, str], length: int) -> tuple[int, int]:
     """(start, total size) of a 206 answer whose Content-Range matches its body."""
     match = _CONTENT_RANGE.match(headers.get("content-range", ""))
@@ -290,26 +252,6 @@ def _in_memory(body: bytes) -> RemoteBytes:
     zf = RemoteBytes(len(body))
     zf.add(0, body)
     return zf
-
-
-def wheel_metadata(file: DistFile, zf: RemoteBytes) -> bytes:
-    members = central_directory(zf)
-    dist_infos = {m.name.split("/", 1)[0] for m in members if ".dist-info/" in m.name}
-    dist_infos = {d for d in dist_infos if d.endswith(".dist-info")}
-    if len(dist_infos) != 1:
-        raise ZipFormatError(f"{file.filename} has {len(dist_infos)} .dist-info directories")
-    (dist_info,) = dist_infos
-    name, _, version = dist_info.removesuffix(".dist-info").rpartition("-")
-    if canonicalize_name(name) != file.project or _version(version) != file.version:
-        raise IntegrityError(f"{file.filename} contains {dist_info}, which names another release")
-    return _one_member(file, zf, members, f"{dist_info}/METADATA")
-
-
-def _one_member(file: DistFile, zf: RemoteBytes, members: list[ZipMember], name: str) -> bytes:
-    found = [m for m in members if m.name == name]
-    if len(found) != 1:
-        raise ZipFormatError(f"{file.filename} has {len(found)} {name} entries instead of one")
-    return read_member(zf, found[0], members, MAX_METADATA_BYTES)
 
 
 def _sdist_metadata(file: DistFile, body: bytes) -> bytes:
@@ -358,55 +300,3 @@ class _Capped(io.RawIOBase):
         self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
-
-
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-# Fields the resolver and the lock rely on: these must parse. Others are not judged (real
-# wheels often carry fields newer than their Metadata-Version, which installers accept).
-_USED_FIELDS = (
-    "name",
-    "version",
-    "requires_dist",
-    "requires_python",
-    "provides_extra",
-    "dynamic",
-)
-
-
-def parse_metadata(file: DistFile, raw: bytes) -> Metadata:
-    """Core metadata whose fields the resolver and the lock use parse; IndexServerError if not."""
-    try:
-        meta = Metadata.from_email(raw, validate=False)
-        for field in _USED_FIELDS:
-            getattr(meta, field)
-    except (ExceptionGroup, InvalidMetadata, ValueError) as exc:
-        raise IndexServerError(f"the core metadata of {file.filename} is invalid ({exc})") from None
-    return meta
-
-
-def _check_identity(file: DistFile, meta: Metadata) -> None:
-    if canonicalize_name(meta.name) != file.project or meta.version != file.version:
-        raise IntegrityError(
-            f"the metadata of {file.filename} names {meta.name} {meta.version}, "
-            "not the release its file name says",
-            hint="the file is mislabelled or tampered with; do not use it",
-        )
-
-
-def _check_static(file: DistFile, meta: Metadata) -> None:
-    dynamic = {d.lower() for d in meta.dynamic or ()}
-    try:
-        declared = Version(meta.metadata_version)
-    except (InvalidMetadata, InvalidVersion):  # e.g. "2.0", which pip accepts: not static
-        declared = Version("0")
-    if declared < Version("2.2") or dynamic & _DEPENDENCY_FIELDS:
-        raise NeedsBuild(
-            f"metadata of sdist {file.filename} is dynamic; building it runs its code",
-            hint="use a wheel of this project, or allow building it in the policy",
-        )

@@ -19,7 +19,6 @@ Any mismatch is an IntegrityError naming both sources, raised before anything is
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,25 +28,21 @@ from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from safeinstall.errors import IndexServerError, IntegrityError
-from safeinstall.index.distfile import DistFile
-from safeinstall.index.fetch import Artifact, Store, parse_filename
-from safeinstall.index.metadata import (
-    cached_metadata,
-    forget_metadata,
+from safeinstall.errors import IntegrityError
+from safeinstall.index.coremeta import (
+    METADATA_HINT,
+    compare_with_cache,
+    inside_wheel,
     parse_metadata,
-    wheel_metadata,
+    same_as_wheel,
 )
-from safeinstall.index.remotezip import RemoteBytes
+from safeinstall.index.distfile import DistFile
+from safeinstall.index.fetch import Artifact, Store
 
 if TYPE_CHECKING:
     from safeinstall.lock.model import LockedPackage
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_HINT = (
-    "the index or a mirror serves metadata (its PEP 658 file or ranged reads) that differs from "
-    "the wheel; nothing was installed: tell the index's operator, then relock"
-)
 
 
 def reconcile_wheels(
@@ -86,16 +81,10 @@ def reconcile_wheel(
 ) -> None:
     """The METADATA of the verified ``wheel`` against the metadata cached for ``sha256`` and,
     with ``package``, against the lock (``locked``: the packages it installs in ``environment``)."""
-    file = _wheel_file(filename)
-    inside = _inside(file, wheel)
-    recorded = cached_metadata(cache, sha256) if cache is not None else None
-    if cache is not None and recorded is not None:
-        try:
-            _same(file, recorded, inside)
-        except IntegrityError:
-            forget_metadata(cache, sha256)  # the next lock reads the index again
-            raise
+    if cache is not None:
+        compare_with_cache(cache, wheel, filename, sha256)
     if package is not None and environment is not None:
+        file, inside = inside_wheel(wheel, filename)
         meta = parse_metadata(file, inside)
         _against_lock(meta, filename, package, locked or {}, environment)
 
@@ -110,50 +99,7 @@ def check_against_store(cache: Path, file: DistFile, served: bytes) -> None:
         return  # nothing stored: no store is created for this check
     path = Store(cache).get(digest)
     if path is not None:
-        _same(file, served, _inside(file, path))
-
-
-def same_metadata(recorded: bytes, wheel: Path, filename: str) -> None:
-    """``recorded`` (what the index served) must equal the METADATA inside ``wheel``."""
-    file = _wheel_file(filename)
-    _same(file, recorded, _inside(file, wheel))
-
-
-def _same(file: DistFile, recorded: bytes, inside: bytes) -> None:
-    if recorded == inside:
-        return
-    what = ""
-    try:
-        served = _requires(parse_metadata(file, recorded))
-        real = _requires(parse_metadata(file, inside))
-        changes = [f"adds Requires-Dist {r}" for r in sorted(served - real)]
-        changes += [f"drops Requires-Dist {r}" for r in sorted(real - served)]
-        what = f" ({'; '.join(changes)})" if changes else ""
-    except IndexServerError:
-        pass  # say that they differ, not how
-    raise IntegrityError(
-        f"the metadata the index served for {file.filename} (its PEP 658 file or a ranged read, "
-        f"cached under its sha256) differs from the METADATA inside the wheel file{what}",
-        hint=_HINT,
-    )
-
-
-def _wheel_file(filename: str) -> DistFile:
-    parsed = parse_filename(filename)
-    if parsed is None or not filename.endswith(".whl"):
-        raise IntegrityError(f"{filename} is not a wheel file name")
-    return DistFile(parsed[0], parsed[1], filename, url="", index="", kind="wheel")
-
-
-def _inside(file: DistFile, wheel: Path) -> bytes:
-    """The METADATA member of a local wheel, whose .dist-info must name its release."""
-    with open(wheel, "rb") as fh:
-
-        def pread(start: int, end: int) -> bytes:
-            fh.seek(start)
-            return fh.read(end - start)
-
-        return wheel_metadata(file, RemoteBytes(fh.seek(0, io.SEEK_END), pread))
+        same_as_wheel(file, served, path)
 
 
 def _against_lock(
@@ -185,13 +131,9 @@ def _against_lock(
         raise IntegrityError(
             f"the METADATA inside the wheel file {filename} differs from the metadata "
             f"{package.name} {package.version} was locked with: {'; '.join(problems)}",
-            hint=_HINT,
+            hint=METADATA_HINT,
         )
 
 
 def _applies(req: Requirement, environment: Mapping[str, str]) -> bool:
     return req.marker is None or req.marker.evaluate({**environment, "extra": ""})
-
-
-def _requires(meta: Metadata) -> set[str]:
-    return {str(r) for r in meta.requires_dist or ()}

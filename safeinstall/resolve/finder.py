@@ -21,10 +21,11 @@ from packaging.utils import NormalizedName
 from safeinstall import urls
 from safeinstall.errors import SafeinstallError
 from safeinstall.index.client import IndexClient
+from safeinstall.index.coremeta import NeedsBuild
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.http import Http
-from safeinstall.index.metadata import MetadataReader, NeedsBuild
+from safeinstall.index.metadata import MetadataReader
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes

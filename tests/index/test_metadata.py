@@ -16,7 +16,8 @@ import pytest
 
 from safeinstall.errors import IndexServerError, InputError, IntegrityError
 from safeinstall.index import metadata as metadata_module
-from safeinstall.index.metadata import MetadataReader, NeedsBuild
+from safeinstall.index.coremeta import NeedsBuild
+from safeinstall.index.metadata import MetadataReader
 from safeinstall.index.remotezip import TAIL_BYTES
 from tests.support.distbuild import dist, metadata_text, sdist_bytes, to_zip64, wheel_bytes
 from tests.support.fakehttp import FakeHttp, Response
@@ -391,7 +392,7 @@ def test_size_from_content_range_must_match_the_listing() -> None:
 
 def test_fields_newer_than_the_metadata_version_are_tolerated() -> None:
     """Real wheels carry License-File under Metadata-Version 2.1; pip and uv accept them."""
-    from safeinstall.index.metadata import parse_metadata
+    from safeinstall.index.coremeta import parse_metadata
 
     raw = (
         b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense-File: LICENSE\n"
@@ -402,7 +403,7 @@ def test_fields_newer_than_the_metadata_version_are_tolerated() -> None:
 
 
 def test_unparsable_dependency_is_still_an_error() -> None:
-    from safeinstall.index.metadata import parse_metadata
+    from safeinstall.index.coremeta import parse_metadata
 
     raw = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: idna>=>3\n"
     with pytest.raises(IndexServerError, match="invalid"):
@@ -410,7 +411,7 @@ def test_unparsable_dependency_is_still_an_error() -> None:
 
 
 def test_metadata_version_2_0_is_accepted_as_pip_does() -> None:
-    from safeinstall.index.metadata import parse_metadata
+    from safeinstall.index.coremeta import parse_metadata
 
     meta = parse_metadata(dist(b""), b"Metadata-Version: 2.0\nName: demo\nVersion: 1.0\n")
     assert meta.requires_dist is None

@@ -16,8 +16,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import IntegrityError
+from safeinstall.index.coremeta import cached_metadata
 from safeinstall.index.fetch import Artifact, Store, fetch_all
-from safeinstall.index.metadata import cached_metadata
 from safeinstall.index.reconcile import reconcile_wheel, reconcile_wheels
 from safeinstall.lock.model import LockedFile, LockedPackage
 from safeinstall.policy.model import IndexSpec, Policy
