@@ -20,10 +20,10 @@ from packaging.version import Version
 
 from safeinstall.audit.advisories import ECOSYSTEM, Advisory, MalformedAdvisory, parse_advisory
 from safeinstall.errors import IndexServerError
-from safeinstall.index.transport import Reply
+from safeinstall.net.transport import Reply
 
 if TYPE_CHECKING:
-    from safeinstall.index.http import Http
+    from safeinstall.net.http import Http
 
 DEFAULT_URL = "https://api.osv.dev"
 BATCH_SIZE = 1000  # the API's limit of queries per batch
@@ -133,7 +133,7 @@ class OsvApi:
 
 def osv_http(base_url: str) -> Http:
     """The pooled ``Http`` allowed to reach only the API's own origin."""
-    from safeinstall.index.http import Http
+    from safeinstall.net.http import Http
     from safeinstall.urls import origin
 
     home = origin(base_url)

@@ -43,7 +43,7 @@ from safeinstall.resolve.resolver import Finder, Resolution, resolve
 from safeinstall.targets import current_target
 
 if TYPE_CHECKING:
-    from safeinstall.index.http import Http
+    from safeinstall.net.http import Http
 
 _KEY_VERSION = b"build-env-1\n"
 _CREATING: dict[str, threading.Lock] = {}

@@ -26,7 +26,7 @@ from safeinstall.files.cachedir import private_dir, read_entry, url_key
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, parse_page
-from safeinstall.index.transport import Getter, Reply
+from safeinstall.net.transport import Getter, Reply
 from safeinstall.policy.model import IndexSpec
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024

@@ -35,7 +35,7 @@ from safeinstall.errors import IntegrityError, SafeinstallError
 from safeinstall.files.cachedir import private_dir
 
 if TYPE_CHECKING:
-    from safeinstall.index.http import Http
+    from safeinstall.net.http import Http
 
 WORKERS = 8
 MAX_UNSIZED_BYTES = 4 * 1024 * 1024 * 1024  # a file whose size nobody announced

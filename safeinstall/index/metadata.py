@@ -42,7 +42,7 @@ from safeinstall.index.remotezip import (
     central_directory,
     read_member,
 )
-from safeinstall.index.transport import Getter
+from safeinstall.net.transport import Getter
 
 MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 MAX_SDIST_UNPACKED_BYTES = 1024 * 1024 * 1024

@@ -34,7 +34,6 @@ from safeinstall.errors import (
 from safeinstall.files.atomic import advisory_lock
 from safeinstall.index.client import IndexClient
 from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
-from safeinstall.index.http import Http
 from safeinstall.index.reconcile import reconcile_wheels
 from safeinstall.install.plan import (
     Candidate,
@@ -45,6 +44,7 @@ from safeinstall.install.plan import (
     local_files,
 )
 from safeinstall.lock.model import Lock, LockedPackage
+from safeinstall.net.http import Http
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes

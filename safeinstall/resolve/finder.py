@@ -24,8 +24,8 @@ from safeinstall.index.client import IndexClient
 from safeinstall.index.coremeta import NeedsBuild
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.http import Http
 from safeinstall.index.metadata import MetadataReader
+from safeinstall.net.http import Http
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes

@@ -16,7 +16,7 @@ import pytest
 from packaging.pylock import Pylock
 
 from safeinstall.index.client import MAX_PAGE_BYTES
-from safeinstall.index.http import Http
+from safeinstall.net.http import Http
 from safeinstall.resolve import finder
 from tests.support.builders import file_sha256
 from tests.support.indexserver import IndexServer

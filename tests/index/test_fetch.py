@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from safeinstall.errors import IndexServerError, IntegrityError
 from safeinstall.index.fetch import Artifact, Store, check_filename, fetch_all, parse_filename
-from safeinstall.index.http import Http
+from safeinstall.net.http import Http
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import IndexSpec
 from tests.support.builders import build_wheel

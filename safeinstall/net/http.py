@@ -29,7 +29,7 @@ from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, SSLEr
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError
-from safeinstall.index.credentials import Credentials, Origin
+from safeinstall.net.credentials import Credentials, Origin
 from safeinstall.urls import origin, strip_credentials
 
 USER_AGENT = f"safeinstall/{__version__}"

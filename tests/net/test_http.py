@@ -1,4 +1,4 @@
-"""index.http against the loopback index: retries, limits, redirects, credentials, ranges."""
+"""net.http against the loopback index: retries, limits, redirects, credentials, ranges."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError, InputError
-from safeinstall.index.http import MAX_REDIRECTS, Http, next_hop
+from safeinstall.net.http import MAX_REDIRECTS, Http, next_hop
 from tests.support.indexserver import IndexServer
 
 MakeHttp = Callable[..., Http]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from safeinstall.errors import InputError
-from safeinstall.index.credentials import Credentials, origin
+from safeinstall.net.credentials import Credentials, origin
 
 
 def basic(user_pass: str) -> str:
