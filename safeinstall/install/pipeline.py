@@ -45,6 +45,7 @@ from safeinstall.install.plan import (
     from_pylock,
     local_files,
 )
+from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.policy.model import Policy
 from safeinstall.resolve.finder import HostPolicy
@@ -225,7 +226,9 @@ def _verified(
             plan.install, policy, env, store, net, find_links=options.find_links
         )
         files = fetch_all(chosen, store, net.http if net else None, progress=progress)
-    return [(a, files[a.sha256]) for a in chosen]
+    verified = [(a, files[a.sha256]) for a in chosen]
+    check_wheels(verified)  # the whole wheel format, before pip writes a byte
+    return verified
 
 
 @contextlib.contextmanager

@@ -1,10 +1,11 @@
 """`safeinstall install` when pip fails part-way: real pip, a real venv, a loopback index.
 
 The new lock pins ``lib 2.0``, ``new-dep 1.0`` and ``bad 1.0``. ``bad``'s wheel passes every
-check safeinstall makes (its hash is locked), but pip fails while installing it: a file under
-``bad-1.0.data/bogus/`` names no install scheme, which pip only notices after it wrote the root
-files (package and ``.dist-info``). pip installs equal-weight requirements in reverse name order,
-so ``new-dep`` is installed and ``lib`` replaced (both committed) when ``bad`` fails.
+check safeinstall makes (its hash is locked, it is a well-formed wheel), but pip fails while
+installing it: its console script entry point names no callable (``bad = bad``), which pip only
+notices after it wrote the root files (package and ``.dist-info``). pip installs equal-weight
+requirements in reverse name order, so ``new-dep`` is installed and ``lib`` replaced (both
+committed) when ``bad`` fails.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tests.support.installdata import (
 )
 
 Cli = Callable[..., Result]
+BAD_ENTRY_POINT = b"[console_scripts]\nbad = bad\n"  # no ":function", which pip requires
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def upgrade(index_server: IndexServer, tmp_path: Path) -> tuple[Path, LockedPack
     dists = tmp_path / "dists"
     old = locked(index_server, build_wheel(dists, "lib", "1.0"))
     new = locked(index_server, build_wheel(dists, "lib", "2.0"))
-    files = {"bad/__init__.py": b"", "bad-1.0.data/bogus/x": b"no such scheme\n"}
+    files = {"bad/__init__.py": b"", "bad-1.0.dist-info/entry_points.txt": BAD_ENTRY_POINT}
     bad = locked(index_server, build_wheel(dists, "bad", "1.0", files=files))
     new_dep = locked(index_server, build_wheel(dists, "new-dep", "1.0"))  # pip installs it first
     txt, _ = write_locks(tmp_path / "new", [bad, new, new_dep])
@@ -64,7 +66,7 @@ def test_replaced_version_is_restored_from_the_store(
     result = cli("install", "--policy", policy, "-r", new_lock, "--python", python)
     assert result.code != 0, result.out
     assert "Traceback" not in result.err
-    assert "Unknown scheme key" in result.err  # pip's own reason
+    assert "Invalid script entry point" in result.err  # pip's own reason
     assert "replaced lib 1.0 with 2.0;" in result.err
     for added in ("bad 1.0", "new-dep 1.0"):  # the half-written one and the finished one
         assert re.search(f"; pip added [^;]*{added}", result.err)
