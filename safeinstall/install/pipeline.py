@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
 
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
 from safeinstall.environment.probe import Environment, Installed, Scheme, probe
@@ -37,6 +36,7 @@ from safeinstall.files.atomic import advisory_lock
 from safeinstall.index.client import IndexClient
 from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
 from safeinstall.index.http import Http
+from safeinstall.install.footprint import take
 from safeinstall.install.plan import (
     Candidate,
     choose,
@@ -45,6 +45,9 @@ from safeinstall.install.plan import (
     from_pylock,
     local_files,
 )
+from safeinstall.install.recovery import after_failure
+from safeinstall.install.removal import check_removals
+from safeinstall.install.scheme import SchemeDirs, scheme_dirs
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.policy.model import Policy
@@ -195,16 +198,29 @@ def install_lock(
     with _environment_lock(first, scheme):
         env = probe(python, scheme, where)  # what is there now that no other install runs
         plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
+        dirs = scheme_dirs(env.python, scheme, where)
+        _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
+            files = take(dirs.written)
             try:
                 pip_install(env.python, artifacts, options.pip, stage_in=Store(cache).root)
             except TargetEnvironmentError as exc:
-                raise _after_failure(exc, plan, python, options.pip, Store(cache)) from None
+                store = Store(cache)
+                raise after_failure(
+                    exc, env, pip=options.pip, store=store, dirs=dirs, files=files
+                ) from None
         if plan.remove:
             pip_uninstall(env.python, [i.name for i in plan.remove])
         return Outcome(plan, tuple(a for a, _ in artifacts), plan.remove)
+
+
+def _check_removals(plan: Plan, env: Environment, dirs: SchemeDirs) -> None:
+    """Refuse before pip runs when a distribution it would remove lists files not its own."""
+    names = [p.name for p in plan.install if p.name in env.installed]
+    names += [i.name for i in plan.remove]
+    check_removals(env.python, dirs, names, f"let pip replace or remove {', '.join(names)}")
 
 
 def _verified(
@@ -280,81 +296,3 @@ def select_artifacts(
         choose(pkg, cands, env.target, policy) for pkg, cands in zip(packages, found, strict=True)
     ]
     return list({a.sha256: a for a in chosen}.values())
-
-
-def _after_failure(
-    exc: TargetEnvironmentError, plan: Plan, python: str, pip: PipOptions, store: Store
-) -> TargetEnvironmentError:
-    """What pip changed before it failed, undone where possible, said as a last probe finds it.
-
-    pip keeps each package it finished and leaves the failing one half-written (files and a
-    ``.dist-info`` without its INSTALLER): what it added is uninstalled again (only with the
-    default scheme, the one ``pip uninstall`` acts on), and the versions it replaced or removed
-    are reinstalled from wheels in the store.
-    """
-    before = plan.env.installed
-    now = probe(python, pip.scheme, pip.where).installed
-    added = [n for n in now if n not in before]
-    changed = [n for n in now if n in before and now[n].version != before[n].version]
-    gone = [n for n in before if n not in now]
-    if not (added or changed or gone):
-        return TargetEnvironmentError(f"{exc.message}; the environment is unchanged", hint=exc.hint)
-    if added and pip.scheme == "default":
-        with contextlib.suppress(TargetEnvironmentError):
-            pip_uninstall(plan.env.python, added)
-    no_wheel = _restore([before[n] for n in changed + gone], plan.env, pip, store)
-    after = probe(python, pip.scheme, pip.where).installed
-    back = [n for n in changed + gone if n in after and after[n].version == before[n].version]
-    lost = [n for n in changed + gone if n not in back]
-    undone, left = [n for n in added if n not in after], [n for n in added if n in after]
-    replaced = [f"{n} {before[n].version} with {now[n].version}" for n in changed]
-    parts = [f"pip added {_names(now, added)}"] if added else []
-    parts += [f"replaced {', '.join(replaced)}"] if changed else []
-    parts += [f"removed {_names(before, gone)}"] if gone else []
-    parts += [f"uninstalled {_names(now, undone)} again"] if undone else []
-    parts += [f"left {_names(now, left)} installed"] if left else []
-    parts += [f"restored {_names(before, back)}"] if back else []
-    if lost:
-        why = " (no wheel in the cache)" if set(lost) <= set(no_wheel) else ""
-        parts.append(f"could not restore {_names(before, lost)}{why}")
-    # pip ran and changed things, so its generic hint (is pip working?) does not apply
-    todo = ["reinstall what could not be restored"] if lost else []
-    todo += ["uninstall what was left installed"] if left else []
-    return TargetEnvironmentError(
-        f"{exc.message}; {'; '.join(parts)}",
-        hint="; ".join([*todo, "fix what pip reports, then install again"]),
-    )
-
-
-def _names(installed: Mapping[NormalizedName, Installed], names: Sequence[NormalizedName]) -> str:
-    return ", ".join(f"{n} {installed[n].version}" if n in installed else n for n in names)
-
-
-def _restore(
-    previous: Sequence[Installed], env: Environment, pip: PipOptions, store: Store
-) -> list[NormalizedName]:
-    """Reinstall ``previous`` versions from wheels in the store; those with no wheel there."""
-    if not previous:
-        return []
-    local = local_files((), store, {i.name for i in previous})
-    no_wheel = []
-    for old in previous:
-        pkg = LockedPackage(old.name, old.version, ()) if old.version is not None else None
-        cands = [
-            Candidate(a)
-            for a in local.values()
-            if pkg and a.name == old.name and a.version == old.version
-        ]
-        try:
-            if pkg is None or not cands:
-                no_wheel.append(old.name)
-                continue
-            artifact = choose(pkg, cands, env.target, Policy())
-            path = store.get(artifact.sha256)
-            if path is None:
-                no_wheel.append(old.name)  # the entry was damaged, and is now dropped
-                continue
-            pip_install(env.python, [(artifact, path)], pip, stage_in=store.root)
-        except SafeinstallError:
-            continue  # the last probe tells
-    return no_wheel

@@ -102,7 +102,7 @@ def _installed_wheel(
         ]
     if len(wheels) <= 1:
         return wheels[0] if wheels else None
-    installed = set(_record_rows(dist.meta_dir / "RECORD"))
+    installed = set(record_rows(dist.meta_dir / "RECORD"))
     return max(wheels, key=lambda wheel: len(installed & set(_wheel_record_rows(wheel))))
 
 
@@ -135,7 +135,7 @@ def _compare(dist: Installed, wheel: Path) -> Iterator[Problem | str]:
             else:
                 yield target
     meta = dist.meta_dir.name
-    for entry in _record_rows(dist.meta_dir / "RECORD"):
+    for entry in record_rows(dist.meta_dir / "RECORD"):
         path = PurePosixPath(entry[0])
         if (
             entry[0] not in placed
@@ -171,7 +171,7 @@ def _member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
     return digest.hexdigest()
 
 
-def _record_rows(path: Path) -> list[tuple[str, str]]:
+def record_rows(path: Path) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -20,7 +20,7 @@ import pytest
 
 from safeinstall.lock.model import LockedPackage
 from tests.conftest import Result
-from tests.support.builders import build_wheel
+from tests.support.builders import PTH_CONTENT, build_wheel
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
     installed,
@@ -127,3 +127,38 @@ def test_what_pip_added_under_a_prefix_is_reported_as_left(
     assert "uninstalled" not in result.err
     assert "uninstall what was left installed" in result.err
     assert list(prefix.glob("lib/python3*/site-packages/bad-1.0.dist-info"))
+
+
+@pytest.mark.slow
+def test_files_pip_wrote_before_any_dist_info_are_reported_and_removed(
+    cli: Cli, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """pip writes ``leaky_init.pth`` (a working one), then fails on the next member because a
+    directory is in its way: no ``.dist-info`` exists yet, so no installed package shows it."""
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    obstacle = site / "blocked" / "__init__.py"
+    obstacle.mkdir(parents=True)  # left there by something else; pip cannot write the file
+    files = {"leaky_init.pth": PTH_CONTENT, "blocked/__init__.py": b""}
+    leaky = locked(index_server, build_wheel(tmp_path / "dists", "leaky", "1.0", files=files))
+    txt, _ = write_locks(tmp_path / "lock", [leaky])
+    policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
+
+    result = cli("install", "--policy", policy, "-r", txt, "--python", python)
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert "unchanged" not in result.err
+    assert re.search(
+        r"; deleted the files pip wrote: [^;]*site-packages/leaky_init\.pth", result.err
+    )
+    assert not (site / "leaky_init.pth").exists()
+    assert obstacle.is_dir()  # it was there before: never removed
+    out = subprocess.run(
+        [str(python), "-c", "import os; print(os.environ.get('SAFEINSTALL_PWNED'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=pip_env(),
+    ).stdout
+    assert out.strip() == "None"
+    assert installed(python) == set()
