@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,8 +46,9 @@ from safeinstall.install.plan import (
     local_files,
 )
 from safeinstall.install.recovery import after_failure
-from safeinstall.install.removal import check_removals
+from safeinstall.install.removal import check_removals, installed_dists
 from safeinstall.install.scheme import SchemeDirs, scheme_dirs
+from safeinstall.install.verifywheel import against_wheels
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.policy.model import Policy
@@ -159,7 +160,8 @@ def make_plan(lock: Lock, env: Environment, *, reinstall: bool = False, sync: bo
         listed = {p.name for p in lock.packages}
         for name in sorted(set(env.installed) - listed):
             have = env.installed[name]
-            (kept if name in PROTECTED or have.editable else remove).append(have)
+            # an editable install says so in its own direct_url.json: that is no reason to keep it
+            (kept if name in PROTECTED else remove).append(have)
     return Plan(env, tuple(install), tuple(skipped), tuple(remove), tuple(kept))
 
 
@@ -194,26 +196,37 @@ def install_lock(
     first = probe(python, scheme, where)
     if options.dry_run:
         plan = make_plan(lock, first, reinstall=options.reinstall, sync=options.sync)
+        dirs = scheme_dirs(first.python, scheme, where)
+        plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
         return Outcome(plan, dry_run=True)
     with _environment_lock(first, scheme):
         env = probe(python, scheme, where)  # what is there now that no other install runs
         plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
         dirs = scheme_dirs(env.python, scheme, where)
+        plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
         _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
             files = take(dirs.written)
+            pip = replace(options.pip, reinstall=True) if _same_version(plan) else options.pip
             try:
-                pip_install(env.python, artifacts, options.pip, stage_in=Store(cache).root)
+                pip_install(env.python, artifacts, pip, stage_in=Store(cache).root)
             except TargetEnvironmentError as exc:
                 store = Store(cache)
                 raise after_failure(
-                    exc, env, pip=options.pip, store=store, dirs=dirs, files=files
+                    exc, env, pip=pip, store=store, dirs=dirs, files=files
                 ) from None
         if plan.remove:
             pip_uninstall(env.python, [i.name for i in plan.remove])
         return Outcome(plan, tuple(a for a, _ in artifacts), plan.remove)
+
+
+def _same_version(plan: Plan) -> bool:
+    """Whether a package to install is installed at that version (pip then needs to be told
+    to reinstall it)."""
+    have = plan.env.installed
+    return any(p.name in have and have[p.name].version == p.version for p in plan.install)
 
 
 def _check_removals(plan: Plan, env: Environment, dirs: SchemeDirs) -> None:
@@ -233,18 +246,59 @@ def _verified(
     progress: Progress | None,
 ) -> list[tuple[Artifact, Path]]:
     """Each file to install with its verified local path; no network when nothing is needed."""
-    if not plan.install:
+    verified = _fetched(plan.install, policy, env, options, cache=cache, progress=progress)
+    check_wheels(verified)  # the whole wheel format, before pip writes a byte
+    return verified
+
+
+def _fetched(
+    packages: Sequence[LockedPackage],
+    policy: Policy,
+    env: Environment,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None,
+) -> list[tuple[Artifact, Path]]:
+    """The one file of each package, fetched (or found locally) and verified against the lock."""
+    if not packages:
         return []
     store = Store(cache)
     with contextlib.ExitStack() as stack:
         net = None if options.offline else stack.enter_context(open_network(policy, cache))
-        chosen = select_artifacts(
-            plan.install, policy, env, store, net, find_links=options.find_links
-        )
+        chosen = select_artifacts(packages, policy, env, store, net, find_links=options.find_links)
         files = fetch_all(chosen, store, net.http if net else None, progress=progress)
-    verified = [(a, files[a.sha256]) for a in chosen]
-    check_wheels(verified)  # the whole wheel format, before pip writes a byte
-    return verified
+    return [(a, files[a.sha256]) for a in chosen]
+
+
+def _as_locked(
+    plan: Plan,
+    policy: Policy,
+    dirs: SchemeDirs,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None,
+) -> Plan:
+    """The plan with each package "at the locked version" whose installed files are not those of
+    a wheel the lock pins moved to ``install`` (to be reinstalled). Its locked wheel is fetched
+    when not at hand (not in a dry run: there, only wheels at hand are compared)."""
+    if not plan.skipped:
+        return plan
+    names = {p.name for p in plan.skipped}
+    dists = [d for d in installed_dists(plan.env.python, dirs) if d.name in names]
+    check = against_wheels(Lock(plan.skipped, ""), dists, cache, options.find_links)
+    unproven = [p for p in plan.skipped if p.name not in check.compared]
+    if unproven and not options.dry_run:
+        fetched = _fetched(unproven, policy, plan.env, options, cache=cache, progress=progress)
+        if any(a.is_wheel for a, _ in fetched):
+            check = against_wheels(Lock(plan.skipped, ""), dists, cache, options.find_links)
+    differ = {p.package for p in check.problems}
+    if not differ:
+        return plan
+    moved = tuple(p for p in plan.skipped if p.name in differ)
+    skipped = tuple(p for p in plan.skipped if p.name not in differ)
+    return replace(plan, install=(*plan.install, *moved), skipped=skipped)
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ class WheelCheck:
     problems: tuple[Problem, ...]
     packages: int  # installed packages compared with their locked wheel
     files: int  # files compared
+    compared: frozenset[str] = frozenset()  # the names of those packages
 
 
 def against_wheels(
@@ -57,6 +58,7 @@ def against_wheels(
     }
     local = _wheelhouse(find_links, pins)
     problems: list[Problem] = []
+    compared: set[str] = set()
     packages = files = 0
     for dist in dists:
         pkg = pins.get((dist.name, as_version(dist.version)))
@@ -64,12 +66,13 @@ def against_wheels(
         if wheel is None:
             continue
         packages += 1
+        compared.add(dist.name)
         for item in _compare(dist, wheel):
             if isinstance(item, Problem):
                 problems.append(item)
             else:
                 files += 1
-    return WheelCheck(tuple(problems), packages, files)
+    return WheelCheck(tuple(problems), packages, files, frozenset(compared))
 
 
 def _wheelhouse(
