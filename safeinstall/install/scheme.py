@@ -30,8 +30,7 @@ for d in (exe_dir, os.path.dirname(exe_dir)):
         prefix = d
         break
 if mode == "target":
-    paths = dict(purelib=where, platlib=where, scripts=os.path.join(where, "bin"),
-                 include=where, data=where)
+    paths = dict(purelib=where, platlib=where, scripts=os.path.join(where, "bin"))
     root = where
 elif mode == "prefix":
     paths, root = sysconfig.get_paths(vars={"base": where, "platbase": where}), where
@@ -46,12 +45,11 @@ elif prefix != sys.prefix:  # a venv seen without site, as on Python < 3.11
     name = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
     paths, root = sysconfig.get_paths(name, vars={"base": prefix, "platbase": prefix}), prefix
 else:
-    paths, root = base, prefix
+    paths, root = base, base["data"]  # sys.prefix, or /usr/local where the distro says so
 print(json.dumps({
     "root": root,
     "site": [paths["purelib"], paths["platlib"]],
     "scripts": paths["scripts"],
-    "headers": paths["include"],
     "stdlib": [base["stdlib"], base["platstdlib"]],
 }))
 """
@@ -62,7 +60,6 @@ class SchemeDirs:
     root: Path  # the environment: the venv, or the --target/--prefix/--root/user directory
     site: tuple[Path, ...]  # purelib and platlib, without duplicates
     scripts: Path
-    headers: Path
     stdlib: tuple[Path, ...]
 
     @property
@@ -95,7 +92,6 @@ def scheme_dirs(python: str, scheme: Scheme = "default", where: str = "") -> Sch
         root=_real(data["root"]),
         site=tuple(dict.fromkeys(_real(p) for p in data["site"])),
         scripts=_real(data["scripts"]),
-        headers=_real(data["headers"]),
         stdlib=tuple(dict.fromkeys(_real(p) for p in data["stdlib"])),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,3 +109,23 @@ def test_sync_removes_a_self_declared_editable(
     assert "would remove sneaky==1.0" in check.out
     assert cli("sync", *args).code == 0
     assert installed(python) == {"victim==1.0"}
+
+
+@pytest.mark.slow
+def test_a_target_install_with_scripts_is_at_the_locked_version_the_second_time(
+    cli: Cli, index_server: IndexServer, tmp_path: Path
+) -> None:
+    files = {
+        "runner/__init__.py": b"def main() -> None: pass\n",
+        "runner-1.0.dist-info/entry_points.txt": b"[console_scripts]\nrunner = runner:main\n",
+        "runner-1.0.data/scripts/runner-extra": b"#!python\n",
+    }
+    runner = locked(index_server, build_wheel(tmp_path / "dists", "runner", "1.0", files=files))
+    txt, _ = write_locks(tmp_path / "lock", [runner])
+    policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
+    args = ("install", "--policy", policy, "-r", txt, "--python", sys.executable, "--format")
+    first = cli(*args, "json", "--target", tmp_path / "t")
+    assert first.code == 0, first.err
+    assert (tmp_path / "t" / "bin" / "runner").exists()
+    second = json.loads(cli(*args, "json", "--target", tmp_path / "t").out)
+    assert (second["installed"], second["skipped"]) == ([], [{"name": "runner", "version": "1.0"}])
