@@ -3,12 +3,14 @@
 1. Read the lock through the same rules as ``safeinstall check --lock``: an install refuses
    exactly what check flags.
 2. Plan against the TARGET interpreter (``envprobe``): the locked packages whose markers apply,
-   minus those already installed at the locked version (unless ``reinstall``); for ``sync`` also
-   the installed packages the lock does not list.
-3. Under an advisory lock on the environment: choose each file (``sources``), fetch and verify
-   every one (``fetch``), and only then run pip. If pip fails part-way, compare the installed set
-   with the one before, uninstall what pip added (its failing package is half-written), reinstall
-   replaced versions from the store where their wheels are there, and say what a last probe finds.
+   minus those already installed at the locked version (unless ``reinstall``) whose files are
+   those of the locked wheel (``_as_locked``: fetched when not at hand, reinstalled when they
+   differ); for ``sync`` also every installed package the lock does not list.
+3. Under an advisory lock on the environment: refuse when a distribution pip would remove has a
+   RECORD listing files not its own (``removal``); choose each file (``sources``), fetch and
+   verify every one (``fetch``) and check each wheel's whole format (``wheelcheck``), and only
+   then run pip. If pip fails part-way, ``recovery`` undoes what it can and says what the disk
+   shows.
 """
 
 from __future__ import annotations

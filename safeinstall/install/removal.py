@@ -11,7 +11,7 @@ must be one of its own files; refused, before pip runs, with every bad entry nam
 - is in the standard library (outside site-packages), or one of the environment's own files
   (``pyvenv.cfg``, ``python*``, ``activate*`` and ``Activate.ps1`` in the scripts directory);
 - is listed in another installed distribution's RECORD, or lies in its ``.dist-info``;
-- names a directory.
+- names a directory (an empty entry names site-packages itself).
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def _foreign(
     others: Mapping[Path, str],
 ) -> str | None:
     """Why ``entry`` of ``dist`` is not a file of its own; None when it is."""
+    if not entry.strip("/."):
+        return "an empty path, which pip reads as the whole directory"
     parts = PurePosixPath(entry.replace("\\", "/")).parts
     if os.path.isabs(entry) or "\0" in entry:
         return "an absolute path"
