@@ -16,11 +16,13 @@ from safeinstall.ui import UI
 
 HELP = "make the environment match the lock exactly: install what is missing, remove the rest"
 DESCRIPTION = (
-    "Install what the lock pins and is missing or at another version (verified, as `install` "
-    "does), and uninstall every package the lock does not list, except pip, safeinstall itself "
-    "(unless listed) and editable installs. setuptools and wheel are removed like any other "
-    "unlisted package: a lock that needs them lists them. --check changes nothing and exits 1 "
-    "when the environment is out of date (what the git post-merge hook runs)."
+    "Install what the lock pins and is missing, at another version, or whose installed files "
+    "are not those of the locked wheel (verified, as `install` does), and uninstall every "
+    "package the lock does not list, except pip and safeinstall itself (unless listed). "
+    "Editable installs are removed too: any package can call itself editable. setuptools and "
+    "wheel are removed like any other unlisted package: a lock that needs them lists them. "
+    "--check changes nothing and exits 1 when the environment is out of date (what the git "
+    "post-merge hook runs)."
 )
 FORMATS = ("text", "json")
 

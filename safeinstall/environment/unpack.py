@@ -73,7 +73,7 @@ def _unpack_tar(tar: tarfile.TarFile, filename: str, dest: Path) -> list[str]:
         total += member.size
         _check_caps(filename, len(members) + 1, total)
         try:
-            if not _plain_name(member.name.removesuffix("/")):
+            if not plain_name(member.name.removesuffix("/")):
                 raise tarfile.FilterError("not a plain relative path")  # data_filter strips "/"
             tarfile.data_filter(member, str(dest))
         except tarfile.FilterError as exc:
@@ -93,7 +93,7 @@ def _unpack_zip(
     infos = zf.infolist()
     _check_caps(filename, len(infos), sum(i.file_size for i in infos))
     for info in infos:
-        if not _plain_name(info.filename) or stat.S_ISLNK(info.external_attr >> 16):
+        if not plain_name(info.filename) or stat.S_ISLNK(info.external_attr >> 16):
             raise _unsafe(filename, f"has an unsafe member {info.filename!r}")
     for info in infos:
         name = rename(info.filename)
@@ -115,7 +115,7 @@ def _unpack_zip(
     return [i.filename for i in infos]
 
 
-def _plain_name(name: str) -> bool:
+def plain_name(name: str) -> bool:
     """A relative POSIX path without ``..``, backslashes, drive letters or NUL characters."""
     if not name or "\\" in name or "\0" in name or name.startswith("/"):
         return False

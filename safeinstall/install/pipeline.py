@@ -3,25 +3,26 @@
 1. Read the lock through the same rules as ``safeinstall check --lock``: an install refuses
    exactly what check flags.
 2. Plan against the TARGET interpreter (``envprobe``): the locked packages whose markers apply,
-   minus those already installed at the locked version (unless ``reinstall``); for ``sync`` also
-   the installed packages the lock does not list.
-3. Under an advisory lock on the environment: choose each file (``sources``), fetch and verify
-   every one (``fetch``), and only then run pip. If pip fails part-way, compare the installed set
-   with the one before, uninstall what pip added (its failing package is half-written), reinstall
-   replaced versions from the store where their wheels are there, and say what a last probe finds.
+   minus those already installed at the locked version (unless ``reinstall``) whose files are
+   those of the locked wheel (``_as_locked``: fetched when not at hand, reinstalled when they
+   differ); for ``sync`` also every installed package the lock does not list.
+3. Under an advisory lock on the environment: refuse when a distribution pip would remove has a
+   RECORD listing files not its own (``removal``); choose each file (``sources``), fetch and
+   verify every one (``fetch``) and check each wheel's whole format (``wheelcheck``), and only
+   then run pip. If pip fails part-way, ``recovery`` undoes what it can and says what the disk
+   shows.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
 
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
 from safeinstall.environment.probe import Environment, Installed, Scheme, probe
@@ -35,6 +36,7 @@ from safeinstall.files.atomic import advisory_lock
 from safeinstall.index.client import IndexClient
 from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
+from safeinstall.install.footprint import take
 from safeinstall.install.plan import (
     Candidate,
     choose,
@@ -43,6 +45,11 @@ from safeinstall.install.plan import (
     from_pylock,
     local_files,
 )
+from safeinstall.install.recovery import after_failure
+from safeinstall.install.removal import check_removals, installed_dists
+from safeinstall.install.scheme import SchemeDirs, scheme_dirs
+from safeinstall.install.verifywheel import against_wheels
+from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.net.http import Http
 from safeinstall.policy.hosts import HostPolicy
@@ -148,7 +155,8 @@ def make_plan(lock: Lock, env: Environment, *, reinstall: bool = False, sync: bo
         listed = {p.name for p in lock.packages}
         for name in sorted(set(env.installed) - listed):
             have = env.installed[name]
-            (kept if name in PROTECTED or have.editable else remove).append(have)
+            # an editable install says so in its own direct_url.json: that is no reason to keep it
+            (kept if name in PROTECTED else remove).append(have)
     return Plan(env, tuple(install), tuple(skipped), tuple(remove), tuple(kept))
 
 
@@ -183,20 +191,44 @@ def install_lock(
     first = probe(python, scheme, where)
     if options.dry_run:
         plan = make_plan(lock, first, reinstall=options.reinstall, sync=options.sync)
+        dirs = scheme_dirs(first.python, scheme, where)
+        plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
         return Outcome(plan, dry_run=True)
     with _environment_lock(first, scheme):
         env = probe(python, scheme, where)  # what is there now that no other install runs
         plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
+        dirs = scheme_dirs(env.python, scheme, where)
+        plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
+        _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
+            files = take(dirs.written)
+            pip = replace(options.pip, reinstall=True) if _same_version(plan) else options.pip
             try:
-                pip_install(env.python, artifacts, options.pip, stage_in=Store(cache).root)
+                pip_install(env.python, artifacts, pip, stage_in=Store(cache).root)
             except TargetEnvironmentError as exc:
-                raise _after_failure(exc, plan, python, options.pip, Store(cache)) from None
+                store = Store(cache)
+                raise after_failure(
+                    exc, env, pip=pip, store=store, dirs=dirs, files=files
+                ) from None
         if plan.remove:
             pip_uninstall(env.python, [i.name for i in plan.remove])
         return Outcome(plan, tuple(a for a, _ in artifacts), plan.remove)
+
+
+def _same_version(plan: Plan) -> bool:
+    """Whether a package to install is installed at that version (pip then needs to be told
+    to reinstall it)."""
+    have = plan.env.installed
+    return any(p.name in have and have[p.name].version == p.version for p in plan.install)
+
+
+def _check_removals(plan: Plan, env: Environment, dirs: SchemeDirs) -> None:
+    """Refuse before pip runs when a distribution it would remove lists files not its own."""
+    names = [p.name for p in plan.install if p.name in env.installed]
+    names += [i.name for i in plan.remove]
+    check_removals(env.python, dirs, names, f"let pip replace or remove {', '.join(names)}")
 
 
 def _verified(
@@ -209,17 +241,64 @@ def _verified(
     progress: Progress | None,
 ) -> list[tuple[Artifact, Path]]:
     """Each file to install with its verified local path; no network when nothing is needed."""
-    if not plan.install:
+    verified = _fetched(plan.install, policy, env, options, cache=cache, progress=progress)
+    check_wheels(verified)  # the whole wheel format, before pip writes a byte
+    files = {artifact.sha256: path for artifact, path in verified}
+    # its METADATA against the dependencies the lock records (index/reconcile.py)
+    reconcile_wheels(
+        [a for a, _ in verified], files, (*plan.install, *plan.skipped), env.target.env()
+    )
+    return verified
+
+
+def _fetched(
+    packages: Sequence[LockedPackage],
+    policy: Policy,
+    env: Environment,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None,
+) -> list[tuple[Artifact, Path]]:
+    """The one file of each package, fetched (or found locally) and verified against the lock."""
+    if not packages:
         return []
     store = Store(cache)
     with contextlib.ExitStack() as stack:
         net = None if options.offline else stack.enter_context(open_network(policy, cache))
-        chosen = select_artifacts(
-            plan.install, policy, env, store, net, find_links=options.find_links
-        )
+        chosen = select_artifacts(packages, policy, env, store, net, find_links=options.find_links)
         files = fetch_all(chosen, store, net.http if net else None, progress=progress)
-    reconcile_wheels(chosen, files, (*plan.install, *plan.skipped), env.target.env())
     return [(a, files[a.sha256]) for a in chosen]
+
+
+def _as_locked(
+    plan: Plan,
+    policy: Policy,
+    dirs: SchemeDirs,
+    options: Options,
+    *,
+    cache: Path,
+    progress: Progress | None,
+) -> Plan:
+    """The plan with each package "at the locked version" whose installed files are not those of
+    a wheel the lock pins moved to ``install`` (to be reinstalled). Its locked wheel is fetched
+    when not at hand (not in a dry run: there, only wheels at hand are compared)."""
+    if not plan.skipped:
+        return plan
+    names = {p.name for p in plan.skipped}
+    dists = [d for d in installed_dists(plan.env.python, dirs) if d.name in names]
+    check = against_wheels(Lock(plan.skipped, ""), dists, cache, options.find_links)
+    unproven = [p for p in plan.skipped if p.name not in check.compared]
+    if unproven and not options.dry_run:
+        fetched = _fetched(unproven, policy, plan.env, options, cache=cache, progress=progress)
+        if any(a.is_wheel for a, _ in fetched):
+            check = against_wheels(Lock(plan.skipped, ""), dists, cache, options.find_links)
+    differ = {p.package for p in check.problems}
+    if not differ:
+        return plan
+    moved = tuple(p for p in plan.skipped if p.name in differ)
+    skipped = tuple(p for p in plan.skipped if p.name not in differ)
+    return replace(plan, install=(*plan.install, *moved), skipped=skipped)
 
 
 @contextlib.contextmanager
@@ -271,81 +350,3 @@ def select_artifacts(
         choose(pkg, cands, env.target, policy) for pkg, cands in zip(packages, found, strict=True)
     ]
     return list({a.sha256: a for a in chosen}.values())
-
-
-def _after_failure(
-    exc: TargetEnvironmentError, plan: Plan, python: str, pip: PipOptions, store: Store
-) -> TargetEnvironmentError:
-    """What pip changed before it failed, undone where possible, said as a last probe finds it.
-
-    pip keeps each package it finished and leaves the failing one half-written (files and a
-    ``.dist-info`` without its INSTALLER): what it added is uninstalled again (only with the
-    default scheme, the one ``pip uninstall`` acts on), and the versions it replaced or removed
-    are reinstalled from wheels in the store.
-    """
-    before = plan.env.installed
-    now = probe(python, pip.scheme, pip.where).installed
-    added = [n for n in now if n not in before]
-    changed = [n for n in now if n in before and now[n].version != before[n].version]
-    gone = [n for n in before if n not in now]
-    if not (added or changed or gone):
-        return TargetEnvironmentError(f"{exc.message}; the environment is unchanged", hint=exc.hint)
-    if added and pip.scheme == "default":
-        with contextlib.suppress(TargetEnvironmentError):
-            pip_uninstall(plan.env.python, added)
-    no_wheel = _restore([before[n] for n in changed + gone], plan.env, pip, store)
-    after = probe(python, pip.scheme, pip.where).installed
-    back = [n for n in changed + gone if n in after and after[n].version == before[n].version]
-    lost = [n for n in changed + gone if n not in back]
-    undone, left = [n for n in added if n not in after], [n for n in added if n in after]
-    replaced = [f"{n} {before[n].version} with {now[n].version}" for n in changed]
-    parts = [f"pip added {_names(now, added)}"] if added else []
-    parts += [f"replaced {', '.join(replaced)}"] if changed else []
-    parts += [f"removed {_names(before, gone)}"] if gone else []
-    parts += [f"uninstalled {_names(now, undone)} again"] if undone else []
-    parts += [f"left {_names(now, left)} installed"] if left else []
-    parts += [f"restored {_names(before, back)}"] if back else []
-    if lost:
-        why = " (no wheel in the cache)" if set(lost) <= set(no_wheel) else ""
-        parts.append(f"could not restore {_names(before, lost)}{why}")
-    # pip ran and changed things, so its generic hint (is pip working?) does not apply
-    todo = ["reinstall what could not be restored"] if lost else []
-    todo += ["uninstall what was left installed"] if left else []
-    return TargetEnvironmentError(
-        f"{exc.message}; {'; '.join(parts)}",
-        hint="; ".join([*todo, "fix what pip reports, then install again"]),
-    )
-
-
-def _names(installed: Mapping[NormalizedName, Installed], names: Sequence[NormalizedName]) -> str:
-    return ", ".join(f"{n} {installed[n].version}" if n in installed else n for n in names)
-
-
-def _restore(
-    previous: Sequence[Installed], env: Environment, pip: PipOptions, store: Store
-) -> list[NormalizedName]:
-    """Reinstall ``previous`` versions from wheels in the store; those with no wheel there."""
-    if not previous:
-        return []
-    local = local_files((), store, {i.name for i in previous})
-    no_wheel = []
-    for old in previous:
-        pkg = LockedPackage(old.name, old.version, ()) if old.version is not None else None
-        cands = [
-            Candidate(a)
-            for a in local.values()
-            if pkg and a.name == old.name and a.version == old.version
-        ]
-        try:
-            if pkg is None or not cands:
-                no_wheel.append(old.name)
-                continue
-            artifact = choose(pkg, cands, env.target, Policy())
-            path = store.get(artifact.sha256)
-            if path is None:
-                no_wheel.append(old.name)  # the entry was damaged, and is now dropped
-                continue
-            pip_install(env.python, [(artifact, path)], pip, stage_in=store.root)
-        except SafeinstallError:
-            continue  # the last probe tells
-    return no_wheel

@@ -44,6 +44,7 @@ class WheelCheck:
     problems: tuple[Problem, ...]
     packages: int  # installed packages compared with their locked wheel
     files: int  # files compared
+    compared: frozenset[str] = frozenset()  # the names of those packages
 
 
 def against_wheels(
@@ -57,6 +58,7 @@ def against_wheels(
     }
     local = _wheelhouse(find_links, pins)
     problems: list[Problem] = []
+    compared: set[str] = set()
     packages = files = 0
     for dist in dists:
         pkg = pins.get((dist.name, as_version(dist.version)))
@@ -64,12 +66,13 @@ def against_wheels(
         if wheel is None:
             continue
         packages += 1
+        compared.add(dist.name)
         for item in _compare(dist, wheel):
             if isinstance(item, Problem):
                 problems.append(item)
             else:
                 files += 1
-    return WheelCheck(tuple(problems), packages, files)
+    return WheelCheck(tuple(problems), packages, files, frozenset(compared))
 
 
 def _wheelhouse(
@@ -102,7 +105,7 @@ def _installed_wheel(
         ]
     if len(wheels) <= 1:
         return wheels[0] if wheels else None
-    installed = set(_record_rows(dist.meta_dir / "RECORD"))
+    installed = set(record_rows(dist.meta_dir / "RECORD"))
     return max(wheels, key=lambda wheel: len(installed & set(_wheel_record_rows(wheel))))
 
 
@@ -135,7 +138,7 @@ def _compare(dist: Installed, wheel: Path) -> Iterator[Problem | str]:
             else:
                 yield target
     meta = dist.meta_dir.name
-    for entry in _record_rows(dist.meta_dir / "RECORD"):
+    for entry in record_rows(dist.meta_dir / "RECORD"):
         path = PurePosixPath(entry[0])
         if (
             entry[0] not in placed
@@ -171,7 +174,7 @@ def _member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
     return digest.hexdigest()
 
 
-def _record_rows(path: Path) -> list[tuple[str, str]]:
+def record_rows(path: Path) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

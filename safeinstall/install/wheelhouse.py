@@ -17,6 +17,7 @@ from safeinstall.errors import IntegrityError, TargetEnvironmentError
 from safeinstall.index.fetch import Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
 from safeinstall.install.pipeline import applicable, open_network, select_artifacts
+from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import Policy
 
@@ -39,6 +40,7 @@ def download_lock(
     with open_network(policy, cache) as net:
         artifacts = select_artifacts(packages, policy, env, store, net)
         files = fetch_all(artifacts, store, net.http, progress=progress)
+    check_wheels([(a, files[a.sha256]) for a in artifacts])  # before a file is copied
     reconcile_wheels(artifacts, files, packages, env.target.env())
     try:
         dest.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,11 @@
 """`safeinstall install` when pip fails part-way: real pip, a real venv, a loopback index.
 
 The new lock pins ``lib 2.0``, ``new-dep 1.0`` and ``bad 1.0``. ``bad``'s wheel passes every
-check safeinstall makes (its hash is locked), but pip fails while installing it: a file under
-``bad-1.0.data/bogus/`` names no install scheme, which pip only notices after it wrote the root
-files (package and ``.dist-info``). pip installs equal-weight requirements in reverse name order,
-so ``new-dep`` is installed and ``lib`` replaced (both committed) when ``bad`` fails.
+check safeinstall makes (its hash is locked, it is a well-formed wheel), but pip fails while
+installing it: its console script entry point names no callable (``bad = bad``), which pip only
+notices after it wrote the root files (package and ``.dist-info``). pip installs equal-weight
+requirements in reverse name order, so ``new-dep`` is installed and ``lib`` replaced (both
+committed) when ``bad`` fails.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from safeinstall.lock.model import LockedPackage
 from tests.conftest import Result
-from tests.support.builders import build_wheel
+from tests.support.builders import PTH_CONTENT, build_wheel
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
     installed,
@@ -32,6 +33,7 @@ from tests.support.installdata import (
 )
 
 Cli = Callable[..., Result]
+BAD_ENTRY_POINT = b"[console_scripts]\nbad = bad\n"  # no ":function", which pip requires
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def upgrade(index_server: IndexServer, tmp_path: Path) -> tuple[Path, LockedPack
     dists = tmp_path / "dists"
     old = locked(index_server, build_wheel(dists, "lib", "1.0"))
     new = locked(index_server, build_wheel(dists, "lib", "2.0"))
-    files = {"bad/__init__.py": b"", "bad-1.0.data/bogus/x": b"no such scheme\n"}
+    files = {"bad/__init__.py": b"", "bad-1.0.dist-info/entry_points.txt": BAD_ENTRY_POINT}
     bad = locked(index_server, build_wheel(dists, "bad", "1.0", files=files))
     new_dep = locked(index_server, build_wheel(dists, "new-dep", "1.0"))  # pip installs it first
     txt, _ = write_locks(tmp_path / "new", [bad, new, new_dep])
@@ -64,7 +66,7 @@ def test_replaced_version_is_restored_from_the_store(
     result = cli("install", "--policy", policy, "-r", new_lock, "--python", python)
     assert result.code != 0, result.out
     assert "Traceback" not in result.err
-    assert "Unknown scheme key" in result.err  # pip's own reason
+    assert "Invalid script entry point" in result.err  # pip's own reason
     assert "replaced lib 1.0 with 2.0;" in result.err
     for added in ("bad 1.0", "new-dep 1.0"):  # the half-written one and the finished one
         assert re.search(f"; pip added [^;]*{added}", result.err)
@@ -125,3 +127,38 @@ def test_what_pip_added_under_a_prefix_is_reported_as_left(
     assert "uninstalled" not in result.err
     assert "uninstall what was left installed" in result.err
     assert list(prefix.glob("lib/python3*/site-packages/bad-1.0.dist-info"))
+
+
+@pytest.mark.slow
+def test_files_pip_wrote_before_any_dist_info_are_reported_and_removed(
+    cli: Cli, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """pip writes ``leaky_init.pth`` (a working one), then fails on the next member because a
+    directory is in its way: no ``.dist-info`` exists yet, so no installed package shows it."""
+    python = make_venv(tmp_path / "venv")
+    site = site_packages(python)
+    obstacle = site / "blocked" / "__init__.py"
+    obstacle.mkdir(parents=True)  # left there by something else; pip cannot write the file
+    files = {"leaky_init.pth": PTH_CONTENT, "blocked/__init__.py": b""}
+    leaky = locked(index_server, build_wheel(tmp_path / "dists", "leaky", "1.0", files=files))
+    txt, _ = write_locks(tmp_path / "lock", [leaky])
+    policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
+
+    result = cli("install", "--policy", policy, "-r", txt, "--python", python)
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert "unchanged" not in result.err
+    assert re.search(
+        r"; deleted the files pip wrote: [^;]*site-packages/leaky_init\.pth", result.err
+    )
+    assert not (site / "leaky_init.pth").exists()
+    assert obstacle.is_dir()  # it was there before: never removed
+    out = subprocess.run(
+        [str(python), "-c", "import os; print(os.environ.get('SAFEINSTALL_PWNED'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=pip_env(),
+    ).stdout
+    assert out.strip() == "None"
+    assert installed(python) == set()

@@ -12,8 +12,9 @@ import gzip
 import hashlib
 import io
 import tarfile
+import warnings
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -77,15 +78,26 @@ def build_wheel(
     tag: str = "py3-none-any",
     files: Mapping[str, bytes] | None = None,
     extra_metadata: Sequence[tuple[str, str]] = (),
+    symlinks: Mapping[str, str] | None = None,
+    repeated: Sequence[tuple[str, bytes]] = (),
+    record: Callable[[list[str]], list[str] | None] | None = None,
+    dist_info: str | None = None,
+    wheel_version: str = "1.0",
 ) -> Path:
     """Write ``<name>-<version>-<tag>.whl`` into ``dest_dir`` and return its path.
 
     ``files`` (archive path -> bytes) replaces the default package module ``<name>/__init__.py``;
     paths are written as given, so hostile names (``../evil``, ``/abs``) are possible on purpose.
     ``extra_metadata`` adds ``Key: value`` lines to METADATA (e.g. ``("Provides-Extra", "x")``).
+
+    Malformed wheels, on purpose: ``symlinks`` (member -> link target) adds symlink entries
+    (listed in RECORD); ``repeated`` adds members written after the others, so a name may appear
+    twice in the zip (not listed in RECORD again); ``record`` edits RECORD's lines (return None to
+    leave RECORD out); ``dist_info`` names the ``.dist-info`` directory; ``wheel_version`` goes
+    into WHEEL.
     """
     module = dist_name(name)
-    dist_info = f"{module}-{version}.dist-info"
+    dist_info = dist_info or f"{module}-{version}.dist-info"
     members = dict(files) if files is not None else {f"{module}/__init__.py": _module(version)}
     members[f"{dist_info}/METADATA"] = _metadata(
         "2.4",
@@ -96,22 +108,35 @@ def build_wheel(
         license_expression=license_expression,
         extra=extra_metadata,
     )
-    wheel_lines = ["Wheel-Version: 1.0", "Generator: safeinstall-tests", "Root-Is-Purelib: true"]
+    wheel_lines = [
+        f"Wheel-Version: {wheel_version}",
+        "Generator: safeinstall-tests",
+        "Root-Is-Purelib: true",
+    ]
     wheel_lines += [f"Tag: {t}" for t in _expand_tag(tag)]
     members[f"{dist_info}/WHEEL"] = ("\n".join(wheel_lines) + "\n\n").encode()
+    links = {m: t.encode() for m, t in (symlinks or {}).items()}
     record_path = f"{dist_info}/RECORD"
-    record = [_record_line(p, data) for p, data in members.items()] + [f"{record_path},,"]
-    members[record_path] = ("\n".join(record) + "\n").encode()
+    lines = [_record_line(p, data) for p, data in {**members, **links}.items()]
+    lines.append(f"{record_path},,")
+    edited = record(lines) if record is not None else lines
+    if edited is not None:
+        members[record_path] = ("\n".join(edited) + "\n").encode()
 
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / f"{module}-{version}-{tag}.whl"
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for member, data in members.items():
-            info = zipfile.ZipInfo(member, date_time=FIXED_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+    entries = [(m, d, 0o100644) for m, d in members.items()]
+    entries += [(m, d, 0o120777) for m, d in links.items()]
+    entries += [(m, d, 0o100644) for m, d in repeated]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns about a repeated name
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member, data, mode in entries:
+                info = zipfile.ZipInfo(member, date_time=FIXED_DATE_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (mode if mode != 0o100644 else 0o644) << 16
+                archive.writestr(info, data)
     path.write_bytes(buffer.getvalue())
     return path
 
