@@ -27,6 +27,7 @@ HOOK_PATH = ("requirements", "policy", "guard")
 # installing, and making a lock.
 NOT_FROM_THE_HOOK_PATH = (
     "index",
+    "net",
     "resolve",
     "build",
     "environment",
@@ -209,6 +210,7 @@ NOT_LOADED_BY_HOOKS = (
     "platformdirs",
     "concurrent.futures",
     "safeinstall.index",
+    "safeinstall.net",
     "safeinstall.resolve",
     "safeinstall.build",
     "safeinstall.environment",
