@@ -109,7 +109,7 @@ class OsvApi:
     def _json(self, reply: Reply) -> dict[str, Any]:
         if reply.status != 200:
             raise IndexServerError(
-                f"The OSV API at {self.base_url} answered HTTP {reply.status}.", hint=_HINT
+                f"the OSV API at {self.base_url} answered HTTP {reply.status}", hint=_HINT
             )
         try:
             data = json.loads(reply.body)
@@ -127,7 +127,7 @@ class OsvApi:
 
     def _unusable(self, what: str, why: str) -> IndexServerError:
         return IndexServerError(
-            f"The OSV API at {self.base_url} sent an unusable answer ({what}): {why}.", hint=_HINT
+            f"the OSV API at {self.base_url} sent an unusable answer ({what}): {why}", hint=_HINT
         )
 
 

@@ -65,11 +65,11 @@ def _read_netrc() -> netrc.netrc | None:
         return netrc.netrc(str(path))
     except netrc.NetrcParseError as exc:
         raise InputError(
-            f"The netrc file cannot be read: {exc.msg}.",
+            f"the netrc file cannot be read: {exc.msg}",
             location=Location(str(path), exc.lineno),
-            hint="Fix the file or point NETRC at another one.",
+            hint="fix the file or point NETRC at another one",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
-            f"The netrc file cannot be read: {exc}.", location=Location(str(path))
+            f"the netrc file cannot be read: {exc}", location=Location(str(path))
         ) from None

@@ -36,7 +36,7 @@ USER_AGENT = f"safeinstall/{__version__}"
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-_NETWORK_HINT = "Check the index URL or your network"
+_NETWORK_HINT = "check the index URL or your network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,26 +60,26 @@ def next_hop(
         scheme, host, _ = origin(target)
     except ValueError:
         raise IndexServerError(
-            f"{_shown(current)} redirected to an invalid URL.", hint=_server_hint()
+            f"{_shown(current)} redirected to an invalid URL", hint=_server_hint()
         ) from None
     shown = f"{here} redirected to {target}"
     if scheme not in ("http", "https") or not host:
-        raise IndexServerError(f"{shown}, which is not an http(s) URL.", hint=_server_hint())
+        raise IndexServerError(f"{shown}, which is not an http(s) URL", hint=_server_hint())
     if urlsplit(current).scheme.lower() == "https" and scheme == "http":
         raise IndexServerError(
-            f"{shown}, from https to plain http.", hint="Use an index that stays on https."
+            f"{shown}, from https to plain http", hint="use an index that stays on https"
         )
     seen = list(visited)
     if target in seen:
-        raise IndexServerError(f"{shown}, which loops back to an earlier URL.", hint=_server_hint())
+        raise IndexServerError(f"{shown}, which loops back to an earlier URL", hint=_server_hint())
     if len(seen) > MAX_REDIRECTS:
         raise IndexServerError(
-            f"{shown} after more than {MAX_REDIRECTS} redirects.", hint=_server_hint()
+            f"{shown} after more than {MAX_REDIRECTS} redirects", hint=_server_hint()
         )
     if not allowed(target):
         raise IndexServerError(
-            f"{shown}, a location the policy does not trust.",
-            hint="Add that host to the index's file-hosts in the policy if you trust it.",
+            f"{shown}, a location the policy does not trust",
+            hint="add that host to the index's file-hosts in the policy if you trust it",
         )
     return target
 
@@ -180,13 +180,13 @@ class Http:
             scheme, host, _ = origin(url)
         except ValueError:
             raise IndexServerError(
-                f"{_shown(url)} is not a valid URL.", hint="Check the index URL."
+                f"{_shown(url)} is not a valid URL", hint="check the index URL"
             ) from None
         current = self._credentials.learn(url)
         if scheme not in ("http", "https") or not host or not self._allowed(current):
             raise IndexServerError(
-                f"Refusing to fetch {current}: the policy does not trust this location.",
-                hint="Use a trusted index, or add its host to the policy.",
+                f"refusing to fetch {current}: the policy does not trust this location",
+                hint="use a trusted index, or add its host to the policy",
             )
         first_origin = origin(current)
         visited = [current]
@@ -199,7 +199,7 @@ class Http:
                     _discard(raw)
                     if body is not None:
                         raise IndexServerError(
-                            f"{current} answered a POST request with a redirect.",
+                            f"{current} answered a POST request with a redirect",
                             hint=_server_hint(),
                         )
                     current = next_hop(current, raw.headers["location"], visited, self._allowed)
@@ -222,8 +222,8 @@ class Http:
                     raise self._too_slow(current) from None
                 if failures > self._retries:
                     raise IndexServerError(
-                        f"Could not fetch {current}: {exc}.",
-                        hint=f"{_NETWORK_HINT}; retried {self._retries} times.",
+                        f"could not fetch {current}: {exc}",
+                        hint=f"{_NETWORK_HINT}; retried {self._retries} times",
                     ) from None
                 if sink is not None:
                     sink.seek(start)
@@ -272,7 +272,7 @@ class Http:
             )
         except (SSLError, LocationValueError) as exc:
             raise IndexServerError(
-                f"Could not fetch {url}: {_describe(exc)}.", hint=_NETWORK_HINT + "."
+                f"could not fetch {url}: {_describe(exc)}", hint=_NETWORK_HINT
             ) from None
         except HTTPError as exc:
             raise _Transient(_describe(exc)) from None
@@ -292,7 +292,7 @@ class Http:
             if expected_size is not None:
                 if declared is not None and declared != expected_size:
                     raise IndexServerError(
-                        f"{url} announced {declared} bytes, but {expected_size} were expected.",
+                        f"{url} announced {declared} bytes, but {expected_size} were expected",
                         hint=_server_hint(),
                     )
                 limit = min(limit, expected_size)
@@ -314,7 +314,7 @@ class Http:
             if wanted is not None and received < wanted:
                 raise _Transient(f"the download is incomplete ({received} of {wanted} bytes)")
         except DecodeError as exc:
-            raise IndexServerError(f"{url} sent a body that cannot be decoded: {exc}.") from None
+            raise IndexServerError(f"{url} sent a body that cannot be decoded: {exc}") from None
         except HTTPError as exc:
             raise _Transient(_describe(exc)) from None
         finally:
@@ -324,8 +324,8 @@ class Http:
 
     def _too_slow(self, url: str) -> IndexServerError:
         return IndexServerError(
-            f"Fetching {url} took longer than {self._deadline:g} s.",
-            hint=f"{_NETWORK_HINT}; a server that sends this slowly is not usable.",
+            f"fetching {url} took longer than {self._deadline:g} s",
+            hint=f"{_NETWORK_HINT}; a server that sends this slowly is not usable",
         )
 
 
@@ -336,7 +336,7 @@ def _content_length(raw: urllib3.BaseHTTPResponse, url: str) -> int | None:
     if value is None or encoding != "identity":
         return None
     if not value.strip().isdigit():
-        raise IndexServerError(f"{url} sent an invalid Content-Length {value!r}.")
+        raise IndexServerError(f"{url} sent an invalid Content-Length {value!r}")
     return int(value)
 
 
@@ -365,7 +365,7 @@ def _describe(exc: Exception) -> str:
 
 def _too_large(url: str, limit: int) -> IndexServerError:
     return IndexServerError(
-        f"{url} sent more than {limit} bytes, the most safeinstall accepts for it.",
+        f"{url} sent more than {limit} bytes, the most safeinstall accepts for it",
         hint=_server_hint(),
     )
 
@@ -376,11 +376,11 @@ def _status_error(url: str, status: int) -> IndexServerError:
         if status in (401, 403)
         else _server_hint()
     )
-    return IndexServerError(f"{url} answered HTTP {status}.", hint=hint)
+    return IndexServerError(f"{url} answered HTTP {status}", hint=hint)
 
 
 def _server_hint() -> str:
-    return f"{_NETWORK_HINT}; the server's answer is not usable."
+    return f"{_NETWORK_HINT}; the server's answer is not usable"
 
 
 def _shown(url: str) -> str:

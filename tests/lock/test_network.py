@@ -22,7 +22,7 @@ from tests.support.paths import DATA, ROOT
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 SETS = DATA / "sets"
-TRANSIENT = ("Could not fetch", "took longer than", "answered HTTP 5", "HTTP 429")
+TRANSIENT = ("could not fetch", "took longer than", "answered HTTP 5", "HTTP 429")
 
 
 def with_retries(run: Callable[[], Any], *, attempts: int = 3) -> Any:
