@@ -245,7 +245,7 @@ def test_a_refused_build_requirement_fails_the_lock_in_one_sentence(
 READS_OPTIONS = {
     "requirements/syntax.py": "the grammar of requirement files, which the user writes",
     "guard/rules.py": "reports index options found in requirement files",
-    "commands/install.py": "the install command accepts pip's spellings, to map or refuse them",
+    "commands/install/__init__.py": "install accepts pip's spellings, to map or refuse them",
     "policy/pipconfig.py": "reads which indexes pip is configured with",
 }
 LOCAL_FIND_LINKS = {

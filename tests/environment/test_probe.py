@@ -71,7 +71,7 @@ def test_plan_skips_what_is_installed_at_the_locked_version() -> None:
     ]
 
 
-def test_sync_removes_unlisted_but_keeps_pip_safeinstall_and_editables() -> None:
+def test_sync_removes_unlisted_and_self_declared_editables_but_keeps_pip_and_safeinstall() -> None:
     env = env_with(
         inst("pip", "24"),
         inst("safeinstall", "0.1"),
@@ -80,8 +80,9 @@ def test_sync_removes_unlisted_but_keeps_pip_safeinstall_and_editables() -> None
         inst("winonly", "1.0"),
     )
     plan = make_plan(LOCK, env, sync=True)
-    assert [i.name for i in plan.remove] == ["extra"]
-    assert [i.name for i in plan.kept] == ["mine", "pip", "safeinstall"]
+    # an editable's own direct_url.json says it is one: any distribution can claim that
+    assert [i.name for i in plan.remove] == ["extra", "mine"]
+    assert [i.name for i in plan.kept] == ["pip", "safeinstall"]
 
 
 def test_a_lock_for_other_environments_is_refused() -> None:

@@ -212,14 +212,21 @@ def test_ci_stops_at_the_audit_step_on_a_vulnerable_pin(
 
 
 @pytest.mark.slow
-def test_ci_stops_at_the_verify_step_when_an_installed_file_was_changed(
+def test_ci_repairs_a_changed_file_and_stops_at_the_verify_step_on_planted_code(
     real: tuple[Path, dict[str, str], Path],
 ) -> None:
     project, env, site = real
     assert run_ci(project, env).returncode == 0
     module = site / "alpha_one" / "__init__.py"
-    module.write_text(module.read_text() + "import os  # injected\n")
+    original = module.read_text()
+    module.write_text(original + "import os  # injected\n")
+    # the install step finds alpha-one not as locked (its files differ from the locked wheel)
+    # and installs the locked wheel again
+    assert run_ci(project, env).returncode == 0
+    assert module.read_text() == original
+    # what no package owns is not the install step's to remove: verify reports it
+    (site / "zz_planted.pth").write_text("import os; os.getcwd()\n")
     done = run_ci(project, env)
     assert done.returncode == 1
     assert steps(done.stderr) == ["check", "lock", "install", "verify"]
-    assert "alpha_one/__init__.py" in done.stdout
+    assert "zz_planted.pth" in done.stdout
