@@ -9,12 +9,13 @@ Imported only when the policy lists licenses, so the hook path stays fast.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from pathlib import Path
 
 from safeinstall.errors import Location
 from safeinstall.guard.findings import Finding
-from safeinstall.lock.model import LICENSE_PREFIX
+from safeinstall.lock.header import LICENSE_PREFIX
 from safeinstall.policy.licenses import allowed
 from safeinstall.requirements.file import ReqLine, RequirementsFile
 
@@ -38,7 +39,7 @@ def requirements_license_findings(rf: RequirementsFile, allow: Sequence[str]) ->
     belongs to the requirement above it."""
     out: list[Finding] = []
     for path in rf.files:
-        recorded = _license_comments(path)
+        recorded = sorted(_license_comments(path).items())
         reqs = sorted(
             (r for r in rf.requirements if r.location.path == path and not r.constraint),
             key=lambda r: r.location.line or 0,
@@ -64,10 +65,13 @@ def _license_comments(path: str) -> dict[int, str]:
     }
 
 
-def _between(recorded: dict[int, str], req: ReqLine, following: ReqLine | None) -> str | None:
-    start = req.location.line or 0
-    end = following.location.line or 0 if following is not None else None
-    return next(
-        (lic for line, lic in recorded.items() if line > start and (end is None or line < end)),
-        None,
-    )
+def _between(
+    recorded: list[tuple[int, str]], req: ReqLine, following: ReqLine | None
+) -> str | None:
+    """The first license comment (``recorded``: by line) after ``req`` and before the next."""
+    at = bisect.bisect_right(recorded, (req.location.line or 0, "\uffff"))
+    if at == len(recorded):
+        return None
+    line, license = recorded[at]
+    end = (following.location.line or 0) if following is not None else None
+    return license if end is None or line < end else None

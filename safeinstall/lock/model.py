@@ -20,15 +20,13 @@ from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
+from safeinstall.lock.header import DIGEST_PREFIX, ENVIRONMENT_PREFIX, LICENSE_PREFIX, VIA_PREFIX
 
 # Imported where used below: `check` reads license comments through this module, and the hook
 # path must start fast.
 if TYPE_CHECKING:
     from safeinstall.targets import Target
 
-DIGEST_PREFIX = "# safeinstall-digest: "
-LICENSE_PREFIX = "# license: "
-VIA_PREFIX = "# via "
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -104,7 +102,7 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
         f"#    {command}",
         f"{DIGEST_PREFIX}{lock.digest}",
     ]
-    lines += [f"# environment: {env}" for env in lock.environments]
+    lines += [f"{ENVIRONMENT_PREFIX}{env}" for env in lock.environments]
     for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version)):
         marker = f" ; {pkg.marker}" if pkg.marker else ""
         lines.append(f"{pkg.name}=={pkg.version}{marker} \\")
@@ -128,8 +126,8 @@ def read_requirements_txt(text: str, path: str) -> Lock:
     for lineno, line in _logical_lines(text):
         if line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
-        elif line.startswith("# environment: "):
-            environments.append(line.removeprefix("# environment: ").strip())
+        elif line.startswith(ENVIRONMENT_PREFIX):
+            environments.append(line.removeprefix(ENVIRONMENT_PREFIX).strip())
         elif packages and line.startswith(LICENSE_PREFIX):
             packages[-1] = replace(packages[-1], license=line[len(LICENSE_PREFIX) :].strip())
         elif packages and line.startswith(VIA_PREFIX):

@@ -8,7 +8,6 @@ path: heavier parsers (markers, SPDX licenses) are imported only for keys that n
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -66,6 +65,8 @@ class Checker:
     def unknown_keys(self, table: Mapping[str, Any], valid: tuple[str, ...], where: str) -> None:
         for key in table:
             if key not in valid:
+                import difflib  # only for a key that is wrong
+
                 close = difflib.get_close_matches(key, valid, n=1)
                 tip = f" (did you mean {close[0]!r}?)" if close else ""
                 self.problem(f"unknown key {key!r}{where}{tip}", key)

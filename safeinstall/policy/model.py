@@ -7,6 +7,9 @@ built-in default: the indexes pip is configured with, no sdists, no yanked, no p
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,7 +21,17 @@ from safeinstall.frozen import Frozen, _set
 
 
 def _glob(pattern: str, name: str) -> bool:
-    return fnmatch.fnmatchcase(canonicalize_name(name), pattern)
+    return _matcher(pattern)(canonicalize_name(name))
+
+
+@functools.lru_cache(maxsize=512)
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    """A test of canonical names against a glob, made once per pattern: a plain name compares
+    equal, anything else is fnmatch's translation (what fnmatchcase does on every call)."""
+    if not any(c in pattern for c in "*?["):
+        return pattern.__eq__
+    match = re.compile(fnmatch.translate(pattern)).match
+    return lambda name: match(name) is not None
 
 
 class IndexSpec(Frozen):
@@ -64,9 +77,12 @@ class PackageRule(Frozen):
         _set(self, "specifier", SpecifierSet() if specifier is None else specifier)
 
     def matches(self, name: str, version: Version | None = None) -> bool:
-        if not _glob(self.pattern, name):
+        return self.matches_canonical(canonicalize_name(name), version)
+
+    def matches_canonical(self, canon: str, version: Version | None = None) -> bool:
+        if not _matcher(self.pattern)(canon):
             return False
-        if version is None or not str(self.specifier):
+        if version is None or not self.specifier:
             return True
         return self.specifier.contains(version, prereleases=True)
 
@@ -109,13 +125,15 @@ class Policy:
     audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
-        return next((r for r in self.deny if r.matches(name, version)), None)
+        canon = canonicalize_name(name)
+        return next((r for r in self.deny if r.matches_canonical(canon, version)), None)
 
     def is_allowed(self, name: str, version: Version | None = None) -> bool:
         """True when there is no allow list or a rule on it matches (and no deny rule does)."""
         if self.denied_by(name, version) is not None:
             return False
-        return self.allow is None or any(r.matches(name, version) for r in self.allow)
+        canon = canonicalize_name(name)
+        return self.allow is None or any(r.matches_canonical(canon, version) for r in self.allow)
 
     def allows_sdist(self, name: str) -> bool:
         return any(_glob(p, name) for p in self.sdists)
