@@ -25,7 +25,7 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
-from safeinstall.environment.probe import Environment, Installed, Scheme, probe
+from safeinstall.environment.probe import Environment, Installed, Scheme, SchemeDirs, probe
 from safeinstall.errors import (
     InputError,
     PolicyError,
@@ -47,7 +47,6 @@ from safeinstall.install.plan import (
 )
 from safeinstall.install.recovery import after_failure
 from safeinstall.install.removal import check_removals, installed_dists
-from safeinstall.install.scheme import SchemeDirs, scheme_dirs
 from safeinstall.install.verifywheel import against_wheels
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
@@ -191,13 +190,12 @@ def install_lock(
     first = probe(python, scheme, where)
     if options.dry_run:
         plan = make_plan(lock, first, reinstall=options.reinstall, sync=options.sync)
-        dirs = scheme_dirs(first.python, scheme, where)
-        plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
+        plan = _as_locked(plan, policy, first.dirs, options, cache=cache, progress=progress)
         return Outcome(plan, dry_run=True)
     with _environment_lock(first, scheme):
         env = probe(python, scheme, where)  # what is there now that no other install runs
         plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
-        dirs = scheme_dirs(env.python, scheme, where)
+        dirs = env.dirs
         plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
         _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
