@@ -3,8 +3,8 @@
 The runner (passed with ``-c``) starts isolated (``-I -S``: no PYTHONPATH, no user or interpreter
 site-packages); its ``sys.path`` is the standard library, the sdist's ``backend-path`` entries
 first and the build environment (added with ``site.addsitedir``, so its ``.pth`` files apply as in
-an installed environment). It runs in pip's isolated environment plus ``PIP_NO_INDEX``: a backend
-that runs pip itself (setuptools does for ``setup_requires``) gets no index, whatever
+an installed environment). It runs in pip's isolated environment, ``PIP_NO_INDEX`` included: a
+backend that runs pip itself (setuptools does for ``setup_requires``) gets no index, whatever
 ``--index-url`` it passes. The source tree is the working directory. Everything the backend
 prints goes to the captured stderr; the runner talks to the parent over its own copy of stdout,
 one JSON line per step:
@@ -86,7 +86,7 @@ def run_hooks(
             proc = subprocess.Popen(
                 args,
                 cwd=source,
-                env={**pip_environment(), "PIP_NO_INDEX": "1"},
+                env=pip_environment(),  # with PIP_NO_INDEX
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

@@ -13,7 +13,8 @@ HELP = "check that the installed environment is exactly the lock, with untouched
 DESCRIPTION = (
     "Compare an environment with the lock: every locked package installed at its version, "
     "nothing extra, every installed file matching its RECORD hash and, where the artifact cache "
-    "holds the locked wheel, that wheel's own files, no .pth file that runs code at start-up. "
+    "holds the locked wheel, that wheel's own files and its METADATA's dependencies as the lock "
+    "records them, no .pth file that runs code at start-up. "
     "Exit 1 when anything is found."
 )
 FORMATS = ("text", "json")
@@ -52,7 +53,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)
     report = verify(lock, probe(args.python or sys.executable), allow_extra=args.allow_extra)
-    wheels = against_wheels(lock, report.installed, cache_root(), args.find_links)
+    markers = report.environment.markers
+    wheels = against_wheels(
+        lock, report.installed, cache_root(), args.find_links, environment=markers
+    )
     seen = {(p.package, p.path) for p in report.problems}  # a file is reported once
     problems = [*report.problems, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
     code = 1 if problems else 0

@@ -2,7 +2,8 @@
 
 No config file, no ``PIP_*`` variable and no prompt can add an index or change what is installed:
 pip gets ``--no-index --no-deps --require-hashes`` over local files that were already verified,
-and checks their hashes once more itself.
+and checks their hashes once more itself. ``PIP_NO_INDEX`` is set for every run as well, for the
+pip a build backend may start in turn (``pip_environment``).
 
 No code of the target environment runs in pip's process either: the interpreter starts as
 ``probe.target_command`` starts it (``-I -S``: no ``.pth`` file runs), and ``_RUNNER`` puts the
@@ -66,13 +67,18 @@ class PipOptions:
 
 
 def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment pip runs in: no PIP_* variable, no config file, never a prompt."""
+    """The environment of every pip run safeinstall starts (installs, uninstalls, the build
+    hooks of ``build/hooks.py``): no PIP_* variable, no config file, never a prompt, and
+    ``PIP_NO_INDEX``. pip only ever gets local, verified files; a build backend that runs pip
+    itself (setuptools' ``setup_requires``) inherits this environment, and with it no index,
+    whatever ``--index-url`` it passes."""
     source = os.environ if environ is None else environ
     env = {k: v for k, v in source.items() if not k.startswith(("PIP_", "PYTHON"))}
     env.update(
         PIP_CONFIG_FILE=os.devnull,
         PIP_NO_INPUT="1",
         PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_NO_INDEX="1",
     )
     return env
 

@@ -23,6 +23,11 @@ tags and markers come from OUR ``packaging``, loaded by file location from our o
 (only that package: neither a ``packaging`` nor a ``_manylinux`` planted in the target can
 answer). pip (``pip.py``) gets ``SITE`` on ``sys.path`` after the standard library, and imports
 restricted to the standard library and pip itself.
+
+The probe is also the one place that says where pip writes for a scheme (``SchemeDirs``: the
+site, scripts and root directories, and the standard library): computed by the target's
+``sysconfig`` under the same prelude pip runs under, so it is what pip sees. The install
+footprint, the removal rules and the recovery after a failed pip read them from ``Environment``.
 """
 
 from __future__ import annotations
@@ -81,21 +86,28 @@ SITE = _site()
 _PROBE = r"""
 import importlib.util, json, sysconfig
 mode, where, ours = sys.argv[1], sys.argv[2], sys.argv[3]
+base = sysconfig.get_paths()  # sys.prefix is the venv's here, as pip sees it
+venv = _venv()[0]
 if mode == "target":
-    install = [where]
+    paths = dict(purelib=where, platlib=where, scripts=os.path.join(where, "bin"))
+    root = where
 elif mode == "prefix":
-    got = sysconfig.get_paths(vars={"base": where, "platbase": where})
-    install = [got["purelib"], got["platlib"]]
+    paths, root = sysconfig.get_paths(vars={"base": where, "platbase": where}), where
 elif mode == "user":
-    import site
-    install = [site.getusersitepackages()]
+    preferred = getattr(sysconfig, "get_preferred_scheme", None)  # Python >= 3.10
+    paths = sysconfig.get_paths(preferred("user") if preferred else os.name + "_user")
+    root = paths["data"]
 elif mode == "root":
-    got = sysconfig.get_paths()
-    install = [os.path.join(where, p.lstrip(os.sep)) for p in (got["purelib"], got["platlib"])]
+    paths = {k: os.path.join(where, v.lstrip(os.sep)) for k, v in base.items()}
+    root = where
+elif venv is not None:
+    names = sysconfig.get_scheme_names()
+    name = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
+    paths, root = sysconfig.get_paths(name, vars={"base": venv, "platbase": venv}), venv
 else:
-    got = sysconfig.get_paths()
-    install = [got["purelib"], got["platlib"]]
-install = list(dict.fromkeys(install))
+    paths, root = base, base["data"]  # sys.prefix, or /usr/local where the distro says so
+install = list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+std = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix})
 import importlib.metadata as md
 installed = {}
 for dist in md.distributions(path=SITE if mode == "default" else install):
@@ -121,6 +133,9 @@ print(json.dumps({
     "prefix": sys.prefix,
     "executable": sys.executable,
     "site": install,
+    "root": root,
+    "scripts": paths["scripts"],
+    "stdlib": [std["stdlib"], std["platstdlib"]],
     "installed": installed,
 }))
 """
@@ -150,13 +165,33 @@ class Installed:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemeDirs:
+    """Where pip writes for the scheme it is given: the directories an install may change.
+    Real paths, as the target's ``sysconfig`` gives them under the prelude (as pip sees them)."""
+
+    root: Path  # the environment: the venv, or the --target/--prefix/--root/user directory
+    site: tuple[Path, ...]  # purelib and platlib, without duplicates
+    scripts: Path
+    stdlib: tuple[Path, ...]  # which no package may own
+
+    @property
+    def written(self) -> tuple[Path, ...]:
+        """The directories pip writes packages and scripts into."""
+        return tuple(dict.fromkeys([*self.site, self.scripts]))
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     python: str  # the interpreter's own sys.executable
     target: Target
     prefix: Path  # sys.prefix as site would set it (the venv)
-    site_dirs: tuple[Path, ...]  # where this scheme installs (purelib and platlib, --target DIR...)
+    dirs: SchemeDirs  # where this scheme installs (purelib and platlib, --target DIR...)
     installed: Mapping[NormalizedName, Installed]
     scheme: Scheme = "default"
+
+    @property
+    def site_dirs(self) -> tuple[Path, ...]:
+        return self.dirs.site
 
     @property
     def lock_dir(self) -> Path:
@@ -235,10 +270,19 @@ def _environment(data: Mapping[str, Any], scheme: Scheme) -> Environment:
         python=str(data["executable"]),
         target=target,
         prefix=Path(data["prefix"]),
-        site_dirs=tuple(Path(p) for p in data["site"]),
+        dirs=SchemeDirs(
+            root=_real(data["root"]),
+            site=tuple(dict.fromkeys(_real(p) for p in data["site"])),
+            scripts=_real(data["scripts"]),
+            stdlib=tuple(dict.fromkeys(_real(p) for p in data["stdlib"])),
+        ),
         installed=installed,
         scheme=scheme,
     )
+
+
+def _real(path: str) -> Path:
+    return Path(os.path.realpath(path))
 
 
 def _version(text: str) -> Version | None:

@@ -25,7 +25,7 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
-from safeinstall.environment.probe import Environment, Installed, Scheme, probe
+from safeinstall.environment.probe import Environment, Installed, Scheme, SchemeDirs, probe
 from safeinstall.errors import (
     InputError,
     PolicyError,
@@ -39,15 +39,16 @@ from safeinstall.index.reconcile import reconcile_wheels
 from safeinstall.install.footprint import take
 from safeinstall.install.plan import (
     Candidate,
-    choose,
+    choose_candidate,
     from_local,
     from_page,
     from_pylock,
     local_files,
+    recorded_upload_times,
+    with_page_times,
 )
 from safeinstall.install.recovery import after_failure
 from safeinstall.install.removal import check_removals, installed_dists
-from safeinstall.install.scheme import SchemeDirs, scheme_dirs
 from safeinstall.install.verifywheel import against_wheels
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
@@ -191,13 +192,12 @@ def install_lock(
     first = probe(python, scheme, where)
     if options.dry_run:
         plan = make_plan(lock, first, reinstall=options.reinstall, sync=options.sync)
-        dirs = scheme_dirs(first.python, scheme, where)
-        plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
+        plan = _as_locked(plan, policy, first.dirs, options, cache=cache, progress=progress)
         return Outcome(plan, dry_run=True)
     with _environment_lock(first, scheme):
         env = probe(python, scheme, where)  # what is there now that no other install runs
         plan = make_plan(lock, env, reinstall=options.reinstall, sync=options.sync)
-        dirs = scheme_dirs(env.python, scheme, where)
+        dirs = env.dirs
         plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
         _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
@@ -266,7 +266,10 @@ def _fetched(
     store = Store(cache)
     with contextlib.ExitStack() as stack:
         net = None if options.offline else stack.enter_context(open_network(policy, cache))
-        chosen = select_artifacts(packages, policy, env, store, net, find_links=options.find_links)
+        chosen = [
+            c.artifact
+            for c in select_files(packages, policy, env, store, net, find_links=options.find_links)
+        ]
         files = fetch_all(chosen, store, net.http if net else None, progress=progress)
     return [(a, files[a.sha256]) for a in chosen]
 
@@ -321,7 +324,7 @@ def _environment_lock(env: Environment, scheme: Scheme) -> Iterator[None]:
         held.__exit__(None, None, None)
 
 
-def select_artifacts(
+def select_files(
     packages: Sequence[LockedPackage],
     policy: Policy,
     env: Environment,
@@ -329,24 +332,34 @@ def select_artifacts(
     net: Network | None,
     *,
     find_links: Sequence[Path] = (),
-) -> list[Artifact]:
-    """The one file to install for each package (see ``sources``), in lock order."""
+) -> list[Candidate]:
+    """The one file to install for each package (see ``plan``), in lock order, each with its
+    upload time; the policy's min-release-age refuses a file uploaded inside its window, or
+    one whose upload time nothing tells (the lock, the index, a wheelhouse's record)."""
     if net is None or find_links:
         local = local_files(find_links, store, {p.name for p in packages})
+        times = recorded_upload_times(find_links)
 
-    def candidates(pkg: LockedPackage) -> list[Candidate]:
+    def listed(pkg: LockedPackage) -> list[Candidate]:
         if net is None:
-            return from_local(pkg, local)
+            return from_local(pkg, local, times)
         if find_links:
             with contextlib.suppress(SafeinstallError):
-                return from_local(pkg, local)
+                return from_local(pkg, local, times)
         if all(f.url for f in pkg.files):
             return from_pylock(pkg, policy, net.allowed)
         return from_page(pkg, net.client.project(pkg.name))
 
+    def candidates(pkg: LockedPackage) -> list[Candidate]:
+        found = listed(pkg)
+        if policy.min_release_age and net is not None and any(not c.upload_time for c in found):
+            found = with_page_times(pkg, found, net.client.project(pkg.name))
+        return found
+
     with ThreadPoolExecutor(WORKERS, "safeinstall-pages") as pool:
         found = list(pool.map(candidates, packages))
     chosen = [
-        choose(pkg, cands, env.target, policy) for pkg, cands in zip(packages, found, strict=True)
+        choose_candidate(pkg, cands, env.target, policy)
+        for pkg, cands in zip(packages, found, strict=True)
     ]
-    return list({a.sha256: a for a in chosen}.values())
+    return list({c.artifact.sha256: c for c in chosen}.values())

@@ -15,8 +15,10 @@ unless the policy gives a reason to allow that version.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from packaging.tags import Tag
@@ -29,24 +31,42 @@ from safeinstall.index.fetch import Artifact, Store, check_filename, file_sha256
 from safeinstall.lock.model import LockedPackage
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import trusted_indexes
+from safeinstall.resolve.candidates import old_enough, release_cutoff
 from safeinstall.targets import Target, tag_ranks
 
 RELOCK = "regenerate the lock with `safeinstall lock`"
+# in a wheelhouse made by `safeinstall download`: sha256 -> upload time of each file in it
+UPLOAD_TIMES = "safeinstall-upload-times.json"
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     artifact: Artifact
     yanked: str | None = None  # None: not yanked; "" yanked without a reason
+    upload_time: datetime | None = None  # None: unknown
 
 
 def choose(
-    pkg: LockedPackage, candidates: Sequence[Candidate], target: Target, policy: Policy
+    pkg: LockedPackage,
+    candidates: Sequence[Candidate],
+    target: Target,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
 ) -> Artifact:
     """The best file of ``pkg`` for ``target`` among ``candidates`` (all hash-matched already)."""
-    ranks = tag_ranks(target)
-    best: tuple[int, Candidate] | None = None
-    sdist: Candidate | None = None
+    return choose_candidate(pkg, candidates, target, policy, now=now).artifact
+
+
+def choose_candidate(
+    pkg: LockedPackage,
+    candidates: Sequence[Candidate],
+    target: Target,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
+) -> Candidate:
+    """``choose``, with what is known of the chosen file (its upload time)."""
     for cand in candidates:
         art = cand.artifact
         if not check_filename(art.filename, pkg.name, pkg.version):
@@ -55,21 +75,15 @@ def choose(
                 f"{art.filename!r}, which is not a file of that version",
                 hint=RELOCK,
             )
-        if art.is_wheel:
-            rank = min((ranks.get(t, len(ranks)) for t in _wheel_tags(art.filename)), default=-1)
-            if rank < len(ranks) and (best is None or rank < best[0]):
-                best = (rank, cand)
-        elif sdist is None:
-            sdist = cand
-    chosen = best[1] if best is not None else None
-    if chosen is None and sdist is not None and policy.allows_sdist(pkg.name):
-        chosen = sdist
+    cutoff = release_cutoff(policy, now or datetime.now(UTC))
+    old = [c for c in candidates if old_enough(c.upload_time, cutoff)]
+    chosen = _best(pkg, old, target, policy)
     if chosen is None:
-        why = (
-            " (only an sdist, and the policy does not allow building it)"
-            if sdist is not None
-            else ""
-        )
+        would = _best(pkg, candidates, target, policy)
+        if would is not None:  # only files inside the min-release-age window would do
+            raise _too_new(pkg, would, policy)
+        has_sdist = any(not c.artifact.is_wheel for c in candidates)
+        why = " (only an sdist, and the policy does not allow building it)" if has_sdist else ""
         raise PolicyError(
             f"no locked file of {pkg.name}=={pkg.version} fits {target.name}{why}",
             hint="relock including this interpreter's platform (`safeinstall lock`), "
@@ -81,7 +95,47 @@ def choose(
             f"{pkg.name}=={pkg.version} is yanked on its index{reason}",
             hint="lock another version, or allow this one with a reason in the policy's `yanked`",
         )
-    return chosen.artifact
+    return chosen
+
+
+def _best(
+    pkg: LockedPackage, candidates: Sequence[Candidate], target: Target, policy: Policy
+) -> Candidate | None:
+    """The wheel whose tags ``target`` prefers most, else an sdist the policy lets build."""
+    ranks = tag_ranks(target)
+    best: tuple[int, Candidate] | None = None
+    sdist: Candidate | None = None
+    for cand in candidates:
+        art = cand.artifact
+        if art.is_wheel:
+            rank = min((ranks.get(t, len(ranks)) for t in _wheel_tags(art.filename)), default=-1)
+            if rank < len(ranks) and (best is None or rank < best[0]):
+                best = (rank, cand)
+        elif sdist is None:
+            sdist = cand
+    if best is not None:
+        return best[1]
+    return sdist if sdist is not None and policy.allows_sdist(pkg.name) else None
+
+
+def _too_new(pkg: LockedPackage, cand: Candidate, policy: Policy) -> PolicyError:
+    """min-release-age refuses the file ``install`` would use: too new, or of unknown age."""
+    filename, age = cand.artifact.filename, policy.min_release_age
+    if cand.upload_time is None:
+        return PolicyError(
+            f"cannot apply min-release-age to {pkg.name}=={pkg.version}: nothing says when "
+            f"its locked file {filename} was uploaded (neither the lock nor where the file "
+            "comes from)",
+            hint="install online from the index, from a pylock.toml lock (it records upload "
+            "times) or from a wheelhouse made by `safeinstall download` (it records them), "
+            "or set min-release-age to 0",
+        )
+    return PolicyError(
+        f"{pkg.name}=={pkg.version}: its locked file {filename} was uploaded "
+        f"{cand.upload_time:%Y-%m-%d %H:%M} UTC, newer than the policy's min-release-age of {age}",
+        hint="wait until it is old enough, or relock (`safeinstall lock` pins only files "
+        "older than min-release-age)",
+    )
 
 
 def _wheel_tags(filename: str) -> Iterable[Tag]:
@@ -112,7 +166,7 @@ def from_pylock(
                 hint="relock from a trusted index, or add that host to the index's file-hosts",
             )
         art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)
-        out.append(Candidate(art))
+        out.append(Candidate(art, upload_time=file.upload_time))
     return out
 
 
@@ -124,7 +178,7 @@ def from_page(pkg: LockedPackage, page: ProjectPage) -> list[Candidate]:
         if file.sha256 not in locked:
             continue
         art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)
-        out.append(Candidate(art, file.yanked))
+        out.append(Candidate(art, file.yanked, file.upload_time))
     missing = locked - {c.artifact.sha256 for c in out}
     if missing:
         raise IntegrityError(
@@ -161,8 +215,17 @@ def local_files(
     return found
 
 
-def from_local(pkg: LockedPackage, files: Mapping[str, Artifact]) -> list[Candidate]:
-    out = [Candidate(files[h]) for h in pkg.hashes if h in files]
+def from_local(
+    pkg: LockedPackage, files: Mapping[str, Artifact], times: Mapping[str, datetime] | None = None
+) -> list[Candidate]:
+    """Candidates from local files; each upload time from the lock (pylock.toml), else from
+    ``times`` (what ``safeinstall download`` recorded in its wheelhouse)."""
+    locked = {f.sha256: f.upload_time for f in pkg.files}
+    out = [
+        Candidate(files[h], upload_time=locked.get(h) or (times or {}).get(h))
+        for h in pkg.hashes
+        if h in files
+    ]
     if not out:
         raise IntegrityError(
             f"no local file of {pkg.name}=={pkg.version} matches its locked hashes",
@@ -170,3 +233,34 @@ def from_local(pkg: LockedPackage, files: Mapping[str, Artifact]) -> list[Candid
             "then install with --find-links DIR",
         )
     return out
+
+
+def with_page_times(
+    pkg: LockedPackage, candidates: Sequence[Candidate], page: ProjectPage
+) -> list[Candidate]:
+    """``candidates`` (files of ``pkg``) with the upload time the index lists for each file
+    whose time is not known yet (matched by sha256)."""
+    listed = {f.sha256: f.upload_time for f in page.files_of(pkg.version) if f.sha256}
+    return [
+        c if c.upload_time is not None else replace(c, upload_time=listed.get(c.artifact.sha256))
+        for c in candidates
+    ]
+
+
+def recorded_upload_times(dirs: Sequence[Path]) -> dict[str, datetime]:
+    """sha256 -> upload time, as ``safeinstall download`` recorded them in each wheelhouse
+    (``UPLOAD_TIMES``); an unreadable record, or entry, records nothing."""
+    found: dict[str, datetime] = {}
+    for directory in dirs:
+        try:
+            data = json.loads((directory / UPLOAD_TIMES).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        for sha256, text in data.items() if isinstance(data, dict) else ():
+            try:
+                when = datetime.fromisoformat(text)
+            except (TypeError, ValueError):
+                continue
+            if when.tzinfo is not None:  # the latest wins: a file is never made older
+                found[sha256] = max(when, found.get(sha256, when))
+    return found

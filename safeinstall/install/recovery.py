@@ -17,13 +17,12 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
-from safeinstall.environment.probe import Environment, Installed, probe
+from safeinstall.environment.probe import Environment, Installed, SchemeDirs, probe
 from safeinstall.errors import SafeinstallError, TargetEnvironmentError
 from safeinstall.index.fetch import Store
 from safeinstall.install.footprint import Changes, Footprint, undo_added
 from safeinstall.install.plan import Candidate, choose, local_files
 from safeinstall.install.removal import entry_path, installed_dists
-from safeinstall.install.scheme import SchemeDirs
 from safeinstall.install.verifywheel import record_rows
 from safeinstall.lock.model import LockedPackage
 from safeinstall.policy.model import Policy

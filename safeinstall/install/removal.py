@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
+from safeinstall.environment.probe import SchemeDirs
 from safeinstall.errors import IntegrityError
-from safeinstall.install.scheme import SchemeDirs
 from safeinstall.install.verify import Environment, Installed, installed
 from safeinstall.install.verifywheel import record_rows
 

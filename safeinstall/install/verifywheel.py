@@ -16,7 +16,10 @@ Problems (``verify.Problem`` kinds):
 - ``not-as-locked``: an installed file differs from the same file in the locked wheel;
 - ``missing-file``: a file of the locked wheel is not installed;
 - ``not-in-wheel``: the installed RECORD lists a file in site-packages that the locked wheel does
-  not have (outside the ``.dist-info`` directory, which installers write into, and ``.pyc`` caches).
+  not have (outside the ``.dist-info`` directory, which installers write into, and ``.pyc`` caches);
+- ``metadata-not-as-locked`` (``verify``, which passes the environment's markers): the locked
+  wheel's METADATA does not match the dependencies the lock records for it, or the metadata this
+  machine locked it from (``index/reconcile.py``, the check ``install`` makes before pip runs).
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from packaging.markers import Marker
 from packaging.version import Version
 
 from safeinstall.environment.unpack import site_path
+from safeinstall.errors import SafeinstallError
 from safeinstall.index.fetch import Store, file_sha256, parse_filename
+from safeinstall.index.reconcile import reconcile_wheel
 from safeinstall.install.verify import Installed, Problem, as_version
 from safeinstall.lock.model import Lock, LockedPackage
 
@@ -48,10 +54,16 @@ class WheelCheck:
 
 
 def against_wheels(
-    lock: Lock, dists: Sequence[Installed], cache: Path, find_links: Sequence[Path] = ()
+    lock: Lock,
+    dists: Sequence[Installed],
+    cache: Path,
+    find_links: Sequence[Path] = (),
+    *,
+    environment: Mapping[str, str] | None = None,
 ) -> WheelCheck:
     """Compare each installed locked package with its locked wheel, where ``cache``'s store (an
-    absent store is not created) or a ``find_links`` folder (a wheelhouse) holds it."""
+    absent store is not created) or a ``find_links`` folder (a wheelhouse) holds it; with the
+    ``environment``'s marker values, that wheel's METADATA with the lock too (``reconcile``)."""
     store = Store(cache) if (cache / "artifacts" / "sha256").is_dir() else None
     pins: dict[tuple[str, Version | None], LockedPackage] = {
         (pkg.name, pkg.version): pkg for pkg in lock.packages
@@ -62,11 +74,14 @@ def against_wheels(
     packages = files = 0
     for dist in dists:
         pkg = pins.get((dist.name, as_version(dist.version)))
-        wheel = _installed_wheel(pkg, dist, store, local) if pkg is not None else None
-        if wheel is None:
+        found = _installed_wheel(pkg, dist, store, local) if pkg is not None else None
+        if pkg is None or found is None:
             continue
+        sha256, wheel, filename = found
         packages += 1
         compared.add(dist.name)
+        if environment is not None:
+            problems += _reconciled((sha256, wheel, filename), pkg, lock, cache, environment)
         for item in _compare(dist, wheel):
             if isinstance(item, Problem):
                 problems.append(item)
@@ -91,22 +106,56 @@ def _wheelhouse(
 
 def _installed_wheel(
     pkg: LockedPackage, dist: Installed, store: Store | None, local: Mapping[str, Path]
-) -> Path | None:
-    """The locked wheel this package was installed from: of those at hand, the one whose RECORD
-    shares most entries with the installed RECORD (a lock may pin a wheel per platform)."""
-    wheels = [local[sha256] for sha256 in pkg.hashes if sha256 in local]
+) -> tuple[str, Path, str] | None:
+    """(sha256, path, file name) of the locked wheel this package was installed from: of those
+    at hand, the one whose RECORD shares most entries with the installed RECORD (a lock may pin
+    a wheel per platform)."""
+    wheels = [
+        (sha256, local[sha256], local[sha256].name) for sha256 in pkg.hashes if sha256 in local
+    ]
     if store is not None:
         wheels += [
-            path
+            (sha256, path, name)
             for sha256 in pkg.hashes
             if sha256 not in local
-            and (store.name_of(sha256) or "").endswith(".whl")
+            and (name := store.name_of(sha256) or "").endswith(".whl")
             and (path := store.get(sha256))
         ]
     if len(wheels) <= 1:
         return wheels[0] if wheels else None
     installed = set(record_rows(dist.meta_dir / "RECORD"))
-    return max(wheels, key=lambda wheel: len(installed & set(_wheel_record_rows(wheel))))
+    return max(wheels, key=lambda found: len(installed & set(_wheel_record_rows(found[1]))))
+
+
+def _reconciled(
+    found: tuple[str, Path, str],
+    pkg: LockedPackage,
+    lock: Lock,
+    cache: Path,
+    environment: Mapping[str, str],
+) -> list[Problem]:
+    """The locked wheel's METADATA against the lock (and the metadata cached for it), as
+    ``install`` checks it before pip runs: installed from it, the package depends on what it
+    says, whatever the lock records."""
+    here = {
+        p.name: p
+        for p in lock.packages
+        if p.marker is None or Marker(p.marker).evaluate(dict(environment))
+    }
+    sha256, wheel, filename = found
+    try:
+        reconcile_wheel(
+            wheel,
+            filename,
+            sha256,
+            cache=cache,
+            package=pkg,
+            locked=here,
+            environment=environment,
+        )
+    except SafeinstallError as exc:
+        return [Problem("metadata-not-as-locked", exc.message, pkg.name)]
+    return []
 
 
 def _compare(dist: Installed, wheel: Path) -> Iterator[Problem | str]:

@@ -3,20 +3,26 @@
 Every file the lock needs on the target interpreter is fetched into the store and verified, then
 copied into the directory, hashed again on the way (temp file + rename): a file in the wheelhouse
 is always one whose sha256 the lock pins. ``install --offline --find-links DIR`` then matches them
-by sha256 with no network at all.
+by sha256 with no network at all. The upload time of each file, as the lock or the index gave it
+when the policy's min-release-age was applied here, is recorded beside them (``UPLOAD_TIMES``), so
+that an offline install applies min-release-age again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from safeinstall.environment.probe import probe
 from safeinstall.errors import IntegrityError, TargetEnvironmentError
+from safeinstall.files.atomic import write_new
 from safeinstall.index.fetch import Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
-from safeinstall.install.pipeline import applicable, open_network, select_artifacts
+from safeinstall.install.pipeline import applicable, open_network, select_files
+from safeinstall.install.plan import UPLOAD_TIMES, Candidate, recorded_upload_times
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import Policy
@@ -38,7 +44,8 @@ def download_lock(
     packages = applicable(lock, env)
     store = Store(cache)
     with open_network(policy, cache) as net:
-        artifacts = select_artifacts(packages, policy, env, store, net)
+        chosen = select_files(packages, policy, env, store, net)
+        artifacts = [c.artifact for c in chosen]
         files = fetch_all(artifacts, store, net.http, progress=progress)
     check_wheels([(a, files[a.sha256]) for a in artifacts])  # before a file is copied
     reconcile_wheels(artifacts, files, packages, env.target.env())
@@ -48,7 +55,26 @@ def download_lock(
         raise TargetEnvironmentError(f"cannot create {dest}: {exc.strerror or exc}") from None
     for artifact in artifacts:
         copy_verified(files[artifact.sha256], dest / artifact.filename, artifact.sha256)
+    record_upload_times(dest, chosen)
     return artifacts
+
+
+def record_upload_times(dest: Path, chosen: Sequence[Candidate]) -> None:
+    """Add the upload time of each file to the wheelhouse's record (``UPLOAD_TIMES``), which
+    ``install --find-links`` reads to apply min-release-age offline: a file whose time was not
+    known (no min-release-age then) is not recorded."""
+    times = recorded_upload_times([dest])
+    for cand in chosen:
+        if cand.upload_time is not None:
+            times[cand.artifact.sha256] = cand.upload_time
+    text = json.dumps({k: v.isoformat() for k, v in sorted(times.items())}, indent=1) + "\n"
+    try:
+        write_new(dest / UPLOAD_TIMES, text.encode())
+    except OSError as exc:
+        raise TargetEnvironmentError(
+            f"cannot write {dest / UPLOAD_TIMES}: {exc.strerror or exc}",
+            hint="check that you may write to the wheelhouse directory",
+        ) from None
 
 
 def copy_verified(source: Path, dest: Path, sha256: str) -> None:

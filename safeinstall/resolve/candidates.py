@@ -116,6 +116,21 @@ class _Version:
     untimed: bool = False  # ... and some had no upload time (the rule cannot be applied)
 
 
+def release_cutoff(policy: Policy, now: datetime) -> datetime | None:
+    """The latest upload time ``policy``'s min-release-age lets a file have at ``now``; None
+    when the policy sets no min-release-age."""
+    return now - policy.min_release_age if policy.min_release_age else None
+
+
+def old_enough(upload_time: datetime | None, cutoff: datetime | None) -> bool:
+    """min-release-age, per file (the one rule: the resolver pins, and ``install`` installs,
+    only such files): a file added to an old release is as new as its upload, and one whose
+    upload time is unknown cannot be shown to be old."""
+    if cutoff is None:
+        return True
+    return upload_time is not None and upload_time <= cutoff
+
+
 class CandidateFilter:
     def __init__(
         self,
@@ -129,7 +144,7 @@ class CandidateFilter:
         self.policy = policy
         self.target = target
         self.preferred = preferred
-        self.cutoff = now - policy.min_release_age if policy.min_release_age else None
+        self.cutoff = release_cutoff(policy, now)
         self._ranks = tag_ranks(target)
         self._fits: dict[frozenset[Tag], bool] = {}
         self._pythons: dict[str, bool] = {}
@@ -259,11 +274,7 @@ class CandidateFilter:
         return _Version(version, good, yanked, None)
 
     def _old_enough(self, file: DistFile) -> bool:
-        """min-release-age, per file: a file added to an old release is as new as its upload,
-        and one whose upload time is unknown cannot be shown to be old."""
-        if self.cutoff is None:
-            return True
-        return file.upload_time is not None and file.upload_time <= self.cutoff
+        return old_enough(file.upload_time, self.cutoff)
 
     def _usable(self, file: DistFile) -> bool:
         if file.kind == "sdist":

@@ -315,3 +315,57 @@ def test_pip_run_by_a_build_backend_ignores_the_index_it_is_given(
         metadata = finder.metadata(finder.project(canonicalize_name("fetcher")).files[0])
     assert metadata.summary in {f"pip {code}" for code in range(1, 256)}  # pip ran and failed
     assert attacker_requests(two_indexes) == []
+
+
+FETCHING_SDIST_BACKEND = (
+    FETCHING_BACKEND
+    + """\
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    import zipfile
+    info = "fetcher-1.0.dist-info"
+    wheel = "fetcher-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, wheel), "w") as zf:
+        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\\nName: fetcher\\nVersion: 1.0\\n")
+        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\\nTag: py3-none-any\\n")
+        zf.writestr(f"{info}/RECORD", "")
+    return wheel
+"""
+)
+
+
+@pytest.mark.slow
+def test_pip_run_by_a_build_backend_at_install_time_ignores_the_index_it_is_given(
+    two_indexes: IndexServer, tmp_path: Path, cli: Any
+) -> None:
+    """``install`` builds an allowed sdist with pip (``--no-build-isolation``); its backend runs
+    pip against an index of its own choosing (as setuptools' ``setup_requires`` does): that pip
+    gets ``PIP_NO_INDEX`` like every pip run safeinstall starts, so no request reaches it."""
+    from packaging.version import Version
+
+    from safeinstall.lock.model import LockedFile, LockedPackage
+    from tests.support.builders import sha256_hex
+    from tests.support.installdata import write_locks, write_policy
+
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "fetch"\nbackend-path = ["."]\n'
+    sdist = tar_gz(
+        {
+            "fetcher-1.0/PKG-INFO": pkg_info("fetcher", "1.0"),
+            "fetcher-1.0/pyproject.toml": pyproject.encode(),
+            "fetcher-1.0/fetch.py": FETCHING_SDIST_BACKEND.encode(),
+            "fetcher-1.0/index-url": two_indexes.index_url("public").encode(),
+        }
+    )
+    publish_sdist(two_indexes, tmp_path / "dists", sdist, "fetcher-1.0.tar.gz")
+    url = two_indexes.file_url("private", "fetcher-1.0.tar.gz")
+    file = LockedFile(sha256_hex(sdist), "fetcher-1.0.tar.gz", url, len(sdist))
+    package = LockedPackage(canonicalize_name("fetcher"), Version("1.0"), (file,))
+    txt, _ = write_locks(tmp_path / "lock", [package])
+    policy = write_policy(tmp_path / "policy.toml", two_indexes.index_url("private"))
+    policy.write_text(policy.read_text() + 'sdists = ["fetcher"]\n')
+    target = tmp_path / "t"
+    args = ("install", "--policy", policy, "-r", txt, "--python", sys.executable)
+    result = cli(*args, "--target", target)
+    assert result.code == 0, result.err
+    assert (target / "fetcher-1.0.dist-info" / "METADATA").is_file()  # it was built, pip ran
+    assert [r.path for r in two_indexes.requests if r.path.startswith("/private/")]
+    assert attacker_requests(two_indexes) == []

@@ -10,7 +10,13 @@ from packaging.tags import sys_tags
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from safeinstall.environment.probe import Environment, Installed, default_python, probe
+from safeinstall.environment.probe import (
+    Environment,
+    Installed,
+    SchemeDirs,
+    default_python,
+    probe,
+)
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.install.pipeline import make_plan
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage
@@ -47,7 +53,8 @@ def pkg(name: str, version: str, marker: str | None = None) -> LockedPackage:
 
 
 def env_with(*items: Installed) -> Environment:
-    return Environment("py", current_target(), Path("/venv"), (), {i.name: i for i in items})
+    dirs = SchemeDirs(Path("/venv"), (), Path("/venv/bin"), ())
+    return Environment("py", current_target(), Path("/venv"), dirs, {i.name: i for i in items})
 
 
 def inst(name: str, version: str, editable: bool = False) -> Installed:
@@ -89,3 +96,37 @@ def test_a_lock_for_other_environments_is_refused() -> None:
     lock = Lock((), "", environments=("sys_platform == 'nonesuch'",))
     with pytest.raises(TargetEnvironmentError, match="not made for"):
         make_plan(lock, env_with())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["target", "prefix", "root"])
+def test_the_probe_says_where_pip_writes_for_each_scheme(tmp_path: Path, scheme: str) -> None:
+    """The one scheme computation (the probe's) names the directories pip really writes into:
+    the install footprint, the removal rules and the recovery all read them. ``--root`` under a
+    venv's interpreter is the venv's own layout moved under DIR, as pip lays it out."""
+    from safeinstall.environment.pip import PipOptions, pip_install
+    from safeinstall.index.fetch import Artifact
+    from tests.support.builders import build_wheel, file_sha256
+
+    wheel = build_wheel(
+        tmp_path / "w",
+        "scheme-probe",
+        "1.0",
+        files={
+            "scheme_probe/__init__.py": b"",
+            "scheme_probe-1.0.data/scripts/scheme-probe-tool": b"#!python\nprint(1)\n",
+        },
+    )
+    art = Artifact(
+        canonicalize_name("scheme-probe"), Version("1.0"), wheel.name, file_sha256(wheel)
+    )
+    where = str(tmp_path / "dir")
+    options = PipOptions(scheme=scheme, where=where, compile=False)  # type: ignore[arg-type]
+    (tmp_path / "stage").mkdir()
+    pip_install(sys.executable, [(art, wheel)], options, stage_in=tmp_path / "stage")
+    env = probe(sys.executable, scheme, where)  # type: ignore[arg-type]
+    assert canonicalize_name("scheme-probe") in env.installed
+    assert any((site / "scheme_probe" / "__init__.py").is_file() for site in env.dirs.site)
+    assert (env.dirs.scripts / "scheme-probe-tool").is_file()
+    assert env.dirs.root == Path(where).resolve()
+    assert all(site.is_relative_to(env.dirs.root) for site in env.dirs.site)

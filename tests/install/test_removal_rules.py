@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from safeinstall.environment.probe import SchemeDirs
 from safeinstall.errors import IntegrityError
 from safeinstall.install.removal import check_removals
-from safeinstall.install.scheme import SchemeDirs
 
 
 def environment(tmp_path: Path, *record: str) -> SchemeDirs:

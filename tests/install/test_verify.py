@@ -357,3 +357,21 @@ def test_a_wheel_in_the_wheelhouse_that_the_lock_does_not_pin_is_not_used(
     result = cli("verify", demo, "--python", demo_venv.python, "--find-links", impostor.parent)
     assert result.code == 0, result.out
     assert "(0 also against their locked wheels)" in result.err
+
+
+def test_a_locked_wheel_whose_metadata_adds_a_dependency_fails_verify(
+    cli: Callable[..., Result], venv: Venv, tmp_path: Path
+) -> None:
+    """The installed files are exactly the wheel's, and the wheel is the one the lock pins, but
+    its METADATA requires a package the lock does not record: installed from it, the package
+    depends on what the lock never reviewed (``install`` refuses it before pip; ``verify`` of an
+    environment installed elsewhere, as in a Docker image, says so)."""
+    demo_whl = wheel(venv, "demo", "1.0", requires_dist=["sneaky-dep>=1"])
+    venv.install(demo_whl)
+    lock = lock_file(tmp_path / "requirements.txt", [("demo", "1.0", demo_whl)])
+    assert cli("verify", lock, "--python", venv.python).code == 0  # RECORD alone cannot tell
+    result = cli("verify", lock, "--python", venv.python, "--find-links", venv.wheels)
+    assert result.code == 1, result.out + result.err
+    assert "metadata-not-as-locked: the METADATA inside the wheel file demo-1.0" in result.out
+    assert "it requires sneaky-dep>=1, which the lock does not install here" in result.out
+    assert "(1 also against their locked wheels)" in result.err
