@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from safeinstall.targets import Target
 
 DIGEST_PREFIX = "# safeinstall-digest: "
+ENVIRONMENT_PREFIX = "# environment: "
 LICENSE_PREFIX = "# license: "
 VIA_PREFIX = "# via "
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -104,7 +105,7 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
         f"#    {command}",
         f"{DIGEST_PREFIX}{lock.digest}",
     ]
-    lines += [f"# environment: {env}" for env in lock.environments]
+    lines += [f"{ENVIRONMENT_PREFIX}{env}" for env in lock.environments]
     for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version)):
         marker = f" ; {pkg.marker}" if pkg.marker else ""
         lines.append(f"{pkg.name}=={pkg.version}{marker} \\")
@@ -121,15 +122,17 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
 
 def read_requirements_txt(text: str, path: str) -> Lock:
     """Read a requirements.txt lock written by ``to_requirements_txt``: pins, markers, hashes,
-    and the ``# via`` and ``# license:`` comments under a package."""
+    and the ``# via`` and ``# license:`` comments under a package. An ``# environment:`` line
+    holds a valid marker (``install`` evaluates it)."""
     digest = ""
     environments: list[str] = []
     packages: list[LockedPackage] = []
     for lineno, line in _logical_lines(text):
         if line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
-        elif line.startswith("# environment: "):
-            environments.append(line.removeprefix("# environment: ").strip())
+        elif line.startswith(ENVIRONMENT_PREFIX):
+            marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
+            environments.append(_environment(marker, Location(path, lineno)))
         elif packages and line.startswith(LICENSE_PREFIX):
             packages[-1] = replace(packages[-1], license=line[len(LICENSE_PREFIX) :].strip())
         elif packages and line.startswith(VIA_PREFIX):
@@ -139,6 +142,21 @@ def read_requirements_txt(text: str, path: str) -> Lock:
             continue
         packages.append(_package_line(line, Location(path, lineno)))
     return Lock(tuple(packages), digest, tuple(environments))
+
+
+def _environment(marker: str, where: Location) -> str:
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison
+
+    try:  # evaluated once: a comparison packaging cannot make (``~= '3'``) fails on any interpreter
+        Marker(marker).evaluate({"extra": ""})
+    except (InvalidMarker, UndefinedComparison) as exc:
+        reason = str(exc).splitlines()[0].rstrip(".")
+        raise InputError(
+            f"the environment {marker!r} is not a valid marker: {reason}",
+            location=where,
+            hint="regenerate the lock (the # environment: lines name its targets)",
+        ) from None
+    return marker
 
 
 def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
