@@ -166,10 +166,10 @@ def requirements_text() -> st.SearchStrategy[str]:
 ODD_VALUE = st.one_of(
     st.integers(-(2**70), 2**70),
     st.booleans(),
-    st.just([]),
-    st.just({}),
-    st.just([1, "x"]),
-    st.just({"a": 1}),
+    st.builds(list),  # fresh containers: a shared one could be put inside itself
+    st.builds(dict),
+    st.builds(lambda: [1, "x"]),
+    st.builds(lambda: {"a": 1}),
     st.just(1.5),
     st.text(max_size=6),
     BAD_URL,
