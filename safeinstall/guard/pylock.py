@@ -25,16 +25,34 @@ _PACKAGE_HEADER = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(#.*)?$")
 _CONTEXT_INDEX = re.compile(r"^packages\[(\d+)\]")
 
 
-def _package_lines(text: str) -> list[int]:
+def package_lines(text: str) -> list[int]:
     """1-based line of each ``[[packages]]`` header, in order."""
     return [i + 1 for i, line in enumerate(text.splitlines()) if _PACKAGE_HEADER.match(line)]
 
 
+def package_location(path: str, lines: list[int], number: int) -> Location:
+    """Where package ``number`` (0-based) of a pylock.toml is written."""
+    return Location(path, lines[number] if number < len(lines) else None)
+
+
+def check_urls(package: Package, where: Location) -> None:
+    """InputError unless every URL ``package`` names splits (``urls.check``): its index, its
+    wheels, its sdist, its archive and its VCS repository."""
+    named: list[tuple[str, str | None]] = [("index", package.index)]
+    named += [(f"file {w.name or ''}", w.url) for w in package.wheels or ()]
+    named += [(f"file {package.sdist.name or ''}", package.sdist.url)] if package.sdist else []
+    named += [("archive", package.archive.url)] if package.archive else []
+    named += [("repository", package.vcs.url)] if package.vcs else []
+    for what, url in named:
+        if url is not None:
+            urls.check(url, what=f"the URL of {package.name} {what}".rstrip(), location=where)
+
+
 def read_pylock(path: Path) -> tuple[Pylock, list[int]]:
     text, data = read_toml(path)
-    lines = _package_lines(text)
+    lines = package_lines(text)
     try:
-        return Pylock.from_dict(data), lines
+        lock = Pylock.from_dict(data)
     except PylockValidationError as exc:
         line = None
         match = _CONTEXT_INDEX.match(exc.context or "")
@@ -45,6 +63,9 @@ def read_pylock(path: Path) -> tuple[Pylock, list[int]]:
             location=Location(str(path), line),
             hint="regenerate it with `safeinstall lock -o pylock.toml`",
         ) from None
+    for number, package in enumerate(lock.packages):
+        check_urls(package, package_location(str(path), lines, number))
+    return lock, lines
 
 
 def check_pylock(path: Path, checker: Rules) -> list[Finding]:
@@ -52,8 +73,7 @@ def check_pylock(path: Path, checker: Rules) -> list[Finding]:
     out: list[Finding] = []
     seen: dict[tuple[str, str], Location] = {}
     for number, package in enumerate(lock.packages):
-        line = lines[number] if number < len(lines) else None
-        where = Location(str(path), line)
+        where = package_location(str(path), lines, number)
         out += _package_findings(package, where, checker)
         key = (package.name, str(package.marker or ""))
         if key in seen:

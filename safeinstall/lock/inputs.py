@@ -125,7 +125,7 @@ def _pyproject_requirements(
 
     from safeinstall.requirements.pyproject import read_pyproject
 
-    project = read_pyproject(path, raw)
+    project = read_pyproject(path, raw)  # refuses a [project] or a table in it that is no table
     located = {(d.group, d.text): d.location for d in project.requirements}
     optional = project.data.get("project", {}).get("optional-dependencies", {})
     wanted = set(optional) if all_extras else set(extras)
@@ -151,9 +151,13 @@ def _pyproject_requirements(
             )
         try:
             texts = resolve_dependency_groups(table, *groups)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, LookupError, ExceptionGroup) as exc:
+            # packaging collects what is wrong (an include cycle, an unknown included group, an
+            # invalid requirement) into an ExceptionGroup
             raise InputError(
-                f"invalid [dependency-groups]: {exc}", location=Location(str(path))
+                f"invalid [dependency-groups]: {'; '.join(_reasons(exc))}",
+                location=project.table_location("dependency-groups"),
+                hint="fix the group: each include-group names another group, without a cycle",
             ) from None
         for text in texts:
             where = next(
@@ -162,6 +166,14 @@ def _pyproject_requirements(
             )
             out.append((text, where))
     return out
+
+
+def _reasons(exc: BaseException) -> list[str]:
+    """The message of ``exc``, or of each exception an ExceptionGroup holds (in order, once)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return list(dict.fromkeys(r for inner in exc.exceptions for r in _reasons(inner)))
+    text = str(exc.args[0]) if isinstance(exc, LookupError) and exc.args else str(exc)
+    return [text.splitlines()[0] if text else type(exc).__name__]
 
 
 # -- the freshness digest: what `lock --check` compares, offline -----------------------------

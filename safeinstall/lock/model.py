@@ -119,7 +119,8 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
 
 def read_requirements_txt(text: str, path: str) -> Lock:
     """Read a requirements.txt lock written by ``to_requirements_txt``: pins, markers, hashes,
-    and the ``# via`` and ``# license:`` comments under a package."""
+    and the ``# via`` and ``# license:`` comments under a package. An ``# environment:`` line
+    holds a valid marker (``install`` evaluates it)."""
     digest = ""
     environments: list[str] = []
     packages: list[LockedPackage] = []
@@ -127,7 +128,8 @@ def read_requirements_txt(text: str, path: str) -> Lock:
         if line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
         elif line.startswith(ENVIRONMENT_PREFIX):
-            environments.append(line.removeprefix(ENVIRONMENT_PREFIX).strip())
+            marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
+            environments.append(_environment(marker, Location(path, lineno)))
         elif packages and line.startswith(LICENSE_PREFIX):
             packages[-1] = replace(packages[-1], license=line[len(LICENSE_PREFIX) :].strip())
         elif packages and line.startswith(VIA_PREFIX):
@@ -137,6 +139,21 @@ def read_requirements_txt(text: str, path: str) -> Lock:
             continue
         packages.append(_package_line(line, Location(path, lineno)))
     return Lock(tuple(packages), digest, tuple(environments))
+
+
+def _environment(marker: str, where: Location) -> str:
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison
+
+    try:  # evaluated once: a comparison packaging cannot make (``~= '3'``) fails on any interpreter
+        Marker(marker).evaluate({"extra": ""})
+    except (InvalidMarker, UndefinedComparison) as exc:
+        reason = str(exc).splitlines()[0].rstrip(".")
+        raise InputError(
+            f"the environment {marker!r} is not a valid marker: {reason}",
+            location=where,
+            hint="regenerate the lock (the # environment: lines name its targets)",
+        ) from None
+    return marker
 
 
 def _logical_lines(text: str) -> Iterable[tuple[int, str]]:

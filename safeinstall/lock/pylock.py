@@ -78,7 +78,10 @@ def to_pylock_toml(lock: Lock) -> str:
 
 
 def read_pylock_toml(text: str, path: str) -> Lock:
-    """Parse and validate (``packaging.pylock``) a pylock.toml into a Lock."""
+    """Parse and validate (``packaging.pylock``) a pylock.toml into a Lock: every URL splits, and
+    what ``[tool.safeinstall]`` holds has the type safeinstall writes."""
+    from safeinstall.guard.pylock import check_urls, package_lines, package_location
+
     where = Location(path)
     try:
         data = tomllib.loads(text)
@@ -87,8 +90,11 @@ def read_pylock_toml(text: str, path: str) -> Lock:
         raise InputError(
             f"not a valid pylock.toml: {exc}", location=where, hint="regenerate the lock"
         ) from exc
+    lines = package_lines(text)
     packages = []
-    for pkg in pylock.packages:
+    for number, pkg in enumerate(pylock.packages):
+        where = package_location(path, lines, number)
+        check_urls(pkg, where)
         if pkg.version is None or pkg.is_direct:
             raise InputError(
                 f"{pkg.name} is not pinned to files from an index",
@@ -109,32 +115,58 @@ def read_pylock_toml(text: str, path: str) -> Lock:
             files.append(
                 LockedFile(sha256, dist.filename, dist.url or "", dist.size, dist.upload_time)
             )
-        tool = _table(_table(pkg.tool).get("safeinstall"))
+        tool = _Tool(_table(pkg.tool).get("safeinstall"), f"packages[{number}]", where)
         packages.append(
             LockedPackage(
                 name=NormalizedName(pkg.name),
                 version=pkg.version,
                 files=tuple(files),
                 marker=str(pkg.marker) if pkg.marker else None,
-                index_name=tool.get("index-name"),
+                index_name=tool.string("index-name"),
                 index_url=pkg.index,
                 dependencies=tuple(str(d.get("name", "")) for d in pkg.dependencies or ()),
-                via=tuple(tool.get("via", ())),
-                yanked=tool.get("yanked-reason"),
-                license=_str(tool.get("license")),
+                via=tool.strings("via"),
+                yanked=tool.string("yanked-reason"),
+                license=tool.string("license"),
             )
         )
+    digest = _Tool(_table(pylock.tool).get("safeinstall"), "", Location(path)).string("digest")
     return Lock(
         packages=tuple(packages),
-        digest=str(_table(_table(pylock.tool).get("safeinstall")).get("digest", "")),
+        digest=digest or "",
         environments=tuple(str(m) for m in pylock.environments or ()),
         requires_python=str(pylock.requires_python) if pylock.requires_python else None,
     )
 
 
+class _Tool:
+    """A ``[tool.safeinstall]`` table as safeinstall writes it: a value of another type is an
+    InputError naming its key (the table is absent, or not a table: nothing is recorded)."""
+
+    def __init__(self, table: object, context: str, where: Location) -> None:
+        self.table = _table(table)
+        self.context = f"{context}.tool.safeinstall" if context else "tool.safeinstall"
+        self.where = where
+
+    def string(self, key: str) -> str | None:
+        value = self.table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._wrong(key, "a string")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._wrong(key, "an array of strings")
+        return tuple(value)
+
+    def _wrong(self, key: str, kind: str) -> InputError:
+        return InputError(
+            f"{self.context}.{key} must be {kind}",
+            location=self.where,
+            hint="regenerate the lock (safeinstall writes this table)",
+        )
+
+
 def _table(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None

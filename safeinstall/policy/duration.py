@@ -25,6 +25,13 @@ EXAMPLES = '"7 days", "36h", "90 minutes", "0" or "P7D"'
 
 def parse_duration(text: str) -> timedelta:
     """Parse a non-negative duration; ValueError says what is wrong."""
+    try:
+        return _parse(text)
+    except OverflowError:  # more days than timedelta holds (999999999)
+        raise ValueError(f"{text.strip()[:40]!r} is too long (at most 999999999 days)") from None
+
+
+def _parse(text: str) -> timedelta:
     raw = text.strip()
     if raw == "0":
         return timedelta(0)

@@ -12,14 +12,13 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from safeinstall.errors import Location, PolicyConfigError
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.model import AuditIgnore, IndexSpec, PackageRule, Policy
-from safeinstall.urls import is_loopback, normalize, strip_credentials
+from safeinstall.urls import is_loopback, normalize, split, strip_credentials
 
 _NAME_GLOB = re.compile(r"[A-Za-z0-9*?._-]+")
 _RULE = re.compile(r"\s*([A-Za-z0-9*?._-]+)\s*(.*?)\s*")
@@ -126,7 +125,7 @@ def _globs(r: Checker, key: str, value: object, *needles: str) -> tuple[str, ...
 def _hosts(r: Checker, key: str, value: object, *needles: str) -> tuple[str, ...]:
     out = []
     for item in _strings(r, key, value, *needles):
-        if _HOST.fullmatch(item):
+        if _HOST.fullmatch(item) and int(item.rpartition("]")[2].partition(":")[2] or 0) < 65536:
             out.append(item.lower().rstrip("."))
         else:
             r.problem(
@@ -310,13 +309,14 @@ def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
 def _check_url(r: Checker, key: str, url: str, *, insecure: bool, needles: tuple[str, ...]) -> str:
     """Validate a trusted location's URL; return it normalized."""
     try:
-        bare = strip_credentials(url)
-        parts = urlsplit(bare)
-        scheme, host = parts.scheme.lower(), (parts.hostname or "")
-        normalized = normalize(bare)
-    except ValueError:
-        r.problem(f"{key!r}: not a valid URL (check the host and port)", *needles)
+        split(url)
+    except ValueError as exc:
+        r.problem(f"{key!r}: not a valid URL, {exc} (check the host and port)", *needles)
         return url
+    bare = strip_credentials(url)
+    parts = split(bare)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    normalized = normalize(bare)
     if bare != url:
         r.problem(
             f"{key!r}: {bare!r} has credentials in it; remove them and supply them "

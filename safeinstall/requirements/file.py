@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName
 
 from safeinstall.errors import InputError, Location
 from safeinstall.frozen import Frozen, _set
-from safeinstall.requirements.line import Kind, interpret
+from safeinstall.requirements.line import Kind, check_url, interpret
 from safeinstall.requirements.syntax import (
     check_size,
     decode,
@@ -42,6 +42,7 @@ __all__ = [
 
 MAX_FILES_READ = 1000  # includes read in one parse, repeats counted (diamonds multiply)
 _REMOTE_RE = re.compile(r"^(http|https|file):", re.IGNORECASE)  # what pip would fetch
+_URL_OPTIONS = frozenset({"--index-url", "--extra-index-url", "--find-links"})
 # The line a hashed lock is made of (continuations joined): one requirement word, then only
 # --hash=sha256:HEX options. It needs none of the option parser's rules, so it skips them and
 # reads exactly as through them (tests/property prove it).
@@ -342,6 +343,8 @@ class _Parser:
             self.read_file(target, constraint=name == "--constraint", chain=chain, origin=location)
             return
         for spec, value in split.options:
+            if spec.name in _URL_OPTIONS and value:
+                check_url(value, location)
             self.options.append(Option(location, spec.name, value, env_vars))
 
     def _requirement(

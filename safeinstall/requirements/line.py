@@ -19,6 +19,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from safeinstall import urls
 from safeinstall.errors import InputError, Location
 from safeinstall.frozen import Frozen, _set
 
@@ -89,7 +90,30 @@ class ParsedRequirement(Frozen):
 
 
 def interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequirement:
-    """Read the requirement part of a line (or an ``-e`` value) as pip would, from text only."""
+    """Read the requirement part of a line (or an ``-e`` value) as pip would, from text only.
+
+    A URL (or path) it names splits (``urls.split``): whatever reads it later can take it apart."""
+    parsed = _interpret(arg, editable=editable, location=location)
+    if parsed.url is not None:
+        check_url(parsed.url, location)
+    return parsed
+
+
+def check_url(url: str, location: Location) -> None:
+    """InputError unless ``url`` splits (``urls.split``): a port that is a number from 0 to 65535,
+    a closed IPv6 bracket."""
+    try:
+        urls.split(url)
+    except ValueError as exc:
+        raise InputError(
+            f"Malformed URL {urls.redact(url)!r}: {exc}.",
+            location=location,
+            hint="Fix the URL: a port is a number from 0 to 65535, an IPv6 host is written "
+            "in [brackets].",
+        ) from None
+
+
+def _interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequirement:
     if editable:
         return _editable(arg, location)
     if _is_url(arg, location):
@@ -188,13 +212,8 @@ def _made(
 def _is_url(text: str, location: Location) -> bool:
     if ":" not in text and "/" not in text:  # no scheme, and no "//" for urlsplit to refuse
         return False
-    try:
-        scheme = urllib.parse.urlsplit(text).scheme
-    except ValueError as exc:
-        raise InputError(
-            f"Malformed URL in {text!r} ({exc}).", location=location, hint="Fix the URL."
-        ) from None
-    return scheme in URL_SCHEMES
+    check_url(text, location)
+    return urllib.parse.urlsplit(text).scheme in URL_SCHEMES
 
 
 def _looks_like_path(text: str) -> bool:

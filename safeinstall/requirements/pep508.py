@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from safeinstall import urls
 from safeinstall.errors import InputError, Location
 
 if TYPE_CHECKING:
@@ -71,11 +72,12 @@ class Root:
 
 
 def parse_pep508(text: str, where: Location) -> Requirement:
-    """A PEP 508 string, or an InputError that explains look-alike characters."""
+    """A PEP 508 string, or an InputError that explains look-alike characters; the URL of
+    ``name @ URL`` splits (``urls.check``)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
-        return Requirement(text)
+        req = Requirement(text)
     except InvalidRequirement as exc:
         report = non_ascii_report(text)
         raise InputError(
@@ -85,6 +87,9 @@ def parse_pep508(text: str, where: Location) -> Requirement:
             if report
             else "write a PEP 508 requirement such as 'name>=1.0'",
         ) from None
+    if req.url is not None:
+        urls.check(req.url, what=f"the URL of {req.name}", location=where)
+    return req
 
 
 def _ascii_lookalike(char: str) -> str | None:

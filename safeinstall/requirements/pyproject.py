@@ -15,6 +15,8 @@ from typing import Any
 from safeinstall.errors import InputError, Location
 
 MAX_PYPROJECT_BYTES = 4 * 1024 * 1024
+_TOML_TYPES = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+_TOML_TYPES |= {list: "an array"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,11 @@ class Pyproject:
     path: str
     data: dict[str, Any]
     requirements: tuple[DeclaredRequirement, ...]
+    text: str = ""
+
+    def table_location(self, header: str) -> Location:
+        """Where table ``header`` (e.g. ``dependency-groups``) opens, for an error about it."""
+        return Location(self.path, _header_line(self.text.splitlines(), header))
 
 
 def read_toml(
@@ -98,29 +105,40 @@ def read_pyproject(path: Path, raw: bytes | None = None) -> Pyproject:
                 DeclaredRequirement(item, Location(name, _find_line(lines, item, start)), group)
             )
 
-    project = data.get("project", {})
-    if isinstance(project, dict):
+    project = _table(data, "project", lines, name)
+    add(
+        _strings(project.get("dependencies", []), "project.dependencies", name),
+        "project",
+        "project",
+    )
+    optional = _table(project, "project.optional-dependencies", lines, name)
+    for extra, deps in optional.items():
+        where = f"project.optional-dependencies.{extra}"
+        add(_strings(deps, where, name), "project.optional-dependencies", f"optional:{extra}")
+    for group, deps in _table(data, "dependency-groups", lines, name).items():
+        # {include-group = "..."} tables are references, not requirements
         add(
-            _strings(project.get("dependencies", []), "project.dependencies", name),
-            "project",
-            "project",
+            _strings(deps, f"dependency-groups.{group}", name),
+            "dependency-groups",
+            f"group:{group}",
         )
-        optional = project.get("optional-dependencies", {})
-        if isinstance(optional, dict):
-            for extra, deps in optional.items():
-                where = f"project.optional-dependencies.{extra}"
-                add(
-                    _strings(deps, where, name),
-                    "project.optional-dependencies",
-                    f"optional:{extra}",
-                )
-    groups = data.get("dependency-groups", {})
-    if isinstance(groups, dict):
-        for group, deps in groups.items():
-            # {include-group = "..."} tables are references, not requirements
-            add(
-                _strings(deps, f"dependency-groups.{group}", name),
-                "dependency-groups",
-                f"group:{group}",
-            )
-    return Pyproject(name, data, tuple(found))
+    return Pyproject(name, data, tuple(found), text)
+
+
+def _table(data: dict[str, Any], key: str, lines: list[str], path: str) -> dict[str, Any]:
+    """``data[key]`` (the last part of a dotted ``key``) when it is a table; absent: empty."""
+    value = data.get(key.rpartition(".")[2], {})
+    if not isinstance(value, dict):
+        raise InputError(
+            f"{key} must be a table, not {_TOML_TYPES.get(type(value), 'this value')}",
+            location=Location(path, _key_line(lines, key)),
+            hint=f"write it as [{key}], or remove it",
+        )
+    return value
+
+
+def _key_line(lines: list[str], key: str) -> int | None:
+    """1-based line where ``key`` (its last part) is assigned, or None."""
+    last = re.escape(key.rpartition(".")[2])
+    pattern = re.compile(rf"^\s*[\"']?{last}[\"']?\s*=")
+    return next((i + 1 for i, line in enumerate(lines) if pattern.match(line)), None)
