@@ -268,3 +268,39 @@ def test_the_hooks_load_nothing_of_the_network_resolver_or_builds(
     )
     assert loaded == []
     assert "Traceback" not in err
+
+
+# --- one voice -----------------------------------------------------------------------------------
+
+
+def _literal(node: ast.expr) -> str | None:
+    """The text of a string literal or f-string (placeholders as ``{}``), else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return None
+
+
+def voice_problems(path: Path) -> list[str]:
+    """Messages and hints given to an error that start with a capital (an acronym, a placeholder
+    or an option excepted) or end with a full stop."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if not node.func.id.endswith("Error") or node.func.id == "ValueError":
+            continue
+        texts = [node.args[0]] if node.args else []
+        texts += [k.value for k in node.keywords if k.arg == "hint"]
+        for text in filter(None, map(_literal, texts)):
+            first = text.split()[0] if text.split() else text
+            capital = text[:1].isupper() and not first.isupper()
+            if capital or (text.endswith(".") and not text.endswith("..")):
+                out.append(f"{module_name(path)}:{node.lineno}: {text[:60]!r}")
+    return out
+
+
+def test_errors_speak_with_one_voice() -> None:
+    found = [p for path in sorted(PACKAGE.rglob("*.py")) for p in voice_problems(path)]
+    assert found == []

@@ -230,38 +230,38 @@ class _Parser:
         where = origin or Location(display)
         if _REMOTE_RE.match(display):
             raise InputError(
-                f"Remote requirements file {display!r} refused.",
+                f"remote requirements file {display!r} refused",
                 location=where,
-                hint="Download it, review it and commit it next to this file.",
+                hint="download it, review it and commit it next to this file",
             )
         try:
             real = Path(display).resolve()
         except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
             raise InputError(
-                f"Requirements file {display!r} is a symlink loop.",
+                f"requirements file {display!r} is a symlink loop",
                 location=where,
-                hint="Point the symlink at a real file.",
+                hint="point the symlink at a real file",
             ) from None
         if not real.is_relative_to(self.root):
             raise InputError(
-                f"Requirements file {display!r} resolves to {str(real)!r}, "
-                f"outside {str(self.root)!r}.",
+                f"requirements file {display!r} resolves to {str(real)!r}, "
+                f"outside {str(self.root)!r}",
                 location=where,
-                hint="Keep included files inside the project (symlinks are followed).",
+                hint="keep included files inside the project (symlinks are followed)",
             )
         if any(real == seen for seen, _ in chain):
             names = " -> ".join([name for _, name in chain] + [display])
             raise InputError(
-                f"Requirements files include each other in a cycle: {names}.",
+                f"requirements files include each other in a cycle: {names}",
                 location=where,
-                hint="Remove one of the -r/-c lines that close the cycle.",
+                hint="remove one of the -r/-c lines that close the cycle",
             )
         self.reads += 1
         if self.reads > MAX_FILES_READ:
             raise InputError(
-                f"More than {MAX_FILES_READ} requirements files read through includes.",
+                f"more than {MAX_FILES_READ} requirements files read through includes",
                 location=where,
-                hint="Include each file once; repeated includes multiply.",
+                hint="include each file once; repeated includes multiply",
             )
         data = read_bounded(real, display, origin)
         self.read_text(decode(data, display), display, constraint=constraint, chain=chain)
@@ -300,9 +300,9 @@ class _Parser:
         split = split_line(line, location)
         if split.leftovers:
             raise InputError(
-                f"Unexpected {split.leftovers[0]!r} after the options; pip would ignore it.",
+                f"unexpected {split.leftovers[0]!r} after the options; pip would ignore it",
                 location=location,
-                hint="Put each requirement on its own line, before its options.",
+                hint="put each requirement on its own line, before its options",
             )
         by_scope: dict[str, list[tuple[str, str | None]]] = {}
         for spec, value in split.options:
@@ -312,9 +312,9 @@ class _Parser:
         if split.args or editables:
             if (split.args and editables) or len(editables) > 1:
                 raise InputError(
-                    "A line may hold one requirement or one -e, not several.",
+                    "A line may hold one requirement or one -e, not several",
                     location=location,
-                    hint="Put each requirement on its own line.",
+                    hint="put each requirement on its own line",
                 )
             if by_scope:
                 name = next(iter(by_scope.values()))[0][0]
@@ -360,9 +360,9 @@ class _Parser:
     ) -> None:
         if editable and constraint:
             raise InputError(
-                "Editable requirements are not allowed in a constraints file.",
+                "editable requirements are not allowed in a constraints file",
                 location=location,
-                hint="Move the -e line to a requirements file.",
+                hint="move the -e line to a requirements file",
             )
         hashes: list[HashPin] = []
         options: list[tuple[str, str]] = []
@@ -372,17 +372,17 @@ class _Parser:
                 algorithm, colon, digest = text.partition(":")
                 if not colon:
                     raise InputError(
-                        f"--hash value {text!r} has no ':'.",
+                        f"--hash value {text!r} has no ':'",
                         location=location,
-                        hint="Write --hash=sha256:HEXDIGEST.",
+                        hint="write --hash=sha256:HEXDIGEST",
                     )
                 hashes.append(HashPin(algorithm.lower(), digest))
             else:
                 if name == "--config-settings" and "=" not in text:
                     raise InputError(
-                        f"--config-settings value {text!r} is not KEY=VALUE.",
+                        f"--config-settings value {text!r} is not KEY=VALUE",
                         location=location,
-                        hint="Write --config-settings KEY=VALUE.",
+                        hint="write --config-settings KEY=VALUE",
                     )
                 options.append((name, text))
         parsed = interpret(arg, editable=editable, location=location)
@@ -408,7 +408,7 @@ class _Parser:
 
 def _ignored(option: str, where: str, location: Location) -> InputError:
     return InputError(
-        f"Option {option} has no effect {where}; pip would silently ignore it.",
+        f"option {option} has no effect {where}; pip would silently ignore it",
         location=location,
-        hint="Global options go on their own line; --hash and -C follow their requirement.",
+        hint="global options go on their own line; --hash and -C follow their requirement",
     )

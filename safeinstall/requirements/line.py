@@ -106,10 +106,10 @@ def check_url(url: str, location: Location) -> None:
         urls.split(url)
     except ValueError as exc:
         raise InputError(
-            f"Malformed URL {urls.redact(url)!r}: {exc}.",
+            f"malformed URL {urls.redact(url)!r}: {exc}",
             location=location,
-            hint="Fix the URL: a port is a number from 0 to 65535, an IPv6 host is written "
-            "in [brackets].",
+            hint="fix the URL: a port is a number from 0 to 65535, an IPv6 host is written "
+            "in [brackets]",
         ) from None
 
 
@@ -172,9 +172,9 @@ def _editable(arg: str, location: Location) -> ParsedRequirement:
         raw_name, _ = _name_from_link(prefixed, location, wheels=False)
         if raw_name is None:
             raise InputError(
-                f"Editable VCS requirement {arg!r} does not name its project.",
+                f"editable VCS requirement {arg!r} does not name its project",
                 location=location,
-                hint="Write -e 'NAME @ git+https://...' or add #egg=NAME.",
+                hint="write -e 'NAME @ git+https://...' or add #egg=NAME",
             )
         return _made("vcs", raw_name, SpecifierSet(), extras=frozenset(), marker=None, url=arg)
     return _made("path", None, SpecifierSet(), extras=extras, marker=None, url=path)
@@ -182,9 +182,9 @@ def _editable(arg: str, location: Location) -> ParsedRequirement:
 
 def _not_editable(arg: str, location: Location) -> InputError:
     return InputError(
-        f"{arg!r} cannot be installed in editable mode.",
+        f"{arg!r} cannot be installed in editable mode",
         location=location,
-        hint="Use -e with a local project directory or a VCS URL (git+, hg+, svn+, bzr+).",
+        hint="use -e with a local project directory or a VCS URL (git+, hg+, svn+, bzr+)",
     )
 
 
@@ -230,10 +230,10 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
         return head, Marker(marker_text.strip())
     except InvalidMarker as exc:
         raise InputError(
-            f"Invalid environment marker {marker_text.strip()!r} on {head.strip()!r}: "
-            f"{_first_line(exc)}.",
+            f"invalid environment marker {marker_text.strip()!r} on {head.strip()!r}: "
+            f"{_first_line(exc)}",
             location=location,
-            hint='Write a PEP 508 marker such as python_version >= "3.11".',
+            hint='write a PEP 508 marker such as python_version >= "3.11"',
         ) from None
 
 
@@ -256,9 +256,9 @@ def _name_from_link(
             _, version, _, _ = parse_wheel_filename(filename)
         except InvalidWheelFilename as exc:
             raise InputError(
-                f"Invalid wheel file name {filename!r}: {_first_line(exc)}.",
+                f"invalid wheel file name {filename!r}: {_first_line(exc)}",
                 location=location,
-                hint="Wheel names are NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl.",
+                hint="wheel names are NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl",
             ) from None
         return filename.partition("-")[0], SpecifierSet(f"=={version}")
     egg = _EGG_RE.search(url)
@@ -267,9 +267,9 @@ def _name_from_link(
     _check_ascii(egg.group(1), location)
     if not _NAME_RE.fullmatch(egg.group(1)):
         raise InputError(
-            f"#egg={egg.group(1)} is not a valid project name.",
+            f"#egg={egg.group(1)} is not a valid project name",
             location=location,
-            hint="Write #egg=NAME with the project's name only, or use 'NAME @ URL'.",
+            hint="write #egg=NAME with the project's name only, or use 'NAME @ URL'",
         )
     return egg.group(1), SpecifierSet()
 
@@ -284,9 +284,9 @@ def _pep508(text: str, location: Location) -> Requirement:
         return Requirement(text)
     except InvalidRequirement as exc:
         raise InputError(
-            f"Invalid requirement {text!r}: {_first_line(exc)}.",
+            f"invalid requirement {text!r}: {_first_line(exc)}",
             location=location,
-            hint='Write a PEP 508 requirement, e.g. name[extra]==1.0 ; python_version >= "3.11".',
+            hint='write a PEP 508 requirement, e.g. name[extra]==1.0 ; python_version >= "3.11"',
         ) from None
 
 
@@ -297,11 +297,11 @@ def _check_ascii(name: str, location: Location) -> None:
 
         described = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
         raise InputError(
-            f"Project name {name!r} contains non-ASCII characters ({described}); "
-            "project names are ASCII only.",
+            f"project name {name!r} contains non-ASCII characters ({described}); "
+            "project names are ASCII only",
             location=location,
-            hint="Retype the name with ASCII letters, digits, '.', '-' and '_'; "
-            "a look-alike letter may point at a different project.",
+            hint="retype the name with ASCII letters, digits, '.', '-' and '_'; "
+            "a look-alike letter may point at a different project",
         )
 
 

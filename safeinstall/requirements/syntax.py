@@ -119,19 +119,19 @@ def read_bounded(path: Path, display: str, origin: Location | None) -> bytes:
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(
-            f"{what} does not exist.", location=where, hint="Check the path and its spelling."
+            f"{what} does not exist", location=where, hint="check the path and its spelling"
         ) from None
     except IsADirectoryError:
         raise InputError(
-            f"{what} is a directory, not a file.",
+            f"{what} is a directory, not a file",
             location=where,
-            hint="Name a requirements file, not its folder.",
+            hint="name a requirements file, not its folder",
         ) from None
     except OSError as exc:
         raise InputError(
-            f"{what} cannot be read: {exc.strerror or exc}.",
+            f"{what} cannot be read: {exc.strerror or exc}",
             location=where,
-            hint="Check that the file exists and is readable by this user.",
+            hint="check that the file exists and is readable by this user",
         ) from None
     check_size(len(data), where)
     return data
@@ -140,9 +140,9 @@ def read_bounded(path: Path, display: str, origin: Location | None) -> bytes:
 def check_size(size: int, where: Location) -> None:
     if size > MAX_FILE_BYTES:
         raise InputError(
-            f"Requirements file {where.path!r} is larger than {MAX_FILE_BYTES >> 20} MiB.",
+            f"requirements file {where.path!r} is larger than {MAX_FILE_BYTES >> 20} MiB",
             location=where,
-            hint="A requirements file this large is not a requirements file; check its content.",
+            hint="A requirements file this large is not a requirements file; check its content",
         )
 
 
@@ -159,9 +159,9 @@ def decode(data: bytes, display: str) -> str:
                 return _no_nul(data[len(bom) :].decode(encoding), display)
             except UnicodeDecodeError:
                 raise InputError(
-                    f"File is not valid {encoding.upper()} although it starts with that BOM.",
+                    f"file is not valid {encoding.upper()} although it starts with that BOM",
                     location=Location(display),
-                    hint="Save the file as UTF-8.",
+                    hint="save the file as UTF-8",
                 ) from None
     for line in data.split(b"\n")[:2]:
         if line[:1] == b"#":
@@ -174,9 +174,9 @@ def decode(data: bytes, display: str) -> str:
                     normalized = ""
                 if normalized != "utf-8":
                     raise InputError(
-                        f"File declares encoding {declared!r}; only UTF-8 is accepted.",
+                        f"file declares encoding {declared!r}; only UTF-8 is accepted",
                         location=Location(display, data.split(b"\n").index(line) + 1),
-                        hint="Save the file as UTF-8 and remove or fix the coding: line.",
+                        hint="save the file as UTF-8 and remove or fix the coding: line",
                     )
                 break
     _no_nul(data[: data.find(b"\x00") + 1].decode("utf-8", "replace"), display)  # binary first
@@ -185,9 +185,9 @@ def decode(data: bytes, display: str) -> str:
     except UnicodeDecodeError as exc:
         line_no = _line_of(data[: exc.start].decode("utf-8"))
         raise InputError(
-            f"File is not valid UTF-8 (byte 0x{data[exc.start]:02x} cannot start a character).",
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} cannot start a character)",
             location=Location(display, line_no),
-            hint="Save the file as UTF-8; binary data is not a requirements file.",
+            hint="save the file as UTF-8; binary data is not a requirements file",
         ) from None
     return _no_nul(text, display)
 
@@ -196,9 +196,9 @@ def _no_nul(text: str, display: str) -> str:
     at = text.find("\x00")
     if at >= 0:
         raise InputError(
-            "File contains a NUL character.",
+            "file contains a NUL character",
             location=Location(display, _line_of(text[:at])),
-            hint="Binary data is not a requirements file; check the file's content.",
+            hint="binary data is not a requirements file; check the file's content",
         )
     return text
 
@@ -235,9 +235,9 @@ def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
 def _check_length(number: int, line: str, display: str) -> None:
     if len(line) * 4 > MAX_LINE_BYTES and len(line.encode()) > MAX_LINE_BYTES:
         raise InputError(
-            f"Line is longer than {MAX_LINE_BYTES // 1024} KiB.",
+            f"line is longer than {MAX_LINE_BYTES // 1024} KiB",
             location=Location(display, number),
-            hint="Split it; no real requirement line is this long.",
+            hint="split it; no real requirement line is this long",
         )
 
 
@@ -292,9 +292,9 @@ def split_line(line: str, location: Location) -> SplitLine:
         words = split_words(rest)
     except ValueError as exc:
         raise InputError(
-            f"Cannot split the options of this line ({exc}).",
+            f"cannot split the options of this line ({exc})",
             location=location,
-            hint="Close the quotation or remove the stray quote or backslash.",
+            hint="close the quotation or remove the stray quote or backslash",
         ) from None
     options: list[tuple[OptionSpec, str | None]] = []
     leftovers: list[str] = []
@@ -322,16 +322,16 @@ def split_line(line: str, location: Location) -> SplitLine:
         if not spec.takes_value:
             if eq:
                 raise InputError(
-                    f"Option {spec.name} takes no value.",
+                    f"option {spec.name} takes no value",
                     location=location,
-                    hint=f"Write {spec.name} alone.",
+                    hint=f"write {spec.name} alone",
                 )
         elif value is None:
             if i >= len(words):
                 raise InputError(
-                    f"Option {spec.name} needs a value.",
+                    f"option {spec.name} needs a value",
                     location=location,
-                    hint=f"Write {spec.name}=VALUE.",
+                    hint=f"write {spec.name}=VALUE",
                 )
             value = words[i]  # like optparse: the next word, even if it starts with "-"
             i += 1
@@ -349,16 +349,16 @@ def _long_option(spelled: str, location: Location) -> OptionSpec:
         return _BY_NAME[matches.pop()]
     if matches:
         raise InputError(
-            f"Option {spelled} is ambiguous (it could be {', '.join(sorted(matches))}).",
+            f"option {spelled} is ambiguous (it could be {', '.join(sorted(matches))})",
             location=location,
-            hint="Write the option's full name.",
+            hint="write the option's full name",
         )
     raise _unknown(spelled, location)
 
 
 def _unknown(spelled: str, location: Location) -> InputError:
     return InputError(
-        f"Unknown option {spelled} in a requirements file.",
+        f"unknown option {spelled} in a requirements file",
         location=location,
-        hint="Remove it or use an option pip accepts in requirements files, spelled in full.",
+        hint="remove it or use an option pip accepts in requirements files, spelled in full",
     )

@@ -149,7 +149,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_remote_top_file_is_refused() -> None:
-    with pytest.raises(InputError, match="Remote requirements file"):
+    with pytest.raises(InputError, match="remote requirements file"):
         parse_requirements("https://example.com/requirements.txt")
 
 
@@ -207,7 +207,7 @@ def test_missing_include_names_the_including_line(tmp_path: Path) -> None:
 )
 def test_remote_include_is_refused(tmp_path: Path, include: str) -> None:
     error = refused(tmp_path, include + "\n")
-    assert "Remote requirements file" in error.message
+    assert "remote requirements file" in error.message
 
 
 def test_include_cycle_is_named(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_include_explosion_is_bounded(tmp_path: Path) -> None:
     for level in range(12):  # 2**12 reads without the bound
         write(tmp_path, f"-r f{level + 1}.txt\n-r f{level + 1}.txt\n", f"f{level}.txt")
     write(tmp_path, "x==1\n", "f12.txt")
-    with pytest.raises(InputError, match="More than 1000"):
+    with pytest.raises(InputError, match="more than 1000"):
         parse_requirements(tmp_path / "f0.txt")
 
 

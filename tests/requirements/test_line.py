@@ -118,7 +118,7 @@ def test_wheel_url_names_project_and_version_like_pip(tmp_path: Path) -> None:
 
 def test_wheel_path_and_bad_wheel_name(tmp_path: Path) -> None:
     assert one(tmp_path, "./w/foo-2.0-py3-none-any.whl\n").specifier == SpecifierSet("==2.0")
-    assert "Invalid wheel file name" in refused(tmp_path, "./w/not-a-wheel.whl\n").message
+    assert "invalid wheel file name" in refused(tmp_path, "./w/not-a-wheel.whl\n").message
 
 
 def test_url_marker_needs_semicolon_space(tmp_path: Path) -> None:
@@ -165,11 +165,11 @@ def test_editable_config_settings(tmp_path: Path) -> None:
         ("-e 'x @ https://example.com/x.tar.gz'", "cannot be installed in editable mode"),
         ("-e git+https://example.com/r.git", "does not name its project"),
         ("https://example.com/x.zip#egg=a/b", "not a valid project name"),
-        ("foo[ex tra]==1", "Invalid requirement"),
-        ("foo = 1", "Invalid requirement"),
-        ("foo==1 ; os.system('x')", "Invalid environment marker"),
-        ("https://example.com/x.zip; os.system('x')", "Invalid environment marker"),
-        ("http://[::1/x.zip", "Malformed URL"),
+        ("foo[ex tra]==1", "invalid requirement"),
+        ("foo = 1", "invalid requirement"),
+        ("foo==1 ; os.system('x')", "invalid environment marker"),
+        ("https://example.com/x.zip; os.system('x')", "invalid environment marker"),
+        ("http://[::1/x.zip", "malformed URL"),
     ],
 )
 def test_malformed_requirements(tmp_path: Path, text: str, fragment: str) -> None:
