@@ -2,70 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.pylock import (
-    Package,
-    Pylock,
-    PylockValidationError,
-)
+from packaging.pylock import Package, Pylock
 
 from safeinstall import urls
-from safeinstall.errors import InputError, Location
+from safeinstall.errors import Location
 from safeinstall.guard.findings import Finding
+from safeinstall.lock.pylock import package_location, parse_pylock
 from safeinstall.requirements.pyproject import read_toml
 
 if TYPE_CHECKING:
     from safeinstall.guard.rules import Rules
 
-_PACKAGE_HEADER = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(#.*)?$")
-_CONTEXT_INDEX = re.compile(r"^packages\[(\d+)\]")
-
-
-def package_lines(text: str) -> list[int]:
-    """1-based line of each ``[[packages]]`` header, in order."""
-    return [i + 1 for i, line in enumerate(text.splitlines()) if _PACKAGE_HEADER.match(line)]
-
-
-def package_location(path: str, lines: list[int], number: int) -> Location:
-    """Where package ``number`` (0-based) of a pylock.toml is written."""
-    return Location(path, lines[number] if number < len(lines) else None)
-
-
-def check_urls(package: Package, where: Location) -> None:
-    """InputError unless every URL ``package`` names splits (``urls.check``): its index, its
-    wheels, its sdist, its archive and its VCS repository."""
-    named: list[tuple[str, str | None]] = [("index", package.index)]
-    named += [(f"file {w.name or ''}", w.url) for w in package.wheels or ()]
-    named += [(f"file {package.sdist.name or ''}", package.sdist.url)] if package.sdist else []
-    named += [("archive", package.archive.url)] if package.archive else []
-    named += [("repository", package.vcs.url)] if package.vcs else []
-    for what, url in named:
-        if url is not None:
-            urls.check(url, what=f"the URL of {package.name} {what}".rstrip(), location=where)
-
 
 def read_pylock(path: Path) -> tuple[Pylock, list[int]]:
+    """The pylock.toml at ``path`` (capped), read the one way locks are (``lock.pylock``)."""
     text, data = read_toml(path)
-    lines = package_lines(text)
-    try:
-        lock = Pylock.from_dict(data)
-    except PylockValidationError as exc:
-        line = None
-        match = _CONTEXT_INDEX.match(exc.context or "")
-        if match and int(match.group(1)) < len(lines):
-            line = lines[int(match.group(1))]
-        raise InputError(
-            f"not a valid PEP 751 lock: {exc}",
-            location=Location(str(path), line),
-            hint="regenerate it with `safeinstall lock -o pylock.toml`",
-        ) from None
-    for number, package in enumerate(lock.packages):
-        check_urls(package, package_location(str(path), lines, number))
-    return lock, lines
+    return parse_pylock(text, data, str(path))
 
 
 def check_pylock(path: Path, checker: Rules) -> list[Finding]:

@@ -1,22 +1,29 @@
-"""PEP 751 ``pylock.toml``: written with tomlkit, read back through ``packaging.pylock``."""
+"""PEP 751 ``pylock.toml``: written with tomlkit, read back through ``packaging.pylock``; the one
+reading of the format (``parse_pylock``), for `check` and for every command that reads a lock."""
 
 from __future__ import annotations
 
-import tomllib
+import re
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import tomlkit
-from packaging.pylock import PackageSdist, PackageWheel, Pylock, PylockValidationError
+from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock, PylockValidationError
 from packaging.utils import NormalizedName
 
+from safeinstall import urls
 from safeinstall.errors import InputError, Location
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage
+
+if TYPE_CHECKING:
+    import tomlkit
 
 CREATED_BY = "safeinstall"
 
 
 def _file_table(file: LockedFile) -> tomlkit.items.Table:
+    import tomlkit  # writing only: the hook path reads pylock.toml and loads no tomlkit
+
     table = tomlkit.table()
     table["name"] = file.filename
     table["url"] = file.url
@@ -31,6 +38,8 @@ def _file_table(file: LockedFile) -> tomlkit.items.Table:
 
 
 def to_pylock_toml(lock: Lock) -> str:
+    import tomlkit
+
     doc = tomlkit.document()
     doc["lock-version"] = "1.0"
     if lock.environments:
@@ -77,24 +86,66 @@ def to_pylock_toml(lock: Lock) -> str:
     return tomlkit.dumps(doc)
 
 
+_PACKAGE_HEADER = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(#.*)?$")
+_CONTEXT_INDEX = re.compile(r"^packages\[(\d+)\]")
+
+
+def package_lines(text: str) -> list[int]:
+    """1-based line of each ``[[packages]]`` header, in order."""
+    return [i + 1 for i, line in enumerate(text.splitlines()) if _PACKAGE_HEADER.match(line)]
+
+
+def package_location(path: str, lines: list[int], number: int) -> Location:
+    """Where package ``number`` (0-based) of a pylock.toml is written."""
+    return Location(path, lines[number] if number < len(lines) else None)
+
+
+def check_urls(package: Package, where: Location) -> None:
+    """InputError unless every URL ``package`` names splits (``urls.check``): its index, its
+    wheels, its sdist, its archive and its VCS repository."""
+    named: list[tuple[str, str | None]] = [("index", package.index)]
+    named += [(f"file {w.name or ''}", w.url) for w in package.wheels or ()]
+    named += [(f"file {package.sdist.name or ''}", package.sdist.url)] if package.sdist else []
+    named += [("archive", package.archive.url)] if package.archive else []
+    named += [("repository", package.vcs.url)] if package.vcs else []
+    for what, url in named:
+        if url is not None:
+            urls.check(url, what=f"the URL of {package.name} {what}".rstrip(), location=where)
+
+
+def parse_pylock(text: str, data: Mapping[str, Any], path: str) -> tuple[Pylock, list[int]]:
+    """The one reading of a pylock.toml (``text``, parsed as ``data``), for `check` and for
+    every command that reads a lock: packaging.pylock's validation, its errors at the line of
+    the package they name, and every URL split (``check_urls``). Also returns the line of each
+    ``[[packages]]`` header."""
+    lines = package_lines(text)
+    try:
+        lock = Pylock.from_dict(data)
+    except PylockValidationError as exc:
+        line = None
+        match = _CONTEXT_INDEX.match(exc.context or "")
+        if match and int(match.group(1)) < len(lines):
+            line = lines[int(match.group(1))]
+        raise InputError(
+            f"not a valid PEP 751 lock: {exc}",
+            location=Location(path, line),
+            hint="regenerate it with `safeinstall lock -o pylock.toml`",
+        ) from None
+    for number, package in enumerate(lock.packages):
+        check_urls(package, package_location(path, lines, number))
+    return lock, lines
+
+
 def read_pylock_toml(text: str, path: str) -> Lock:
     """Parse and validate (``packaging.pylock``) a pylock.toml into a Lock: every URL splits, and
     what ``[tool.safeinstall]`` holds has the type safeinstall writes."""
-    from safeinstall.guard.pylock import check_urls, package_lines, package_location
+    from safeinstall.requirements.pyproject import read_toml
 
-    where = Location(path)
-    try:
-        data = tomllib.loads(text)
-        pylock = Pylock.from_dict(data)
-    except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
-        raise InputError(
-            f"not a valid pylock.toml: {exc}", location=where, hint="regenerate the lock"
-        ) from exc
-    lines = package_lines(text)
+    _, data = read_toml(Path(path), data=text.encode("utf-8"))  # TOML errors at their line
+    pylock, lines = parse_pylock(text, data, path)
     packages = []
     for number, pkg in enumerate(pylock.packages):
         where = package_location(path, lines, number)
-        check_urls(pkg, where)
         if pkg.version is None or pkg.is_direct:
             raise InputError(
                 f"{pkg.name} is not pinned to files from an index",

@@ -5,7 +5,7 @@ import tomllib
 import pytest
 from packaging.pylock import Pylock
 
-from safeinstall.errors import InputError
+from safeinstall.errors import InputError, Location
 from safeinstall.lock.pylock import read_pylock_toml, to_pylock_toml
 from safeinstall.targets import Target
 from tests.support.lockdata import TARGETS, sample_lock
@@ -66,7 +66,8 @@ def test_pylock_round_trips() -> None:
 
 
 def test_invalid_pylock_is_an_input_error() -> None:
-    with pytest.raises(InputError, match=r"not a valid pylock\.toml"):
+    with pytest.raises(InputError, match=r"not a valid PEP 751 lock"):
         read_pylock_toml('lock-version = "1.0"\n', "pylock.toml")
-    with pytest.raises(InputError, match=r"not a valid pylock\.toml"):
+    with pytest.raises(InputError, match=r"invalid TOML") as caught:
         read_pylock_toml("lock-version = ", "pylock.toml")
+    assert caught.value.location == Location("pylock.toml")
