@@ -142,12 +142,15 @@ def read_requirements_txt(text: str, path: str) -> Lock:
 
 
 def _environment(marker: str, where: Location) -> str:
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison
+    from packaging.markers import InvalidMarker, Marker
 
-    try:  # evaluated once: a comparison packaging cannot make (``~= '3'``) fails on any interpreter
-        Marker(marker).evaluate({"extra": ""})
-    except (InvalidMarker, UndefinedComparison) as exc:
+    from safeinstall.requirements.pep508 import marker_problem
+
+    try:
+        reason = marker_problem(Marker(marker))
+    except InvalidMarker as exc:
         reason = str(exc).splitlines()[0].rstrip(".")
+    if reason is not None:
         raise InputError(
             f"the environment {marker!r} is not a valid marker: {reason}",
             location=where,
@@ -184,6 +187,15 @@ def _package_line(line: str, where: Location) -> LockedPackage:
         raise InputError(
             f"not a requirement: {exc}", location=where, hint="regenerate the lock"
         ) from exc
+    from safeinstall.requirements.pep508 import marker_problem
+
+    problem = marker_problem(req.marker) if req.marker is not None else None
+    if problem is not None:
+        raise InputError(
+            f"{req.name} has an invalid marker: {problem}",
+            location=where,
+            hint="regenerate the lock",
+        )
     specs = list(req.specifier)
     if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
         raise InputError(

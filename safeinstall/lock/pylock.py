@@ -131,8 +131,21 @@ def parse_pylock(text: str, data: Mapping[str, Any], path: str) -> tuple[Pylock,
             location=Location(path, line),
             hint="regenerate it with `safeinstall lock -o pylock.toml`",
         ) from None
+    from safeinstall.requirements.pep508 import marker_problem
+
+    markers = [(m, Location(path)) for m in lock.environments or ()]
     for number, package in enumerate(lock.packages):
-        check_urls(package, package_location(path, lines, number))
+        where = package_location(path, lines, number)
+        check_urls(package, where)
+        markers += [(package.marker, where)] if package.marker is not None else []
+    for marker, where in markers:
+        problem = marker_problem(marker)
+        if problem is not None:
+            raise InputError(
+                f"invalid environment marker {str(marker)!r}: {problem}",
+                location=where,
+                hint="regenerate it with `safeinstall lock -o pylock.toml`",
+            )
     return lock, lines
 
 

@@ -294,12 +294,18 @@ def _date(value: object) -> date | None:
 def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
     from packaging.markers import InvalidMarker, Marker  # only when set
 
+    from safeinstall.requirements.pep508 import marker_problem
+
     out = []
     for item in _strings(r, key, value):
         try:
-            out.append(str(Marker(item)))
+            marker = Marker(item)
+            first = marker_problem(marker)
         except InvalidMarker as exc:
             first = str(exc).splitlines()[0]
+        if first is None:
+            out.append(str(marker))
+        else:
             r.problem(
                 f"{key!r}: {item!r} is not a valid environment marker ({first})", key, '"' + item
             )

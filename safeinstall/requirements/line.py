@@ -226,15 +226,20 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
         return head, None
     from packaging.markers import InvalidMarker, Marker
 
+    from safeinstall.requirements.pep508 import marker_problem
+
     try:
-        return head, Marker(marker_text.strip())
+        marker = Marker(marker_text.strip())
+        problem = marker_problem(marker)
     except InvalidMarker as exc:
-        raise InputError(
-            f"invalid environment marker {marker_text.strip()!r} on {head.strip()!r}: "
-            f"{_first_line(exc)}",
-            location=location,
-            hint='write a PEP 508 marker such as python_version >= "3.11"',
-        ) from None
+        problem = _first_line(exc)
+    if problem is None:
+        return head, marker
+    raise InputError(
+        f"invalid environment marker {marker_text.strip()!r} on {head.strip()!r}: {problem}",
+        location=location,
+        hint='write a PEP 508 marker such as python_version >= "3.11"',
+    )
 
 
 def _strip_extras(text: str, location: Location) -> tuple[str, frozenset[NormalizedName]]:

@@ -179,7 +179,7 @@ def test_pyproject_table_of_another_type(cli: Cli, project: Path, table: str) ->
     ("marker", "reason"),
     [
         ('python_version >= "3.8" and', "Expected a marker variable"),
-        ('python_version ~= "3"', "Undefined"),
+        ('python_version ~= "3"', "compares with no version"),
     ],
 )
 def test_lock_environment_header_with_an_invalid_marker(
@@ -197,3 +197,49 @@ def test_lock_environment_header_with_an_invalid_marker(
         ("diff", "requirements.txt", "requirements.txt"),
     ):
         input_error(cli(*argv, "--policy", "policy.toml"), "requirements.txt:2", reason)
+
+
+# A comparison packaging parses but cannot evaluate (``~=`` needs a version), behind an ``and``
+# that only another platform reaches: refused by every reader, not left to crash there.
+UNEVALUABLE = 'sys_platform == "nonesuch" and python_version ~= "3"'
+
+
+def test_a_requirement_marker_packaging_cannot_evaluate(cli: Cli, project: Path) -> None:
+    (project / "requirements.in").write_text(f"foo==1.0 ; {UNEVALUABLE}\n")
+    for argv in (
+        ("check", "requirements.in"),
+        ("lock", "--check", "requirements.in", "-o", "out.txt"),
+    ):
+        input_error(cli(*argv, "--policy", "policy.toml"), "requirements.in:1", "compares with no")
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\nversion = "1"\ndependencies = [\'foo ; {UNEVALUABLE}\']\n'
+    )
+    input_error(cli("check", "--policy", "policy.toml", "pyproject.toml"), "pyproject.toml:4")
+
+
+def test_a_lock_marker_packaging_cannot_evaluate(cli: Cli, project: Path) -> None:
+    (project / "requirements.txt").write_text(
+        f"# safeinstall-digest: sha256:{DIGEST}\n"
+        f"foo==1.0 ; {UNEVALUABLE} \\\n    --hash=sha256:{DIGEST}\n"
+    )
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo"\n'
+        f"version = \"1.0\"\nmarker = '{UNEVALUABLE}'\n"
+        'wheels = [{ name = "foo-1.0-py3-none-any.whl", '
+        'url = "https://pkgs.example.com/foo-1.0-py3-none-any.whl", '
+        f'hashes = {{ sha256 = "{DIGEST}" }} }}]\n'
+    )
+    for lock, where in (
+        ("requirements.txt", "requirements.txt:2"),
+        ("pylock.toml", "pylock.toml:4"),
+    ):
+        for argv in (("tree", lock), ("sbom", lock)):
+            input_error(cli(*argv, "--policy", "policy.toml"), where, "compares with no")
+
+
+def test_a_policy_environment_packaging_cannot_evaluate(cli: Cli, project: Path) -> None:
+    (project / "policy.toml").write_text(POLICY + f"environments = ['{UNEVALUABLE}']\n")
+    (project / "requirements.in").write_text("foo==1.0\n")
+    result = cli("check", "--policy", "policy.toml", "requirements.in")
+    assert result.code == 2, result.err
+    assert "compares with no version" in result.err and "Traceback" not in result.err
