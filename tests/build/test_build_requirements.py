@@ -244,6 +244,7 @@ def test_a_refused_build_requirement_fails_the_lock_in_one_sentence(
 # where an index option may be spelled in safeinstall's sources, and why it is not given to pip
 READS_OPTIONS = {
     "requirements/syntax.py": "the grammar of requirement files, which the user writes",
+    "requirements/file.py": "checks that the URL each index option names splits",
     "guard/rules.py": "reports index options found in requirement files",
     "commands/install/__init__.py": "install accepts pip's spellings, to map or refuse them",
     "policy/pipconfig.py": "reads which indexes pip is configured with",
