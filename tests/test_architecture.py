@@ -187,16 +187,17 @@ def test_only_the_named_modules_start_processes_or_talk_http() -> None:
 
 
 def test_modules_and_folders_stay_small() -> None:
+    # about 400 lines a module and 10 modules a folder (commands/: one module per command)
     too_long = {
         module_name(p): n
         for p in PACKAGE.rglob("*.py")
-        if (n := len(p.read_text("utf-8").splitlines())) > 450
+        if (n := len(p.read_text("utf-8").splitlines())) > 420
     }
     assert too_long == {}
     crowded = {
         d.name: n
         for d in [PACKAGE, *(d for d in PACKAGE.iterdir() if d.is_dir())]
-        if (n := len([p for p in d.glob("*.py") if p.name != "__init__.py"])) > 14
+        if (n := len([p for p in d.glob("*.py") if p.name != "__init__.py"])) > 11
     }
     assert crowded == {}
 
