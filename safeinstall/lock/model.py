@@ -144,7 +144,7 @@ def read_requirements_txt(text: str, path: str) -> Lock:
 def _environment(marker: str, where: Location) -> str:
     from packaging.markers import InvalidMarker, Marker
 
-    from safeinstall.requirements.pep508 import marker_problem
+    from safeinstall.requirements.markers import marker_problem
 
     try:
         reason = marker_problem(Marker(marker))
@@ -187,7 +187,7 @@ def _package_line(line: str, where: Location) -> LockedPackage:
         raise InputError(
             f"not a requirement: {exc}", location=where, hint="regenerate the lock"
         ) from exc
-    from safeinstall.requirements.pep508 import marker_problem
+    from safeinstall.requirements.markers import marker_problem
 
     problem = marker_problem(req.marker) if req.marker is not None else None
     if problem is not None:

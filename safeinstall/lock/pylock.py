@@ -131,7 +131,7 @@ def parse_pylock(text: str, data: Mapping[str, Any], path: str) -> tuple[Pylock,
             location=Location(path, line),
             hint="regenerate it with `safeinstall lock -o pylock.toml`",
         ) from None
-    from safeinstall.requirements.pep508 import marker_problem
+    from safeinstall.requirements.markers import marker_problem
 
     markers = [(m, Location(path)) for m in lock.environments or ()]
     for number, package in enumerate(lock.packages):

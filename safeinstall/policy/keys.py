@@ -186,7 +186,7 @@ def _date(value: object) -> date | None:
 def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
     from packaging.markers import InvalidMarker, Marker  # only when set
 
-    from safeinstall.requirements.pep508 import marker_problem
+    from safeinstall.requirements.markers import marker_problem
 
     out = []
     for item in strings(r, key, value):

@@ -226,7 +226,7 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
         return head, None
     from packaging.markers import InvalidMarker, Marker
 
-    from safeinstall.requirements.pep508 import marker_problem
+    from safeinstall.requirements.markers import marker_problem
 
     try:
         marker = Marker(marker_text.strip())

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from safeinstall import urls
 from safeinstall.errors import InputError, Location
+from safeinstall.requirements.markers import marker_problem
 
 if TYPE_CHECKING:
-    from packaging.markers import Marker
     from packaging.requirements import Requirement
 
 # PEP 508 / PEP 503. re.ASCII matters: with IGNORECASE alone, [A-Z] also matches the Kelvin sign
@@ -70,28 +70,6 @@ class Root:
 
     requirement: Requirement
     source: str
-
-
-def marker_problem(marker: Marker) -> str | None:
-    """Why packaging would fail to evaluate ``marker`` on some interpreter, or None.
-
-    ``python_version ~= "3"`` parses, but ``~=`` and ``===`` need a version on their right, and
-    packaging raises when the comparison is reached, which ``and``/``or`` may leave to another
-    platform. Every comparison is looked at, reached or not."""
-    from packaging.specifiers import InvalidSpecifier, Specifier
-
-    stack: list[object] = [marker._markers]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, tuple) and str(item[1]) in ("~=", "==="):
-            version = item[2] if type(item[2]).__name__ == "Value" else item[0]
-            try:
-                Specifier(f"{item[1]}{version}")
-            except InvalidSpecifier:
-                return f"{item[1]} {str(version)!r} compares with no version"
-    return None
 
 
 def parse_pep508(text: str, where: Location) -> Requirement:
