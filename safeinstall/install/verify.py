@@ -39,12 +39,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.probe import probe as probe_environment
+from safeinstall.errors import TargetEnvironmentError
 from safeinstall.lock.model import Lock
 
 TOOLING = frozenset({"pip", "setuptools", "wheel", "safeinstall"})
 _HASHES = ("sha256", "sha384", "sha512")
 _UNHASHED_OK = ("RECORD", "RECORD.jws", "RECORD.p7s")
 _CHUNK = 1024 * 1024
+# what is read of an installed distribution's files: the environment may be hostile
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+MAX_PTH_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +163,29 @@ def _against_lock(
     return problems
 
 
+def record_text(record: Path) -> str | None:
+    """An installed RECORD's text (None: missing or unreadable); the one reader of it, for
+    ``verify`` and for what pip will remove. A RECORD too large for any real distribution is a
+    TargetEnvironmentError, never read whole."""
+    try:
+        with open(record, "rb") as fh:
+            data = fh.read(MAX_RECORD_BYTES + 1)
+        if len(data) > MAX_RECORD_BYTES:
+            raise TargetEnvironmentError(
+                f"{record} is larger than {MAX_RECORD_BYTES >> 20} MiB",
+                hint="no real distribution has such a RECORD: check who wrote it, then "
+                "reinstall that distribution",
+            )
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
     """Each problem with ``dist``'s files, and each file that checked out (for .pth owners)."""
-    record = dist.meta_dir / "RECORD"
     name = dist.name
-    try:
-        text = record.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+    text = record_text(dist.meta_dir / "RECORD")
+    if text is None:
         yield Problem(
             "no-record", f"{name} has no readable RECORD: its files cannot be verified", name
         )
@@ -216,7 +236,8 @@ def _pth_files(env: Environment, owners: Mapping[Path, str]) -> list[Problem]:
     for site in env.site_dirs:
         for pth in sorted(site.glob("*.pth")) if site.is_dir() else ():
             try:
-                lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+                with open(pth, "rb") as fh:  # its first MiB: site reads no more lines than that
+                    lines = fh.read(MAX_PTH_BYTES).decode("utf-8", "replace").splitlines()
             except OSError:
                 continue
             if any(line.startswith(("import ", "import\t")) for line in lines):

@@ -38,7 +38,7 @@ from safeinstall.environment.unpack import site_path
 from safeinstall.errors import SafeinstallError
 from safeinstall.index.fetch import Store, file_sha256, parse_filename
 from safeinstall.index.reconcile import reconcile_wheel
-from safeinstall.install.verify import Installed, Problem, as_version
+from safeinstall.install.verify import Installed, Problem, as_version, record_text
 from safeinstall.lock.model import Lock, LockedPackage
 
 _CHUNK = 1024 * 1024
@@ -224,11 +224,8 @@ def _member_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
 
 
 def record_rows(path: Path) -> list[tuple[str, str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    return _rows(text)
+    text = record_text(path)
+    return [] if text is None else _rows(text)
 
 
 def _wheel_record_rows(wheel: Path) -> list[tuple[str, str]]:

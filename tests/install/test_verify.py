@@ -375,3 +375,24 @@ def test_a_locked_wheel_whose_metadata_adds_a_dependency_fails_verify(
     assert "metadata-not-as-locked: the METADATA inside the wheel file demo-1.0" in result.out
     assert "it requires sneaky-dep>=1, which the lock does not install here" in result.out
     assert "(1 also against their locked wheels)" in result.err
+
+
+def test_an_oversized_record_is_never_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a hostile environment can hold a RECORD of any size: verify and the removal check both
+    # read it through record_text, which stops at the cap
+    from safeinstall.errors import TargetEnvironmentError
+    from safeinstall.install import verify as verify_module
+    from safeinstall.install.verifywheel import record_rows
+
+    record = tmp_path / "RECORD"
+    record.write_text("pkg/__init__.py,sha256=x,1\n" * 100)
+    monkeypatch.setattr(verify_module, "MAX_RECORD_BYTES", 1000)
+    with pytest.raises(TargetEnvironmentError, match="larger than"):
+        verify_module.record_text(record)
+    with pytest.raises(TargetEnvironmentError):
+        record_rows(record)
+    record.write_text("pkg/__init__.py,sha256=x,1\n")
+    assert record_rows(record) == [("pkg/__init__.py", "sha256=x")]
+    assert verify_module.record_text(tmp_path / "missing") is None
