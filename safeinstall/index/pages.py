@@ -33,6 +33,7 @@ from safeinstall.index.filenames import FileFilter
 from safeinstall.index.html import read_anchors
 from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
+from safeinstall.urls import split
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
@@ -128,7 +129,11 @@ def parse_html_page(
     html = read_anchors(text)
     if html.repository_version is not None:
         _check_api_version(html.repository_version, index, page_url)
-    base = urljoin(page_url, html.base) if html.base is not None else page_url
+    try:
+        base = urljoin(page_url, html.base) if html.base is not None else page_url
+        split(base)
+    except ValueError as exc:
+        raise _bad(index, page_url, f"its <base href> is not a valid URL: {exc}") from None
     builder = _Builder(base, project, index, now, None, fits=fits)
     builder.add(html.entries)
     return builder.page()
@@ -270,8 +275,11 @@ class _Builder:
 
     def _url(self, filename: str, href: str) -> str:
         href = href.strip()
-        absolute = href if href.startswith("https://") else urljoin(self.base_url, href)
-        parts = urlsplit(absolute)
+        try:
+            absolute = href if href.startswith("https://") else urljoin(self.base_url, href)
+            parts = split(absolute)
+        except ValueError as exc:  # a bad port or bracket: the server's data, not our bug
+            raise self._error(f"the URL of {filename} is not valid: {exc}") from None
         netloc = self._origins.get((parts.scheme, parts.netloc))
         if netloc is None:
             netloc = self._origin(filename, parts)

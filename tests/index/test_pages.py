@@ -209,13 +209,31 @@ def test_url_last_segment_must_equal_filename() -> None:
         f"ftp://files.example.org/{WHEEL}",
         "javascript:alert(1)",
         f"file:///tmp/{WHEEL}",
-        f"https://files.example.org:99999/{WHEEL}",  # was a ValueError out of urllib: exit 3
-        f"https://files.example.org:x/{WHEEL}",
     ],
 )
 def test_untrusted_hosts_and_schemes_are_refused(url: str) -> None:
     with pytest.raises(PolicyError):
         parse_json(json_page(jfile(url=url)))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://[::1/{WHEEL}",
+        f"https://[zz]/{WHEEL}",
+        f"https://files.example.org:99999/{WHEEL}",
+        f"https://files.example.org:x/{WHEEL}",
+    ],
+)
+def test_a_url_that_does_not_split_fails_the_page(url: str) -> None:
+    # urllib raised ValueError out of the page parser: an internal error (exit 3)
+    with pytest.raises(IndexServerError, match="is not valid"):
+        parse_json(json_page(jfile(url=url)))
+
+
+def test_a_base_href_that_does_not_split_fails_the_page() -> None:
+    with pytest.raises(IndexServerError, match="base href"):
+        parse_html(html_page(f'<base href="https://[::1/x/"><a href="{WHEEL}">{WHEEL}</a>'))
 
 
 def test_javascript_href_in_html_is_refused() -> None:
