@@ -110,8 +110,21 @@ def resolve_lock(
             now=None,
         )
     index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
-    lock = from_resolution(resolution, digest, index_urls, policy.environments or None)
+    lock = from_resolution(resolution, digest, index_urls, _policy_environments(policy, targets))
     return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
+
+
+def _policy_environments(policy: Policy, targets: Sequence[Target]) -> tuple[str, ...] | None:
+    """The policy's ``environments`` when they are what was resolved (the lock records them as
+    written); None when other targets were (``--python-version``/``--platform``): the lock then
+    records those targets' own markers, so it never claims environments it was not made for."""
+    from safeinstall.targets import targets_from_markers
+
+    if policy.environments and tuple(targets) == targets_from_markers(
+        policy.environments, policy.source
+    ):
+        return policy.environments
+    return None
 
 
 def _without_sources(lock: Lock, sources: set[str]) -> Lock:

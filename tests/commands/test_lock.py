@@ -358,3 +358,23 @@ def test_sdist_with_dynamic_dependencies_is_built_and_reported(proj: LockProject
     assert result.code == 0, result.err
     assert "building dynpkg-1.0.tar.gz to read its dependencies" in result.err
     assert pins((proj.root / "requirements.txt").read_text()) == {"dynpkg": "1.0", "dep": "1.0"}
+
+
+def test_the_lock_records_the_targets_it_resolved_not_the_policys(proj: LockProject) -> None:
+    # a policy for linux and windows, a lock made for one target on the command line: the lock
+    # said it covered windows too, and pip and uv then failed there with "no wheel"
+    proj.write_policy("environments = [\"sys_platform == 'linux'\", \"sys_platform == 'win32'\"]")
+    proj.lock("--python-version", "3.12", "--platform", "linux", "-o", "pylock.toml")
+    assert proj.lock("--python-version", "3.12", "--platform", "linux").code == 0
+    text = (proj.root / "requirements.txt").read_text()
+    recorded = [line for line in text.splitlines() if line.startswith("# environment: ")]
+    assert len(recorded) == 1 and "win32" not in recorded[0] and "3.12" in recorded[0]
+    doc = tomllib.loads((proj.root / "pylock.toml").read_text())
+    assert len(doc["environments"]) == 1 and "win32" not in doc["environments"][0]
+    # with the policy's targets, the policy's expressions are what the lock records
+    assert proj.lock().code == 0
+    text = (proj.root / "requirements.txt").read_text()
+    assert [line for line in text.splitlines() if line.startswith("# environment: ")] == [
+        '# environment: sys_platform == "linux"',
+        '# environment: sys_platform == "win32"',
+    ]
