@@ -8,7 +8,6 @@ URL that passed ``check`` can be split, normalized and compared anywhere without
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -104,6 +103,8 @@ def is_loopback(host: str) -> bool:
     """True for localhost and the loopback ranges (where plain http cannot be intercepted)."""
     if host.lower() in ("localhost", "localhost."):
         return True
+    import ipaddress  # only here: every `check` imports this module, few ask this
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
