@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-
-from safeinstall.cli import main
 
 NETWORK_ENV = "SAFEINSTALL_NETWORK_TESTS"
 
@@ -48,26 +43,6 @@ def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run ``safeinstall`` in-process: ``cli("check", "x.txt")`` -> Result(code, out, err)."""
-
-    def run(*argv: str | Path) -> Result:
-        capsys.readouterr()
-        code = main([str(a) for a in argv])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 pytest_plugins = ["tests.support.fixtures"]  # index_server, wheel_factory, ...

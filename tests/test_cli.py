@@ -13,7 +13,7 @@ import pytest
 
 from safeinstall import cli as cli_module
 from safeinstall.commands import init as init_command
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.paths import ROOT
 
 Run = Callable[..., Result]

@@ -9,7 +9,7 @@ import pytest
 
 from safeinstall.errors import InputError
 from safeinstall.filekind import file_kind, is_pylock
-from tests.conftest import Result
+from tests.support.fixtures import Result
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from safeinstall.audit.advisories import (
 )
 from safeinstall.audit.osv_local import LocalDatabase
 from safeinstall.policy.model import AuditIgnore
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.osvdata import OSV_DIR, make_zip, record, synthetic
 from tests.support.osvserver import OsvServer
 

@@ -14,8 +14,8 @@ from safeinstall.audit.fix import BOUND_SOURCE, fix_bounds
 from safeinstall.errors import InputError
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage
 from safeinstall.lock.recipe import find_recipe
-from tests.conftest import Result
 from tests.support.builders import build_wheel
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.osvdata import synthetic
 

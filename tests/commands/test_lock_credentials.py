@@ -16,8 +16,8 @@ import pytest
 
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import index_credentials
-from tests.conftest import Result
 from tests.support.builders import build_wheel
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 
 SECRET = "s3cr3t-t0ken"

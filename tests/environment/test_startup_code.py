@@ -23,8 +23,8 @@ from packaging.utils import canonicalize_name
 from safeinstall.environment.pip import run_pip
 from safeinstall.environment.probe import probe
 from safeinstall.lock.model import LockedPackage
-from tests.conftest import Result
 from tests.support.builders import build_hostile_wheel, build_wheel
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
     locked,

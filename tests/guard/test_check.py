@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage, to_requirements_txt
 from safeinstall.lock.pylock import to_pylock_toml
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.paths import DATA
 
 H1 = "a" * 64

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
+from tests.support.fixtures import Result
 
 Run = Callable[..., Result]
 H1 = "a" * 64

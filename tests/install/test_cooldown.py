@@ -27,8 +27,8 @@ from safeinstall.lock.model import LockedFile, LockedPackage
 from safeinstall.policy.model import Policy
 from safeinstall.resolve import candidates
 from safeinstall.targets import target_for
-from tests.conftest import Result
 from tests.support.builders import build_wheel, sha256_hex
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import write_locks, write_policy
 

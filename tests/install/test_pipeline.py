@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from safeinstall.lock.model import LockedPackage
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
     installed,

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from safeinstall.lock.model import LockedPackage
-from tests.conftest import Result
 from tests.support.builders import PTH_CONTENT, build_wheel
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
     installed,

@@ -19,8 +19,8 @@ import pytest
 
 from safeinstall.index.fetch import Store
 from safeinstall.install.verify import Problem, probe, verify
-from tests.conftest import Result
 from tests.support.builders import PTH_CONTENT, build_wheel, file_sha256
+from tests.support.fixtures import Result
 
 SITE = Path("lib") / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
 

@@ -16,8 +16,8 @@ import pytest
 from safeinstall.errors import IntegrityError
 from safeinstall.install import wheelcheck
 from safeinstall.install.wheelcheck import check_wheel, wheel_problems
-from tests.conftest import Result
 from tests.support.builders import PTH_CONTENT, build_wheel
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import locked, make_venv, snapshot, write_locks, write_policy
 

@@ -13,7 +13,7 @@ import pytest
 from safeinstall.policy import starter as initpolicy
 from safeinstall.policy.load import load_policy
 from safeinstall.policy.model import IndexSpec, Policy
-from tests.conftest import Result
+from tests.support.fixtures import Result
 
 Cli = Callable[..., Result]
 

@@ -18,7 +18,7 @@ import tomlkit
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Result
+from tests.support.fixtures import Result
 
 HEX = "0123456789abcdef"
 DIGEST = "a" * 64

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
 from tests.property.test_cli_inputs import DIGEST, POLICY
+from tests.support.fixtures import Result
 
 Cli = Callable[..., Result]
 BAD_URLS = {

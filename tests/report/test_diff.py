@@ -11,7 +11,7 @@ import pytest
 from safeinstall.errors import UsageError
 from safeinstall.lock.ref import LockRef, parse_ref
 from safeinstall.report.diff import diff_locks
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.locks import lock, package, write
 
 Run = Callable[..., Result]

@@ -7,7 +7,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from safeinstall.report.graph import Node, build, chains, tree
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.locks import lock, package, write
 
 Run = Callable[..., Result]

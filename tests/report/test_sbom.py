@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 
 from safeinstall.errors import UsageError
 from safeinstall.report.sbom import purl, timestamp, to_cyclonedx
-from tests.conftest import Result
+from tests.support.fixtures import Result
 from tests.support.locks import INDEX, lock, package, sha, write
 from tests.support.paths import DATA
 

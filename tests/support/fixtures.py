@@ -1,7 +1,9 @@
-"""Pytest fixtures for tests that need distributions or an index (loaded from tests/conftest.py).
+"""Pytest fixtures shared by the suite: the in-process CLI, distributions, a loopback index
+(loaded from tests/conftest.py).
 
 - ``index_server``: a started ``IndexServer`` on 127.0.0.1, stopped after the test.
 - ``make_index_server``: call it for more servers (a second host for redirect tests).
+- ``cli("check", "x.txt")``: run ``safeinstall`` in-process -> ``Result(code, out, err)``.
 - ``wheel_factory(name, version, **kw)`` / ``sdist_factory(...)``: build real files under tmp_path
   (same arguments as ``builders.build_wheel`` / ``build_sdist``, without ``dest_dir``).
 """
@@ -9,13 +11,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from safeinstall.cli import main
 from tests.support.builders import build_sdist, build_wheel
 from tests.support.indexserver import IndexServer
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run ``safeinstall`` in-process: ``cli("check", "x.txt")`` -> Result(code, out, err)."""
+
+    def run(*argv: str | Path) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
 from tests.support.builders import build_wheel, sha256_hex
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import installed, make_venv, site_packages, write_policy
 
