@@ -335,7 +335,9 @@ def _as_locked(
         return plan
     moved = tuple(p for p in plan.skipped if p.name in differ)
     skipped = tuple(p for p in plan.skipped if p.name not in differ)
-    return replace(plan, install=(*plan.install, *moved), skipped=skipped)
+    plan = replace(plan, install=(*plan.install, *moved), skipped=skipped)
+    _refuse_own(plan)  # a reinstall replaces too
+    return plan
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from tests.conftest import Result
 from tests.support.builders import build_wheel
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
+    locked,
     make_venv,
     pip_env,
     publish,
@@ -197,6 +198,22 @@ def test_install_never_replaces_its_own_dependencies(
     cli: Cli, ours: Path, index_server: IndexServer, tmp_path: Path
 ) -> None:
     packages = publish(index_server, tmp_path / "pub", ["resolvelib"], version="9.9")
+    policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
+    txt, _ = write_locks(tmp_path / "lock", packages)
+    before = snapshot(ours)
+    result = cli("install", "--policy", policy, "-r", txt, "--python", ours)
+    assert result.code == 1, result.err
+    assert "resolvelib" in result.err and "separate virtual environment" in result.err
+    assert snapshot(ours) == before
+
+
+@pytest.mark.slow
+def test_install_never_reinstalls_its_own_dependencies_from_other_bytes(
+    cli: Cli, ours: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """The locked version is the installed one, but the locked wheel's files are not."""
+    other = build_wheel(tmp_path / "other", "resolvelib", "0.0.1", files={"x.py": b"X = 1\n"})
+    packages = [locked(index_server, other)]
     policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
     txt, _ = write_locks(tmp_path / "lock", packages)
     before = snapshot(ours)
