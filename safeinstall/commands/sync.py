@@ -19,6 +19,8 @@ DESCRIPTION = (
     "Install what the lock pins and is missing, at another version, or whose installed files "
     "are not those of the locked wheel (verified, as `install` does), and uninstall every "
     "package the lock does not list, except pip and safeinstall itself (unless listed). "
+    "In the environment safeinstall runs from, it refuses to remove or replace safeinstall "
+    "or anything it needs to run: give the project its own virtual environment. "
     "Editable installs are removed too: any package can call itself editable. setuptools and "
     "wheel are removed like any other unlisted package: a lock that needs them lists them. "
     "--check changes nothing and exits 1 when the environment is out of date (what the git "

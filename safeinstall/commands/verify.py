@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from safeinstall.commands import add_lock_argument
+from safeinstall.commands.install.options import add_python, python_of
 from safeinstall.ui import UI
 
 HELP = "check that the installed environment is exactly the lock, with untouched files"
@@ -22,12 +22,7 @@ FORMATS = ("text", "json")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_lock_argument(parser)
-    parser.add_argument(
-        "--python",
-        metavar="PATH",
-        help="the interpreter (or venv directory) whose environment to check "
-        "(default: the one running safeinstall)",
-    )
+    add_python(parser)
     parser.add_argument(
         "--find-links",
         metavar="DIR",
@@ -52,7 +47,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)
-    report = verify(lock, probe(args.python or sys.executable), allow_extra=args.allow_extra)
+    report = verify(lock, probe(python_of(args)), allow_extra=args.allow_extra)
     markers = report.environment.markers
     wheels = against_wheels(
         lock, report.installed, cache_root(), args.find_links, environment=markers

@@ -46,7 +46,7 @@ from packaging.tags import parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.errors import TargetEnvironmentError, UsageError
 from safeinstall.targets import Target
 
 Scheme = Literal["default", "target", "prefix", "user", "root"]
@@ -199,15 +199,92 @@ class Environment:
         return self.prefix if self.scheme == "default" else self.site_dirs[0]
 
 
-def default_python(environ: Mapping[str, str] | None = None) -> str:
-    """The active virtual environment's interpreter ($VIRTUAL_ENV), else the running one."""
+_CHOOSE = (
+    "pass --python PATH (an interpreter or a venv directory), or activate the project's "
+    "virtual environment"
+)
+
+
+def target_python(
+    given: str | None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str:
+    """The one rule for the environment a command acts on: ``given`` (--python: an interpreter
+    or a venv directory), else the active virtual environment ($VIRTUAL_ENV), else the nearest
+    ``.venv`` from ``cwd`` up to the git root. Never the interpreter running safeinstall: that
+    is safeinstall's own environment, not the project's."""
+    if given:
+        return given
     env = os.environ if environ is None else environ
-    venv = env.get("VIRTUAL_ENV")
-    if venv:
-        for candidate in (Path(venv) / "bin" / "python", Path(venv) / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return str(candidate)
-    return sys.executable
+    active = env.get("VIRTUAL_ENV")
+    if active:
+        python = _venv_python(Path(active))
+        if python is None:
+            raise UsageError(
+                f"VIRTUAL_ENV names {active}, which holds no interpreter", hint=_CHOOSE
+            )
+        return str(python)
+    here = (Path.cwd() if cwd is None else cwd).absolute()
+    for directory in (here, *here.parents):
+        python = _venv_python(directory / ".venv")
+        if python is not None:
+            return str(python)
+        if (directory / ".git").exists():
+            break
+    raise UsageError(
+        f"no target environment: no virtual environment is active and {here} has no .venv "
+        "up to its git root",
+        hint=_CHOOSE,
+    )
+
+
+def _venv_python(venv: Path) -> Path | None:
+    for python in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if python.exists():
+            return python
+    return None
+
+
+def own_environment() -> Path:
+    """The prefix of the environment safeinstall itself runs from."""
+    return Path(sys.prefix).resolve()
+
+
+def is_own(env: Environment) -> bool:
+    """Whether ``env`` is the environment safeinstall runs from (changing what it imports
+    there breaks every later command)."""
+    return env.prefix.resolve() == own_environment().resolve()
+
+
+# What safeinstall needs at run time when its own metadata cannot be read (pyproject.toml).
+_RUNTIME = ("safeinstall", "packaging", "resolvelib", "tomlkit", "platformdirs", "urllib3")
+
+
+def own_distributions() -> frozenset[NormalizedName]:
+    """safeinstall and every distribution it needs at run time, as installed here: the
+    ``Requires-Dist`` closure without extras, markers evaluated for this interpreter."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: set[NormalizedName] = set()
+    todo = list(_RUNTIME)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in names:
+            continue
+        names.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return frozenset(names)
 
 
 def probe(python: str, scheme: Scheme = "default", where: str = "") -> Environment:

@@ -25,7 +25,15 @@ from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
-from safeinstall.environment.probe import Environment, Installed, Scheme, SchemeDirs, probe
+from safeinstall.environment.probe import (
+    Environment,
+    Installed,
+    Scheme,
+    SchemeDirs,
+    is_own,
+    own_distributions,
+    probe,
+)
 from safeinstall.errors import (
     InputError,
     PolicyError,
@@ -57,7 +65,9 @@ from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 
-# Never uninstalled by sync: the installer itself, and this tool unless the lock lists it.
+# Never uninstalled by sync: the installer itself, and this tool unless the lock lists it. In
+# the environment safeinstall runs from, neither are safeinstall and what it needs to run
+# (``protected``): a plan that would remove or replace one of them is refused.
 PROTECTED = frozenset({"pip", "safeinstall"})
 _UNLOCKED = frozenset({"unpinned", "missing-hash", "unhashable", "bad-hash"})
 
@@ -158,7 +168,31 @@ def make_plan(lock: Lock, env: Environment, *, reinstall: bool = False, sync: bo
             have = env.installed[name]
             # an editable install says so in its own direct_url.json: that is no reason to keep it
             (kept if name in PROTECTED else remove).append(have)
-    return Plan(env, tuple(install), tuple(skipped), tuple(remove), tuple(kept))
+    plan = Plan(env, tuple(install), tuple(skipped), tuple(remove), tuple(kept))
+    _refuse_own(plan)
+    return plan
+
+
+def protected(env: Environment) -> frozenset[str]:
+    """What no plan may remove or replace in ``env``: in the environment safeinstall runs
+    from, safeinstall and its run-time dependencies (else nothing: ``PROTECTED`` is kept by
+    sync, not refused)."""
+    return own_distributions() if is_own(env) else frozenset()
+
+
+def _refuse_own(plan: Plan) -> None:
+    mine = protected(plan.env)
+    if not mine:
+        return
+    replaced = [p.name for p in plan.install if p.name in plan.env.installed]
+    hit = sorted({n for n in [*replaced, *(i.name for i in plan.remove)] if n in mine})
+    if hit:
+        raise TargetEnvironmentError(
+            f"{plan.env.prefix} is the environment safeinstall runs from, and this would remove "
+            f"or replace {', '.join(hit)}, which safeinstall needs to run",
+            hint="install the project into a separate virtual environment (`python -m venv "
+            ".venv`, then --python .venv or activate it), and safeinstall in its own",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +335,9 @@ def _as_locked(
         return plan
     moved = tuple(p for p in plan.skipped if p.name in differ)
     skipped = tuple(p for p in plan.skipped if p.name not in differ)
-    return replace(plan, install=(*plan.install, *moved), skipped=skipped)
+    plan = replace(plan, install=(*plan.install, *moved), skipped=skipped)
+    _refuse_own(plan)  # a reinstall replaces too
+    return plan
 
 
 @contextlib.contextmanager

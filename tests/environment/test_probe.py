@@ -14,10 +14,10 @@ from safeinstall.environment.probe import (
     Environment,
     Installed,
     SchemeDirs,
-    default_python,
     probe,
+    target_python,
 )
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.errors import TargetEnvironmentError, UsageError
 from safeinstall.install.pipeline import make_plan
 from safeinstall.lock.model import Lock, LockedFile, LockedPackage
 from safeinstall.targets import current_target
@@ -44,8 +44,10 @@ def test_a_broken_interpreter_is_a_clear_error(tmp_path: Path) -> None:
 def test_default_python_is_the_active_venv(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python").touch()
-    assert default_python({"VIRTUAL_ENV": str(tmp_path)}) == str(tmp_path / "bin" / "python")
-    assert default_python({}) == sys.executable
+    assert target_python(None, {"VIRTUAL_ENV": str(tmp_path)}) == str(tmp_path / "bin" / "python")
+    (tmp_path / ".git").mkdir()
+    with pytest.raises(UsageError, match="no target environment"):  # never the running one
+        target_python(None, {}, tmp_path)
 
 
 def pkg(name: str, version: str, marker: str | None = None) -> LockedPackage:

@@ -244,12 +244,17 @@ def test_problem_json() -> None:
     }
 
 
-def test_default_interpreter_is_the_running_one(cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_default_interpreter_is_the_active_venv(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$VIRTUAL_ENV, not the interpreter running safeinstall (whose own packages were once
+    reported as 46 extra packages)."""
     lock = tmp_path / "requirements.txt"
     lock.write_text("", encoding="utf-8")
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)  # the venv these tests run in
     result = cli("verify", lock, "--allow-extra", "--format", "json")
     report = json.loads(result.out)
-    assert report["python"] == sys.executable
+    assert Path(report["prefix"]).resolve() == Path(sys.prefix).resolve()
     assert report["packages"] > 0 and report["files_checked"] > 0
 
 

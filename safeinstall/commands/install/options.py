@@ -1,4 +1,4 @@
-"""What `install`, `sync` and `download` share: the lock argument, --python, progress, reports."""
+"""What `install`, `sync`, `download` and `verify` share: the lock, --python, progress, report."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from typing import Any
 
 from safeinstall.ui import UI
 
+PYTHON_HELP = (
+    "the interpreter, or venv directory, whose environment to use (default: the active "
+    "virtual environment, else the nearest .venv up to the git root; never the environment "
+    "safeinstall runs from)"
+)
+
 
 def add_python(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--python",
-        metavar="PATH",
-        help="the interpreter whose environment to use (default: the active virtual "
-        "environment's, else the one running safeinstall)",
-    )
+    parser.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
 
 
 def lock_path(given: Path | None) -> Path:
@@ -27,9 +28,10 @@ def lock_path(given: Path | None) -> Path:
 
 
 def python_of(args: argparse.Namespace) -> str:
-    from safeinstall.environment.probe import default_python
+    """The target environment's interpreter, by the one rule (``probe.target_python``)."""
+    from safeinstall.environment.probe import target_python
 
-    return str(args.python) if args.python else default_python()
+    return target_python(str(args.python) if args.python else None)
 
 
 def progress_for(ui: UI) -> Callable[[int, int, int, int], None] | None:

@@ -179,10 +179,11 @@ def test_outside_a_project_resolves_installs_and_saves(
 
 
 def test_offline_by_name_and_mixed_arguments_are_usage_errors(cli: Cli, project: Path) -> None:
-    assert cli("install", "alpha-one", "--offline").code == 2
-    assert cli("install", "alpha-one", ".").code == 2
-    assert cli("install", "alpha-one", "-r", "requirements.txt").code == 2
-    result = cli("install", "./dist/app-1.0-py3-none-any.whl")
+    here = ("--python", sys.executable)  # a target, so that the arguments are what is refused
+    assert cli("install", "alpha-one", "--offline", *here).code == 2
+    assert cli("install", "alpha-one", ".", *here).code == 2
+    assert cli("install", "alpha-one", "-r", "requirements.txt", *here).code == 2
+    result = cli("install", "./dist/app-1.0-py3-none-any.whl", *here)
     assert result.code == 2
     assert "never installed unverified" in result.err
 

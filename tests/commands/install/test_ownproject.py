@@ -7,6 +7,7 @@ has to come from anywhere: pip runs it with ``--no-build-isolation``, as safeins
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,6 +149,6 @@ def test_a_directory_without_pyproject_is_not_a_project(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()
-    result = cli("install", "-e", tmp_path / "empty")
+    result = cli("install", "-e", tmp_path / "empty", "--python", sys.executable)
     assert result.code == 2
     assert "has no pyproject.toml" in result.err
