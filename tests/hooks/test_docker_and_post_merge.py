@@ -122,3 +122,9 @@ def test_post_merge_warns_when_the_environment_is_out_of_date(
         [str(HOOKS / "post-merge")], cwd=repo, env=env, capture_output=True, text=True, check=True
     )
     assert rerun.stderr == ""
+    # with no environment to check (no venv active, no .venv), it says so instead of a mismatch
+    no_env = {k: v for k, v in env.items() if k != "VIRTUAL_ENV"}
+    hook = [str(HOOKS / "post-merge")]
+    lost = subprocess.run(hook, cwd=repo, env=no_env, capture_output=True, text=True, check=True)
+    assert "activate the project's venv" in lost.stderr
+    assert "does not match" not in lost.stderr
