@@ -17,8 +17,8 @@ import pytest
 from safeinstall.environment import probe as probe_module
 from safeinstall.environment.probe import target_python
 from safeinstall.errors import UsageError
-from tests.conftest import Result
 from tests.support.builders import build_wheel
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import (
     locked,
