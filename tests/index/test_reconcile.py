@@ -8,6 +8,7 @@ and expects an IntegrityError naming both sources before anything is installed.
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,9 @@ def test_lock_fails_when_the_store_holds_the_wheel_its_metadata_file_lies_about(
     assert "differs from the METADATA inside the wheel file (adds Requires-Dist evil)" in result.err
 
 
+PYTHON = sys.executable  # download's target: no venv is active in the tests
+
+
 def test_download_after_a_lock_from_a_lying_metadata_file_is_refused(
     proj: LockProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,13 +228,13 @@ def test_download_after_a_lock_from_a_lying_metadata_file_is_refused(
     dest = tmp_path / "wheelhouse"
     # a CI machine making a wheelhouse from a lock made elsewhere: only the lock can tell
     monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "ci-cache"))
-    result = proj.run("download", "--policy", proj.policy_path, "-d", dest)
+    result = proj.run("download", "--policy", proj.policy_path, "-d", dest, "--python", PYTHON)
     assert result.code == 1, result.err
     assert "the lock records evil as its dependency" in result.err
     assert not dest.exists() or not list(dest.iterdir())
     # the machine that locked: its cache holds the lying bytes
     monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
-    result = proj.run("download", "--policy", proj.policy_path, "-d", dest)
+    result = proj.run("download", "--policy", proj.policy_path, "-d", dest, "--python", PYTHON)
     assert result.code == 1, result.err
     assert "(adds Requires-Dist evil)" in result.err
     assert not dest.exists() or not list(dest.iterdir())
