@@ -255,8 +255,9 @@ def is_own(env: Environment) -> bool:
     return env.prefix.resolve() == own_environment().resolve()
 
 
-# What safeinstall needs at run time when its own metadata cannot be read (pyproject.toml).
-_RUNTIME = ("safeinstall", "packaging", "resolvelib", "tomlkit", "platformdirs", "urllib3")
+# What safeinstall needs at run time (pyproject.toml's dependencies; a test holds the two
+# together), also when its installed metadata cannot be read (running from a source tree).
+RUNTIME = ("packaging", "resolvelib", "tomlkit", "platformdirs", "urllib3")
 
 
 def own_distributions() -> frozenset[NormalizedName]:
@@ -267,7 +268,7 @@ def own_distributions() -> frozenset[NormalizedName]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     names: set[NormalizedName] = set()
-    todo = list(_RUNTIME)
+    todo = ["safeinstall", *RUNTIME]
     while todo:
         name = canonicalize_name(todo.pop())
         if name in names:

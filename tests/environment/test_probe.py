@@ -132,3 +132,17 @@ def test_the_probe_says_where_pip_writes_for_each_scheme(tmp_path: Path, scheme:
     assert (env.dirs.scripts / "scheme-probe-tool").is_file()
     assert env.dirs.root == Path(where).resolve()
     assert all(site.is_relative_to(env.dirs.root) for site in env.dirs.site)
+
+
+def test_the_runtime_list_is_pyprojects_dependencies() -> None:
+    # sync and install protect these in safeinstall's own environment: a dependency added to
+    # pyproject.toml and forgotten here would be removable there
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from safeinstall.environment.probe import RUNTIME
+    from tests.support.paths import ROOT
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert sorted(RUNTIME) == sorted(Requirement(d).name for d in declared)
