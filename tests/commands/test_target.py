@@ -193,6 +193,15 @@ def test_sync_never_removes_its_own_dependencies(
     assert snapshot(ours) == before
 
 
+def assert_install_refused(cli: Cli, policy: Path, lock: Path, ours: Path) -> None:
+    """install into safeinstall's own environment stops with exit 1 and changes nothing."""
+    before = snapshot(ours)
+    result = cli("install", "--policy", policy, "-r", lock, "--python", ours)
+    assert result.code == 1, result.err
+    assert "resolvelib" in result.err and "separate virtual environment" in result.err
+    assert snapshot(ours) == before
+
+
 @pytest.mark.slow
 def test_install_never_replaces_its_own_dependencies(
     cli: Cli, ours: Path, index_server: IndexServer, tmp_path: Path
@@ -200,11 +209,7 @@ def test_install_never_replaces_its_own_dependencies(
     packages = publish(index_server, tmp_path / "pub", ["resolvelib"], version="9.9")
     policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
     txt, _ = write_locks(tmp_path / "lock", packages)
-    before = snapshot(ours)
-    result = cli("install", "--policy", policy, "-r", txt, "--python", ours)
-    assert result.code == 1, result.err
-    assert "resolvelib" in result.err and "separate virtual environment" in result.err
-    assert snapshot(ours) == before
+    assert_install_refused(cli, policy, txt, ours)
 
 
 @pytest.mark.slow
@@ -216,11 +221,7 @@ def test_install_never_reinstalls_its_own_dependencies_from_other_bytes(
     packages = [locked(index_server, other)]
     policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
     txt, _ = write_locks(tmp_path / "lock", packages)
-    before = snapshot(ours)
-    result = cli("install", "--policy", policy, "-r", txt, "--python", ours)
-    assert result.code == 1, result.err
-    assert "resolvelib" in result.err and "separate virtual environment" in result.err
-    assert snapshot(ours) == before
+    assert_install_refused(cli, policy, txt, ours)
 
 
 @pytest.mark.slow
