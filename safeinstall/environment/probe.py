@@ -227,6 +227,15 @@ def target_python(
     for directory in (here, *here.parents):
         python = _venv_python(directory / ".venv")
         if python is not None:
+            # A found .venv may have come with the repository (a pull, a pull request under
+            # review, the post-merge hook): its "python" is run only when it leads to an
+            # interpreter outside the project, as a venv made by `python -m venv` does.
+            if Path(os.path.realpath(python)).is_relative_to(directory.resolve()):
+                raise UsageError(
+                    f"{python} is not a link to an interpreter outside the project, so it may "
+                    "have come with the repository; it is not run",
+                    hint=_CHOOSE,
+                )
             return str(python)
         if (directory / ".git").exists():
             break

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,8 +35,10 @@ Cli = Callable[..., Result]
 
 
 def fake_venv(path: Path) -> Path:
+    """A venv's shape: ``bin/python`` a link to an interpreter elsewhere, as `python -m venv`
+    makes it."""
     (path / "bin").mkdir(parents=True)
-    (path / "bin" / "python").touch()
+    (path / "bin" / "python").symlink_to(sys.executable)
     (path / "pyvenv.cfg").touch()
     return path / "bin" / "python"
 
@@ -71,6 +74,37 @@ def test_nearest_project_venv_up_to_the_git_root(tmp_path: Path) -> None:
     assert target_python(None, {}, deep) == str(python)
     nearer = fake_venv(root / "src" / ".venv")
     assert target_python(None, {}, deep) == str(nearer)
+
+
+def test_a_project_venv_that_came_with_the_repository_is_not_run(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a pull (and the post-merge hook after it) or a pull request under review can bring a
+    # .venv/bin/python of its own: a script, or a link to one in the repository
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    script = root / "tools" / "python"
+    script.parent.mkdir()
+    script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    script.chmod(0o755)
+    (root / ".venv" / "bin").mkdir(parents=True)
+    for interpreter in ("copy", "link"):
+        target = root / ".venv" / "bin" / "python"
+        target.unlink(missing_ok=True)
+        if interpreter == "copy":
+            target.write_bytes(script.read_bytes())
+            target.chmod(0o755)
+        else:
+            target.symlink_to(script)
+        with pytest.raises(UsageError, match="may have come with the repository"):
+            target_python(None, {}, root)
+        monkeypatch.chdir(root)
+        monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+        (root / "requirements.txt").write_text("# safeinstall-digest: sha256:00\n")
+        result = cli("verify", "requirements.txt")
+        assert result.code == 2, result.err
+        assert not marker.exists()
 
 
 def test_no_venv_above_the_git_root(tmp_path: Path) -> None:
