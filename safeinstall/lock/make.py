@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall import __version__, urls
-from safeinstall.errors import InputError, IntegrityError
+from safeinstall.errors import InputError, IntegrityError, PolicyError
 from safeinstall.filekind import is_pylock
 from safeinstall.lock.inputs import LockInputs, digest_for
 from safeinstall.lock.model import (
@@ -94,13 +94,15 @@ def resolve_lock(
 
     ``bounds`` are extra top-level requirements that only narrow versions (``audit --fix`` adds
     ``name>=fixed``): they are resolved with the roots but not recorded as a package's origin.
+    A package the targets still get at different versions (``merge.splits``) is a warning through
+    ``notify`` and a note in the lock, or a PolicyError under ``same-versions = true``.
     """
     from safeinstall.resolve.finder import open_finder
-    from safeinstall.resolve.merge import resolve_targets
+    from safeinstall.resolve.merge import merge, resolve_each, splits
 
     wheels_for = {tag for target in targets for tag in target.tags}
     with open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
-        resolution = resolve_targets(
+        each = resolve_each(
             [*roots, *bounds],
             policy,
             finder,
@@ -109,9 +111,31 @@ def resolve_lock(
             upgrade=upgrade,
             now=None,
         )
+    found = splits(each)
+    notes = tuple(split.describe() for split in found)
+    if found and policy.same_versions:
+        raise _not_the_same(notes, [split.name for split in found])
+    for note in notes:
+        notify(note)
     index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
-    lock = from_resolution(resolution, digest, index_urls, _policy_environments(policy, targets))
+    lock = from_resolution(merge(each), digest, index_urls, _policy_environments(policy, targets))
+    lock = replace(lock, notes=notes)
     return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
+
+
+def _not_the_same(notes: Sequence[str], names: Sequence[str]) -> PolicyError:
+    message = (
+        f"{notes[0]}, and the policy sets same-versions = true"
+        if len(notes) == 1
+        else "\n  ".join(["the policy sets same-versions = true, but:", *notes])
+    )
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return PolicyError(
+        message,
+        hint=f"pin {', '.join(names)} to a version every target can install, allow building "
+        f"from source (sdists = [{quoted}]), or drop the targets that cannot have the newest "
+        "version from the environments",
+    )
 
 
 def _policy_environments(policy: Policy, targets: Sequence[Target]) -> tuple[str, ...] | None:

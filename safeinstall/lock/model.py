@@ -20,7 +20,13 @@ from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
-from safeinstall.lock.header import DIGEST_PREFIX, ENVIRONMENT_PREFIX, LICENSE_PREFIX, VIA_PREFIX
+from safeinstall.lock.header import (
+    DIGEST_PREFIX,
+    ENVIRONMENT_PREFIX,
+    LICENSE_PREFIX,
+    NOTE_PREFIX,
+    VIA_PREFIX,
+)
 
 # Imported where used below: `check` reads license comments through this module, and the hook
 # path must start fast.
@@ -69,6 +75,9 @@ class Lock:
     digest: str  # input_digest() of what the lock was made from
     environments: tuple[str, ...] = ()  # marker expressions of the targets it was made for
     requires_python: str | None = None
+    # what the writer wants a reader to know, e.g. a package locked at different versions on
+    # different targets; a comment in requirements.txt, ``[tool.safeinstall] notes`` in pylock.toml
+    notes: tuple[str, ...] = ()
 
 
 def input_digest(
@@ -103,6 +112,7 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
         f"{DIGEST_PREFIX}{lock.digest}",
     ]
     lines += [f"{ENVIRONMENT_PREFIX}{env}" for env in lock.environments]
+    lines += [f"{NOTE_PREFIX}{note}" for note in lock.notes]
     for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version)):
         marker = f" ; {pkg.marker}" if pkg.marker else ""
         lines.append(f"{pkg.name}=={pkg.version}{marker} \\")
@@ -119,14 +129,17 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
 
 def read_requirements_txt(text: str, path: str) -> Lock:
     """Read a requirements.txt lock written by ``to_requirements_txt``: pins, markers, hashes,
-    and the ``# via`` and ``# license:`` comments under a package. An ``# environment:`` line
-    holds a valid marker (``install`` evaluates it)."""
+    the ``# note:`` lines before the first package, and the ``# via`` and ``# license:`` comments
+    under a package. An ``# environment:`` line holds a valid marker (``install`` evaluates it)."""
     digest = ""
     environments: list[str] = []
+    notes: list[str] = []
     packages: list[LockedPackage] = []
     for lineno, line in _logical_lines(text):
         if line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
+        elif line.startswith(NOTE_PREFIX) and not packages:
+            notes.append(line[len(NOTE_PREFIX) :].strip())
         elif line.startswith(ENVIRONMENT_PREFIX):
             marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
             environments.append(_environment(marker, Location(path, lineno)))
@@ -138,7 +151,7 @@ def read_requirements_txt(text: str, path: str) -> Lock:
         if not line or line.startswith("#"):
             continue
         packages.append(_package_line(line, Location(path, lineno)))
-    return Lock(tuple(packages), digest, tuple(environments))
+    return Lock(tuple(packages), digest, tuple(environments), notes=tuple(notes))
 
 
 def _environment(marker: str, where: Location) -> str:

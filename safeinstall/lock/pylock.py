@@ -82,7 +82,10 @@ def to_pylock_toml(lock: Lock) -> str:
             table["tool"] = {"safeinstall": tool}
         packages.append(table)
     doc["packages"] = packages
-    doc["tool"] = {"safeinstall": {"digest": lock.digest}}
+    top: dict[str, Any] = {"digest": lock.digest}
+    if lock.notes:
+        top["notes"] = list(lock.notes)
+    doc["tool"] = {"safeinstall": top}
     return tomlkit.dumps(doc)
 
 
@@ -194,12 +197,13 @@ def read_pylock_toml(text: str, path: str) -> Lock:
                 license=tool.string("license"),
             )
         )
-    digest = _Tool(_table(pylock.tool).get("safeinstall"), "", Location(path)).string("digest")
+    top = _Tool(_table(pylock.tool).get("safeinstall"), "", Location(path))
     return Lock(
         packages=tuple(packages),
-        digest=digest or "",
+        digest=top.string("digest") or "",
         environments=tuple(str(m) for m in pylock.environments or ()),
         requires_python=str(pylock.requires_python) if pylock.requires_python else None,
+        notes=top.strings("notes"),
     )
 
 

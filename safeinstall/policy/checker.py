@@ -81,6 +81,14 @@ def strings(r: Checker, key: str, value: object, *needles: str) -> list[str]:
     return [v.strip() for v in value]
 
 
+def flag(r: Checker, key: str, value: object) -> bool:
+    """A boolean key: ``true`` or ``false``."""
+    if not isinstance(value, bool):
+        r.problem(f"{key!r} must be true or false, not {kind_of(value)}", key)
+        return False
+    return value
+
+
 _NAME_GLOB = re.compile(r"[A-Za-z0-9*?._-]+")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from safeinstall.policy.checker import Checker, canonical_glob, globs, kind_of, strings
+from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kind_of, strings
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import AuditIgnore, PackageRule, Policy
@@ -220,6 +220,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "environments": ("environments", _environments),
     "direct-references": ("direct_references", globs),
     "audit": ("audit_ignores", _audit),
+    "same-versions": ("same_versions", flag),
 }
 # scalar keys a SAFEINSTALL_* variable may override (applied after the file)
 ENV_OVERRIDES = {

@@ -123,6 +123,7 @@ class Policy:
     environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
     direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
     audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
+    same_versions: bool = False  # a lock whose targets get different versions is an error
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)

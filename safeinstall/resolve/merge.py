@@ -8,11 +8,19 @@ platform where every locked Python version has it needs no ``python_version`` cl
 package chosen at different versions on different targets becomes one entry per version, with
 disjoint markers. Targets that agree on all three values (e.g. manylinux and musllinux of one
 machine) cannot be told apart by a marker: a package needed on either is marked for both.
+
+Before merging, the targets are made to agree (``resolve_each``): a target that chose an older
+version of a package than another target did is resolved again preferring the newest version
+any target chose, and the new resolution is kept only if nothing in it got older. So versions
+differ only where a target cannot have the newest one (no file for its platform,
+``requires-python``, a dependency's marker) without giving up a newer version of something
+else; ``splits`` names what still differs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from packaging.markers import Marker
@@ -23,6 +31,21 @@ from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import Target
+
+# How often a target is resolved again to agree with the others (each time for a new reason).
+MAX_AGREEMENT_ROUNDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A package still chosen at different versions on different targets."""
+
+    name: NormalizedName
+    versions: tuple[tuple[Version, tuple[str, ...]], ...]  # newest first, with target names
+
+    def describe(self) -> str:
+        where = "; ".join(f"{v} on {', '.join(names)}" for v, names in self.versions)
+        return f"{self.name} differs across targets: {where}"
 
 
 def resolve_targets(
@@ -35,12 +58,77 @@ def resolve_targets(
     upgrade: bool | set[NormalizedName] = False,
     now: datetime | None = None,
 ) -> Resolution:
-    """Resolve for every target (in order; the finder caches what they share) and merge."""
+    """Resolve for every target, agreeing where they can (``resolve_each``), and merge."""
     return merge(
-        [
-            resolve(roots, policy, finder, t, preferred=preferred, upgrade=upgrade, now=now)
-            for t in targets
-        ]
+        resolve_each(roots, policy, finder, targets, preferred=preferred, upgrade=upgrade, now=now)
+    )
+
+
+def resolve_each(
+    roots: Sequence[Root],
+    policy: Policy,
+    finder: Finder,
+    targets: Sequence[Target],
+    *,
+    preferred: Mapping[NormalizedName, Version] | None = None,
+    upgrade: bool | set[NormalizedName] = False,
+    now: datetime | None = None,
+) -> list[Resolution]:
+    """One resolution per target (in order; the finder caches what they share), agreeing on
+    one version of each package wherever a target can have it (see the module doc). Only a
+    target behind another is resolved again, at most once per set of versions it is behind on."""
+    results = [
+        resolve(roots, policy, finder, t, preferred=preferred, upgrade=upgrade, now=now)
+        for t in targets
+    ]
+    # what the first pass was asked to keep (``resolve`` drops the pins being upgraded)
+    skip = upgrade if isinstance(upgrade, set) else set()
+    kept = {} if upgrade is True else {k: v for k, v in (preferred or {}).items() if k not in skip}
+    tried: list[set[frozenset[tuple[NormalizedName, Version]]]] = [set() for _ in targets]
+    for _ in range(MAX_AGREEMENT_ROUNDS):
+        newest = _newest(results)
+        moved = False
+        for i, res in enumerate(results):
+            own = {p.name: p.version for p in res.packages}
+            behind = {n: v for n, v in newest.items() if n in own and own[n] != v}
+            if not behind or frozenset(behind.items()) in tried[i]:
+                continue
+            tried[i].add(frozenset(behind.items()))
+            # its own choices first, then the newest versions: only what must change changes
+            prefer = {**kept, **own, **behind}
+            again = resolve(roots, policy, finder, targets[i], preferred=prefer, now=now)
+            if again != res and not _older(again, own):
+                results[i], moved = again, True
+        if not moved:
+            break
+    return results
+
+
+def _newest(results: Sequence[Resolution]) -> dict[NormalizedName, Version]:
+    newest: dict[NormalizedName, Version] = {}
+    for res in results:
+        for pkg in res.packages:
+            if pkg.name not in newest or pkg.version > newest[pkg.name]:
+                newest[pkg.name] = pkg.version
+    return newest
+
+
+def _older(res: Resolution, before: Mapping[NormalizedName, Version]) -> bool:
+    """Whether ``res`` chose an older version of a package than ``before`` had."""
+    return any(p.name in before and p.version < before[p.name] for p in res.packages)
+
+
+def splits(resolutions: Sequence[Resolution]) -> tuple[Split, ...]:
+    """The packages chosen at more than one version across ``resolutions``, by name."""
+    found: dict[NormalizedName, dict[Version, list[str]]] = {}
+    for res in resolutions:
+        for pkg in res.packages:
+            names = found.setdefault(pkg.name, {}).setdefault(pkg.version, [])
+            names += [t.name for t in res.targets]
+    return tuple(
+        Split(name, tuple((v, tuple(by[v])) for v in sorted(by, reverse=True)))
+        for name, by in sorted(found.items())
+        if len(by) > 1
     )
 
 
