@@ -74,13 +74,18 @@ def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     whatever ``--index-url`` it passes."""
     source = os.environ if environ is None else environ
     env = {k: v for k, v in source.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env.update(
-        PIP_CONFIG_FILE=os.devnull,
-        PIP_NO_INPUT="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_INDEX="1",
-    )
+    env.update(pip_settings())
     return env
+
+
+def pip_settings() -> dict[str, str]:
+    """The PIP_* variables of every pip run (and of every build, whose backend may run pip)."""
+    return {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INPUT": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INDEX": "1",
+    }
 
 
 @contextlib.contextmanager

@@ -124,6 +124,7 @@ class Policy:
     direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
     audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
     same_versions: bool = False  # a lock whose targets get different versions is an error
+    build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)
