@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,13 @@ from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
-from safeinstall.lock.header import DIGEST_PREFIX, ENVIRONMENT_PREFIX, LICENSE_PREFIX, VIA_PREFIX
+from safeinstall.lock.header import (
+    CONTENT_PREFIX,
+    DIGEST_PREFIX,
+    ENVIRONMENT_PREFIX,
+    LICENSE_PREFIX,
+    VIA_PREFIX,
+)
 
 # Imported where used below: `check` reads license comments through this module, and the hook
 # path must start fast.
@@ -69,6 +75,8 @@ class Lock:
     digest: str  # input_digest() of what the lock was made from
     environments: tuple[str, ...] = ()  # marker expressions of the targets it was made for
     requires_python: str | None = None
+    # the content digest the file records ("": none); not content itself, so not compared
+    recorded_content: str = field(default="", compare=False)
 
 
 def input_digest(
@@ -114,6 +122,10 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
             lines.append(f"    # yanked, allowed by the policy: {pkg.yanked}")
         if pkg.license:
             lines.append(f"    {LICENSE_PREFIX}{pkg.license}")
+    from safeinstall.lock.content import content_digest  # of what the text reads back as
+
+    content = content_digest(read_requirements_txt("\n".join(lines), "<lock>"))
+    lines.insert(4, f"{CONTENT_PREFIX}{content}")
     return "\n".join(lines) + "\n"
 
 
@@ -121,12 +133,14 @@ def read_requirements_txt(text: str, path: str) -> Lock:
     """Read a requirements.txt lock written by ``to_requirements_txt``: pins, markers, hashes,
     and the ``# via`` and ``# license:`` comments under a package. An ``# environment:`` line
     holds a valid marker (``install`` evaluates it)."""
-    digest = ""
+    digest = content = ""
     environments: list[str] = []
     packages: list[LockedPackage] = []
     for lineno, line in _logical_lines(text):
         if line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
+        elif line.startswith(CONTENT_PREFIX):
+            content = line[len(CONTENT_PREFIX) :].strip()
         elif line.startswith(ENVIRONMENT_PREFIX):
             marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
             environments.append(_environment(marker, Location(path, lineno)))
@@ -138,7 +152,7 @@ def read_requirements_txt(text: str, path: str) -> Lock:
         if not line or line.startswith("#"):
             continue
         packages.append(_package_line(line, Location(path, lineno)))
-    return Lock(tuple(packages), digest, tuple(environments))
+    return Lock(tuple(packages), digest, tuple(environments), recorded_content=content)
 
 
 def _environment(marker: str, where: Location) -> str:

@@ -83,6 +83,10 @@ def to_pylock_toml(lock: Lock) -> str:
         packages.append(table)
     doc["packages"] = packages
     doc["tool"] = {"safeinstall": {"digest": lock.digest}}
+    from safeinstall.lock.content import content_digest  # of what the text reads back as
+
+    content = content_digest(read_pylock_toml(tomlkit.dumps(doc), "pylock.toml"))
+    doc["tool"] = {"safeinstall": {"digest": lock.digest, "content-digest": content}}
     return tomlkit.dumps(doc)
 
 
@@ -194,12 +198,13 @@ def read_pylock_toml(text: str, path: str) -> Lock:
                 license=tool.string("license"),
             )
         )
-    digest = _Tool(_table(pylock.tool).get("safeinstall"), "", Location(path)).string("digest")
+    tool = _Tool(_table(pylock.tool).get("safeinstall"), "", Location(path))
     return Lock(
         packages=tuple(packages),
-        digest=digest or "",
+        digest=tool.string("digest") or "",
         environments=tuple(str(m) for m in pylock.environments or ()),
         requires_python=str(pylock.requires_python) if pylock.requires_python else None,
+        recorded_content=tool.string("content-digest") or "",
     )
 
 
