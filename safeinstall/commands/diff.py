@@ -145,7 +145,8 @@ def _staged(args: argparse.Namespace, ui: UI) -> int:
     for path, r, count in reviews:
         if r.new_lock:
             hosts = ", ".join(r.new_hosts) or "none named (requirements.txt records no URLs)"
-            ui.line(f"{path}: new lock, {count} packages; file and index hosts: {hosts}")
+            packages = f"{count} package{'' if count == 1 else 's'}"
+            ui.line(f"{path}: new lock, {packages}; file and index hosts: {hosts}")
             continue
         ui.line(f"{path}: {'changes against HEAD' if r.diff.changes else 'no changes'}")
         show_changes(ui, r.diff)
