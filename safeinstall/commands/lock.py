@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safeinstall.errors import UsageError
 from safeinstall.lock import recipe
 from safeinstall.lock.recipe import default_inputs, default_output
 from safeinstall.ui import UI
+
+if TYPE_CHECKING:
+    from safeinstall.lock.model import Lock
 
 HELP = "resolve requirements into a hash-pinned lock (requirements.txt or pylock.toml)"
 DESCRIPTION = (
@@ -134,13 +138,16 @@ def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: 
         ui.json(
             {"output": str(output), "fresh": state == "fresh", "state": state, "digest": digest}
         )
-    else:
-        ui.line(f"{output}: {_STATES[state]}")
+        return 0 if state == "fresh" else 1
+    ui.line(f"{output}: {_STATES[state]}")
     if state == "foreign":
         ui.info(
             f"hint: `lock --check` checks locks safeinstall made; make this one with `{relock}`"
         )
     elif state == "edited":
+        names = _edited_since_head(output, lock)
+        if names:
+            ui.line(f"{output}: edited entries (against HEAD's lock): {', '.join(names)}")
         ui.info(
             f"hint: see the edit with `git diff {output}` or "
             f"`safeinstall diff HEAD:{output} {output}`; a lock is changed by relocking: `{relock}`"
@@ -148,3 +155,21 @@ def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: 
     elif state != "fresh":
         ui.info(f"hint: run `{relock}` to update it")
     return 0 if state == "fresh" else 1
+
+
+def _edited_since_head(output: Path, lock: Lock) -> list[str]:
+    """The packages an edit touched, named against HEAD's lock when git has one that is still
+    what safeinstall wrote (its content digest holds); [] when there is none to compare with."""
+    from safeinstall.errors import SafeinstallError
+    from safeinstall.lock.content import changed_names, content_digest
+    from safeinstall.lock.read import parse_lock
+    from safeinstall.lock.ref import git_show_if_present
+
+    try:
+        data = git_show_if_present("HEAD", output)
+        head = None if data is None else parse_lock(data, output.name, f"HEAD:{output}")
+    except SafeinstallError:  # no git, no repository, no lock there: nothing to name
+        return []
+    if head is None or not head.recorded_content or head.recorded_content != content_digest(head):
+        return []
+    return changed_names(head, lock)

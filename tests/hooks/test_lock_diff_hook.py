@@ -100,7 +100,8 @@ def test_a_hand_edited_hash_is_blocked_by_both_hooks(
     blocked = commit(project, hook_env, "edited")
     assert blocked.returncode != 0
     text = output(blocked)
-    assert f"{lock_file}: edited since safeinstall wrote it" in text  # lock-fresh
+    assert f"{lock_file}: edited since safeinstall wrote it" in text  # lock-fresh, naming
+    assert f"{lock_file}: edited entries (against HEAD's lock): demo" in text  # the package
     assert "alarm" in text and "demo" in text  # lock-diff prints the diff ...
     assert f"{lock_file}: blocked: demo 1.0: same" in text  # ... and why it blocks
     assert git(project, "log", "--format=%s") == "locks"

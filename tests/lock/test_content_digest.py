@@ -10,7 +10,9 @@ check (it runs offline).
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,10 @@ from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
 
 RELOCK = "safeinstall lock requirements.in -o"
+EDITED = (
+    "edited since safeinstall wrote it (its packages, versions, markers, hashes or URLs are "
+    "not what safeinstall recorded)"
+)
 
 
 @pytest.fixture
@@ -71,9 +77,34 @@ def test_one_digit_of_a_hash_changed_by_hand_is_caught(proj: LockProject, output
     edit(path, (digest, swapped))
     result = check(proj, output)
     assert result.code == 1
-    assert f"{output}: edited since safeinstall wrote it" in result.out
+    assert result.out.strip() == f"{output}: {EDITED}"  # outside git: no names
     assert f"{RELOCK} {output}" in result.err  # the command that relocks it
     assert f"safeinstall diff HEAD:{output} {output}" in result.err  # how to see the edit
+
+
+def git(root: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("output", ["requirements.txt", "pylock.toml"])
+def test_the_edited_package_is_named_against_heads_lock(proj: LockProject, output: str) -> None:
+    """In git, the lock as committed (still what safeinstall wrote) names what the edit
+    touched: dep's hash, not demo's."""
+    git(proj.root, "init", "-q")
+    git(proj.root, "add", "-A")
+    git(proj.root, "commit", "-qm", "locks")
+    path = proj.root / output
+    dep = r"dep==1.0 \\\n    --hash=sha256:" if output.endswith(".txt") else r'sha256 = "'
+    digest = re.findall(dep + "([0-9a-f]{64})", path.read_text())[-1]  # dep sorts after demo
+    edit(path, (digest, digest[::-1]))
+    result = check(proj, output)
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        f"{output}: {EDITED}",
+        f"{output}: edited entries (against HEAD's lock): dep",
+    ]
 
 
 @pytest.mark.parametrize(
