@@ -2,8 +2,8 @@
 
 The static tests read every import of the package (module level and inside functions; imports
 under ``if TYPE_CHECKING:`` never run and are left out), so a lazy import cannot hide an arrow.
-The runtime tests run the two pre-commit hooks (`check`, `lock --check`) under a policy that sets
-every key and look at what got loaded.
+The runtime tests run the pre-commit hooks (`check`, `lock --check`, `diff --staged`) under a
+policy that sets every key, or in a real git repository, and look at what got loaded.
 """
 
 from __future__ import annotations

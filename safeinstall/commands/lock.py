@@ -20,8 +20,9 @@ DESCRIPTION = (
     "Resolve requirement inputs (requirements.in files, pyproject.toml) over the policy's trusted "
     "indexes and write a lock that pins every package to exact bytes: requirements.txt with "
     "--hash lines, or PEP 751 pylock.toml when OUTPUT ends in .toml. Existing pins are kept "
-    "unless --upgrade or -P asks otherwise. With --check, only tell whether the lock is up to date "
-    "with its inputs and policy (offline; exit 1 when stale)."
+    "unless --upgrade or -P asks otherwise. With --check, only tell whether the lock is as "
+    "safeinstall wrote it and up to date with its inputs and policy (offline; exit 1 when it "
+    "is stale, edited since, or not made by safeinstall)."
 )
 FORMATS = ("text", "json")
 
