@@ -26,7 +26,8 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall.environment.probe import Environment
-from safeinstall.errors import InputError, SafeinstallError, TargetEnvironmentError
+from safeinstall.errors import InputError, Location, SafeinstallError, TargetEnvironmentError
+from safeinstall.filekind import DEFAULT_LOCKS
 from safeinstall.lock.model import Lock
 from safeinstall.lock.recipe import Recipe
 from safeinstall.policy.model import Policy
@@ -76,22 +77,35 @@ def plan(project: Project, source: Path) -> tuple[list[Job], list[Skipped]]:
     """Which locks of ``project`` are relocked from ``source`` (its input, relative: this runs
     from the project root), and which are left alone and why. No lock yet: requirements.txt is
     made. InputError when the project has locks but none that safeinstall can remake."""
+    for path in (source, *([] if project.locks else [Path("requirements.txt")])):
+        if path.is_symlink():
+            raise InputError(
+                "refusing to write through a symbolic link; nothing was changed",
+                location=Location(str(path)),
+                hint="make it the real file, or remove the link",
+            )
     if not project.locks:
         return [Job(Path("requirements.txt"), None, Recipe((source,), project.lock_command))], []
     jobs: list[Job] = []
     skipped: list[Skipped] = []
     for path in (Path(lock.name) for lock in project.locks):
+        if path.is_symlink():
+            skipped.append(
+                Skipped(path, "it is a symbolic link, and safeinstall writes no lock through one")
+            )
+            continue
         old = _read(path)
         try:
             jobs.append(Job(path, old, _recipe(path, old, source)))
         except InputError as exc:
             skipped.append(Skipped(path, exc.message))
     if not jobs:
+        free = [name for name in DEFAULT_LOCKS if not (project.root / name).exists()]
+        make = f"`safeinstall lock {source} -o {free[0]}`" if free else "`safeinstall lock`"
         raise InputError(
             "no lock of this project was made by safeinstall, so none can be relocked; "
             "nothing was changed:\n" + "\n".join(f"  {s.line}" for s in skipped),
-            hint=f"make one beside it (`safeinstall lock {source} -o pylock.toml`), "
-            "then install again",
+            hint=f"make one with {make}, then install again",
         )
     return jobs, skipped
 
@@ -172,7 +186,8 @@ def relock_all(
                 groups=recipe.groups,
                 contents=contents,
             )
-            ui.info(f"Resolving {len(inputs.roots)} requirements of {source} for {job.path}...")
+            made_from = ", ".join(map(str, recipe.inputs))
+            ui.info(f"Resolving {len(inputs.roots)} requirements of {made_from} for {job.path}...")
             before = _pins(job)
             own = {p.name: p.version for p in before.packages} if before else {}
             lock = resolve_lock(
@@ -276,7 +291,7 @@ def _unwritten(
 ) -> InputError:
     reason = exc.message if isinstance(exc, SafeinstallError) else exc.strerror or str(exc)
     said = [f"{p} was put back as it was" for p, ok in undone if ok]
-    said += [f"{p} could NOT be put back: it holds this run's lock" for p, ok in undone if not ok]
+    said += [f"{p} could not be put back: it holds this run's lock" for p, ok in undone if not ok]
     return InputError(
         f"could not write {path}: {reason}; " + ("; ".join(said) or "nothing was written"),
         hint="the environment holds what this run resolved; fix the cause, then run the "

@@ -137,6 +137,33 @@ def test_a_failed_write_puts_back_the_lock_already_written(
     assert files(project) == before
 
 
+@pytest.mark.slow
+def test_a_lock_another_run_changed_meanwhile_is_not_overwritten(
+    cli: Cli,
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A teammate's run writes requirements.txt while this one installs: theirs is kept, and
+    pylock.toml, already written, is put back."""
+    two_locks(cli, project)
+    before = files(project)
+    theirs = before["requirements.txt"] + b"# relocked by another run\n"
+    real = atomic.replace_file
+
+    def racing(path: Path, data: bytes, *, expected_digest: str | None = None) -> None:
+        if Path(path).name == "requirements.txt":
+            Path(path).write_bytes(theirs)
+        real(path, data, expected_digest=expected_digest)
+
+    monkeypatch.setattr(atomic, "replace_file", racing)
+    result = cli("install", "gamma-three", "--python", sys.executable, "--target", tmp_path / "t")
+    assert result.code == 2
+    assert "could not write requirements.txt: the file changed while" in result.err
+    assert "pylock.toml was put back as it was" in result.err
+    assert files(project) == {**before, "requirements.txt": theirs}
+
+
 def _foreign_pylock(project: Path) -> None:
     text = (project / "pylock.toml").read_text()
     text = text.replace('created-by = "safeinstall"', 'created-by = "uv"')
@@ -169,8 +196,9 @@ def _from_another_input(project: Path, cli: Cli) -> None:
             "does not record the `safeinstall lock` command that made it",
         ),
         ("requirements.txt", "pylock.toml", "it is made from other.in, not requirements.in"),
+        ("pylock.toml", "requirements.txt", "it is a symbolic link"),
     ],
-    ids=["foreign-pylock", "pip-compile-requirements", "another-input"],
+    ids=["foreign-pylock", "pip-compile-requirements", "another-input", "symlinked-pylock"],
 )
 def test_a_lock_safeinstall_cannot_remake_is_left_alone_and_said_so(
     cli: Cli, project: Path, tmp_path: Path, case: tuple[str, str, str]
@@ -181,6 +209,9 @@ def test_a_lock_safeinstall_cannot_remake_is_left_alone_and_said_so(
         _foreign_pylock(project)
     elif "other.in" in reason:
         _from_another_input(project, cli)
+    elif "symbolic" in reason:
+        (project / "pylock.toml").replace(tmp_path / "elsewhere.toml")
+        (project / "pylock.toml").symlink_to(tmp_path / "elsewhere.toml")
     else:
         _pip_compile_requirements(project)
     kept = (project / left_alone).read_bytes()
@@ -198,7 +229,7 @@ def test_a_lock_safeinstall_cannot_remake_is_left_alone_and_said_so(
 
 
 def test_a_project_whose_only_lock_is_foreign_is_refused_before_any_index(
-    cli: Cli, project: Path, index_server: IndexServer
+    cli: Cli, project: Path, index_server: IndexServer, tmp_path: Path
 ) -> None:
     (project / "requirements.in").write_text("alpha-one\n")
     assert cli("lock").code == 0
@@ -206,12 +237,45 @@ def test_a_project_whose_only_lock_is_foreign_is_refused_before_any_index(
     before = files(project)
     asked = len(index_server.requests)
 
-    result = cli("install", "gamma-three", "--python", sys.executable)
+    result = cli("install", "gamma-three", "--python", sys.executable, "--target", tmp_path / "t")
     assert result.code == 2
     assert "requirements.txt: not updated: " in result.err
     assert "no lock of this project was made by safeinstall" in result.err
     assert files(project) == before
     assert len(index_server.requests) == asked  # refused before any index was asked
+
+
+def test_a_project_whose_only_lock_is_a_foreign_pylock_is_told_which_lock_to_make(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    (project / "requirements.in").write_text("alpha-one\n")
+    assert cli("lock", "-o", "pylock.toml").code == 0
+    _foreign_pylock(project)
+    before = files(project)
+
+    result = cli("install", "gamma-three", "--python", sys.executable, "--target", tmp_path / "t")
+    assert result.code == 2
+    assert "pylock.toml: not updated: it was made by 'uv', not safeinstall" in result.err
+    assert "make one with `safeinstall lock requirements.in -o requirements.txt`" in result.err
+    assert files(project) == before
+
+
+def test_a_symlinked_input_is_refused_before_any_lock_is_written(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    elsewhere = project / "deps" / "app.in"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("alpha-one\n")
+    (project / "requirements.in").symlink_to(elsewhere)
+    assert cli("lock").code == 0
+    before = files(project)
+
+    result = cli("install", "gamma-three", "--python", sys.executable, "--target", tmp_path / "t")
+    assert result.code == 2
+    assert "requirements.in: refusing to write through a symbolic link" in result.err
+    assert files(project) == before
+    assert elsewhere.read_text() == "alpha-one\n"
+    assert not (tmp_path / "t").exists()
 
 
 def test_dry_run_shows_what_each_lock_would_change(cli: Cli, project: Path, tmp_path: Path) -> None:
