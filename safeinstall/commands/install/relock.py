@@ -189,6 +189,8 @@ def relock_all(
             made_from = ", ".join(map(str, recipe.inputs))
             ui.info(f"Resolving {len(inputs.roots)} requirements of {made_from} for {job.path}...")
             before = _pins(job)
+            if before is not None and is_pylock(job.path):
+                _warn_unknown_recipe(job, before, policy, made_for, ui)
             own = {p.name: p.version for p in before.packages} if before else {}
             lock = resolve_lock(
                 inputs.roots,
@@ -207,6 +209,27 @@ def relock_all(
             text = to_requirements_txt(lock, recipe.command, __version__)
         made.append(Relocked(job.path, job.old, text.encode("utf-8"), lock, before))
     return made
+
+
+def _warn_unknown_recipe(
+    job: Job, before: Lock, policy: Policy, targets: Sequence[Target], ui: UI
+) -> None:
+    """A pylock.toml records no command: when its digest shows that it was not made from its
+    inputs as they stood, read without options, for ``targets``, say that it is relocked so."""
+    from safeinstall.lock.inputs import digest_for, read_inputs
+
+    try:
+        fresh = digest_for(read_inputs(job.recipe.inputs, policy), policy, targets)
+    except SafeinstallError:
+        fresh = None
+    if fresh != before.digest:
+        made_from = ", ".join(map(str, job.recipe.inputs))
+        ui.warn(
+            f"{job.path} records no `safeinstall lock` command, and its digest shows it was not "
+            f"made from {made_from} as it stood without options (it was stale, or locked with "
+            "--extra, --group, --python-version or --platform): it is relocked without them; "
+            "relock it with its options if it had any"
+        )
 
 
 def _pins(job: Job) -> Lock | None:

@@ -59,6 +59,7 @@ def test_both_locks_are_relocked_keeping_their_pins_and_the_venv_gets_one_of_the
     assert cli("lock", "--check", "-o", "pylock.toml").code == 0
     assert installed(python) == {"alpha-one==1.0", "beta-two==1.0", "gamma-three==1.0"}
     assert "installing from pylock.toml" in result.err
+    assert "records no" not in result.err  # made without options: nothing to warn of
     assert "pylock.toml: locked, 3 packages (+gamma-three 1.0)" in result.err
     assert "requirements.txt: locked, 3 packages (+gamma-three 1.0)" in result.err
 
@@ -88,6 +89,28 @@ def test_each_lock_is_relocked_with_its_own_recorded_extras(
     assert "--extra dev" in (project / "requirements.txt").read_text()
     assert cli("lock", "--check", "--extra", "dev").code == 0
     assert cli("lock", "--check", "-o", "pylock.toml").code == 0
+
+
+@pytest.mark.slow
+def test_a_pylock_made_with_options_it_does_not_record_is_relocked_with_a_warning(
+    cli: Cli, project: Path, index_server: IndexServer, tmp_path: Path
+) -> None:
+    """pylock.toml records no command: locked with --extra dev, it cannot be known to have
+    been, and the relock says what it drops."""
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\ndependencies = ["alpha-one"]\n\n'
+        '[project.optional-dependencies]\ndev = ["gamma-three"]\n'
+    )
+    assert cli("lock").code == 0
+    assert cli("lock", "--extra", "dev", "-o", "pylock.toml").code == 0
+    index_server.add("a", build_wheel(tmp_path / "dists", "delta-four", "1.0"))
+
+    result = cli("install", "delta-four", "--python", sys.executable, "--target", tmp_path / "t")
+    assert result.code == 0, result.err
+    assert "pylock.toml records no `safeinstall lock` command" in result.err
+    assert "relock it with its options if it had any" in result.err
+    assert "pylock.toml: locked, 3 packages (+delta-four 1.0, -gamma-three 1.0)" in result.err
+    assert "requirements.txt: locked, 3 packages (+delta-four 1.0)" in result.err
 
 
 def test_a_lock_that_cannot_be_relocked_leaves_every_file_byte_identical(
