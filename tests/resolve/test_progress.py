@@ -7,10 +7,21 @@ on a terminal, and must never reach captured output, pipes, logs or JSON.
 from __future__ import annotations
 
 import io
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from safeinstall.ui import UI, Live, live, live_status
+from tests.resolve.test_dead_ends import LINUX, MANYLINUX, WINDOWS
+from tests.support.indexserver import IndexServer
+from tests.support.lockproject import LockProject, demo_project
+from tests.support.paths import ROOT
 
 
 class Terminal(io.StringIO):
@@ -77,3 +88,107 @@ def test_the_live_status_belongs_to_the_running_command_only() -> None:
         status.update("resolving", force=True)
     assert term.getvalue() == "\rresolving\033[K\r\033[K"  # taken away at the end
     assert live_status().ui is None
+
+
+# --- a lock through the CLI: pipes, -v, -vv, json ----------------------------------------------
+
+
+@pytest.fixture
+def proj(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> LockProject:
+    """app -> mid -> native (linux wheels only) and demo -> dep, for linux (and windows)."""
+    project = demo_project(tmp_path, index_server, cli, monkeypatch)
+    project.publish("app", "1.0", requires_dist=["mid"])
+    project.publish("mid", "1.0", requires_dist=["native"])
+    project.publish("native", "1.0", tag=MANYLINUX)
+    (project.root / "requirements.in").write_text("app\ndemo\n")
+    project.write_policy(f"environments = [{LINUX!r}]")
+    return project
+
+
+def test_piped_lock_output_has_no_progress(proj: LockProject) -> None:
+    result = proj.lock()
+    assert result.code == 0, result.err
+    assert result.err == "Resolving 2 requirements for 1 target(s)...\n"
+    assert "\r" not in result.out + result.err
+    as_json = proj.lock("--upgrade", "--format", "json")
+    assert as_json.out.startswith("{") and "\r" not in as_json.out + as_json.err
+    assert "resolving" not in as_json.out + as_json.err
+
+
+def test_verbose_lock_prints_each_pin_and_very_verbose_each_refusal(proj: LockProject) -> None:
+    result = proj.lock("-v")
+    assert result.code == 0, result.err
+    lines = result.err.splitlines()
+    assert "pin native 1.0 (cp3.12-linux-x86_64)" in lines
+    assert "resolved 5 packages for cp3.12-linux-x86_64 in 6 rounds" in lines
+    assert "\r" not in result.err
+    proj.write_policy(f"environments = [{LINUX!r}, {WINDOWS!r}]")
+    failed = proj.lock("-vv")
+    assert failed.code == 1
+    assert (
+        "  skip native 1.0: no wheel for cp3.12-windows-amd64, and building sdists is not allowed"
+        in failed.err.splitlines()
+    )
+    assert "error: native has no file usable on cp3.12-windows-amd64" in failed.err
+
+
+# --- a real terminal ---------------------------------------------------------------------------
+
+
+def run_on_a_terminal(proj: LockProject, *args: str) -> tuple[int, str]:
+    """``safeinstall lock ARGS`` in a subprocess whose stderr is a pty: (exit code, what the
+    terminal received)."""
+    leader, follower = pty.openpty()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PIP_CONFIG_FILE": "/dev/null",
+        "SAFEINSTALL_CACHE_DIR": str(proj.root.parent / "cache"),
+        "NO_COLOR": "1",
+    }
+    code = "from safeinstall.cli import entry; entry()"
+    argv = [sys.executable, "-c", code, "lock", "--policy", str(proj.policy_path), *args]
+    proc = subprocess.Popen(
+        argv, cwd=proj.root, env=env, stdout=subprocess.PIPE, stderr=follower, stdin=None
+    )
+    os.close(follower)
+    received = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(leader)
+    proc.wait(timeout=60)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    proc.stdout.close()
+    assert "\r" not in out and "resolving" not in out  # stdout is a pipe: results only
+    return proc.returncode, received.decode()
+
+
+def test_a_terminal_sees_the_resolution_progress_then_a_clean_result(proj: LockProject) -> None:
+    code, seen = run_on_a_terminal(proj)
+    assert code == 0, seen
+    assert "\rresolving for cp3.12-linux-x86_64: 5 pinned, 5 tried, round 6, native 1.0" in seen
+    assert seen.endswith("\r\033[K")  # the line is taken away before the shell prompt
+
+
+def test_a_terminal_sees_the_dead_end_as_one_sentence_after_the_progress(
+    proj: LockProject,
+) -> None:
+    proj.write_policy(f"environments = [{LINUX!r}, {WINDOWS!r}]")
+    code, seen = run_on_a_terminal(proj)
+    assert code == 1
+    assert "\rresolving for cp3.12-windows-amd64" in seen
+    last = seen.split("\r\033[K")[-1].replace("\r\n", "\n")
+    assert last.startswith("error: native has no file usable on cp3.12-windows-amd64")
+    assert "Traceback" not in seen
