@@ -128,10 +128,7 @@ class Reporter(BaseReporter[Req, Candidate, str]):
 
 
 def dead_end(
-    end: DeadEnd,
-    reporter: Reporter,
-    candidates: CandidateFilter,
-    cause: tuple[Req, Candidate | None] | None = None,
+    end: DeadEnd, reporter: Reporter, cause: tuple[Req, Candidate | None] | None = None
 ) -> ResolutionError:
     """No file usable on the target: in any release of ``end.name`` (``cause`` None: the
     requirement added last asked for it), or in the versions ``cause`` wants."""
@@ -144,14 +141,18 @@ def dead_end(
     else:
         what = f"no version of {end.name}{req.specifier} has a file usable on {target} ({newest})"
     message = f"{what}; {who} needs it"
+    build = f'sdists = ["{end.name}"]'
+    ways = (
+        [f"let the policy build its sdist ({build})"] if end.why.startswith("only an sdist") else []
+    )
+    ways.append(f"drop the target {target} (the policy's environments, or --platform)")
     if parent is not None:
-        way_out = f"pin a version of {parent.name} that does not need it"
+        ways.append(f"pin a version of {parent.name} that does not need it")
     else:
-        way_out = f"give the requirement a marker that leaves this target out ({end.name}; ...)"
-    hint = f"drop the target {target} from the policy's environments, or {way_out}"
-    if "Python" not in end.why and not candidates.policy.allows_sdist(end.name):
-        build = f'sdists = ["{end.name}"]'
-        hint += f"; if {end.name} publishes an sdist, let the policy build it ({build})"
+        ways.append(f"give the requirement a marker that leaves this target out ({end.name}; ...)")
+    if "sdists is not allowed" in end.why:  # the index listing left out any sdist
+        ways.append(f"if {end.name} publishes an sdist, let the policy build it ({build})")
+    hint = ", ".join(ways[:-1]) + ", or " + ways[-1]
     return ResolutionError(message, hint=hint)
 
 
@@ -190,7 +191,7 @@ def explain(
         missing = candidates.no_file(req.name) if req.name != PYTHON else None
         if missing is not None:
             end = DeadEnd(req.name, *missing)
-            return dead_end(end, reporter, candidates, (req, parent))
+            return dead_end(end, reporter, (req, parent))
     lines = [f"no set of versions satisfies the requirements on {target.name}:"]
     names: dict[str, None] = {}
     for req, parent in causes:

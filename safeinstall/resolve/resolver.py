@@ -249,7 +249,7 @@ def resolve(
     try:
         result = _Resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
     except DeadEnd as end:
-        raise dead_end(end, reporter, candidates) from None
+        raise dead_end(end, reporter) from None
     except ResolutionImpossible as exc:
         raise explain(list(exc.causes), reporter, candidates) from exc
     except ResolutionTooDeep as exc:

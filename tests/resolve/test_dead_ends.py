@@ -111,9 +111,22 @@ def test_no_release_for_the_targets_python_says_so_without_suggesting_sdists() -
     assert "modern 1.0: requires Python>=3.13, the target has 3.12" in exc.value.message
     assert "app 1.0 <- requirements.in:1 needs it" in exc.value.message
     assert exc.value.hint == (
-        "drop the target cp3.12-linux-x86_64 from the policy's environments, "
+        "drop the target cp3.12-linux-x86_64 (the policy's environments, or --platform), "
         "or pin a version of app that does not need it"
     )
+
+
+def test_a_package_with_only_an_sdist_first_suggests_letting_the_policy_build_it() -> None:
+    f = FakeFinder()
+    f.add("app", "1.0", ["plain"])
+    f.add("plain", "1.0", tags=[], sdist=True)
+    with pytest.raises(ResolutionError) as exc:
+        run(f, "app")
+    assert "plain 1.0: only an sdist, and the policy does not allow building it" in (
+        exc.value.message
+    )
+    assert exc.value.hint is not None
+    assert exc.value.hint.startswith('let the policy build its sdist (sdists = ["plain"]), drop')
 
 
 def test_versions_wanted_without_a_file_for_the_target_are_named_in_one_sentence() -> None:
