@@ -89,6 +89,7 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         self.live.say(
             f"resolved {self.pinned} packages for {self.target.name} in {self.rounds} rounds"
         )
+        self.live.clear()  # the result may follow on stdout, on the same terminal
 
     def pinning(self, candidate: Candidate) -> None:
         self.tried += 1

@@ -16,9 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 
+from safeinstall.policy.model import Policy
+from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.resolver import resolve
 from safeinstall.ui import UI, Live, live, live_status
-from tests.resolve.test_dead_ends import LINUX, MANYLINUX, WINDOWS
+from tests.resolve.test_dead_ends import LINUX, MANYLINUX, WIN, WINDOWS
+from tests.support.fakeindex import NOW, FakeFinder
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
 from tests.support.paths import ROOT
@@ -88,6 +93,19 @@ def test_the_live_status_belongs_to_the_running_command_only() -> None:
         status.update("resolving", force=True)
     assert term.getvalue() == "\rresolving\033[K\r\033[K"  # taken away at the end
     assert live_status().ui is None
+
+
+def test_the_line_is_taken_away_when_a_target_is_resolved() -> None:
+    # the lock's result follows on stdout: on the same terminal it must not land on the line
+    finder = FakeFinder()
+    finder.add("lib", "1.0")
+    term = Terminal()
+    with live(ui_on(term)):
+        resolve([Root(Requirement("lib"), "requirements.in:1")], Policy(), finder, WIN, now=NOW)
+        assert "\rresolving for cp3.12-windows-amd64: 1 pinned, 1 tried, round 2, lib 1.0" in (
+            term.getvalue()
+        )
+        assert term.getvalue().endswith("\033[K\r\033[K")
 
 
 # --- a lock through the CLI: pipes, -v, -vv, json ----------------------------------------------
