@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from functools import partial
 from pathlib import Path
 
 from safeinstall.errors import UsageError
 from safeinstall.lock import recipe
 from safeinstall.lock.recipe import default_inputs, default_output
-from safeinstall.ui import UI
+from safeinstall.ui import UI, live_status
 
 HELP = "resolve requirements into a hash-pinned lock (requirements.txt or pylock.toml)"
 DESCRIPTION = (
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         targets,
         command=_command_line(args, inputs, output),
         upgrade=upgrade,
-        notify=ui.warn,
+        notify=partial(_warn, ui),
     )
     packages = result.lock.packages
     hashes = sum(len(p.files) for p in packages)
@@ -96,6 +97,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         state = "wrote" if result.changed else "unchanged"
         ui.line(f"{output}: {state}, {len(packages)} packages, {hashes} hashes")
     return 0
+
+
+def _warn(ui: UI, message: str) -> None:
+    live_status().clear()  # a warning on a line of its own, not after the progress line
+    ui.warn(message)
 
 
 def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace) -> int:

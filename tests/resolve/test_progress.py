@@ -26,7 +26,7 @@ from tests.resolve.test_dead_ends import LINUX, MANYLINUX, WIN, WINDOWS
 from tests.support.fakeindex import NOW, FakeFinder
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, WHEELHOUSE
 
 
 class Terminal(io.StringIO):
@@ -210,3 +210,16 @@ def test_a_terminal_sees_the_dead_end_as_one_sentence_after_the_progress(
     last = seen.split("\r\033[K")[-1].replace("\r\n", "\n")
     assert last.startswith("error: native has no file usable on cp3.12-windows-amd64")
     assert "Traceback" not in seen
+
+
+def test_a_warning_while_resolving_starts_on_a_line_of_its_own(proj: LockProject) -> None:
+    flit = sorted(WHEELHOUSE.glob("flit_core-*.whl"))
+    if not flit:
+        pytest.skip(f"no wheelhouse at {WHEELHOUSE}: run .ci/run once (it downloads it)")
+    proj.server.add("a", flit[-1])
+    proj.publish("dynpkg", "1.0", sdist=True, requires_dist=["dep"], dynamic=["Requires-Dist"])
+    (proj.root / "requirements.in").write_text("dynpkg\n")
+    proj.write_policy(f'sdists = ["dynpkg"]\nenvironments = [{LINUX!r}]')
+    code, seen = run_on_a_terminal(proj)
+    assert code == 0, seen
+    assert "\r\033[Kwarning: building dynpkg-1.0.tar.gz to read its dependencies" in seen
