@@ -102,6 +102,7 @@ import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from contextvars import ContextVar  # noqa: E402
+from threading import RLock  # noqa: E402
 
 
 class Live:
@@ -122,6 +123,7 @@ class Live:
         self.clock = clock
         self._last = -every
         self._shown = False
+        self.writing = RLock()  # held while writing: fetch threads warn too (commands/lock.py)
         isatty = getattr(ui.stderr, "isatty", None) if ui is not None else None
         self.terminal = bool(
             ui is not None and ui.format == "text" and ui.verbosity >= 0 and isatty and isatty()
@@ -143,9 +145,10 @@ class Live:
         import shutil  # start-up time: the hook path never shows progress
 
         width = shutil.get_terminal_size((80, 24)).columns - 1
-        self.ui.stderr.write("\r" + text[:width] + "\033[K")
-        self.ui.stderr.flush()
-        self._shown = True
+        with self.writing:
+            self.ui.stderr.write("\r" + text[:width] + "\033[K")
+            self.ui.stderr.flush()
+            self._shown = True
 
     def say(self, text: str, level: int = 1) -> None:
         """A line that stays, with at least ``level`` -v."""
@@ -159,16 +162,18 @@ class Live:
 
     def clear(self) -> None:
         """Take the updating line away (before a result or an error is written)."""
-        if self.ui is not None and self._shown:
-            self.ui.stderr.write("\r\033[K")
-            self.ui.stderr.flush()
-            self._shown = False
+        with self.writing:
+            if self.ui is not None and self._shown:
+                self.ui.stderr.write("\r\033[K")
+                self.ui.stderr.flush()
+                self._shown = False
 
     def _write(self, text: str) -> None:
         assert self.ui is not None
-        self.clear()
-        self.ui.stderr.write(text + "\n")
-        self.ui.stderr.flush()
+        with self.writing:
+            self.clear()
+            self.ui.stderr.write(text + "\n")
+            self.ui.stderr.flush()
 
 
 _LIVE: ContextVar[Live | None] = ContextVar("safeinstall_live", default=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 from safeinstall.errors import UsageError
 from safeinstall.lock import recipe
 from safeinstall.lock.recipe import default_inputs, default_output
-from safeinstall.ui import UI, live_status
+from safeinstall.ui import UI, Live, live_status
 
 HELP = "resolve requirements into a hash-pinned lock (requirements.txt or pylock.toml)"
 DESCRIPTION = (
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         targets,
         command=_command_line(args, inputs, output),
         upgrade=upgrade,
-        notify=partial(_warn, ui),
+        notify=partial(_warn, ui, live_status()),
     )
     packages = result.lock.packages
     hashes = sum(len(p.files) for p in packages)
@@ -99,9 +99,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     return 0
 
 
-def _warn(ui: UI, message: str) -> None:
-    live_status().clear()  # a warning on a line of its own, not after the progress line
-    ui.warn(message)
+def _warn(ui: UI, status: Live, message: str) -> None:
+    """A warning on a line of its own, not after the progress line (called from fetch threads
+    too: ``status`` is the command's, which those threads do not see)."""
+    with status.writing:
+        status.clear()
+        ui.warn(message)
 
 
 def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,18 @@ def test_a_warning_while_resolving_starts_on_a_line_of_its_own(proj: LockProject
     code, seen = run_on_a_terminal(proj)
     assert code == 0, seen
     assert "\r\033[Kwarning: building dynpkg-1.0.tar.gz to read its dependencies" in seen
+
+
+def test_a_warning_from_a_fetch_thread_clears_the_line_too() -> None:
+    # sdists are built for their metadata in the prefetch threads, which do not see the
+    # command's live status (a context variable): the warning is bound to it beforehand
+    from safeinstall.commands.lock import _warn
+
+    term = Terminal()
+    ui = ui_on(term)
+    with live(ui) as status:
+        status.update("resolving for linux", force=True)
+        thread = threading.Thread(target=_warn, args=(ui, live_status(), "building x.tar.gz"))
+        thread.start()
+        thread.join()
+    assert term.getvalue() == "\rresolving for linux\033[K\r\033[Kwarning: building x.tar.gz\n"
