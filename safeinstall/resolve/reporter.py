@@ -101,6 +101,8 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         self, criterion: Criterion[Req, Candidate], candidate: Candidate
     ) -> None:
         self.tried += 1
+        if self.live.detail < 2:
+            return
         wants = "; ".join(
             f"{info.requirement.text} (from {self.chain(info.parent, info.requirement.source)})"
             for info in list(criterion.information)[:3]

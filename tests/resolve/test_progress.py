@@ -239,3 +239,22 @@ def test_a_warning_from_a_fetch_thread_clears_the_line_too() -> None:
         thread.start()
         thread.join()
     assert term.getvalue() == "\rresolving for linux\033[K\r\033[Kwarning: building x.tar.gz\n"
+
+
+def test_very_verbose_says_why_each_candidate_was_refused_or_rejected() -> None:
+    finder = FakeFinder()
+    finder.add("mid", "1.0", ["native<2"])
+    finder.add("mid", "2.0", ["native>=2"])
+    finder.add("native", "1.0")
+    finder.add("native", "2.0", tags=[MANYLINUX])
+    piped = io.StringIO()
+    with live(ui_on(piped, 2)):
+        resolve([Root(Requirement("mid"), "requirements.in:1")], Policy(), finder, WIN, now=NOW)
+    lines = piped.getvalue().splitlines()
+    assert lines == [
+        "  skip native 2.0: no wheel for cp3.12-windows-amd64, and building sdists is not allowed",
+        "  reject mid 2.0: native>=2 (from mid 2.0 <- requirements.in:1)",
+        "pin mid 1.0 (cp3.12-windows-amd64)",
+        "pin native 1.0 (cp3.12-windows-amd64)",
+        "resolved 2 packages for cp3.12-windows-amd64 in 3 rounds",
+    ]
