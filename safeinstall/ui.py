@@ -93,3 +93,105 @@ class UI:
         self.stderr.write(self._paint("error: ", _RED + _BOLD) + str(err) + "\n")
         if err.hint:
             self.stderr.write(self._paint("hint: ", _BOLD) + err.hint + "\n")
+
+
+# --- live status: what a long step is doing ----------------------------------------------------
+# (a separate block: the resolver and the install pipeline report through ``live_status()``)
+
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from contextvars import ContextVar  # noqa: E402
+from threading import RLock  # noqa: E402
+
+
+class Live:
+    """What a long step is doing. On a terminal (text format, not quiet): one line that updates
+    in place, at most every ``every`` seconds. With -v (``level`` 1) or -vv (2): lines that stay,
+    on stderr, terminal or not. Phases (download, verify, pip...): a line each on a terminal or
+    with -v. Nothing else ever: captured, piped and JSON output stay as they were."""
+
+    def __init__(
+        self,
+        ui: UI | None = None,
+        *,
+        every: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ui = ui
+        self.every = every
+        self.clock = clock
+        self._last = -every
+        self._shown = False
+        self.writing = RLock()  # held while writing: fetch threads warn too (commands/lock.py)
+        isatty = getattr(ui.stderr, "isatty", None) if ui is not None else None
+        self.terminal = bool(
+            ui is not None and ui.format == "text" and ui.verbosity >= 0 and isatty and isatty()
+        )
+
+    @property
+    def detail(self) -> int:
+        """The -v count (0 without a UI or with -q)."""
+        return max(self.ui.verbosity, 0) if self.ui is not None else 0
+
+    def update(self, text: str, *, force: bool = False) -> None:
+        """The updating line (terminals only); skipped when the last was under ``every`` ago."""
+        if self.ui is None or not self.terminal:
+            return
+        now = self.clock()
+        if not force and now - self._last < self.every:
+            return
+        self._last = now
+        import shutil  # start-up time: the hook path never shows progress
+
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        with self.writing:
+            self.ui.stderr.write("\r" + text[:width] + "\033[K")
+            self.ui.stderr.flush()
+            self._shown = True
+
+    def say(self, text: str, level: int = 1) -> None:
+        """A line that stays, with at least ``level`` -v."""
+        if self.ui is not None and self.detail >= level:
+            self._write(text)
+
+    def phase(self, text: str) -> None:
+        """A line saying which step starts: on a terminal, or with -v."""
+        if self.ui is not None and (self.terminal or self.detail >= 1):
+            self._write(text)
+
+    def clear(self) -> None:
+        """Take the updating line away (before a result or an error is written)."""
+        with self.writing:
+            if self.ui is not None and self._shown:
+                self.ui.stderr.write("\r\033[K")
+                self.ui.stderr.flush()
+                self._shown = False
+
+    def _write(self, text: str) -> None:
+        assert self.ui is not None
+        with self.writing:
+            self.clear()
+            self.ui.stderr.write(text + "\n")
+            self.ui.stderr.flush()
+
+
+_LIVE: ContextVar[Live | None] = ContextVar("safeinstall_live", default=None)
+_SILENT = Live()
+
+
+@contextmanager
+def live(ui: UI) -> Iterator[Live]:
+    """Make ``live_status()`` report through ``ui`` while the block runs (one command)."""
+    status = Live(ui)
+    token = _LIVE.set(status)
+    try:
+        yield status
+    finally:
+        status.clear()
+        _LIVE.reset(token)
+
+
+def live_status() -> Live:
+    """The running command's live status; a silent one outside ``live``."""
+    return _LIVE.get() or _SILENT

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safeinstall.errors import UsageError
 from safeinstall.lock import recipe
 from safeinstall.lock.recipe import default_inputs, default_output
-from safeinstall.ui import UI
+from safeinstall.ui import UI, Live, live_status
 
 if TYPE_CHECKING:
     from safeinstall.lock.model import Lock
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         targets,
         command=_command_line(args, inputs, output),
         upgrade=upgrade,
-        notify=ui.warn,
+        notify=partial(_warn, ui, live_status()),
     )
     packages = result.lock.packages
     hashes = sum(len(p.files) for p in packages)
@@ -102,6 +103,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         state = "wrote" if result.changed else "unchanged"
         ui.line(f"{output}: {state}, {len(packages)} packages, {hashes} hashes")
     return 0
+
+
+def _warn(ui: UI, status: Live, message: str) -> None:
+    """A warning on a line of its own, not after the progress line (called from fetch threads
+    too: ``status`` is the command's, which those threads do not see)."""
+    with status.writing:
+        status.clear()
+        ui.warn(message)
 
 
 # What `lock --check` finds, most serious first, with the line it prints after the file name.

@@ -30,6 +30,7 @@ from pathlib import Path
 from safeinstall.environment.probe import Scheme, is_target_command, target_command
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
+from safeinstall.ui import live_status
 
 _TIMEOUT = 3600.0
 
@@ -148,6 +149,7 @@ def pip_install(
             with staged(batch, stage_in) as reqs:
                 run_pip(install_args(python, reqs, pip_options, build=build), "install")
     if parallel:
+        live_status().phase("bytecode: compiling the installed files on every core")
         _compile(python, [options.where] if options.scheme == "target" else [])
 
 
