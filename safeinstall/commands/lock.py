@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     else:
         state = "wrote" if result.changed else "unchanged"
-        ui.line(f"{output}: {state}, {len(packages)} packages, {hashes} hashes")
+        ui.summary(f"{output}: {state}, {len(packages)} packages, {hashes} hashes", stdout=True)
     return 0
 
 
@@ -107,8 +107,8 @@ def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace) -> int:
     if args.format == "json":
         ui.json({"output": str(output), "fresh": fresh, "digest": digest})
     elif fresh:
-        ui.line(f"{output}: up to date")
+        ui.summary(f"{output}: up to date", stdout=True)
     else:
-        ui.line(f"{output}: stale (its inputs, policy or targets changed)")
+        ui.problem(f"{output}: stale (its inputs, policy or targets changed)")
         ui.info("hint: run `safeinstall lock` to update it")
     return 0 if fresh else 1
