@@ -144,7 +144,7 @@ def test_install_sync_verify_are_quiet_too(cli: Cli, proj: LockProject, tmp_path
     cases: list[tuple[tuple[str, ...], str]] = [
         (("install", "-r", "requirements.txt", "--reinstall"), "install 2, remove 0"),
         (("sync", "requirements.txt"), "install 0, remove"),
-        (("verify", "requirements.txt"), "ok: 2 packages"),
+        (("verify", "requirements.txt"), "ok: 3 packages"),  # and pip
     ]
     for args, summary in cases:
         quiet = run_at(cli, (*args, "--python", python), "-q")
