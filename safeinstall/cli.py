@@ -79,14 +79,14 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--verbose",
         action="count",
         default=argparse.SUPPRESS if suppress else 0,
-        help="say more (repeatable)",
+        help="say more: details, and pip's own output as it runs",
     )
     parser.add_argument(
         "-q",
         "--quiet",
         action="count",
         default=argparse.SUPPRESS if suppress else 0,
-        help="say less (repeatable)",
+        help="say less: -q one summary line per command, -qq errors only",
     )
     parser.add_argument(
         "--policy",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from safeinstall.errors import UsageError
@@ -60,7 +61,10 @@ def show_changes(ui: UI, result: LockDiff) -> None:
             what = change.new or change.old or ""
         text = f"{_SIGNS[change.kind]:>2} {change.kind:<10} {change.name} {what}"
         text += f" ({change.detail})" if change.detail else ""
-        ui.line(ui.bad(text) if change.kind in ("alarm", "sdist", "index") else text)
+        if change.kind == "alarm":
+            ui.problem(ui.bad(text))  # what the command fails on
+        else:
+            ui.item(ui.bad(text) if change.kind in ("sdist", "index") else text)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
@@ -91,12 +95,17 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return code
     show_changes(ui, result)
     if result.alarms:
-        ui.info(
+        ui.fail(
             f"ALARM: {len(result.alarms)} package(s) kept their version but changed their bytes; "
             "do not merge before finding out why"
         )
     elif not result.changes:
-        ui.info("no changes")
+        ui.summary("no changes")
+    else:
+        kinds = Counter(c.kind for c in result.changes)
+        count = len(result.changes)
+        each = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+        ui.summary(f"{count} change{'s' * (count != 1)}: {each}")
     return code
 
 

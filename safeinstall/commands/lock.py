@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     else:
         state = "wrote" if result.changed else "unchanged"
-        ui.line(f"{output}: {state}, {len(packages)} packages, {hashes} hashes")
+        ui.summary(f"{output}: {state}, {len(packages)} packages, {hashes} hashes", stdout=True)
     return 0
 
 
@@ -149,7 +149,10 @@ def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: 
             {"output": str(output), "fresh": state == "fresh", "state": state, "digest": digest}
         )
         return 0 if state == "fresh" else 1
-    ui.line(f"{output}: {_STATES[state]}")
+    if state == "fresh":
+        ui.summary(f"{output}: {_STATES[state]}", stdout=True)
+        return 0
+    ui.problem(f"{output}: {_STATES[state]}")
     if state == "foreign":
         ui.info(
             f"hint: `lock --check` checks locks safeinstall made; make this one with `{relock}`"
@@ -157,14 +160,14 @@ def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: 
     elif state == "edited":
         names = _edited_since_head(output, lock)
         if names:
-            ui.line(f"{output}: edited entries (against HEAD's lock): {', '.join(names)}")
+            ui.problem(f"{output}: edited entries (against HEAD's lock): {', '.join(names)}")
         ui.info(
             f"hint: see the edit with `git diff {output}` or "
             f"`safeinstall diff HEAD:{output} {output}`; a lock is changed by relocking: `{relock}`"
         )
-    elif state != "fresh":
+    else:
         ui.info(f"hint: run `{relock}` to update it")
-    return 0 if state == "fresh" else 1
+    return 1
 
 
 def _edited_since_head(output: Path, lock: Lock) -> list[str]:

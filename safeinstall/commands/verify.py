@@ -71,14 +71,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
         return code
     for problem in problems:
-        ui.line(f"{ui.bad(problem.kind)}: {problem.message}")
+        ui.problem(f"{ui.bad(problem.kind)}: {problem.message}")
     summary = (
         f"{len(report.installed)} packages ({wheels.packages} also against their locked wheels), "
         f"{report.files_checked} files in {env.prefix} against {path}"
     )
     if problems:
         count = len(problems)
-        ui.info(f"{count} problem{'s' * (count != 1)}: {summary}")
+        ui.summary(f"{count} problem{'s' * (count != 1)}: {summary}")
     else:
-        ui.info(f"ok: {summary}")
+        ui.summary(f"ok: {summary}")
     return code

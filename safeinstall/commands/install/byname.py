@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 
 from safeinstall.errors import PolicyError, UsageError
-from safeinstall.install.pipeline import Options
+from safeinstall.install.pipeline import Options, Outcome
 from safeinstall.lock.inputs import LockInputs
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import Policy
@@ -161,11 +161,19 @@ def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Reque
 
 def install(lock: Lock, request: Request, ui: UI) -> int:
     """Install ``lock`` (made by this run, so already checked by the policy) and report it."""
-    from safeinstall.commands.install.options import progress_for, report
+    from safeinstall.commands.install.options import report
+
+    report(ui, install_quietly(lock, request, ui), request.python)
+    return 0
+
+
+def install_quietly(lock: Lock, request: Request, ui: UI) -> Outcome:
+    """Install ``lock`` and return what was done, for the caller to report."""
+    from safeinstall.commands.install.options import progress_for
     from safeinstall.install.pipeline import install_lock
     from safeinstall.resolve.finder import cache_root
 
-    outcome = install_lock(
+    return install_lock(
         lock,
         request.policy,
         request.python,
@@ -173,5 +181,3 @@ def install(lock: Lock, request: Request, ui: UI) -> int:
         cache=cache_root(),
         progress=progress_for(ui),
     )
-    report(ui, outcome, request.python)
-    return 0
