@@ -6,7 +6,8 @@ Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
 - ``wrong-version``: it is installed at another version;
 - ``extra``: an installed distribution is not in the lock (unless ``allow_extra``). The installer
   tooling (pip, setuptools, wheel, safeinstall itself) is never an extra: it is how the lock gets
-  installed. When the lock pins it, the version is checked like any other package;
+  installed, and neither is the project whose lock it is (``install -e .``). When the lock pins
+  it, the version is checked like any other package;
 - ``modified``: a file listed in a RECORD does not match its hash or size (changed after install);
 - ``missing-file``: a file listed in a RECORD is gone;
 - ``unhashed``: a RECORD entry without a sha256/384/512 hash, other than RECORD itself, its
@@ -15,7 +16,10 @@ Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
   site-packages is fine): never read;
 - ``no-record``: a distribution without a RECORD (``.egg-info``, or a deleted RECORD);
 - ``pth-exec``: a ``*.pth`` file in site-packages with a line starting with ``import``, which the
-  interpreter runs at every start-up, with the package whose RECORD lists it, or none.
+  interpreter runs at every start-up, with the package whose RECORD lists it, or none; unless it
+  is a start-up file the policy allows (``startup-files``, the rule in ``install/startup.py``:
+  setuptools' ``distutils-precedence.pth``, coverage's ``a1_coverage.pth``, editable installs of
+  the projects verified, each with its known owner and content, by default).
 
 Every distribution's files are checked, locked or not, the tooling included. Files that no RECORD
 lists (other than ``.pth`` files) are not looked for. The target interpreter is only asked for its
@@ -28,8 +32,9 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -40,7 +45,9 @@ from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.errors import TargetEnvironmentError
+from safeinstall.install.startup import StartupOwner, known_name, known_startup_file, runs_code
 from safeinstall.lock.model import Lock
+from safeinstall.policy.model import STARTUP_BUILTINS, StartupFile
 
 TOOLING = frozenset({"pip", "setuptools", "wheel", "safeinstall"})
 _HASHES = ("sha256", "sha384", "sha512")
@@ -49,6 +56,7 @@ _CHUNK = 1024 * 1024
 # what is read of an installed distribution's files: the environment may be hostile
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_PTH_BYTES = 1024 * 1024
+MAX_DIRECT_URL_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +120,35 @@ def installed(env: Environment) -> list[Installed]:
     return found
 
 
-def verify(lock: Lock, env: Environment, *, allow_extra: bool = False) -> VerifyReport:
+def verify(
+    lock: Lock,
+    env: Environment,
+    *,
+    allow_extra: bool = False,
+    startup: Sequence[str | StartupFile] = STARTUP_BUILTINS,
+    projects: Collection[str] = (),
+) -> VerifyReport:
+    """``startup``: the start-up files allowed (a policy's ``startup_files``); ``projects``: the
+    user's own project whose lock this is (installed, it is not an extra, and its editable
+    install's start-up file is known)."""
     dists = installed(env)
-    problems = _against_lock(lock, dists, env, allow_extra)
-    owners: dict[Path, str] = {}
+    own = {canonicalize_name(p) for p in projects}
+    problems = _against_lock(lock, dists, env, allow_extra, own)
+    owners: dict[Path, Installed] = {}
     checked = 0
     for dist in dists:
         for problem_or_file in _check_record(dist, env.prefix):
             if isinstance(problem_or_file, Problem):
                 problems.append(problem_or_file)
             else:
-                owners[problem_or_file] = dist.name
+                owners[problem_or_file] = dist
                 checked += 1
-    problems += _pth_files(env, owners)
+    problems += _pth_files(env, owners, startup, {pkg.name for pkg in lock.packages} | own)
     return VerifyReport(env, tuple(dists), tuple(problems), checked)
 
 
 def _against_lock(
-    lock: Lock, dists: list[Installed], env: Environment, allow_extra: bool
+    lock: Lock, dists: list[Installed], env: Environment, allow_extra: bool, own: Collection[str]
 ) -> list[Problem]:
     wanted: dict[str, set[Version]] = {}
     for pkg in lock.packages:
@@ -155,7 +174,7 @@ def _against_lock(
                 )
     if not allow_extra:
         for name, extras in sorted(have.items()):
-            if name not in wanted and name not in TOOLING:
+            if name not in wanted and name not in TOOLING and name not in own:
                 for dist in extras:
                     problems.append(
                         Problem("extra", f"{name} {dist.version} is installed but not locked", name)
@@ -231,27 +250,64 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
             yield path
 
 
-def _pth_files(env: Environment, owners: Mapping[Path, str]) -> list[Problem]:
+def _pth_files(
+    env: Environment,
+    owners: Mapping[Path, Installed],
+    startup: Sequence[str | StartupFile],
+    verified: Collection[str],
+) -> list[Problem]:
+    """Each ``.pth`` file that runs code at start-up, unless ``startup`` allows it."""
     problems = []
     for site in env.site_dirs:
         for pth in sorted(site.glob("*.pth")) if site.is_dir() else ():
             try:
                 with open(pth, "rb") as fh:  # its first MiB: site reads no more lines than that
-                    lines = fh.read(MAX_PTH_BYTES).decode("utf-8", "replace").splitlines()
+                    data = fh.read(MAX_PTH_BYTES + 1)
             except OSError:
                 continue
-            if any(line.startswith(("import ", "import\t")) for line in lines):
-                owner = owners.get(Path(os.path.realpath(pth)))
-                by = f"installed by {owner}" if owner else "not installed by any package"
-                problems.append(
-                    Problem(
-                        "pth-exec",
-                        f"{pth.name} runs code at every interpreter start-up ({by})",
-                        owner,
-                        str(pth),
-                    )
+            if not runs_code(data[:MAX_PTH_BYTES]):
+                continue
+            dist = owners.get(Path(os.path.realpath(pth)))
+            owner = _startup_owner(dist, verified) if dist is not None else None
+            if known_startup_file(pth.name, data, owner, startup):
+                continue
+            by = f"installed by {dist.name}" if dist else "not installed by any package"
+            problems.append(
+                Problem(
+                    "pth-exec",
+                    f"{pth.name} runs code at every interpreter start-up ({by}){_unlike(pth.name)}",
+                    dist.name if dist else None,
+                    str(pth),
                 )
+            )
     return problems
+
+
+def _unlike(file: str) -> str:
+    rule = known_name(file)
+    if rule is None:
+        return ""
+    return (
+        f": it is named like a known start-up file ({rule}), but its owner or content is not "
+        "the known one"
+    )
+
+
+def _startup_owner(dist: Installed, verified: Collection[str]) -> StartupOwner:
+    text = record_text(dist.meta_dir / "RECORD") or ""
+    files = frozenset(row[0] for row in csv.reader(text.splitlines()) if row)
+    return StartupOwner(dist.name, files, dist.name in verified and _editable(dist))
+
+
+def _editable(dist: Installed) -> bool:
+    """Whether an installer recorded ``dist`` as an editable install (its direct_url.json)."""
+    try:
+        with open(dist.meta_dir / "direct_url.json", "rb") as fh:
+            direct = json.loads(fh.read(MAX_DIRECT_URL_BYTES))
+    except (OSError, ValueError):
+        return False
+    info = direct.get("dir_info") if isinstance(direct, dict) else None
+    return isinstance(info, dict) and info.get("editable") is True
 
 
 def _inside(site: Path, entry: str, prefix: Path) -> Path | None:
