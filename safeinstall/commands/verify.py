@@ -61,8 +61,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     wheels = against_wheels(
         lock, report.installed, cache_root(), args.find_links, environment=markers
     )
-    seen = {(p.package, p.path) for p in report.problems}  # a file is reported once
-    problems = [*report.problems, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
+    # a file is reported once; a malformed RECORD by the check that names the locked wheel
+    named = {(p.package, p.path) for p in wheels.problems if p.kind == "malformed-record"}
+    mine = [p for p in report.problems if (p.package, p.path) not in named]
+    seen = {(p.package, p.path) for p in mine}
+    problems = [*mine, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
     code = 1 if problems else 0
     env = report.environment
     if args.format == "json":

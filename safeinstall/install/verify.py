@@ -9,6 +9,10 @@ Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
   installed, and neither is the project whose lock it is (``install -e .``). When the lock pins
   it, the version is checked like any other package;
 - ``modified``: a file listed in a RECORD does not match its hash or size (changed after install);
+- ``malformed-record``: a RECORD writes hashes in hex (some build backends did), where the wheel
+  format wants urlsafe base64 without padding: the wheel it came from is malformed, not the
+  install; each such file is checked against its hex hash (and, by ``verifywheel``, against the
+  locked wheel's bytes where they are at hand), and a file that does not match is ``modified``;
 - ``missing-file``: a file listed in a RECORD is gone;
 - ``unhashed``: a RECORD entry without a sha256/384/512 hash, other than RECORD itself, its
   signatures and ``.pyc`` caches (which the interpreter rewrites), cannot be verified;
@@ -34,6 +38,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -57,6 +62,9 @@ _CHUNK = 1024 * 1024
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_PTH_BYTES = 1024 * 1024
 MAX_DIRECT_URL_BYTES = 64 * 1024
+# a hash in hex, where RECORD wants urlsafe base64 (43, 64 or 86 characters, never these lengths)
+_HEX_DIGEST = {"sha256": 64, "sha384": 96, "sha512": 128}
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +217,7 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
             "no-record", f"{name} has no readable RECORD: its files cannot be verified", name
         )
         return
+    hexed = 0
     for row in csv.reader(text.splitlines()):
         if not row or not row[0]:
             continue
@@ -235,11 +244,12 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
                 yield path
             continue
         actual = _file_digest(path, algorithm)
+        hexed += is_hex_digest(digest)
         if actual is None:
             yield Problem(
                 "missing-file", f"{entry} of {name} is listed in RECORD but missing", name, entry
             )
-        elif actual != (expected, size or actual[1]):
+        elif not _matches(digest, actual) or (size or actual[2]) != actual[2]:
             yield Problem(
                 "modified",
                 f"{entry} of {name} does not match its RECORD hash: it changed after install",
@@ -248,6 +258,27 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
             )
         else:
             yield path
+    if hexed:
+        yield Problem(
+            "malformed-record",
+            f"the RECORD of {name} {dist.version} writes {hexed} hash{'es' * (hexed != 1)} in "
+            "hex, not urlsafe base64: the wheel it was installed from has a malformed RECORD "
+            "(each file was checked against its hex hash)",
+            name,
+            record_path(dist),
+        )
+
+
+def record_path(dist: Installed) -> str:
+    """Where ``dist``'s RECORD is, as a RECORD would list it."""
+    return f"{dist.meta_dir.name}/RECORD"
+
+
+def is_hex_digest(digest: str) -> bool:
+    """Whether a RECORD hash (``sha256=…``) is written in hex, which the wheel format does not
+    allow: urlsafe base64 of the same digest is never as long."""
+    algorithm, _, value = digest.partition("=")
+    return len(value) == _HEX_DIGEST.get(algorithm) and _HEX.fullmatch(value) is not None
 
 
 def _pth_files(
@@ -324,8 +355,17 @@ def _unhashed_ok(entry: str) -> bool:
     return base in _UNHASHED_OK or base.endswith(".pyc")
 
 
-def _file_digest(path: Path, algorithm: str) -> tuple[str, str] | None:
-    """(urlsafe base64 digest without padding, size) as RECORD writes them; None if absent."""
+def _matches(digest: str, actual: tuple[str, str, str]) -> bool:
+    """A RECORD hash against a file's (base64, hex, size): base64 with or without padding,
+    or hex (a malformed RECORD, reported on its own)."""
+    value = digest.partition("=")[2]
+    if is_hex_digest(digest):
+        return value.lower() == actual[1]
+    return value.rstrip("=") == actual[0]
+
+
+def _file_digest(path: Path, algorithm: str) -> tuple[str, str, str] | None:
+    """(urlsafe base64 digest without padding, hex digest, size); None if absent."""
     digest = hashlib.new(algorithm)
     size = 0
     try:
@@ -335,7 +375,8 @@ def _file_digest(path: Path, algorithm: str) -> tuple[str, str] | None:
                 size += len(chunk)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode(), str(size)
+    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+    return encoded, digest.hexdigest(), str(size)
 
 
 def _name_version(meta: Path) -> tuple[str, str]:
