@@ -23,9 +23,11 @@ known one. (b) is the caller's part: only a file whose RECORD line checked out h
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -51,6 +53,7 @@ _COVERAGE_TEXTS = (
     f"import sys; exec('{_COVERAGE_CODE}')",
     f"import sys; exec('\\n\\n\\n\\n\\n\\n{_COVERAGE_CODE}\\n')",  # 7.13.0
 )
+MAX_DIRECT_URL_BYTES = 64 * 1024
 _EDITABLE = re.compile(r"__editable__\.(?P<stem>[^/\\]+)\.pth")
 _NOT_IDENTIFIER = re.compile(r"\W|^(?=\d)")
 
@@ -90,13 +93,33 @@ def known_startup_file(
     return False
 
 
-def known_name(file: str) -> str | None:
-    """The built-in rule a start-up file is named after (for a message), or None."""
+def unlike(file: str) -> str:
+    """What to add to the report of a start-up file that failed the rule, when it is named
+    after a built-in one (else nothing)."""
     if file == "distutils-precedence.pth":
-        return "setuptools"
-    if file == "a1_coverage.pth":
-        return "coverage"
-    return "editable" if _EDITABLE.fullmatch(file) else None
+        rule = "setuptools"
+    elif file == "a1_coverage.pth":
+        rule = "coverage"
+    elif _EDITABLE.fullmatch(file):
+        rule = "editable"
+    else:
+        return ""
+    return (
+        f": it is named like a known start-up file ({rule}), but its owner or content is not "
+        "the known one"
+    )
+
+
+def is_editable(meta_dir: Path) -> bool:
+    """Whether an installer recorded the distribution of ``meta_dir`` (its ``.dist-info``) as
+    an editable install, in its direct_url.json."""
+    try:
+        with open(meta_dir / "direct_url.json", "rb") as fh:
+            direct = json.loads(fh.read(MAX_DIRECT_URL_BYTES))
+    except (OSError, ValueError):
+        return False
+    info = direct.get("dir_info") if isinstance(direct, dict) else None
+    return isinstance(info, dict) and info.get("editable") is True
 
 
 def _text(data: bytes, texts: Collection[str]) -> bool:

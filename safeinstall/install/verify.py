@@ -36,7 +36,6 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import json
 import os
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -50,7 +49,13 @@ from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.errors import TargetEnvironmentError
-from safeinstall.install.startup import StartupOwner, known_name, known_startup_file, runs_code
+from safeinstall.install.startup import (
+    StartupOwner,
+    is_editable,
+    known_startup_file,
+    runs_code,
+    unlike,
+)
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import STARTUP_BUILTINS, StartupFile
 
@@ -61,7 +66,6 @@ _CHUNK = 1024 * 1024
 # what is read of an installed distribution's files: the environment may be hostile
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_PTH_BYTES = 1024 * 1024
-MAX_DIRECT_URL_BYTES = 64 * 1024
 # a hash in hex, where RECORD wants urlsafe base64 (43, 64 or 86 characters, never these lengths)
 _HEX_DIGEST = {"sha256": 64, "sha384": 96, "sha512": 128}
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -306,7 +310,7 @@ def _pth_files(
             problems.append(
                 Problem(
                     "pth-exec",
-                    f"{pth.name} runs code at every interpreter start-up ({by}){_unlike(pth.name)}",
+                    f"{pth.name} runs code at every interpreter start-up ({by}){unlike(pth.name)}",
                     dist.name if dist else None,
                     str(pth),
                 )
@@ -314,31 +318,10 @@ def _pth_files(
     return problems
 
 
-def _unlike(file: str) -> str:
-    rule = known_name(file)
-    if rule is None:
-        return ""
-    return (
-        f": it is named like a known start-up file ({rule}), but its owner or content is not "
-        "the known one"
-    )
-
-
 def _startup_owner(dist: Installed, verified: Collection[str]) -> StartupOwner:
     text = record_text(dist.meta_dir / "RECORD") or ""
     files = frozenset(row[0] for row in csv.reader(text.splitlines()) if row)
-    return StartupOwner(dist.name, files, dist.name in verified and _editable(dist))
-
-
-def _editable(dist: Installed) -> bool:
-    """Whether an installer recorded ``dist`` as an editable install (its direct_url.json)."""
-    try:
-        with open(dist.meta_dir / "direct_url.json", "rb") as fh:
-            direct = json.loads(fh.read(MAX_DIRECT_URL_BYTES))
-    except (OSError, ValueError):
-        return False
-    info = direct.get("dir_info") if isinstance(direct, dict) else None
-    return isinstance(info, dict) and info.get("editable") is True
+    return StartupOwner(dist.name, files, dist.name in verified and is_editable(dist.meta_dir))
 
 
 def _inside(site: Path, entry: str, prefix: Path) -> Path | None:

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from safeinstall.errors import PolicyConfigError
-from safeinstall.install.startup import RULES, StartupOwner, known_startup_file, runs_code
+from safeinstall.install.startup import (
+    RULES,
+    StartupOwner,
+    is_editable,
+    known_startup_file,
+    runs_code,
+)
 from safeinstall.policy.load import load_policy
 from safeinstall.policy.model import STARTUP_BUILTINS, Policy, StartupFile
 
@@ -103,6 +109,26 @@ def test_an_editable_finder_of_a_verified_project() -> None:
     other = b"import evil; evil.install()"
     assert not known(file, other, owner("my-proj", "evil.py", editable=True))
     assert not known("__editable__.other-1.0.pth", EDITABLE, EDITABLE_OWNER)
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "editable"),
+    [
+        ('{"url": "file:///p", "dir_info": {"editable": true}}', True),
+        ('{"url": "file:///p", "dir_info": {"editable": "true"}}', False),
+        ('{"url": "file:///p", "dir_info": {}}', False),
+        ('{"url": "file:///p.whl", "archive_info": {}}', False),
+        ('[{"dir_info": {"editable": true}}]', False),
+        ("{not json", False),
+        (None, False),
+    ],
+)
+def test_an_editable_install_is_what_direct_url_json_says(
+    tmp_path: Path, direct_url: str | None, editable: bool
+) -> None:
+    if direct_url is not None:
+        (tmp_path / "direct_url.json").write_text(direct_url)
+    assert is_editable(tmp_path) is editable
 
 
 def test_policy_entries_replace_the_default() -> None:
