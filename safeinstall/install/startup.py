@@ -93,15 +93,19 @@ def known_startup_file(
     return False
 
 
-def unlike(file: str) -> str:
-    """What to add to the report of a start-up file that failed the rule, when it is named
-    after a built-in one (else nothing)."""
+def advice(file: str, data: bytes, owner: str | None) -> str:
+    """What to add to the report of a start-up file that failed the rule: that it is named
+    after a built-in one, else the policy entry that allows these bytes, if trusted."""
     if file == "distutils-precedence.pth":
         rule = "setuptools"
     elif file == "a1_coverage.pth":
         rule = "coverage"
     elif _EDITABLE.fullmatch(file):
         rule = "editable"
+    elif owner is not None:
+        sha256 = hashlib.sha256(data).hexdigest()
+        entry = f'{{ owner = "{owner}", file = "{file}", sha256 = "{sha256}" }}'
+        return f'; if you trust it, allow it in the policy: startup-files = ["default", {entry}]'
     else:
         return ""
     return (

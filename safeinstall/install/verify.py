@@ -51,10 +51,10 @@ from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.install.startup import (
     StartupOwner,
+    advice,
     is_editable,
     known_startup_file,
     runs_code,
-    unlike,
 )
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import STARTUP_BUILTINS, StartupFile
@@ -306,12 +306,14 @@ def _pth_files(
             owner = _startup_owner(dist, verified) if dist is not None else None
             if known_startup_file(pth.name, data, owner, startup):
                 continue
-            by = f"installed by {dist.name}" if dist else "not installed by any package"
+            name = dist.name if dist else None
+            by = f"installed by {name}" if name else "not installed by any package"
             problems.append(
                 Problem(
                     "pth-exec",
-                    f"{pth.name} runs code at every interpreter start-up ({by}){unlike(pth.name)}",
-                    dist.name if dist else None,
+                    f"{pth.name} runs code at every interpreter start-up ({by})"
+                    + advice(pth.name, data, name),
+                    name,
                     str(pth),
                 )
             )

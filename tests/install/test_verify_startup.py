@@ -163,8 +163,13 @@ def test_a_policy_entry_allows_one_more_exact_file(cli: Cli, venv: Venv, tmp_pat
     )
     venv.pip(whl)
     locked = lock(tmp_path, whl)
-    assert verify(cli, locked, venv)[0] == 1
     sha = hashlib.sha256(hook).hexdigest()
+    code, problems = verify(cli, locked, venv)
+    assert code == 1
+    assert problems[0]["message"].endswith(
+        "if you trust it, allow it in the policy: startup-files = "
+        f'["default", {{ owner = "acme-hooks", file = "acme.pth", sha256 = "{sha}" }}]'
+    )
     entry = (
         f'startup-files = ["default", {{ owner = "acme-hooks", file = "acme.pth", '
         f'sha256 = "{sha}" }}]\n'
