@@ -18,7 +18,7 @@ from types import ModuleType
 
 from safeinstall import __version__
 from safeinstall.errors import SafeinstallError
-from safeinstall.ui import UI
+from safeinstall.ui import UI, live
 
 # The commands that work, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -79,14 +79,14 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--verbose",
         action="count",
         default=argparse.SUPPRESS if suppress else 0,
-        help="say more (repeatable)",
+        help="say more: details, and pip's own output as it runs",
     )
     parser.add_argument(
         "-q",
         "--quiet",
         action="count",
         default=argparse.SUPPRESS if suppress else 0,
-        help="say less (repeatable)",
+        help="say less: -q one summary line per command, -qq errors only",
     )
     parser.add_argument(
         "--policy",
@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fmt = getattr(args, "format", "text")
     ui = UI(fmt=fmt, verbosity=args.verbose - args.quiet)
     try:
-        result: int = _command(args.command).run(args, ui)
+        with live(ui):  # the live status of long steps (resolving, installing) on a terminal
+            result: int = _command(args.command).run(args, ui)
     except SafeinstallError as exc:
         if args.debug:
             traceback.print_exc()

@@ -22,18 +22,25 @@ class Location:
 class SafeinstallError(Exception):
     """Base of every error safeinstall reports to the user.
 
-    ``message`` is one sentence saying what is wrong; ``hint`` says what to do about it.
+    ``message`` is one sentence saying what is wrong; ``hint`` says what to do about it;
+    ``detail`` is what another program said (pip's own lines), shown before the message.
     """
 
     exit_code = 1
 
     def __init__(
-        self, message: str, *, location: Location | None = None, hint: str | None = None
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        hint: str | None = None,
+        detail: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.hint = hint
+        self.detail = detail
 
     def __str__(self) -> str:
         prefix = f"{self.location}: " if self.location is not None else ""

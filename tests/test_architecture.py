@@ -2,8 +2,8 @@
 
 The static tests read every import of the package (module level and inside functions; imports
 under ``if TYPE_CHECKING:`` never run and are left out), so a lazy import cannot hide an arrow.
-The runtime tests run the two pre-commit hooks (`check`, `lock --check`) under a policy that sets
-every key and look at what got loaded.
+The runtime tests run the pre-commit hooks (`check`, `lock --check`, `diff --staged`) under a
+policy that sets every key, or in a real git repository, and look at what got loaded.
 """
 
 from __future__ import annotations
@@ -267,6 +267,38 @@ def test_the_hooks_load_nothing_of_the_network_resolver_or_builds(
     assert code in (0, 1), err  # findings are fine; what matters is what got loaded
     loaded = sorted(
         m for m in modules for bad in NOT_LOADED_BY_HOOKS if m == bad or m.startswith(bad + ".")
+    )
+    assert loaded == []
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("lock_name", ["requirements.txt", "pylock.toml"])
+def test_the_lock_diff_hook_loads_nothing_of_the_network_resolver_or_builds(
+    tmp_path: Path, lock_name: str
+) -> None:
+    """`diff --staged` (safeinstall-lock-diff) reads two locks with git: the lock diff is its
+    job (safeinstall.report.diff), the rest of the list holds."""
+    from tests.support.locks import lock, package, write
+
+    def git(*args: str) -> None:
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin"}
+        env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True, capture_output=True)
+
+    git("init", "-q")
+    write(tmp_path / lock_name, lock(package("lib", "1.0")))
+    git("add", lock_name)
+    git("commit", "-qm", "first")
+    write(tmp_path / lock_name, lock(package("lib", "1.1"), package("new", "1.0")))
+    git("add", lock_name)
+    code, modules, err = _loaded(["diff", "--staged", lock_name], tmp_path)
+    assert code == 0, err
+    allowed = ("safeinstall.report", "safeinstall.report.diff")
+    loaded = sorted(
+        m
+        for m in modules
+        for bad in NOT_LOADED_BY_HOOKS
+        if (m == bad or m.startswith(bad + ".")) and m not in allowed
     )
     assert loaded == []
     assert "Traceback" not in err

@@ -177,35 +177,39 @@ def _text(
             f"the ignore of {ignore.id} expired on {ignore.until.isoformat()} and no longer "
             f"applies ({ignore.reason})"
         )
+    relocked = fix is not None and fix.changes is not None
+    # what the command fails on: the findings, unless a relock cleared them all
+    failing = bool(fix.after.active) if fix is not None and fix.after else bool(report.active)
     for f in report.findings:
         aliases = f" ({', '.join(f.advisory.aliases)})" if f.advisory.aliases else ""
         fixed = ", ".join(str(v) for v in f.fixed) or "no fixed version known"
         head = ui.strong("ignored") if f.ignored_by else ui.bad("vulnerable")
-        ui.line(f"{head}: {f.name} {f.version}: {f.advisory.id}{aliases}")
+        say = ui.problem if failing and not f.ignored_by else ui.item
+        say(f"{head}: {f.name} {f.version}: {f.advisory.id}{aliases}")
         if f.advisory.summary:
-            ui.line(f"    {_short(f.advisory.summary)}")
-        ui.line(f"    fixed in: {fixed}")
+            say(f"    {_short(f.advisory.summary)}")
+        say(f"    fixed in: {fixed}")
         if f.ignored_by:
-            ui.line(f"    ignored until {f.ignored_by.until.isoformat()}: {f.ignored_by.reason}")
+            say(f"    ignored until {f.ignored_by.until.isoformat()}: {f.ignored_by.reason}")
     if fixes is not None:
-        relocked = fix is not None and fix.changes is not None
         for name in sorted({f.name for f in report.active}):
             if name not in fixes:
-                ui.line(f"fix: {name}: no fixed version clears every finding")
+                ui.problem(f"fix: {name}: no fixed version clears every finding")
             elif not relocked:
-                ui.line(
+                ui.problem(
                     f"fix: {name}>={fixes[name]}: require this in the lock's inputs, then run "
                     f"`safeinstall lock -P {name}`"
                 )
     active = len(report.active)
     ignored = len(report.findings) - active
     tail = f", {ignored} ignored" if ignored else ""
+    summary = ui.info if relocked else ui.summary  # the relock's outcome sums up a --fix
     if active:
-        ui.info(
+        summary(
             f"{active} known vulnerabilit{'ies' if active != 1 else 'y'}{tail} in {count} packages"
         )
     else:
-        ui.info(f"ok: no known vulnerabilities{tail} in {count} packages")
+        summary(f"ok: no known vulnerabilities{tail} in {count} packages")
 
 
 def _fix_text(ui: UI, path: Path, fix: _Fix, *, dry_run: bool) -> None:
@@ -225,10 +229,10 @@ def _fix_text(ui: UI, path: Path, fix: _Fix, *, dry_run: bool) -> None:
         ui.info(f"{path}: relocked, {fix.packages} packages")
     if remaining:
         for finding in fix.after.active:
-            ui.line(f"still vulnerable: {finding.name} {finding.version}: {finding.advisory.id}")
-        ui.info(f"the relocked lock {state} {remaining} known vulnerabilities")
+            ui.problem(f"still vulnerable: {finding.name} {finding.version}: {finding.advisory.id}")
+        ui.summary(f"the relocked lock {state} {remaining} known vulnerabilities")
     else:
-        ui.info(f"ok: the relocked lock {state} no known vulnerabilities")
+        ui.summary(f"ok: the relocked lock {state} no known vulnerabilities")
 
 
 def _short(text: str, width: int = 160) -> str:

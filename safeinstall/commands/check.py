@@ -78,14 +78,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     else:
         for finding in report.findings:
-            ui.line(f"{finding.location}: {ui.bad(finding.rule)}: {finding.message}")
-            ui.line(f"    fix: {finding.fix}")
+            ui.problem(f"{finding.location}: {ui.bad(finding.rule)}: {finding.message}")
+            ui.problem(f"    fix: {finding.fix}")
         for error in report.errors:
             ui.error(error)
         problems = len(report.findings) + len(report.errors)
         checked = f"{len(report.files)} file{'s' * (len(report.files) != 1)}"
         if problems:
-            ui.info(f"{problems} problem{'s' * (problems != 1)} in {checked}")
+            ui.summary(f"{problems} problem{'s' * (problems != 1)} in {checked}")
         else:
-            ui.info(f"ok: {checked} checked, no problems")
+            ui.summary(f"ok: {checked} checked, no problems")
     return code

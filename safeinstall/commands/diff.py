@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import TYPE_CHECKING
 
+from safeinstall.errors import UsageError
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
@@ -16,7 +18,9 @@ DESCRIPTION = (
     "HEAD~1:requirements.txt): added, removed, upgraded and downgraded packages, index and "
     "license changes, new sdists, and an ALARM when a version stays the same but its hashes "
     "change (a re-uploaded artifact). Exit 1 on an alarm, 0 otherwise, 2 when a lock cannot "
-    "be read."
+    "be read. With --staged (the safeinstall-lock-diff pre-commit hook), compare each staged "
+    "LOCK with HEAD's: exit 1 when a version keeps its number but gains or swaps hashes, or "
+    "when a file or index is on a host HEAD's lock never named."
 )
 FORMATS = ("text", "json")
 
@@ -34,8 +38,18 @@ _SIGNS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("old", metavar="OLD", help="the lock before (a file or REV:path)")
-    parser.add_argument("new", metavar="NEW", help="the lock after (a file or REV:path)")
+    parser.add_argument(
+        "locks",
+        nargs="*",
+        metavar="LOCK",
+        help="OLD NEW: the lock before and after (a file or REV:path); with --staged, the locks "
+        "to compare with HEAD",
+    )
+    parser.add_argument(
+        "--staged",
+        action="store_true",
+        help="compare what git has staged of each LOCK with HEAD's (the pre-commit hook)",
+    )
 
 
 def show_changes(ui: UI, result: LockDiff) -> None:
@@ -47,14 +61,25 @@ def show_changes(ui: UI, result: LockDiff) -> None:
             what = change.new or change.old or ""
         text = f"{_SIGNS[change.kind]:>2} {change.kind:<10} {change.name} {what}"
         text += f" ({change.detail})" if change.detail else ""
-        ui.line(ui.bad(text) if change.kind in ("alarm", "sdist", "index") else text)
+        if change.kind == "alarm":
+            ui.problem(ui.bad(text))  # what the command fails on
+        else:
+            ui.item(ui.bad(text) if change.kind in ("sdist", "index") else text)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.lock.ref import parse_ref, read_lock_ref
     from safeinstall.report.diff import diff_locks
 
-    old_ref, new_ref = parse_ref(args.old), parse_ref(args.new)
+    if args.staged:
+        return _staged(args, ui)
+    if len(args.locks) != 2:
+        raise UsageError(
+            f"diff compares two locks, OLD and NEW, not {len(args.locks)}",
+            hint="e.g. `safeinstall diff HEAD~1:requirements.txt requirements.txt`, or "
+            "`safeinstall diff --staged LOCK...` to compare staged locks with HEAD",
+        )
+    old_ref, new_ref = parse_ref(args.locks[0]), parse_ref(args.locks[1])
     result = diff_locks(read_lock_ref(old_ref), read_lock_ref(new_ref))
     code = 1 if result.alarms else 0
     if args.format == "json":
@@ -70,10 +95,76 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         return code
     show_changes(ui, result)
     if result.alarms:
-        ui.info(
+        ui.fail(
             f"ALARM: {len(result.alarms)} package(s) kept their version but changed their bytes; "
             "do not merge before finding out why"
         )
     elif not result.changes:
-        ui.info("no changes")
+        ui.summary("no changes")
+    else:
+        kinds = Counter(c.kind for c in result.changes)
+        count = len(result.changes)
+        each = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+        ui.summary(f"{count} change{'s' * (count != 1)}: {each}")
+    return code
+
+
+def _staged(args: argparse.Namespace, ui: UI) -> int:
+    """Each staged LOCK against HEAD's: show the diff, block what needs a reviewer."""
+    from pathlib import Path
+
+    from safeinstall.errors import InputError
+    from safeinstall.lock.read import parse_lock
+    from safeinstall.lock.ref import git_show_if_present
+    from safeinstall.report.diff import review
+
+    reviews = []
+    for name in args.locks:
+        path = Path(name)
+        staged = git_show_if_present("", path)
+        if staged is None:
+            raise UsageError(f"{path} is not staged", hint=f"stage it first: `git add {path}`")
+        new = parse_lock(staged, path.name, f"{path} (staged)")
+        head = git_show_if_present("HEAD", path)
+        old = None
+        if head is not None:
+            try:
+                old = parse_lock(head, path.name, f"HEAD:{path}")
+            except InputError as exc:  # e.g. HEAD had plain requirements, this is the first lock
+                ui.warn(f"HEAD:{path} is not a lock ({exc.message}); comparing as a new lock")
+        reviews.append((path, review(old, new), len(new.packages)))
+    code = 1 if any(r.blocked for _, r, _ in reviews) else 0
+    if args.format == "json":
+        ui.json(
+            {
+                "locks": [
+                    {
+                        "lock": str(path),
+                        "new_lock": r.new_lock,
+                        "changes": [c.to_json() for c in r.diff.changes],
+                        "new_hosts": list(r.new_hosts),
+                        "blocked": list(r.blocked),
+                    }
+                    for path, r, _ in reviews
+                ],
+                "exit_code": code,
+            }
+        )
+        return code
+    for path, r, count in reviews:
+        if r.new_lock:
+            hosts = ", ".join(r.new_hosts) or "none named (requirements.txt records no URLs)"
+            packages = f"{count} package{'' if count == 1 else 's'}"
+            ui.line(f"{path}: new lock, {packages}; file and index hosts: {hosts}")
+            continue
+        ui.line(f"{path}: {'changes against HEAD' if r.diff.changes else 'no changes'}")
+        show_changes(ui, r.diff)
+        for reason in r.blocked:
+            ui.line(ui.bad(f"{path}: blocked: {reason}"))
+    if code:
+        ui.info(
+            "hint: a lock changes by relocking, never by hand: find out why before committing "
+            "(`safeinstall lock --check`; the index may have changed the files); once reviewed, "
+            "commit with SKIP=safeinstall-lock-diff"
+        )
     return code

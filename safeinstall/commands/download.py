@@ -52,6 +52,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     else:
         for artifact in files:
-            ui.line(f"{args.dest / artifact.filename}")
-        ui.info(f"{len(files)} verified file{'s' * (len(files) != 1)} in {args.dest}")
+            ui.item(f"{args.dest / artifact.filename}")
+        ui.summary(f"{len(files)} verified file{'s' * (len(files) != 1)} in {args.dest}")
     return 0

@@ -62,6 +62,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             if result.replaced
             else "added a policy to"
         )
-        ui.line(f"{verb} {result.path}")
+        ui.summary(f"{verb} {result.path}", stdout=True)
         ui.info("review it, then commit it: the pre-commit hooks and every command read it")
     return 0

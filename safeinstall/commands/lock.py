@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safeinstall.errors import UsageError
 from safeinstall.lock import recipe
 from safeinstall.lock.recipe import default_inputs, default_output
-from safeinstall.ui import UI
+from safeinstall.ui import UI, Live, live_status
+
+if TYPE_CHECKING:
+    from safeinstall.lock.model import Lock
 
 HELP = "resolve requirements into a hash-pinned lock (requirements.txt or pylock.toml)"
 DESCRIPTION = (
     "Resolve requirement inputs (requirements.in files, pyproject.toml) over the policy's trusted "
     "indexes and write a lock that pins every package to exact bytes: requirements.txt with "
     "--hash lines, or PEP 751 pylock.toml when OUTPUT ends in .toml. Existing pins are kept "
-    "unless --upgrade or -P asks otherwise. With --check, only tell whether the lock is up to date "
-    "with its inputs and policy (offline; exit 1 when stale)."
+    "unless --upgrade or -P asks otherwise. With --check, only tell whether the lock is as "
+    "safeinstall wrote it and up to date with its inputs and policy (offline; exit 1 when it "
+    "is stale, edited since, or not made by safeinstall)."
 )
 FORMATS = ("text", "json")
 
@@ -63,7 +69,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         inputs, policy, extras=args.extra, all_extras=args.all_extras, groups=args.group
     )
     if args.check:
-        return _check(ui, output, digest_for(inputs_read, policy, targets), args)
+        relock = _command_line(args, inputs, output)
+        return _check(ui, output, digest_for(inputs_read, policy, targets), args, relock)
     upgrade: bool | set[NormalizedName] = args.upgrade or {
         canonicalize_name(n) for n in args.upgrade_package
     }
@@ -77,7 +84,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         targets,
         command=_command_line(args, inputs, output),
         upgrade=upgrade,
-        notify=ui.warn,
+        notify=partial(_warn, ui, live_status()),
     )
     packages = result.lock.packages
     hashes = sum(len(p.files) for p in packages)
@@ -94,21 +101,88 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
     else:
         state = "wrote" if result.changed else "unchanged"
-        ui.line(f"{output}: {state}, {len(packages)} packages, {hashes} hashes")
+        ui.summary(f"{output}: {state}, {len(packages)} packages, {hashes} hashes", stdout=True)
     return 0
 
 
-def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace) -> int:
-    from safeinstall.lock.read import read_lock_file
+def _warn(ui: UI, status: Live, message: str) -> None:
+    """A warning on a line of its own, not after the progress line (called from fetch threads
+    too: ``status`` is the command's, which those threads do not see)."""
+    with status.writing:
+        status.clear()
+        ui.warn(message)
+
+
+# What `lock --check` finds, most serious first, with the line it prints after the file name.
+_STATES = {
+    "foreign": "not made by safeinstall (it records no safeinstall digest)",
+    "edited": "edited since safeinstall wrote it (its packages, versions, markers, hashes or "
+    "URLs are not what safeinstall recorded)",
+    "unrecorded": "records no content digest (made by an older safeinstall, or the record "
+    "was removed)",
+    "stale": "stale (its inputs, policy or targets changed)",
+    "fresh": "up to date",
+}
+
+
+def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: str) -> int:
+    """Offline: whose lock it is, whether it is what safeinstall wrote (its content digest), and
+    whether it still matches its inputs, policy and targets (its freshness digest)."""
+    from safeinstall.lock.content import content_digest
+    from safeinstall.lock.read import made_by_another_tool, parse_lock, read_lock_bytes
 
     if not output.is_file():
         raise UsageError(f"{output} does not exist", hint="run `safeinstall lock` to create it")
-    fresh = read_lock_file(output).digest == digest
-    if args.format == "json":
-        ui.json({"output": str(output), "fresh": fresh, "digest": digest})
-    elif fresh:
-        ui.line(f"{output}: up to date")
+    data = read_lock_bytes(output)
+    if made_by_another_tool(data, output.name):
+        state = "foreign"
     else:
-        ui.line(f"{output}: stale (its inputs, policy or targets changed)")
-        ui.info("hint: run `safeinstall lock` to update it")
-    return 0 if fresh else 1
+        lock = parse_lock(data, output.name, str(output))
+        if not lock.recorded_content:
+            state = "unrecorded"
+        elif lock.recorded_content != content_digest(lock):
+            state = "edited"
+        else:
+            state = "fresh" if lock.digest == digest else "stale"
+    if args.format == "json":
+        ui.json(
+            {"output": str(output), "fresh": state == "fresh", "state": state, "digest": digest}
+        )
+        return 0 if state == "fresh" else 1
+    if state == "fresh":
+        ui.summary(f"{output}: {_STATES[state]}", stdout=True)
+        return 0
+    ui.problem(f"{output}: {_STATES[state]}")
+    if state == "foreign":
+        ui.info(
+            f"hint: `lock --check` checks locks safeinstall made; make this one with `{relock}`"
+        )
+    elif state == "edited":
+        names = _edited_since_head(output, lock)
+        if names:
+            ui.problem(f"{output}: edited entries (against HEAD's lock): {', '.join(names)}")
+        ui.info(
+            f"hint: see the edit with `git diff {output}` or "
+            f"`safeinstall diff HEAD:{output} {output}`; a lock is changed by relocking: `{relock}`"
+        )
+    else:
+        ui.info(f"hint: run `{relock}` to update it")
+    return 1
+
+
+def _edited_since_head(output: Path, lock: Lock) -> list[str]:
+    """The packages an edit touched, named against HEAD's lock when git has one that is still
+    what safeinstall wrote (its content digest holds); [] when there is none to compare with."""
+    from safeinstall.errors import SafeinstallError
+    from safeinstall.lock.content import changed_names, content_digest
+    from safeinstall.lock.read import parse_lock
+    from safeinstall.lock.ref import git_show_if_present
+
+    try:
+        data = git_show_if_present("HEAD", output)
+        head = None if data is None else parse_lock(data, output.name, f"HEAD:{output}")
+    except SafeinstallError:  # no git, no repository, no lock there: nothing to name
+        return []
+    if head is None or not head.recorded_content or head.recorded_content != content_digest(head):
+        return []
+    return changed_names(head, lock)

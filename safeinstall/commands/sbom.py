@@ -53,5 +53,5 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         import json
 
         replace_file(args.output, (json.dumps(bom, indent=2) + "\n").encode())
-        ui.info(f"wrote {args.output}: {len(bom['components'])} components from {ref}")
+        ui.summary(f"wrote {args.output}: {len(bom['components'])} components from {ref}")
     return 0

@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.environment.pip import PipOptions
     from safeinstall.install.pipeline import Options, install_lock, read_lock
     from safeinstall.policy.load import load_policy
     from safeinstall.resolve.finder import cache_root
@@ -51,12 +52,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     path = lock_path(args.lock)
     lock = read_lock(path, policy)
     python = python_of(args)
-    options = Options(dry_run=args.dry_run or args.check, sync=True)
+    pip = PipOptions(verbosity=ui.verbosity, echo=ui.tool_output)
+    options = Options(dry_run=args.dry_run or args.check, sync=True, pip=pip)
     outcome = install_lock(
         lock, policy, python, options, cache=cache_root(), progress=progress_for(ui)
     )
-    report(ui, outcome, python)
+    report(ui, outcome, python, check=args.check)
     if args.check and (outcome.plan.install or outcome.plan.remove):
-        ui.warn(f"the environment does not match {path}: run `safeinstall sync {path}`")
+        ui.fail(f"the environment does not match {path}: run `safeinstall sync {path}`")
         return 1
     return 0

@@ -14,7 +14,8 @@ DESCRIPTION = (
     "Compare an environment with the lock: every locked package installed at its version, "
     "nothing extra, every installed file matching its RECORD hash and, where the artifact cache "
     "holds the locked wheel, that wheel's own files and its METADATA's dependencies as the lock "
-    "records them, no .pth file that runs code at start-up. "
+    "records them, no .pth file that runs code at start-up other than those the policy allows "
+    "(startup-files: by default setuptools', coverage's and editable installs of this project). "
     "Exit 1 when anything is found."
 )
 FORMATS = ("text", "json")
@@ -43,17 +44,28 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.install.verify import probe, verify
     from safeinstall.install.verifywheel import against_wheels
     from safeinstall.lock.read import default_lock, read_lock_file
+    from safeinstall.policy.load import load_policy
     from safeinstall.resolve.finder import cache_root
 
     path: Path = args.lock or default_lock()
     lock = read_lock_file(path)
-    report = verify(lock, probe(python_of(args)), allow_extra=args.allow_extra)
+    policy = load_policy(args.policy)
+    report = verify(
+        lock,
+        probe(python_of(args)),
+        allow_extra=args.allow_extra,
+        startup=policy.startup_files,
+        projects=_own_project(path),
+    )
     markers = report.environment.markers
     wheels = against_wheels(
         lock, report.installed, cache_root(), args.find_links, environment=markers
     )
-    seen = {(p.package, p.path) for p in report.problems}  # a file is reported once
-    problems = [*report.problems, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
+    # a file is reported once; a malformed RECORD by the check that names the locked wheel
+    named = {(p.package, p.path) for p in wheels.problems if p.kind == "malformed-record"}
+    mine = [p for p in report.problems if (p.package, p.path) not in named]
+    seen = {(p.package, p.path) for p in mine}
+    problems = [*mine, *(p for p in wheels.problems if (p.package, p.path) not in seen)]
     code = 1 if problems else 0
     env = report.environment
     if args.format == "json":
@@ -71,14 +83,31 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         )
         return code
     for problem in problems:
-        ui.line(f"{ui.bad(problem.kind)}: {problem.message}")
+        ui.problem(f"{ui.bad(problem.kind)}: {problem.message}")
     summary = (
         f"{len(report.installed)} packages ({wheels.packages} also against their locked wheels), "
         f"{report.files_checked} files in {env.prefix} against {path}"
     )
     if problems:
         count = len(problems)
-        ui.info(f"{count} problem{'s' * (count != 1)}: {summary}")
+        ui.summary(f"{count} problem{'s' * (count != 1)}: {summary}")
     else:
-        ui.info(f"ok: {summary}")
+        ui.summary(f"ok: {summary}")
     return code
+
+
+def _own_project(lock: Path) -> tuple[str, ...]:
+    """The name of the project whose lock this is (its pyproject.toml beside it), if any: its
+    editable install is the user's own."""
+    from safeinstall.errors import SafeinstallError
+    from safeinstall.requirements.pyproject import read_toml
+
+    pyproject = lock.parent / "pyproject.toml"
+    if not pyproject.is_file():
+        return ()
+    try:
+        project = read_toml(pyproject)[1].get("project")
+    except SafeinstallError:
+        return ()
+    name = project.get("name") if isinstance(project, dict) else None
+    return (name,) if isinstance(name, str) else ()

@@ -23,15 +23,23 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from safeinstall.environment.pipoutput import PROJECT, pip_said, redacted
+from safeinstall.environment.pipoutput import failure as _failure
 from safeinstall.environment.probe import Scheme, is_target_command, target_command
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
+from safeinstall.ui import live_status
 
 _TIMEOUT = 3600.0
+_KEPT = 2000  # lines of pip's output kept for the message when it fails (the last ones)
+
+Echo = Callable[[str], None]
 
 # After _PRELUDE (probe.py), in the target with -I -S: sys.argv is ["-c", *pip's arguments].
 _RUNNER = r"""
@@ -64,6 +72,8 @@ class PipOptions:
     compile: bool = True
     reinstall: bool = False
     verbosity: int = 0
+    # each line pip writes, as it writes it (the UI shows them with -v); not part of equality
+    echo: Echo | None = field(default=None, compare=False)
 
 
 def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -151,9 +161,13 @@ def pip_install(
     for batch, build in ((wheels, False), (sdists, True)):
         if batch:
             with staged(batch, stage_in) as reqs:
-                run_pip(install_args(python, reqs, pip_options, build=build), "install")
+                what = "build and install sdists" if build else "install"
+                run_pip(
+                    install_args(python, reqs, pip_options, build=build), what, echo=options.echo
+                )
     if parallel:
-        _compile(python, [options.where] if options.scheme == "target" else [])
+        live_status().phase("bytecode: compiling the installed files on every core")
+        _compile(python, [options.where] if options.scheme == "target" else [], options.echo)
 
 
 # compile the given directories, or the environment's purelib and platlib (sysconfig's, once the
@@ -167,8 +181,9 @@ for d in sys.argv[1:] or sorted({paths["purelib"], paths["platlib"]}):
 """
 
 
-def _compile(python: str, directories: Sequence[str]) -> None:
-    run_pip(target_command(python, _COMPILE, *directories), "compile the installed files")
+def _compile(python: str, directories: Sequence[str], echo: Echo | None = None) -> None:
+    what = "compile the installed files"
+    run_pip(target_command(python, _COMPILE, *directories), what, echo=echo)
 
 
 def pip_install_project(
@@ -178,7 +193,7 @@ def pip_install_project(
     built by the backend already installed in ``python``'s environment (no isolated build)."""
     args = ["install", "--no-index", "--no-deps", "--no-build-isolation", *_scheme_args(options)]
     args += [*(["-e"] if editable else []), str(directory)]
-    run_pip(pip_command(python, args), "install the project")
+    run_pip(pip_command(python, args), PROJECT, echo=options.echo)
 
 
 def pip_uninstall(python: str, names: Sequence[str]) -> None:
@@ -186,44 +201,52 @@ def pip_uninstall(python: str, names: Sequence[str]) -> None:
         run_pip(pip_command(python, ["uninstall", "-y", "-q", *names]), "uninstall")
 
 
-def run_pip(args: list[str], what: str, *, timeout: float = _TIMEOUT) -> None:
+def run_pip(
+    args: list[str], what: str, *, timeout: float = _TIMEOUT, echo: Echo | None = None
+) -> None:
     """Run ``args`` isolated: a command from ``pip_command`` or ``target_command``, or
     ``[python, "-m", "pip", ...]`` (run as ``pip_command`` runs it); one clear error when it
-    fails."""
+    fails, with pip's own lines (``pipoutput``). Its output is captured, each line handed to
+    ``echo`` as it comes (the UI shows it with -v)."""
     if args[1:3] == ["-m", "pip"]:
         args = pip_command(args[0], args[3:])
     if not is_target_command(args):
         raise ValueError(f"not a command for the target interpreter: {args[:4]}")
+    kept: deque[str] = deque(maxlen=_KEPT)
     try:
-        proc = subprocess.run(
+        with subprocess.Popen(
             args,
             env=pip_environment(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
             stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one stream, in the order pip wrote it
+            encoding="utf-8",
+            errors="replace",
+        ) as proc:
+            expired = threading.Event()
+
+            def expire() -> None:
+                expired.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, expire)
+            timer.start()
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    kept.append(line)
+                    if echo is not None:
+                        echo(redacted(line.rstrip("\n")))
+            finally:
+                timer.cancel()
+            code = proc.wait()
+    except OSError as exc:
         raise TargetEnvironmentError(f"could not run pip to {what}: {exc}") from None
-    if proc.returncode != 0:
-        raise _failure(what, proc.returncode, proc.stderr)
-
-
-def _failure(what: str, code: int, stderr: str) -> TargetEnvironmentError:
-    """pip's own error, in one sentence; a missing build backend gets its own explanation."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    missing = next((ln for ln in reversed(lines) if ln.startswith("ModuleNotFoundError")), None)
-    if missing is not None and "BackendUnavailable" in stderr:
-        return TargetEnvironmentError(
-            f"pip could not build an sdist: its build backend is not in the target environment "
-            f"({missing.partition(': ')[2]})",
-            hint="safeinstall never fetches unhashed build dependencies: add the backend "
-            "(e.g. setuptools) to your inputs so that it is locked, install it, then retry",
+    if expired.is_set():
+        raise TargetEnvironmentError(
+            f"pip took longer than {timeout:.0f} s to {what}, and was stopped",
+            hint="run it again with -v to see where it stops",
+            detail=pip_said("".join(kept)),
         )
-    errors = [ln for ln in lines if ln.startswith("ERROR") and ln != "ERROR: Exception:"]
-    shown = (errors or lines[-1:] or ["no output"])[0]
-    return TargetEnvironmentError(
-        f"pip failed to {what} (exit {code}): {shown}",
-        hint="check that the target interpreter has a working pip (`python -m ensurepip`)",
-    )
+    if code != 0:
+        raise _failure(what, code, "".join(kept))

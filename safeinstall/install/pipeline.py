@@ -64,6 +64,7 @@ from safeinstall.net.http import Http
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
+from safeinstall.ui import live_status
 
 # Never uninstalled by sync: the installer itself, and this tool unless the lock lists it. In
 # the environment safeinstall runs from, neither are safeinstall and what it needs to run
@@ -239,6 +240,7 @@ def install_lock(
         if artifacts:
             files = take(dirs.written)
             pip = replace(options.pip, reinstall=True) if _same_version(plan) else options.pip
+            live_status().phase(f"pip: installing {len(artifacts)} files into {env.prefix}")
             try:
                 pip_install(env.python, artifacts, pip, stage_in=Store(cache).root)
             except TargetEnvironmentError as exc:
@@ -247,6 +249,7 @@ def install_lock(
                     exc, env, pip=pip, store=store, dirs=dirs, files=files
                 ) from None
         if plan.remove:
+            live_status().phase(f"pip: removing {len(plan.remove)} packages the lock does not list")
             pip_uninstall(env.python, [i.name for i in plan.remove])
         return Outcome(plan, tuple(a for a, _ in artifacts), plan.remove)
 
@@ -276,6 +279,7 @@ def _verified(
 ) -> list[tuple[Artifact, Path]]:
     """Each file to install with its verified local path; no network when nothing is needed."""
     verified = _fetched(plan.install, policy, env, options, cache=cache, progress=progress)
+    live_status().phase(f"verify: checking {len(verified)} files' contents against the lock")
     check_wheels(verified)  # the whole wheel format, before pip writes a byte
     files = {artifact.sha256: path for artifact, path in verified}
     # its METADATA against the dependencies the lock records (index/reconcile.py)
@@ -304,6 +308,7 @@ def _fetched(
             c.artifact
             for c in select_files(packages, policy, env, store, net, find_links=options.find_links)
         ]
+        live_status().phase(f"download: {len(chosen)} files, each checked against its hash")
         files = fetch_all(chosen, store, net.http if net else None, progress=progress)
     return [(a, files[a.sha256]) for a in chosen]
 

@@ -28,6 +28,7 @@ from safeinstall.lock.model import LockedPackage
 from safeinstall.policy.model import Policy
 
 _SHOWN = 20
+_FIX = "fix what pip reports, then install again"
 
 
 def after_failure(
@@ -55,7 +56,9 @@ def after_failure(
     disk = undo_added(files, _owned(python, dirs))
     back = [n for n in changed + gone if n in after and after[n].version == before[n].version]
     if not (added or changed or gone or disk) and disk.complete:
-        return TargetEnvironmentError(f"{exc.message}; the environment is unchanged", hint=exc.hint)
+        return TargetEnvironmentError(
+            f"{exc.message}; the environment is unchanged", hint=exc.hint, detail=exc.detail
+        )
     lost = [n for n in changed + gone if n not in back]
     undone, left = [n for n in added if n not in after], [n for n in added if n in after]
     replaced = [f"{n} {before[n].version} with {now[n].version}" for n in changed]
@@ -69,13 +72,13 @@ def after_failure(
     if lost:
         why = " (no wheel in the cache)" if set(lost) <= set(no_wheel) else ""
         parts.append(f"could not restore {_names(before, lost)}{why}")
-    # pip ran and changed things, so its generic hint (is pip working?) does not apply
+    # what to undo by hand first, then what to do about pip's reason
     todo = ["reinstall what could not be restored"] if lost else []
     todo += ["uninstall what was left installed"] if left else []
     todo += ["delete the files pip left"] if disk.added else []
+    cause = exc.hint or _FIX
     return TargetEnvironmentError(
-        f"{exc.message}; {'; '.join(parts)}",
-        hint="; ".join([*todo, "fix what pip reports, then install again"]),
+        f"{exc.message}; {'; '.join(parts)}", hint="; ".join([*todo, cause]), detail=exc.detail
     )
 
 

@@ -6,8 +6,13 @@ Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
 - ``wrong-version``: it is installed at another version;
 - ``extra``: an installed distribution is not in the lock (unless ``allow_extra``). The installer
   tooling (pip, setuptools, wheel, safeinstall itself) is never an extra: it is how the lock gets
-  installed. When the lock pins it, the version is checked like any other package;
+  installed, and neither is the project whose lock it is (``install -e .``). When the lock pins
+  it, the version is checked like any other package;
 - ``modified``: a file listed in a RECORD does not match its hash or size (changed after install);
+- ``malformed-record``: a RECORD writes hashes in hex (some build backends did), where the wheel
+  format wants urlsafe base64 without padding: the wheel it came from is malformed, not the
+  install; each such file is checked against its hex hash (and, by ``verifywheel``, against the
+  locked wheel's bytes where they are at hand), and a file that does not match is ``modified``;
 - ``missing-file``: a file listed in a RECORD is gone;
 - ``unhashed``: a RECORD entry without a sha256/384/512 hash, other than RECORD itself, its
   signatures and ``.pyc`` caches (which the interpreter rewrites), cannot be verified;
@@ -15,7 +20,10 @@ Checks, each a ``Problem`` (any one makes ``verify`` exit 1):
   site-packages is fine): never read;
 - ``no-record``: a distribution without a RECORD (``.egg-info``, or a deleted RECORD);
 - ``pth-exec``: a ``*.pth`` file in site-packages with a line starting with ``import``, which the
-  interpreter runs at every start-up, with the package whose RECORD lists it, or none.
+  interpreter runs at every start-up, with the package whose RECORD lists it, or none; unless it
+  is a start-up file the policy allows (``startup-files``, the rule in ``install/startup.py``:
+  setuptools' ``distutils-precedence.pth``, coverage's ``a1_coverage.pth``, editable installs of
+  the projects verified, each with its known owner and content, by default).
 
 Every distribution's files are checked, locked or not, the tooling included. Files that no RECORD
 lists (other than ``.pth`` files) are not looked for. The target interpreter is only asked for its
@@ -29,7 +37,8 @@ import base64
 import csv
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -40,7 +49,15 @@ from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.errors import TargetEnvironmentError
+from safeinstall.install.startup import (
+    StartupOwner,
+    advice,
+    is_editable,
+    known_startup_file,
+    runs_code,
+)
 from safeinstall.lock.model import Lock
+from safeinstall.policy.model import STARTUP_BUILTINS, StartupFile
 
 TOOLING = frozenset({"pip", "setuptools", "wheel", "safeinstall"})
 _HASHES = ("sha256", "sha384", "sha512")
@@ -49,6 +66,9 @@ _CHUNK = 1024 * 1024
 # what is read of an installed distribution's files: the environment may be hostile
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_PTH_BYTES = 1024 * 1024
+# a hash in hex, where RECORD wants urlsafe base64 (43, 64 or 86 characters, never these lengths)
+_HEX_DIGEST = {"sha256": 64, "sha384": 96, "sha512": 128}
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,24 +132,35 @@ def installed(env: Environment) -> list[Installed]:
     return found
 
 
-def verify(lock: Lock, env: Environment, *, allow_extra: bool = False) -> VerifyReport:
+def verify(
+    lock: Lock,
+    env: Environment,
+    *,
+    allow_extra: bool = False,
+    startup: Sequence[str | StartupFile] = STARTUP_BUILTINS,
+    projects: Collection[str] = (),
+) -> VerifyReport:
+    """``startup``: the start-up files allowed (a policy's ``startup_files``); ``projects``: the
+    user's own project whose lock this is (installed, it is not an extra, and its editable
+    install's start-up file is known)."""
     dists = installed(env)
-    problems = _against_lock(lock, dists, env, allow_extra)
-    owners: dict[Path, str] = {}
+    own = {canonicalize_name(p) for p in projects}
+    problems = _against_lock(lock, dists, env, allow_extra, own)
+    owners: dict[Path, Installed] = {}
     checked = 0
     for dist in dists:
         for problem_or_file in _check_record(dist, env.prefix):
             if isinstance(problem_or_file, Problem):
                 problems.append(problem_or_file)
             else:
-                owners[problem_or_file] = dist.name
+                owners[problem_or_file] = dist
                 checked += 1
-    problems += _pth_files(env, owners)
+    problems += _pth_files(env, owners, startup, {pkg.name for pkg in lock.packages} | own)
     return VerifyReport(env, tuple(dists), tuple(problems), checked)
 
 
 def _against_lock(
-    lock: Lock, dists: list[Installed], env: Environment, allow_extra: bool
+    lock: Lock, dists: list[Installed], env: Environment, allow_extra: bool, own: Collection[str]
 ) -> list[Problem]:
     wanted: dict[str, set[Version]] = {}
     for pkg in lock.packages:
@@ -155,7 +186,7 @@ def _against_lock(
                 )
     if not allow_extra:
         for name, extras in sorted(have.items()):
-            if name not in wanted and name not in TOOLING:
+            if name not in wanted and name not in TOOLING and name not in own:
                 for dist in extras:
                     problems.append(
                         Problem("extra", f"{name} {dist.version} is installed but not locked", name)
@@ -190,6 +221,7 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
             "no-record", f"{name} has no readable RECORD: its files cannot be verified", name
         )
         return
+    hexed = 0
     for row in csv.reader(text.splitlines()):
         if not row or not row[0]:
             continue
@@ -216,11 +248,12 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
                 yield path
             continue
         actual = _file_digest(path, algorithm)
+        hexed += is_hex_digest(digest)
         if actual is None:
             yield Problem(
                 "missing-file", f"{entry} of {name} is listed in RECORD but missing", name, entry
             )
-        elif actual != (expected, size or actual[1]):
+        elif not _matches(digest, actual) or (size or actual[2]) != actual[2]:
             yield Problem(
                 "modified",
                 f"{entry} of {name} does not match its RECORD hash: it changed after install",
@@ -229,29 +262,68 @@ def _check_record(dist: Installed, prefix: Path) -> Iterator[Problem | Path]:
             )
         else:
             yield path
+    if hexed:
+        yield Problem(
+            "malformed-record",
+            f"the RECORD of {name} {dist.version} writes {hexed} hash{'es' * (hexed != 1)} in "
+            "hex, not urlsafe base64: the wheel it was installed from has a malformed RECORD "
+            "(each file was checked against its hex hash)",
+            name,
+            record_path(dist),
+        )
 
 
-def _pth_files(env: Environment, owners: Mapping[Path, str]) -> list[Problem]:
+def record_path(dist: Installed) -> str:
+    """Where ``dist``'s RECORD is, as a RECORD would list it."""
+    return f"{dist.meta_dir.name}/RECORD"
+
+
+def is_hex_digest(digest: str) -> bool:
+    """Whether a RECORD hash (``sha256=…``) is written in hex, which the wheel format does not
+    allow: urlsafe base64 of the same digest is never as long."""
+    algorithm, _, value = digest.partition("=")
+    return len(value) == _HEX_DIGEST.get(algorithm) and _HEX.fullmatch(value) is not None
+
+
+def _pth_files(
+    env: Environment,
+    owners: Mapping[Path, Installed],
+    startup: Sequence[str | StartupFile],
+    verified: Collection[str],
+) -> list[Problem]:
+    """Each ``.pth`` file that runs code at start-up, unless ``startup`` allows it."""
     problems = []
     for site in env.site_dirs:
         for pth in sorted(site.glob("*.pth")) if site.is_dir() else ():
             try:
                 with open(pth, "rb") as fh:  # its first MiB: site reads no more lines than that
-                    lines = fh.read(MAX_PTH_BYTES).decode("utf-8", "replace").splitlines()
+                    data = fh.read(MAX_PTH_BYTES + 1)
             except OSError:
                 continue
-            if any(line.startswith(("import ", "import\t")) for line in lines):
-                owner = owners.get(Path(os.path.realpath(pth)))
-                by = f"installed by {owner}" if owner else "not installed by any package"
-                problems.append(
-                    Problem(
-                        "pth-exec",
-                        f"{pth.name} runs code at every interpreter start-up ({by})",
-                        owner,
-                        str(pth),
-                    )
+            if not runs_code(data[:MAX_PTH_BYTES]):
+                continue
+            dist = owners.get(Path(os.path.realpath(pth)))
+            owner = _startup_owner(dist, verified) if dist is not None else None
+            if known_startup_file(pth.name, data, owner, startup):
+                continue
+            name = dist.name if dist else None
+            by = f"installed by {name}" if name else "not installed by any package"
+            problems.append(
+                Problem(
+                    "pth-exec",
+                    f"{pth.name} runs code at every interpreter start-up ({by})"
+                    + advice(pth.name, data, name),
+                    name,
+                    str(pth),
                 )
+            )
     return problems
+
+
+def _startup_owner(dist: Installed, verified: Collection[str]) -> StartupOwner:
+    text = record_text(dist.meta_dir / "RECORD") or ""
+    files = frozenset(row[0] for row in csv.reader(text.splitlines()) if row)
+    return StartupOwner(dist.name, files, dist.name in verified and is_editable(dist.meta_dir))
 
 
 def _inside(site: Path, entry: str, prefix: Path) -> Path | None:
@@ -268,8 +340,17 @@ def _unhashed_ok(entry: str) -> bool:
     return base in _UNHASHED_OK or base.endswith(".pyc")
 
 
-def _file_digest(path: Path, algorithm: str) -> tuple[str, str] | None:
-    """(urlsafe base64 digest without padding, size) as RECORD writes them; None if absent."""
+def _matches(digest: str, actual: tuple[str, str, str]) -> bool:
+    """A RECORD hash against a file's (base64, hex, size): base64 with or without padding,
+    or hex (a malformed RECORD, reported on its own)."""
+    value = digest.partition("=")[2]
+    if is_hex_digest(digest):
+        return value.lower() == actual[1]
+    return value.rstrip("=") == actual[0]
+
+
+def _file_digest(path: Path, algorithm: str) -> tuple[str, str, str] | None:
+    """(urlsafe base64 digest without padding, hex digest, size); None if absent."""
     digest = hashlib.new(algorithm)
     size = 0
     try:
@@ -279,7 +360,8 @@ def _file_digest(path: Path, algorithm: str) -> tuple[str, str] | None:
                 size += len(chunk)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode(), str(size)
+    encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+    return encoded, digest.hexdigest(), str(size)
 
 
 def _name_version(meta: Path) -> tuple[str, str]:

@@ -17,6 +17,9 @@ Problems (``verify.Problem`` kinds):
 - ``missing-file``: a file of the locked wheel is not installed;
 - ``not-in-wheel``: the installed RECORD lists a file in site-packages that the locked wheel does
   not have (outside the ``.dist-info`` directory, which installers write into, and ``.pyc`` caches);
+- ``malformed-record``: the installed RECORD writes hashes in hex (as the locked wheel's own
+  RECORD did: some build backends wrote them), not urlsafe base64; its files were compared with
+  the locked wheel's bytes, so this names the wheel (and replaces ``verify``'s report of it);
 - ``metadata-not-as-locked`` (``verify``, which passes the environment's markers): the locked
   wheel's METADATA does not match the dependencies the lock records for it, or the metadata this
   machine locked it from (``index/reconcile.py``, the check ``install`` makes before pip runs).
@@ -38,7 +41,14 @@ from safeinstall.environment.unpack import site_path
 from safeinstall.errors import SafeinstallError
 from safeinstall.index.fetch import Store, file_sha256, parse_filename
 from safeinstall.index.reconcile import reconcile_wheel
-from safeinstall.install.verify import Installed, Problem, as_version, record_text
+from safeinstall.install.verify import (
+    Installed,
+    Problem,
+    as_version,
+    is_hex_digest,
+    record_path,
+    record_text,
+)
 from safeinstall.lock.model import Lock, LockedPackage
 
 _CHUNK = 1024 * 1024
@@ -87,6 +97,7 @@ def against_wheels(
                 problems.append(item)
             else:
                 files += 1
+        problems += _malformed(dist, filename)
     return WheelCheck(tuple(problems), packages, files, frozenset(compared))
 
 
@@ -156,6 +167,23 @@ def _reconciled(
     except SafeinstallError as exc:
         return [Problem("metadata-not-as-locked", exc.message, pkg.name)]
     return []
+
+
+def _malformed(dist: Installed, filename: str) -> list[Problem]:
+    """A RECORD with hex hashes, as the wheel's RECORD was: reported as the wheel's defect."""
+    hexed = sum(is_hex_digest(digest) for _, digest in record_rows(dist.meta_dir / "RECORD"))
+    if not hexed:
+        return []
+    return [
+        Problem(
+            "malformed-record",
+            f"malformed RECORD in {filename}: it writes {hexed} hash{'es' * (hexed != 1)} in "
+            f"hex, not urlsafe base64 (the installed files of {dist.name} were compared with "
+            "the locked wheel's bytes)",
+            dist.name,
+            record_path(dist),
+        )
+    ]
 
 
 def _compare(dist: Installed, wheel: Path) -> Iterator[Problem | str]:

@@ -1,12 +1,13 @@
 """The comment lines a requirements.txt lock carries besides its pins: the freshness digest, the
-target environments, notes for the reader (a package locked at different versions on different
-targets), and under each package where it comes from and its license.
+content digest, the target environments, notes for the reader (a package locked at different
+versions on different targets), and under each package where it comes from and its license.
 
 The lock writer and reader (``model.py``) and `check`'s license rule read them from here; the
 rule runs on every commit, so it loads this and not the Lock model.
 """
 
 DIGEST_PREFIX = "# safeinstall-digest: "
+CONTENT_PREFIX = "# safeinstall-content: "  # the lock's own content digest (lock/content.py)
 ENVIRONMENT_PREFIX = "# environment: "
 LICENSE_PREFIX = "# license: "
 NOTE_PREFIX = "# note: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from packaging.version import Version
 from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
 from safeinstall.lock.header import (
+    CONTENT_PREFIX,
     DIGEST_PREFIX,
     ENVIRONMENT_PREFIX,
     LICENSE_PREFIX,
@@ -78,6 +79,8 @@ class Lock:
     # what the writer wants a reader to know, e.g. a package locked at different versions on
     # different targets; a comment in requirements.txt, ``[tool.safeinstall] notes`` in pylock.toml
     notes: tuple[str, ...] = ()
+    # the content digest the file records ("": none); not content itself, so not compared
+    recorded_content: str = field(default="", compare=False)
 
 
 def input_digest(
@@ -124,6 +127,10 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
             lines.append(f"    # yanked, allowed by the policy: {pkg.yanked}")
         if pkg.license:
             lines.append(f"    {LICENSE_PREFIX}{pkg.license}")
+    from safeinstall.lock.content import content_digest  # of what the text reads back as
+
+    content = content_digest(read_requirements_txt("\n".join(lines), "<lock>"))
+    lines.insert(4, f"{CONTENT_PREFIX}{content}")
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +138,7 @@ def read_requirements_txt(text: str, path: str) -> Lock:
     """Read a requirements.txt lock written by ``to_requirements_txt``: pins, markers, hashes,
     the ``# note:`` lines before the first package, and the ``# via`` and ``# license:`` comments
     under a package. An ``# environment:`` line holds a valid marker (``install`` evaluates it)."""
-    digest = ""
+    digest = content = ""
     environments: list[str] = []
     notes: list[str] = []
     packages: list[LockedPackage] = []
@@ -140,6 +147,8 @@ def read_requirements_txt(text: str, path: str) -> Lock:
             digest = line[len(DIGEST_PREFIX) :].strip()
         elif line.startswith(NOTE_PREFIX) and not packages:
             notes.append(line[len(NOTE_PREFIX) :].strip())
+        elif line.startswith(CONTENT_PREFIX):
+            content = line[len(CONTENT_PREFIX) :].strip()
         elif line.startswith(ENVIRONMENT_PREFIX):
             marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
             environments.append(_environment(marker, Location(path, lineno)))
@@ -151,7 +160,13 @@ def read_requirements_txt(text: str, path: str) -> Lock:
         if not line or line.startswith("#"):
             continue
         packages.append(_package_line(line, Location(path, lineno)))
-    return Lock(tuple(packages), digest, tuple(environments), notes=tuple(notes))
+    return Lock(
+        tuple(packages),
+        digest,
+        tuple(environments),
+        notes=tuple(notes),
+        recorded_content=content,
+    )
 
 
 def _environment(marker: str, where: Location) -> str:

@@ -86,6 +86,10 @@ def to_pylock_toml(lock: Lock) -> str:
     if lock.notes:
         top["notes"] = list(lock.notes)
     doc["tool"] = {"safeinstall": top}
+    from safeinstall.lock.content import content_digest  # of what the text reads back as
+
+    top["content-digest"] = content_digest(read_pylock_toml(tomlkit.dumps(doc), "pylock.toml"))
+    doc["tool"] = {"safeinstall": top}
     return tomlkit.dumps(doc)
 
 
@@ -204,6 +208,7 @@ def read_pylock_toml(text: str, path: str) -> Lock:
         environments=tuple(str(m) for m in pylock.environments or ()),
         requires_python=str(pylock.requires_python) if pylock.requires_python else None,
         notes=top.strings("notes"),
+        recorded_content=top.string("content-digest") or "",
     )
 
 

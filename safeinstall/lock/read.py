@@ -16,13 +16,39 @@ def read_lock_file(path: Path) -> Lock:
     """A ``pylock.toml`` (PEP 751) or a hash-pinned requirements.txt written by safeinstall.
 
     Every command that reads a lock reads it here (capped, one parser per format)."""
-    data = read_capped(
+    return parse_lock(read_lock_bytes(path), path.name, str(path))
+
+
+def read_lock_bytes(path: Path) -> bytes:
+    """The bytes of a lock on disk, capped at ``MAX_LOCK_BYTES``."""
+    return read_capped(
         path,
         MAX_LOCK_BYTES,
         what="the lock",
         hint="check the path, or create the lock with `safeinstall lock`",
     )
-    return parse_lock(data, path.name, str(path))
+
+
+def made_by_another_tool(data: bytes, filename: str) -> bool:
+    """True when the lock records no safeinstall freshness digest (pip-compile, uv, by hand), told
+    before its packages are read: another tool's lock need not be one safeinstall can parse. A
+    lock that is not UTF-8 text or TOML is left to ``parse_lock`` to report."""
+    from safeinstall.lock.header import DIGEST_PREFIX
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if file_kind(Path(filename), mode="lock") != "pylock":
+        return not any(line.strip().startswith(DIGEST_PREFIX) for line in text.splitlines())
+    import tomllib
+
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError:
+        return False
+    ours = tool.get("safeinstall") if isinstance(tool, dict) else None
+    return not (isinstance(ours, dict) and "digest" in ours)
 
 
 def parse_lock(data: bytes, filename: str, display: str) -> Lock:

@@ -56,6 +56,18 @@ def read_lock_ref(ref: LockRef) -> Lock:
 
 def git_show(revision: str, path: Path) -> bytes:
     """The bytes of ``path`` (relative to the current directory) at ``revision``."""
+    found = _show(revision, path, missing_ok=False)
+    assert found is not None
+    return found
+
+
+def git_show_if_present(revision: str, path: Path) -> bytes | None:
+    """As ``git_show``; None when ``path`` is not there (a new file, no commit yet). Revision
+    ``""`` is the index: what is staged."""
+    return _show(revision, path, missing_ok=True)
+
+
+def _show(revision: str, path: Path, *, missing_ok: bool) -> bytes | None:
     where = Location(f"{revision}:{path}")
     if revision.startswith("-"):
         raise UsageError(f"{revision!r} looks like an option, not a git revision")
@@ -66,21 +78,27 @@ def git_show(revision: str, path: Path) -> bytes:
             f"{path} is outside the git repository at {top}", hint="name a file in the repository"
         )
     spec = f"{revision}:{Path(relative).as_posix()}"
+    if missing_ok and _run("cat-file", "-e", "--end-of-options", spec, where=where).returncode:
+        return None
     data = _git("show", "--no-textconv", "--end-of-options", spec, where=where)
     if len(data) > MAX_LOCK_BYTES:
         raise InputError(f"lock is larger than {MAX_LOCK_BYTES >> 20} MiB", location=where)
     return data
 
 
-def _git(*args: str, where: Location) -> bytes:
+def _run(*args: str, where: Location) -> subprocess.CompletedProcess[bytes]:
     try:
-        done = subprocess.run(["git", *args], capture_output=True, check=False, timeout=GIT_TIMEOUT)
+        return subprocess.run(["git", *args], capture_output=True, check=False, timeout=GIT_TIMEOUT)
     except FileNotFoundError:
         raise UsageError("git is not installed", hint="install git, or compare files") from None
     except subprocess.TimeoutExpired:
         raise InputError(
             f"git {args[0]} took longer than {GIT_TIMEOUT} s", location=where
         ) from None
+
+
+def _git(*args: str, where: Location) -> bytes:
+    done = _run(*args, where=where)
     if done.returncode != 0:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = lines[0].removeprefix("fatal: ") if lines else f"exit code {done.returncode}"

@@ -14,17 +14,28 @@ from datetime import date, datetime
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kind_of, strings
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.locations import find_links, hosts, indexes
-from safeinstall.policy.model import AuditIgnore, PackageRule, Policy
+from safeinstall.policy.model import (
+    STARTUP_BUILTINS,
+    AuditIgnore,
+    PackageRule,
+    Policy,
+    StartupFile,
+)
 
 _RULE = re.compile(r"\s*([A-Za-z0-9*?._-]+)\s*(.*?)\s*")
 _LICENSE_KEYS = ("allow",)
 _AUDIT_KEYS = ("ignore",)
 _IGNORE_KEYS = ("id", "reason", "until")
 _ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+_STARTUP_KEYS = ("owner", "file", "sha256")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_PTH_NAME = re.compile(r"[^/\\\s.][^/\\\s]*\.pth")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _switch(r: Checker, key: str, value: object) -> tuple[str, ...]:
@@ -212,6 +223,44 @@ def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _startup_files(r: Checker, key: str, value: object) -> tuple[str | StartupFile, ...]:
+    """``["default", { owner = "acme", file = "acme.pth", sha256 = "…" }]``: setting the key
+    replaces the built-in list, which ``"default"`` brings back (``[]``: no start-up file)."""
+    shape = f'"default", {", ".join(map(repr, STARTUP_BUILTINS))} or {{ owner, file, sha256 }}'
+    if not isinstance(value, list):
+        r.problem(f"{key!r} must be an array of {shape}, not {kind_of(value)}", key)
+        return ()
+    out: list[str | StartupFile] = []
+    for item in value:
+        if item == "default":
+            out += STARTUP_BUILTINS
+        elif isinstance(item, str) and item in STARTUP_BUILTINS:
+            out.append(item)
+        elif isinstance(item, dict):
+            r.unknown_keys(item, _STARTUP_KEYS, f" in {key!r}")
+            entry = _startup_file(r, key, item)
+            if entry is not None:
+                out.append(entry)
+        else:
+            needle = f'"{item}' if isinstance(item, str) else key
+            r.problem(f"{key!r}: {item!r} is not {shape}", key, needle)
+    return tuple(dict.fromkeys(out))
+
+
+def _startup_file(r: Checker, key: str, item: dict[str, object]) -> StartupFile | None:
+    owner, file, sha256 = (item.get(k) for k in _STARTUP_KEYS)
+    where = f'"{file}' if isinstance(file, str) else key
+    if not isinstance(owner, str) or not _PROJECT_NAME.fullmatch(owner):
+        r.problem(f"{key!r}: 'owner' must be the name of the package that installs it", key, where)
+    elif not isinstance(file, str) or not _PTH_NAME.fullmatch(file):
+        r.problem(f"{key!r}: 'file' must be a .pth file name like 'acme.pth', not {file!r}", key)
+    elif not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        r.problem(f"{key!r}: 'sha256' of {file} must be 64 hex digits", key, where)
+    else:
+        return StartupFile(canonicalize_name(owner), file, sha256.lower())
+    return None
+
+
 _Converter = Callable[[Checker, str, Any], Any]
 # policy key -> (Policy field, converter)
 FIELDS: dict[str, tuple[str, _Converter]] = {
@@ -229,6 +278,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "direct-references": ("direct_references", globs),
     "audit": ("audit_ignores", _audit),
     "same-versions": ("same_versions", flag),
+    "startup-files": ("startup_files", _startup_files),
     "build-sandbox": ("build_sandbox", _sandbox),
 }
 # scalar keys a SAFEINSTALL_* variable may override (applied after the file)

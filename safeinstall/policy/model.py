@@ -104,6 +104,20 @@ class AuditIgnore(Frozen):
         return today <= self.until
 
 
+# the built-in start-up file rules (install/startup.py): what `startup-files = ["default"]` means
+STARTUP_BUILTINS = ("setuptools", "coverage", "editable")
+
+
+@dataclass(frozen=True, slots=True)
+class StartupFile:
+    """A start-up ``.pth`` file a policy allows (``startup-files``): ``owner``'s ``file`` in
+    site-packages, with exactly the bytes whose sha256 is ``sha256``."""
+
+    owner: str  # canonical name of the distribution whose RECORD lists it
+    file: str  # its name in site-packages
+    sha256: str  # lower-case hex
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
@@ -124,6 +138,8 @@ class Policy:
     direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
     audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
     same_versions: bool = False  # a lock whose targets get different versions is an error
+    # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
+    startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
     build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:

@@ -144,3 +144,55 @@ def _files(old: LockedPackage, new: LockedPackage) -> list[Change]:
         detail = f"{len(gained)} file(s) added, {len(lost)} removed"
         return [Change("files", new.name, version, version, detail)]
     return []
+
+
+# -- the lock-diff hook: what blocks a commit ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A staged lock against HEAD's (``new_lock``: HEAD has none): the diff to show, the hosts
+    its files or indexes come from that HEAD's lock never named, and what blocks the commit."""
+
+    diff: LockDiff
+    new_hosts: tuple[str, ...]
+    blocked: tuple[str, ...]  # one reason per line
+    new_lock: bool = False
+
+
+def review(old: Lock | None, new: Lock) -> Review:
+    """Block a version kept with changed bytes (a hash swapped, or gained while the lock's
+    targets stay the same: pip accepts any listed hash) and files or indexes on a new host."""
+    if old is None:
+        return Review(LockDiff(()), tuple(sorted(hosts(new))), (), new_lock=True)
+    result = diff_locks(old, new)
+    blocked = [f"{c.name} {c.new}: {c.detail}" for c in result.alarms]
+    alarmed = {(c.name, c.new) for c in result.alarms}
+    if old.environments == new.environments:
+        before = {(p.name, p.version): p for p in old.packages}
+        for pkg in new.packages:
+            was = before.get((pkg.name, pkg.version))
+            gained = sorted(set(pkg.hashes) - set(was.hashes)) if was else []
+            if gained and (pkg.name, str(pkg.version)) not in alarmed:
+                blocked.append(
+                    f"{pkg.name} {pkg.version}: same version, hashes added: {', '.join(gained)}"
+                )
+    fresh_hosts = tuple(sorted(hosts(new) - hosts(old)))
+    blocked += [
+        f"new host {host}: no file or index of the lock in HEAD was on it" for host in fresh_hosts
+    ]
+    return Review(result, fresh_hosts, tuple(blocked))
+
+
+def hosts(lock: Lock) -> set[str]:
+    """``host[:port]`` of every file URL and index URL the lock names (requirements.txt: none)."""
+    from safeinstall import urls
+
+    out = set()
+    for pkg in lock.packages:
+        for url in [pkg.index_url or "", *(f.url for f in pkg.files)]:
+            parts = urls.split(url) if url else None  # the lock reader checked every URL
+            if parts is not None and parts.hostname:
+                host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+                out.add(host + (f":{parts.port}" if parts.port else ""))
+    return out

@@ -3,7 +3,8 @@ pyproject.toml.
 
 A project is the nearest directory, from the working directory up to the git root, holding
 ``requirements.in`` or a ``pyproject.toml`` with a ``[project]`` table (the same inputs, in the same
-order, as ``safeinstall lock`` picks by default). Its lock is ``pylock.toml`` when that exists,
+order, as ``safeinstall lock`` picks by default). Its locks are those of ``DEFAULT_LOCKS`` that
+exist there (``pylock.toml`` first); its lock, for a command that reads one, is the first of them,
 else ``requirements.txt``.
 
 Edits are pure (old bytes -> new bytes), so the caller can resolve with the edited input in memory
@@ -41,6 +42,11 @@ class Project:
     def lock_command(self) -> str:
         """The `safeinstall lock` command that remakes the lock, run from ``root``."""
         return f"safeinstall lock {self.input.name} -o {self.lock.name}"
+
+    @property
+    def locks(self) -> tuple[Path, ...]:
+        """Every lock the project keeps, ``pylock.toml`` first (none before the first lock)."""
+        return tuple(self.root / n for n in DEFAULT_LOCKS if (self.root / n).is_file())
 
 
 def find_project(start: Path) -> Project | None:

@@ -114,6 +114,7 @@ class _Version:
     # min-release-age left no usable file: the earliest upload among them, None when untimed
     fresh: datetime | None = None
     untimed: bool = False  # ... and some had no upload time (the rule cannot be applied)
+    no_file: bool = False  # ``unusable`` because no file fits the target (tags, requires-python)
 
 
 def release_cutoff(policy: Policy, now: datetime) -> datetime | None:
@@ -139,8 +140,11 @@ class CandidateFilter:
         target: Target,
         preferred: Mapping[NormalizedName, Version],
         now: datetime,
+        *,
+        refused: Callable[[NormalizedName, Version, str], None] = lambda name, version, why: None,
     ) -> None:
         self.finder = finder
+        self.refused = refused  # told each refusal (-vv shows them)
         self.policy = policy
         self.target = target
         self.preferred = preferred
@@ -193,6 +197,7 @@ class CandidateFilter:
                     why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
                 if why is not None:
                     excluded[v] = why
+                    self.refused(name, v, why)
                     continue
                 yield Candidate(name, v, extra, entry.files)
 
@@ -229,6 +234,25 @@ class CandidateFilter:
             shown.append(f"{name}: and {len(items) - SHOWN_EXCLUSIONS} older versions refused")
         return shown
 
+    def unavailable(self, name: NormalizedName) -> tuple[Version, str] | None:
+        """When no release of ``name`` has a file usable on the target (wheel tags, sdists the
+        policy may build, requires-python): its newest release and why, else None. No other
+        choice of versions can then make it installable on this target."""
+        releases = self._page(name).releases()
+        entries = [self._entry(name, v) for v in releases]
+        if not entries or not all(e.no_file for e in entries):
+            return None
+        return entries[0].version, entries[0].unusable or ""
+
+    def no_file(self, name: NormalizedName) -> tuple[Version, str] | None:
+        """The newest version the last search for ``name`` refused because no file of it is
+        usable on the target, and why; None when none was refused for that."""
+        for version, why in sorted((self._excluded.get(name) or {}).items(), reverse=True):
+            entry = self._judgements.get((name, version))
+            if entry is not None and entry.no_file:
+                return version, why
+        return None
+
     def likely(self, req: Req) -> DistFile | None:
         """The file whose metadata the resolver will most likely read to satisfy ``req``."""
         releases = self._page(req.name).releases()
@@ -263,7 +287,7 @@ class CandidateFilter:
             return _Version(version, (), (), refusal)
         usable = sorted((f for f in files if self._usable(f)), key=self._file_rank)
         if not usable:
-            return _Version(version, (), (), self._no_file(name, files))
+            return _Version(version, (), (), self._no_file(name, files), no_file=True)
         old = [f for f in usable if self._old_enough(f)]
         if not old:
             times = [f.upload_time for f in usable if f.upload_time is not None]
@@ -306,7 +330,7 @@ class CandidateFilter:
         if all(f.kind == "sdist" for f in files):
             return "only an sdist, and the policy does not allow building it"
         return f"no wheel for {self.target.name}" + (
-            " (building sdists is not allowed)" if not self.policy.allows_sdist(name) else ""
+            ", and building sdists is not allowed" if not self.policy.allows_sdist(name) else ""
         )
 
     def _too_new(self, name: NormalizedName, entry: _Version) -> str | None:

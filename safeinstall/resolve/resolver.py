@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
-from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
+from resolvelib import AbstractProvider, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
@@ -29,14 +29,17 @@ from safeinstall.policy.licenses import license_of
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req, contains, is_pin
+from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
 if TYPE_CHECKING:
     from resolvelib.providers import Preference
     from resolvelib.structs import Matches, RequirementInformation
 
-PYTHON = "<python>"
-MAX_ROUNDS = 200_000
+# resolvelib rounds (a round pins one package or backtracks once). A real lock of ~150 packages
+# with its extras takes a few hundred, with the odd backtrack; beyond this the search is lost
+# (pip's 200,000 let a lock backtrack silently for most of an hour).
+MAX_ROUNDS = 5_000
 
 
 class Finder(Protocol):
@@ -69,31 +72,6 @@ class ResolvedPackage:
 class Resolution:
     packages: tuple[ResolvedPackage, ...]  # sorted by name, then version
     targets: tuple[Target, ...]
-
-
-class _Reporter(BaseReporter[Req, Candidate, str]):
-    """Remembers who first asked for each identifier, to explain who pulls a package in."""
-
-    def __init__(self) -> None:
-        self.parents: dict[str, Candidate | None] = {}
-        self.sources: dict[str, str] = {}
-
-    def adding_requirement(self, requirement: Req, parent: Candidate | None) -> None:
-        self.parents.setdefault(requirement.key, parent)
-        if parent is None and requirement.source:
-            self.sources.setdefault(requirement.key, requirement.source)
-
-    def chain(self, parent: Candidate | None, source: str | None) -> str:
-        links: list[str] = []
-        seen: set[str] = set()
-        while parent is not None and parent.key not in seen and len(links) < 8:
-            seen.add(parent.key)
-            links.append(f"{parent.name} {parent.version}")
-            source = self.sources.get(parent.key, source)
-            parent = self.parents.get(parent.key)
-        if parent is None and source:
-            links.append(source)
-        return " <- ".join(links) or "the command line"
 
 
 class _Provider(AbstractProvider[Req, Candidate, str]):
@@ -132,11 +110,27 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             python = self.target.python_version
             ok = all(r.specifier.contains(python, prereleases=True) for r in reqs)
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
-        found = self.candidates.matching(reqs[0].name, reqs[0].extra, reqs, bad)
+        name = reqs[0].name
+        found = self.candidates.matching(name, reqs[0].extra, reqs, bad)
         if self.candidates.policy.licenses is None:
-            return found
+            return partial(self._or_dead_end, name, found)
         # the license is in the metadata: read it lazily, only for the versions tried
-        return lambda: (c for c in found() if not self._refused_license(c))
+        return partial(
+            self._or_dead_end, name, lambda: (c for c in found() if not self._refused_license(c))
+        )
+
+    def _or_dead_end(
+        self, name: NormalizedName, found: Callable[[], Iterator[Candidate]]
+    ) -> Iterator[Candidate]:
+        """``found()``; when it is empty because no release of ``name`` has a file for the
+        target, DeadEnd: no other choice of versions helps, so the resolver must not spend the
+        round limit trying every older version of each package that needs it."""
+        empty = True
+        for candidate in found():
+            empty = False
+            yield candidate
+        if empty and (unavailable := self.candidates.unavailable(name)) is not None:
+            raise DeadEnd(name, *unavailable)
 
     def _refused_license(self, candidate: Candidate) -> bool:
         metadata = self._requirements(candidate)[0]
@@ -237,29 +231,29 @@ def resolve(
     preferred: Mapping[NormalizedName, Version] | None = None,
     upgrade: bool | set[NormalizedName] = False,
     now: datetime | None = None,
+    max_rounds: int = MAX_ROUNDS,
 ) -> Resolution:
-    """Resolve ``roots`` for one target; ResolutionError explains a conflict."""
+    """Resolve ``roots`` for one target; ResolutionError explains a conflict, a package with no
+    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``)."""
     if upgrade is True:
         preferred = {}
     elif upgrade:
         preferred = {k: v for k, v in (preferred or {}).items() if k not in upgrade}
-    candidates = CandidateFilter(finder, policy, target, preferred or {}, now or datetime.now(UTC))
+    reporter = Reporter(target)
+    now = now or datetime.now(UTC)
+    preferred = preferred or {}
+    candidates = CandidateFilter(finder, policy, target, preferred, now, refused=reporter.refused)
     provider = _Provider(finder, candidates)
-    reporter = _Reporter()
     reqs = _root_requirements(roots, target)
     provider._prefetch(reqs)
     try:
-        result = _Resolver(provider, reporter).resolve(reqs, max_rounds=MAX_ROUNDS)
+        result = _Resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
+    except DeadEnd as end:
+        raise dead_end(end, reporter) from None
     except ResolutionImpossible as exc:
-        raise ResolutionError(
-            _explain(list(exc.causes), reporter, candidates, target),
-            hint="loosen or change the requirements listed, or adjust the policy",
-        ) from exc
+        raise explain(list(exc.causes), reporter, candidates) from exc
     except ResolutionTooDeep as exc:
-        raise ResolutionError(
-            f"gave up after {MAX_ROUNDS} resolution rounds",
-            hint="pin some of the packages to narrow the search",
-        ) from exc
+        raise too_deep(max_rounds, reporter, candidates) from exc
     return Resolution(_packages(result, provider.license), (target,))
 
 
@@ -314,25 +308,3 @@ def _packages(
             )
         )
     return tuple(sorted(out, key=lambda p: (p.name, p.version)))
-
-
-def _explain(
-    causes: Sequence[RequirementInformation[Req, Candidate]],
-    reporter: _Reporter,
-    candidates: CandidateFilter,
-    target: Target,
-) -> str:
-    lines = [f"no set of versions satisfies the requirements on {target.name}:"]
-    names: dict[str, None] = {}
-    for req, parent in causes:
-        who = reporter.chain(parent, req.source)
-        if req.name == PYTHON:
-            python = target.python_version
-            lines.append(f"  the target has Python {python} but {who} needs Python{req.specifier}")
-            continue
-        spec = str(req.specifier) or "any version"
-        lines.append(f"  {req.key} (from {who}) wants {spec}")
-        names[req.name] = None
-    for name in names:
-        lines.extend(f"  {line}" for line in candidates.exclusions(NormalizedName(name)))
-    return "\n".join(dict.fromkeys(lines))

@@ -51,7 +51,7 @@ def test_wheels_are_installed_before_sdists_are_built(
     must be installed by an earlier pip run."""
     calls: list[tuple[list[str], list[str]]] = []
 
-    def record(args: list[str], what: str) -> None:
+    def record(args: list[str], what: str, **_: object) -> None:
         reqs = Path(args[args.index("-r") + 1]).read_text().split() if "-r" in args else [what]
         calls.append((args, [r for r in reqs if "==" in r or r == what]))
 

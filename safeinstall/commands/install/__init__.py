@@ -156,7 +156,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.debug("offline without --find-links: only files already in the cache can be used")
     python = python_of(args)
     python = str(Path(python).absolute()) if "/" in python else python  # steps run elsewhere
-    options = _options(args)
+    options = _options(args, ui)
     if args.packages or args.editable:
         if lock_file is not None:
             raise UsageError("give either a lock or package names, not both")
@@ -188,7 +188,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace, ui: UI) -> Options:
     from safeinstall.environment.pip import PipOptions
     from safeinstall.install.pipeline import Options
 
@@ -208,6 +208,7 @@ def _options(args: argparse.Namespace) -> Options:
             where=where,
             compile=not args.no_compile,
             reinstall=args.reinstall,
-            verbosity=args.verbose - args.quiet,
+            verbosity=ui.verbosity,
+            echo=ui.tool_output,
         ),
     )

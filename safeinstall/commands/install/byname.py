@@ -1,35 +1,38 @@
 """`safeinstall install PKG ...`: install by name, so that the team gets the same bytes.
 
 Inside a project (see ``requirements/edit.py``): the names are added to the project's input in
-memory, the project is relocked from that in memory (existing pins kept; only what must change
-changes), that lock is installed, and only then are the lock and the input written, in that order.
-A policy finding on a new name refuses before anything is read from an index; a failed
-resolution or a failed install (verification, pip, policy) leaves the input and the lock
-byte-identical, and a lock that did not exist is not made. Outside a project: resolve through the
-trusted indexes for the target interpreter, show what will be installed, install it verified;
-``--save FILE`` writes the lock.
+memory, every lock of the project is relocked from that in memory, each with its own recipe and
+pins (``relock.py``), the one made for the target environment is installed, and only then are the
+locks and the input written, all or none. A policy finding on a new name refuses before anything
+is read from an index; a failed resolution or a failed install (verification, pip, policy)
+leaves the input and every lock byte-identical, and a lock that did not exist is not made.
+Outside a project: resolve through the trusted indexes for the target interpreter, show what
+will be installed, install it verified; ``--save FILE`` writes the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 
-from safeinstall.errors import InputError, Location, PolicyError, UsageError
-from safeinstall.install.pipeline import Options
+from safeinstall.errors import PolicyError, UsageError
+from safeinstall.install.pipeline import Options, Outcome
 from safeinstall.lock.inputs import LockInputs
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.edit import COMMAND_LINE, Project
 from safeinstall.targets import Target
 from safeinstall.ui import UI
+
+if TYPE_CHECKING:
+    from safeinstall.environment.probe import Environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +52,18 @@ def absolute(policy: Policy) -> Policy:
     return dataclasses.replace(policy, source=str(Path(policy.source).resolve()))
 
 
-def lock_targets(policy: Policy, python: str) -> tuple[Target, ...]:
+def lock_targets(
+    policy: Policy, python: str, *, env: Environment | None = None
+) -> tuple[Target, ...]:
     """What a lock made here is for: the policy's ``environments``, else the target interpreter
-    (asked of the interpreter itself, named as ``safeinstall lock`` run by it would name it)."""
+    (asked of the interpreter itself, named as ``safeinstall lock`` run by it would name it;
+    ``env``: what it already answered)."""
     from safeinstall.environment.probe import probe
     from safeinstall.targets import interpreter_target, targets_from_markers
 
     if policy.environments:
         return targets_from_markers(policy.environments, policy.source)
-    target = probe(python).target
+    target = (env or probe(python)).target
     return (interpreter_target(dict(target.environment), target.tags),)
 
 
@@ -90,99 +96,46 @@ def install_names(texts: Sequence[str], request: Request, ui: UI) -> int:
     if project is None:
         return _outside(texts, wanted, request, ui)
     if request.save is not None:
-        ui.warn(f"--save is ignored inside a project: its lock is {project.lock}")
+        locks = ", ".join(lock.name for lock in project.locks) or "requirements.txt"
+        ui.warn(f"--save is ignored inside a project: it relocks {locks} in {project.root}")
     return _in_project(project, wanted, request, ui)
 
 
 def _in_project(project: Project, wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
-    from safeinstall.files.atomic import replace_file
-    from safeinstall.lock.inputs import read_inputs
+    from safeinstall.commands.install import relock
+    from safeinstall.environment.probe import probe
     from safeinstall.requirements.edit import add_to_pyproject, add_to_requirements_in
 
     policy = absolute(request.policy)
-    targets = lock_targets(policy, request.python)
-    with contextlib.chdir(project.root):  # names in the lock as `safeinstall lock` writes them
+    env = probe(request.python)
+    with contextlib.chdir(project.root):  # names in the locks as `safeinstall lock` writes them
         source = Path(project.input.name)
         old = source.read_bytes()
         edit = add_to_pyproject if source.name == "pyproject.toml" else add_to_requirements_in
         new = edit(old, str(source), wanted)
-        contents = {source.resolve(): new}
-        inputs = read_inputs([source], policy, contents=contents)
-        ui.info(f"Resolving {len(inputs.roots)} requirements of {project.input}...")
-        lock_file = Path(project.lock.name)
-        old_lock = lock_file.read_bytes() if lock_file.is_file() else None
-        lock = _resolve_preferring(
-            lock_file, old_lock, inputs, policy, targets, contents=contents, ui=ui
-        )
-    would = "would be " if request.options.dry_run else ""
+        jobs, skipped = relock.plan(project, source)  # refuses before any index is asked
+        targets = lock_targets(policy, request.python, env=env)
+        made = relock.relock_all(jobs, source, new, policy=policy, targets=targets, ui=ui)
+    chosen = relock.for_environment(made, env)
+    dry_run = request.options.dry_run
+    would = "would be " if dry_run else ""
     names = ", ".join(str(r) for r in wanted)
-    edited = f"{project.input.name}: {would}{'updated' if new != old else 'unchanged'} ({names})"
-    locked = f"{project.lock.name}: {would}locked, {len(lock.packages)} packages"
-    if request.options.dry_run:
-        ui.info(edited)
-        ui.info(locked)
-        return install(lock, request, ui)
-    code = install(lock, request, ui)  # raises when it fails: nothing below is written
-    with contextlib.chdir(project.root):
-        _write_lock(lock_file, lock, old_lock, project.lock_command)
-        if new != old:  # the lock is written: only now the input it was made from
-            replace_file(source, new, expected_digest=hashlib.sha256(old).hexdigest())
-    ui.info(edited)
-    ui.info(locked)
-    return code
-
-
-def _resolve_preferring(
-    lock_file: Path,
-    old_lock: bytes | None,
-    inputs: LockInputs,
-    policy: Policy,
-    targets: Sequence[Target],
-    *,
-    contents: dict[Path, bytes],
-    ui: UI,
-) -> Lock:
-    """The lock `write_lock` would write to ``lock_file`` (holding ``old_lock``: its pins are
-    kept), made in memory: it is written only once it is installed."""
-    from safeinstall.lock.inputs import digest_for
-    from safeinstall.lock.make import resolve_lock
-    from safeinstall.lock.read import parse_lock
-
-    old = parse_lock(old_lock, lock_file.name, str(lock_file)) if old_lock is not None else None
-    return resolve_lock(
-        inputs.roots,
-        policy,
-        targets,
-        digest_for(inputs, policy, targets, contents),
-        preferred={p.name: p.version for p in old.packages} if old else None,
-        notify=ui.warn,
+    lines = [f"{project.input.name}: {would}{'updated' if new != old else 'unchanged'} ({names})"]
+    lines += [item.line(would) for item in made] + [item.line for item in skipped]
+    ui.info(
+        f"{'would install' if dry_run else 'installing'} from {chosen.path}, the lock for "
+        f"{env.target.name}"
     )
-
-
-def _write_lock(path: Path, lock: Lock, old: bytes | None, command: str) -> None:
-    """Write ``lock`` to ``path`` in its format, as `safeinstall lock` writes it; if the file is no
-    longer ``old`` (another run wrote it meanwhile), nothing is written."""
-    from safeinstall import __version__
-    from safeinstall.filekind import is_pylock
-    from safeinstall.lock.model import to_requirements_txt, update_file
-    from safeinstall.lock.pylock import to_pylock_toml
-
-    if is_pylock(path):
-        text = to_pylock_toml(lock)
-    else:
-        text = to_requirements_txt(lock, command, __version__)
-
-    def produce(now: bytes | None) -> bytes:
-        if now != old:
-            raise InputError(
-                "the lock changed while safeinstall was installing; neither it nor the input "
-                "was written",
-                location=Location(str(path)),
-                hint="the environment holds what this run resolved; run the command again",
-            )
-        return text.encode("utf-8")
-
-    update_file(path, produce)
+    if dry_run:
+        for line in lines:
+            ui.info(line)
+        return install(chosen.lock, request, ui)
+    code = install(chosen.lock, request, ui)  # raises when it fails: nothing below is written
+    with contextlib.chdir(project.root):
+        relock.write_all(made, source, old, new)  # the locks, then the input: all or none
+    for line in lines:
+        ui.info(line)
+    return code
 
 
 def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Request, ui: UI) -> int:
@@ -208,11 +161,19 @@ def _outside(texts: Sequence[str], wanted: Sequence[Requirement], request: Reque
 
 def install(lock: Lock, request: Request, ui: UI) -> int:
     """Install ``lock`` (made by this run, so already checked by the policy) and report it."""
-    from safeinstall.commands.install.options import progress_for, report
+    from safeinstall.commands.install.options import report
+
+    report(ui, install_quietly(lock, request, ui), request.python)
+    return 0
+
+
+def install_quietly(lock: Lock, request: Request, ui: UI) -> Outcome:
+    """Install ``lock`` and return what was done, for the caller to report."""
+    from safeinstall.commands.install.options import progress_for
     from safeinstall.install.pipeline import install_lock
     from safeinstall.resolve.finder import cache_root
 
-    outcome = install_lock(
+    return install_lock(
         lock,
         request.policy,
         request.python,
@@ -220,5 +181,3 @@ def install(lock: Lock, request: Request, ui: UI) -> int:
         cache=cache_root(),
         progress=progress_for(ui),
     )
-    report(ui, outcome, request.python)
-    return 0

@@ -49,8 +49,10 @@ def progress_for(ui: UI) -> Callable[[int, int, int, int], None] | None:
     return show
 
 
-def report(ui: UI, outcome: Any, python: str) -> None:
-    """The result of install/sync, as text lines or one JSON object."""
+def report(ui: UI, outcome: Any, python: str, *, check: bool = False, project: str = "") -> None:
+    """The result of install/sync, as text lines or one JSON object: a line per package and
+    the summary. ``check``: the lines are what `sync --check` fails on; ``project``: the
+    user's project, installed after the lock (`install -e .`)."""
     plan = outcome.plan
     would = "would " if outcome.dry_run else ""
     installed = (
@@ -74,13 +76,17 @@ def report(ui: UI, outcome: Any, python: str) -> None:
             }
         )
         return
+    say = ui.problem if check else ui.item
     for item in installed:
-        ui.line(f"{would}install {item['name']}=={item['version']}")
+        say(f"{would}install {item['name']}=={item['version']}")
     for gone in removed:
-        ui.line(f"{would}remove {gone.name}=={gone.version}")
+        say(f"{would}remove {gone.name}=={gone.version}")
     for kept in plan.kept:
         ui.debug(f"kept {kept.name}=={kept.version} (never removed by sync)")
-    ui.info(
-        f"{would}install {len(installed)}, remove {len(removed)}; "
+    if project:
+        ui.item(f"{would}install {project}")
+    also = f" and {project}" if project else ""
+    ui.summary(
+        f"{would}install {len(installed)}{also}, remove {len(removed)}; "
         f"{len(plan.skipped)} already at the locked version"
     )

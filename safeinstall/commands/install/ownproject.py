@@ -26,7 +26,8 @@ DEFAULT_BACKEND = ("setuptools>=40.8.0",)
 
 
 def install_project(path: Path, request: Request, ui: UI, *, editable: bool) -> int:
-    from safeinstall.commands.install.byname import install
+    from safeinstall.commands.install.byname import install_quietly
+    from safeinstall.commands.install.options import report
     from safeinstall.environment.pip import pip_install_project
     from safeinstall.requirements.edit import project_at
 
@@ -42,16 +43,15 @@ def install_project(path: Path, request: Request, ui: UI, *, editable: bool) -> 
     policy = absolute(request.policy)
     lock = _fresh_lock(project, policy, request.python)
     _check_backend(root, lock, request.python)
-    install(lock, request, ui)
-    name = _project_name(root)
+    outcome = install_quietly(lock, request, ui)
     if not request.options.dry_run:
-        pip_install_project(request.python, root, request.options.pip, editable=editable)
-    would = "would " if request.options.dry_run else ""
+        try:
+            pip_install_project(request.python, root, request.options.pip, editable=editable)
+        except TargetEnvironmentError:
+            report(ui, outcome, request.python)  # what went in before the project failed
+            raise
     how = " (editable)" if editable else ""
-    if ui.format == "json":
-        ui.info(f"{would}install {name} from {root}{how}")
-    else:
-        ui.line(f"{would}install {name} from {root}{how}")
+    report(ui, outcome, request.python, project=f"{_project_name(root)} from {root}{how}")
     return 0
 
 

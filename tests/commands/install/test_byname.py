@@ -13,31 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands.install.conftest import files
 from tests.support.builders import build_wheel, sha256_hex
 from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
-from tests.support.installdata import installed, make_venv, site_packages, write_policy
+from tests.support.installdata import installed, make_venv, site_packages
 
 Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def project(index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A git-rooted directory, the working directory, with a policy trusting index "a" only:
-    alpha-one 1.0 (needs beta-two), beta-two 1.0, gamma-three 1.0."""
-    dists = tmp_path / "dists"
-    index_server.add("a", build_wheel(dists, "alpha-one", "1.0", requires_dist=["beta-two>=1"]))
-    index_server.add("a", build_wheel(dists, "beta-two", "1.0"))
-    index_server.add("a", build_wheel(dists, "gamma-three", "1.0"))
-    root = tmp_path / "proj"
-    (root / ".git").mkdir(parents=True)
-    write_policy(root / "safeinstall.toml", index_server.index_url("a"))
-    monkeypatch.chdir(root)
-    return root
-
-
-def files(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.is_file()}
 
 
 @pytest.mark.slow

@@ -1,0 +1,52 @@
+"""The content digest: a lock's own resolved content, recorded in it so `lock --check` can tell a
+lock safeinstall wrote from one edited since (by hand or by a bot).
+
+It is computed from the parsed Lock, never from the text: what the file reads back as, so
+safeinstall's own layout (comments, order, spacing) does not count, while a changed version,
+marker, index, hash, file name or URL does. Each writer records the digest of what its own reader
+gets back from the text it writes (requirements.txt keeps no URLs, pylock.toml does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from safeinstall.lock.model import Lock, LockedPackage
+
+
+def content_digest(lock: Lock) -> str:
+    """``sha256:<hex>`` over the targets and, per package, name, version, marker, index and
+    every file's sha256, name and URL (in a canonical order)."""
+    digest = hashlib.sha256()
+    parts = [("environment", e) for e in sorted(lock.environments)]
+    parts.append(("requires-python", lock.requires_python or ""))
+    for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version, p.marker or "")):
+        parts += _entry(pkg)
+    for label, text in parts:
+        data = text.encode()
+        digest.update(label.encode() + len(data).to_bytes(8, "big") + data)
+    return "sha256:" + digest.hexdigest()
+
+
+def changed_names(old: Lock, new: Lock) -> list[str]:
+    """The packages whose entries (as the content digest sees them) differ between two locks:
+    what an edit touched, when ``old`` is the lock as safeinstall wrote it."""
+
+    def entries(lock: Lock) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        for pkg in sorted(lock.packages, key=lambda p: (p.version, p.marker or "")):
+            out.setdefault(pkg.name, []).extend(_entry(pkg))
+        return out
+
+    before, after = entries(old), entries(new)
+    return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+
+def _entry(pkg: LockedPackage) -> list[tuple[str, str]]:
+    parts = [("package", str(pkg.name)), ("version", str(pkg.version))]
+    parts += [("marker", pkg.marker or ""), ("index", pkg.index_url or "")]
+    for file in sorted(pkg.files, key=lambda f: (f.sha256, f.filename, f.url)):
+        parts += [("sha256", file.sha256), ("filename", file.filename), ("url", file.url)]
+    return parts
