@@ -44,6 +44,7 @@ STARTS_PROCESSES = {
     "environment.probe": "the one place that starts the target interpreter (-I -S)",
     "environment.pip": "pip, through the probe's command",
     "build.hooks": "PEP 517 hooks of an sdist the policy lets build",
+    "environment.sandbox": "asks `unshare` once whether a build's network can be cut",
     "policy.pipconfig": "asks pip which indexes it is configured with",
     "lock.ref": "git show, for REV:path locks",
 }

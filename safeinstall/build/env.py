@@ -65,6 +65,7 @@ class BuildContext:
     finder: Finder
     http: Http | None  # None: offline, the wheels must already be in the store
     cache: Path
+    notify: Callable[[str], None] = lambda message: None  # warnings for the terminal
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@
 The runner (passed with ``-c``) starts isolated (``-I -S``: no PYTHONPATH, no user or interpreter
 site-packages); its ``sys.path`` is the standard library, the sdist's ``backend-path`` entries
 first and the build environment (added with ``site.addsitedir``, so its ``.pth`` files apply as in
-an installed environment). It runs in pip's isolated environment, ``PIP_NO_INDEX`` included: a
+an installed environment). It runs in the build sandbox (``environment/sandbox.py``: no network,
+a scrubbed environment, a private home) with pip's isolated settings, ``PIP_NO_INDEX`` included: a
 backend that runs pip itself (setuptools does for ``setup_requires``) gets no index, whatever
 ``--index-url`` it passes. The source tree is the working directory. Everything the backend
-prints goes to the captured stderr; the runner talks to the parent over its own copy of stdout,
-one JSON line per step:
+prints goes to stderr, of which the last 64 KiB are kept and more than ``MAX_OUTPUT`` stops the
+build; the runner talks to the parent over its own copy of stdout, one JSON line per step:
 
 1. runner -> ``{"requires": [...]}`` (``get_requires_for_build_wheel({})``, [] when absent);
    parent -> ``go`` when the environment has them all, else ``stop`` (the runner exits);
@@ -17,22 +18,25 @@ one JSON line per step:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
-from safeinstall.environment.pip import pip_environment
+from safeinstall.environment.pip import pip_settings
+from safeinstall.environment.sandbox import MAX_OUTPUT, confined, denied_network
 from safeinstall.errors import TargetEnvironmentError
 
 HOOK_TIMEOUT = 600.0
 _MAX_LINE = 1024 * 1024
 _STDERR_TAIL = 64 * 1024
+_READ_GRACE = 5.0  # seconds to finish reading stderr once the runner has exited
 
 RUNNER = """\
 import importlib, json, os, site, sys
@@ -75,44 +79,83 @@ def run_hooks(
     *,
     proceed: Callable[[Sequence[str]], bool],
     what: str,
+    sandbox: str = "require",
+    warn: Callable[[str], None] = lambda message: None,
     timeout: float = HOOK_TIMEOUT,
 ) -> HookResult:
-    """Run the hooks for ``what`` (an sdist's file name); ``proceed(requires)`` says whether the
-    environment has what step 1 asked for. TargetEnvironmentError when a hook fails."""
+    """Run the hooks for ``what`` (an sdist's file name) in the build sandbox (``sandbox``: the
+    policy's ``build-sandbox``); ``proceed(requires)`` says whether the environment has what
+    step 1 asked for. TargetEnvironmentError when a hook fails."""
     args = [sys.executable, "-I", "-S", "-c", RUNNER, str(env), backend, str(out)]
     args.append(json.dumps([str(p) for p in backend_path]))
-    with tempfile.TemporaryFile() as stderr:
+    with confined(args, mode=sandbox, what=what, extra_env=pip_settings(), warn=warn) as box:
         try:
             proc = subprocess.Popen(
-                args,
+                box.argv,
                 cwd=source,
-                env=pip_environment(),  # with PIP_NO_INDEX
+                env=box.env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=stderr,
+                stderr=subprocess.PIPE,
                 text=True,
             )
         except OSError as exc:
             raise TargetEnvironmentError(f"could not start the build of {what}: {exc}") from None
-        expired = threading.Event()
+        stopped = threading.Event()
 
-        def expire() -> None:
-            expired.set()
+        def stop() -> None:
+            stopped.set()
             proc.kill()
 
-        timer = threading.Timer(timeout, expire)
+        assert proc.stdin is not None
+        assert proc.stderr is not None
+        stderr = _Tail(cast(io.BufferedReader, cast(io.TextIOWrapper, proc.stderr).buffer), stop)
+        timer = threading.Timer(timeout, stop)
         timer.start()
-        with proc:  # closes its pipes (a runner still waiting for an answer then exits), waits
+        with proc:
             try:
                 result = _converse(proc, proceed, out)
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()  # a runner still waiting for an answer then exits
+                proc.wait()
             finally:
                 timer.cancel()
-        code = proc.returncode
-        if expired.is_set():
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                stderr.join(_READ_GRACE)  # a process it left behind may hold stderr open
+        if stderr.overflowed:
+            raise TargetEnvironmentError(
+                f"building {what} printed more than {MAX_OUTPUT >> 20} MiB and was stopped",
+                hint="its build code misbehaves; pin a version that publishes a wheel",
+            )
+        if stopped.is_set():
             raise TargetEnvironmentError(f"building {what} took longer than {timeout:.0f} s")
-        if code != 0 or result is None:
-            raise _failure(what, code, _tail(stderr))
+        if proc.returncode != 0 or result is None:
+            raise _failure(what, proc.returncode, stderr.text(), network_cut=box.network_cut)
     return result
+
+
+class _Tail(threading.Thread):
+    """Reads a build's stderr to its end: keeps the last ``_STDERR_TAIL`` bytes, and calls
+    ``on_overflow`` once more than ``MAX_OUTPUT`` went by."""
+
+    def __init__(self, stream: io.BufferedReader, on_overflow: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.on_overflow = stream, on_overflow
+        self.kept, self.total, self.overflowed = b"", 0, False
+        self.start()
+
+    def run(self) -> None:
+        while chunk := self.stream.read1(65536):
+            self.total += len(chunk)
+            self.kept = (self.kept + chunk)[-_STDERR_TAIL:]
+            if self.total > MAX_OUTPUT and not self.overflowed:
+                self.overflowed = True
+                self.on_overflow()
+
+    def text(self) -> str:
+        return self.kept.decode("utf-8", "replace")
 
 
 def _converse(
@@ -149,16 +192,17 @@ def _message(stream: IO[str]) -> dict[str, object] | None:
     return message if isinstance(message, dict) else None
 
 
-def _tail(stream: IO[bytes]) -> str:
-    size = stream.seek(0, 2)
-    stream.seek(max(0, size - _STDERR_TAIL))
-    return stream.read().decode("utf-8", "replace")
-
-
-def _failure(what: str, code: int, stderr: str) -> TargetEnvironmentError:
+def _failure(what: str, code: int, stderr: str, *, network_cut: bool) -> TargetEnvironmentError:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     shown = lines[-1] if lines else "no output"
+    if network_cut and denied_network(stderr):
+        return TargetEnvironmentError(
+            f"building {what} failed (exit {code}) after it tried to reach the network, which "
+            f"the build sandbox cuts: {shown}",
+            hint="a build must not download anything; pin a version that publishes a wheel",
+        )
     return TargetEnvironmentError(
         f"building {what} failed (exit {code}): {shown}",
-        hint="its build code failed; pin a version that publishes a wheel, or fix the build",
+        hint="its build code failed (it runs with no network, a scrubbed environment and a "
+        "private home); pin a version that publishes a wheel, or fix the build",
     )

@@ -65,6 +65,8 @@ def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
                 out,
                 proceed=partial(_has_all, env=env),
                 what=name,
+                sandbox=context.policy.build_sandbox,
+                warn=context.notify,
             )
             if result.output is not None:
                 return _built(result.output, name)

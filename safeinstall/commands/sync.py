@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     path = lock_path(args.lock)
     lock = read_lock(path, policy)
     python = python_of(args)
-    pip = PipOptions(verbosity=ui.verbosity, echo=ui.tool_output)
+    pip = PipOptions(verbosity=ui.verbosity, echo=ui.tool_output, warn=ui.warn)
     options = Options(dry_run=args.dry_run or args.check, sync=True, pip=pip)
     outcome = install_lock(
         lock, policy, python, options, cache=cache_root(), progress=progress_for(ui)

@@ -13,7 +13,8 @@ run it: it knows this interpreter and how to install into its schemes; safeinsta
 environment need not have a pip at all). Every other top-level import fails: pip's vendored
 libraries try optional ones (``socks``, ``brotli``, ``_manylinux``...) that a hostile wheel could
 provide. A build backend still runs in the target (an sdist built without isolation): pip starts
-it in its own subprocess, with ``site``, as building needs it.
+it in its own subprocess, with ``site``, as building needs it. So the pip run that builds sdists
+runs in the build sandbox (``sandbox.py``: no network, a scrubbed environment, a private home).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pathlib import Path
 from safeinstall.environment.pipoutput import PROJECT, pip_said, redacted
 from safeinstall.environment.pipoutput import failure as _failure
 from safeinstall.environment.probe import Scheme, is_target_command, target_command
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.environment.sandbox import Confinement, confined
+from safeinstall.errors import PolicyError, TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
 from safeinstall.ui import live_status
 
@@ -74,6 +76,8 @@ class PipOptions:
     verbosity: int = 0
     # each line pip writes, as it writes it (the UI shows them with -v); not part of equality
     echo: Echo | None = field(default=None, compare=False)
+    build_sandbox: str = "require"  # the policy's build-sandbox, for the sdists pip builds
+    warn: Echo | None = field(default=None, compare=False)  # what the sandbox has to say
 
 
 def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -84,13 +88,18 @@ def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     whatever ``--index-url`` it passes."""
     source = os.environ if environ is None else environ
     env = {k: v for k, v in source.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env.update(
-        PIP_CONFIG_FILE=os.devnull,
-        PIP_NO_INPUT="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_INDEX="1",
-    )
+    env.update(pip_settings())
     return env
+
+
+def pip_settings() -> dict[str, str]:
+    """The PIP_* variables of every pip run (and of every build, whose backend may run pip)."""
+    return {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INPUT": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INDEX": "1",
+    }
 
 
 @contextlib.contextmanager
@@ -148,6 +157,12 @@ def pip_install(
     """Install ``files`` (verified artifacts) with pip; TargetEnvironmentError when pip fails."""
     wheels = [(a, p) for a, p in files if a.is_wheel]
     sdists = [(a, p) for a, p in files if not a.is_wheel]
+    if sdists and options.scheme == "user":  # the user site is under HOME, which builds never see
+        raise PolicyError(
+            f"cannot build {sdists[0][0].filename} into the user site: a build runs with a "
+            "private home",
+            hint="install into a virtual environment, or use a version that publishes a wheel",
+        )
     # pip writes .pyc files one at a time, which is most of its run; where the installed
     # directories are known, they are compiled afterwards on every core instead
     parallel = options.compile and options.scheme in ("default", "target")
@@ -156,10 +171,19 @@ def pip_install(
     for batch, build in ((wheels, False), (sdists, True)):
         if batch:
             with staged(batch, stage_in) as reqs:
-                what = "build and install sdists" if build else "install"
-                run_pip(
-                    install_args(python, reqs, pip_options, build=build), what, echo=options.echo
-                )
+                args = install_args(python, reqs, pip_options, build=build)
+                if not build:
+                    run_pip(args, "install", echo=options.echo)
+                    continue
+                names = ", ".join(a.filename for a, _ in batch)
+                with confined(
+                    args,
+                    mode=options.build_sandbox,
+                    what=names,
+                    extra_env=pip_settings(),
+                    warn=options.warn or (lambda message: None),
+                ) as box:
+                    run_pip(args, "build and install sdists", echo=options.echo, confinement=box)
     if parallel:
         live_status().phase("bytecode: compiling the installed files on every core")
         _compile(python, [options.where] if options.scheme == "target" else [], options.echo)
@@ -197,12 +221,18 @@ def pip_uninstall(python: str, names: Sequence[str]) -> None:
 
 
 def run_pip(
-    args: list[str], what: str, *, timeout: float = _TIMEOUT, echo: Echo | None = None
+    args: list[str],
+    what: str,
+    *,
+    timeout: float = _TIMEOUT,
+    echo: Echo | None = None,
+    confinement: Confinement | None = None,
 ) -> None:
     """Run ``args`` isolated: a command from ``pip_command`` or ``target_command``, or
     ``[python, "-m", "pip", ...]`` (run as ``pip_command`` runs it); one clear error when it
     fails, with pip's own lines (``pipoutput``). Its output is captured, each line handed to
-    ``echo`` as it comes (the UI shows it with -v)."""
+    ``echo`` as it comes (the UI shows it with -v). ``confinement``: the build sandbox it runs in
+    (``sandbox.confined`` for ``args``)."""
     if args[1:3] == ["-m", "pip"]:
         args = pip_command(args[0], args[3:])
     if not is_target_command(args):
@@ -210,8 +240,8 @@ def run_pip(
     kept: deque[str] = deque(maxlen=_KEPT)
     try:
         with subprocess.Popen(
-            args,
-            env=pip_environment(),
+            list(confinement.argv) if confinement is not None else args,
+            env=confinement.env if confinement is not None else pip_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,  # one stream, in the order pip wrote it

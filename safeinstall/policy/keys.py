@@ -50,6 +50,14 @@ def _switch(r: Checker, key: str, value: object) -> tuple[str, ...]:
     return ()
 
 
+def _sandbox(r: Checker, key: str, value: object) -> str:
+    """``"require"``: no build without its network cut; ``"warn"``: build anyway, and say so."""
+    if value in ("require", "warn"):
+        return str(value)
+    r.problem(f'{key!r} must be "require" or "warn", not {value!r}', key)
+    return "require"
+
+
 def _rules(r: Checker, key: str, value: object) -> tuple[PackageRule, ...]:
     out = []
     for item in strings(r, key, value):
@@ -271,6 +279,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "audit": ("audit_ignores", _audit),
     "same-versions": ("same_versions", flag),
     "startup-files": ("startup_files", _startup_files),
+    "build-sandbox": ("build_sandbox", _sandbox),
 }
 # scalar keys a SAFEINSTALL_* variable may override (applied after the file)
 ENV_OVERRIDES = {

@@ -140,6 +140,7 @@ class Policy:
     same_versions: bool = False  # a lock whose targets get different versions is an error
     # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
     startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
+    build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)

@@ -105,7 +105,7 @@ class IndexFinder:
         )
         cache = self.cache if self.cache is not None else cache_root()
         return built_metadata(
-            sdist, file.filename, BuildContext(self.policy, self, self.http, cache)
+            sdist, file.filename, BuildContext(self.policy, self, self.http, cache, self.notify)
         )
 
     def prefetch(self, files: Sequence[DistFile], then: Callable[[Metadata], None]) -> None:

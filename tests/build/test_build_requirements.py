@@ -175,7 +175,7 @@ def test_lock_for_another_python_builds_with_the_running_one_and_no_pip(
     assert attacker_requests(project.server) == []
     assert index_options(argvs) == []
     assert [a for a in argvs if "pip" in a] == []  # built by the hooks, never by pip
-    assert any("-c" in a and a[0] == sys.executable for a in argvs)  # the hooks did run
+    assert any("-c" in a and sys.executable in a for a in argvs)  # the hooks did run
 
 
 ONLY_SDIST = (

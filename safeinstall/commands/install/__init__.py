@@ -210,5 +210,6 @@ def _options(args: argparse.Namespace, ui: UI) -> Options:
             reinstall=args.reinstall,
             verbosity=ui.verbosity,
             echo=ui.tool_output,
+            warn=ui.warn,
         ),
     )
