@@ -46,6 +46,7 @@ STARTS_PROCESSES = {
     "build.hooks": "PEP 517 hooks of an sdist the policy lets build",
     "policy.pipconfig": "asks pip which indexes it is configured with",
     "lock.ref": "git show, for REV:path locks",
+    "net.keyring": "the keyring command, for pip's keyring-provider = subprocess",
 }
 
 
