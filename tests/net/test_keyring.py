@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from safeinstall.errors import IndexServerError
+from safeinstall.index.client import IndexClient
 from safeinstall.net.http import Http
 from safeinstall.net.keyring import Keyring
 from safeinstall.net.settings import NetSettings
+from safeinstall.policy.model import IndexSpec
 from tests.net.conftest import INDEX_SECRET
 from tests.support.indexserver import IndexServer
 from tests.support.keyringstub import calls
@@ -126,3 +128,24 @@ def test_a_password_in_the_url_wins_over_the_keyring(
     http(index.replace("//", f"//deploy:{INDEX_SECRET}@")).get(index)
     assert calls(bin_dir) == []
     assert index_server.requests[0].headers["authorization"] == expected()
+
+
+def test_the_refused_access_hint_is_the_way_that_works(
+    index_server: IndexServer,
+    keyring_on_path: Callable[..., Path],
+    wheel_factory: Callable[..., Path],
+) -> None:
+    """The hint a 401 gives (index/client.py) names what safeinstall now does with a keyring."""
+    index_server.add("a", wheel_factory("demo", "1.0"))
+    index = index_server.index_url("a")
+    index_server.misbehave("/a/simple/*", times=1, status=401)
+    spec = IndexSpec("a", index.rstrip("/"))
+    with pytest.raises(IndexServerError) as caught:
+        IndexClient([spec], http(index, NetSettings()), cache_dir=None).project("demo")
+    hint = caught.value.hint or ""
+    assert "user in the index URL" in hint and "keyring-provider = subprocess" in hint
+    # following it: the user in the URL, the password in the keyring
+    bin_dir = keyring_on_path({(index, "deploy"): INDEX_SECRET})
+    IndexClient([spec], http(with_user(index)), cache_dir=None).project("demo")
+    assert calls(bin_dir) == [["get", index, "deploy"]]
+    assert index_server.requests[-1].headers["authorization"] == expected()
