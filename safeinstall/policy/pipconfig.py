@@ -280,14 +280,14 @@ def pip_network(python: str | None = None) -> PipNetwork:
     """pip's network settings for ``python`` (default: this interpreter), from the same cached
     answer as ``configured_indexes``. pip is not run when the PIP_* variables say all there is
     to say: every setting given, or ``PIP_CONFIG_FILE`` pointing at the null device (pip then
-    reads no file)."""
+    reads no file). Without a pip to ask, the PIP_* variables are all there is."""
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
     given = {k.removeprefix("PIP_").lower().replace("_", "-"): v for k, v in env if v}
     config = {f":env:.{key}": value for key, value in given.items()}
     if os.environ.get("PIP_CONFIG_FILE") != os.devnull and not all(
         key in given for key in _NETWORK_KEYS
     ):
-        with _LOOKUP:
+        with _LOOKUP, contextlib.suppress(TargetEnvironmentError):  # no pip: no pip.conf
             config = _cached_pip_config(python or sys.executable, env)
     cert = _first(config, "cert")
     features = (_first(config, "use-feature") or "").replace(",", " ").split()

@@ -71,3 +71,14 @@ def test_with_no_configuration_file_pip_is_not_run(monkeypatch: pytest.MonkeyPat
         None,
     )
     assert runs == []
+
+
+def test_without_pip_the_variables_still_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """safeinstall installed without pip (a pip-less tool environment) still reaches the
+    network as PIP_* says; there is no pip configuration file to read."""
+    pip_conf(tmp_path, monkeypatch, CONF)
+    monkeypatch.setenv("PIP_CERT", "/from/env.pem")
+    found = pip_network(str(tmp_path / "no-python"))
+    assert (found.cert, found.proxy, found.keyring_provider) == ("/from/env.pem", None, None)
