@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from safeinstall.errors import IndexServerError
+from safeinstall.urls import redact
 
 NETWORK_HINT = "check the index URL or your network"
 
@@ -20,7 +22,6 @@ def describe(exc: Exception) -> str:
         ("timed out", "the connection timed out"),
         ("Failed to resolve", "the host name does not resolve"),
         ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate cannot be verified"),
-        ("407 Proxy", "the proxy asks for credentials (put them in the proxy URL)"),
         ("Tunnel connection failed", "the proxy refused the tunnel"),
     ):
         if needle in text:
@@ -52,3 +53,27 @@ def server_hint() -> str:
 def shown(url: str) -> str:
     """A URL that does not even parse, without anything that looks like userinfo."""
     return re.sub(r"(?<=//)[^/?#]*@", "", url, count=1)
+
+
+def proxy_refused(url: str, proxy: str) -> IndexServerError:
+    return IndexServerError(
+        f"could not fetch {url}: the proxy {redact(proxy)} asks for other credentials (HTTP 407)",
+        hint="check the user and password in the proxy URL (HTTPS_PROXY, HTTP_PROXY or pip's "
+        "proxy setting)",
+    )
+
+
+def tls_error(url: str, exc: Exception, ca_source: str) -> IndexServerError:
+    """One sentence naming the host and, for a certificate that does not verify, the setting
+    that chose the CAs; the hint names the settings to use."""
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    if "CERTIFICATE_VERIFY_FAILED" not in str(exc):
+        return IndexServerError(
+            f"the TLS connection to {host} failed: {describe(exc)}", hint=NETWORK_HINT
+        )
+    return IndexServerError(
+        f"the TLS certificate of {host} cannot be verified with {ca_source}",
+        hint="point pip's cert setting, PIP_CERT or REQUESTS_CA_BUNDLE at the CA bundle "
+        "that signed it (your company's CA)",
+    )

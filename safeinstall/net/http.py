@@ -4,8 +4,9 @@ One ``Http`` serves every thread of a run (urllib3's PoolManager is thread-safe)
 
 - is checked with ``allowed(url)`` (the policy), and so is every redirect hop; redirects are
   followed by hand, at most 10 hops, never from https to http, never in a loop;
-- verifies TLS with the system's CAs; has connect/read timeouts and a total deadline (TUF slow
-  retrieval) that covers retries and redirects;
+- goes through the proxy that ``settings`` (settings.py: pip's and the environment's) choose for
+  its destination, the policy still judging that destination; verifies TLS with the chosen CAs;
+  has connect/read timeouts and a total deadline (TUF slow retrieval) over retries and redirects;
 - is retried with exponential backoff on connection errors, resets, truncation and 5xx (not 4xx);
 - reads at most ``max_bytes`` (TUF endless data) and detects a body shorter than Content-Length.
 
@@ -33,9 +34,11 @@ from safeinstall.net.credentials import Credentials, Origin
 from safeinstall.net.failures import (
     NETWORK_HINT,
     describe,
+    proxy_refused,
     server_hint,
     shown,
     status_error,
+    tls_error,
     too_large,
 )
 from safeinstall.net.keyring import Keyring
@@ -243,7 +246,7 @@ class Http:
         proxy = self._settings.proxy_for(url)
         manager = self._pool if proxy is None else self._proxies[proxy]
         try:
-            return manager.request(
+            raw = manager.request(
                 "GET" if body is None else "POST",
                 url,
                 body=body,
@@ -259,33 +262,22 @@ class Http:
         except ProxyError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise self._tls_error(url, exc) from None
-            said = f"the proxy {redact(proxy or '')} failed: {describe(exc)}"
             if "407 Proxy" in str(exc):  # wrong credentials stay wrong: no retry
-                raise IndexServerError(
-                    f"could not fetch {url}: {said}",
-                    hint="check the user and password in the proxy URL (HTTPS_PROXY, HTTP_PROXY "
-                    "or pip's proxy setting)",
-                ) from None
-            raise _Transient(said) from None
+                raise proxy_refused(url, proxy or "") from None
+            raise _Transient(f"the proxy {redact(proxy or '')} failed: {describe(exc)}") from None
         except LocationValueError as exc:
             raise IndexServerError(
                 f"could not fetch {url}: {describe(exc)}", hint=NETWORK_HINT
             ) from None
         except HTTPError as exc:
             raise _Transient(describe(exc)) from None
+        if raw.status == 407 and proxy is not None:  # a plain-http request the proxy refused
+            _discard(raw)
+            raise proxy_refused(url, proxy)
+        return raw
 
     def _tls_error(self, url: str, exc: Exception) -> IndexServerError:
-        parts = urlsplit(url)
-        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-        if "CERTIFICATE_VERIFY_FAILED" not in str(exc):
-            return IndexServerError(
-                f"the TLS connection to {host} failed: {describe(exc)}", hint=NETWORK_HINT
-            )
-        return IndexServerError(
-            f"the TLS certificate of {host} cannot be verified with {self._settings.ca_source}",
-            hint="point pip's cert setting, PIP_CERT or REQUESTS_CA_BUNDLE at the CA bundle "
-            "that signed it (your company's CA)",
-        )
+        return tls_error(url, exc, self._settings.ca_source)
 
     def _read(
         self,
