@@ -47,8 +47,10 @@ class NetSettings:
     def proxy_for(self, url: str) -> str | None:
         """The proxy URL (with any credentials) that ``url`` goes through, or None."""
         parts = urlsplit(url)
-        proxy = self.https_proxy if parts.scheme.lower() == "https" else self.http_proxy
-        if proxy is None or bypasses_proxy(parts.hostname or "", parts.port, self.no_proxy):
+        https = parts.scheme.lower() == "https"
+        proxy = self.https_proxy if https else self.http_proxy
+        port = parts.port or (443 if https else 80)
+        if proxy is None or bypasses_proxy(parts.hostname or "", port, self.no_proxy):
             return None
         return proxy
 
@@ -109,7 +111,7 @@ def _proxy_url(value: str | None) -> str | None:
     return url
 
 
-def bypasses_proxy(host: str, port: int | None, no_proxy: tuple[str, ...]) -> bool:
+def bypasses_proxy(host: str, port: int, no_proxy: tuple[str, ...]) -> bool:
     """Whether ``no_proxy`` entries send ``host`` (port ``port``) around the proxy."""
     host = host.lower().strip("[]").rstrip(".")
     address = _address(host)

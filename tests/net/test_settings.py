@@ -37,7 +37,7 @@ def test_proxy_applies_by_scheme_and_no_proxy() -> None:
     settings = settings_from(
         {
             "HTTPS_PROXY": "http://u:p@proxy:3128",
-            "NO_PROXY": "internal.corp, .svc ,10.0.0.0/8,127.0.0.1,pkgs.local:8443",
+            "NO_PROXY": "internal.corp, .svc ,10.0.0.0/8,127.0.0.1,pkgs.local:8443,tls.local:443",
         },
         NONE,
     )
@@ -50,6 +50,7 @@ def test_proxy_applies_by_scheme_and_no_proxy() -> None:
         "https://10.1.2.3/",
         "https://127.0.0.1:8080/",
         "https://pkgs.local:8443/",
+        "https://tls.local/",  # the scheme's default port counts
     ):
         assert settings.proxy_for(direct) is None, direct
     for proxied in (
