@@ -47,6 +47,7 @@ STARTS_PROCESSES = {
     "environment.sandbox": "asks `unshare` once whether a build's network can be cut",
     "policy.pipconfig": "asks pip which indexes it is configured with",
     "lock.ref": "git show, for REV:path locks",
+    "net.keyring": "the keyring command, for pip's keyring-provider = subprocess",
 }
 
 

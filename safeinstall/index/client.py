@@ -121,8 +121,10 @@ class IndexClient:
             raise IndexServerError(
                 f"index {index.name!r} refused access to {url} (HTTP {reply.status}); "
                 "other indexes are not asked",
-                hint="give safeinstall credentials for that index through pip's configuration "
-                "(netrc or keyring), or fix the index URL",
+                hint="give safeinstall credentials for that index as pip takes them: "
+                "user:password in the index URL, a netrc entry, or the user in the index URL "
+                "(https://USER@host/...) and its password in the keyring with pip's "
+                "keyring-provider = subprocess",
             )
         else:
             raise IndexServerError(

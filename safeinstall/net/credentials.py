@@ -1,9 +1,11 @@
 """Credentials for index hosts, and keeping them out of sight.
 
-They come from URL userinfo (``https://user:token@host/simple/``, as in the configured index URLs)
-and from the netrc file (``$NETRC``, else ``~/.netrc``; ``machine`` entries only, never
-``default``). Each is scoped to one origin (scheme, host, port) and sent as Basic auth only there;
-every URL handed on is stripped of them (``urls.strip_credentials``).
+They come from URL userinfo (``https://user:token@host/simple/``, as in the configured index URLs),
+from the keyring command for a URL with a user name and no password when pip's keyring-provider is
+subprocess (keyring.py; asked once, on the first request to that origin), and from the netrc file
+(``$NETRC``, else ``~/.netrc``; ``machine`` entries only, never ``default``). Each is scoped to one
+origin (scheme, host, port) and sent as Basic auth only there; every URL handed on is stripped of
+them (``urls.strip_credentials``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from safeinstall.errors import InputError, Location
+from safeinstall.net.keyring import Keyring
 from safeinstall.urls import origin, strip_credentials
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -25,9 +28,12 @@ Origin = tuple[str, str, int]  # scheme, host, port
 class Credentials:
     """Thread-safe store of Authorization values by origin; netrc is read once, on first need."""
 
-    def __init__(self, urls: Iterable[str] = ()) -> None:
+    def __init__(self, urls: Iterable[str] = (), *, keyring: Keyring | None = None) -> None:
+        """``keyring``: where a URL with a user name and no password finds its password."""
         self._lock = threading.Lock()
         self._auth: dict[Origin, str] = {}
+        self._keyring = keyring
+        self._ask: dict[Origin, tuple[str, str, str]] = {}  # index URL, host[:port], user
         self._netrc: netrc.netrc | bool | None = False  # False: not read yet
         for url in urls:
             self.learn(url)
@@ -35,16 +41,26 @@ class Credentials:
     def learn(self, url: str) -> str:
         """Remember credentials in ``url`` for its origin; return ``url`` without them."""
         parts = urlsplit(url)
+        bare = strip_credentials(url)
         if parts.username is not None:
-            user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            user = unquote(parts.username)
             with self._lock:
-                self._auth[origin(url)] = _basic(user_pass)
-        return strip_credentials(url)
+                if parts.password is None and self._keyring is not None:
+                    service = bare.partition("#")[0].rstrip("/") + "/"
+                    self._ask[origin(url)] = (service, urlsplit(bare).netloc, user)
+                else:
+                    self._auth[origin(url)] = _basic(f"{user}:{unquote(parts.password or '')}")
+        return bare
 
     def authorization(self, url: str) -> str | None:
         key = origin(url)
         with self._lock:
             if key in self._auth:
+                return self._auth[key]
+            if key in self._ask and self._keyring is not None:
+                service, host, user = self._ask[key]
+                self._auth[key] = _basic(f"{user}:{self._keyring.password(service, host, user)}")
+                del self._ask[key]
                 return self._auth[key]
             if self._netrc is False:
                 self._netrc = _read_netrc()

@@ -4,8 +4,9 @@ One ``Http`` serves every thread of a run (urllib3's PoolManager is thread-safe)
 
 - is checked with ``allowed(url)`` (the policy), and so is every redirect hop; redirects are
   followed by hand, at most 10 hops, never from https to http, never in a loop;
-- verifies TLS with the system's CAs; has connect/read timeouts and a total deadline (TUF slow
-  retrieval) that covers retries and redirects;
+- goes through the proxy that ``settings`` (settings.py: pip's and the environment's) choose for
+  its destination, the policy still judging that destination; verifies TLS with the chosen CAs;
+  has connect/read timeouts and a total deadline (TUF slow retrieval) over retries and redirects;
 - is retried with exponential backoff on connection errors, resets, truncation and 5xx (not 4xx);
 - reads at most ``max_bytes`` (TUF endless data) and detects a body shorter than Content-Length.
 
@@ -16,27 +17,38 @@ error carries credentials (``urls.strip_credentials``).
 
 from __future__ import annotations
 
-import re
+import importlib
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import urllib3
-from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, SSLError
+from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, ProxyError, SSLError
 
 from safeinstall import __version__
-from safeinstall.errors import IndexServerError
+from safeinstall.errors import IndexServerError, InputError
 from safeinstall.net.credentials import Credentials, Origin
-from safeinstall.urls import origin, strip_credentials
+from safeinstall.net.failures import (
+    NETWORK_HINT,
+    describe,
+    proxy_refused,
+    server_hint,
+    shown,
+    status_error,
+    tls_error,
+    too_large,
+)
+from safeinstall.net.keyring import Keyring
+from safeinstall.net.redirects import next_hop
+from safeinstall.net.settings import NetSettings, current_settings
+from safeinstall.urls import origin, redact, strip_credentials
 
 USER_AGENT = f"safeinstall/{__version__}"
-MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-_NETWORK_HINT = "check the index URL or your network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,43 +57,6 @@ class Response:
     status: int
     headers: Mapping[str, str]  # lower-case names
     body: bytes
-
-
-def next_hop(
-    current: str, location: str, visited: Iterable[str], allowed: Callable[[str], bool]
-) -> str:
-    """The URL a redirect from ``current`` to ``location`` leads to, or IndexServerError.
-
-    Userinfo in ``location`` is dropped: credentials never come from server data.
-    """
-    try:
-        here = strip_credentials(current)
-        target = strip_credentials(urljoin(current, location.strip())).partition("#")[0]
-        scheme, host, _ = origin(target)
-    except ValueError:
-        raise IndexServerError(
-            f"{_shown(current)} redirected to an invalid URL", hint=_server_hint()
-        ) from None
-    shown = f"{here} redirected to {target}"
-    if scheme not in ("http", "https") or not host:
-        raise IndexServerError(f"{shown}, which is not an http(s) URL", hint=_server_hint())
-    if urlsplit(current).scheme.lower() == "https" and scheme == "http":
-        raise IndexServerError(
-            f"{shown}, from https to plain http", hint="use an index that stays on https"
-        )
-    seen = list(visited)
-    if target in seen:
-        raise IndexServerError(f"{shown}, which loops back to an earlier URL", hint=_server_hint())
-    if len(seen) > MAX_REDIRECTS:
-        raise IndexServerError(
-            f"{shown} after more than {MAX_REDIRECTS} redirects", hint=_server_hint()
-        )
-    if not allowed(target):
-        raise IndexServerError(
-            f"{shown}, a location the policy does not trust",
-            hint="add that host to the index's file-hosts in the policy if you trust it",
-        )
-    return target
 
 
 class _Transient(Exception):
@@ -100,24 +75,34 @@ class Http:
         credentials: Iterable[str] = (),
         backoff: float = 0.5,
         pool_size: int = 10,
+        settings: NetSettings | None = None,
     ) -> None:
-        """``credentials``: URLs with ``user:password@`` whose secrets to use for their origin."""
+        """``credentials``: URLs with ``user:password@`` whose secrets to use for their origin
+        (``user@`` alone: the keyring's password, when ``settings`` allow the keyring).
+        ``settings``: proxies, CAs, client certificate; default: this run's (settings.py)."""
         self._allowed = allowed
         self._timeout = timeout
         self._deadline = deadline
         self._retries = retries
         self._max_bytes = max_bytes
         self._backoff = backoff
-        self._credentials = Credentials(credentials)
+        self._settings = settings if settings is not None else current_settings()
+        keyring = Keyring(self._settings.keyring_command) if self._settings.keyring else None
+        self._credentials = Credentials(credentials, keyring=keyring)
+        tls = _ssl_context(self._settings)
         self._pool = urllib3.PoolManager(
-            num_pools=32,
-            maxsize=pool_size,
-            retries=False,
-            ssl_context=ssl.create_default_context(),
+            num_pools=32, maxsize=pool_size, retries=False, ssl_context=tls
         )
+        self._proxies = {
+            proxy: _proxy_manager(proxy, tls, pool_size)
+            for proxy in (self._settings.http_proxy, self._settings.https_proxy)
+            if proxy is not None
+        }
 
     def close(self) -> None:
         self._pool.clear()
+        for manager in self._proxies.values():
+            manager.clear()
 
     def __enter__(self) -> Http:
         return self
@@ -180,7 +165,7 @@ class Http:
             scheme, host, _ = origin(url)
         except ValueError:
             raise IndexServerError(
-                f"{_shown(url)} is not a valid URL", hint="check the index URL"
+                f"{shown(url)} is not a valid URL", hint="check the index URL"
             ) from None
         current = self._credentials.learn(url)
         if scheme not in ("http", "https") or not host or not self._allowed(current):
@@ -200,7 +185,7 @@ class Http:
                     if body is not None:
                         raise IndexServerError(
                             f"{current} answered a POST request with a redirect",
-                            hint=_server_hint(),
+                            hint=server_hint(),
                         )
                     current = next_hop(current, raw.headers["location"], visited, self._allowed)
                     visited.append(current)
@@ -210,7 +195,7 @@ class Http:
                     raise _Transient(f"it answered HTTP {raw.status}")
                 if sink is not None and raw.status != 200:
                     _discard(raw)
-                    raise _status_error(current, raw.status)
+                    raise status_error(current, raw.status)
                 body = self._read(
                     raw, current, limit, sink=sink, expected_size=expected_size, stop_at=stop_at
                 )
@@ -223,7 +208,7 @@ class Http:
                 if failures > self._retries:
                     raise IndexServerError(
                         f"could not fetch {current}: {exc}",
-                        hint=f"{_NETWORK_HINT}; retried {self._retries} times",
+                        hint=f"{NETWORK_HINT}; retried {self._retries} times",
                     ) from None
                 if sink is not None:
                     sink.seek(start)
@@ -258,8 +243,10 @@ class Http:
             if auth is not None:
                 sent["Authorization"] = auth
         wait = min(self._timeout, remaining)
+        proxy = self._settings.proxy_for(url)
+        manager = self._pool if proxy is None else self._proxies[proxy]
         try:
-            return self._pool.request(
+            raw = manager.request(
                 "GET" if body is None else "POST",
                 url,
                 body=body,
@@ -270,12 +257,27 @@ class Http:
                 decode_content=decode,
                 timeout=urllib3.Timeout(connect=wait, read=wait),
             )
-        except (SSLError, LocationValueError) as exc:
+        except SSLError as exc:
+            raise self._tls_error(url, exc) from None
+        except ProxyError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise self._tls_error(url, exc) from None
+            if "407 Proxy" in str(exc):  # wrong credentials stay wrong: no retry
+                raise proxy_refused(url, proxy or "") from None
+            raise _Transient(f"the proxy {redact(proxy or '')} failed: {describe(exc)}") from None
+        except LocationValueError as exc:
             raise IndexServerError(
-                f"could not fetch {url}: {_describe(exc)}", hint=_NETWORK_HINT
+                f"could not fetch {url}: {describe(exc)}", hint=NETWORK_HINT
             ) from None
         except HTTPError as exc:
-            raise _Transient(_describe(exc)) from None
+            raise _Transient(describe(exc)) from None
+        if raw.status == 407 and proxy is not None:  # a plain-http request the proxy refused
+            _discard(raw)
+            raise proxy_refused(url, proxy)
+        return raw
+
+    def _tls_error(self, url: str, exc: Exception) -> IndexServerError:
+        return tls_error(url, exc, self._settings.ca_source)
 
     def _read(
         self,
@@ -293,17 +295,17 @@ class Http:
                 if declared is not None and declared != expected_size:
                     raise IndexServerError(
                         f"{url} announced {declared} bytes, but {expected_size} were expected",
-                        hint=_server_hint(),
+                        hint=server_hint(),
                     )
                 limit = min(limit, expected_size)
             if declared is not None and declared > limit:
-                raise _too_large(url, limit)
+                raise too_large(url, limit)
             chunks: list[bytes] = []
             received = 0
             while chunk := raw.read1(_CHUNK):
                 received += len(chunk)
                 if received > limit:
-                    raise _too_large(url, limit)
+                    raise too_large(url, limit)
                 if time.monotonic() > stop_at:
                     raise self._too_slow(url)
                 if sink is not None:
@@ -316,7 +318,7 @@ class Http:
         except DecodeError as exc:
             raise IndexServerError(f"{url} sent a body that cannot be decoded: {exc}") from None
         except HTTPError as exc:
-            raise _Transient(_describe(exc)) from None
+            raise _Transient(describe(exc)) from None
         finally:
             raw.close()
             raw.release_conn()
@@ -325,8 +327,69 @@ class Http:
     def _too_slow(self, url: str) -> IndexServerError:
         return IndexServerError(
             f"fetching {url} took longer than {self._deadline:g} s",
-            hint=f"{_NETWORK_HINT}; a server that sends this slowly is not usable",
+            hint=f"{NETWORK_HINT}; a server that sends this slowly is not usable",
         )
+
+
+def _ssl_context(settings: NetSettings) -> ssl.SSLContext:
+    """One context per Http: the chosen CA bundle (else the system's, or the system trust
+    store through truststore when pip is set to use it), and pip's client certificate."""
+    try:
+        if settings.ca_file is not None:
+            context = ssl.create_default_context(cafile=settings.ca_file)
+        elif settings.truststore:
+            context = _truststore_context()
+        else:
+            context = ssl.create_default_context()
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(
+            f"the CA bundle {settings.ca_file} named by {settings.ca_source} cannot be read: "
+            f"{getattr(exc, 'strerror', None) or exc}",
+            hint=f"point {settings.ca_source} at a PEM file of CA certificates",
+        ) from None
+    if settings.client_cert is not None:
+        try:
+            context.load_cert_chain(settings.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(
+                f"the client certificate {settings.client_cert} (pip's client-cert) cannot "
+                f"be used: {getattr(exc, 'strerror', None) or exc}",
+                hint="client-cert names one PEM file holding the private key and the certificate",
+            ) from None
+    return context
+
+
+def _truststore_context() -> ssl.SSLContext:
+    try:
+        truststore = importlib.import_module("truststore")
+    except ImportError:
+        raise InputError(
+            "pip is set to use the system trust store (use-feature = truststore), but the "
+            "truststore package is not installed next to safeinstall",
+            hint="install truststore into safeinstall's environment, or set pip's cert (or "
+            "PIP_CERT) to your CA bundle instead",
+        ) from None
+    context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return context
+
+
+def _proxy_manager(proxy: str, tls: ssl.SSLContext, pool_size: int) -> urllib3.ProxyManager:
+    """https goes through a CONNECT tunnel; the proxy's credentials go in Proxy-Authorization
+    to the proxy alone (in the CONNECT request, never inside the tunnel)."""
+    parts = urlsplit(proxy)
+    headers = {}
+    if parts.username is not None:
+        user_pass = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers = urllib3.make_headers(proxy_basic_auth=user_pass)
+    return urllib3.ProxyManager(
+        strip_credentials(proxy),
+        num_pools=32,
+        proxy_headers=headers,
+        proxy_ssl_context=tls,
+        maxsize=pool_size,
+        retries=False,
+        ssl_context=tls,
+    )
 
 
 def _content_length(raw: urllib3.BaseHTTPResponse, url: str) -> int | None:
@@ -344,45 +407,3 @@ def _discard(raw: urllib3.BaseHTTPResponse) -> None:
     """Drop a response without reading its body (a hostile body could be endless)."""
     raw.close()
     raw.release_conn()
-
-
-def _describe(exc: Exception) -> str:
-    """A short reason for a urllib3 failure, without its (possibly long) repr chain."""
-    text = str(exc)
-    for needle, reason in (
-        ("IncompleteRead", "the download is incomplete (the connection closed early)"),
-        ("reset", "the connection was reset"),
-        ("Connection refused", "the connection was refused"),
-        ("Read timed out", "the server stopped sending data"),
-        ("timed out", "the connection timed out"),
-        ("Failed to resolve", "the host name does not resolve"),
-        ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate cannot be verified"),
-    ):
-        if needle in text:
-            return reason
-    return f"the connection failed ({type(exc).__name__})"
-
-
-def _too_large(url: str, limit: int) -> IndexServerError:
-    return IndexServerError(
-        f"{url} sent more than {limit} bytes, the most safeinstall accepts for it",
-        hint=_server_hint(),
-    )
-
-
-def _status_error(url: str, status: int) -> IndexServerError:
-    hint = (
-        "Check the credentials for this index (in its URL or your netrc file)."
-        if status in (401, 403)
-        else _server_hint()
-    )
-    return IndexServerError(f"{url} answered HTTP {status}", hint=hint)
-
-
-def _server_hint() -> str:
-    return f"{_NETWORK_HINT}; the server's answer is not usable"
-
-
-def _shown(url: str) -> str:
-    """A URL that does not even parse, without anything that looks like userinfo."""
-    return re.sub(r"(?<=//)[^/?#]*@", "", url, count=1)

@@ -14,6 +14,7 @@ import functools
 import os
 import sys
 import threading
+from dataclasses import dataclass
 
 from safeinstall.errors import SafeinstallError, TargetEnvironmentError
 from safeinstall.policy.model import IndexSpec, Policy
@@ -122,7 +123,7 @@ def _configured_indexes(
     no_index = settings.get("PIP_NO_INDEX")
     config: dict[str, str] = {}
     if index_url is None or extra is None or no_index is None:
-        config = _pip_config(python)
+        config = _cached_pip_config(python, env)
         if no_index is None:
             no_index = _first(config, "no-index")
         if index_url is None:
@@ -222,6 +223,13 @@ def _run(python: str, args: list[str], what: str) -> str:
     return proc.stdout
 
 
+@functools.cache
+def _cached_pip_config(python: str, env: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """``_pip_config``, asked once per interpreter and configuration (``env``: the variables
+    that choose it): the indexes and the network settings share one run of pip."""
+    return _pip_config(python)
+
+
 def _pip_config(python: str) -> dict[str, str]:
     """pip's settings as `pip config list` gives them (``section.key``), with its default index
     in the ``:pip-default:`` section when the short way of asking works with this pip."""
@@ -250,3 +258,44 @@ def _pip_default_index(python: str, config: dict[str, str]) -> tuple[str, str]:
             hint="list the trusted indexes in the policy",
         )
     return normalize(lines[0]), lines[1].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class PipNetwork:
+    """pip's network settings (``--proxy``, ``--cert``, ``--client-cert``, ``--keyring-provider``,
+    ``--use-feature truststore``) as its configuration and PIP_* variables give them."""
+
+    proxy: str | None = None
+    cert: str | None = None
+    cert_source: str = "the system's CA certificates"  # PIP_CERT, or pip's configuration
+    client_cert: str | None = None
+    keyring_provider: str | None = None
+    truststore: bool = False
+
+
+_NETWORK_KEYS = ("proxy", "cert", "client-cert", "keyring-provider", "use-feature")
+
+
+def pip_network(python: str | None = None) -> PipNetwork:
+    """pip's network settings for ``python`` (default: this interpreter), from the same cached
+    answer as ``configured_indexes``. pip is not run when the PIP_* variables say all there is
+    to say: every setting given, or ``PIP_CONFIG_FILE`` pointing at the null device (pip then
+    reads no file). Without a pip to ask, the PIP_* variables are all there is."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
+    given = {k.removeprefix("PIP_").lower().replace("_", "-"): v for k, v in env if v}
+    config = {f":env:.{key}": value for key, value in given.items()}
+    if os.environ.get("PIP_CONFIG_FILE") != os.devnull and not all(
+        key in given for key in _NETWORK_KEYS
+    ):
+        with _LOOKUP, contextlib.suppress(TargetEnvironmentError):  # no pip: no pip.conf
+            config = _cached_pip_config(python or sys.executable, env)
+    cert = _first(config, "cert")
+    features = (_first(config, "use-feature") or "").replace(",", " ").split()
+    return PipNetwork(
+        proxy=_first(config, "proxy") or None,
+        cert=cert or None,
+        cert_source="PIP_CERT" if ":env:.cert" in config else "cert in pip's configuration",
+        client_cert=_first(config, "client-cert") or None,
+        keyring_provider=(_first(config, "keyring-provider") or "").strip().lower() or None,
+        truststore="truststore" in features,
+    )

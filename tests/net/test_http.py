@@ -15,7 +15,8 @@ import pytest
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError, InputError
-from safeinstall.net.http import MAX_REDIRECTS, Http, next_hop
+from safeinstall.net.http import Http, next_hop
+from safeinstall.net.redirects import MAX_REDIRECTS
 from tests.support.indexserver import IndexServer
 
 MakeHttp = Callable[..., Http]

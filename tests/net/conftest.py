@@ -1,0 +1,60 @@
+"""Real corporate-network parts on loopback: a throwaway CA, an https front for the index
+server, a recording proxy, a stand-in keyring command on PATH."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.indexserver import IndexServer
+from tests.support.keyringstub import stub_keyring
+from tests.support.proxy import RecordingProxy
+from tests.support.tlsindex import Issued, TestCA, TlsFront, make_ca
+
+PROXY_SECRET = "pr0xy-pa55"
+INDEX_SECRET = "k3yring-t0ken"
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
+def server_cert(test_ca: TestCA) -> Issued:
+    return test_ca.issue("server")
+
+
+@pytest.fixture
+def https_index(index_server: IndexServer, server_cert: Issued) -> Iterator[TlsFront]:
+    """The index server, over https with a certificate of ``test_ca``."""
+    with TlsFront(index_server.port, server_cert) as front:
+        yield front
+
+
+@pytest.fixture
+def proxy() -> Iterator[RecordingProxy]:
+    """A proxy that wants ``px:PROXY_SECRET``."""
+    with RecordingProxy(credentials=f"px:{PROXY_SECRET}") as running:
+        yield running
+
+
+def proxy_url(proxy: RecordingProxy) -> str:
+    return proxy.url.replace("//", f"//px:{PROXY_SECRET}@")
+
+
+@pytest.fixture
+def keyring_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """``keyring_on_path({(service, user): password}, **knobs)``: the stub first on PATH;
+    returns its directory (``keyringstub.calls(dir)`` lists the calls)."""
+
+    def install(passwords: dict[tuple[str, str], str], **knobs: bool) -> Path:
+        bin_dir = tmp_path / "keyring-bin"
+        stub_keyring(bin_dir, passwords, **knobs)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        return bin_dir
+
+    return install
