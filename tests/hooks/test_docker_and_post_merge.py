@@ -52,6 +52,8 @@ def instructions(dockerfile: str) -> list[Step]:
             out.append(Step(stage, word, (command,)))
         elif word in ("ARG", "WORKDIR", "COPY"):
             out.append(Step(stage, word, tuple(shlex.split(rest))))
+        else:  # an instruction this test does not follow would go untested
+            raise AssertionError(f"the test does not follow {word} instructions: {line}")
     return out
 
 
