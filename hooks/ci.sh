@@ -13,6 +13,7 @@
 # Settings (environment variables):
 #   SAFEINSTALL          the safeinstall command (default: safeinstall); install it in its own
 #                        venv so that it is not part of the environment being verified
+#                        (hooks/install-safeinstall.sh does: VENV/bin/safeinstall)
 #   SAFEINSTALL_PYTHON   the interpreter of the environment to install into and verify
 #                        (default: $VIRTUAL_ENV/bin/python)
 #   SAFEINSTALL_LOCK     the lock (default: pylock.toml, else requirements.txt)

@@ -1,7 +1,8 @@
 """Target environments: the Python version, marker environment and wheel tags a lock is made for.
 
 A lock is resolved once per target. Targets come from the running interpreter, from
-``--python-version``/``--platform``, or from the policy's ``environments`` marker expressions.
+``--python-version``/``--platform`` (each a comma-separated list: every pair is a target), or from
+the policy's ``environments`` marker expressions.
 
 Platforms (``--platform``): ``linux`` (= ``linux-x86_64``), ``linux-aarch64``, ``macos``
 (= ``macos-arm64``), ``macos-x86_64``, ``windows`` (= ``windows-amd64``), ``windows-arm64``, or a
@@ -216,6 +217,33 @@ def target_for(python_version: str | None, platform: str | None) -> Target:
         plat = _platform(platform)
         label = ALIASES.get(platform.lower(), platform.lower())
     return _make(short, full, plat, label)
+
+
+def targets_for(python_versions: str | None, platforms: str | None) -> tuple[Target, ...]:
+    """Targets from ``--python-version`` and ``--platform``, each a comma-separated list: one
+    target for every (version, platform) pair, versions first (``"3.11,3.12"`` and ``"linux"``
+    are two targets). None, as for ``target_for``: the running interpreter's."""
+    pythons = _listed(python_versions, "--python-version")
+    plats = _listed(platforms, "--platform")
+    chosen: dict[str, Target] = {}
+    for version in pythons:
+        for platform in plats:
+            target = target_for(version, platform)
+            chosen.setdefault(target.name, target)
+    return tuple(chosen.values())
+
+
+def _listed(value: str | None, option: str) -> list[str | None]:
+    if value is None:
+        return [None]
+    items = [item.strip() for item in value.split(",")]
+    if not all(items):
+        raise UsageError(
+            f"{option} {value!r} has an empty item",
+            hint=f"separate values with single commas, e.g. {option} "
+            + ("3.11,3.12" if option == "--python-version" else "linux,macos"),
+        )
+    return list(items)
 
 
 def _grid() -> Iterator[Target]:

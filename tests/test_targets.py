@@ -6,7 +6,13 @@ from packaging.tags import Tag, sys_tags
 from packaging.version import Version
 
 from safeinstall.errors import PolicyConfigError, UsageError
-from safeinstall.targets import current_target, tag_ranks, target_for, targets_from_markers
+from safeinstall.targets import (
+    current_target,
+    tag_ranks,
+    target_for,
+    targets_for,
+    targets_from_markers,
+)
 
 
 def test_current_target_is_the_running_interpreter() -> None:
@@ -75,6 +81,25 @@ def test_python_version_alone_keeps_this_platform() -> None:
 def test_bad_arguments_are_usage_errors(version: str, platform: str | None) -> None:
     with pytest.raises(UsageError):
         target_for(version, platform)
+
+
+def test_comma_separated_versions_and_platforms_are_every_pair() -> None:
+    targets = targets_for("3.11, 3.12,3.11", "linux,windows")
+    assert [t.name for t in targets] == [
+        "cp3.11-linux-x86_64",
+        "cp3.11-windows-amd64",
+        "cp3.12-linux-x86_64",
+        "cp3.12-windows-amd64",
+    ]
+    assert targets[1] == target_for("3.11", "windows")
+    assert targets_for("3.13", None) == (target_for("3.13", None),)
+    assert targets_for(None, None) == (current_target(),)
+
+
+@pytest.mark.parametrize(("versions", "platforms"), [("3.11,", None), ("3.12", "linux,,macos")])
+def test_an_empty_item_in_a_list_is_a_usage_error(versions: str, platforms: str | None) -> None:
+    with pytest.raises(UsageError, match="has an empty item"):
+        targets_for(versions, platforms)
 
 
 def test_targets_from_markers_expand_over_known_pythons_and_platforms() -> None:

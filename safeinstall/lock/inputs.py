@@ -183,10 +183,10 @@ def choose_targets(
     policy: Policy, python_version: str | None = None, platform: str | None = None
 ) -> tuple[Target, ...]:
     """What `safeinstall lock` locks for: the one asked for, else the policy's, else this one."""
-    from safeinstall.targets import current_target, target_for, targets_from_markers
+    from safeinstall.targets import current_target, targets_for, targets_from_markers
 
     if python_version or platform:
-        return (target_for(python_version, platform),)
+        return targets_for(python_version, platform)
     if policy.environments:
         return targets_from_markers(policy.environments, policy.source)
     return (current_target(),)

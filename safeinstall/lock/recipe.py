@@ -46,12 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PKG",
         help="let PKG move off its existing pin (repeatable)",
     )
-    parser.add_argument("--python-version", metavar="X.Y", help="lock for this Python version")
+    parser.add_argument(
+        "--python-version",
+        metavar="X.Y[,X.Y...]",
+        help="lock for this Python version (comma-separated: for each of them)",
+    )
     parser.add_argument(
         "--platform",
-        metavar="P",
+        metavar="P[,P...]",
         help="lock for this platform: linux, linux-aarch64, macos, macos-x86_64, windows, "
-        "windows-arm64, or a wheel platform tag such as manylinux_2_28_x86_64",
+        "windows-arm64, or a wheel platform tag such as manylinux_2_28_x86_64 (comma-separated: "
+        "for each of them, with each Python version)",
     )
     parser.add_argument(
         "--extra",

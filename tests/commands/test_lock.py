@@ -360,6 +360,22 @@ def test_sdist_with_dynamic_dependencies_is_built_and_reported(proj: LockProject
     assert pins((proj.root / "requirements.txt").read_text()) == {"dynpkg": "1.0", "dep": "1.0"}
 
 
+def test_comma_separated_targets_are_locked_recorded_and_checked(proj: LockProject) -> None:
+    # safeinstall's own dev lock is made for several Pythons on the command line: one target
+    # each, recorded as such, and the recorded command is what `lock --check` is fresh for
+    args = ("--python-version", "3.11,3.12", "--platform", "linux")
+    result = proj.lock(*args)
+    assert result.code == 0, result.err
+    assert "for 2 target(s)" in result.err
+    text = (proj.root / "requirements.txt").read_text()
+    assert "#    safeinstall lock requirements.in -o requirements.txt " + " ".join(args) in text
+    recorded = [line for line in text.splitlines() if line.startswith("# environment: ")]
+    assert [("3.11" in line, "3.12" in line) for line in recorded] == [(True, False), (False, True)]
+    proj.server.stop()
+    assert proj.lock("--check", *args).code == 0
+    assert proj.lock("--check", "--python-version", "3.11", "--platform", "linux").code == 1
+
+
 def test_the_lock_records_the_targets_it_resolved_not_the_policys(proj: LockProject) -> None:
     # a policy for linux and windows, a lock made for one target on the command line: the lock
     # said it covered windows too, and pip and uv then failed there with "no wheel"

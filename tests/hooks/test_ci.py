@@ -22,6 +22,7 @@ from tests.support.indexserver import IndexServer
 from tests.support.installdata import make_venv, pip_env
 from tests.support.osvdata import OSV_DIR, synthetic
 from tests.support.paths import ROOT
+from tests.support.snapshot import runtime_wheels_or_skip, snapshot_repo
 
 HOOKS = ROOT / "hooks"
 CI = HOOKS / "ci.sh"
@@ -125,18 +126,32 @@ def test_ci_refuses_to_start_without_a_lock_or_an_environment(
     assert ("no lock found" if missing == "lock" else "no environment") in done.stderr
 
 
-@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
-def test_ci_job_files_install_safeinstall_hash_pinned_and_run_the_script(name: str) -> None:
-    job = yaml.safe_load((HOOKS / name).read_text())
+def job(name: str) -> tuple[dict[str, str], list[str]]:
+    """(variables, shell commands) of a CI job file, as written; GitHub's `uses:` steps (check
+    out, set up Python) are what the test's own project and interpreter stand in for."""
+    data = yaml.safe_load((HOOKS / name).read_text())
     if name == "github-actions.yml":
-        assert job["permissions"] == {"contents": "read"}
-        commands = [s.get("run", "") for s in job["jobs"]["safeinstall"]["steps"]]
-    else:
-        commands = job["safeinstall"]["script"]
-    script = "\n".join(commands)
-    assert "pip install --no-deps --require-hashes --only-binary :all:" in script
+        assert data["permissions"] == {"contents": "read"}
+        steps = data["jobs"]["safeinstall"]["steps"]
+        return dict(data["env"]), [s["run"] for s in steps if "run" in s]
+    return dict(data["safeinstall"]["variables"]), list(data["safeinstall"]["script"])
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_ci_job_files_install_safeinstall_at_a_pinned_commit_and_run_the_script(
+    name: str,
+) -> None:
+    variables, commands = job(name)
+    assert commands[0].startswith(
+        'sh hooks/install-safeinstall.sh "$SAFEINSTALL_REPO" "$SAFEINSTALL_REV" '
+    )
+    assert variables["SAFEINSTALL_REV"] == ""  # the user's to set: no default commit
     assert commands[-1] == "sh hooks/ci.sh"
+    script = "\n".join(commands)
     assert "VIRTUAL_ENV=" in script and "SAFEINSTALL=" in script
+    installer = (HOOKS / "install-safeinstall.sh").read_text()
+    assert "pip install -q --require-hashes --only-binary :all: -r" in installer
+    assert "pip install -q --no-deps --no-build-isolation" in installer
 
 
 # --- for real: a project locked against the loopback index ------------------------------------
@@ -230,3 +245,94 @@ def test_ci_repairs_a_changed_file_and_stops_at_the_verify_step_on_planted_code(
     assert done.returncode == 1
     assert steps(done.stderr) == ["check", "lock", "install", "verify"]
     assert "zz_planted.pth" in done.stdout
+
+
+# --- the job files as written: safeinstall installed from a repository at a commit -------------
+
+
+@pytest.fixture(scope="module")
+def safeinstall_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    repo = tmp_path_factory.mktemp("safeinstall-repo")
+    return repo, snapshot_repo(repo)
+
+
+def run_job(
+    name: str, project: Path, env: dict[str, str], work: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a job file's commands in ``project`` as the CI service would: GitHub runs each
+    `run:` step with bash -e and carries $GITHUB_ENV lines into the next steps; GitLab runs the
+    script lines in one shell. /opt is the job's own directory ``work``."""
+    variables, commands = job(name)
+    # the file's variables, but SAFEINSTALL_REPO/REV as the user sets them (the test: ``env``)
+    env = {**env, **variables, **{k: v for k, v in env.items() if k.startswith("SAFEINSTALL_R")}}
+    if name == "gitlab-ci.yml":
+        script = "\n".join(commands).replace("/opt/", f"{work}/")
+        return subprocess.run(
+            ["sh", "-ec", script], cwd=project, env=env, capture_output=True, text=True, check=False
+        )
+    github_env = work / "github-env"
+    github_env.touch()
+    env.update(RUNNER_TEMP=str(work), GITHUB_ENV=str(github_env))
+    for command in commands:
+        done = subprocess.run(
+            ["bash", "-ec", command],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return done
+        env.update(line.split("=", 1) for line in github_env.read_text().splitlines())
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_ci_job_file_runs_as_written(
+    name: str,
+    real: tuple[Path, dict[str, str], Path],
+    safeinstall_repo: tuple[Path, str],
+    tmp_path: Path,
+) -> None:
+    project, env, _ = real
+    (project / "hooks").mkdir()
+    for script in ("ci.sh", "install-safeinstall.sh"):  # copied as the job file says
+        shutil.copy(HOOKS / script, project / "hooks" / script)
+    repo, sha = safeinstall_repo
+    bin_dir = tmp_path / "bin"  # what setup-python or the image provides: python on PATH
+    bin_dir.mkdir()
+    for alias in ("python", "python3"):
+        (bin_dir / alias).symlink_to(sys.executable)
+    env = {k: v for k, v in env.items() if k not in ("SAFEINSTALL", "VIRTUAL_ENV", "PYTHONPATH")}
+    env.update(runtime_wheels_or_skip(), SAFEINSTALL_REPO=str(repo), SAFEINSTALL_REV=sha)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run_job(name, project, env, work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert steps(done.stderr) == ["check", "lock", "install", "verify", "audit"]
+    tool = work / "safeinstall" / "bin" / "safeinstall"
+    assert tool.is_file()  # the job ran the safeinstall it installed, not this checkout
+    site = next((project / ".venv" / "lib").glob("python3*/site-packages"))
+    assert (site / "alpha_one" / "__init__.py").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rev", ["", "main", "HEAD~0"])
+def test_install_script_refuses_anything_but_a_commit_hash(
+    rev: str, safeinstall_repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    repo, _ = safeinstall_repo
+    venv = tmp_path / "venv"
+    done = subprocess.run(
+        ["sh", str(HOOKS / "install-safeinstall.sh"), str(repo), rev, str(venv)],
+        env=pip_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "COMMIT must be a full 40-character commit hash" in done.stderr
+    assert not venv.exists()

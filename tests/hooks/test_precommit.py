@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,18 +16,13 @@ import pytest
 
 from tests.support.indexserver import IndexServer
 from tests.support.paths import ROOT, WHEELHOUSE
+from tests.support.snapshot import git, snapshot_repo
 
 pytestmark = pytest.mark.slow
 
 H1 = "a" * 64
 GOOD = f"requests==2.32.3 \\\n    --hash=sha256:{H1}\n"
 BAD = f"{GOOD}idna==3.10\n"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -55,16 +51,7 @@ def hook_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A git repository holding this project's working tree as one commit: (path, sha)."""
     repo = tmp_path_factory.mktemp("hook-repo")
-    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
-    for name in files:
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "snapshot")
-    return repo, git(repo, "rev-parse", "HEAD")
+    return repo, snapshot_repo(repo)
 
 
 @pytest.fixture
@@ -92,8 +79,9 @@ def install_snippet(
 ) -> None:
     """Copy hooks/pre-commit-config.yaml into ``project``, pointed at the snapshot repository
     (without the hook id ``skip``), and install it as the git pre-commit hook."""
-    repo, sha = hook_repo
+    repo, _ = hook_repo
     snippet = (ROOT / "hooks" / "pre-commit-config.yaml").read_text()
+    sha = rev_as_the_comment_says(snippet, repo)
     lines = []
     for line in snippet.splitlines():
         key = line.strip().split(":", 1)[0].lstrip("- ")
@@ -106,6 +94,23 @@ def install_snippet(
     git(project, "add", ".pre-commit-config.yaml")
     installed = pre_commit(project, env, "install")
     assert installed.returncode == 0, installed.stderr
+
+
+def rev_as_the_comment_says(snippet: str, repo: Path) -> str:
+    """The commit hash for ``rev``, got with the command the snippet's comment gives, run
+    against ``repo`` instead of the public repository."""
+    (command,) = re.findall(r"^#\s+(git ls-remote .*)$", snippet, re.MULTILINE)
+    words = shlex.split(command)
+    url = re.search(r"^\s*- repo: (\S+)$", snippet, re.MULTILINE)
+    assert url is not None and words[2] == url[1]
+    listed = git(repo, *[str(repo) if w == url[1] else w for w in words[1:]])
+    return listed.split()[0]
+
+
+def test_snippet_pins_a_commit_hash_not_a_tag() -> None:
+    snippet = (ROOT / "hooks" / "pre-commit-config.yaml").read_text()
+    revs = re.findall(r"^\s*rev: (\S+)$", snippet, re.MULTILINE)
+    assert len(revs) == 1 and re.fullmatch(r"[0-9a-f]{40}", revs[0]), revs
 
 
 def commit(project: Path, env: dict[str, str], message: str) -> subprocess.CompletedProcess[str]:
