@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 NETWORK_ENV = "SAFEINSTALL_NETWORK_TESTS"
+MALWARE_DB = Path(__file__).parent / "data" / "osv-malicious"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +38,8 @@ def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     for name in list(os.environ):
         if name.startswith(("PIP_", "UV_", "SAFEINSTALL_")) and name != NETWORK_ENV:
             monkeypatch.delenv(name)
+    # the known-malware gate reads real MAL- records offline: no test asks the public OSV API
+    monkeypatch.setenv("SAFEINSTALL_OSV_DB", str(MALWARE_DB))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     home = tmp_path_factory.mktemp("home")

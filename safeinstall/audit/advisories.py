@@ -11,6 +11,10 @@ API) hand back candidate advisories; the matching is done here, the same for eve
 - the explicit ``versions`` list: an exact (normalized) match is affected;
 - ``withdrawn`` records never match.
 
+A record is *malware* (``Advisory.malicious``) when its id or an alias is a ``MAL-`` id, or it
+carries the OpenSSF malicious-packages provenance (``database_specific``): the same matching
+decides which versions it names; ``audit/malware.py`` is the gate that refuses them.
+
 An event whose version is not PEP 440 is skipped (2 of 2,661 records in the PyPA database); a
 record that is not an OSV object at all is an error, not silently ignored.
 """
@@ -28,6 +32,8 @@ from packaging.version import InvalidVersion, Version
 from safeinstall.policy.model import AuditIgnore
 
 ECOSYSTEM = "PyPI"
+MALWARE_PREFIX = "MAL-"  # the ids of the OpenSSF malicious-packages records in OSV
+_MALWARE_ORIGINS = "malicious-packages-origins"
 _EVENT_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
 
 
@@ -67,6 +73,7 @@ class Advisory:
     summary: str
     affected: tuple[Affected, ...]
     withdrawn: bool = False
+    malicious: bool = False  # a known-malware record, not a vulnerability
 
     def affects(self, name: str, version: Version) -> bool:
         if self.withdrawn:
@@ -198,12 +205,16 @@ def parse_advisory(data: object) -> Advisory:
         versions = frozenset(_versions(_list(entry, "versions", ident)))
         affected.append(Affected(canonicalize_name(name), ranges, versions))
     summary = data.get("summary") or str(data.get("details") or "").strip().split("\n")[0]
+    aliases = tuple(str(a) for a in _list(data, "aliases", ident))
+    specific = data.get("database_specific")
     return Advisory(
         id=ident,
-        aliases=tuple(str(a) for a in _list(data, "aliases", ident)),
+        aliases=aliases,
         summary=str(summary).strip(),
         affected=tuple(affected),
         withdrawn=bool(data.get("withdrawn")),
+        malicious=any(i.startswith(MALWARE_PREFIX) for i in (ident, *aliases))
+        or (isinstance(specific, Mapping) and _MALWARE_ORIGINS in specific),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -49,17 +49,27 @@ class HttpClient(Protocol):
 
 
 class OsvApi:
-    def __init__(self, http: HttpClient, base_url: str = DEFAULT_URL, *, workers: int = 8) -> None:
+    """``select``: which ids to fetch the records of (the malware gate wants only ``MAL-``)."""
+
+    def __init__(
+        self,
+        http: HttpClient,
+        base_url: str = DEFAULT_URL,
+        *,
+        workers: int = 8,
+        select: Callable[[str], bool] = lambda ident: True,
+    ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self._workers = workers
+        self._select = select
 
     def advisories(self, packages: Sequence[tuple[NormalizedName, Version]]) -> list[Advisory]:
         ids: set[str] = set()
         for start in range(0, len(packages), BATCH_SIZE):
             ids |= self._query(packages[start : start + BATCH_SIZE])
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            return list(pool.map(self._vuln, sorted(ids)))
+            return list(pool.map(self._vuln, sorted(filter(self._select, ids))))
 
     def _query(self, batch: Sequence[tuple[NormalizedName, Version]]) -> set[str]:
         queries: list[dict[str, Any]] = [

@@ -1,4 +1,9 @@
-"""`safeinstall audit [LOCK]`: known vulnerabilities of the locked versions, from OSV data."""
+"""`safeinstall audit [LOCK]`: known malware and vulnerabilities of the locked versions (OSV data).
+
+Malware (``MAL-`` records, ``Advisory.malicious``) is reported first and on its own: the text's
+``malware:`` lines and summary, the JSON's ``malware`` list (``findings`` holds vulnerabilities).
+Either kind, not ignored, exits 1.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safeinstall.commands import add_lock_argument
-from safeinstall.errors import InputError, ResolutionError, UsageError
+from safeinstall.errors import InputError, PolicyError, ResolutionError, UsageError
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
@@ -23,10 +28,12 @@ if TYPE_CHECKING:
     from safeinstall.policy.model import Policy
     from safeinstall.report.diff import LockDiff
 
-HELP = "report known vulnerabilities of the locked versions (OSV data, online or offline)"
+HELP = "report known malware and vulnerabilities of the locked versions (OSV data)"
 DESCRIPTION = (
     "Look up every locked version in OSV data: the OSV API, or an offline database (--db). "
-    "Exit 1 when a vulnerability is found that the policy does not ignore (audit.ignore). "
+    "Known malware (MAL- records) is listed first, on its own. "
+    "Exit 1 when malware or a vulnerability is found that the policy does not ignore "
+    "(audit.ignore). "
     "--fix relocks with the smallest upgrades that clear the findings and shows the diff."
 )
 FORMATS = ("text", "json")
@@ -86,7 +93,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "lock": str(path),
                 "source": str(args.db) if args.db is not None else args.osv_url,
                 "packages": len(lock.packages),
-                "findings": [f.to_json() for f in report.findings],
+                "malware": [f.to_json() for f in report.findings if f.advisory.malicious],
+                "findings": [f.to_json() for f in report.findings if not f.advisory.malicious],
                 "expired_ignores": [
                     {"id": i.id, "reason": i.reason, "until": i.until.isoformat()}
                     for i in report.expired
@@ -162,6 +170,8 @@ def _fix(
         new = relock(plan, policy, fixes, dry_run=dry_run, notify=ui.warn)
     except ResolutionError as exc:
         return _Fix(None, None, reason=f"the fixed versions cannot be locked: {exc}")
+    except PolicyError as exc:  # the known-malware gate: a lock that still holds malware
+        return _Fix(None, None, reason=str(exc))
     return _Fix(diff_locks(lock, new), _audit(new, source, policy), len(new.packages))
 
 
@@ -180,7 +190,19 @@ def _text(
     relocked = fix is not None and fix.changes is not None
     # what the command fails on: the findings, unless a relock cleared them all
     failing = bool(fix.after.active) if fix is not None and fix.after else bool(report.active)
-    for f in report.findings:
+    malware = [f for f in report.findings if f.advisory.malicious]
+    vulnerable = [f for f in report.findings if not f.advisory.malicious]
+    for f in malware:  # first: nothing else in the report matters as much
+        say = ui.problem if not f.ignored_by else ui.item
+        head = ui.strong("ignored malware") if f.ignored_by else ui.bad("malware")
+        say(f"{head}: {f.name} {f.version}: {f.advisory.id}")
+        if f.advisory.summary:
+            say(f"    {_short(f.advisory.summary)}")
+        if f.ignored_by:
+            say(f"    ignored until {f.ignored_by.until.isoformat()}: {f.ignored_by.reason}")
+        else:
+            say("    do not install it: remove it, or what pulls it in, from the lock's inputs")
+    for f in vulnerable:
         aliases = f" ({', '.join(f.advisory.aliases)})" if f.advisory.aliases else ""
         fixed = ", ".join(str(v) for v in f.fixed) or "no fixed version known"
         head = ui.strong("ignored") if f.ignored_by else ui.bad("vulnerable")
@@ -192,7 +214,7 @@ def _text(
         if f.ignored_by:
             say(f"    ignored until {f.ignored_by.until.isoformat()}: {f.ignored_by.reason}")
     if fixes is not None:
-        for name in sorted({f.name for f in report.active}):
+        for name in sorted({f.name for f in vulnerable if not f.ignored_by}):
             if name not in fixes:
                 ui.problem(f"fix: {name}: no fixed version clears every finding")
             elif not relocked:
@@ -200,16 +222,20 @@ def _text(
                     f"fix: {name}>={fixes[name]}: require this in the lock's inputs, then run "
                     f"`safeinstall lock -P {name}`"
                 )
-    active = len(report.active)
-    ignored = len(report.findings) - active
+    bad = sum(1 for f in malware if not f.ignored_by)
+    active = sum(1 for f in vulnerable if not f.ignored_by)
+    ignored = len(report.findings) - len(report.active)
     tail = f", {ignored} ignored" if ignored else ""
-    summary = ui.info if relocked else ui.summary  # the relock's outcome sums up a --fix
-    if active:
-        summary(
-            f"{active} known vulnerabilit{'ies' if active != 1 else 'y'}{tail} in {count} packages"
-        )
+    vulns = f"{active} known vulnerabilit{'ies' if active != 1 else 'y'}"
+    # the relock's outcome sums up a --fix, unless there is malware: that comes first, always
+    summary = ui.info if relocked and not bad else ui.summary
+    if bad:
+        found = f"{bad} known malware package{'s' * (bad != 1)}"
+        summary(f"{found}{' and ' + vulns if active else ''}{tail} in {count} packages")
+    elif active:
+        summary(f"{vulns}{tail} in {count} packages")
     else:
-        summary(f"ok: no known vulnerabilities{tail} in {count} packages")
+        summary(f"ok: no known vulnerabilities{tail} in {count} packages and no known malware")
 
 
 def _fix_text(ui: UI, path: Path, fix: _Fix, *, dry_run: bool) -> None:

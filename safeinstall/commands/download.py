@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.audit.malware import check_lock
     from safeinstall.install.pipeline import read_lock
     from safeinstall.install.wheelhouse import download_lock
     from safeinstall.policy.load import load_policy
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     policy = load_policy(args.policy)
     path = lock_path(args.lock)
     lock = read_lock(path, policy)
+    check_lock(lock, policy, notify=ui.warn, where=str(path))  # known malware: nothing fetched
     files = download_lock(
         lock, policy, python_of(args), args.dest, cache=cache_root(), progress=progress_for(ui)
     )

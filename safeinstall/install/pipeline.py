@@ -24,6 +24,7 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
+from safeinstall.audit.malware import check_lock as refuse_known_malware
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
 from safeinstall.environment.probe import (
     Environment,
@@ -223,6 +224,7 @@ def install_lock(
     progress: Progress | None = None,
 ) -> Outcome:
     """Make the environment of ``python`` hold what ``lock`` pins (see the module docstring)."""
+    refuse_known_malware(lock, policy, offline=options.offline, notify=options.pip.warn)
     scheme, where = options.pip.scheme, options.pip.where
     first = probe(python, scheme, where)
     if options.dry_run:

@@ -212,6 +212,9 @@ def write_lock(
             bounds=bounds,
             notify=notify,
         )
+        from safeinstall.audit.malware import check_lock as refuse_known_malware
+
+        refuse_known_malware(lock, policy, notify=notify, where=str(output))  # before writing
         made.append(lock)
         text = (
             to_pylock_toml(lock)

@@ -22,6 +22,7 @@ from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
     STARTUP_BUILTINS,
     AuditIgnore,
+    MalwareGate,
     PackageRule,
     Policy,
     StartupFile,
@@ -33,6 +34,7 @@ _AUDIT_KEYS = ("ignore",)
 _IGNORE_KEYS = ("id", "reason", "until")
 _ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 _STARTUP_KEYS = ("owner", "file", "sha256")
+_MALWARE_KEYS = ("db", "api", "osv-url", "unreachable")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _PTH_NAME = re.compile(r"[^/\\\s.][^/\\\s]*\.pth")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -261,6 +263,43 @@ def _startup_file(r: Checker, key: str, item: dict[str, object]) -> StartupFile 
     return None
 
 
+def _malware(r: Checker, key: str, value: object) -> MalwareGate:
+    """``{ db = "osv/PyPI.zip", api = true, osv-url = "https://…", unreachable = "fail" }``."""
+    if not isinstance(value, dict):
+        r.problem(f'{key!r} must be a table like {{ db = "osv.zip" }}, not {kind_of(value)}', key)
+        return MalwareGate()
+    r.unknown_keys(value, _MALWARE_KEYS, f" in {key!r}")
+    db, url, unreachable = value.get("db"), value.get("osv-url"), value.get("unreachable", "fail")
+    if db is not None and (not isinstance(db, str) or not db.strip()):
+        r.problem(f"'{key}.db' must be the path of the OSV database zip or directory", key, "db")
+        db = None
+    if url is not None and not _api_url(url):
+        r.problem(
+            f"'{key}.osv-url' must be an https URL (http only for a loopback host), not {url!r}",
+            key,
+            "osv-url",
+        )
+        url = None
+    if unreachable not in ("fail", "warn"):
+        r.problem(f'\'{key}.unreachable\' must be "fail" or "warn", not {unreachable!r}', key)
+        unreachable = "fail"
+    api = flag(r, f"{key}.api", value["api"]) if "api" in value else True
+    return MalwareGate(db.strip() if db else None, api, url, str(unreachable))
+
+
+def _api_url(url: object) -> bool:
+    from safeinstall.urls import is_loopback, split
+
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = split(url)
+    except ValueError:
+        return False
+    loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
+    return bool(parts.hostname) and (parts.scheme == "https" or loopback) and not parts.username
+
+
 _Converter = Callable[[Checker, str, Any], Any]
 # policy key -> (Policy field, converter)
 FIELDS: dict[str, tuple[str, _Converter]] = {
@@ -280,6 +319,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "same-versions": ("same_versions", flag),
     "startup-files": ("startup_files", _startup_files),
     "build-sandbox": ("build_sandbox", _sandbox),
+    "malware": ("malware", _malware),
 }
 # scalar keys a SAFEINSTALL_* variable may override (applied after the file)
 ENV_OVERRIDES = {

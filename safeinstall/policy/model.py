@@ -119,6 +119,22 @@ class StartupFile:
 
 
 @dataclass(frozen=True, slots=True)
+class MalwareGate:
+    """The known-malware gate (``malware = { ... }``; enforced by ``audit/malware.py``).
+
+    ``db``: an offline OSV database (zip or directory), relative to the policy file; when set (or
+    ``SAFEINSTALL_OSV_DB`` is), only it is read. Else, with ``api``, the OSV API at ``osv_url``
+    (None: OSV's own) is asked. With neither, the gate is off. ``unreachable``: what an API that
+    cannot be asked means, "fail" (refuse) or "warn" (go on, and say so).
+    """
+
+    db: str | None = None
+    api: bool = True
+    osv_url: str | None = None
+    unreachable: str = "fail"
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
 
@@ -141,6 +157,7 @@ class Policy:
     # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
     startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
     build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
+    malware: MalwareGate = MalwareGate()  # on by default: the OSV API, failing closed
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)
