@@ -212,7 +212,7 @@ def digest_for(
     contents: Mapping[Path, bytes] | None = None,
 ) -> str:
     """The freshness digest; SAFEINSTALL_* policy overrides in force count as part of the policy."""
-    from safeinstall.policy.keys import ENV_OVERRIDES
+    from safeinstall.policy.model import ENV_OVERRIDES
 
     raw = policy_bytes(policy, contents)
     overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]

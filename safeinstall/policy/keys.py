@@ -20,6 +20,7 @@ from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kin
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
+    ENV_OVERRIDES,
     STARTUP_BUILTINS,
     AuditIgnore,
     MalwareGate,
@@ -320,13 +321,6 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "startup-files": ("startup_files", _startup_files),
     "build-sandbox": ("build_sandbox", _sandbox),
     "malware": ("malware", _malware),
-}
-# scalar keys a SAFEINSTALL_* variable may override (applied after the file)
-ENV_OVERRIDES = {
-    "SAFEINSTALL_MIN_RELEASE_AGE": "min-release-age",
-    "SAFEINSTALL_SDISTS": "sdists",
-    "SAFEINSTALL_PRERELEASES": "prereleases",
-    "SAFEINSTALL_YANKED": "yanked",
 }
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from safeinstall.errors import InputError, Location, PolicyConfigError
-from safeinstall.policy.model import Policy
+from safeinstall.policy.model import ENV_OVERRIDES, Policy
 
 POLICY_FILE = "safeinstall.toml"
 PYPROJECT = "pyproject.toml"
 POLICY_ENV = "SAFEINSTALL_POLICY"
-ENV_PREFIX = "SAFEINSTALL_"  # every override variable starts with it (policykeys.ENV_OVERRIDES)
 MAX_POLICY_BYTES = 1 << 20
 
 
@@ -117,7 +116,7 @@ def load_policy(
             location=Location(explicit),
             hint="check the path, or create a policy with `safeinstall init`",
         )
-    if not any(var.startswith(ENV_PREFIX) and var != POLICY_ENV for var in env):
+    if not any(var in ENV_OVERRIDES for var in env):
         return policy  # nothing to override: spare the hook path the key validators' import
     from safeinstall.policy.keys import apply_env_overrides
 

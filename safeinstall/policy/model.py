@@ -19,6 +19,15 @@ from packaging.version import Version
 
 from safeinstall.frozen import Frozen, _set
 
+# scalar keys a SAFEINSTALL_* variable may override, applied after the file (``keys.py``); here so
+# that finding none set (the hook's usual case) needs no key validator
+ENV_OVERRIDES = {
+    "SAFEINSTALL_MIN_RELEASE_AGE": "min-release-age",
+    "SAFEINSTALL_SDISTS": "sdists",
+    "SAFEINSTALL_PRERELEASES": "prereleases",
+    "SAFEINSTALL_YANKED": "yanked",
+}
+
 
 def _glob(pattern: str, name: str) -> bool:
     return _matcher(pattern)(canonicalize_name(name))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from safeinstall.errors import InputError, PolicyConfigError
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.keys import policy_from_table
 from safeinstall.policy.load import load_policy
-from safeinstall.policy.model import IndexSpec, Policy
+from safeinstall.policy.model import ENV_OVERRIDES, IndexSpec, Policy
 from safeinstall.policy.pipconfig import trusted_indexes
 
 
@@ -597,12 +600,26 @@ def test_policy_from_table_is_the_shared_validator() -> None:
 
 def test_every_override_variable_is_seen_without_a_policy_file(tmp_path: Path) -> None:
     # policyload imports the key validators only when a SAFEINSTALL_* variable is set
-    from safeinstall.policy.keys import ENV_OVERRIDES
-    from safeinstall.policy.load import ENV_PREFIX
-
     (tmp_path / ".git").mkdir()
-    assert all(var.startswith(ENV_PREFIX) for var in ENV_OVERRIDES)
+    assert all(var.startswith("SAFEINSTALL_") for var in ENV_OVERRIDES)
     policy = load_policy(cwd=tmp_path, environ={"SAFEINSTALL_MIN_RELEASE_AGE": "3d"})
     assert policy.min_release_age == timedelta(days=3)
     with pytest.raises(PolicyConfigError):
         load_policy(cwd=tmp_path, environ={"SAFEINSTALL_MIN_RELEASE_AGE": "soon"})
+
+
+def test_other_safeinstall_variables_do_not_load_the_key_validators(tmp_path: Path) -> None:
+    """Only an override variable makes the hook path import the validators: the malware gate's
+    database or the cache directory, set for a whole CI job, do not."""
+    (tmp_path / ".git").mkdir()
+    code = (
+        "import sys; from pathlib import Path; from safeinstall.policy.load import load_policy;"
+        f"load_policy(cwd=Path({str(tmp_path)!r})); print('safeinstall.policy.keys' in sys.modules)"
+    )
+    env = {**os.environ, "SAFEINSTALL_OSV_DB": str(tmp_path), "SAFEINSTALL_CACHE_DIR": "x"}
+    for var in ENV_OVERRIDES:
+        env.pop(var, None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "False", done.stderr
