@@ -72,6 +72,7 @@ class ProjectPage:
         "_guard",
         "_load",
         "_releases",
+        "_told",
         "index",
         "project",
         "status",
@@ -102,6 +103,13 @@ class ProjectPage:
         self._load = dict(lazy or {})
         self._releases = tuple(sorted({*done, *self._load}, reverse=True))
         self._guard = threading.Lock()
+        self._told = False
+
+    def tell_once(self) -> bool:
+        """True the first time only: a page is read once a run, its status is told once."""
+        with self._guard:
+            first, self._told = not self._told, True
+        return first
 
     def releases(self) -> tuple[Version, ...]:
         """Every version the page has files for, newest first."""
