@@ -64,6 +64,8 @@ class LockedPackage:
     via: tuple[str, ...] = ()
     yanked: str | None = None  # the policy's reason for allowing a yanked version
     license: str | None = None  # SPDX expression recorded at lock time; None: unknown
+    # `lock --allow-fresh`: why (and by whom) it may be inside min-release-age; None: it may not
+    allow_fresh: str | None = None
 
     @property
     def hashes(self) -> tuple[str, ...]:

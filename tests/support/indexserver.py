@@ -188,6 +188,12 @@ class IndexServer:
             self._indexes.setdefault(index, _Index()).files.append(served)
         return served
 
+    def yank(self, index: str, filename: str, reason: str | bool = True) -> None:
+        """Yank the listed ``filename`` on ``index`` (PEP 592), as if after it was locked."""
+        with self._lock:
+            files = self._indexes[index].files
+            files[:] = [replace(f, yanked=reason) if f.filename == filename else f for f in files]
+
     def set_status(self, index: str, project: str, status: str, reason: str | None = None) -> None:
         """Mark ``project`` on ``index`` with a PEP 792 status (and reason) on its page."""
         with self._lock:
