@@ -4,6 +4,7 @@ content digest (an edit that adds or changes the record is an edit)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,15 @@ def test_an_allow_fresh_record_added_by_hand_is_an_edit(project: LockProject) ->
     result = project.lock("--check")
     assert result.code == 1
     assert "edited since safeinstall wrote it" in result.out + result.err
+
+
+def test_check_notes_it_in_a_requirements_lock(project: LockProject) -> None:
+    assert project.lock("-P", "dep", "--allow-fresh", "dep", "--reason", WHY).code == 0
+    checked = project.run("check", "--policy", project.policy_path, "requirements.txt")
+    assert checked.code == 0, checked.err
+    note = f"note: requirements.txt: dep==2.0 is inside min-release-age, allowed: {WHY}"
+    assert f"{note} (by Alice Tester)" in checked.err
+    data = project.run(
+        "check", "--policy", project.policy_path, "--format", "json", "requirements.txt"
+    )
+    assert json.loads(data.out)["notes"] == [note.removeprefix("note: ") + " (by Alice Tester)"]
