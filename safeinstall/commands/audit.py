@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from safeinstall.audit.advisories import AuditReport, Source
+    from safeinstall.audit.status import ProjectStatus
     from safeinstall.lock.model import Lock
     from safeinstall.policy.model import Policy
     from safeinstall.report.diff import LockDiff
@@ -54,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_URL,
         metavar="URL",
         help=f"the OSV API to ask when there is no --db (default: {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="also read each locked project's page from its index and report its PEP 792 "
+        "status (quarantined, archived, deprecated); one the policy's project-status denies "
+        "fails the audit",
     )
     parser.add_argument(
         "--fix",
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     code = 1 if report.active else 0
     if fix is not None and fix.after is not None and not args.dry_run:
         code = 1 if fix.after.active else 0
+    statuses = _statuses(lock, policy) if args.status else []
+    code = 1 if any(s.action == "deny" for s in statuses) else code
     if args.format == "json":
         ui.json(
             {
@@ -101,14 +111,25 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 ],
                 "fix": {name: str(v) for name, v in fixes.items()} if args.fix else None,
                 "relock": fix.to_json() if fix is not None else None,
+                "statuses": [s.to_json() for s in statuses] if args.status else None,
                 "exit_code": code,
             }
         )
         return code
+    for status in statuses:  # the reason was made printable when the page was read
+        say = ui.problem if status.action == "deny" else ui.item
+        say(f"{status.status}: {status.package.name} {status.package.version}: {status.text}")
     _text(ui, report, fixes if args.fix else None, len(lock.packages), fix)
     if fix is not None:
         _fix_text(ui, path, fix, dry_run=args.dry_run)
     return code
+
+
+def _statuses(lock: Lock, policy: Policy) -> list[ProjectStatus]:
+    from safeinstall.audit.status import project_statuses
+    from safeinstall.resolve.finder import cache_root
+
+    return project_statuses(lock.packages, policy, cache_root())
 
 
 @contextmanager

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                     }
                     for e in report.errors
                 ],
+                "notes": list(report.notes),
                 "exit_code": code,
             }
         )
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             ui.problem(f"    fix: {finding.fix}")
         for error in report.errors:
             ui.error(error)
+        for note in report.notes:  # no problem: what a reviewer should know (allow-fresh)
+            ui.info(f"note: {note}")
         problems = len(report.findings) + len(report.errors)
         checked = f"{len(report.files)} file{'s' * (len(report.files) != 1)}"
         if problems:

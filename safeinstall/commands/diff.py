@@ -32,6 +32,7 @@ _SIGNS = {
     "index": "!",
     "license": "~",
     "sdist": "!",
+    "fresh": "!",
     "files": "~",
     "alarm": "!!",
 }

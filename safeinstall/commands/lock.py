@@ -40,6 +40,8 @@ def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) ->
     words += [w for extra in args.extra for w in ("--extra", extra)]
     words += ["--all-extras"] if args.all_extras else []
     words += [w for group in args.group for w in ("--group", group)]
+    words += [w for name in args.allow_fresh for w in ("--allow-fresh", name)]
+    words += ["--reason", args.reason] if args.allow_fresh else []
     return shlex.join(words)
 
 
@@ -75,6 +77,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         canonicalize_name(n) for n in args.upgrade_package
     }
     from safeinstall.lock.make import write_lock  # the resolver's side: not for --check
+
+    if args.allow_fresh or args.reason is not None:
+        from dataclasses import replace
+
+        from safeinstall.lock.ref import git_user
+
+        fresh = recipe.allow_fresh(args.allow_fresh, args.reason, git_user)
+        policy = replace(policy, allow_fresh=fresh)
 
     ui.info(f"Resolving {len(inputs_read.roots)} requirements for {len(targets)} target(s)...")
     result = write_lock(

@@ -23,22 +23,26 @@ if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up 
 
 
 class Report(Frozen):
-    """What `check` found in ``files``: policy findings, and the files it could not read."""
+    """What `check` found in ``files``: policy findings, the files it could not read, and notes
+    for a reviewer that are no problem (a package a lock let in with ``--allow-fresh``)."""
 
-    __slots__ = ("errors", "files", "findings")
+    __slots__ = ("errors", "files", "findings", "notes")
     files: tuple[str, ...]
     findings: tuple[Finding, ...]
     errors: tuple[SafeinstallError, ...]
+    notes: tuple[str, ...]
 
     def __init__(
         self,
         files: tuple[str, ...],
         findings: tuple[Finding, ...],
         errors: tuple[SafeinstallError, ...],
+        notes: tuple[str, ...] = (),
     ) -> None:
         _set(self, "files", files)
         _set(self, "findings", findings)
         _set(self, "errors", errors)
+        _set(self, "notes", notes)
 
 
 def check_files(
@@ -47,6 +51,7 @@ def check_files(
     checker = Rules(policy)
     findings: list[Finding] = []
     errors: list[SafeinstallError] = []
+    notes: list[str] = []
     for path in paths:
         try:
             kind = file_kind(path, mode=mode)
@@ -58,7 +63,33 @@ def check_files(
                 findings += check_pylock(path, checker)
             else:
                 findings += checker.requirements(parse_requirements(path), locked=kind == "lock")
+            notes += fresh_notes(path, kind) if kind in ("lock", "pylock") else []
         except SafeinstallError as exc:
             errors.append(exc)
     unique = dict.fromkeys(findings)  # an include read by two checked files reports once
-    return Report(tuple(str(p) for p in paths), tuple(unique), tuple(errors))
+    return Report(tuple(str(p) for p in paths), tuple(unique), tuple(errors), tuple(notes))
+
+
+def fresh_notes(path: Path, kind: str) -> list[str]:
+    """One line per package the lock at ``path`` let in inside min-release-age, with who and
+    why (``lock --allow-fresh``); none when it is no lock safeinstall can read. A
+    requirements.txt lock is scanned, not parsed: `check` on it stays fast (the hook path)."""
+    from safeinstall.lock.header import ALLOW_FRESH_PREFIX
+
+    if kind == "pylock":
+        from safeinstall.lock.read import read_lock_file
+
+        try:
+            lock = read_lock_file(path)
+        except SafeinstallError:  # its findings or errors say what is wrong with it
+            return []
+        found = [(f"{p.name}=={p.version}", p.allow_fresh) for p in lock.packages]
+    else:
+        found, pin = [], ""
+        for line in path.read_text("utf-8", "replace").splitlines():
+            text = line.strip()
+            if text and not line[0].isspace() and not text.startswith(("#", "-")):
+                pin = text.split(";", 1)[0].split(" ", 1)[0]  # name==version, as written
+            elif text.startswith(ALLOW_FRESH_PREFIX) and pin:
+                found.append((pin, text[len(ALLOW_FRESH_PREFIX) :].strip()))
+    return [f"{path}: {pin} is inside min-release-age, allowed: {why}" for pin, why in found if why]

@@ -8,6 +8,7 @@ derived from downloading a file.
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,20 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
+
+# PEP 792 project status markers; a page that names none is "active"
+STATUSES = ("active", "archived", "quarantined", "deprecated")
+REASON_LIMIT = 200  # characters of an index's status reason kept for display
+
+
+def listed_text(raw: str, limit: int = REASON_LIMIT) -> str:
+    """Text an index wrote (a status reason), safe to print: one line, no control or format
+    characters (no terminal escape sequence survives), at most ``limit`` characters."""
+    kept = "".join(
+        " " if c.isspace() else c for c in raw if c.isspace() or unicodedata.category(c)[0] != "C"
+    )
+    text = " ".join(kept.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +67,18 @@ class ProjectPage:
     ``files_of(version)`` parses one release once, ``files`` parses them all.
     """
 
-    __slots__ = ("_done", "_guard", "_load", "_releases", "index", "project", "versions")
+    __slots__ = (
+        "_done",
+        "_guard",
+        "_load",
+        "_releases",
+        "_told",
+        "index",
+        "project",
+        "status",
+        "status_reason",
+        "versions",
+    )
 
     def __init__(
         self,
@@ -62,10 +88,14 @@ class ProjectPage:
         versions: tuple[Version, ...] | None = None,
         *,
         lazy: Mapping[Version, Callable[[], tuple[DistFile, ...]]] | None = None,
+        status: str = "active",
+        status_reason: str | None = None,
     ) -> None:
         self.project = project
         self.index = index
         self.versions = versions
+        self.status = status  # PEP 792: lower case, as the index wrote it (may be unknown)
+        self.status_reason = status_reason  # already ``listed_text``
         done: dict[Version, tuple[DistFile, ...]] = {}
         for file in files:
             done[file.version] = (*done.get(file.version, ()), file)
@@ -73,6 +103,13 @@ class ProjectPage:
         self._load = dict(lazy or {})
         self._releases = tuple(sorted({*done, *self._load}, reverse=True))
         self._guard = threading.Lock()
+        self._told = False
+
+    def tell_once(self) -> bool:
+        """True the first time only: a page is read once a run, its status is told once."""
+        with self._guard:
+            first, self._told = not self._told, True
+        return first
 
     def releases(self) -> tuple[Version, ...]:
         """Every version the page has files for, newest first."""
@@ -95,9 +132,10 @@ class ProjectPage:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ProjectPage):
             return NotImplemented
-        mine = (self.project, self.index, self.versions, sorted(self.files, key=_by_name))
-        theirs = (other.project, other.index, other.versions, sorted(other.files, key=_by_name))
-        return mine == theirs
+        mine = (self.project, self.index, self.versions, self.status, self.status_reason)
+        theirs = (other.project, other.index, other.versions, other.status, other.status_reason)
+        files = sorted(self.files, key=_by_name) == sorted(other.files, key=_by_name)
+        return mine == theirs and files
 
     __hash__ = None  # type: ignore[assignment]
 

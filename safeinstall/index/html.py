@@ -12,12 +12,14 @@ from urllib.parse import unquote, urlsplit
 
 @dataclass(frozen=True, slots=True)
 class Anchors:
-    """What an HTML page says: its file links as PEP 691 entries, ``<base href>``, and the
-    ``pypi:repository-version`` meta value (None when absent)."""
+    """What an HTML page says: its file links as PEP 691 entries, ``<base href>``, the
+    ``pypi:repository-version`` meta value (None when absent) and the PEP 792 status as the
+    JSON ``project-status`` object (``pypi:project-status`` and ``-reason`` meta tags)."""
 
     entries: list[dict[str, Any]]
     base: str | None
     repository_version: str | None
+    project_status: dict[str, str | None]
 
 
 def read_anchors(text: str) -> Anchors:
@@ -25,7 +27,9 @@ def read_anchors(text: str) -> Anchors:
     parser.feed(text)
     parser.close()
     entries = [entry for attrs, label in parser.anchors if (entry := _entry(attrs, label))]
-    return Anchors(entries, parser.base, parser.repository_version)
+    status = {"status": parser.meta.get("pypi:project-status")}
+    status["reason"] = parser.meta.get("pypi:project-status-reason")
+    return Anchors(entries, parser.base, parser.repository_version, status)
 
 
 class _AnchorParser(HTMLParser):
@@ -34,6 +38,7 @@ class _AnchorParser(HTMLParser):
         self.anchors: list[tuple[dict[str, str | None], str]] = []
         self.base: str | None = None
         self.repository_version: str | None = None
+        self.meta: dict[str, str] = {}  # the first of each PEP 792 meta tag
         self._open: dict[str, str | None] | None = None
         self._text: list[str] = []
 
@@ -46,6 +51,8 @@ class _AnchorParser(HTMLParser):
             self.base = values["href"]
         elif tag == "meta" and values.get("name") == "pypi:repository-version":
             self.repository_version = values.get("content") or ""
+        elif tag == "meta" and (name := values.get("name") or "").startswith("pypi:project-status"):
+            self.meta.setdefault(name, values.get("content") or "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a":

@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
 from safeinstall.index import filenames as distname
-from safeinstall.index.distfile import DistFile, ProjectPage
+from safeinstall.index.distfile import DistFile, ProjectPage, listed_text
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.html import read_anchors
 from safeinstall.policy.hosts import index_allows
@@ -50,6 +50,7 @@ _DIGEST_HEX_LENGTHS = {
     "sha512": 128,
 }
 _UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
+_STATUS = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
 
 
 def parse_page(
@@ -109,7 +110,7 @@ def parse_json_page(
     versions = _versions(data.get("versions"), index, page_url)
     builder = _Builder(page_url, project, index, now, versions, fits=fits)
     builder.add(files)
-    return builder.page()
+    return builder.page(*_status(data.get("project-status", {}), index, page_url))
 
 
 def parse_html_page(
@@ -136,7 +137,7 @@ def parse_html_page(
         raise _bad(index, page_url, f"its <base href> is not a valid URL: {exc}") from None
     builder = _Builder(base, project, index, now, None, fits=fits)
     builder.add(html.entries)
-    return builder.page()
+    return builder.page(*_status(html.project_status, index, page_url))
 
 
 class _Builder:
@@ -168,9 +169,11 @@ class _Builder:
         self.pending: dict[Version, list[Mapping[str, Any]]] = {}
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
-    def page(self) -> ProjectPage:
+    def page(self, status: str, reason: str | None) -> ProjectPage:
         loaders = {v: partial(self._release, v) for v in self.pending}
-        return ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
+        page = ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
+        page.status, page.status_reason = status, reason
+        return page
 
     def add(self, entries: list[Any]) -> None:
         groups: dict[str, list[Mapping[str, Any]]] = {}
@@ -392,6 +395,16 @@ def _versions(raw: object, index: IndexSpec, page_url: str) -> tuple[Version, ..
         except InvalidVersion:
             continue  # a legacy version no file of ours can carry either
     return tuple(versions)
+
+
+def _status(marker: object, index: IndexSpec, page_url: str) -> tuple[str, str | None]:
+    """PEP 792: the status (default ``active``) and a printable reason; malformed: an error."""
+    raw = marker.get("status") if isinstance(marker, dict) else ""
+    reason = marker.get("reason") if isinstance(marker, dict) else None
+    status = raw.strip().lower() if isinstance(raw, str) else "active" if raw is None else ""
+    if not _STATUS.match(status) or not isinstance(reason, str | None):
+        raise _bad(index, page_url, f"its project-status {listed_text(repr(marker), 80)} is bad")
+    return status, (listed_text(reason) or None) if reason else None
 
 
 def _check_api_version(raw: object, index: IndexSpec, page_url: str) -> None:

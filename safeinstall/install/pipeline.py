@@ -390,9 +390,10 @@ def select_files(
         if find_links:
             with contextlib.suppress(SafeinstallError):
                 return from_local(pkg, local, times)
+        page = net.client.project(pkg.name)  # yanked, status, listed: pylock.toml as well
         if all(f.url for f in pkg.files):
-            return from_pylock(pkg, policy, net.allowed)
-        return from_page(pkg, net.client.project(pkg.name))
+            return from_pylock(pkg, policy, net.allowed, page)
+        return from_page(pkg, page, policy)
 
     def candidates(pkg: LockedPackage) -> list[Candidate]:
         found = listed(pkg)

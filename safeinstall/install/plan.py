@@ -1,16 +1,20 @@
 """Which file of each locked package to install, and where its bytes come from.
 
 - a pylock.toml names every file with its URL: each URL must be on a host the policy trusts, and
-  the package's ``index`` must be a trusted index;
+  the package's ``index`` must be a trusted index; online, its page is read as for a
+  requirements.txt lock, so that a file yanked (or a project quarantined) since locking is
+  refused the same way;
 - a requirements.txt lock has only hashes: the package's page is read from the one index the policy
   binds it to (``IndexClient.project``), and every locked hash must be a file listed there for the
-  pinned version (a hash the index no longer lists means the file was replaced or removed);
+  pinned version (a hash the index no longer lists means the file was replaced or removed); the
+  project's PEP 792 status is judged by the policy's ``project-status``;
 - offline (``--offline``), files come from ``--find-links`` directories and the artifact store and
   are matched by sha256 alone; nothing touches the network.
 
 Of the files whose hash is locked, the wheel whose tags the target prefers most is chosen; an sdist
 only when no wheel fits and the policy allows building that package. Yanked files are refused
-unless the policy gives a reason to allow that version.
+unless the policy gives a reason to allow that version. min-release-age holds unless the package
+or its index is exempt, or the lock records it was let in with ``lock --allow-fresh``.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from safeinstall import urls
 from safeinstall.errors import IntegrityError, PolicyError
-from safeinstall.index.distfile import ProjectPage
+from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, check_filename, file_sha256, parse_filename
 from safeinstall.lock.model import LockedPackage
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import trusted_indexes
-from safeinstall.resolve.candidates import old_enough, release_cutoff
+from safeinstall.resolve.candidates import old_enough, release_cutoff, status_text
 from safeinstall.targets import Target, tag_ranks
+from safeinstall.ui import live_status
 
 RELOCK = "regenerate the lock with `safeinstall lock`"
 # in a wheelhouse made by `safeinstall download`: sha256 -> upload time of each file in it
@@ -44,6 +49,8 @@ class Candidate:
     artifact: Artifact
     yanked: str | None = None  # None: not yanked; "" yanked without a reason
     upload_time: datetime | None = None  # None: unknown
+    index: str | None = None  # the policy index that lists it, when known
+    warning: str | None = None  # what to tell when it is chosen (its project's status)
 
 
 def choose(
@@ -76,7 +83,11 @@ def choose_candidate(
                 hint=RELOCK,
             )
     cutoff = release_cutoff(policy, now or datetime.now(UTC))
-    old = [c for c in candidates if old_enough(c.upload_time, cutoff)]
+    old = [
+        c
+        for c in candidates
+        if old_enough(c.upload_time, cutoff if _cooldown(pkg, c, policy) else None)
+    ]
     chosen = _best(pkg, old, target, policy)
     if chosen is None:
         would = _best(pkg, candidates, target, policy)
@@ -95,7 +106,23 @@ def choose_candidate(
             f"{pkg.name}=={pkg.version} is yanked on its index{reason}",
             hint="lock another version, or allow this one with a reason in the policy's `yanked`",
         )
+    if chosen.warning is not None:
+        _warn(chosen.warning)
     return chosen
+
+
+def _cooldown(pkg: LockedPackage, cand: Candidate, policy: Policy) -> bool:
+    """Whether min-release-age holds for this file of ``pkg``."""
+    index = cand.index or pkg.index_name
+    return pkg.allow_fresh is None and policy.cooldown_applies(pkg.name, index, pkg.version)
+
+
+def _warn(text: str) -> None:
+    status = live_status()  # choose_candidate runs in the command's thread: it has the UI
+    if status.ui is not None:
+        with status.writing:
+            status.clear()
+            status.ui.warn(text)
 
 
 def _best(
@@ -146,9 +173,13 @@ def _wheel_tags(filename: str) -> Iterable[Tag]:
 
 
 def from_pylock(
-    pkg: LockedPackage, policy: Policy, allowed: Callable[[str], bool]
+    pkg: LockedPackage,
+    policy: Policy,
+    allowed: Callable[[str], bool],
+    page: ProjectPage | None = None,
 ) -> list[Candidate]:
-    """Candidates from a pylock.toml entry; refuses untrusted indexes and file hosts."""
+    """Candidates from a pylock.toml entry; refuses untrusted indexes and file hosts. With the
+    index's ``page`` (online), each also as ``from_page`` judges it: yanked, status, listed."""
     if pkg.index_url is not None:
         trusted = {urls.normalize(spec.url) for spec in trusted_indexes(policy)}
         if urls.normalize(pkg.index_url) not in trusted:
@@ -166,19 +197,33 @@ def from_pylock(
                 hint="relock from a trusted index, or add that host to the index's file-hosts",
             )
         art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)
-        out.append(Candidate(art, upload_time=file.upload_time))
-    return out
+        out.append(Candidate(art, upload_time=file.upload_time, index=pkg.index_name))
+    if page is None:
+        return out
+    listed = {c.artifact.sha256: c for c in from_page(pkg, page, policy)}
+    return [
+        replace(
+            c,
+            yanked=listed[c.artifact.sha256].yanked,
+            upload_time=c.upload_time or listed[c.artifact.sha256].upload_time,
+            index=page.index,
+            warning=listed[c.artifact.sha256].warning,
+        )
+        for c in out
+    ]
 
 
-def from_page(pkg: LockedPackage, page: ProjectPage) -> list[Candidate]:
-    """Candidates from the index's listing: the files whose sha256 the lock pins."""
+def from_page(
+    pkg: LockedPackage, page: ProjectPage, policy: Policy | None = None
+) -> list[Candidate]:
+    """Candidates from the index's listing: the files whose sha256 the lock pins; with the
+    ``policy``, a project whose status it denies is refused (one it warns on says so)."""
+    warning = _status(pkg, page, policy) if policy is not None else None
     locked = set(pkg.hashes)
     out = []
     for file in page.files_of(pkg.version):
-        if file.sha256 not in locked:
-            continue
-        art = Artifact(pkg.name, pkg.version, file.filename, file.sha256, file.url, file.size)
-        out.append(Candidate(art, file.yanked, file.upload_time))
+        if file.sha256 in locked:
+            out.append(_listed(pkg, file, page.index, warning))
     missing = locked - {c.artifact.sha256 for c in out}
     if missing:
         raise IntegrityError(
@@ -188,6 +233,28 @@ def from_page(pkg: LockedPackage, page: ProjectPage) -> list[Candidate]:
             f"then {RELOCK}",
         )
     return out
+
+
+def _listed(pkg: LockedPackage, file: DistFile, index: str, warning: str | None) -> Candidate:
+    art = Artifact(pkg.name, pkg.version, file.filename, file.sha256 or "", file.url, file.size)
+    return Candidate(art, file.yanked, file.upload_time, index, warning)
+
+
+def _status(pkg: LockedPackage, page: ProjectPage, policy: Policy) -> str | None:
+    """PolicyError when the policy denies the project's status on its index; the warning to
+    give when it warns on it; None when the project is active or its status allowed."""
+    action = policy.status_action(page.status)
+    if action == "deny":
+        raise PolicyError(
+            f"{pkg.name}=={pkg.version}: {status_text(page)}, which the policy denies",
+            hint='replace the package and relock; if it must stay, set its status to "warn" '
+            "in the policy's project-status",
+        )
+    return (
+        f"{status_text(page)} (the policy's project-status warns on it)"
+        if action == "warn"
+        else None
+    )
 
 
 def local_files(

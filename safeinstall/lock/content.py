@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def content_digest(lock: Lock) -> str:
-    """``sha256:<hex>`` over the targets and, per package, name, version, marker, index and
-    every file's sha256, name and URL (in a canonical order)."""
+    """``sha256:<hex>`` over the targets and, per package, name, version, marker, index, its
+    ``--allow-fresh`` record and every file's sha256, name and URL (in a canonical order)."""
     digest = hashlib.sha256()
     parts = [("environment", e) for e in sorted(lock.environments)]
     parts.append(("requires-python", lock.requires_python or ""))
@@ -47,6 +47,7 @@ def changed_names(old: Lock, new: Lock) -> list[str]:
 def _entry(pkg: LockedPackage) -> list[tuple[str, str]]:
     parts = [("package", str(pkg.name)), ("version", str(pkg.version))]
     parts += [("marker", pkg.marker or ""), ("index", pkg.index_url or "")]
+    parts += [("allow-fresh", pkg.allow_fresh)] if pkg.allow_fresh else []  # a lifted cooldown
     for file in sorted(pkg.files, key=lambda f: (f.sha256, f.filename, f.url)):
         parts += [("sha256", file.sha256), ("filename", file.filename), ("url", file.url)]
     return parts

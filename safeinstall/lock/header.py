@@ -12,3 +12,5 @@ ENVIRONMENT_PREFIX = "# environment: "
 LICENSE_PREFIX = "# license: "
 NOTE_PREFIX = "# note: "
 VIA_PREFIX = "# via "
+# under a package let in inside min-release-age by `lock --allow-fresh`: why, and by whom
+ALLOW_FRESH_PREFIX = "# allow-fresh: "

@@ -25,6 +25,7 @@ from safeinstall.lock.model import (
     LockedFile,
     LockedPackage,
     update_file,
+    with_allow_fresh,
 )
 from safeinstall.lock.read import parse_lock
 from safeinstall.policy.model import Policy
@@ -119,7 +120,7 @@ def resolve_lock(
         notify(note)
     index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
     lock = from_resolution(merge(each), digest, index_urls, _policy_environments(policy, targets))
-    lock = replace(lock, notes=notes)
+    lock = with_allow_fresh(replace(lock, notes=notes), policy)  # `lock --allow-fresh`
     return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
 
 

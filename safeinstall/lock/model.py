@@ -21,6 +21,7 @@ from packaging.version import Version
 from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
 from safeinstall.lock.header import (
+    ALLOW_FRESH_PREFIX,
     CONTENT_PREFIX,
     DIGEST_PREFIX,
     ENVIRONMENT_PREFIX,
@@ -32,6 +33,7 @@ from safeinstall.lock.header import (
 # Imported where used below: `check` reads license comments through this module, and the hook
 # path must start fast.
 if TYPE_CHECKING:
+    from safeinstall.policy.model import Policy
     from safeinstall.targets import Target
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -64,6 +66,8 @@ class LockedPackage:
     via: tuple[str, ...] = ()
     yanked: str | None = None  # the policy's reason for allowing a yanked version
     license: str | None = None  # SPDX expression recorded at lock time; None: unknown
+    # `lock --allow-fresh`: why (and by whom) it may be inside min-release-age; None: it may not
+    allow_fresh: str | None = None
 
     @property
     def hashes(self) -> tuple[str, ...]:
@@ -81,6 +85,25 @@ class Lock:
     notes: tuple[str, ...] = ()
     # the content digest the file records ("": none); not content itself, so not compared
     recorded_content: str = field(default="", compare=False)
+
+
+def with_allow_fresh(lock: Lock, policy: Policy) -> Lock:
+    """``lock`` with each package ``lock --allow-fresh`` named recording who let it in and why;
+    UsageError when one names no locked package (a typo must not pass silently)."""
+    if not policy.allow_fresh:
+        return lock
+    from safeinstall.errors import UsageError
+
+    for rule, _ in policy.allow_fresh:
+        if not any(rule.matches(p.name, p.version) for p in lock.packages):
+            raise UsageError(
+                f"--allow-fresh {rule.raw}: the lock has no such package",
+                hint="name a package (or name==version) that the lock pins",
+            )
+    packages = (
+        replace(p, allow_fresh=policy.fresh_reason(p.name, p.version)) for p in lock.packages
+    )
+    return replace(lock, packages=tuple(packages))
 
 
 def input_digest(
@@ -127,6 +150,8 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
             lines.append(f"    # yanked, allowed by the policy: {pkg.yanked}")
         if pkg.license:
             lines.append(f"    {LICENSE_PREFIX}{pkg.license}")
+        if pkg.allow_fresh:
+            lines.append(f"    {ALLOW_FRESH_PREFIX}{pkg.allow_fresh}")
     from safeinstall.lock.content import content_digest  # of what the text reads back as
 
     content = content_digest(read_requirements_txt("\n".join(lines), "<lock>"))
@@ -152,6 +177,9 @@ def read_requirements_txt(text: str, path: str) -> Lock:
         elif line.startswith(ENVIRONMENT_PREFIX):
             marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
             environments.append(_environment(marker, Location(path, lineno)))
+        elif packages and line.startswith(ALLOW_FRESH_PREFIX):
+            why = line[len(ALLOW_FRESH_PREFIX) :].strip()
+            packages[-1] = replace(packages[-1], allow_fresh=why)
         elif packages and line.startswith(LICENSE_PREFIX):
             packages[-1] = replace(packages[-1], license=line[len(LICENSE_PREFIX) :].strip())
         elif packages and line.startswith(VIA_PREFIX):

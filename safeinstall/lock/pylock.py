@@ -78,6 +78,8 @@ def to_pylock_toml(lock: Lock) -> str:
             tool["yanked-reason"] = pkg.yanked
         if pkg.license:
             tool["license"] = pkg.license
+        if pkg.allow_fresh:
+            tool["allow-fresh"] = pkg.allow_fresh
         if tool:
             table["tool"] = {"safeinstall": tool}
         packages.append(table)
@@ -199,6 +201,7 @@ def read_pylock_toml(text: str, path: str) -> Lock:
                 via=tool.strings("via"),
                 yanked=tool.string("yanked-reason"),
                 license=tool.string("license"),
+                allow_fresh=tool.string("allow-fresh"),
             )
         )
     top = _Tool(_table(pylock.tool).get("safeinstall"), "", Location(path))

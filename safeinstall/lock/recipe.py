@@ -8,15 +8,24 @@ command with the same options, so the two can never disagree on what a lock's re
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
 from safeinstall.errors import InputError, Location, UsageError
 from safeinstall.filekind import is_pylock
+from safeinstall.policy.model import PackageRule
 
 _HEADER = "# To update it, run:"
+REASON_LIMIT = 200
+_FRESH = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(==[^\s;]+)?")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,10 +85,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="include a PEP 735 [dependency-groups] group (repeatable)",
     )
     parser.add_argument(
+        "--allow-fresh",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="let PKG (or PKG==VERSION) be locked inside the policy's min-release-age, e.g. for "
+        "an urgent security fix (repeatable; needs --reason; recorded in the lock)",
+    )
+    parser.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help='why --allow-fresh is needed, e.g. "CVE-2026-1234 fix" (recorded with who ran it)',
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="do not resolve: exit 0 if the lock matches its inputs and policy, 1 if stale",
     )
+
+
+def allow_fresh(
+    names: list[str], reason: str | None, who: Callable[[], str | None]
+) -> tuple[tuple[PackageRule, str], ...]:
+    """The ``--allow-fresh`` rules with their record, ``REASON (by WHO)``: ``who()`` is git's
+    user.name (else $USER). The text goes into the lock, one line: no control characters."""
+    if not names:
+        if reason is not None:
+            raise UsageError("--reason goes with --allow-fresh", hint="add --allow-fresh PKG")
+        return ()
+    text = (reason or "").strip()
+    if not text or not text.isprintable() or len(text) > REASON_LIMIT:
+        raise UsageError(
+            "--allow-fresh needs --reason: one line of printable text, "
+            f"at most {REASON_LIMIT} characters",
+            hint='say why, e.g. --allow-fresh demo --reason "CVE-2026-1234 fix"',
+        )
+    person = next((p for p in (who(), os.environ.get("USER")) if p and _plain(p)), "unknown")
+    rules = []
+    for name in names:
+        match = _FRESH.fullmatch(name.strip())
+        try:
+            spec = SpecifierSet(match[2] or "") if match else None
+        except InvalidSpecifier:
+            spec = None
+        if match is None or spec is None:
+            raise UsageError(
+                f"--allow-fresh {name!r} is not a package name or name==version",
+                hint="write e.g. --allow-fresh demo or --allow-fresh demo==2.1",
+            )
+        rules.append(PackageRule(name.strip(), canonicalize_name(match[1]), spec))
+    return tuple((rule, f"{text} (by {person})") for rule in rules)
+
+
+def _plain(text: str) -> bool:
+    return text.isprintable() and len(text) <= 80
 
 
 def default_inputs() -> list[Path]:

@@ -86,6 +86,15 @@ def _show(revision: str, path: Path, *, missing_ok: bool) -> bytes | None:
     return data
 
 
+def git_user() -> str | None:
+    """git's ``user.name`` here; None when git or the setting is missing."""
+    try:
+        done = _run("config", "user.name", where=Location("git config"))
+    except (UsageError, InputError):
+        return None
+    return done.stdout.decode("utf-8", "replace").strip() or None if not done.returncode else None
+
+
 def _run(*args: str, where: Location) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(["git", *args], capture_output=True, check=False, timeout=GIT_TIMEOUT)

@@ -22,6 +22,8 @@ from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
     ENV_OVERRIDES,
     STARTUP_BUILTINS,
+    STATUS_ACTIONS,
+    STATUS_DEFAULTS,
     AuditIgnore,
     MalwareGate,
     PackageRule,
@@ -39,6 +41,8 @@ _MALWARE_KEYS = ("db", "api", "osv-url", "unreachable")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _PTH_NAME = re.compile(r"[^/\\\s.][^/\\\s]*\.pth")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_STATUS = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_AGE_KEYS = ("age", "exempt", "exempt-indexes")
 
 
 def _switch(r: Checker, key: str, value: object) -> tuple[str, ...]:
@@ -107,6 +111,56 @@ def _yanked(r: Checker, key: str, value: object) -> tuple[tuple[PackageRule, str
             )
             out.append((rule, reason.strip()))
     return tuple(out)
+
+
+def _project_status(r: Checker, key: str, value: object) -> tuple[tuple[str, str], ...]:
+    """``{ quarantined = "deny", archived = "warn", deprecated = "allow" }`` over the defaults."""
+    if not isinstance(value, dict):
+        r.problem(
+            f'{key!r} must be a table like {{ archived = "deny" }}, not {kind_of(value)}', key
+        )
+        return STATUS_DEFAULTS
+    out = dict(STATUS_DEFAULTS)
+    for status, action in value.items():
+        if not _STATUS.fullmatch(status) or status == "active":
+            r.problem(f"{key!r}: {status!r} is not a project status such as 'archived'", key)
+        elif action not in STATUS_ACTIONS:
+            r.problem(f'{key}.{status} must be "deny", "warn" or "allow", not {action!r}', key)
+        else:
+            out[status] = action
+    return tuple(sorted(out.items()))
+
+
+class _ReleaseAge(tuple[Any, tuple[str, ...], tuple[str, ...]]):
+    """min-release-age as its three Policy fields: the age, exempt packages, exempt indexes."""
+
+
+def _release_age(r: Checker, key: str, value: object) -> _ReleaseAge:
+    """``"7 days"``, or ``{ age = "7 days", exempt = ["acme-*"], exempt-indexes = ["corp"] }``."""
+    if not isinstance(value, dict):
+        return _ReleaseAge((_min_release_age(r, key, value), (), ()))
+    r.unknown_keys(value, _AGE_KEYS, f" in {key!r}")
+    age = _min_release_age(r, f"{key}.age", value.get("age", 0))
+    exempt = globs(r, f"{key}.exempt", value.get("exempt", []), key)
+    indexes = tuple(strings(r, f"{key}.exempt-indexes", value.get("exempt-indexes", []), key))
+    return _ReleaseAge((age, exempt, indexes))
+
+
+def _fields(table: Mapping[str, Any], r: Checker) -> dict[str, Any]:
+    """The Policy fields of a validated table; min-release-age fills three of them."""
+    fields = {FIELDS[k][0]: FIELDS[k][1](r, k, v) for k, v in table.items() if k in FIELDS}
+    if (age := fields.pop("min_release_age", None)) is not None:
+        fields["min_release_age"], fields["cooldown_exempt"] = age[0], age[1]
+        fields["cooldown_exempt_indexes"] = age[2]
+        names = {i.name for i in fields.get("indexes") or ()}
+        for name in age[2] if "indexes" in fields else ():
+            if name not in names:
+                r.problem(
+                    f"'min-release-age.exempt-indexes': no index is named {name!r}",
+                    "min-release-age",
+                    '"' + name,
+                )
+    return fields
 
 
 def _min_release_age(r: Checker, key: str, value: object) -> Any:
@@ -312,7 +366,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "sdists": ("sdists", _switch),
     "yanked": ("yanked", _yanked),
     "prereleases": ("prereleases", _switch),
-    "min-release-age": ("min_release_age", _min_release_age),
+    "min-release-age": ("min_release_age", _release_age),
     "licenses": ("licenses", _licenses),
     "environments": ("environments", _environments),
     "direct-references": ("direct_references", globs),
@@ -321,6 +375,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "startup-files": ("startup_files", _startup_files),
     "build-sandbox": ("build_sandbox", _sandbox),
     "malware": ("malware", _malware),
+    "project-status": ("project_status", _project_status),
 }
 
 
@@ -330,7 +385,7 @@ def policy_from_table(
     """Validate a policy table (already parsed); ``text`` is the raw file, for line numbers."""
     r = Checker(source, text, start_line)
     r.unknown_keys(table, tuple(FIELDS), "")
-    fields = {FIELDS[k][0]: FIELDS[k][1](r, k, v) for k, v in table.items() if k in FIELDS}
+    fields = _fields(table, r)
     r.raise_if_any()
     return Policy(source=source, **fields)
 
@@ -348,5 +403,7 @@ def apply_env_overrides(policy: Policy, environ: Mapping[str, str]) -> Policy:
             value = [part.strip() for part in raw.split(",") if part.strip()]
         field, convert = FIELDS[key]
         changes[field] = convert(r, var, value)
+        if isinstance(changes[field], _ReleaseAge):  # the age only: the file's exemptions hold
+            changes[field] = changes[field][0]
     r.raise_if_any()
     return dataclasses.replace(policy, **changes) if changes else policy

@@ -127,6 +127,12 @@ class StartupFile:
     sha256: str  # lower-case hex
 
 
+# PEP 792 statuses an index may give a project, and what the built-in policy does with each
+# ("active" is always allowed; a status the policy does not name is denied: fail closed)
+STATUS_ACTIONS = ("deny", "warn", "allow")
+STATUS_DEFAULTS = (("archived", "warn"), ("deprecated", "warn"), ("quarantined", "deny"))
+
+
 @dataclass(frozen=True, slots=True)
 class MalwareGate:
     """The known-malware gate (``malware = { ... }``; enforced by ``audit/malware.py``).
@@ -167,6 +173,12 @@ class Policy:
     startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
     build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
     malware: MalwareGate = MalwareGate()  # on by default: the OSV API, failing closed
+    project_status: tuple[tuple[str, str], ...] = STATUS_DEFAULTS  # (status, deny|warn|allow)
+    # min-release-age does not apply to these name globs, nor to files from these indexes
+    cooldown_exempt: tuple[str, ...] = ()
+    cooldown_exempt_indexes: tuple[str, ...] = ()
+    # `lock --allow-fresh PKG`: (rule, who and why) let inside the min-release-age window
+    allow_fresh: tuple[tuple[PackageRule, str], ...] = ()
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)
@@ -191,3 +203,24 @@ class Policy:
     def yanked_reason(self, name: str, version: Version) -> str | None:
         """The reason the policy gives for allowing this yanked version, or None (refuse)."""
         return next((why for rule, why in self.yanked if rule.matches(name, version)), None)
+
+    def status_action(self, status: str) -> str:
+        """What to do with a project the index marks ``status`` (PEP 792): deny, warn, allow."""
+        if status == "active":
+            return "allow"
+        return next((action for name, action in self.project_status if name == status), "deny")
+
+    def cooldown_applies(
+        self, name: str, index: str | None = None, version: Version | None = None
+    ) -> bool:
+        """Whether min-release-age holds for ``name`` (from ``index``): not when it is 0, nor
+        for an exempt package or index, nor for a package locked with ``--allow-fresh``."""
+        if not self.min_release_age or any(_glob(p, name) for p in self.cooldown_exempt):
+            return False
+        if index is not None and index in self.cooldown_exempt_indexes:
+            return False
+        return self.fresh_reason(name, version) is None
+
+    def fresh_reason(self, name: str, version: Version | None = None) -> str | None:
+        """Who let ``name`` in inside the min-release-age window, and why (``--allow-fresh``)."""
+        return next((why for rule, why in self.allow_fresh if rule.matches(name, version)), None)

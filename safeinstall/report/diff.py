@@ -21,7 +21,16 @@ from packaging.version import Version
 from safeinstall.lock.model import Lock, LockedPackage
 
 Kind = Literal[
-    "added", "removed", "upgraded", "downgraded", "index", "license", "sdist", "files", "alarm"
+    "added",
+    "removed",
+    "upgraded",
+    "downgraded",
+    "index",
+    "license",
+    "fresh",
+    "sdist",
+    "files",
+    "alarm",
 ]
 
 
@@ -63,6 +72,7 @@ def diff_locks(old: Lock, new: Lock) -> LockDiff:
         changes += _versions(name, was, now)
         changes += _attribute(name, "index", was, now, lambda p: p.index_url)
         changes += _attribute(name, "license", was, now, lambda p: p.license)
+        changes += _fresh(name, was, now)
         changes += _new_sdists(name, was, now)
         same = {p.version: p for p in was}
         for pkg in now:
@@ -109,6 +119,18 @@ def _attribute(
     if not was or not now or not old or not new or old == new:
         return []  # added/removed, or a side that does not record it (requirements.txt)
     return [Change(kind, name, ", ".join(sorted(old)), ", ".join(sorted(new)))]
+
+
+def _fresh(
+    name: NormalizedName, was: list[LockedPackage], now: list[LockedPackage]
+) -> list[Change]:
+    """A version newly let in inside min-release-age (``lock --allow-fresh``): who and why."""
+    known = {(p.version, p.allow_fresh) for p in was}
+    return [
+        Change("fresh", name, None, str(p.version), f"inside min-release-age: {p.allow_fresh}")
+        for p in now
+        if p.allow_fresh and (p.version, p.allow_fresh) not in known
+    ]
 
 
 def _new_sdists(

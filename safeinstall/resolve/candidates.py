@@ -4,7 +4,10 @@ The policy decides per version: allow/deny, prereleases, ``min-release-age`` (co
 a file uploaded inside the window, or with no upload time, is never pinned, even when the rest
 of its release is old; a release left with no file counts as too new), yanked files (PEP 592:
 only with an ``==`` pin and a reason in the policy), sdists and, once its metadata has been
-read, the license (``licenses.allow``; an unknown license is refused when the list is set).
+read, the license (``licenses.allow``; an unknown license is refused when the list is set), and
+the project's PEP 792 status on its index (``project-status``: denied, or allowed with a warning
+through the finder's ``notify``). min-release-age does not hold for exempt packages and indexes
+nor for a package locked with ``--allow-fresh``.
 The target decides per file: wheel tags and requires-python. A version without a usable file
 is not a candidate. Every refusal is recorded so that a conflict can say why a requirement had
 nothing left.
@@ -199,6 +202,7 @@ class CandidateFilter:
                     excluded[v] = why
                     self.refused(name, v, why)
                     continue
+                self._tell_status(name)
                 yield Candidate(name, v, extra, entry.files)
 
         return candidates
@@ -285,10 +289,18 @@ class CandidateFilter:
             rule = self.policy.denied_by(name, version)
             refusal = f"denied by the policy ({rule.raw})" if rule else "not on the allow list"
             return _Version(version, (), (), refusal)
+        page = self._page(name)
+        if self.policy.status_action(page.status) == "deny":
+            return _Version(version, (), (), f"{status_text(page)}, which the policy denies")
         usable = sorted((f for f in files if self._usable(f)), key=self._file_rank)
         if not usable:
             return _Version(version, (), (), self._no_file(name, files), no_file=True)
-        old = [f for f in usable if self._old_enough(f)]
+        held = {
+            i: self.policy.cooldown_applies(name, i, version) for i in {f.index for f in usable}
+        }
+        old = [
+            f for f in usable if old_enough(f.upload_time, self.cutoff if held[f.index] else None)
+        ]
         if not old:
             times = [f.upload_time for f in usable if f.upload_time is not None]
             untimed = len(times) < len(usable)
@@ -297,8 +309,13 @@ class CandidateFilter:
         yanked = tuple(f for f in old if f.yanked is not None)
         return _Version(version, good, yanked, None)
 
-    def _old_enough(self, file: DistFile) -> bool:
-        return old_enough(file.upload_time, self.cutoff)
+    def _tell_status(self, name: NormalizedName) -> None:
+        """Warn, once a run, that a project the policy lets through has a status to know of."""
+        page = self._page(name)
+        if page.status != "active" and page.tell_once():
+            notify = getattr(self.finder, "notify", None)  # the resolver's finders have one
+            if notify is not None and self.policy.status_action(page.status) == "warn":
+                notify(f"{status_text(page)} (the policy's project-status warns on it)")
 
     def _usable(self, file: DistFile) -> bool:
         if file.kind == "sdist":
@@ -341,7 +358,9 @@ class CandidateFilter:
             raise PolicyError(
                 f"cannot apply min-release-age to {name} {entry.version}: index {index!r} "
                 "does not say when its files were uploaded",
-                hint="use an index that serves upload times (PEP 700), or set min-release-age to 0",
+                hint="use an index that serves upload times (PEP 700), exempt the index "
+                f'(min-release-age = {{ age = "...", exempt-indexes = ["{index}"] }}), '
+                "or set min-release-age to 0",
             )
         if entry.fresh is not None:
             return (
@@ -349,6 +368,12 @@ class CandidateFilter:
                 f"min-release-age of {self.policy.min_release_age}"
             )
         return None
+
+
+def status_text(page: ProjectPage) -> str:
+    """``index 'corp' marks demo quarantined: reason`` (the reason made printable by pages.py)."""
+    why = f": {page.status_reason}" if page.status_reason else ""
+    return f"index {page.index!r} marks {page.project} {page.status}{why}"
 
 
 class _PageSource(Protocol):  # the part of resolve.Finder used here

@@ -105,3 +105,52 @@ def test_lock_against_pypiserver(
     assert refused.code == 1, refused.err
     assert "upload times" in refused.err
     assert (project / "requirements.txt").read_bytes() == before
+
+
+def test_an_exempt_pypiserver_index_locks_under_min_release_age(
+    pypiserver: tuple[str, Path],
+    tmp_path: Path,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An internal index that serves no upload times, declared exempt, no longer fails the
+    lock; an exempt package name does the same for that package only."""
+    url, packages = pypiserver
+    internal = build_wheel(packages, "internal-tool", "1.0")
+    project = tmp_path / "proj"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    policy = tmp_path / "policy.toml"
+    index = f'indexes = [{{ name = "internal", url = "{url}" }}]\n'
+    (project / "requirements.in").write_text("internal-tool\n")
+
+    policy.write_text(index + 'min-release-age = "7 days"\n')
+    refused = cli("lock", "--policy", policy)
+    assert refused.code == 1
+    assert "index 'internal' does not say when its files were uploaded" in refused.err
+    assert not (project / "requirements.txt").exists()
+
+    policy.write_text(
+        index + 'min-release-age = { age = "7 days", exempt-indexes = ["internal"] }\n'
+    )
+    result = cli("lock", "--policy", policy)
+    assert result.code == 0, result.err
+    lock = (project / "requirements.txt").read_text()
+    assert f"internal-tool==1.0 \\\n    --hash=sha256:{file_sha256(internal)}\n" in lock
+    # the install applies min-release-age again, with the same exemption
+    install = ("install", "--policy", policy, "-r", "requirements.txt", "--python", sys.executable)
+    installed = cli(*install, "--target", tmp_path / "t")
+    assert installed.code == 0, installed.err
+    assert list((tmp_path / "t").glob("internal_tool-1.0.dist-info"))
+    policy.write_text(index + 'min-release-age = "7 days"\n')
+    refused = cli(*install, "--target", tmp_path / "t2")
+    assert refused.code == 1
+    assert "cannot apply min-release-age to internal-tool==1.0" in refused.err
+    policy.write_text(
+        index + 'min-release-age = { age = "7 days", exempt-indexes = ["internal"] }\n'
+    )
+
+    policy.write_text(index + 'min-release-age = { age = "7 days", exempt = ["internal-*"] }\n')
+    again = cli("lock", "--policy", policy, "-o", "pylock.toml")
+    assert again.code == 0, again.err

@@ -11,6 +11,7 @@ Typical use (see ``fixtures.py`` for the pytest fixtures)::
 
     wheel = build_wheel(tmp_path, "demo", "1.0")
     index_server.add("a", wheel, upload_time=datetime(2024, 1, 1, tzinfo=UTC))
+    index_server.set_status("a", "demo", "quarantined", "malware")  # PEP 792, both formats
     index_server.misbehave("/a/files/*", times=2, status=500)   # two 500s, then normal
     url = index_server.index_url("a")                              # http://127.0.0.1:PORT/a/simple/
     index_server.requests                                          # what the client sent
@@ -85,6 +86,7 @@ class RecordedRequest:
 @dataclass(slots=True)
 class _Index:
     files: list[ServedFile] = field(default_factory=list)
+    statuses: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # PEP 792
 
 
 class IndexServer:
@@ -186,6 +188,18 @@ class IndexServer:
             self._indexes.setdefault(index, _Index()).files.append(served)
         return served
 
+    def yank(self, index: str, filename: str, reason: str | bool = True) -> None:
+        """Yank the listed ``filename`` on ``index`` (PEP 592), as if after it was locked."""
+        with self._lock:
+            files = self._indexes[index].files
+            files[:] = [replace(f, yanked=reason) if f.filename == filename else f for f in files]
+
+    def set_status(self, index: str, project: str, status: str, reason: str | None = None) -> None:
+        """Mark ``project`` on ``index`` with a PEP 792 status (and reason) on its page."""
+        with self._lock:
+            statuses = self._indexes.setdefault(index, _Index()).statuses
+            statuses[canonicalize_name(project)] = (status, reason)
+
     # -- misbehaviour ------------------------------------------------------------------------
     def misbehave(self, pattern: str = "*", *, times: int | None = None, **knobs: Any) -> None:
         """Misbehave on paths matching ``pattern``, ``times`` times or always (see Misbehaviour)."""
@@ -226,6 +240,7 @@ class IndexServer:
         with self._lock:
             index = self._indexes.get(parts[1]) if len(parts) > 2 else None
             files = list(index.files) if index is not None else []
+            statuses = dict(index.statuses) if index is not None else {}
         if index is None:
             return _Answer(404, "text/plain", b"no such index\n")
         kind, rest = parts[2], "/".join(parts[3:])
@@ -235,13 +250,18 @@ class IndexServer:
                 return _Answer(200, simplepages.JSON_TYPE, simplepages.root_json(projects))
             return _Answer(200, simplepages.HTML_TYPE, simplepages.root_html(projects))
         if kind == "simple":
-            return self._project(parts[1], rest, files, accept)
+            return self._project(parts[1], rest, files, accept, statuses)
         if kind == "files":
             return _file(unquote(rest), files)
         return _Answer(404, "text/plain", b"not found\n")
 
     def _project(
-        self, index: str, rest: str, files: list[ServedFile], accept: str | None
+        self,
+        index: str,
+        rest: str,
+        files: list[ServedFile],
+        accept: str | None,
+        statuses: dict[str, tuple[str, str | None]],
     ) -> _Answer:
         name = rest.rstrip("/")
         canonical = canonicalize_name(name)
@@ -250,9 +270,13 @@ class IndexServer:
         listed = [f for f in files if f.project == canonical]
         if not listed:
             return _Answer(404, "text/plain", b"no such project\n")
+        status = statuses.get(canonical)
         if simplepages.wants_json(accept):
-            return _Answer(200, simplepages.JSON_TYPE, simplepages.project_json(canonical, listed))
-        return _Answer(200, simplepages.HTML_TYPE, simplepages.project_html(canonical, listed))
+            page = simplepages.project_json(canonical, listed, status)
+            return _Answer(200, simplepages.JSON_TYPE, page)
+        return _Answer(
+            200, simplepages.HTML_TYPE, simplepages.project_html(canonical, listed, status)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 HTML carries ``data-requires-python``, ``data-yanked``, ``data-dist-info-metadata`` and
 ``data-core-metadata`` (PEP 592/658/714), ``#sha256=`` fragments and the repository-version meta
 tag; JSON carries ``hashes``, ``yanked``, ``core-metadata`` and the PEP 700 ``versions``/``size``/
-``upload-time`` fields (api-version 1.1).
+``upload-time`` fields (api-version 1.1). A project given a PEP 792 status gets the JSON
+``project-status`` object or the ``pypi:project-status``/``-reason`` meta tags (api-version 1.4).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from packaging.utils import (
 )
 
 API_VERSION = "1.1"
+STATUS_API_VERSION = "1.4"  # PEP 792
+Status = tuple[str, str | None] | None  # (status, reason) of a project
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html; charset=utf-8"
 
@@ -71,7 +74,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def project_json(project: str, files: list[ServedFile]) -> bytes:
+def project_json(project: str, files: list[ServedFile], status: Status = None) -> bytes:
     entries = []
     for f in files:
         entry: dict[str, object] = {
@@ -92,20 +95,30 @@ def project_json(project: str, files: list[ServedFile]) -> bytes:
         entry["dist-info-metadata"] = meta
         entries.append(entry)
     versions = sorted({f.version for f in files if f.version is not None})
-    page = {
-        "meta": {"api-version": API_VERSION},
+    page: dict[str, object] = {
+        "meta": {"api-version": API_VERSION if status is None else STATUS_API_VERSION},
         "name": project,
         "files": entries,
         "versions": versions,
     }
+    if status is not None:
+        marker = {"status": status[0]}
+        page["project-status"] = marker if status[1] is None else {**marker, "reason": status[1]}
     return json.dumps(page, indent=1).encode()
 
 
-def project_html(project: str, files: list[ServedFile]) -> bytes:
+def project_html(project: str, files: list[ServedFile], status: Status = None) -> bytes:
+    version = API_VERSION if status is None else STATUS_API_VERSION
     lines = [
         "<!DOCTYPE html>",
         "<html><head>",
-        f'<meta name="pypi:repository-version" content="{API_VERSION}">',
+        f'<meta name="pypi:repository-version" content="{version}">',
+    ]
+    if status is not None:
+        lines.append(f'<meta name="pypi:project-status" content="{html.escape(status[0])}">')
+    if status is not None and status[1] is not None:
+        lines.append(f'<meta name="pypi:project-status-reason" content="{html.escape(status[1])}">')
+    lines += [
         f"<title>Links for {html.escape(project)}</title>",
         "</head><body>",
         f"<h1>Links for {html.escape(project)}</h1>",
