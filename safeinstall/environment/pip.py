@@ -9,8 +9,12 @@ No code of the target environment runs in pip's process either: the interpreter 
 ``probe.target_command`` starts it (``-I -S``: no ``.pth`` file runs), and ``_RUNNER`` puts the
 environment's site-packages (``SITE``) on ``sys.path`` after the standard library, so that pip
 sees what is installed, then runs the environment's own pip (``python -m pip`` as the user would
-run it: it knows this interpreter and how to install into its schemes; safeinstall's own
-environment need not have a pip at all). Every other top-level import fails: pip's vendored
+run it: it knows this interpreter and how to install into its schemes). A target without pip
+(``venv --without-pip``, a venv uv made) runs safeinstall's own pip instead, imported from its
+own directory only: a ``pip`` package planted in the target's site-packages without pip's
+metadata is never imported. This is what pip's ``--python`` does, minus its weak points: that
+starts the target without ``-I -S``, so the target's ``sitecustomize`` and ``.pth`` files would
+run. Every other top-level import fails: pip's vendored
 libraries try optional ones (``socks``, ``brotli``, ``_manylinux``...) that a hostile wheel could
 provide. A build backend still runs in the target (an sdist built without isolation): pip starts
 it in its own subprocess, with ``site``, as building needs it. So the pip run that builds sdists
@@ -20,7 +24,9 @@ runs in the build sandbox (``sandbox.py``: no network, a scrubbed environment, a
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -32,7 +38,7 @@ from pathlib import Path
 
 from safeinstall.environment.pipoutput import PROJECT, pip_said, redacted
 from safeinstall.environment.pipoutput import failure as _failure
-from safeinstall.environment.probe import Scheme, is_target_command, target_command
+from safeinstall.environment.probe import HAS_PIP, Scheme, is_target_command, target_command
 from safeinstall.environment.sandbox import Confinement, confined
 from safeinstall.errors import PolicyError, TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
@@ -43,13 +49,23 @@ _KEPT = 2000  # lines of pip's output kept for the message when it fails (the la
 
 Echo = Callable[[str], None]
 
-# After _PRELUDE (probe.py), in the target with -I -S: sys.argv is ["-c", *pip's arguments].
+# After _PRELUDE (probe.py) and the OWN_PIP line (``_own_pip``), in the target with -I -S:
+# sys.argv is ["-c", *pip's arguments]. PIP_HOME: None for the environment's own pip (on SITE),
+# else the directory holding safeinstall's pip (has_pip in probe.py says which, by files).
 _RUNNER = r"""
 import importlib.machinery as machinery, runpy
 STDLIB = list(sys.path)
+PIP_HOME = None if has_pip() else OWN_PIP
+if PIP_HOME is None and not has_pip():
+    sys.exit("safeinstall: the target has no pip, and safeinstall's own environment has none")
+if PIP_HOME is not None and sys.version_info[:2] < OWN_PIP_PYTHON:
+    sys.exit("safeinstall: the target has no pip, and safeinstall's pip needs Python >= %d.%d"
+             % OWN_PIP_PYTHON)
 class _StdlibAndPip:
     @staticmethod
     def find_spec(name, path=None, target=None):
+        if name == "pip" and path is None and PIP_HOME is not None:
+            return machinery.PathFinder.find_spec(name, [PIP_HOME])  # ours, never one on SITE
         if path is not None or name == "pip":
             return None  # a submodule, found through its (standard library or pip) package
         for finder in (machinery.BuiltinImporter, machinery.FrozenImporter):
@@ -126,7 +142,25 @@ def staged(files: Sequence[tuple[Artifact, Path]], under: Path) -> Iterator[Path
 
 def pip_command(python: str, args: Sequence[str]) -> list[str]:
     """``python -m pip ARGS``, started as every start of the target is (see the docstring)."""
-    return target_command(python, _RUNNER, *args)
+    home, needs = _own_pip()
+    script = f"OWN_PIP, OWN_PIP_PYTHON = {home!r}, {needs!r}\n{HAS_PIP}{_RUNNER}"
+    return target_command(python, script, *args)
+
+
+@functools.cache
+def _own_pip() -> tuple[str | None, tuple[int, int]]:
+    """The directory holding the pip of safeinstall's own environment, and the lowest Python it
+    runs on; read from its metadata (pip is never imported here)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("pip")
+    except PackageNotFoundError:
+        return None, (0, 0)
+    home = Path(str(dist.locate_file(""))).resolve()
+    lowest = re.search(r">=\s*(\d+)\.(\d+)", dist.metadata["Requires-Python"] or "")
+    needs = (int(lowest.group(1)), int(lowest.group(2))) if lowest else (3, 0)
+    return (str(home), needs) if (home / "pip" / "__init__.py").is_file() else (None, (0, 0))
 
 
 def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -> list[str]:

@@ -83,6 +83,18 @@ def _site():
 SITE = _site()
 """
 
+# After _PRELUDE: whether the environment has its own pip, by files (nothing imported): pip's
+# package next to its metadata in a site-packages directory, where `python -m pip` finds it.
+HAS_PIP = r"""
+def has_pip():
+    for d in SITE:
+        names = os.listdir(d)
+        if "pip" in names and os.path.isfile(os.path.join(d, "pip", "__init__.py")) and any(
+                n.startswith("pip-") and n.endswith(".dist-info") for n in names):
+            return True
+    return False
+"""
+
 _PROBE = r"""
 import importlib.util, json, sysconfig
 mode, where, ours = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -137,6 +149,7 @@ print(json.dumps({
     "scripts": paths["scripts"],
     "stdlib": [std["stdlib"], std["platstdlib"]],
     "installed": installed,
+    "has_pip": has_pip(),
 }))
 """
 
@@ -188,6 +201,7 @@ class Environment:
     dirs: SchemeDirs  # where this scheme installs (purelib and platlib, --target DIR...)
     installed: Mapping[NormalizedName, Installed]
     scheme: Scheme = "default"
+    has_pip: bool = True  # False: pip.py runs safeinstall's own pip in it (HAS_PIP)
 
     @property
     def site_dirs(self) -> tuple[Path, ...]:
@@ -308,7 +322,7 @@ def probe(python: str, scheme: Scheme = "default", where: str = "") -> Environme
     hint = "pass --python the path of a working Python 3 interpreter (or of a venv directory)"
     try:
         proc = subprocess.run(
-            target_command(python, _PROBE, scheme, where, ours),
+            target_command(python, HAS_PIP + _PROBE, scheme, where, ours),
             capture_output=True,
             text=True,
             timeout=_TIMEOUT,
@@ -365,6 +379,7 @@ def _environment(data: Mapping[str, Any], scheme: Scheme) -> Environment:
         ),
         installed=installed,
         scheme=scheme,
+        has_pip=bool(data.get("has_pip", True)),
     )
 
 

@@ -25,8 +25,10 @@ from safeinstall.files import atomic
 from safeinstall.files.cachedir import private_dir, read_entry, url_key
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
+from safeinstall.index.localdir import with_local_hashes
 from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, parse_page
 from safeinstall.net.transport import Getter, Reply
+from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024
@@ -100,6 +102,8 @@ class IndexClient:
         )
 
     def _fetch(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
+        if index.url.startswith("file:"):
+            return self._local(index, name)
         url = f"{index.url}/{name}/"
         now = self._clock()
         cached = self._cache.load(url) if self._cache is not None else None
@@ -135,6 +139,21 @@ class IndexClient:
         if self._cache is not None and _storable(reply.headers, entry):
             self._cache.store(entry)
         return page
+
+    def _local(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
+        """A page from disk (localdir.py): never cached, each file hashed from its bytes; a
+        find-links folder "has" a project only when it holds a file of it."""
+        url = f"{index.url}/" if index.flat else f"{index.url}/{name}/"
+        reply = self._http.get(url, max_bytes=MAX_PAGE_BYTES)
+        if reply.status == 404:
+            return None
+        page = self._parse(_Entry.of(url, reply, self._clock()), index, name)
+        if index.flat:  # every project's files: keep the releases that have files of this one
+            files = page.files
+            if not files:
+                return None
+            page = ProjectPage(page.project, page.index, files)
+        return with_local_hashes(page, lambda file_url: index_allows(index, file_url))
 
     def _parse(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> ProjectPage:
         # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory

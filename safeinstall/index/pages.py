@@ -10,6 +10,7 @@ malformed or hostile fails the whole page (fail closed).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -284,6 +285,8 @@ class _Builder:
         except ValueError as exc:  # a bad port or bracket: the server's data, not our bug
             raise self._error(f"the URL of {filename} is not valid: {exc}") from None
         netloc = self._origins.get((parts.scheme, parts.netloc))
+        if parts.scheme == "file" and not index_allows(self.index, absolute):
+            netloc = None  # a local tree: every file is checked (paths, not one host)
         if netloc is None:
             netloc = self._origin(filename, parts)
             self._origins[(parts.scheme, parts.netloc)] = netloc
@@ -297,14 +300,20 @@ class _Builder:
     def _origin(self, filename: str, parts: Any) -> str:
         """The credential-free netloc of a trusted origin (checked once per page and origin)."""
         index_parts = urlsplit(self.index.url)
-        allowed_schemes = ("https", "http") if index_parts.scheme == "http" else ("https",)
-        if parts.scheme not in allowed_schemes:
+        schemes = {"http": ("https", "http"), "file": ("file",)}.get(index_parts.scheme, ("https",))
+        if parts.scheme not in schemes:
             raise PolicyError(
                 f"index {self.index.name!r} points {filename} at a {parts.scheme or 'relative'}: "
                 "URL, which is refused",
                 hint="only https artifact URLs are accepted (http only for an http index)",
             )
         if not index_allows(self.index, urlunsplit(parts)):
+            if parts.scheme == "file":  # as written or with its symlinks resolved
+                where = os.path.realpath(unquote(parts.path))
+                raise PolicyError(
+                    f"index {self.index.name!r} points {filename} outside its tree, to {where}",
+                    hint="keep the files (and what their links lead to) in the index's tree",
+                )
             raise PolicyError(
                 f"index {self.index.name!r} points {filename} at host {parts.hostname!r}, "
                 "which is neither the index's host nor one of its file hosts",

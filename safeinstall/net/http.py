@@ -167,6 +167,11 @@ class Http:
             raise IndexServerError(
                 f"{shown(url)} is not a valid URL", hint="check the index URL"
             ) from None
+        if scheme == "file" and body is None:  # a local index or folder: read from disk
+            from safeinstall.index.localdir import read_local
+
+            reply = read_local(url, self._allowed, headers, limit, sink, expected_size)
+            return Response(*reply)
         current = self._credentials.learn(url)
         if scheme not in ("http", "https") or not host or not self._allowed(current):
             raise IndexServerError(

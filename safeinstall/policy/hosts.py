@@ -5,12 +5,19 @@ origin or at the hosts it declares in ``file-hosts`` (https only; plain http onl
 index, and then its own origin or a declared host). The index client (every listed file), the
 HTTP layer (every redirect hop), ``install`` (every pylock file URL) and ``check`` (the same
 file URLs, offline) all ask here, so that no path trusts a host another path refuses.
+
+A local index (``file://``, a PEP 503 directory tree, or a find-links folder) has no host: it may
+serve the files inside its tree, judged twice, by the path as written and by the real path with
+every symlink resolved (a link to ``/etc/passwd`` or to another folder is outside). The tree is
+the index's directory; for an index in a directory named ``simple``, its parent (the usual
+``ROOT/simple/NAME/`` pages with ``ROOT/files/...`` or ``ROOT/packages/...`` next to it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from safeinstall.policy.model import IndexSpec
 
@@ -21,6 +28,8 @@ def index_allows(index: IndexSpec, url: str) -> bool:
     """Whether ``index`` (its origin or one of its file hosts) may serve ``url``."""
     parts = urlsplit(url)
     own = urlsplit(index.url)
+    if own.scheme.lower() == "file" or parts.scheme.lower() == "file":
+        return _in_tree(index, url)
     scheme, own_scheme = parts.scheme.lower(), own.scheme.lower()
     if scheme not in (("https", "http") if own_scheme == "http" else ("https",)):
         return False
@@ -39,6 +48,36 @@ def index_allows(index: IndexSpec, url: str) -> bool:
         if host == entry_host and str(port) == (entry_port or str(_DEFAULT_PORTS[scheme])):
             return True
     return False
+
+
+def local_path(url: str) -> str | None:
+    """The absolute, normalized path a ``file:`` URL names (None: not a local file URL)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc.lower() not in ("", "localhost"):
+        return None
+    path = unquote(parts.path)
+    if parts.query or "\x00" in path or not path.startswith("/"):
+        return None
+    return os.path.normpath(path)
+
+
+def local_tree(index: IndexSpec) -> str | None:
+    """The directory a local index may serve files from (see the module docstring)."""
+    root = local_path(index.url)
+    if root is None:
+        return None
+    return os.path.dirname(root) if os.path.basename(root) == "simple" else root
+
+
+def _in_tree(index: IndexSpec, url: str) -> bool:
+    tree, path = local_tree(index), local_path(url)
+    if tree is None or path is None:
+        return False
+    return _under(path, tree) and _under(os.path.realpath(path), os.path.realpath(tree))
+
+
+def _under(path: str, tree: str) -> bool:
+    return path == tree or path.startswith(tree.rstrip("/") + "/")
 
 
 class HostPolicy:

@@ -53,8 +53,10 @@ def _check_url(r: Checker, key: str, url: str, *, insecure: bool, needles: tuple
             "through .netrc or the environment",
             *needles,
         )
+    if scheme == "file" and host in ("", "localhost") and parts.path.startswith("/"):
+        return normalized  # a local index: a directory tree (see policy/hosts.py)
     if scheme not in ("https", "http") or not host:
-        r.problem(f"{key!r}: {bare!r} is not an https URL", *needles)
+        r.problem(f"{key!r}: {bare!r} is not an https URL (or a file:// directory)", *needles)
     elif scheme == "http" and not is_loopback(host) and not insecure:
         r.problem(
             f"{key!r}: {bare!r} uses plain http; use https (http is accepted only for "

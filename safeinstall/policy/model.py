@@ -46,27 +46,30 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
 class IndexSpec(Frozen):
     """A trusted index. With ``packages`` it serves only those names, and they come only from it."""
 
-    __slots__ = ("file_hosts", "insecure", "name", "packages", "url")
+    __slots__ = ("file_hosts", "flat", "insecure", "name", "packages", "url")
     name: str
     url: str  # normalized: no credentials, no trailing slash
     packages: tuple[str, ...]  # glob patterns over canonical names
     # hosts (besides the index's own) that its listings may point artifact URLs to
     file_hosts: tuple[str, ...]
     insecure: bool  # plain http to a non-loopback host, allowed explicitly by the policy
+    flat: bool  # a find-links folder: one directory of every project's files, no pages
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the fields, in order
         self,
         name: str,
         url: str,
         packages: tuple[str, ...] = (),
         file_hosts: tuple[str, ...] = (),
         insecure: bool = False,
+        flat: bool = False,
     ) -> None:
         _set(self, "name", name)
         _set(self, "url", url)
         _set(self, "packages", packages)
         _set(self, "file_hosts", file_hosts)
         _set(self, "insecure", insecure)
+        _set(self, "flat", flat)
 
     def serves(self, name: str) -> bool:
         return any(_glob(p, name) for p in self.packages)

@@ -5,6 +5,9 @@ pip is asked in a subprocess: a short script running the code behind ``pip confi
 default index is read from the installed pip at run time, so its address is never written here.
 Extra index URLs come FIRST and the index URL last (as uv orders them): a name published on the
 default index cannot shadow an internal name served by an extra index (dependency confusion).
+Local sources come before both: pip's ``find-links`` folders (``pip-find-links-1`` ...), then
+``file://`` indexes keep their configured place; a find-links entry that is a web page, not a
+folder, is not a source here (safeinstall reads only folders and indexes).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from safeinstall.errors import SafeinstallError, TargetEnvironmentError
 from safeinstall.policy.model import IndexSpec, Policy
@@ -50,14 +54,35 @@ _CONFIG_SCRIPT = (
 def trusted_indexes(policy: Policy) -> tuple[IndexSpec, ...]:
     """The trusted indexes: the policy's, else (looked up only now) the ones pip is configured
     with. The Policy is a plain value; this is the one step that asks pip."""
-    return policy.indexes if policy.indexes is not None else configured_indexes()
+    base = Path(policy.source).parent if policy.source else Path.cwd()
+    folders = find_link_specs(policy.find_links, base, "find-links")
+    if policy.indexes is not None:
+        return _unique([*folders, *policy.indexes]) if folders else policy.indexes
+    indexes, _, pip_folders = _configured(None)
+    return _unique([*folders, *pip_folders, *indexes])
+
+
+def find_link_specs(entries: tuple[str, ...], base: Path, prefix: str) -> list[IndexSpec]:
+    """The local folders among ``entries`` (paths, relative to ``base``, or ``file:`` URLs) as
+    flat indexes named ``PREFIX-1`` ...; web pages are left out (see the module docstring)."""
+    specs: list[IndexSpec] = []
+    for entry in entries:
+        if entry.lower().startswith("file:"):
+            url = normalize(entry)
+        elif "://" in entry:
+            continue
+        else:
+            url = (base / os.path.expanduser(entry)).absolute().as_uri()
+        specs.append(IndexSpec(name=f"{prefix}-{len(specs) + 1}", url=url, flat=True))
+    return specs
 
 
 def configured_indexes(python: str | None = None) -> tuple[IndexSpec, ...]:
     """The indexes pip for ``python`` (default: this interpreter) uses, in trust order.
 
     Names: ``pip-extra-1`` ... for extra index URLs, then ``pip-index``. Credentials are stripped
-    (``index_credentials`` gives them to the HTTP layer, and to nothing else).
+    (``index_credentials`` gives them to the HTTP layer, and to nothing else). pip's find-links
+    folders are not among them (``trusted_indexes`` puts them first).
     """
     return _configured(python)[0]
 
@@ -72,7 +97,7 @@ def index_credentials(policy: Policy) -> tuple[str, ...]:
     index's origin.
     """
     if policy.indexes is None:
-        specs, urls = _configured(None)
+        specs, urls, _ = _configured(None)
     else:
         specs = policy.indexes
         urls = tuple(
@@ -92,7 +117,9 @@ def _origin(url: str) -> tuple[str, str, int] | None:
         return None
 
 
-def _configured(python: str | None) -> tuple[tuple[IndexSpec, ...], tuple[str, ...]]:
+def _configured(
+    python: str | None,
+) -> tuple[tuple[IndexSpec, ...], tuple[str, ...], tuple[IndexSpec, ...]]:
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
     with _LOOKUP:  # one lookup at a time: a second caller takes the first one's answer
         return _configured_indexes(python or sys.executable, env)
@@ -115,26 +142,33 @@ _LOOKUP = threading.Lock()
 @functools.cache
 def _configured_indexes(
     python: str, env: tuple[tuple[str, str], ...]
-) -> tuple[tuple[IndexSpec, ...], tuple[str, ...]]:
-    """The indexes, and the URLs as configured (with any credentials), for one configuration."""
+) -> tuple[tuple[IndexSpec, ...], tuple[str, ...], tuple[IndexSpec, ...]]:
+    """The indexes, the URLs as configured (with any credentials), and the find-links folders,
+    for one configuration."""
     settings = dict(env)
     index_url = settings.get("PIP_INDEX_URL")
     extra = settings.get("PIP_EXTRA_INDEX_URL")
     no_index = settings.get("PIP_NO_INDEX")
+    links = settings.get("PIP_FIND_LINKS")
+    if links is None and settings.get("PIP_CONFIG_FILE") == os.devnull:
+        links = ""  # pip reads no configuration file: the variables are all there is
     config: dict[str, str] = {}
-    if index_url is None or extra is None or no_index is None:
+    if None in (index_url, extra, no_index, links):
         config = _cached_pip_config(python, env)
+        if links is None:
+            links = _first(config, "find-links")
         if no_index is None:
             no_index = _first(config, "no-index")
         if index_url is None:
             index_url = _first(config, "index-url")
         if extra is None:
             extra = _first(config, "extra-index-url")
+    folders = find_link_specs(tuple((links or "").split()), Path.cwd(), "pip-find-links")
     if _truthy(no_index):
-        return (), ()
+        return (), (), tuple(folders)
     try:
         urls = (*(extra or "").split(), *([index_url] if index_url else []))
-        return _specs(python, index_url, extra, config), urls
+        return _specs(python, index_url, extra, config), urls, tuple(folders)
     except ValueError as exc:  # a URL urllib cannot split (bad port, bad brackets)
         raise TargetEnvironmentError(
             f"pip is configured with an index URL that is not valid: {exc}",
@@ -161,7 +195,7 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _unique(specs: list[IndexSpec]) -> tuple[IndexSpec, ...]:
+def _unique(specs: list[IndexSpec] | tuple[IndexSpec, ...]) -> tuple[IndexSpec, ...]:
     """Drop a URL configured twice (keep the first: the higher-trust position)."""
     seen: set[str] = set()
     out = []

@@ -204,7 +204,9 @@ url = "http://localhost:3141/root/simple"
     assert policy.licenses == ("MIT", "Apache-2.0")
     assert policy.environments == ('python_version >= "3.11" and sys_platform == "linux"',)
     assert policy.allows_direct_reference("internal-tools")
-    assert trusted_indexes(policy) == policy.indexes
+    # the local folder among the find-links is a source too, before the indexes
+    wheelhouse = IndexSpec("find-links-1", (tmp_path / "wheelhouse").as_uri(), flat=True)
+    assert trusted_indexes(policy) == (wheelhouse, *policy.indexes)
 
 
 def test_empty_policy_file_is_the_default_with_a_source(tmp_path: Path) -> None:
@@ -424,7 +426,8 @@ def test_index_credentials_refused_and_not_echoed(tmp_path: Path) -> None:
             "'indexes[0].name' must be a name",
         ),
         (['{ name = "a" }'], "'indexes[0].url' must be the index URL"),
-        (['{ name = "a", url = "file:///srv/simple" }'], "is not an https URL"),
+        (['{ name = "a", url = "file://fileserver/srv/simple" }'], "is not an https URL"),
+        (['{ name = "a", url = "file:simple" }'], "is not an https URL"),
         (['{ name = "a", url = "https:///simple" }'], "is not an https URL"),
         (
             ['{ name = "a", url = "https://a.example.com/s", insecure = "yes" }'],

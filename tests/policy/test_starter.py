@@ -148,7 +148,7 @@ def test_indexes_follow_pips_order_and_skip_untrustable(
     result = cli("init")
     assert result.code == 0, result.err
     assert "http://plain.example.org/simple" in result.err
-    assert "file:///srv/idx" in result.err
+    assert "file:///srv/idx" not in result.err  # a local index is a policy's to trust
     assert "left out" in result.err
     text = (tmp_path / "pyproject.toml").read_text()
     assert "s3cret" not in text
@@ -156,6 +156,7 @@ def test_indexes_follow_pips_order_and_skip_untrustable(
     policy = load_policy(str(tmp_path / "pyproject.toml"), environ={})
     assert policy.indexes == (
         IndexSpec("pip-extra-2", "https://internal.example.com/simple"),
+        IndexSpec("pip-extra-3", "file:///srv/idx"),
         IndexSpec("pip-index", "https://main.example.com/simple"),
     )
 
