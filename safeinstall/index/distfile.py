@@ -7,6 +7,7 @@ derived from downloading a file.
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -17,11 +18,13 @@ from typing import Literal
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 # PEP 792 project status markers; a page that names none is "active"
 STATUSES = ("active", "archived", "quarantined", "deprecated")
 REASON_LIMIT = 200  # characters of an index's status reason kept for display
+
+_STATUS = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
 
 
 def listed_text(raw: str, limit: int = REASON_LIMIT) -> str:
@@ -32,6 +35,33 @@ def listed_text(raw: str, limit: int = REASON_LIMIT) -> str:
     )
     text = " ".join(kept.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def project_status(marker: object) -> tuple[str, str | None]:
+    """PEP 792: a page's ``project-status`` as (status, printable reason), ``active`` when it
+    gives none; ValueError when malformed."""
+    raw = marker.get("status") if isinstance(marker, dict) else ""
+    reason = marker.get("reason") if isinstance(marker, dict) else None
+    status = raw.strip().lower() if isinstance(raw, str) else "active" if raw is None else ""
+    if not _STATUS.match(status) or not isinstance(reason, str | None):
+        raise ValueError(f"its project-status {listed_text(repr(marker), 80)} is bad")
+    return status, (listed_text(reason) or None) if reason else None
+
+
+def listed_versions(raw: object) -> tuple[Version, ...] | None:
+    """PEP 700 ``versions`` (None when the page gives none; legacy versions skipped, no file of
+    ours can carry one); ValueError when it is not a list of strings."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise ValueError("its 'versions' is not a list of strings")
+    versions: list[Version] = []
+    for text in raw:
+        try:
+            versions.append(Version(text))
+        except InvalidVersion:
+            continue
+    return tuple(versions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -29,7 +29,12 @@ from packaging.version import InvalidVersion, Version
 
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
 from safeinstall.index import filenames as distname
-from safeinstall.index.distfile import DistFile, ProjectPage, listed_text
+from safeinstall.index.distfile import (
+    DistFile,
+    ProjectPage,
+    listed_versions,
+    project_status,
+)
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.html import read_anchors
 from safeinstall.policy.hosts import index_allows
@@ -39,6 +44,7 @@ from safeinstall.urls import split
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 FUTURE_SLACK = timedelta(days=1)
+_T = TypeVar("_T")
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
 _ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
@@ -51,7 +57,6 @@ _DIGEST_HEX_LENGTHS = {
     "sha512": 128,
 }
 _UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
-_STATUS = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
 
 
 def parse_page(
@@ -108,10 +113,10 @@ def parse_json_page(
     files = data.get("files")
     if not isinstance(files, list):
         raise _bad(index, page_url, "it has no 'files' list")
-    versions = _versions(data.get("versions"), index, page_url)
+    versions = _field(listed_versions, data.get("versions"), index, page_url)
     builder = _Builder(page_url, project, index, now, versions, fits=fits)
     builder.add(files)
-    return builder.page(*_status(data.get("project-status", {}), index, page_url))
+    return builder.page(*_field(project_status, data.get("project-status", {}), index, page_url))
 
 
 def parse_html_page(
@@ -138,7 +143,7 @@ def parse_html_page(
         raise _bad(index, page_url, f"its <base href> is not a valid URL: {exc}") from None
     builder = _Builder(base, project, index, now, None, fits=fits)
     builder.add(html.entries)
-    return builder.page(*_status(html.project_status, index, page_url))
+    return builder.page(*_field(project_status, html.project_status, index, page_url))
 
 
 class _Builder:
@@ -392,28 +397,12 @@ def _not_bare(filename: str, index: IndexSpec) -> IndexServerError:
     )
 
 
-def _versions(raw: object, index: IndexSpec, page_url: str) -> tuple[Version, ...] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        raise _bad(index, page_url, "its 'versions' is not a list of strings")
-    versions: list[Version] = []
-    for text in raw:
-        try:
-            versions.append(Version(text))
-        except InvalidVersion:
-            continue  # a legacy version no file of ours can carry either
-    return tuple(versions)
-
-
-def _status(marker: object, index: IndexSpec, page_url: str) -> tuple[str, str | None]:
-    """PEP 792: the status (default ``active``) and a printable reason; malformed: an error."""
-    raw = marker.get("status") if isinstance(marker, dict) else ""
-    reason = marker.get("reason") if isinstance(marker, dict) else None
-    status = raw.strip().lower() if isinstance(raw, str) else "active" if raw is None else ""
-    if not _STATUS.match(status) or not isinstance(reason, str | None):
-        raise _bad(index, page_url, f"its project-status {listed_text(repr(marker), 80)} is bad")
-    return status, (listed_text(reason) or None) if reason else None
+def _field(read: Callable[[object], _T], raw: object, index: IndexSpec, page_url: str) -> _T:
+    """``read(raw)``, a page-level field (``distfile``); its ValueError fails the page."""
+    try:
+        return read(raw)
+    except ValueError as exc:
+        raise _bad(index, page_url, str(exc)) from None
 
 
 def _check_api_version(raw: object, index: IndexSpec, page_url: str) -> None:
