@@ -86,7 +86,10 @@ def fresh_notes(path: Path, kind: str) -> list[str]:
         found = [(f"{p.name}=={p.version}", p.allow_fresh) for p in lock.packages]
     else:
         found, pin = [], ""
-        for line in path.read_text("utf-8", "replace").splitlines():
+        text = path.read_text("utf-8", "replace")
+        if ALLOW_FRESH_PREFIX.strip() not in text:
+            return []  # most locks: no line to look for
+        for line in text.splitlines():
             text = line.strip()
             if text and not line[0].isspace() and not text.startswith(("#", "-")):
                 pin = text.split(";", 1)[0].split(" ", 1)[0]  # name==version, as written

@@ -120,14 +120,19 @@ class AuditIgnore(Frozen):
 STARTUP_BUILTINS = ("setuptools", "coverage", "editable")
 
 
-@dataclass(frozen=True, slots=True)
-class StartupFile:
+class StartupFile(Frozen):
     """A start-up ``.pth`` file a policy allows (``startup-files``): ``owner``'s ``file`` in
     site-packages, with exactly the bytes whose sha256 is ``sha256``."""
 
+    __slots__ = ("file", "owner", "sha256")
     owner: str  # canonical name of the distribution whose RECORD lists it
     file: str  # its name in site-packages
     sha256: str  # lower-case hex
+
+    def __init__(self, owner: str, file: str, sha256: str) -> None:
+        _set(self, "owner", owner)
+        _set(self, "file", file)
+        _set(self, "sha256", sha256)
 
 
 # PEP 792 statuses an index may give a project, and what the built-in policy does with each
@@ -136,8 +141,7 @@ STATUS_ACTIONS = ("deny", "warn", "allow")
 STATUS_DEFAULTS = (("archived", "warn"), ("deprecated", "warn"), ("quarantined", "deny"))
 
 
-@dataclass(frozen=True, slots=True)
-class MalwareGate:
+class MalwareGate(Frozen):
     """The known-malware gate (``malware = { ... }``; enforced by ``audit/malware.py``).
 
     ``db``: an offline OSV database (zip or directory), relative to the policy file; when set (or
@@ -146,10 +150,26 @@ class MalwareGate:
     cannot be asked means, "fail" (refuse) or "warn" (go on, and say so).
     """
 
-    db: str | None = None
-    api: bool = True
-    osv_url: str | None = None
-    unreachable: str = "fail"
+    __slots__ = ("api", "db", "osv_url", "unreachable")
+    db: str | None
+    api: bool
+    osv_url: str | None
+    unreachable: str
+
+    def __init__(
+        self,
+        db: str | None = None,
+        api: bool = True,
+        osv_url: str | None = None,
+        unreachable: str = "fail",
+    ) -> None:
+        _set(self, "db", db)
+        _set(self, "api", api)
+        _set(self, "osv_url", osv_url)
+        _set(self, "unreachable", unreachable)
+
+
+MALWARE_DEFAULT = MalwareGate()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +195,7 @@ class Policy:
     # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
     startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
     build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
-    malware: MalwareGate = MalwareGate()  # on by default: the OSV API, failing closed
+    malware: MalwareGate = MALWARE_DEFAULT  # on by default: the OSV API, failing closed
     project_status: tuple[tuple[str, str], ...] = STATUS_DEFAULTS  # (status, deny|warn|allow)
     # min-release-age does not apply to these name globs, nor to files from these indexes
     cooldown_exempt: tuple[str, ...] = ()
