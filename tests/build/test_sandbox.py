@@ -72,16 +72,6 @@ SECRETS = {
 
 
 @pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def real_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "real-home"
     home.mkdir()

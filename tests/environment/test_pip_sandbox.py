@@ -11,7 +11,6 @@ import errno
 import hashlib
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,16 +60,6 @@ def _artifact(path: Path) -> tuple[Artifact, Path]:
     version = version.removesuffix(".tar.gz")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Artifact(canonicalize_name(name), Version(version), path.name, digest), path
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.setblocking(False)
-    yield server
-    server.close()
 
 
 def _files(tmp_path: Path, port: int) -> list[tuple[Artifact, Path]]:

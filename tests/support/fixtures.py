@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,3 +76,15 @@ def sdist_factory(tmp_path: Path) -> Callable[..., Path]:
         return build_sdist(tmp_path / "dists", name, version, **kwargs)
 
     return build
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP server listening on loopback that accepts nothing by itself: a build, a hook or a
+    backend that reaches it leaves a connection to ``accept()``."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.setblocking(False)
+    yield server
+    server.close()
