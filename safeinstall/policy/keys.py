@@ -22,6 +22,7 @@ from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
     STARTUP_BUILTINS,
     AuditIgnore,
+    InspectPolicy,
     PackageRule,
     Policy,
     StartupFile,
@@ -261,6 +262,59 @@ def _startup_file(r: Checker, key: str, item: dict[str, object]) -> StartupFile 
     return None
 
 
+_INSPECT_KEYS = ("block", "warn", "allow")
+
+
+def _inspect(r: Checker, key: str, value: object) -> InspectPolicy:
+    """``{ block = [ids], warn = [ids], allow = { "pkg" = [ids] } }``: rule ids of the artifact
+    scanner. Start-up ``.pth`` files are allowed by ``startup-files`` alone (the rule ``verify``
+    applies too), so ``startup-pth`` in ``allow`` is refused with that hint."""
+    from safeinstall.inspect.rules import RULES  # a table, no imports
+
+    if not isinstance(value, dict):
+        r.problem(f"{key!r} must be a table like {{ warn = [...] }}, not {kind_of(value)}", key)
+        return InspectPolicy()
+    r.unknown_keys(value, _INSPECT_KEYS, f" in {key!r}")
+
+    def ids(where: str, items: object) -> tuple[str, ...]:
+        out = []
+        for item in strings(r, where, items, key):
+            if item not in RULES:
+                import difflib
+
+                close = difflib.get_close_matches(item, list(RULES), n=1)
+                tip = f" (did you mean {close[0]!r}?)" if close else ""
+                r.problem(f"{where!r}: {item!r} is not a scanner rule id{tip}", key, '"' + item)
+            else:
+                out.append(item)
+        return tuple(dict.fromkeys(out))
+
+    block = ids(f"{key}.block", value.get("block", []))
+    warn = ids(f"{key}.warn", value.get("warn", []))
+    for both in sorted(set(block) & set(warn)):
+        r.problem(f"{key!r}: {both!r} is in both block and warn", key, '"' + both)
+    allowed = value.get("allow", {})
+    if not isinstance(allowed, dict):
+        r.problem(f"'{key}.allow' must be a table of \"package\" = [rule ids]", key, "allow")
+        allowed = {}
+    allow = []
+    for name, rules in allowed.items():
+        if not _PROJECT_NAME.fullmatch(name):
+            r.problem(f"'{key}.allow': {name!r} is not a package name", key, name)
+            continue
+        found = ids(f"{key}.allow.{name}", rules)
+        if "startup-pth" in found:
+            r.problem(
+                f"'{key}.allow.{name}': start-up .pth files are allowed by the startup-files key "
+                "(exact files: { owner, file, sha256 }), which verify applies too",
+                key,
+                '"startup-pth',
+            )
+            continue
+        allow.append((canonicalize_name(name), found))
+    return InspectPolicy(block, warn, tuple(allow))
+
+
 _Converter = Callable[[Checker, str, Any], Any]
 # policy key -> (Policy field, converter)
 FIELDS: dict[str, tuple[str, _Converter]] = {
@@ -280,6 +334,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "same-versions": ("same_versions", flag),
     "startup-files": ("startup_files", _startup_files),
     "build-sandbox": ("build_sandbox", _sandbox),
+    "inspect": ("inspect", _inspect),
 }
 # scalar keys a SAFEINSTALL_* variable may override (applied after the file)
 ENV_OVERRIDES = {

@@ -119,6 +119,17 @@ class StartupFile:
 
 
 @dataclass(frozen=True, slots=True)
+class InspectPolicy:
+    """The ``inspect`` key: rule ids (``inspect/rules.py``) moved to ``block`` or ``warn``, and
+    per package the rules whose findings are dropped (``allow``). The start-up ``.pth`` rule
+    takes its allowances from ``startup_files`` only, as ``verify`` does."""
+
+    block: tuple[str, ...] = ()
+    warn: tuple[str, ...] = ()
+    allow: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (canonical name, rule ids)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
 
@@ -141,6 +152,7 @@ class Policy:
     # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
     startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
     build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
+    inspect: InspectPolicy = InspectPolicy()  # what the artifact scanner blocks, warns, allows
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)
