@@ -6,7 +6,8 @@
   ``__init__`` it ships): code that runs when the victim is imported. Namespace packages (no
   ``__init__``) are shared on purpose and pass;
 - ``clobber-script``: a command (console or GUI entry point, or a ``.data/scripts`` file) named
-  like the interpreter, pip or a shell, or like a command another wheel installs. pip's own
+  like the interpreter, pip or a shell, or like a command another wheel installs (a command
+  belongs to the project of that name, else to the first wheel installing it). pip's own
   commands are pip's.
 
 Each finding names the wheel that writes, and the one written over.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from packaging.utils import canonicalize_name
 
 from safeinstall.inspect.rules import Finding
 from safeinstall.inspect.wheel import Layout
@@ -54,7 +57,12 @@ def clobbering(layouts: Sequence[Layout]) -> list[Finding]:
 
 def _commands(layouts: Sequence[Layout]) -> list[Finding]:
     findings = []
-    seen: dict[str, Layout] = {}
+    seen: dict[str, Layout] = {}  # command -> its owner: the project named so, else the first
+    for layout in layouts:
+        for command, _ in layout.commands:
+            bare = command.lower().removesuffix(".exe")
+            if canonicalize_name(bare) == layout.package or bare not in seen:
+                seen[bare] = layout
     for layout in layouts:
         for command, declared in dict(layout.commands).items():
             bare = command.lower().removesuffix(".exe")
@@ -64,7 +72,7 @@ def _commands(layouts: Sequence[Layout]) -> list[Finding]:
             ):
                 why = f"the command {command} shadows {_shadowed(bare)}"
                 findings.append(_hit("clobber-script", layout, declared, why, raw=True))
-            first = seen.setdefault(bare, layout)
+            first = seen[bare]
             if first.package != layout.package:
                 why = f"the command {command} shadows the one {first.artifact} installs"
                 findings.append(_hit("clobber-script", layout, declared, why, raw=True))

@@ -98,12 +98,29 @@ def entry_points(name: str, *commands: str) -> dict[str, bytes]:
     return {f"{dist_name(name)}-1.0.dist-info/entry_points.txt": text.encode()}
 
 
+BLOCKING_CASES = (
+    "startup-pth",
+    "startup-pth-purelib",
+    "startup-pth-data",
+    "startup-customize",
+    "startup-customize-platlib",
+    "clobber-path",
+    "clobber-package",
+    "clobber-script-python",
+    "clobber-script-pip",
+    "clobber-script-shell",
+    "clobber-script-other",
+    "meta-mismatch",
+    "meta-url-dependency",
+)
+
+
 # rule -> (wheels to lock together; the last is the one that offends), by name and files
 def hostile_wheels(dest: Path) -> dict[str, list[Path]]:
     """One case per start-up, clobbering and metadata rule, each wheel built in ``dest``."""
     data = "evil_pkg-1.0.data"
     victim = wheel(dest / "v", "victim", {"victim/core.py": b"X = 1\n", "common.py": b""})
-    tool = wheel(dest / "t", "tool", entry_points("tool", "tool"))
+    tool = wheel(dest / "t", "acme-deploy", entry_points("acme-deploy", "acme-deploy"))
     return {
         "startup-pth": [wheel(dest / "a", "evil-pkg", {"evil_init.pth": PTH})],
         "startup-pth-purelib": [wheel(dest / "b", "evil-pkg", {f"{data}/purelib/x.pth": PTH})],
@@ -125,7 +142,7 @@ def hostile_wheels(dest: Path) -> dict[str, list[Path]]:
         ],
         "clobber-script-other": [
             tool,
-            wheel(dest / "k", "evil-pkg", entry_points("evil-pkg", "tool")),
+            wheel(dest / "k", "evil-pkg", entry_points("evil-pkg", "acme-deploy")),
         ],
         "meta-mismatch": [
             rewritten(

@@ -19,6 +19,7 @@ from safeinstall.inspect.rules import BLOCK, RULES, WARN
 from safeinstall.inspect.scan import ScanReport, scan_files
 from safeinstall.policy.model import InspectPolicy, Policy, StartupFile
 from tests.inspect.hostile import (
+    BLOCKING_CASES,
     CODE,
     COVERAGE_PTH,
     FINDER,
@@ -55,24 +56,7 @@ def rules(report: ScanReport) -> set[tuple[str, str]]:
     return {(f.rule, f.severity) for f in report.findings}
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "startup-pth",
-        "startup-pth-purelib",
-        "startup-pth-data",
-        "startup-customize",
-        "startup-customize-platlib",
-        "clobber-path",
-        "clobber-package",
-        "clobber-script-python",
-        "clobber-script-pip",
-        "clobber-script-shell",
-        "clobber-script-other",
-        "meta-mismatch",
-        "meta-url-dependency",
-    ],
-)
+@pytest.mark.parametrize("case", BLOCKING_CASES)
 def test_each_blocking_rule_catches_its_hostile_wheel(tmp_path: Path, case: str) -> None:
     report = scan(hostile_wheels(tmp_path)[case])
     rule = next(r for r in RULES if case.startswith(r))
@@ -204,8 +188,16 @@ def test_allow_drops_one_rule_for_one_package(tmp_path: Path) -> None:
     case = hostile_wheels(tmp_path)["clobber-script-other"]
     allowed = Policy(inspect=InspectPolicy(allow=(("evil-pkg", ("clobber-script",)),)))
     assert scan(case, allowed).findings == ()
-    other = Policy(inspect=InspectPolicy(allow=(("tool", ("clobber-script",)),)))
+    other = Policy(inspect=InspectPolicy(allow=(("acme-deploy", ("clobber-script",)),)))
     assert scan(case, other).blocked
+
+
+def test_a_command_belongs_to_the_project_of_that_name_whatever_the_order(tmp_path: Path) -> None:
+    tool, evil = hostile_wheels(tmp_path)["clobber-script-other"]
+    for order in ([tool, evil], [evil, tool]):
+        [found] = scan(order).blocked
+        assert (found.rule, found.package) == ("clobber-script", "evil-pkg")
+        assert "shadows the one acme_deploy-1.0-py3-none-any.whl installs" in found.message
 
 
 def test_warn_moves_a_blocking_rule_to_a_warning(tmp_path: Path) -> None:
