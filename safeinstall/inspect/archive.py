@@ -9,6 +9,7 @@ are skipped here (wheels are refused for them before, sdists when unpacked for a
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import tarfile
 import zipfile
@@ -40,9 +41,28 @@ def members(path: Path, filename: str) -> Iterator[Member]:
             yield from _zip(path, strip=not filename.endswith(".whl"))
         else:
             yield from _tar(path)
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except _READ_ERRORS as exc:  # also encrypted members and unknown compression methods
         raise Unreadable(f"it is not a readable archive ({exc})") from None
-    except (RuntimeError, NotImplementedError, ValueError) as exc:  # encrypted, odd methods
+
+
+_READ_ERRORS = (
+    OSError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+)
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """A member read (called by the rules, outside this module's loop) fails as Unreadable."""
+    try:
+        yield
+    except _READ_ERRORS as exc:
         raise Unreadable(f"a member cannot be read ({exc})") from None
 
 
@@ -63,7 +83,7 @@ def _zip(path: Path, *, strip: bool) -> Iterator[Member]:
                 continue
 
             def read(limit: int, info: zipfile.ZipInfo = info) -> bytes:
-                with zf.open(info) as fh:  # zipfile stops at the declared size
+                with _reading(), zf.open(info) as fh:  # zipfile stops at the declared size
                     return fh.read(limit)
 
             yield Member(name, info.file_size, read)
@@ -80,8 +100,9 @@ def _tar(path: Path) -> Iterator[Member]:
                 continue
 
             def read(limit: int, info: tarfile.TarInfo = info) -> bytes:
-                fh = tar.extractfile(info)
-                return fh.read(limit) if fh is not None else b""
+                with _reading():
+                    fh = tar.extractfile(info)
+                    return fh.read(limit) if fh is not None else b""
 
             yield Member(name, info.size, read)
 

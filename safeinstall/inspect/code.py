@@ -145,8 +145,10 @@ def inspect_source(
         return [("code-uninspectable", line, f"{file} does not parse as Python ({why})")]
     except (RecursionError, MemoryError):
         return [("code-uninspectable", None, f"{file} is nested too deeply to inspect")]
-    hits = hidden_chars(text, file)
-    return hits + _Module(tree, file).hits(setup=setup, module=module)
+    try:
+        return hidden_chars(text, file) + _Module(tree, file).hits(setup=setup, module=module)
+    except RecursionError:
+        return [("code-uninspectable", None, f"{file} is nested too deeply to inspect")]
 
 
 class _Module:

@@ -132,6 +132,16 @@ def test_an_unreadable_sdist_is_blocked(tmp_path: Path) -> None:
     assert rules(report) == {("archive-unreadable", BLOCK)}
 
 
+def test_a_truncated_sdist_is_blocked_not_an_internal_error(tmp_path: Path) -> None:
+    """The tar stream breaks inside a member the rules are reading."""
+    module = os.urandom(300_000).hex().encode()  # incompressible: the cut lands inside it
+    whole = sdist(tmp_path / "whole", "cut-short", {"cut_short/__init__.py": module})
+    cut = tmp_path / whole.name
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    [found] = scan([cut]).findings
+    assert (found.rule, found.severity) == ("archive-unreadable", BLOCK)
+
+
 def test_a_too_large_module_is_reported_not_parsed(tmp_path: Path) -> None:
     big = b"x = 1\n" * (MAX_SOURCE_BYTES // 6 + 10)
     report = scan([wheel(tmp_path, "big-pkg", {"big_pkg/huge.py": big})])
