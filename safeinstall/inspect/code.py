@@ -24,11 +24,17 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import threading
 from collections.abc import Iterator
 
 from safeinstall.inspect.text import BLOB_CHARS, blob_hit, hidden_chars
 
 Hit = tuple[str, int | None, str]
+# One parse at a time: in CPython 3.11 the AST constructor's recursion counter is shared by the
+# interpreter's threads (the gh-95185 change; gh-106905), and concurrent parses fail at random
+# with "SystemError: AST constructor recursion depth mismatch" (seen here, scanning the dev
+# wheelhouse). Parsing holds the GIL anyway: the threads overlap on decompression and reads.
+_PARSING = threading.Lock()
 MAX_SOURCE_BYTES = 2 * 1024 * 1024  # a larger file is reported, not parsed
 
 _DECODERS = frozenset(
@@ -138,7 +144,8 @@ def inspect_source(
         text = importlib.util.decode_source(data)
         if len(data) < BLOB_CHARS and _WORDS.search(data) is None:
             return hidden_chars(text, file)  # no rule below can fire: not worth a parse
-        tree = ast.parse(text, file)
+        with _PARSING:
+            tree = ast.parse(text, file)
     except (SyntaxError, ValueError, UnicodeDecodeError, LookupError) as exc:
         why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         line = exc.lineno if isinstance(exc, SyntaxError) else None
