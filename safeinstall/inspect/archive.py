@@ -3,8 +3,9 @@
 Nothing is extracted or run. One pass in archive order (a compressed tar cannot seek back
 cheaply); each member's bytes are read on demand, at most ``limit`` of them, so a member larger
 than a rule needs is never held whole. Member count and total size are capped with the same
-limits as unpacking (``environment/unpack.py``), and names that are not plain relative paths
-are skipped here (wheels are refused for them before, sdists when unpacked for a build).
+limits as unpacking (``environment/unpack.py``). Names are normalised as an installer
+writes them (``./x.pth`` is ``x.pth``); names that are not plain relative paths are skipped here
+(wheels are refused for them before, sdists when unpacked for a build).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from safeinstall.environment.unpack import MAX_MEMBERS, MAX_UNPACKED_BYTES, plain_name
 
@@ -78,7 +79,7 @@ def _zip(path: Path, *, strip: bool) -> Iterator[Member]:
         for info in infos:
             if info.is_dir() or stat.S_ISLNK(info.external_attr >> 16):
                 continue
-            name = _inside(info.filename) if strip else info.filename
+            name = _inside(info.filename) if strip else _normal(info.filename)
             if name is None or not plain_name(info.filename):
                 continue
 
@@ -107,7 +108,12 @@ def _tar(path: Path) -> Iterator[Member]:
             yield Member(name, info.size, read)
 
 
+def _normal(name: str) -> str:
+    """The path as an installer writes it: ``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``."""
+    return "/".join(PurePosixPath(name).parts)
+
+
 def _inside(name: str) -> str | None:
     """An sdist member's path below its one top-level directory (None: the directory itself)."""
-    _, sep, rest = name.strip("/").partition("/")
-    return rest if sep and rest else None
+    parts = PurePosixPath(name).parts
+    return "/".join(parts[1:]) if len(parts) > 1 else None

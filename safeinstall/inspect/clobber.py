@@ -1,7 +1,7 @@
 """Rules across the wheels installed together: no wheel may overwrite or shadow another's files.
 
-- ``clobber-path``: two wheels of different projects write the same installed path (pip lets
-  the later one win, silently);
+- ``clobber-path``: two wheels of different projects write the same installed path, case
+  aside (pip lets the later one win, silently);
 - ``clobber-package``: a wheel writes into an import package another wheel owns (one whose
   ``__init__`` it ships): code that runs when the victim is imported. Namespace packages (no
   ``__init__``) are shared on purpose and pass;
@@ -39,7 +39,7 @@ def clobbering(layouts: Sequence[Layout]) -> list[Finding]:
             owners.setdefault(top, layout)
     for layout in layouts:
         for path in layout.paths:
-            first = writers.setdefault(path, layout)
+            first = writers.setdefault(path.casefold(), layout)  # one file on macOS, Windows
             if first.package != layout.package:
                 findings.append(
                     _hit("clobber-path", layout, path, f"{first.artifact} writes it too")

@@ -99,7 +99,7 @@ class Reader:
 
     def _site_member(self, site: str, member: Member) -> None:
         head = site.split("/", 1)[0]
-        if "/" not in site and site.endswith(".pth"):
+        if "/" not in site and site.lower().endswith(".pth"):  # Windows reads X.PTH too
             self._pth.append((site, member.name, member.read(MAX_PTH_BYTES + 1)))
         if head.split(".", 1)[0] in _CUSTOMIZE:
             self._customize(member.name)

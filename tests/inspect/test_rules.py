@@ -67,6 +67,15 @@ def test_each_blocking_rule_catches_its_hostile_wheel(tmp_path: Path, case: str)
     assert finding.message
 
 
+@pytest.mark.parametrize(
+    "member", ["./evil_init.pth", "evil_pkg-1.0.data/purelib//x.pth", "EVIL.PTH"]
+)
+def test_a_start_up_file_under_an_odd_spelling_is_still_one(tmp_path: Path, member: str) -> None:
+    """pip normalises "./x.pth" to x.pth; Windows reads X.PTH as a .pth file."""
+    report = scan([wheel(tmp_path, "evil-pkg", {member: PTH})])
+    assert [f.rule for f in report.blocked] == ["startup-pth"]
+
+
 def test_a_finding_names_package_file_line_and_rule(tmp_path: Path) -> None:
     """What SARIF will need: rule id, severity, package, artifact, file, line, message."""
     [found] = scan(hostile_wheels(tmp_path)["startup-pth"]).findings
@@ -208,6 +217,14 @@ def test_a_command_belongs_to_the_project_of_that_name_whatever_the_order(tmp_pa
         [found] = scan(order).blocked
         assert (found.rule, found.package) == ("clobber-script", "evil-pkg")
         assert "shadows the one acme_deploy-1.0-py3-none-any.whl installs" in found.message
+
+
+def test_paths_that_differ_only_in_case_clobber(tmp_path: Path) -> None:
+    files = [
+        wheel(tmp_path, "victim", {"Common.py": b""}),
+        wheel(tmp_path, "evil-pkg", {"common.py": b""}),
+    ]
+    assert [f.rule for f in scan(files).blocked] == ["clobber-path"]
 
 
 def test_warn_moves_a_blocking_rule_to_a_warning(tmp_path: Path) -> None:
