@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "install",
     "sync",
     "download",
+    "scan",
     "verify",
     "audit",
     "sbom",

@@ -8,9 +8,9 @@
    differ); for ``sync`` also every installed package the lock does not list.
 3. Under an advisory lock on the environment: refuse when a distribution pip would remove has a
    RECORD listing files not its own (``removal``); choose each file (``sources``), fetch and
-   verify every one (``fetch``) and check each wheel's whole format (``wheelcheck``), and only
-   then run pip. If pip fails part-way, ``recovery`` undoes what it can and says what the disk
-   shows.
+   verify every one (``fetch``), check each wheel's whole format (``wheelcheck``) and inspect
+   every file (``inspect/scan.py``: start-up code, clobbering), and only then run pip. If pip
+   fails part-way, ``recovery`` undoes what it can and says what the disk shows.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from safeinstall.files.atomic import advisory_lock
 from safeinstall.index.client import IndexClient
 from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
+from safeinstall.inspect.scan import refuse_blocked
 from safeinstall.install.footprint import take
 from safeinstall.install.plan import (
     Candidate,
@@ -238,6 +239,7 @@ def install_lock(
         plan = _as_locked(plan, policy, dirs, options, cache=cache, progress=progress)
         _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
+        refuse_blocked(artifacts, policy, cache=cache, action="install")  # inspect/scan.py
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
             files = take(dirs.written)

@@ -21,6 +21,7 @@ from safeinstall.errors import IntegrityError, TargetEnvironmentError
 from safeinstall.files.atomic import write_new
 from safeinstall.index.fetch import Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
+from safeinstall.inspect.scan import refuse_blocked
 from safeinstall.install.pipeline import applicable, open_network, select_files
 from safeinstall.install.plan import UPLOAD_TIMES, Candidate, recorded_upload_times
 from safeinstall.install.wheelcheck import check_wheels
@@ -49,6 +50,8 @@ def download_lock(
         files = fetch_all(artifacts, store, net.http, progress=progress)
     check_wheels([(a, files[a.sha256]) for a in artifacts])  # before a file is copied
     reconcile_wheels(artifacts, files, packages, env.target.env())
+    verified = [(a, files[a.sha256]) for a in artifacts]
+    refuse_blocked(verified, policy, cache=cache, action="download")  # inspect/scan.py
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -14,21 +14,16 @@ from datetime import date, datetime
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
+from safeinstall.policy import gates
 from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kind_of, strings
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
     ENV_OVERRIDES,
-    STARTUP_BUILTINS,
-    STATUS_ACTIONS,
-    STATUS_DEFAULTS,
     AuditIgnore,
-    MalwareGate,
     PackageRule,
     Policy,
-    StartupFile,
 )
 
 _RULE = re.compile(r"\s*([A-Za-z0-9*?._-]+)\s*(.*?)\s*")
@@ -36,12 +31,6 @@ _LICENSE_KEYS = ("allow",)
 _AUDIT_KEYS = ("ignore",)
 _IGNORE_KEYS = ("id", "reason", "until")
 _ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
-_STARTUP_KEYS = ("owner", "file", "sha256")
-_MALWARE_KEYS = ("db", "api", "osv-url", "unreachable")
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
-_PTH_NAME = re.compile(r"[^/\\\s.][^/\\\s]*\.pth")
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_STATUS = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _AGE_KEYS = ("age", "exempt", "exempt-indexes")
 
 
@@ -55,14 +44,6 @@ def _switch(r: Checker, key: str, value: object) -> tuple[str, ...]:
         return globs(r, key, value)
     r.problem(f'{key!r} must be "deny", "allow" or an array of package names, not {value!r}', key)
     return ()
-
-
-def _sandbox(r: Checker, key: str, value: object) -> str:
-    """``"require"``: no build without its network cut; ``"warn"``: build anyway, and say so."""
-    if value in ("require", "warn"):
-        return str(value)
-    r.problem(f'{key!r} must be "require" or "warn", not {value!r}', key)
-    return "require"
 
 
 def _rules(r: Checker, key: str, value: object) -> tuple[PackageRule, ...]:
@@ -111,24 +92,6 @@ def _yanked(r: Checker, key: str, value: object) -> tuple[tuple[PackageRule, str
             )
             out.append((rule, reason.strip()))
     return tuple(out)
-
-
-def _project_status(r: Checker, key: str, value: object) -> tuple[tuple[str, str], ...]:
-    """``{ quarantined = "deny", archived = "warn", deprecated = "allow" }`` over the defaults."""
-    if not isinstance(value, dict):
-        r.problem(
-            f'{key!r} must be a table like {{ archived = "deny" }}, not {kind_of(value)}', key
-        )
-        return STATUS_DEFAULTS
-    out = dict(STATUS_DEFAULTS)
-    for status, action in value.items():
-        if not _STATUS.fullmatch(status) or status == "active":
-            r.problem(f"{key!r}: {status!r} is not a project status such as 'archived'", key)
-        elif action not in STATUS_ACTIONS:
-            r.problem(f'{key}.{status} must be "deny", "warn" or "allow", not {action!r}', key)
-        else:
-            out[status] = action
-    return tuple(sorted(out.items()))
 
 
 class _ReleaseAge(tuple[Any, tuple[str, ...], tuple[str, ...]]):
@@ -280,81 +243,6 @@ def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _startup_files(r: Checker, key: str, value: object) -> tuple[str | StartupFile, ...]:
-    """``["default", { owner = "acme", file = "acme.pth", sha256 = "…" }]``: setting the key
-    replaces the built-in list, which ``"default"`` brings back (``[]``: no start-up file)."""
-    shape = f'"default", {", ".join(map(repr, STARTUP_BUILTINS))} or {{ owner, file, sha256 }}'
-    if not isinstance(value, list):
-        r.problem(f"{key!r} must be an array of {shape}, not {kind_of(value)}", key)
-        return ()
-    out: list[str | StartupFile] = []
-    for item in value:
-        if item == "default":
-            out += STARTUP_BUILTINS
-        elif isinstance(item, str) and item in STARTUP_BUILTINS:
-            out.append(item)
-        elif isinstance(item, dict):
-            r.unknown_keys(item, _STARTUP_KEYS, f" in {key!r}")
-            entry = _startup_file(r, key, item)
-            if entry is not None:
-                out.append(entry)
-        else:
-            needle = f'"{item}' if isinstance(item, str) else key
-            r.problem(f"{key!r}: {item!r} is not {shape}", key, needle)
-    return tuple(dict.fromkeys(out))
-
-
-def _startup_file(r: Checker, key: str, item: dict[str, object]) -> StartupFile | None:
-    owner, file, sha256 = (item.get(k) for k in _STARTUP_KEYS)
-    where = f'"{file}' if isinstance(file, str) else key
-    if not isinstance(owner, str) or not _PROJECT_NAME.fullmatch(owner):
-        r.problem(f"{key!r}: 'owner' must be the name of the package that installs it", key, where)
-    elif not isinstance(file, str) or not _PTH_NAME.fullmatch(file):
-        r.problem(f"{key!r}: 'file' must be a .pth file name like 'acme.pth', not {file!r}", key)
-    elif not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
-        r.problem(f"{key!r}: 'sha256' of {file} must be 64 hex digits", key, where)
-    else:
-        return StartupFile(canonicalize_name(owner), file, sha256.lower())
-    return None
-
-
-def _malware(r: Checker, key: str, value: object) -> MalwareGate:
-    """``{ db = "osv/PyPI.zip", api = true, osv-url = "https://…", unreachable = "fail" }``."""
-    if not isinstance(value, dict):
-        r.problem(f'{key!r} must be a table like {{ db = "osv.zip" }}, not {kind_of(value)}', key)
-        return MalwareGate()
-    r.unknown_keys(value, _MALWARE_KEYS, f" in {key!r}")
-    db, url, unreachable = value.get("db"), value.get("osv-url"), value.get("unreachable", "fail")
-    if db is not None and (not isinstance(db, str) or not db.strip()):
-        r.problem(f"'{key}.db' must be the path of the OSV database zip or directory", key, "db")
-        db = None
-    if url is not None and not _api_url(url):
-        r.problem(
-            f"'{key}.osv-url' must be an https URL (http only for a loopback host), not {url!r}",
-            key,
-            "osv-url",
-        )
-        url = None
-    if unreachable not in ("fail", "warn"):
-        r.problem(f'\'{key}.unreachable\' must be "fail" or "warn", not {unreachable!r}', key)
-        unreachable = "fail"
-    api = flag(r, f"{key}.api", value["api"]) if "api" in value else True
-    return MalwareGate(db.strip() if db else None, api, url, str(unreachable))
-
-
-def _api_url(url: object) -> bool:
-    from safeinstall.urls import is_loopback, split
-
-    if not isinstance(url, str):
-        return False
-    try:
-        parts = split(url)
-    except ValueError:
-        return False
-    loopback = parts.scheme == "http" and is_loopback(parts.hostname or "")
-    return bool(parts.hostname) and (parts.scheme == "https" or loopback) and not parts.username
-
-
 _Converter = Callable[[Checker, str, Any], Any]
 # policy key -> (Policy field, converter)
 FIELDS: dict[str, tuple[str, _Converter]] = {
@@ -372,10 +260,11 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "direct-references": ("direct_references", globs),
     "audit": ("audit_ignores", _audit),
     "same-versions": ("same_versions", flag),
-    "startup-files": ("startup_files", _startup_files),
-    "build-sandbox": ("build_sandbox", _sandbox),
-    "malware": ("malware", _malware),
-    "project-status": ("project_status", _project_status),
+    "startup-files": ("startup_files", gates.startup_files),
+    "build-sandbox": ("build_sandbox", gates.build_sandbox),
+    "malware": ("malware", gates.malware),
+    "project-status": ("project_status", gates.project_status),
+    "inspect": ("inspect", gates.inspect),
 }
 
 

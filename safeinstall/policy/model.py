@@ -172,6 +172,30 @@ class MalwareGate(Frozen):
 MALWARE_DEFAULT = MalwareGate()
 
 
+class InspectPolicy(Frozen):
+    """The ``inspect`` key: rule ids (``inspect/rules.py``) moved to ``block`` or ``warn``, and
+    per package the rules whose findings are dropped (``allow``). The start-up ``.pth`` rule
+    takes its allowances from ``startup_files`` only, as ``verify`` does."""
+
+    __slots__ = ("allow", "block", "warn")
+    block: tuple[str, ...]
+    warn: tuple[str, ...]
+    allow: tuple[tuple[str, tuple[str, ...]], ...]  # (canonical name, rule ids)
+
+    def __init__(
+        self,
+        block: tuple[str, ...] = (),
+        warn: tuple[str, ...] = (),
+        allow: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    ) -> None:
+        _set(self, "block", block)
+        _set(self, "warn", warn)
+        _set(self, "allow", allow)
+
+
+INSPECT_DEFAULT = InspectPolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
@@ -202,6 +226,7 @@ class Policy:
     cooldown_exempt_indexes: tuple[str, ...] = ()
     # `lock --allow-fresh PKG`: (rule, who and why) let inside the min-release-age window
     allow_fresh: tuple[tuple[PackageRule, str], ...] = ()
+    inspect: InspectPolicy = INSPECT_DEFAULT  # what the artifact scanner blocks, warns, allows
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)

@@ -1,0 +1,1 @@
+"""Inspect before install: start-up code, clobbering, unsafe code patterns, lying metadata."""

@@ -1,0 +1,97 @@
+"""Rules across the wheels installed together: no wheel may overwrite or shadow another's files.
+
+- ``clobber-path``: two wheels of different projects write the same installed path, case
+  aside (pip lets the later one win, silently);
+- ``clobber-package``: a wheel writes into an import package another wheel owns (one whose
+  ``__init__`` it ships): code that runs when the victim is imported. Namespace packages (no
+  ``__init__``) are shared on purpose and pass;
+- ``clobber-script``: a command (console or GUI entry point, or a ``.data/scripts`` file) named
+  like the interpreter, pip or a shell, or like a command another wheel installs (a command
+  belongs to the project of that name, else to the first wheel installing it). pip's own
+  commands are pip's.
+
+Each finding names the wheel that writes, and the one written over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from packaging.utils import canonicalize_name
+
+from safeinstall.inspect.rules import Finding
+from safeinstall.inspect.wheel import Layout
+
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "fish", "ash", "env"})
+_INTERPRETER = re.compile(r"python(?:[23](?:\.\d+)?)?[tw]?(?:-config)?")
+_PIP = re.compile(r"pip(?:[23](?:\.\d+)?)?")
+_OWN = {"pip": _PIP}  # the project that legitimately installs these commands
+
+
+def clobbering(layouts: Sequence[Layout]) -> list[Finding]:
+    """Every clash among ``layouts`` (one per wheel, in install order)."""
+    findings: list[Finding] = []
+    writers: dict[str, Layout] = {}
+    owners: dict[str, Layout] = {}
+    for layout in layouts:
+        for top in layout.import_packages:
+            owners.setdefault(top, layout)
+    for layout in layouts:
+        for path in layout.paths:
+            first = writers.setdefault(path.casefold(), layout)  # one file on macOS, Windows
+            if first.package != layout.package:
+                findings.append(
+                    _hit("clobber-path", layout, path, f"{first.artifact} writes it too")
+                )
+        for path in sorted({p for p in layout.paths if p.startswith("site/")}):
+            top = path.split("/")[1]
+            owner = owners.get(top)
+            # a clash on the very same path is clobber-path, above
+            if owner is not None and owner.package != layout.package and path not in owner.paths:
+                why = f"it writes into the package {top}, which {owner.artifact} owns"
+                findings.append(_hit("clobber-package", layout, path, why))
+    findings += _commands(layouts)
+    return findings
+
+
+def _commands(layouts: Sequence[Layout]) -> list[Finding]:
+    findings = []
+    seen: dict[str, Layout] = {}  # command -> its owner: the project named so, else the first
+    for layout in layouts:
+        for command, _ in layout.commands:
+            bare = command.lower().removesuffix(".exe")
+            if canonicalize_name(bare) == layout.package or bare not in seen:
+                seen[bare] = layout
+    for layout in layouts:
+        for command, declared in dict(layout.commands).items():
+            bare = command.lower().removesuffix(".exe")
+            own = _OWN.get(layout.package)
+            if (bare in _SHELLS or _INTERPRETER.fullmatch(bare) or _PIP.fullmatch(bare)) and not (
+                own is not None and own.fullmatch(bare)
+            ):
+                why = f"the command {command} shadows {_shadowed(bare)}"
+                findings.append(_hit("clobber-script", layout, declared, why, raw=True))
+            first = seen[bare]
+            if first.package != layout.package:
+                why = f"the command {command} shadows the one {first.artifact} installs"
+                findings.append(_hit("clobber-script", layout, declared, why, raw=True))
+    return findings
+
+
+def _shadowed(bare: str) -> str:
+    if bare in _SHELLS:
+        return "a shell" if bare != "env" else "env"
+    return "the Python interpreter" if bare.startswith("python") else "pip"
+
+
+def _hit(rule: str, layout: Layout, path: str, why: str, *, raw: bool = False) -> Finding:
+    """A finding on ``layout``'s wheel; ``path`` is an installed path ("site/...") unless
+    ``raw`` (then a member of the wheel)."""
+    shown = path if raw else _installed(path)
+    return Finding(rule, layout.package, layout.artifact, shown, None, f"{shown}: {why}")
+
+
+def _installed(path: str) -> str:
+    scheme, _, rest = path.partition("/")
+    return rest if scheme == "site" else f"<{scheme}>/{rest}"

@@ -1,0 +1,362 @@
+"""Unsafe code patterns, read from the source with the AST: nothing is imported or run.
+
+``inspect_source`` returns ``(rule, line, message)`` hits for one file:
+
+- ``code-exec-decoded``: ``exec``/``eval``/``compile`` of an expression that decodes or
+  decompresses (base64, hex, zlib/lzma/bz2, ``marshal.loads``, rot13), directly or through a
+  name assigned from one;
+- ``code-import-time-call``: a network or subprocess call at the top level of a module (class
+  bodies included, function bodies and ``if __name__ == "__main__":`` not);
+- ``code-setup-runs``: such a call anywhere in an sdist's ``setup.py``;
+- ``code-startup-write``: a module that writes files and names a ``.pth``, ``sitecustomize`` or
+  ``usercustomize`` file;
+- ``code-secrets-sent``: a module that talks to the network and reads a credential file or a
+  secret-looking environment variable (or hands the whole environment to the network call);
+- ``code-encoded-blob`` and ``code-hidden-chars`` (``text.py``); ``code-uninspectable``.
+
+Names are resolved through the module's imports (``import subprocess as sp``; ``from os import
+system``). Evasions through ``getattr`` and string-built names are beyond a static read: the
+hits are warnings by default, and the start-up and clobbering rules do not depend on them.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import threading
+from collections.abc import Iterator
+
+from safeinstall.inspect.text import BLOB_CHARS, blob_hit, hidden_chars
+
+Hit = tuple[str, int | None, str]
+# One parse at a time: in CPython 3.11 the AST constructor's recursion counter is shared by the
+# interpreter's threads (the gh-95185 change; gh-106905), and concurrent parses fail at random
+# with "SystemError: AST constructor recursion depth mismatch" (seen here, scanning the dev
+# wheelhouse). Parsing holds the GIL anyway: the threads overlap on decompression and reads.
+_PARSING = threading.Lock()
+MAX_SOURCE_BYTES = 2 * 1024 * 1024  # a larger file is reported, not parsed
+
+_DECODERS = frozenset(
+    {
+        "b64decode",
+        "b32decode",
+        "b16decode",
+        "b85decode",
+        "a85decode",
+        "urlsafe_b64decode",
+        "standard_b64decode",
+        "decodebytes",
+        "decodestring",
+        "decompress",
+        "unhexlify",
+        "a2b_base64",
+        "a2b_hex",
+        "fromhex",
+    }
+)
+_CODECS = re.compile(r"(?i)rot.?13|base.?64|hex|zlib|bz2|lzma|uu")
+_EXEC = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"})
+_PROCESS = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+        "os.startfile",
+        "pty.spawn",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+    }
+)
+_PROCESS_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
+_NETWORK = frozenset(
+    {
+        "urllib.request.urlopen",
+        "urllib.request.urlretrieve",
+        "urllib.urlopen",
+        "urllib2.urlopen",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "socket.socket",
+        "socket.create_connection",
+        "ftplib.FTP",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "telnetlib.Telnet",
+        "urllib3.PoolManager",
+        "urllib3.request",
+        "aiohttp.ClientSession",
+    }
+    | {f"requests.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "request")}
+    | {f"httpx.{m}" for m in ("get", "post", "put", "patch", "delete", "request", "Client")}
+    | {"requests.Session", "httpx.AsyncClient"}
+)
+_WRITES = frozenset(
+    {
+        "open",
+        "io.open",
+        "os.open",
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.move",
+        "os.rename",
+        "os.replace",
+        "os.symlink",
+        "os.link",
+    }
+)
+_WRITE_METHODS = frozenset({"write_text", "write_bytes", "symlink_to", "hardlink_to"})
+_STARTUP_NAME = re.compile(r"[\w./\\-]*(?:\.pth|(?:site|user)customize(?:\.py)?)")  # a name
+_CREDENTIAL_FILE = re.compile(
+    r"\.ssh(?:/|$)|id_rsa|id_ed25519|id_ecdsa|\.aws/credentials|\.netrc|\.pypirc|"
+    r"\.git-credentials|\.docker/config\.json|\.kube/config|/etc/shadow|\.gnupg|"
+    r"\.config/gcloud|Login Data|wallet\.dat"
+)
+# Every rule below needs one of these words in the source (a resolved name is imported by
+# name): a file with none of them is not parsed at all.
+_WORDS = re.compile(
+    rb"exec|eval|compile|subprocess|system|popen|spawn|startfile|pty|socket|url|request|http|"
+    rb"ftp|smtp|telnet|aiohttp|pth|customize|environ|getenv|ssh|id_|netrc|pypirc|credentials|"
+    rb"shadow|gnupg|gcloud|kube|docker|wallet|Login"
+)
+_SECRET_VAR = re.compile(
+    r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key|aws_"
+)
+
+
+def inspect_source(
+    data: bytes, file: str, *, setup: bool = False, module: bool = True
+) -> list[Hit]:
+    """The hits in the Python source ``data`` (the member ``file``). ``setup``: it is an sdist's
+    setup.py; ``module``: it is importable (top-level calls run at import)."""
+    if len(data) > MAX_SOURCE_BYTES:
+        size = f"{len(data) / 2**20:.1f} MiB"
+        limit = f"{MAX_SOURCE_BYTES // 2**20} MiB"
+        return [("code-uninspectable", None, f"{file} is too large to inspect ({size} > {limit})")]
+    try:
+        text = importlib.util.decode_source(data)
+        if len(data) < BLOB_CHARS and _WORDS.search(data) is None:
+            return hidden_chars(text, file)  # no rule below can fire: not worth a parse
+        with _PARSING:
+            tree = ast.parse(text, file)
+    except (SyntaxError, ValueError, UnicodeDecodeError, LookupError) as exc:
+        why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        line = exc.lineno if isinstance(exc, SyntaxError) else None
+        return [("code-uninspectable", line, f"{file} does not parse as Python ({why})")]
+    except (RecursionError, MemoryError):
+        return [("code-uninspectable", None, f"{file} is nested too deeply to inspect")]
+    try:
+        return hidden_chars(text, file) + _Module(tree, file).hits(setup=setup, module=module)
+    except RecursionError:
+        return [("code-uninspectable", None, f"{file} is nested too deeply to inspect")]
+
+
+class _Module:
+    def __init__(self, tree: ast.Module, file: str) -> None:
+        self.tree = tree
+        self.file = file
+        self.aliases: dict[str, str] = {}
+        self.nodes = list(ast.walk(tree))
+        for node in self.nodes:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    top = a.name.split(".")[0]
+                    self.aliases[a.asname or top] = a.name if a.asname else top
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for a in node.names:
+                    self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        self.calls = [n for n in self.nodes if isinstance(n, ast.Call)]
+        self.kinds = {id(c): k for c in self.calls if (k := self._kind(c)) is not None}
+
+    def dotted(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return self.aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.dotted(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    def kind(self, call: ast.Call) -> str | None:
+        """ "network", "process" or None for what ``call`` calls."""
+        return self.kinds.get(id(call))
+
+    def _kind(self, call: ast.Call) -> str | None:
+        name = self.dotted(call.func)
+        if name is None:
+            return None
+        if name in _NETWORK:
+            return "network"
+        if name in _PROCESS or name.startswith(_PROCESS_PREFIXES):
+            return "process"
+        return None
+
+    def hits(self, *, setup: bool, module: bool) -> list[Hit]:
+        out = self._exec_decoded()
+        if setup:
+            out += [
+                ("code-setup-runs", c.lineno, f"setup.py {self._what(c)} at build time")
+                for c in self.calls
+                if self.kind(c)
+            ]
+        elif module and self.kinds:
+            out += [
+                ("code-import-time-call", c.lineno, f"{self.file} {self._what(c)} when imported")
+                for c in _top_level_calls(self.tree)
+                if self.kind(c)
+            ]
+        out += self._startup_write() + self._secrets_sent()
+        out += [
+            hit
+            for n in self.nodes
+            if isinstance(n, ast.Constant) and (hit := blob_hit(n.value, n.lineno, self.file))
+        ]
+        return out
+
+    def _what(self, call: ast.Call) -> str:
+        verb = "talks to the network" if self.kind(call) == "network" else "runs a program"
+        return f"{verb} ({self.dotted(call.func)})"
+
+    def _decodes(self, node: ast.AST, tainted: set[str]) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in tainted:
+                return True
+            if not isinstance(sub, ast.Call):
+                continue
+            name = self.dotted(sub.func) or ""
+            attr = sub.func.attr if isinstance(sub.func, ast.Attribute) else name
+            if attr in _DECODERS or name in ("marshal.loads", "codecs.decode"):
+                return True
+            if attr == "decode" and any(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) and _CODECS.search(a.value)
+                for a in sub.args
+            ):
+                return True
+        return False
+
+    def _exec_decoded(self) -> list[Hit]:
+        if not any(self.dotted(c.func) in _EXEC for c in self.calls):
+            return []
+        tainted: set[str] = set()
+        assigns = [n for n in self.nodes if isinstance(n, ast.Assign | ast.AnnAssign)]
+        for _ in range(2):  # a name from a decoder, and a name from that name
+            for node in assigns:
+                if node.value is not None and self._decodes(node.value, tainted):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    tainted |= {t.id for t in targets if isinstance(t, ast.Name)}
+        return [
+            (
+                "code-exec-decoded",
+                c.lineno,
+                f"{self.file} runs decoded data with {self.dotted(c.func)}()",
+            )
+            for c in self.calls
+            if self.dotted(c.func) in _EXEC
+            and any(self._decodes(a, tainted) for a in (*c.args, *(k.value for k in c.keywords)))
+        ]
+
+    def _startup_write(self) -> list[Hit]:
+        writes = any(
+            self.dotted(c.func) in _WRITES
+            or (isinstance(c.func, ast.Attribute) and c.func.attr in _WRITE_METHODS)
+            for c in self.calls
+        )
+        if not writes:
+            return []
+        names = [
+            n
+            for n in self.nodes
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and _STARTUP_NAME.fullmatch(n.value)
+        ]
+        if not names:
+            return []
+        why = f"{self.file} writes files and names the start-up file {names[0].value!r}"
+        return [("code-startup-write", names[0].lineno, why)]
+
+    def _secrets_sent(self) -> list[Hit]:
+        network = [c for c in self.calls if self.kind(c) == "network"]
+        if not network:
+            return []
+        for node in self.nodes:
+            what = self._secret(node)
+            if what is None:
+                continue
+            return [
+                (
+                    "code-secrets-sent",
+                    getattr(node, "lineno", None),
+                    f"{self.file} reads {what} and talks to the network "
+                    f"(line {network[0].lineno}: {self.dotted(network[0].func)})",
+                )
+            ]
+        for call in network:
+            if any(
+                self.dotted(n) == "os.environ" for n in ast.walk(call) if isinstance(n, ast.expr)
+            ):
+                return [
+                    (
+                        "code-secrets-sent",
+                        call.lineno,
+                        f"{self.file} sends the environment over the network",
+                    )
+                ]
+        return []
+
+    def _secret(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if len(node.value) < 512 and _CREDENTIAL_FILE.search(node.value):
+                return f"the credential file {node.value!r}"
+            return None
+        key: ast.expr | None = None
+        if isinstance(node, ast.Subscript) and self.dotted(node.value) == "os.environ":
+            key = node.slice
+        elif isinstance(node, ast.Call) and node.args:
+            name = self.dotted(node.func)
+            if name in ("os.getenv", "os.environ.get", "os.environb.get"):
+                key = node.args[0]
+        if (
+            isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+            and _SECRET_VAR.search(key.value)
+        ):
+            return f"the environment variable {key.value}"
+        return None
+
+
+def _top_level_calls(tree: ast.Module) -> Iterator[ast.Call]:
+    """The calls that run when the module is imported: not in function bodies (decorators and
+    default values do run) nor under ``if __name__ == "__main__":``."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            stack += [*node.decorator_list, *node.args.defaults]
+            stack += [d for d in node.args.kw_defaults if d is not None]
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            stack += node.orelse
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        stack += ast.iter_child_nodes(node)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_is_main_guard(v) for v in test.values)
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )

@@ -1,0 +1,206 @@
+"""The rules over one artifact's members (not its code): start-up files, metadata, what it writes.
+
+Fed each member in one pass (``archive.members``), a ``Reader`` finds:
+
+- ``startup-pth``: a ``.pth`` landing in site-packages (at the wheel's root, under
+  ``.data/purelib`` or ``.data/platlib``, or under ``.data/data/lib/python3.X/site-packages``)
+  with a line ``site`` would run, unless ``install/startup.py``'s ``known_startup_file`` allows
+  it under the policy's ``startup-files`` (the one rule, shared with ``verify``);
+- ``startup-customize``: a ``sitecustomize`` or ``usercustomize`` module (source, bytecode,
+  extension or package) landing in site-packages; for an sdist, at its root or under ``src/``;
+- ``meta-mismatch``: METADATA's (PKG-INFO's) name or version is not the file name's;
+- ``meta-url-dependency``: a ``Requires-Dist`` on a direct URL;
+
+and the ``Layout`` the cross-wheel rules need (``clobber.py``): where each member lands, the
+import packages it owns, the commands it installs.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from pathlib import PurePosixPath
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from safeinstall.environment.unpack import site_path
+from safeinstall.inspect.archive import Member
+from safeinstall.inspect.rules import Finding
+from safeinstall.install.startup import StartupOwner, advice, known_startup_file, runs_code
+from safeinstall.policy.model import StartupFile
+
+MAX_PTH_BYTES = 1024 * 1024  # site reads no more of a .pth than verify does
+MAX_META_BYTES = 4 * 1024 * 1024
+_DATA_SITE = re.compile(r"(?:lib/python3[^/]*|Lib)/site-packages/(?P<rest>.+)")
+_CUSTOMIZE = ("sitecustomize", "usercustomize")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What installing one wheel writes, for the cross-wheel rules."""
+
+    package: NormalizedName
+    artifact: str
+    paths: tuple[str, ...]  # "site/<path>", "scripts/<name>", "data/<path>", "headers/<path>"
+    import_packages: tuple[str, ...]  # top-level directories with an __init__.py
+    commands: tuple[tuple[str, str], ...]  # (command name, where it is declared)
+
+
+@dataclass
+class Reader:
+    """Collects one artifact's member rules during the pass; ``finish`` gives the result."""
+
+    package: NormalizedName
+    version: Version
+    artifact: str
+    startup: tuple[str | StartupFile, ...]
+    editable_project: bool = False  # an editable wheel of the user's own project
+    findings: list[Finding] = field(default_factory=list)
+    _paths: list[str] = field(default_factory=list)
+    _pth: list[tuple[str, str, bytes]] = field(default_factory=list)  # (site name, member, data)
+    _commands: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.artifact.endswith(".whl")
+
+    def feed(self, member: Member) -> None:
+        if self.is_wheel:
+            self._wheel_member(member)
+        else:
+            self._sdist_member(member)
+
+    def _wheel_member(self, member: Member) -> None:
+        name = member.name
+        parts = PurePosixPath(name).parts
+        top = parts[0]
+        if top.endswith(".dist-info"):
+            if len(parts) == 2 and parts[1] == "METADATA":
+                self._metadata(name, member.read(MAX_META_BYTES))
+            elif len(parts) == 2 and parts[1] == "entry_points.txt":
+                self._entry_points(name, member.read(MAX_META_BYTES))
+            return
+        site = site_path(name)
+        if site is None and len(parts) > 2 and top.endswith(".data"):
+            scheme, rest = parts[1], "/".join(parts[2:])
+            self._paths.append(f"{scheme}/{rest}")
+            if scheme == "scripts" and len(parts) == 3:
+                self._commands.append((parts[2], name))
+            found = _DATA_SITE.fullmatch(rest) if scheme == "data" else None
+            site = found["rest"] if found else None
+        elif site is not None:
+            self._paths.append(f"site/{site}")
+        if site is not None:
+            self._site_member(site, member)
+
+    def _site_member(self, site: str, member: Member) -> None:
+        head = site.split("/", 1)[0]
+        if "/" not in site and site.lower().endswith(".pth"):  # Windows reads X.PTH too
+            self._pth.append((site, member.name, member.read(MAX_PTH_BYTES + 1)))
+        if head.split(".", 1)[0] in _CUSTOMIZE:
+            self._customize(member.name)
+
+    def _sdist_member(self, member: Member) -> None:
+        name = member.name
+        if name == "PKG-INFO":
+            self._metadata(name, member.read(MAX_META_BYTES))
+        root = name.removeprefix("src/")
+        if root.split("/", 1)[0].split(".", 1)[0] in _CUSTOMIZE and root.endswith(".py"):
+            self._customize(name)
+
+    def _customize(self, name: str) -> None:
+        self._hit(
+            "startup-customize",
+            name,
+            None,
+            f"{name} installs a module Python imports at every interpreter start",
+        )
+
+    def _hit(self, rule: str, file: str | None, line: int | None, message: str) -> None:
+        self.findings.append(Finding(rule, self.package, self.artifact, file, line, message))
+
+    def _metadata(self, name: str, raw: bytes) -> None:
+        headers = BytesHeaderParser().parsebytes(raw)
+        meta_name, meta_version = str(headers.get("Name", "")), str(headers.get("Version", ""))
+        try:
+            same = canonicalize_name(meta_name) == self.package and (
+                Version(meta_version) == self.version
+            )
+        except InvalidVersion:
+            same = False
+        if not same:
+            self._hit(
+                "meta-mismatch",
+                name,
+                None,
+                f"{name} names {meta_name or '(no name)'} {meta_version or '(no version)'}, "
+                f"not {self.package} {self.version} as the file name says",
+            )
+        for line_no, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+            key, _, value = line.partition(":")
+            if key.strip().lower() != "requires-dist":
+                continue
+            try:
+                url = Requirement(value.strip()).url
+            except InvalidRequirement:
+                url = None
+            if url:
+                self._hit(
+                    "meta-url-dependency",
+                    name,
+                    line_no,
+                    f"Requires-Dist {value.strip()} depends on a direct URL, which no hash pins",
+                )
+
+    def _entry_points(self, name: str, raw: bytes) -> None:
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        try:
+            parser.read_string(raw.decode("utf-8", "replace"))
+        except configparser.Error:
+            return  # pip would not install its scripts either
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                self._commands += [(c.strip(), name) for c in parser.options(section)]
+
+    def finish(self) -> tuple[Layout, list[Finding]]:
+        """The layout and every finding; the .pth files are judged once every member is known
+        (the start-up rule looks at the files the owner installs)."""
+        site_files = frozenset(p.removeprefix("site/") for p in self._paths if p[:5] == "site/")
+        owner = StartupOwner(self.package, site_files, self.editable_project)
+        for site, member, data in self._pth:
+            if not runs_code(data[:MAX_PTH_BYTES]):
+                continue
+            if known_startup_file(site, data, owner, self.startup):
+                continue
+            line = next(
+                n
+                for n, text in enumerate(data.decode("utf-8", "replace").splitlines(), 1)
+                if text.startswith(("import ", "import\t"))
+            )
+            self._hit(
+                "startup-pth",
+                member,
+                line,
+                f"{site} runs code at every interpreter start-up (line {line} starts with import)"
+                + advice(site, data, self.package),
+            )
+        packages = sorted({p.split("/")[1] for p in self._paths if _is_package_init(p)})
+        layout = Layout(
+            self.package,
+            self.artifact,
+            tuple(self._paths),
+            tuple(packages),
+            tuple(self._commands),
+        )
+        return layout, self.findings
+
+
+def _is_package_init(path: str) -> bool:
+    """``site/<top>/__init__.py`` (also compiled or an extension): <top> is a regular package."""
+    parts = path.split("/")
+    return len(parts) == 3 and parts[0] == "site" and parts[2].split(".")[0] == "__init__"
