@@ -32,7 +32,14 @@ licenses = { allow = ["MIT", "BSD-3-Clause", "Apache-2.0"] }   # SPDX ids
 environments = ["python_version >= '3.11' and sys_platform == 'linux'"]   # lock targets
 direct-references = []                # names allowed as URL, VCS or path requirements
 find-links = []                       # trusted --find-links locations
-trusted-hosts = []                    # hosts a requirements file may name in --trusted-host"""
+trusted-hosts = []                    # hosts a requirements file may name in --trusted-host
+same-versions = true                  # one version of each package on every target, or fail
+startup-files = ["default"]           # start-up .pth files allowed (setuptools, coverage, editable)
+build-sandbox = "require"             # "warn": build even where the network cannot be cut
+malware = { db = "osv/PyPI.zip" }     # known-malware gate offline (default: the OSV API)
+project-status = { quarantined = "deny", archived = "warn", deprecated = "warn" }
+inspect = { block = [], warn = [], allow = {} }   # the artifact scanner's rules (`scan`)
+audit = { ignore = [] }               # advisories accepted for now: { id, reason, until }"""
 
 
 @dataclass(frozen=True, slots=True)

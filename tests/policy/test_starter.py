@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Callable
 from datetime import timedelta
@@ -83,6 +84,23 @@ def test_starter_policy_explains_each_key(cli: Cli, tmp_path: Path) -> None:
         assert text.splitlines()[line - 1].startswith("#"), key
     for optional in ("allow", "deny", "licenses", "environments", "direct-references"):
         assert f"# {optional} = " in text
+
+
+def test_every_optional_key_of_the_starter_is_valid_as_written(cli: Cli, tmp_path: Path) -> None:
+    """Uncommented, the starter's optional lines are a policy that loads: every key a policy
+    may set is shown, with a value it accepts."""
+    from safeinstall.policy.keys import FIELDS
+
+    cli("init", "--path", "safeinstall.toml")
+    text = (tmp_path / "safeinstall.toml").read_text()
+    shown = [ln[2:] for ln in text.splitlines() if re.match(r"# [a-z-]+ = ", ln)]
+    keys = {ln.split(" = ", 1)[0] for ln in shown}
+    active = {ln.split(" = ", 1)[0] for ln in text.splitlines() if " = " in ln and ln[0] != "#"}
+    assert set(FIELDS) <= keys | active
+    uncommented = "\n".join(ln for ln in text.splitlines() if ln and ln[0] != "#")
+    uncommented += "\n" + "\n".join(ln for ln in shown if ln.split(" = ", 1)[0] not in active)
+    (tmp_path / "all.toml").write_text(uncommented + "\n")
+    load_policy(str(tmp_path / "all.toml"), environ={})
 
 
 def test_refuses_an_existing_policy_without_force(cli: Cli, tmp_path: Path) -> None:
