@@ -251,6 +251,7 @@ READS_OPTIONS = {
 }
 LOCAL_FIND_LINKS = {
     "commands/verify.py": "its own --find-links DIR option, a local wheelhouse",
+    "commands/scan/__init__.py": "its own --find-links DIR option, a local wheelhouse",
     "environment/pip.py": "the staged directory of verified files, with --no-index",
 }
 SPELLINGS = (*INDEX_OPTIONS, "--trusted-host", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
