@@ -201,10 +201,17 @@ def test_failed_pip_leaves_input_absent_lock_and_environment_as_they_were(
     cli: Cli, project: Path, tmp_path: Path
 ) -> None:
     (project / "requirements.in").write_bytes(b"alpha-one\n")  # never locked: no lock file yet
-    venv = tmp_path / "nopip"
+    venv = tmp_path / "brokenpip"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     python = venv / "bin" / "python"
     site = site_packages(python)
+    # a pip that fails every run (a venv without pip is installed into with safeinstall's own)
+    (site / "pip-99.0.dist-info").mkdir()
+    (site / "pip-99.0.dist-info" / "METADATA").write_text("Name: pip\nVersion: 99.0\n")
+    (site / "pip").mkdir()
+    failing = "import sys\nsys.stderr.write('ERROR: this pip is broken\\n')\nsys.exit(1)\n"
+    for module in ("__init__.py", "__main__.py"):
+        (site / "pip" / module).write_text(failing)
     listing = sorted(str(p.relative_to(site)) for p in site.rglob("*"))
     before = files(project)
     result = cli("install", "gamma-three", "--python", python)
