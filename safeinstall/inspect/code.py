@@ -22,6 +22,7 @@ hits are warnings by default, and the start-up and clobbering rules do not depen
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import re
 import threading
@@ -36,6 +37,19 @@ Hit = tuple[str, int | None, str]
 # wheelhouse). Parsing holds the GIL anyway: the threads overlap on decompression and reads.
 _PARSING = threading.Lock()
 MAX_SOURCE_BYTES = 2 * 1024 * 1024  # a larger file is reported, not parsed
+_PARSE_TRIES = 3
+
+
+def _parse(text: str, file: str) -> ast.Module:
+    """``ast.parse``, one at a time, tried again when CPython 3.11 reports its AST recursion
+    counter out of step (gh-106905: it can be, even with parses serialized, and the next parse
+    starts it afresh); SystemError when every try did."""
+    for _ in range(_PARSE_TRIES - 1):
+        with contextlib.suppress(SystemError), _PARSING:
+            return ast.parse(text, file)
+    with _PARSING:
+        return ast.parse(text, file)
+
 
 _DECODERS = frozenset(
     {
@@ -144,14 +158,15 @@ def inspect_source(
         text = importlib.util.decode_source(data)
         if len(data) < BLOB_CHARS and _WORDS.search(data) is None:
             return hidden_chars(text, file)  # no rule below can fire: not worth a parse
-        with _PARSING:
-            tree = ast.parse(text, file)
+        tree = _parse(text, file)
     except (SyntaxError, ValueError, UnicodeDecodeError, LookupError) as exc:
         why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         line = exc.lineno if isinstance(exc, SyntaxError) else None
         return [("code-uninspectable", line, f"{file} does not parse as Python ({why})")]
     except (RecursionError, MemoryError):
         return [("code-uninspectable", None, f"{file} is nested too deeply to inspect")]
+    except SystemError as exc:  # see _parse: never an internal error for a file's content
+        return [("code-uninspectable", None, f"{file} could not be parsed here ({exc})")]
     try:
         return hidden_chars(text, file) + _Module(tree, file).hits(setup=setup, module=module)
     except RecursionError:

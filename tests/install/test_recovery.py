@@ -143,6 +143,11 @@ def test_files_pip_wrote_before_any_dist_info_are_reported_and_removed(
     leaky = locked(index_server, build_wheel(tmp_path / "dists", "leaky", "1.0", files=files))
     txt, _ = write_locks(tmp_path / "lock", [leaky])
     policy = write_policy(tmp_path / "safeinstall.toml", index_server.index_url("a"))
+    scanned = cli("install", "--policy", policy, "-r", txt, "--python", python)
+    assert scanned.code == 1 and "[startup-pth]" in scanned.err  # the scanner stops it first
+    # this test is about what pip leaves behind: let the .pth through the scanner
+    with policy.open("a") as fh:
+        fh.write('inspect = { warn = ["startup-pth"] }\n')
 
     result = cli("install", "--policy", policy, "-r", txt, "--python", python)
     assert result.code == 1
