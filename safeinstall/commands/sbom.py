@@ -27,12 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import __version__
     from safeinstall.errors import TargetEnvironmentError
-    from safeinstall.files.atomic import replace_file
+    from safeinstall.files.atomic import digest_of, replace_file
     from safeinstall.lock.read import default_lock
     from safeinstall.lock.ref import LockRef, parse_ref, read_lock_ref
     from safeinstall.report.sbom import timestamp, to_cyclonedx
 
     ref = parse_ref(args.lock) if args.lock else LockRef(default_lock())
+    before = digest_of(args.output) if args.output is not None else None  # replaced if unchanged
     lock = read_lock_ref(ref)
     try:  # pip's own default index: purls from it need no repository_url
         from safeinstall.policy.pipconfig import default_index
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         import json
 
-        replace_file(args.output, (json.dumps(bom, indent=2) + "\n").encode())
+        data = (json.dumps(bom, indent=2) + "\n").encode()
+        replace_file(args.output, data, expected_digest=before)
         ui.summary(f"wrote {args.output}: {len(bom['components'])} components from {ref}")
     return 0

@@ -153,6 +153,19 @@ def test_requirements_txt_lock_and_output_file(
     assert len(deps["pkg:pypi/app@1.0"]) == 2  # from the `# via` comments
 
 
+def test_an_existing_output_file_is_replaced(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the bill again, as a CI job does on every run, replaces the file it wrote."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "requirements.txt", LOCK)
+    (tmp_path / "bom.json").write_text("{}\n")
+    result = cli("sbom", "-o", "bom.json")
+    assert result.code == 0, result.err
+    validator().validate(json.loads((tmp_path / "bom.json").read_text(encoding="utf-8")))
+    assert cli("sbom", "-o", "bom.json").code == 0
+
+
 def test_no_lock_is_a_usage_error(
     cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
