@@ -49,7 +49,7 @@ class RelockPlan:
 
 def plan_relock(path: Path, old: Lock, policy: Policy) -> RelockPlan:
     """Read the inputs of the lock at ``path`` (``old``, as audited) and check it is fresh."""
-    from safeinstall.lock.inputs import choose_targets, digest_for, read_inputs
+    from safeinstall.lock.inputs import choose_targets, digest_for, read_recipe_inputs
     from safeinstall.lock.read import read_lock_file
 
     try:
@@ -64,13 +64,7 @@ def plan_relock(path: Path, old: Lock, policy: Policy) -> RelockPlan:
         )
     recipe = find_recipe(path, text)
     targets = choose_targets(policy, recipe.python_version, recipe.platform)
-    inputs = read_inputs(
-        recipe.inputs,
-        policy,
-        extras=recipe.extras,
-        all_extras=recipe.all_extras,
-        groups=recipe.groups,
-    )
+    inputs = read_recipe_inputs(recipe, policy)
     if digest_for(inputs, policy, targets) != old.digest:
         raise InputError(
             "the lock is not up to date with its inputs and policy, so relocking it would bring "

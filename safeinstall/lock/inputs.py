@@ -18,6 +18,7 @@ from safeinstall import __version__
 from safeinstall.errors import InputError, Location, PolicyError, UsageError
 from safeinstall.guard.findings import Finding
 from safeinstall.lock.model import input_digest
+from safeinstall.lock.recipe import Recipe
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
 from safeinstall.targets import Target
@@ -99,6 +100,20 @@ def read_inputs(
         raw = edited(name)
         parts += [name.encode(), Path(name).read_bytes() if raw is None else raw]
     return LockInputs(tuple(roots), tuple(dict.fromkeys(files)), tuple(parts))
+
+
+def read_recipe_inputs(
+    recipe: Recipe, policy: Policy, *, contents: Mapping[Path, bytes] | None = None
+) -> LockInputs:
+    """``read_inputs`` for the inputs and options a lock records it was made with."""
+    return read_inputs(
+        recipe.inputs,
+        policy,
+        extras=recipe.extras,
+        all_extras=recipe.all_extras,
+        groups=recipe.groups,
+        contents=contents,
+    )
 
 
 def _selection(extras: Sequence[str], all_extras: bool, groups: Sequence[str]) -> str:

@@ -164,7 +164,7 @@ def relock_all(
     nothing was written, when any of them cannot be made."""
     from safeinstall import __version__
     from safeinstall.filekind import is_pylock
-    from safeinstall.lock.inputs import choose_targets, digest_for, read_inputs
+    from safeinstall.lock.inputs import choose_targets, digest_for, read_recipe_inputs
     from safeinstall.lock.make import resolve_lock
     from safeinstall.lock.model import to_requirements_txt
     from safeinstall.lock.pylock import to_pylock_toml
@@ -178,14 +178,7 @@ def relock_all(
         if recipe.python_version or recipe.platform:
             made_for = choose_targets(policy, recipe.python_version, recipe.platform)
         try:
-            inputs = read_inputs(
-                recipe.inputs,
-                policy,
-                extras=recipe.extras,
-                all_extras=recipe.all_extras,
-                groups=recipe.groups,
-                contents=contents,
-            )
+            inputs = read_recipe_inputs(recipe, policy, contents=contents)
             made_from = ", ".join(map(str, recipe.inputs))
             ui.info(f"Resolving {len(inputs.roots)} requirements of {made_from} for {job.path}...")
             before = _pins(job)
@@ -216,10 +209,10 @@ def _warn_unknown_recipe(
 ) -> None:
     """A pylock.toml records no command: when its digest shows that it was not made from its
     inputs as they stood, read without options, for ``targets``, say that it is relocked so."""
-    from safeinstall.lock.inputs import digest_for, read_inputs
+    from safeinstall.lock.inputs import digest_for, read_recipe_inputs
 
     try:
-        fresh = digest_for(read_inputs(job.recipe.inputs, policy), policy, targets)
+        fresh = digest_for(read_recipe_inputs(job.recipe, policy), policy, targets)
     except SafeinstallError:
         fresh = None
     if fresh != before.digest:
