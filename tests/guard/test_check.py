@@ -15,6 +15,7 @@ from safeinstall.lock.model import Lock, LockedFile, LockedPackage, to_requireme
 from safeinstall.lock.pylock import to_pylock_toml
 from tests.support.fixtures import Result
 from tests.support.paths import DATA
+from tests.support.sarif import assert_valid_sarif
 
 H1 = "a" * 64
 H2 = "b" * 64
@@ -340,8 +341,7 @@ def test_sarif_output(
     write(tmp_path, "requirements.txt", "idna==3.10\n")
     result = cli("check", "--policy", policy, "--format", "sarif", "requirements.txt")
     assert result.code == 1
-    sarif = json.loads(result.out)
-    assert sarif["version"] == "2.1.0"
+    sarif = assert_valid_sarif(result.out)
     run = sarif["runs"][0]
     assert "missing-hash" in {r["id"] for r in run["tool"]["driver"]["rules"]}
     (res,) = run["results"]
