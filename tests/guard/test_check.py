@@ -350,6 +350,24 @@ def test_sarif_output(
     assert loc == {"artifactLocation": {"uri": "requirements.txt"}, "region": {"startLine": 1}}
 
 
+def test_sarif_output_of_a_file_that_cannot_be_read_validates(
+    cli: Run, tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "requirements.txt", "# header\nidna==3.10\n")
+    result = cli("check", "--policy", policy, "--format", "sarif", "requirements.txt", "nope.txt")
+    assert result.code == 2  # as in text: an unreadable file wins over findings
+    (run,) = assert_valid_sarif(result.out)["runs"]
+    found = [(r["ruleId"], r["locations"][0]["physicalLocation"]) for r in run["results"]]
+    assert found == [
+        (
+            "missing-hash",
+            {"artifactLocation": {"uri": "requirements.txt"}, "region": {"startLine": 2}},
+        ),
+        ("invalid-input", {"artifactLocation": {"uri": "nope.txt"}}),
+    ]
+
+
 def test_text_output_names_file_line_and_fix(cli: Run, tmp_path: Path, policy: Path) -> None:
     path = write(tmp_path, "requirements.txt", "# header\nidna==3.10\n")
     result = cli("check", "--policy", policy, path)
