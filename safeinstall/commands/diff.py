@@ -150,7 +150,7 @@ def _staged(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.report.diff import review
 
     reviews = []
-    located: list[LockLines] = []
+    found: list[Result] = []  # --format sarif
     for name in args.locks:
         path = Path(name)
         staged = git_show_if_present("", path)
@@ -164,18 +164,13 @@ def _staged(args: argparse.Namespace, ui: UI) -> int:
                 old = parse_lock(head, path.name, f"HEAD:{path}")
             except InputError as exc:  # e.g. HEAD had plain requirements, this is the first lock
                 ui.warn(f"HEAD:{path} is not a lock ({exc.message}); comparing as a new lock")
-        reviews.append((path, review(old, new), len(new.packages)))
+        checked = review(old, new)
+        reviews.append((path, checked, len(new.packages)))
         if args.format == "sarif":
-            located.append(_lines(staged, path, new))
+            found += _blocks(checked, _lines(staged, path, new))
     code = 1 if any(r.blocked for _, r, _ in reviews) else 0
     if args.format == "sarif":
-        ui.json(
-            _sarif(
-                r
-                for (_, each, _), lines in zip(reviews, located, strict=True)
-                for r in _blocks(each, lines)
-            )
-        )
+        ui.json(_sarif(found))
         return code
     if args.format == "json":
         ui.json(
