@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from safeinstall.commands import add_lock_argument
 from safeinstall.errors import InputError, PolicyError, ResolutionError, UsageError
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from safeinstall.lock.model import Lock
     from safeinstall.policy.model import Policy
     from safeinstall.report.diff import LockDiff
+    from safeinstall.sarif import Level, LockLines
 
 HELP = "report known malware and vulnerabilities of the locked versions (OSV data)"
 DESCRIPTION = (
@@ -37,7 +38,9 @@ DESCRIPTION = (
     "(audit.ignore). "
     "--fix relocks with the smallest upgrades that clear the findings and shows the diff."
 )
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif")
+STATUS_RULE = "project-status"  # --status: a PEP 792 status the policy denies or warns about
+OSV_PAGE = "https://osv.dev/vulnerability/"  # an advisory's page, for SARIF's helpUri
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,13 +81,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.audit.advisories import fix_suggestions
-    from safeinstall.lock.read import default_lock, read_lock_file
+    from safeinstall.lock.read import default_lock, parse_lock, read_lock_bytes
     from safeinstall.policy.load import load_policy
 
     if args.dry_run and not args.fix:
         raise UsageError("--dry-run only applies to --fix", hint="add --fix, or drop --dry-run")
+    if args.fix and args.format == "sarif":
+        raise UsageError(
+            "--fix shows a relock, which SARIF cannot hold",
+            hint="run `safeinstall audit --fix` for the relock, and --format sarif without --fix",
+        )
     path: Path = args.lock or default_lock()
-    lock = read_lock_file(path)
+    data = read_lock_bytes(path)
+    lock = parse_lock(data, path.name, str(path))
     policy = load_policy(args.policy)
     with _source(args) as source:
         report = _audit(lock, source, policy)
@@ -115,6 +124,11 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "exit_code": code,
             }
         )
+        return code
+    if args.format == "sarif":
+        from safeinstall.sarif import lock_lines
+
+        ui.json(_sarif(report, statuses, lock_lines(data, path.name, str(path), lock)))
         return code
     for status in statuses:  # the reason was made printable when the page was read
         say = ui.problem if status.action == "deny" else ui.item
@@ -280,6 +294,43 @@ def _fix_text(ui: UI, path: Path, fix: _Fix, *, dry_run: bool) -> None:
         ui.summary(f"the relocked lock {state} {remaining} known vulnerabilities")
     else:
         ui.summary(f"ok: the relocked lock {state} no known vulnerabilities")
+
+
+def _sarif(report: AuditReport, statuses: list[ProjectStatus], lines: LockLines) -> dict[str, Any]:
+    """Malware first, then vulnerabilities, each on the lock line of the version it affects:
+    one rule per advisory (its OSV page as help), an ignored finding kept but suppressed; then
+    the project statuses --status read."""
+    from safeinstall.sarif import Result, Rule, sarif_log
+
+    rules: dict[str, Rule] = {}
+    results: list[Result] = []
+    findings = sorted(report.findings, key=lambda f: not f.advisory.malicious)  # stable
+    for f in findings:
+        advisory = f.advisory
+        if f.advisory.malicious:
+            todo = "do not install it: remove it, or what pulls it in, from the lock's inputs"
+            what = f"known malware: {f.name} {f.version}: {advisory.id}"
+        else:
+            fixed = ", ".join(str(v) for v in f.fixed) or "no fixed version known"
+            todo = "upgrade to a fixed version, or ignore it in the policy (audit.ignore)"
+            aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
+            what = f"vulnerable: {f.name} {f.version}: {advisory.id}{aliases}; fixed in: {fixed}"
+        summary = _short(advisory.summary) if advisory.summary else ""
+        rules.setdefault(
+            advisory.id, Rule(advisory.id, summary or advisory.id, todo, OSV_PAGE + advisory.id)
+        )
+        ignored = f.ignored_by
+        why = f"ignored until {ignored.until.isoformat()}: {ignored.reason}" if ignored else None
+        message = what + (f": {summary}" if summary else "")
+        level: Level = "note" if ignored else "error"
+        results.append(lines.result(advisory.id, level, message, f.name, f.version, suppressed=why))
+    if statuses:
+        rules[STATUS_RULE] = Rule(STATUS_RULE, "A locked project is not active on its index.")
+    for s in statuses:
+        level = "error" if s.action == "deny" else "warning"
+        text = f"{s.status}: {s.package.name} {s.package.version}: {s.text}"
+        results.append(lines.result(STATUS_RULE, level, text, s.package.name, s.package.version))
+    return sarif_log(rules.values(), results)
 
 
 def _short(text: str, width: int = 160) -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from safeinstall.errors import UsageError
 from safeinstall.ui import UI
 
 if TYPE_CHECKING:
-    from safeinstall.report.diff import LockDiff
+    from safeinstall.lock.model import Lock
+    from safeinstall.report.diff import Change, LockDiff, Review
+    from safeinstall.sarif import Level, LockLines, Result
 
 HELP = "show what a lock change adds, removes, upgrades; same version with new hashes = alarm"
 DESCRIPTION = (
@@ -22,7 +26,23 @@ DESCRIPTION = (
     "LOCK with HEAD's: exit 1 when a version keeps its number but gains or swaps hashes, or "
     "when a file or index is on a host HEAD's lock never named."
 )
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif")
+# what SARIF reports of a diff, at what level: what the command fails on (an alarm; with
+# --staged, every block), what a reviewer should look at (a warning), what is worth a note;
+# added, removed, upgraded packages and file changes are the diff, not findings
+RULES: dict[str, tuple[Level, str]] = {
+    "alarm": ("error", "A version kept its number but its bytes changed (re-uploaded or swapped)."),
+    "hashes-added": (
+        "error",
+        "A version kept its number and gained hashes while the lock's targets stayed the same.",
+    ),
+    "new-host": ("error", "A file or index is on a host that HEAD's lock never named."),
+    "index": ("warning", "A package now comes from another index."),
+    "sdist": ("warning", "A new sdist: building it runs its code."),
+    "downgraded": ("note", "A package moved to a lower version."),
+    "fresh": ("note", "A version let in inside min-release-age (lock --allow-fresh)."),
+    "license": ("note", "A package's recorded license changed."),
+}
 
 _SIGNS = {
     "added": "+",
@@ -81,8 +101,20 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             "`safeinstall diff --staged LOCK...` to compare staged locks with HEAD",
         )
     old_ref, new_ref = parse_ref(args.locks[0]), parse_ref(args.locks[1])
-    result = diff_locks(read_lock_ref(old_ref), read_lock_ref(new_ref))
+    old = read_lock_ref(old_ref)  # the old one first: its error is the one shown
+    new = read_lock_ref(new_ref)
+    result = diff_locks(old, new)
     code = 1 if result.alarms else 0
+    if args.format == "sarif":
+        from safeinstall.lock.read import read_lock_bytes
+        from safeinstall.lock.ref import git_show
+
+        path = new_ref.path  # the new lock's text again, for its lines
+        data = (
+            read_lock_bytes(path) if new_ref.revision is None else git_show(new_ref.revision, path)
+        )
+        ui.json(_sarif(_changes(result, _lines(data, path, new))))
+        return code
     if args.format == "json":
         ui.json(
             {
@@ -112,14 +144,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 def _staged(args: argparse.Namespace, ui: UI) -> int:
     """Each staged LOCK against HEAD's: show the diff, block what needs a reviewer."""
-    from pathlib import Path
-
     from safeinstall.errors import InputError
     from safeinstall.lock.read import parse_lock
     from safeinstall.lock.ref import git_show_if_present
     from safeinstall.report.diff import review
 
     reviews = []
+    found: list[Result] = []  # --format sarif
     for name in args.locks:
         path = Path(name)
         staged = git_show_if_present("", path)
@@ -133,8 +164,14 @@ def _staged(args: argparse.Namespace, ui: UI) -> int:
                 old = parse_lock(head, path.name, f"HEAD:{path}")
             except InputError as exc:  # e.g. HEAD had plain requirements, this is the first lock
                 ui.warn(f"HEAD:{path} is not a lock ({exc.message}); comparing as a new lock")
-        reviews.append((path, review(old, new), len(new.packages)))
+        checked = review(old, new)
+        reviews.append((path, checked, len(new.packages)))
+        if args.format == "sarif":
+            found += _blocks(checked, _lines(staged, path, new))
     code = 1 if any(r.blocked for _, r, _ in reviews) else 0
+    if args.format == "sarif":
+        ui.json(_sarif(found))
+        return code
     if args.format == "json":
         ui.json(
             {
@@ -169,3 +206,39 @@ def _staged(args: argparse.Namespace, ui: UI) -> int:
             "commit with SKIP=safeinstall-lock-diff"
         )
     return code
+
+
+def _lines(data: bytes, path: Path, lock: Lock) -> LockLines:
+    from safeinstall.sarif import lock_lines
+
+    return lock_lines(data, path.name, str(path), lock)
+
+
+def _changes(result: LockDiff, lines: LockLines, *, skip: str = "") -> list[Result]:
+    """The changes SARIF reports, each on the new lock's line of its package (a version, a
+    file name, or several versions name the package's first entry)."""
+    return [
+        lines.result(c.kind, RULES[c.kind][0], _text(c), c.name, c.new)
+        for c in result.changes
+        if c.kind in RULES and c.kind != skip
+    ]
+
+
+def _blocks(review: Review, lines: LockLines) -> list[Result]:
+    """A staged lock's blocks (errors), then its other changes worth a look (alarms are blocks)."""
+    blocked = [lines.result(b.rule, "error", b.text, b.name, b.version) for b in review.blocks]
+    return blocked + _changes(review.diff, lines, skip="alarm")
+
+
+def _text(change: Change) -> str:
+    old, new = change.old, change.new
+    what = f"{old} -> {new}" if old is not None and new is not None and old != new else new or old
+    return f"{change.kind}: {change.name} {what or ''}" + (
+        f" ({change.detail})" if change.detail else ""
+    )
+
+
+def _sarif(results: Iterable[Result]) -> dict[str, Any]:
+    from safeinstall.sarif import Rule, sarif_log
+
+    return sarif_log([Rule(rule, text) for rule, (_, text) in RULES.items()], results)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from safeinstall.commands import add_lock_argument
 from safeinstall.commands.install.options import add_python, python_of
 from safeinstall.ui import UI
+
+if TYPE_CHECKING:
+    from safeinstall.install.verify import Problem
+    from safeinstall.sarif import LockLines
 
 HELP = "check that the installed environment is exactly the lock, with untouched files"
 DESCRIPTION = (
@@ -18,7 +24,23 @@ DESCRIPTION = (
     "(startup-files: by default setuptools', coverage's and editable installs of this project). "
     "Exit 1 when anything is found."
 )
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif")
+# each kind of problem (install/verify.py, install/verifywheel.py): SARIF rule metadata
+KINDS = {
+    "missing": "A locked package whose marker applies is not installed.",
+    "wrong-version": "A locked package is installed at another version.",
+    "extra": "An installed distribution is not in the lock.",
+    "modified": "An installed file does not match its RECORD hash or size.",
+    "malformed-record": "A RECORD writes its hashes in hex, not urlsafe base64.",
+    "missing-file": "A file that RECORD or the locked wheel lists is not installed.",
+    "unhashed": "A RECORD entry carries no sha256/384/512 hash, so it cannot be verified.",
+    "outside": "A RECORD entry leads outside the environment prefix.",
+    "no-record": "An installed distribution has no RECORD.",
+    "pth-exec": "A .pth file runs code at every interpreter start.",
+    "not-as-locked": "An installed file differs from the same file in the locked wheel.",
+    "not-in-wheel": "RECORD lists a file in site-packages that the locked wheel does not have.",
+    "metadata-not-as-locked": "The locked wheel's METADATA is not what the lock records.",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,12 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.install.verify import probe, verify
     from safeinstall.install.verifywheel import against_wheels
-    from safeinstall.lock.read import default_lock, read_lock_file
+    from safeinstall.lock.read import default_lock, parse_lock, read_lock_bytes
     from safeinstall.policy.load import load_policy
     from safeinstall.resolve.finder import cache_root
+    from safeinstall.sarif import lock_lines
 
     path: Path = args.lock or default_lock()
-    lock = read_lock_file(path)
+    data = read_lock_bytes(path)
+    lock = parse_lock(data, path.name, str(path))
     policy = load_policy(args.policy)
     report = verify(
         lock,
@@ -82,6 +106,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             }
         )
         return code
+    if args.format == "sarif":
+        ui.json(_sarif(problems, lock_lines(data, path.name, str(path), lock)))
+        return code
     for problem in problems:
         ui.problem(f"{ui.bad(problem.kind)}: {problem.message}")
     summary = (
@@ -94,6 +121,17 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     else:
         ui.summary(f"ok: {summary}")
     return code
+
+
+def _sarif(problems: Sequence[Problem], lines: LockLines) -> dict[str, Any]:
+    """Each problem on the lock line of its package (the installed file as a logical location);
+    one with no locked package (an extra, a stray .pth file) on the lock as a whole."""
+    from safeinstall.sarif import Rule, sarif_log
+
+    rules = [Rule(kind, text) for kind, text in KINDS.items()]
+    rules += [Rule(k, k) for k in sorted({p.kind for p in problems} - KINDS.keys())]
+    results = [lines.result(p.kind, "error", p.message, p.package, inside=p.path) for p in problems]
+    return sarif_log(rules, results)
 
 
 def _own_project(lock: Path) -> tuple[str, ...]:

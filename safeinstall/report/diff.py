@@ -172,14 +172,31 @@ def _files(old: LockedPackage, new: LockedPackage) -> list[Change]:
 
 
 @dataclass(frozen=True, slots=True)
+class Block:
+    """One reason a staged lock is blocked: ``rule`` (``alarm``, ``hashes-added``, ``new-host``),
+    the package of the new lock it is on (a new host: the first one with a URL there), and the
+    line to show."""
+
+    rule: Literal["alarm", "hashes-added", "new-host"]
+    name: NormalizedName
+    version: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Review:
     """A staged lock against HEAD's (``new_lock``: HEAD has none): the diff to show, the hosts
     its files or indexes come from that HEAD's lock never named, and what blocks the commit."""
 
     diff: LockDiff
     new_hosts: tuple[str, ...]
-    blocked: tuple[str, ...]  # one reason per line
+    blocks: tuple[Block, ...]
     new_lock: bool = False
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """One reason per line."""
+        return tuple(b.text for b in self.blocks)
 
 
 def review(old: Lock | None, new: Lock) -> Review:
@@ -188,7 +205,9 @@ def review(old: Lock | None, new: Lock) -> Review:
     if old is None:
         return Review(LockDiff(()), tuple(sorted(hosts(new))), (), new_lock=True)
     result = diff_locks(old, new)
-    blocked = [f"{c.name} {c.new}: {c.detail}" for c in result.alarms]
+    blocks = [
+        Block("alarm", c.name, c.new or "", f"{c.name} {c.new}: {c.detail}") for c in result.alarms
+    ]
     alarmed = {(c.name, c.new) for c in result.alarms}
     if old.environments == new.environments:
         before = {(p.name, p.version): p for p in old.packages}
@@ -196,25 +215,28 @@ def review(old: Lock | None, new: Lock) -> Review:
             was = before.get((pkg.name, pkg.version))
             gained = sorted(set(pkg.hashes) - set(was.hashes)) if was else []
             if gained and (pkg.name, str(pkg.version)) not in alarmed:
-                blocked.append(
-                    f"{pkg.name} {pkg.version}: same version, hashes added: {', '.join(gained)}"
-                )
+                text = f"{pkg.name} {pkg.version}: same version, hashes added: {', '.join(gained)}"
+                blocks.append(Block("hashes-added", pkg.name, str(pkg.version), text))
     fresh_hosts = tuple(sorted(hosts(new) - hosts(old)))
-    blocked += [
-        f"new host {host}: no file or index of the lock in HEAD was on it" for host in fresh_hosts
-    ]
-    return Review(result, fresh_hosts, tuple(blocked))
+    for host in fresh_hosts:
+        on = next(p for p in new.packages if host in _hosts_of(p))
+        text = f"new host {host}: no file or index of the lock in HEAD was on it"
+        blocks.append(Block("new-host", on.name, str(on.version), text))
+    return Review(result, fresh_hosts, tuple(blocks))
 
 
 def hosts(lock: Lock) -> set[str]:
     """``host[:port]`` of every file URL and index URL the lock names (requirements.txt: none)."""
+    return {host for pkg in lock.packages for host in _hosts_of(pkg)}
+
+
+def _hosts_of(pkg: LockedPackage) -> set[str]:
     from safeinstall import urls
 
     out = set()
-    for pkg in lock.packages:
-        for url in [pkg.index_url or "", *(f.url for f in pkg.files)]:
-            parts = urls.split(url) if url else None  # the lock reader checked every URL
-            if parts is not None and parts.hostname:
-                host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-                out.add(host + (f":{parts.port}" if parts.port else ""))
+    for url in [pkg.index_url or "", *(f.url for f in pkg.files)]:
+        parts = urls.split(url) if url else None  # the lock reader checked every URL
+        if parts is not None and parts.hostname:
+            host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            out.add(host + (f":{parts.port}" if parts.port else ""))
     return out

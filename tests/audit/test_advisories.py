@@ -21,9 +21,13 @@ from safeinstall.audit.advisories import (
 )
 from safeinstall.audit.osv_local import LocalDatabase
 from safeinstall.policy.model import AuditIgnore
+from tests.conftest import MALWARE_DB
+from tests.support import locks
 from tests.support.fixtures import Result
+from tests.support.locks import write
 from tests.support.osvdata import OSV_DIR, make_zip, record, synthetic
 from tests.support.osvserver import OsvServer
+from tests.support.sarif import assert_valid_sarif, located, results
 
 TODAY = date(2025, 6, 1)
 
@@ -353,3 +357,44 @@ def test_cli_without_a_lock(cli: Callable[..., Result], lock: Path) -> None:
     result = cli("audit", "--db", OSV_DIR)
     assert result.code == 2
     assert "no lock found" in result.err
+
+
+def test_cli_sarif_malware_first_each_on_its_lock_line(
+    cli: Callable[..., Result], lock: Path
+) -> None:
+    db = lock.parent / "osv"
+    db.mkdir()
+    for record_file in [*OSV_DIR.glob("*.json"), *MALWARE_DB.glob("*.json")]:
+        (db / record_file.name).write_bytes(record_file.read_bytes())
+    early = synthetic("PYSEC-0000-1", "0-early", [{"introduced": "0"}])  # sorts before malware
+    (db / "PYSEC-0000-1.json").write_text(json.dumps(early), encoding="utf-8")
+    pins = [("django", "3.2.18"), ("123bla", "0.0.1"), ("0-early", "1.0")]
+    pylock = write(lock.parent / "pylock.toml", locks.lock(*(locks.package(*p) for p in pins)))
+    policy = lock.parent / "safeinstall.toml"
+    ignore = '{ id = "PYSEC-2024-47", reason = "not used", until = 2999-01-01 }'
+    policy.write_text(f"[audit]\nignore = [{ignore}]\n", encoding="utf-8")
+    text = pylock.read_text(encoding="utf-8").splitlines()
+    header = {name: text.index(f'name = "{name}"') for name, _ in pins}  # 1-based [[packages]]
+
+    result = cli("audit", "pylock.toml", "--db", db, "--format", "sarif")
+    assert result.code == 1  # as in text
+    log = assert_valid_sarif(result.out)
+    found = results(log)
+    assert found[0]["ruleId"] == "MAL-2024-10238" and found[0]["level"] == "error"
+    assert located(found[0]) == ("pylock.toml", header["123bla"])
+    assert (found[1]["ruleId"], located(found[1])) == (
+        "PYSEC-0000-1",
+        ("pylock.toml", header["0-early"]),
+    )
+    django = {r["ruleId"]: r for r in found[2:]}
+    assert set(django) == DJANGO_3_2_18
+    assert {located(r) for r in django.values()} == {("pylock.toml", header["django"])}
+    ignored = django.pop("PYSEC-2024-47")
+    assert ignored["level"] == "note"
+    assert ignored["suppressions"][0]["justification"] == "ignored until 2999-01-01: not used"
+    assert {r["level"] for r in django.values()} == {"error"}
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["PYSEC-2024-47"]["helpUri"].endswith("/PYSEC-2024-47")
+
+    refused = cli("audit", "pylock.toml", "--db", db, "--format", "sarif", "--fix")
+    assert refused.code == 2 and "--fix" in refused.err

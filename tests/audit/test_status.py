@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
+from tests.support.sarif import assert_valid_sarif, located, results
 
 
 @pytest.fixture
@@ -52,4 +53,22 @@ def test_an_archived_project_is_shown_and_in_the_json(project: LockProject) -> N
             "action": "warn",
             "message": "index 'local' marks demo archived",
         }
+    ]
+
+
+def test_sarif_puts_each_status_on_its_lock_line(project: LockProject) -> None:
+    project.server.set_status("a", "dep", "quarantined")
+    project.server.set_status("a", "demo", "archived")
+    result = audit(project, "--status", "--format", "sarif")
+    assert result.code == 1, result.err  # the quarantine is denied, as in text
+    lock = project.root / "requirements.txt"
+    text = lock.read_text().splitlines()
+    line = {
+        name: next(n for n, t in enumerate(text, 1) if t.startswith(f"{name}=="))
+        for name in ("demo", "dep")
+    }
+    found = results(assert_valid_sarif(result.out))
+    assert sorted((r["ruleId"], r["level"], located(r)) for r in found) == [
+        ("project-status", "error", ("requirements.txt", line["dep"])),
+        ("project-status", "warning", ("requirements.txt", line["demo"])),
     ]

@@ -15,6 +15,7 @@ from safeinstall.lock.model import Lock, LockedFile, LockedPackage, to_requireme
 from safeinstall.lock.pylock import to_pylock_toml
 from tests.support.fixtures import Result
 from tests.support.paths import DATA
+from tests.support.sarif import assert_valid_sarif
 
 H1 = "a" * 64
 H2 = "b" * 64
@@ -340,14 +341,31 @@ def test_sarif_output(
     write(tmp_path, "requirements.txt", "idna==3.10\n")
     result = cli("check", "--policy", policy, "--format", "sarif", "requirements.txt")
     assert result.code == 1
-    sarif = json.loads(result.out)
-    assert sarif["version"] == "2.1.0"
+    sarif = assert_valid_sarif(result.out)
     run = sarif["runs"][0]
     assert "missing-hash" in {r["id"] for r in run["tool"]["driver"]["rules"]}
     (res,) = run["results"]
     assert res["ruleId"] == "missing-hash" and res["level"] == "error"
     loc = res["locations"][0]["physicalLocation"]
     assert loc == {"artifactLocation": {"uri": "requirements.txt"}, "region": {"startLine": 1}}
+
+
+def test_sarif_output_of_a_file_that_cannot_be_read_validates(
+    cli: Run, tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "requirements.txt", "# header\nidna==3.10\n")
+    result = cli("check", "--policy", policy, "--format", "sarif", "requirements.txt", "nope.txt")
+    assert result.code == 2  # as in text: an unreadable file wins over findings
+    (run,) = assert_valid_sarif(result.out)["runs"]
+    found = [(r["ruleId"], r["locations"][0]["physicalLocation"]) for r in run["results"]]
+    assert found == [
+        (
+            "missing-hash",
+            {"artifactLocation": {"uri": "requirements.txt"}, "region": {"startLine": 2}},
+        ),
+        ("invalid-input", {"artifactLocation": {"uri": "nope.txt"}}),
+    ]
 
 
 def test_text_output_names_file_line_and_fix(cli: Run, tmp_path: Path, policy: Path) -> None:

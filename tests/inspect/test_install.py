@@ -41,6 +41,7 @@ from tests.support.installdata import (
     write_locks,
     write_policy,
 )
+from tests.support.sarif import assert_valid_sarif, located, results
 
 Cli = Callable[..., Result]
 pytestmark = pytest.mark.slow
@@ -161,6 +162,32 @@ def test_scan_lists_findings_and_exits_by_what_blocks(
     allowed = 'inspect = { allow = { "evil-pkg" = ["clobber-package"] } }'
     policy.write_text(policy.read_text() + allowed + "\n")
     assert cli("scan", "--policy", policy, txt, "--python", clean_venv).code == 0
+
+
+def test_scan_sarif_puts_each_finding_on_its_lock_line(
+    cli: Cli,
+    clean_venv: Path,
+    index_server: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = hostile_wheels(tmp_path / "d")["clobber-package"]
+    policy, txt, toml = serve(index_server, tmp_path, files)
+    warns = tmp_path / "warns.toml"
+    warns.write_text(policy.read_text() + 'inspect = { warn = ["clobber-package"] }\n')
+    monkeypatch.chdir(tmp_path)
+    member = "evil_pkg-1.0-py3-none-any.whl:victim/hook.py"
+    for lock, chosen, code, level in [(txt, policy, 1, "error"), (toml, warns, 0, "warning")]:
+        text = lock.read_text().splitlines()
+        entry = 'name = "evil-pkg"' if lock is toml else "evil-pkg==1.0"
+        line = next(n for n, t in enumerate(text, 1) if t.startswith(entry)) - (lock is toml)
+        args = ["--policy", chosen, lock.relative_to(tmp_path), "--python", clean_venv]
+        result = cli("scan", *args, "--format", "sarif")
+        assert result.code == code, result.err  # as in text
+        [found] = results(assert_valid_sarif(result.out))
+        assert (found["ruleId"], found["level"]) == ("clobber-package", level)
+        assert located(found) == (f"lock/{lock.name}", line)
+        assert found["locations"][0]["logicalLocations"] == [{"fullyQualifiedName": member}]
 
 
 # --- honest files install, warnings do not block -------------------------------------------

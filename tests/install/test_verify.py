@@ -21,6 +21,7 @@ from safeinstall.index.fetch import Store
 from safeinstall.install.verify import Problem, probe, verify
 from tests.support.builders import PTH_CONTENT, build_wheel, file_sha256
 from tests.support.fixtures import Result
+from tests.support.sarif import assert_valid_sarif, located, results
 
 SITE = Path("lib") / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
 
@@ -149,6 +150,22 @@ def test_extra_package_and_allow_extra(
     assert result.code == 1
     assert "extra: stowaway 0.1 is installed but not locked" in result.out
     assert cli("verify", demo, "--python", demo_venv.python, "--allow-extra").code == 0
+
+
+def test_sarif_puts_each_problem_on_its_package_lock_line(
+    cli: Callable[..., Result], demo_venv: Venv, demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (demo_venv.site / "demo" / "core.py").write_text("import os  # injected\n", encoding="utf-8")
+    (demo_venv.site / "util" / "__init__.py").unlink()
+    monkeypatch.chdir(demo.parent)
+    result = cli("verify", demo.name, "--python", demo_venv.python, "--format", "sarif")
+    assert result.code == 1  # as in text
+    found = results(assert_valid_sarif(result.out))
+    assert [(r["ruleId"], r["level"], located(r)) for r in found] == [
+        ("modified", "error", ("requirements.txt", 1)),  # demo==1.0 \ (its hash on line 2)
+        ("missing-file", "error", ("requirements.txt", 3)),  # util==2.0
+    ]
+    assert found[0]["locations"][0]["logicalLocations"] == [{"fullyQualifiedName": "demo/core.py"}]
 
 
 def test_wrong_version(demo_venv: Venv, demo: Path) -> None:

@@ -13,6 +13,7 @@ from safeinstall.lock.ref import LockRef, parse_ref
 from safeinstall.report.diff import diff_locks
 from tests.support.fixtures import Result
 from tests.support.locks import lock, package, write
+from tests.support.sarif import assert_valid_sarif, located, results
 
 Run = Callable[..., Result]
 
@@ -176,3 +177,44 @@ def test_parse_ref_prefers_an_existing_file(
     assert parse_ref("a:b.txt") == LockRef(Path("a:b.txt"))
     assert parse_ref("HEAD:b.txt") == LockRef(Path("b.txt"), "HEAD")
     assert parse_ref("plain.txt") == LockRef(Path("plain.txt"))
+
+
+def entry_line(path: Path, name: str) -> int:
+    """The 1-based line of ``name``'s entry: its pin, or its ``[[packages]]`` header."""
+    text = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix == ".toml":
+        return text.index(f'name = "{name}"')
+    return next(n for n, line in enumerate(text, 1) if line.startswith(f"{name}=="))
+
+
+def test_sarif_reports_the_risky_changes_on_the_new_lock_lines(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    old = write(tmp_path / "pylock.old.toml", OLD)
+    swapped = [p for p in NEW.packages if p.name != "same"] + [package("same", "1.0", salt="x")]
+    new = write(tmp_path / "pylock.toml", lock(*swapped))
+    result = cli("diff", "--format", "sarif", old.name, new.name)
+    assert result.code == 1  # the alarm, as in text
+    found = results(assert_valid_sarif(result.out))
+    assert [(r["ruleId"], r["level"], located(r)) for r in found] == [
+        (kind, level, ("pylock.toml", entry_line(new, name)))
+        for kind, level, name in [
+            ("sdist", "warning", "fresh"),
+            ("downgraded", "note", "lib"),
+            ("license", "note", "lib"),
+            ("index", "warning", "old-thing"),
+            ("alarm", "error", "same"),
+        ]
+    ]
+
+
+def test_sarif_of_git_revisions_locates_in_the_revision(cli: Run, repo: Path) -> None:
+    result = cli("diff", "--format", "sarif", "HEAD~1:requirements.txt", "HEAD:requirements.txt")
+    assert result.code == 0, result.err
+    head = write(repo / "head.txt", NEW)  # HEAD's text: the working copy has one more package
+    found = results(assert_valid_sarif(result.out))
+    assert [(r["ruleId"], located(r)) for r in found] == [  # requirements.txt: no file names
+        ("downgraded", ("requirements.txt", entry_line(head, "lib"))),
+        ("license", ("requirements.txt", entry_line(head, "lib"))),
+    ]

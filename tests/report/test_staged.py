@@ -18,6 +18,7 @@ import pytest
 from safeinstall.lock.model import Lock
 from tests.support.fixtures import Result
 from tests.support.locks import lock, package, write
+from tests.support.sarif import assert_valid_sarif, located, results
 
 Run = Callable[..., Result]
 LINUX = 'sys_platform == "linux"'
@@ -98,3 +99,18 @@ def test_without_staged_diff_takes_exactly_two_locks(cli: Run, repo: Path) -> No
     result = cli("diff", "requirements.txt")
     assert result.code == 2
     assert "diff compares two locks, OLD and NEW, not 1" in result.err
+
+
+def test_sarif_puts_each_block_on_its_package_line(cli: Run, repo: Path) -> None:
+    other = package("other", "1.0", index="https://other.example.org/simple")
+    before = lock(package("lib", "1.0", files=ONE))
+    commit_then_stage(repo, "pylock.toml", before, lock(package("lib", "1.0", files=TWO), other))
+    result = cli("diff", "--staged", "--format", "sarif", "pylock.toml")
+    assert result.code == 1  # as in text
+    text = (repo / "pylock.toml").read_text().splitlines()
+    found = results(assert_valid_sarif(result.out))
+    assert [(r["ruleId"], r["level"], located(r)) for r in found] == [
+        ("hashes-added", "error", ("pylock.toml", text.index('name = "lib"'))),
+        ("new-host", "error", ("pylock.toml", text.index('name = "other"'))),
+    ]
+    assert "other.example.org" in found[1]["message"]["text"]

@@ -7,11 +7,17 @@ A package rather than a module only because commands/ holds at most eleven modul
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from safeinstall.commands import add_lock_argument
 from safeinstall.commands.install.options import add_python, lock_path, progress_for, python_of
 from safeinstall.ui import UI
+
+if TYPE_CHECKING:
+    from safeinstall.inspect.rules import Finding
+    from safeinstall.lock.model import Lock
 
 HELP = "inspect the lock's files for start-up code, clobbering and unsafe code patterns"
 DESCRIPTION = (
@@ -23,7 +29,7 @@ DESCRIPTION = (
     "findings block and which warn (startup-files allows start-up .pth files, as for verify). "
     "Exit 1 when a finding is blocked, 0 otherwise (warnings included)."
 )
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +89,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             }
         )
         return code
+    if ui.format == "sarif":
+        ui.json(_sarif(report.findings, path, lock))
+        return code
     for finding in report.findings:
         label = ui.bad("blocked") if finding.severity == "block" else "warning"
         ui.problem(f"{label}: {describe(finding)}")
@@ -92,3 +101,25 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         f"{blocked} blocked, {warned} warning{'s' * (warned != 1)}"
     )
     return code
+
+
+def _sarif(findings: Sequence[Finding], path: Path, lock: Lock) -> dict[str, Any]:
+    """Each finding on the lock line of its package, with the artifact's member (and its line)
+    as a logical location: a blocked finding is an error, a warning a warning."""
+    from safeinstall.inspect.rules import BLOCK, RULES
+    from safeinstall.lock.read import read_lock_bytes
+    from safeinstall.sarif import Rule, lock_lines, sarif_log
+
+    lines = lock_lines(read_lock_bytes(path), path.name, str(path), lock)
+    rules = [Rule(r.id, r.summary) for r in RULES.values()]
+    results = [
+        lines.result(
+            f.rule,
+            "error" if f.severity == BLOCK else "warning",
+            f"{f.package}: {f.where}: {f.message}",
+            f.package,
+            inside=f.where,
+        )
+        for f in findings
+    ]
+    return sarif_log(rules, results)
