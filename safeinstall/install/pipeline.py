@@ -103,8 +103,9 @@ class Outcome:
 
 
 def read_lock(path: Path, policy: Policy) -> Lock:
-    """The lock at ``path``, refused when ``safeinstall check --lock`` finds anything in it."""
+    """The lock at ``path``, refused when ``check --lock`` finds anything in it or it was edited."""
     from safeinstall.guard.check import check_files
+    from safeinstall.lock.content import refuse_edited
     from safeinstall.lock.read import read_lock_file
 
     report = check_files([path], policy, mode="lock")
@@ -125,7 +126,7 @@ def read_lock(path: Path, policy: Policy) -> Lock:
             location=first.location,
             hint=f"{first.fix}; `safeinstall check --lock {path}` lists every problem",
         )
-    return read_lock_file(path)
+    return refuse_edited(read_lock_file(path), path)  # a hash edited to match a hostile file
 
 
 def lock_command(path: Path) -> str:
