@@ -63,6 +63,7 @@ from safeinstall.install.verifywheel import against_wheels
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.net.http import Http
+from safeinstall.net.settings import current_settings
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
@@ -212,7 +213,10 @@ def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
     indexes = trusted_indexes(policy)
     allowed = HostPolicy(indexes)
     credentials = index_credentials(policy)
-    with Http(allowed=allowed, credentials=credentials, pool_size=WORKERS) as http:
+    settings = current_settings(keyring=policy.keyring)
+    with Http(
+        allowed=allowed, credentials=credentials, pool_size=WORKERS, settings=settings
+    ) as http:
         yield Network(http, IndexClient(indexes, http, cache_dir=cache), allowed)
 
 
