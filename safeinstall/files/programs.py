@@ -8,11 +8,12 @@ would run with the user's rights: it would see index passwords, or quietly undo 
   taken from ``SYSTEM_DIRS`` only, never from PATH. ``/usr/local/bin`` is not one of them: it is
   where ``sudo pip install`` puts a package's scripts, and no distribution puts util-linux there.
 - ``trusted_program``: a program the user installs (``keyring``) is the first on PATH that lies
-  outside every place a package can write: a relative or empty entry (the current directory),
-  an entry inside the current directory, inside ``$VIRTUAL_ENV``, inside any virtual environment
-  (a directory whose parent holds ``pyvenv.cfg``: the target given by --python or the project's
-  ``.venv`` leads PATH without ``VIRTUAL_ENV`` too), or inside a prefix the caller names. Links
-  are judged by the entry they sit in, so pipx's ``~/.local/bin/keyring`` counts as outside.
+  outside every place a package or a checked-out repository can write: a relative or empty
+  entry, an entry inside the current directory (unless that is ``/`` or holds the home
+  directory: no project is checked out there), inside ``$VIRTUAL_ENV``, or in any virtual
+  environment (a directory beside ``pyvenv.cfg``: the target given by --python or found as the
+  project's ``.venv`` may lead PATH without ``$VIRTUAL_ENV``). Links are judged by the entry
+  they sit in, so pipx's ``~/.local/bin/keyring`` counts as outside.
 """
 
 from __future__ import annotations
@@ -44,16 +45,14 @@ def system_program(name: str, dirs: Iterable[str] = SYSTEM_DIRS) -> str | None:
 
 
 def trusted_program(
-    name: str,
-    *,
-    environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-    distrust: Iterable[Path] = (),
+    name: str, *, environ: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Found:
     """The first ``name`` on PATH outside where packages write (see the module docstring)."""
     env = os.environ if environ is None else environ
     here = (Path.cwd() if cwd is None else cwd).resolve()
-    untrusted = [here, *(Path(p).resolve() for p in distrust)]
+    home = Path(env.get("HOME") or os.path.expanduser("~")).resolve()
+    # a project is checked out below the home directory, never at / or above the home
+    untrusted = [] if here == Path(here.anchor) or home.is_relative_to(here) else [here]
     if env.get("VIRTUAL_ENV"):
         untrusted.append(Path(env["VIRTUAL_ENV"]).resolve())
     skipped: list[str] = []

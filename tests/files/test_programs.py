@@ -31,3 +31,20 @@ def test_a_system_program_is_never_taken_from_elsewhere(tmp_path: Path) -> None:
     planted = planted_venv(tmp_path / "venv")
     assert system_program("unshare", [str(tmp_path / "empty")]) is None
     assert system_program("unshare", [str(planted / "bin")]) == str(planted / "bin" / "unshare")
+
+
+def test_at_the_root_or_from_home_the_current_directory_does_not_hide_everything(
+    tmp_path: Path,
+) -> None:
+    """A container's WORKDIR / (every entry is inside it) or a shell in the home directory
+    (~/.local/bin is inside it) still finds the keyring installed there."""
+    home = tmp_path / "home"
+    tools = planted_venv(home / ".local", pyvenv_cfg=False) / "bin"
+    environ = {"PATH": str(tools), "HOME": str(home)}
+    for cwd in (Path("/"), home, tmp_path):
+        assert trusted_program("keyring", environ=environ, cwd=cwd).path == str(tools / "keyring")
+    project = home / "src" / "project"  # a checkout below the home directory
+    project.mkdir(parents=True)
+    inside = {"PATH": str(project), "HOME": str(home)}
+    (project / "keyring").symlink_to(tools / "keyring")
+    assert trusted_program("keyring", environ=inside, cwd=project).path is None
