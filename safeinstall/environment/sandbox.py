@@ -5,10 +5,11 @@ A build runs its author's code: the PEP 517 hooks of an sdist read at lock time
 Both start their process through ``confined``, which gives it:
 
 - **no network**: a new network namespace (``unshare --net``; ``--user --map-root-user`` first
-  when not root), in which not even loopback is up. Where the platform or the kernel cannot make
-  one (macOS, Windows, a container whose seccomp profile forbids ``unshare``), the policy's
-  ``build-sandbox`` decides: ``"require"`` (the default) refuses to build, ``"warn"`` builds with
-  the rest of the sandbox and says so;
+  when not root; ``unshare`` from /usr/bin, /bin, /usr/sbin or /sbin, never from PATH), in
+  which not even loopback is up. Where the platform or the kernel cannot make one (macOS,
+  Windows, a container whose seccomp profile forbids ``unshare``), the policy's
+  ``build-sandbox`` decides: ``"require"`` (the default) refuses to build, ``"warn"`` builds
+  with the rest of the sandbox and says so;
 - **a scrubbed environment**: only ``PATH``, ``LANG``, ``LANGUAGE``, ``LC_*``, ``TZ`` and
   ``SOURCE_DATE_EPOCH`` pass (and on Windows what a process needs to start), plus what the
   caller adds (pip's own settings). No token, no cloud, CI or proxy variable reaches the build;
@@ -27,7 +28,6 @@ import contextlib
 import functools
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,8 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safeinstall.errors import PolicyError
+from safeinstall.files.programs import SYSTEM_DIRS, system_program
 
 MODES = ("require", "warn")
+# Where `unshare` is looked for: the system's directories, never PATH, which an active target
+# environment leads (a package there may ship an `unshare` that cuts nothing; files/programs.py).
+UNSHARE_DIRS = SYSTEM_DIRS
 MAX_OUTPUT = 64 * 1024 * 1024  # bytes a build may print before it is stopped
 _PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "SOURCE_DATE_EPOCH"})
 _PASSED_WINDOWS = frozenset({"SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT"})
@@ -125,14 +129,15 @@ def network_cut_unavailable() -> str:
 def _probe() -> tuple[tuple[str, ...] | None, str]:
     if not sys.platform.startswith("linux"):
         return None, f"{sys.platform} has no network namespaces"
-    unshare = shutil.which("unshare")
-    if unshare is None:
+    unshare = system_program("unshare", UNSHARE_DIRS)
+    true = system_program("true", UNSHARE_DIRS)  # by path: PATH's `true` could be planted too
+    if unshare is None or true is None:
         return None, "the `unshare` command (util-linux) is not installed"
     as_user = () if os.geteuid() == 0 else ("--user", "--map-root-user")
     prefix = (unshare, *as_user, "--net")
     try:
         done = subprocess.run(
-            [*prefix, "--", "true"],
+            [*prefix, "--", true],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=_PROBE_TIMEOUT,

@@ -63,6 +63,7 @@ from safeinstall.install.verifywheel import against_wheels
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
 from safeinstall.net.http import Http
+from safeinstall.net.settings import current_settings
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
@@ -103,8 +104,9 @@ class Outcome:
 
 
 def read_lock(path: Path, policy: Policy) -> Lock:
-    """The lock at ``path``, refused when ``safeinstall check --lock`` finds anything in it."""
+    """The lock at ``path``, refused when ``check --lock`` finds anything in it or it was edited."""
     from safeinstall.guard.check import check_files
+    from safeinstall.lock.content import refuse_edited
     from safeinstall.lock.read import read_lock_file
 
     report = check_files([path], policy, mode="lock")
@@ -125,7 +127,7 @@ def read_lock(path: Path, policy: Policy) -> Lock:
             location=first.location,
             hint=f"{first.fix}; `safeinstall check --lock {path}` lists every problem",
         )
-    return read_lock_file(path)
+    return refuse_edited(read_lock_file(path), path)  # a hash edited to match a hostile file
 
 
 def lock_command(path: Path) -> str:
@@ -211,7 +213,10 @@ def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
     indexes = trusted_indexes(policy)
     allowed = HostPolicy(indexes)
     credentials = index_credentials(policy)
-    with Http(allowed=allowed, credentials=credentials, pool_size=WORKERS) as http:
+    settings = current_settings(keyring=policy.keyring)
+    with Http(
+        allowed=allowed, credentials=credentials, pool_size=WORKERS, settings=settings
+    ) as http:
         yield Network(http, IndexClient(indexes, http, cache_dir=cache), allowed)
 
 

@@ -5,12 +5,19 @@ It is computed from the parsed Lock, never from the text: what the file reads ba
 safeinstall's own layout (comments, order, spacing) does not count, while a changed version,
 marker, index, hash, file name or URL does. Each writer records the digest of what its own reader
 gets back from the text it writes (requirements.txt keeps no URLs, pylock.toml does).
+
+Installing holds a lock to it too (``refuse_edited``): a hash edited by hand to match what a
+hostile index now serves must not install. A lock that records none (pip-compile's, one written
+by hand) is not held to one.
 """
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from safeinstall.errors import IntegrityError, Location
 
 if TYPE_CHECKING:
     from safeinstall.lock.model import Lock, LockedPackage
@@ -28,6 +35,20 @@ def content_digest(lock: Lock) -> str:
         data = text.encode()
         digest.update(label.encode() + len(data).to_bytes(8, "big") + data)
     return "sha256:" + digest.hexdigest()
+
+
+def refuse_edited(lock: Lock, path: Path) -> Lock:
+    """``lock`` (read from ``path``); IntegrityError when it records a content digest that its
+    entries no longer match. A lock that records none is returned as it is."""
+    if lock.recorded_content and lock.recorded_content != content_digest(lock):
+        raise IntegrityError(
+            f"{path.name} was edited by hand after it was made: its packages, versions, markers, "
+            "hashes or URLs are not what safeinstall recorded",
+            location=Location(str(path)),
+            hint="relock with the `safeinstall lock` command in its header, or review the edit "
+            f"with `safeinstall diff HEAD:{path} {path}` (or `git diff {path}`)",
+        )
+    return lock
 
 
 def changed_names(old: Lock, new: Lock) -> list[str]:

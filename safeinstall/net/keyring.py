@@ -2,19 +2,20 @@
 
 For an index URL with a user name and no password (``https://USER@host/simple/``) safeinstall
 runs ``keyring get <index URL> USER`` and, if that finds nothing, ``keyring get <host[:port]>
-USER`` (pip asks the same two in the same order). The ``keyring`` found first on PATH runs with
-stdin closed and a time limit; keyring's Python plug-ins are never imported here. What it prints
-is the password: it is neither logged nor shown, not even when the command fails.
+USER`` (pip asks the same two in the same order). The first ``keyring`` on PATH outside every
+place a package can write (a Python environment, the current directory: files/programs.py) runs
+with stdin closed and a time limit; keyring's Python plug-ins are never imported here. What it
+prints is the password: it is neither logged nor shown, not even when the command fails.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 
 from safeinstall.errors import IndexServerError
+from safeinstall.files.programs import trusted_program
 from safeinstall.urls import redact
 
 TIMEOUT = 30.0
@@ -39,7 +40,16 @@ class Keyring:
         )
 
     def _get(self, service: str, user: str) -> str | None:
-        executable = shutil.which(self.command)
+        found = trusted_program(self.command)
+        executable = found.path
+        if executable is None and found.skipped:
+            raise IndexServerError(
+                f"the keyring command {found.skipped[0]} is not run: it lies inside a Python "
+                "environment or the current directory, where an installed package or a "
+                "checked-out repository may have put it",
+                hint="install keyring outside them (for example `pipx install keyring`, or your "
+                "system's package), or set keyring-provider to disabled and use netrc",
+            )
         if executable is None:
             raise IndexServerError(
                 f"the keyring command {self.command!r} is not on PATH "

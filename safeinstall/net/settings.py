@@ -13,6 +13,8 @@ system trust store and the keyring, read as pip reads them.
 - pip's ``client-cert``: one PEM file with the key and the certificate.
 - pip's ``use-feature = truststore``: the system trust store through the truststore package.
 - pip's ``keyring-provider = subprocess``: passwords from the ``keyring`` command (keyring.py).
+  The policy's ``keyring`` key (``"subprocess"`` or ``"disabled"``), when set, wins over pip's
+  configuration.
 """
 
 from __future__ import annotations
@@ -55,14 +57,19 @@ class NetSettings:
         return proxy
 
 
-def current_settings(env: Mapping[str, str] | None = None) -> NetSettings:
+def current_settings(
+    env: Mapping[str, str] | None = None, *, keyring: str | None = None
+) -> NetSettings:
     """The settings of this run: the environment (default ``os.environ``) and pip's
-    configuration for this interpreter (read once per process, see pipconfig)."""
+    configuration for this interpreter (read once per process, see pipconfig). ``keyring``:
+    the policy's ``keyring`` key, which wins over pip's keyring-provider; None: not set."""
     environ = os.environ if env is None else env
-    return settings_from(environ, pip_network())
+    return settings_from(environ, pip_network(), keyring=keyring)
 
 
-def settings_from(env: Mapping[str, str], pip: PipNetwork) -> NetSettings:
+def settings_from(
+    env: Mapping[str, str], pip: PipNetwork, *, keyring: str | None = None
+) -> NetSettings:
     lower = {name.lower(): value for name, value in env.items() if name.islower() and value}
     upper = {name.lower(): value for name, value in env.items() if name.isupper() and value}
     if "REQUEST_METHOD" in env:  # CGI: a client's "Proxy:" header arrives as HTTP_PROXY
@@ -89,7 +96,7 @@ def settings_from(env: Mapping[str, str], pip: PipNetwork) -> NetSettings:
         ca_source=ca_source,
         client_cert=pip.client_cert,
         truststore=pip.truststore,
-        keyring=pip.keyring_provider == "subprocess",
+        keyring=(keyring or pip.keyring_provider) == "subprocess",
     )
 
 

@@ -1,7 +1,8 @@
 """The keys of the gates around an install: what may run at start-up (``startup-files``), the
-build sandbox (``build-sandbox``), known malware (``malware``), project status
-(``project-status``) and the artifact scanner (``inspect``). ``keys.py`` maps them onto the
-Policy with the others; they are validated the same way (``checker.py``).
+build sandbox (``build-sandbox``), the keyring command (``keyring``), known malware
+(``malware``), project status (``project-status``) and the artifact scanner (``inspect``).
+``keys.py`` maps them onto the Policy with the others; they are validated the same way
+(``checker.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ def build_sandbox(r: Checker, key: str, value: object) -> str:
         return str(value)
     r.problem(f'{key!r} must be "require" or "warn", not {value!r}', key)
     return "require"
+
+
+def keyring(r: Checker, key: str, value: object) -> str | None:
+    """pip's keyring-provider names: ``"subprocess"`` runs the keyring command for an index URL
+    with a user and no password, ``"disabled"`` never does (pip's ``import`` and ``auto`` would
+    load keyring's plug-ins into safeinstall: not offered)."""
+    if value in ("subprocess", "disabled"):
+        return str(value)
+    r.problem(f'{key!r} must be "subprocess" or "disabled", not {value!r}', key)
+    return None
 
 
 def project_status(r: Checker, key: str, value: object) -> tuple[tuple[str, str], ...]:

@@ -262,6 +262,7 @@ FIELDS: dict[str, tuple[str, _Converter]] = {
     "same-versions": ("same_versions", flag),
     "startup-files": ("startup_files", gates.startup_files),
     "build-sandbox": ("build_sandbox", gates.build_sandbox),
+    "keyring": ("keyring", gates.keyring),
     "malware": ("malware", gates.malware),
     "project-status": ("project_status", gates.project_status),
     "inspect": ("inspect", gates.inspect),

@@ -219,6 +219,9 @@ class Policy:
     # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
     startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
     build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
+    # "subprocess": index passwords from the keyring command; "disabled": never; None: pip's
+    # keyring-provider decides (net/settings.py)
+    keyring: str | None = None
     malware: MalwareGate = MALWARE_DEFAULT  # on by default: the OSV API, failing closed
     project_status: tuple[tuple[str, str], ...] = STATUS_DEFAULTS  # (status, deny|warn|allow)
     # min-release-age does not apply to these name globs, nor to files from these indexes

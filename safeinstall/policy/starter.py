@@ -36,6 +36,7 @@ trusted-hosts = []                    # hosts a requirements file may name in --
 same-versions = true                  # one version of each package on every target, or fail
 startup-files = ["default"]           # start-up .pth files allowed (setuptools, coverage, editable)
 build-sandbox = "require"             # "warn": build even where the network cannot be cut
+keyring = "subprocess"                # index passwords from the keyring command (over pip's)
 malware = { db = "osv/PyPI.zip" }     # known-malware gate offline (default: the OSV API)
 project-status = { quarantined = "deny", archived = "warn", deprecated = "warn" }
 inspect = { block = [], warn = [], allow = {} }   # the artifact scanner's rules (`scan`)

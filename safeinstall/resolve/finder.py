@@ -26,6 +26,7 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.metadata import MetadataReader
 from safeinstall.net.http import Http
+from safeinstall.net.settings import current_settings
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
@@ -141,7 +142,10 @@ def open_finder(
     indexes = trusted_indexes(policy)
     root = cache if cache is not None else cache_root()
     credentials = index_credentials(policy)
-    http = Http(allowed=HostPolicy(indexes), credentials=credentials, pool_size=WORKERS)
+    settings = current_settings(keyring=policy.keyring)
+    http = Http(
+        allowed=HostPolicy(indexes), credentials=credentials, pool_size=WORKERS, settings=settings
+    )
     few_malloc_arenas()
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:

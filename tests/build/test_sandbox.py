@@ -166,10 +166,12 @@ def test_a_build_that_prints_without_end_is_stopped(
 
 @pytest.fixture
 def no_unshare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A machine without ``unshare`` (no util-linux, or not Linux): PATH lacks it."""
+    """A machine without ``unshare`` (no util-linux, or not Linux): the system's directories
+    (where it is looked for) and PATH lack it."""
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setattr(sandbox, "UNSHARE_DIRS", (str(empty),))
     sandbox._probe.cache_clear()
     yield
     sandbox._probe.cache_clear()

@@ -5,6 +5,7 @@ a keyring that is missing, hangs or has no password is a clear error."""
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +21,7 @@ from safeinstall.policy.model import IndexSpec
 from tests.net.conftest import INDEX_SECRET
 from tests.support.indexserver import IndexServer
 from tests.support.keyringstub import calls
+from tests.support.planted import planted_venv, ran
 
 KEYRING = NetSettings(keyring=True)
 
@@ -149,3 +151,67 @@ def test_the_refused_access_hint_is_the_way_that_works(
     IndexClient([spec], http(with_user(index)), cache_dir=None).project("demo")
     assert calls(bin_dir) == [["get", index, "deploy"]]
     assert index_server.requests[-1].headers["authorization"] == expected()
+
+
+# A package installed into the target environment may ship a `keyring` script; with the target
+# active (or its bin/ on PATH) that script comes first. It must never be run.
+
+
+def _first_on_path(monkeypatch: pytest.MonkeyPatch, *directories: Path) -> None:
+    monkeypatch.setenv("PATH", os.pathsep.join([*map(str, directories), os.environ["PATH"]]))
+
+
+def test_a_keyring_planted_in_the_active_venv_is_skipped_for_the_next_one_on_path(
+    index_server: IndexServer,
+    keyring_on_path: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = index_server.index_url("a")
+    trusted = keyring_on_path({(index, "deploy"): INDEX_SECRET})
+    venv = planted_venv(tmp_path / "venv")
+    _first_on_path(monkeypatch, venv / "bin")
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv))
+    http(with_user(index)).get(index)
+    assert ran(venv) == []
+    assert calls(trusted) == [["get", index, "deploy"]]
+    assert index_server.requests[0].headers["authorization"] == expected()
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_a_keyring_only_in_the_target_venv_is_refused_naming_it(
+    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, active: bool
+) -> None:
+    """Active ($VIRTUAL_ENV), or the target given by --python / the project's .venv with its
+    bin/ on PATH and no $VIRTUAL_ENV: the same refusal, and nothing is sent."""
+    venv = planted_venv(tmp_path / "venv")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(venv / "bin"), str(tmp_path / "empty")]))
+    if active:
+        monkeypatch.setenv("VIRTUAL_ENV", str(venv))
+    else:
+        monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    index = index_server.index_url("a")
+    with pytest.raises(IndexServerError) as caught:
+        http(with_user(index)).get(index)
+    assert ran(venv) == []
+    assert index_server.requests == []
+    assert str(venv / "bin" / "keyring") in caught.value.message
+    assert "pipx install keyring" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("entry", ["relative", "inside-cwd"])
+def test_a_keyring_in_the_current_directory_is_never_run(
+    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    """A checked-out repository is not trusted either: a PATH entry that is relative (or
+    empty) or lies inside the current directory is skipped."""
+    project = tmp_path / "project"
+    tools = planted_venv(project / "tools", pyvenv_cfg=False)
+    monkeypatch.chdir(project)
+    where = "tools/bin" if entry == "relative" else str(tools / "bin")
+    monkeypatch.setenv("PATH", os.pathsep.join([where, str(tmp_path / "empty")]))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    index = index_server.index_url("a")
+    with pytest.raises(IndexServerError, match="inside a Python environment or the current"):
+        http(with_user(index)).get(index)
+    assert ran(tools) == []
