@@ -11,7 +11,7 @@ the verified files: it stops when the policy blocks a finding, before anything i
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -65,7 +65,7 @@ def scan_files(
         results = list(pool.map(one, files))
     found = [f for _, findings in results for f in findings]
     found += clobbering([layout for layout, _ in results if layout is not None])
-    return ScanReport(tuple(_judge(found, policy)), len(files))
+    return ScanReport(tuple(judge(found, policy)), len(files))
 
 
 def refuse_blocked(
@@ -77,8 +77,14 @@ def refuse_blocked(
         return ScanReport((), 0)
     live_status().phase(f"inspect: reading {len(files)} files for start-up code and clobbering")
     report = scan_files(files, policy, cache=cache)
+    return enforce(report, action, lambda text: live_status().say(text, 0))
+
+
+def enforce(report: ScanReport, action: str, warn: Callable[[str], None]) -> ScanReport:
+    """``report`` after saying its warnings through ``warn``; PolicyError when the policy blocks
+    a finding (``action``: what is refused, "install", "download", "lock")."""
     for finding in report.warnings:
-        live_status().say(f"warning: {describe(finding)}", 0)
+        warn(f"warning: {describe(finding)}")
     blocked = report.blocked
     if blocked:
         listing = "; ".join(describe(f) for f in blocked[:_SHOWN])
@@ -100,7 +106,8 @@ def describe(finding: Finding) -> str:
     return f"[{finding.rule}] {finding.package}: {finding.where}: {finding.message}"
 
 
-def _judge(findings: list[Finding], policy: Policy) -> list[Finding]:
+def judge(findings: list[Finding], policy: Policy) -> list[Finding]:
+    """The findings the policy does not allow, each with its severity."""
     rules = policy.inspect
     out = []
     for f in findings:
