@@ -132,15 +132,16 @@ class MetadataReader:
         with self._guard:
             zf = self._held.pop(key, None)
         if zf is not None:
-            zf = zf.rebound(self._ranges(file, zf.size))
+            zf = zf.rebound(self._ranges(file, zf.size, fallback=True))
         else:
             cached = self._load(file, suffix=".members")
             if cached is not None:
                 with suppress(ValueError):
                     return Listing.from_json(
-                        cached, lambda size: RemoteBytes(size, self._ranges(file, size))
+                        cached,
+                        lambda size: RemoteBytes(size, self._ranges(file, size, fallback=True)),
                     )
-            zf = self._zip(file)
+            zf = self._zip(file, fallback=True)
         return Listing(central_directory(zf), zf)
 
     def keep_listing(self, file: DistFile, listing: Listing) -> None:
@@ -219,17 +220,21 @@ class MetadataReader:
         return reply.body
 
     def _ranged(self, file: DistFile) -> bytes:
-        zf = self._zip(file)
-        raw = wheel_metadata(file, zf)
+        try:
+            zf = self._zip(file, fallback=False)
+            raw = wheel_metadata(file, zf)
+        except _RangeUnusable:  # read it all again from the whole (verified) file
+            zf = _in_memory(self._download(file))
+            raw = wheel_metadata(file, zf)
         with self._guard:  # the member list, for the scan at lock time (``listing``)
             if self._held_bytes + zf.held <= MAX_HELD_BYTES:
                 self._held[file.sha256 or file.url] = zf.rebound(None)
                 self._held_bytes += zf.held
         return raw
 
-    def _zip(self, file: DistFile) -> RemoteBytes:
-        """The wheel's tail, read with a range, the rest on demand; the whole (verified) file
-        when the server does not answer ranges."""
+    def _zip(self, file: DistFile, *, fallback: bool) -> RemoteBytes:
+        """The wheel's tail, read with a range, the rest on demand (``_ranges``); the whole
+        (verified) file when the server does not answer ranges."""
         reply = self._http.get(
             file.url, headers={"Range": f"bytes=-{TAIL_BYTES}"}, max_bytes=self._max_download
         )
@@ -244,13 +249,14 @@ class MetadataReader:
                 f"{file.filename} is {total} bytes, not the {file.size} its index lists",
                 hint="the file or the listing was tampered with; tell the index's operator",
             )
-        zf = RemoteBytes(total, self._ranges(file, total))
+        zf = RemoteBytes(total, self._ranges(file, total, fallback=fallback))
         zf.add(start, reply.body)
         return zf
 
-    def _ranges(self, file: DistFile, total: int) -> Callable[[int, int], bytes]:
-        """Reads of ``file``'s bytes ``[a, b)`` with ranges; the whole (verified) file instead
-        when the server stops answering them, or after ``MAX_RANGE_READS`` of them."""
+    def _ranges(self, file: DistFile, total: int, *, fallback: bool) -> Callable[[int, int], bytes]:
+        """Reads of ``file``'s bytes ``[a, b)`` with ranges. When the server stops answering
+        them, or after ``MAX_RANGE_READS`` of them: _RangeUnusable, or with ``fallback`` the
+        bytes of the whole (verified) file, downloaded once."""
         whole: list[bytes] = []
         asked = [0]
 
@@ -263,6 +269,8 @@ class MetadataReader:
                 with suppress(_RangeUnusable):
                     if _content_range(got.status, got.headers, len(got.body)) == (a, total):
                         return got.body
+            if not fallback:
+                raise _RangeUnusable
             if not whole:
                 whole.append(self._download(file))
             return whole[0][a:b]

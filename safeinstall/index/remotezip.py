@@ -14,7 +14,7 @@ import json
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from safeinstall.errors import IndexServerError
 
@@ -121,7 +121,7 @@ class Listing:
         return data
 
     def to_json(self) -> bytes:
-        fields = [[*astuple(m)] for m in self.members]
+        fields = [_fields(m) for m in self.members]
         kept = [
             [at, base64.b64encode(data).decode(), whole] for at, (data, whole) in self.kept.items()
         ]
@@ -141,11 +141,15 @@ class Listing:
             size = int(data["size"])
         except (TypeError, KeyError, ValueError, binascii.Error) as exc:
             raise ValueError(f"not a listing ({exc})") from None
-        if not all(isinstance(v, int) for m in members for v in astuple(m)[1:]):
+        if not all(isinstance(v, int) for m in members for v in _fields(m)[1:]):
             raise ValueError("not a listing (bad member fields)")
         if not all(isinstance(m.name, str) for m in members):
             raise ValueError("not a listing (bad member names)")
         return cls(members, bytes_of(size), kept)
+
+
+def _fields(m: ZipMember) -> list[str | int]:
+    return [m.name, m.method, m.flags, m.crc, m.compressed_size, m.size, m.header_offset, m.mode]
 
 
 def central_directory(zf: RemoteBytes) -> list[ZipMember]:

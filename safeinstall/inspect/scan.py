@@ -29,6 +29,11 @@ from safeinstall.ui import live_status
 
 MAX_SOURCE_TOTAL = 256 * 1024 * 1024  # source parsed per artifact; the rest is reported
 _SHOWN = 10
+_DONE = {  # what a refusal left as it was, by action
+    "install": "nothing was installed; `safeinstall scan` lists every finding",
+    "download": "nothing was written; `safeinstall scan` lists every finding",
+    "lock": "the lock file was left as it was",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +98,8 @@ def enforce(report: ScanReport, action: str, warn: Callable[[str], None]) -> Sca
         raise PolicyError(
             f"refusing to {action}: the policy blocks what inspecting the files found: "
             f"{listing}{tail}",
-            hint=f"nothing was {'installed' if action == 'install' else 'written'}; "
-            "`safeinstall scan` lists every finding. If you trust a package, allow the rule for "
-            'it: inspect = { allow = { "NAME" = ["RULE"] } } (start-up .pth files: the '
+            hint=f"{_DONE.get(action, _DONE['download'])}. If you trust a package, allow the "
+            'rule for it: inspect = { allow = { "NAME" = ["RULE"] } } (start-up .pth files: the '
             "startup-files key)",
         )
     return report

@@ -66,6 +66,7 @@ def test_a_startup_pth_fails_the_lock_from_ranges_alone(proj: LockProject, sidec
     err = refused(proj)
     assert "[startup-pth] evil-pkg" in err
     assert f"{evil.name}:evil_init.pth:1" in err
+    assert "the lock file was left as it was" in err
     assert "startup-files" in err  # the hint: how to allow it
     requests = file_requests(proj, evil)
     assert requests and all("range" in h for h in requests)  # never the whole file
