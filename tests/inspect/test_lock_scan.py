@@ -7,6 +7,7 @@ a blocked finding fails ``lock`` and leaves the old lock byte-identical.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,15 @@ from urllib.parse import quote
 import pytest
 
 from safeinstall.index.metadata import MAX_RANGE_READS
-from tests.inspect.hostile import COVERAGE_PTH, PTH, SETUPTOOLS_PTH, entry_points, wheel
+from tests.inspect.hostile import (
+    COVERAGE_PTH,
+    PTH,
+    SETUPTOOLS_PTH,
+    entry_points,
+    rewritten,
+    wheel,
+)
+from tests.support.builders import read_core_metadata
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import OLD, LockProject
 
@@ -187,3 +196,24 @@ def test_a_wheel_of_many_members_to_read_is_downloaded_once_not_ranged_without_e
     requests = file_requests(proj, evil)
     assert len(requests) <= 1 + MAX_RANGE_READS + 1  # the tail, some ranges, the whole file
     assert sum("range" not in h for h in requests) == 1
+
+
+def test_a_startup_file_the_policy_allows_locks(proj: LockProject) -> None:
+    publish(proj, "evil-pkg", {"evil_init.pth": PTH})
+    digest = hashlib.sha256(PTH).hexdigest()
+    entry = f'{{ owner = "evil-pkg", file = "evil_init.pth", sha256 = "{digest}" }}'
+    proj.write_policy(f'startup-files = ["default", {entry}]')
+    result = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade")
+    assert result.code == 0, result.err
+    assert "evil-pkg==1.0" in (proj.root / "requirements.txt").read_text()
+
+
+def test_a_wheel_whose_metadata_is_not_its_sidecar_s_fails_the_lock(proj: LockProject) -> None:
+    honest = wheel(proj.dists / "honest", "evil-pkg", {})
+    lying = rewritten(
+        wheel(proj.dists / "lying", "evil-pkg", {}), "METADATA", b"Name: evil-pkg", b"Name: reqs"
+    )
+    proj.server.add("a", lying, upload_time=OLD, metadata=read_core_metadata(honest) or b"")
+    err = refused(proj)
+    assert "[meta-mismatch] evil-pkg" in err
+    assert "names reqs 1.0, not evil-pkg 1.0" in err
