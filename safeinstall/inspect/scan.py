@@ -6,6 +6,8 @@ code rules (``code.py``, cached by sha256: ``cache.py``) and the cross-wheel rul
 (``clobber.py``); and judges every finding under the policy's ``inspect`` key
 (``rules.severity_of``). ``refuse_blocked`` is the one call install, sync and download make on
 the verified files: it stops when the policy blocks a finding, before anything is written.
+Earlier, at lock time, ``listing.py`` runs the member and cross-wheel rules over each wheel's
+zip central directory and judges them here too (``judge``, ``enforce``).
 """
 
 from __future__ import annotations
