@@ -2,7 +2,10 @@
 
 The typical wheel costs two ranged requests (the zip's tail, then METADATA), or one when METADATA
 lies inside the tail. Results are cached forever under the file's sha256 with a checksum of the
-stored bytes, re-verified on every read. Neither a sidecar nor a range answer is covered by the
+stored bytes, re-verified on every read. The zip read is kept for the run (up to
+``MAX_HELD_BYTES``), so the scan at lock time gets the wheel's member list (``listing``) with no
+request more; a wheel whose metadata came otherwise costs one ranged read of its tail; listings
+are cached like metadata. Neither a sidecar nor a range answer is covered by the
 wheel's sha256: ``reconcile.py`` checks them against the whole wheel wherever it is at hand
 (``fetch_all``, the install pipeline, and here, a wheel the artifact store already holds).
 """
@@ -18,6 +21,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +41,7 @@ from safeinstall.index.coremeta import (
 from safeinstall.index.distfile import DistFile
 from safeinstall.index.remotezip import (
     TAIL_BYTES,
+    Listing,
     RemoteBytes,
     ZipFormatError,
     central_directory,
@@ -45,6 +50,8 @@ from safeinstall.index.remotezip import (
 from safeinstall.net.transport import Getter
 
 MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+MAX_HELD_BYTES = 64 * 1024 * 1024  # of the zips read for metadata, kept for ``listing``
+MAX_RANGE_READS = 16  # of one file; then it is downloaded whole
 MAX_SDIST_UNPACKED_BYTES = 1024 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)\Z")
 
@@ -63,6 +70,8 @@ class MetadataReader:
         self._dir = cache_dir / "metadata" if cache_dir is not None else None
         self._max_download = max_download
         self._used: dict[str, tuple[Metadata, bytes]] = {}
+        self._held: dict[str, RemoteBytes] = {}  # zips whose metadata was read, for ``listing``
+        self._held_bytes = 0
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -114,6 +123,31 @@ class MetadataReader:
         with ThreadPoolExecutor(max_workers=max_workers) as pool:
             futures = [pool.submit(self.read, f) for f in files]
         return [f.result() for f in futures]
+
+    def listing(self, file: DistFile) -> Listing:
+        """The central directory of the wheel ``file``: the one its metadata was read from in
+        this run, else the one cached under its sha256 (with the members' bytes read through it
+        before), else read with one range (the whole file from a server without ranges)."""
+        key = file.sha256 or file.url
+        with self._guard:
+            zf = self._held.pop(key, None)
+        if zf is not None:
+            zf = zf.rebound(self._ranges(file, zf.size, fallback=True))
+        else:
+            cached = self._load(file, suffix=".members")
+            if cached is not None:
+                with suppress(ValueError):
+                    return Listing.from_json(
+                        cached,
+                        lambda size: RemoteBytes(size, self._ranges(file, size, fallback=True)),
+                    )
+            zf = self._zip(file, fallback=True)
+        return Listing(central_directory(zf), zf)
+
+    def keep_listing(self, file: DistFile, listing: Listing) -> None:
+        """Cache ``listing`` (and the bytes read through it) under ``file``'s sha256."""
+        if listing.changed:
+            self._store(file, listing.to_json(), suffix=".members")
 
     def compare_with_wheel(self, file: DistFile, wheel: Path) -> None:
         """The METADATA inside the (verified) ``wheel`` must equal the bytes resolved with
@@ -186,32 +220,62 @@ class MetadataReader:
         return reply.body
 
     def _ranged(self, file: DistFile) -> bytes:
+        try:
+            zf = self._zip(file, fallback=False)
+            raw = wheel_metadata(file, zf)
+        except _RangeUnusable:  # read it all again from the whole (verified) file
+            zf = _in_memory(self._download(file))
+            raw = wheel_metadata(file, zf)
+        with self._guard:  # the member list, for the scan at lock time (``listing``)
+            if self._held_bytes + zf.held <= MAX_HELD_BYTES:
+                self._held[file.sha256 or file.url] = zf.rebound(None)
+                self._held_bytes += zf.held
+        return raw
+
+    def _zip(self, file: DistFile, *, fallback: bool) -> RemoteBytes:
+        """The wheel's tail, read with a range, the rest on demand (``_ranges``); the whole
+        (verified) file when the server does not answer ranges."""
         reply = self._http.get(
             file.url, headers={"Range": f"bytes=-{TAIL_BYTES}"}, max_bytes=self._max_download
         )
         if reply.status == 200:  # the server ignored Range: this is the whole file
-            return wheel_metadata(file, _in_memory(_verified(file, reply.body)))
+            return _in_memory(_verified(file, reply.body))
         try:
             start, total = _content_range(reply.status, reply.headers, len(reply.body))
-            if file.size is not None and total != file.size:
-                raise IntegrityError(
-                    f"{file.filename} is {total} bytes, not the {file.size} its index lists",
-                    hint="the file or the listing was tampered with; tell the index's operator",
-                )
+        except _RangeUnusable:
+            return _in_memory(self._download(file))
+        if file.size is not None and total != file.size:
+            raise IntegrityError(
+                f"{file.filename} is {total} bytes, not the {file.size} its index lists",
+                hint="the file or the listing was tampered with; tell the index's operator",
+            )
+        zf = RemoteBytes(total, self._ranges(file, total, fallback=fallback))
+        zf.add(start, reply.body)
+        return zf
 
-            def fetch(a: int, b: int) -> bytes:
+    def _ranges(self, file: DistFile, total: int, *, fallback: bool) -> Callable[[int, int], bytes]:
+        """Reads of ``file``'s bytes ``[a, b)`` with ranges. When the server stops answering
+        them, or after ``MAX_RANGE_READS`` of them: _RangeUnusable, or with ``fallback`` the
+        bytes of the whole (verified) file, downloaded once."""
+        whole: list[bytes] = []
+        asked = [0]
+
+        def fetch(a: int, b: int) -> bytes:
+            if not whole and asked[0] < MAX_RANGE_READS:
+                asked[0] += 1
                 got = self._http.get(
                     file.url, headers={"Range": f"bytes={a}-{b - 1}"}, max_bytes=b - a
                 )
-                if _content_range(got.status, got.headers, len(got.body)) != (a, total):
-                    raise _RangeUnusable
-                return got.body
+                with suppress(_RangeUnusable):
+                    if _content_range(got.status, got.headers, len(got.body)) == (a, total):
+                        return got.body
+            if not fallback:
+                raise _RangeUnusable
+            if not whole:
+                whole.append(self._download(file))
+            return whole[0][a:b]
 
-            zf = RemoteBytes(total, fetch)
-            zf.add(start, reply.body)
-            return wheel_metadata(file, zf)
-        except _RangeUnusable:
-            return wheel_metadata(file, _in_memory(self._download(file)))
+        return fetch
 
     def _download(self, file: DistFile) -> bytes:
         if file.sha256 is None:

@@ -1,12 +1,16 @@
 """Reading single members of a zip whose bytes arrive piecemeal (HTTP ranges) or all at once.
 
-Only what metadata needs: the end-of-central-directory records (zip64 included), the central
-directory, and one member's bytes (stored or deflate, size-capped against zip bombs, CRC checked).
+Only what metadata and the lock-time scan need: the end-of-central-directory records (zip64
+included), the central directory (the member list), one member's bytes (stored or deflate,
+size-capped against zip bombs, CRC checked) or the first bytes of a larger one (``read_prefix``).
 No member is ever written to disk, so member names never become paths.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import struct
 import zlib
 from collections.abc import Callable
@@ -36,6 +40,7 @@ class ZipMember:
     compressed_size: int
     size: int
     header_offset: int
+    mode: int = 0  # the Unix mode in the external attributes (a symlink: S_IFLNK)
 
 
 class RemoteBytes:
@@ -52,6 +57,17 @@ class RemoteBytes:
 
     def add(self, start: int, data: bytes) -> None:
         self._spans.append((start, data))
+
+    @property
+    def held(self) -> int:
+        """How many bytes are held."""
+        return sum(len(data) for _, data in self._spans)
+
+    def rebound(self, fetch: Callable[[int, int], bytes] | None) -> RemoteBytes:
+        """The same held spans, the rest fetched by ``fetch`` (None: the zip is truncated)."""
+        copy = RemoteBytes(self.size, fetch)
+        copy._spans = list(self._spans)
+        return copy
 
     def read(self, start: int, end: int) -> bytes:
         if not 0 <= start <= end <= self.size:
@@ -76,6 +92,64 @@ class RemoteBytes:
         if len(data) != end - start:
             raise ZipFormatError("a range of the zip came back with the wrong length")
         return data
+
+
+class Listing:
+    """A zip's central directory, and the first bytes of the members read through it, kept
+    (``kept``: header offset -> (bytes, whether that is the whole member)) so that a cache can
+    hold them: read again, a kept member costs no request."""
+
+    def __init__(
+        self,
+        members: list[ZipMember],
+        zf: RemoteBytes,
+        kept: dict[int, tuple[bytes, bool]] | None = None,
+    ) -> None:
+        self.members = members
+        self.kept = dict(kept or {})
+        self.changed = kept is None  # since it was read from a cache (``from_json``)
+        self._zf = zf
+
+    def read(self, member: ZipMember, limit: int) -> bytes:
+        """At most the first ``limit`` bytes of ``member`` (``read_prefix``)."""
+        held = self.kept.get(member.header_offset)
+        if held is not None and (held[1] or len(held[0]) >= limit):
+            return held[0][:limit]
+        data = read_prefix(self._zf, member, self.members, limit)
+        self.kept[member.header_offset] = (data, len(data) == member.size)
+        self.changed = True
+        return data
+
+    def to_json(self) -> bytes:
+        fields = [_fields(m) for m in self.members]
+        kept = [
+            [at, base64.b64encode(data).decode(), whole] for at, (data, whole) in self.kept.items()
+        ]
+        return json.dumps({"size": self._zf.size, "members": fields, "kept": kept}).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes, bytes_of: Callable[[int], RemoteBytes]) -> Listing:
+        """A listing ``to_json`` wrote, its other bytes from ``bytes_of(size)``; ValueError when
+        it is not one."""
+        try:
+            data = json.loads(raw)
+            members = [ZipMember(*m) for m in data["members"]]
+            kept = {
+                int(at): (base64.b64decode(b64, validate=True), bool(whole))
+                for at, b64, whole in data["kept"]
+            }
+            size = int(data["size"])
+        except (TypeError, KeyError, ValueError, binascii.Error) as exc:
+            raise ValueError(f"not a listing ({exc})") from None
+        if not all(isinstance(v, int) for m in members for v in _fields(m)[1:]):
+            raise ValueError("not a listing (bad member fields)")
+        if not all(isinstance(m.name, str) for m in members):
+            raise ValueError("not a listing (bad member names)")
+        return cls(members, bytes_of(size), kept)
+
+
+def _fields(m: ZipMember) -> list[str | int]:
+    return [m.name, m.method, m.flags, m.crc, m.compressed_size, m.size, m.header_offset, m.mode]
 
 
 def central_directory(zf: RemoteBytes) -> list[ZipMember]:
@@ -103,36 +177,54 @@ def central_directory(zf: RemoteBytes) -> list[ZipMember]:
 
 def read_member(zf: RemoteBytes, member: ZipMember, members: list[ZipMember], cap: int) -> bytes:
     """The inflated bytes of ``member``; refused beyond ``cap`` bytes (zip bomb)."""
-    if member.flags & 0x1:
-        raise ZipFormatError(f"{member.name} in the zip is encrypted")
     if member.size > cap or member.compressed_size > cap:
         raise ZipFormatError(f"{member.name} in the zip is larger than {cap} bytes")
+    data = _inflate(member, _stored(zf, member, members, member.compressed_size), cap)
+    if len(data) > cap:
+        raise ZipFormatError(f"{member.name} in the zip inflates beyond {cap} bytes")
+    if len(data) != member.size or zlib.crc32(data) != member.crc:
+        raise ZipFormatError(f"{member.name} in the zip fails its size or CRC check")
+    return data
+
+
+def read_prefix(zf: RemoteBytes, member: ZipMember, members: list[ZipMember], limit: int) -> bytes:
+    """At most the first ``limit`` inflated bytes of ``member`` (all of it, checked, when it is
+    no larger): deflate stores ``limit`` bytes in little more than that, so no more is fetched."""
+    if member.size <= limit and member.compressed_size <= limit:
+        return read_member(zf, member, members, limit)
+    wanted = min(member.compressed_size, limit + limit // 64 + 1024)
+    return _inflate(member, _stored(zf, member, members, wanted), limit)[:limit]
+
+
+def _stored(zf: RemoteBytes, member: ZipMember, members: list[ZipMember], length: int) -> bytes:
+    """The first ``length`` bytes ``member`` holds in the zip (compressed), after its header."""
+    if member.flags & 0x1:
+        raise ZipFormatError(f"{member.name} in the zip is encrypted")
     # the member's bytes end where the next member (or the central directory) starts
     later = [m.header_offset for m in members if m.header_offset > member.header_offset]
     bound = min(later, default=zf.size)
-    end = min(bound, member.header_offset + _LOCAL.size + 0x1FFFE + member.compressed_size)
+    end = min(bound, member.header_offset + _LOCAL.size + 0x1FFFE + length)
     if end - member.header_offset < _LOCAL.size:
         raise ZipFormatError(f"{member.name} in the zip is truncated")
     chunk = zf.read(member.header_offset, end)
     sig, *_, name_len, extra_len = _LOCAL.unpack_from(chunk)
     start = _LOCAL.size + name_len + extra_len
-    if sig != b"PK\x03\x04" or start + member.compressed_size > len(chunk):
+    if sig != b"PK\x03\x04" or start + length > len(chunk):
         raise ZipFormatError(f"the local header of {member.name} in the zip is malformed")
-    raw = chunk[start : start + member.compressed_size]
+    return chunk[start : start + length]
+
+
+def _inflate(member: ZipMember, raw: bytes, cap: int) -> bytes:
+    """``raw`` (all or the start of the member's stored bytes) inflated to at most ``cap`` + 1."""
     if member.method == 0:
-        data = raw
-    elif member.method == 8:
-        inflater = zlib.decompressobj(-15)
-        try:
-            data = inflater.decompress(raw, cap + 1)
-        except zlib.error:
-            raise ZipFormatError(f"{member.name} in the zip does not inflate") from None
-        if len(data) > cap:
-            raise ZipFormatError(f"{member.name} in the zip inflates beyond {cap} bytes")
-    else:
+        return raw
+    if member.method != 8:
         raise ZipFormatError(f"{member.name} uses zip compression method {member.method}")
-    if len(data) != member.size or zlib.crc32(data) != member.crc:
-        raise ZipFormatError(f"{member.name} in the zip fails its size or CRC check")
+    inflater = zlib.decompressobj(-15)
+    try:
+        data = inflater.decompress(raw, cap + 1)
+    except zlib.error:
+        raise ZipFormatError(f"{member.name} in the zip does not inflate") from None
     return data
 
 
@@ -157,6 +249,7 @@ def _members(cd: bytes, count: int, cd_offset: int) -> list[ZipMember]:
             raise ZipFormatError("the zip's central directory is malformed")
         flags, method, crc, csize, size = fields[3], fields[4], fields[7], fields[8], fields[9]
         name_len, extra_len, comment_len, offset = fields[10], fields[11], fields[12], fields[16]
+        mode = fields[15] >> 16
         name_at = pos + _CENTRAL.size
         raw_name = cd[name_at : name_at + name_len]
         extra = cd[name_at + name_len : name_at + name_len + extra_len]
@@ -164,7 +257,7 @@ def _members(cd: bytes, count: int, cd_offset: int) -> list[ZipMember]:
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
         if offset >= cd_offset:
             raise ZipFormatError(f"{name} in the zip starts inside its central directory")
-        members.append(ZipMember(name, method, flags, crc, csize, size, offset))
+        members.append(ZipMember(name, method, flags, crc, csize, size, offset, mode))
         pos = name_at + name_len + extra_len + comment_len
     if pos != len(cd) or len(members) != count:
         raise ZipFormatError("the zip's central directory does not match its entry count")

@@ -67,7 +67,8 @@ def _reading() -> Iterator[None]:
         raise Unreadable(f"a member cannot be read ({exc})") from None
 
 
-def _caps(count: int, total: int) -> None:
+def check_caps(count: int, total: int) -> None:
+    """Unreadable when ``count`` members of ``total`` bytes are over the unpacking limits."""
     if count > MAX_MEMBERS or total > MAX_UNPACKED_BYTES:
         raise Unreadable(f"it has {count} members unpacking to {total} bytes, above the limits")
 
@@ -75,19 +76,30 @@ def _caps(count: int, total: int) -> None:
 def _zip(path: Path, *, strip: bool) -> Iterator[Member]:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
-        _caps(len(infos), sum(i.file_size for i in infos))
+        check_caps(len(infos), sum(i.file_size for i in infos))
         for info in infos:
-            if info.is_dir() or stat.S_ISLNK(info.external_attr >> 16):
-                continue
-            name = _inside(info.filename) if strip else _normal(info.filename)
-            if name is None or not plain_name(info.filename):
-                continue
 
             def read(limit: int, info: zipfile.ZipInfo = info) -> bytes:
                 with _reading(), zf.open(info) as fh:  # zipfile stops at the declared size
                     return fh.read(limit)
 
-            yield Member(name, info.file_size, read)
+            found = zip_member(info.filename, info.file_size, info.external_attr >> 16, read, strip)
+            if found is not None:
+                yield found
+
+
+def zip_member(
+    raw: str, size: int, mode: int, read: Callable[[int], bytes], strip: bool = False
+) -> Member | None:
+    """The zip entry ``raw`` (with its Unix ``mode``) as a Member; None for a directory, a
+    symlink or a name that is not a plain relative path. Also for a central directory read with
+    ranges at lock time (``inspect/listing.py``)."""
+    if raw.endswith("/") or stat.S_ISLNK(mode):
+        return None
+    name = _inside(raw) if strip else _normal(raw)
+    if name is None or not plain_name(raw):
+        return None
+    return Member(name, size, read)
 
 
 def _tar(path: Path) -> Iterator[Member]:
@@ -95,7 +107,7 @@ def _tar(path: Path) -> Iterator[Member]:
         count = total = 0
         while (info := tar.next()) is not None:  # headers one by one: a bomb stops at the cap
             count, total = count + 1, total + info.size
-            _caps(count, total)
+            check_caps(count, total)
             name = _inside(info.name)
             if not info.isfile() or name is None or not plain_name(info.name):
                 continue

@@ -6,12 +6,14 @@ code rules (``code.py``, cached by sha256: ``cache.py``) and the cross-wheel rul
 (``clobber.py``); and judges every finding under the policy's ``inspect`` key
 (``rules.severity_of``). ``refuse_blocked`` is the one call install, sync and download make on
 the verified files: it stops when the policy blocks a finding, before anything is written.
+Earlier, at lock time, ``listing.py`` runs the member and cross-wheel rules over each wheel's
+zip central directory and judges them here too (``judge``, ``enforce``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -29,6 +31,11 @@ from safeinstall.ui import live_status
 
 MAX_SOURCE_TOTAL = 256 * 1024 * 1024  # source parsed per artifact; the rest is reported
 _SHOWN = 10
+_DONE = {  # what a refusal left as it was, by action
+    "install": "nothing was installed; `safeinstall scan` lists every finding",
+    "download": "nothing was written; `safeinstall scan` lists every finding",
+    "lock": "the lock file was left as it was",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +72,7 @@ def scan_files(
         results = list(pool.map(one, files))
     found = [f for _, findings in results for f in findings]
     found += clobbering([layout for layout, _ in results if layout is not None])
-    return ScanReport(tuple(_judge(found, policy)), len(files))
+    return ScanReport(tuple(judge(found, policy)), len(files))
 
 
 def refuse_blocked(
@@ -77,8 +84,14 @@ def refuse_blocked(
         return ScanReport((), 0)
     live_status().phase(f"inspect: reading {len(files)} files for start-up code and clobbering")
     report = scan_files(files, policy, cache=cache)
+    return enforce(report, action, lambda text: live_status().say(text, 0))
+
+
+def enforce(report: ScanReport, action: str, warn: Callable[[str], None]) -> ScanReport:
+    """``report`` after saying its warnings through ``warn``; PolicyError when the policy blocks
+    a finding (``action``: what is refused, "install", "download", "lock")."""
     for finding in report.warnings:
-        live_status().say(f"warning: {describe(finding)}", 0)
+        warn(f"warning: {describe(finding)}")
     blocked = report.blocked
     if blocked:
         listing = "; ".join(describe(f) for f in blocked[:_SHOWN])
@@ -87,9 +100,8 @@ def refuse_blocked(
         raise PolicyError(
             f"refusing to {action}: the policy blocks what inspecting the files found: "
             f"{listing}{tail}",
-            hint=f"nothing was {'installed' if action == 'install' else 'written'}; "
-            "`safeinstall scan` lists every finding. If you trust a package, allow the rule for "
-            'it: inspect = { allow = { "NAME" = ["RULE"] } } (start-up .pth files: the '
+            hint=f"{_DONE.get(action, _DONE['download'])}. If you trust a package, allow the "
+            'rule for it: inspect = { allow = { "NAME" = ["RULE"] } } (start-up .pth files: the '
             "startup-files key)",
         )
     return report
@@ -100,7 +112,8 @@ def describe(finding: Finding) -> str:
     return f"[{finding.rule}] {finding.package}: {finding.where}: {finding.message}"
 
 
-def _judge(findings: list[Finding], policy: Policy) -> list[Finding]:
+def judge(findings: list[Finding], policy: Policy) -> list[Finding]:
+    """The findings the policy does not allow, each with its severity."""
     rules = policy.inspect
     out = []
     for f in findings:

@@ -112,6 +112,9 @@ def resolve_lock(
             upgrade=upgrade,
             now=None,
         )
+        from safeinstall.inspect.listing import refuse_listed
+
+        refuse_listed(each, policy, finder.reader, notify=notify)  # start-up files, clobbering
     found = splits(each)
     notes = tuple(split.describe() for split in found)
     if found and policy.same_versions:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from collections.abc import Callable
 
 import pytest
 
-from safeinstall.index.remotezip import RemoteBytes, ZipFormatError, central_directory, read_member
+from safeinstall.index.remotezip import (
+    Listing,
+    RemoteBytes,
+    ZipFormatError,
+    central_directory,
+    read_member,
+    read_prefix,
+)
 
 
 def archive(data: bytes = b"hello", method: int = zipfile.ZIP_STORED) -> bytes:
@@ -94,3 +102,35 @@ def test_truncated_file_without_a_fetcher() -> None:
     zf.add(len(body) - 10, body[-10:])
     with pytest.raises(ZipFormatError, match="truncated"):
         central_directory(zf)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_prefix_of_a_large_member_fetches_little_more_than_it(method: int) -> None:
+    data = random.Random(0).randbytes(2 * 1024 * 1024)  # incompressible
+    body = archive(data, method)
+    asked: list[int] = []
+
+    def fetch(a: int, b: int) -> bytes:
+        asked.append(b - a)
+        return body[a:b]
+
+    zf = RemoteBytes(len(body), fetch)
+    (member,) = central_directory(held(body))
+    assert read_prefix(zf, member, [member], 4096) == data[:4096]
+    assert sum(asked) < len(body) // 8  # the slack a local header may need, not 2 MiB
+    assert read_prefix(held(body), member, [member], len(data)) == data  # whole: CRC checked
+
+
+def test_a_listing_keeps_what_was_read_through_it() -> None:
+    zf = held(archive(b"x" * 1000, zipfile.ZIP_DEFLATED))
+    listing = Listing(central_directory(zf), zf)
+    (member,) = listing.members
+    assert listing.read(member, 10) == b"x" * 10
+    again = Listing.from_json(listing.to_json(), RemoteBytes)  # no bytes
+    assert (again.members, again.changed) == (listing.members, False)
+    assert again.read(member, 5) == b"x" * 5  # from what was kept
+    with pytest.raises(ZipFormatError, match="truncated"):
+        again.read(member, 20)  # more than was kept: the zip is asked
+    for bad in (b"", b"[]", b'{"size": 1, "members": [["a", "b"]], "kept": []}'):
+        with pytest.raises(ValueError, match="not a listing"):
+            Listing.from_json(bad, RemoteBytes)

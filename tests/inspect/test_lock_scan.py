@@ -1,0 +1,219 @@
+"""Inspect at lock time: the member rules over each locked wheel's zip central directory.
+
+Start-up files, clobbering and shadowing commands are found by reading the central directory
+with HTTP ranges (the whole file only when the server has no ranges) before the lock is written:
+a blocked finding fails ``lock`` and leaves the old lock byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from safeinstall.index.metadata import MAX_RANGE_READS
+from tests.inspect.hostile import (
+    COVERAGE_PTH,
+    PTH,
+    SETUPTOOLS_PTH,
+    entry_points,
+    rewritten,
+    wheel,
+)
+from tests.support.builders import read_core_metadata
+from tests.support.indexserver import IndexServer
+from tests.support.lockproject import OLD, LockProject
+
+
+@pytest.fixture
+def proj(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> LockProject:
+    """A project locking evil-pkg, whose honest 0.9 is already locked in requirements.txt."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    project = LockProject(root, index_server, tmp_path / "dists", cli, tmp_path / "policy.toml")
+    project.write_policy()
+    project.publish("evil-pkg", "0.9")
+    (root / "requirements.in").write_text("evil-pkg\n")
+    first = project.lock("requirements.in", "-o", "requirements.txt")
+    assert first.code == 0, first.err
+    return project
+
+
+def publish(
+    proj: LockProject, name: str, files: Mapping[str, bytes], *, metadata: bool = True
+) -> Path:
+    path = wheel(proj.dists / name / str(len(files)), name, files)
+    proj.server.add("a", path, upload_time=OLD, metadata=metadata)
+    return path
+
+
+def file_requests(proj: LockProject, path: Path) -> list[dict[str, str]]:
+    """The headers of each request for the file itself (not its PEP 658 sidecar)."""
+    return [r.headers for r in proj.server.requests_for(f"/a/files/{quote(path.name, safe='')}")]
+
+
+def refused(proj: LockProject, *args: str) -> str:
+    before = proj.snapshot()
+    result = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade", *args)
+    proj.assert_failed_safely(result, before)
+    assert result.code == 1, result.err
+    return result.err
+
+
+@pytest.mark.parametrize("sidecar", [True, False], ids=["pep658", "ranged-metadata"])
+def test_a_startup_pth_fails_the_lock_from_ranges_alone(proj: LockProject, sidecar: bool) -> None:
+    evil = publish(proj, "evil-pkg", {"evil_init.pth": PTH}, metadata=sidecar)
+    err = refused(proj)
+    assert "[startup-pth] evil-pkg" in err
+    assert f"{evil.name}:evil_init.pth:1" in err
+    assert "the lock file was left as it was" in err
+    assert "startup-files" in err  # the hint: how to allow it
+    requests = file_requests(proj, evil)
+    assert requests and all("range" in h for h in requests)  # never the whole file
+    if not sidecar:  # the resolver's ranged read gave the member list: no request more
+        assert len(requests) == 1
+
+
+def test_without_ranges_the_whole_file_is_read_once(proj: LockProject) -> None:
+    evil = publish(proj, "evil-pkg", {"evil_init.pth": PTH}, metadata=False)
+    proj.server.misbehave("/a/files/*", ignore_range=True)
+    assert "[startup-pth] evil-pkg" in refused(proj)
+    assert len(file_requests(proj, evil)) == 1
+
+
+def test_a_pth_larger_than_the_cap_is_judged_by_its_first_bytes(proj: LockProject) -> None:
+    publish(proj, "evil-pkg", {"evil_init.pth": PTH + b"#" * (1536 * 1024) + b"\n"})
+    assert "[startup-pth] evil-pkg" in refused(proj)
+
+
+def test_two_wheels_writing_one_path_fail_the_lock(proj: LockProject) -> None:
+    publish(proj, "victim", {"victim/core.py": b"X = 1\n", "common.py": b""})
+    publish(proj, "evil-pkg", {"common.py": b"import os\n"})
+    (proj.root / "requirements.in").write_text("victim\nevil-pkg\n")
+    err = refused(proj)
+    # resolved in name order: victim is the one that writes over evil-pkg's file
+    assert "[clobber-path] victim: victim-1.0-py3-none-any.whl:common.py" in err
+    assert "evil_pkg-1.0-py3-none-any.whl writes it too" in err
+
+
+def test_a_console_script_named_pip_fails_the_lock(proj: LockProject) -> None:
+    publish(proj, "evil-pkg", entry_points("evil-pkg", "pip"))
+    err = refused(proj)
+    assert "[clobber-script] evil-pkg" in err
+    assert "the command pip shadows pip" in err
+
+
+def test_the_inspect_key_moves_a_rule_to_warn_or_allows_it(proj: LockProject) -> None:
+    publish(proj, "evil-pkg", entry_points("evil-pkg", "pip"))
+    proj.write_policy('inspect = { warn = ["clobber-script"] }')
+    warned = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade")
+    assert warned.code == 0, warned.err
+    assert "[clobber-script] evil-pkg" in warned.err
+    assert "evil-pkg==1.0" in (proj.root / "requirements.txt").read_text()
+    proj.write_policy('inspect = { allow = { "evil-pkg" = ["clobber-script"] } }')
+    allowed = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade")
+    assert allowed.code == 0, allowed.err
+    assert "clobber-script" not in allowed.err
+
+
+def test_honest_startup_files_lock(proj: LockProject) -> None:
+    shim = b"def add_shim():\n    pass\n"
+    files = {"distutils-precedence.pth": SETUPTOOLS_PTH, "_distutils_hack/__init__.py": shim}
+    publish(proj, "setuptools", files)
+    publish(proj, "coverage", {"a1_coverage.pth": COVERAGE_PTH})
+    (proj.root / "requirements.in").write_text("setuptools\ncoverage\n")
+    result = proj.lock("requirements.in", "-o", "requirements.txt")
+    assert result.code == 0, result.err
+    assert "warning" not in result.err
+    assert "setuptools==1.0" in (proj.root / "requirements.txt").read_text()
+
+
+def test_a_known_listing_is_read_from_the_cache(proj: LockProject) -> None:
+    evil = publish(proj, "evil-pkg", {"evil_init.pth": PTH}, metadata=False)
+    refused(proj)
+    seen = len(file_requests(proj, evil))
+    assert "[startup-pth] evil-pkg" in refused(proj)
+    assert len(file_requests(proj, evil)) == seen  # metadata, members and the .pth: cached
+
+
+LINUX = 'python_version == "3.12" and sys_platform == "linux" and platform_machine == "x86_64"'
+WINDOWS = 'python_version == "3.12" and sys_platform == "win32" and platform_machine == "AMD64"'
+LINUX_TAG, WINDOWS_TAG = "cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-win_amd64"
+
+
+def publish_for(proj: LockProject, name: str, tag: str, files: Mapping[str, bytes]) -> Path:
+    path = wheel(proj.dists / name / tag, name, files, tag=tag)
+    proj.server.add("a", path, upload_time=OLD)
+    return path
+
+
+def test_every_target_s_wheel_is_inspected(proj: LockProject) -> None:
+    publish_for(proj, "evil-pkg", LINUX_TAG, {})
+    evil = publish_for(proj, "evil-pkg", WINDOWS_TAG, {"evil_init.pth": PTH})
+    proj.write_policy(f"environments = [{LINUX!r}, {WINDOWS!r}]")
+    assert f"[startup-pth] evil-pkg: {evil.name}:evil_init.pth:1" in refused(proj)
+
+
+def test_wheels_clash_only_with_what_their_target_installs(proj: LockProject) -> None:
+    # each writes common.py, but on a target the other does not: nothing is overwritten
+    publish_for(proj, "a-pkg", LINUX_TAG, {"common.py": b""})
+    publish_for(proj, "a-pkg", WINDOWS_TAG, {})
+    publish_for(proj, "b-pkg", LINUX_TAG, {})
+    publish_for(proj, "b-pkg", WINDOWS_TAG, {"common.py": b""})
+    proj.write_policy(f"environments = [{LINUX!r}, {WINDOWS!r}]")
+    (proj.root / "requirements.in").write_text("a-pkg\nb-pkg\n")
+    result = proj.lock("requirements.in", "-o", "requirements.txt")
+    assert result.code == 0, result.err
+    publish_for(proj, "c-pkg", WINDOWS_TAG, {"common.py": b""})  # on windows, with b-pkg's
+    publish_for(proj, "c-pkg", LINUX_TAG, {})
+    (proj.root / "requirements.in").write_text("a-pkg\nb-pkg\nc-pkg\n")
+    assert "[clobber-path] c-pkg" in refused(proj)
+
+
+def test_a_wheel_in_a_find_links_folder_is_inspected(proj: LockProject, tmp_path: Path) -> None:
+    folder = tmp_path / "wheels"
+    wheel(folder, "evil-pkg", {"evil_init.pth": PTH})
+    proj.write_policy(f'find-links = ["{folder}"]')
+    assert "[startup-pth] evil-pkg" in refused(proj)
+
+
+def test_a_wheel_of_many_members_to_read_is_downloaded_once_not_ranged_without_end(
+    proj: LockProject,
+) -> None:
+    pths = {f"z{n:02}.pth": b"# a path\n" for n in range(40)}  # each read by the start-up rule
+    blob = {"evil_pkg/blob.bin": random.Random(0).randbytes(200_000)}  # pushes them out of the tail
+    evil = publish(proj, "evil-pkg", {**pths, **blob, "evil_init.pth": PTH})
+    assert "[startup-pth] evil-pkg" in refused(proj)
+    requests = file_requests(proj, evil)
+    assert len(requests) <= 1 + MAX_RANGE_READS + 1  # the tail, some ranges, the whole file
+    assert sum("range" not in h for h in requests) == 1
+
+
+def test_a_startup_file_the_policy_allows_locks(proj: LockProject) -> None:
+    publish(proj, "evil-pkg", {"evil_init.pth": PTH})
+    digest = hashlib.sha256(PTH).hexdigest()
+    entry = f'{{ owner = "evil-pkg", file = "evil_init.pth", sha256 = "{digest}" }}'
+    proj.write_policy(f'startup-files = ["default", {entry}]')
+    result = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade")
+    assert result.code == 0, result.err
+    assert "evil-pkg==1.0" in (proj.root / "requirements.txt").read_text()
+
+
+def test_a_wheel_whose_metadata_is_not_its_sidecar_s_fails_the_lock(proj: LockProject) -> None:
+    honest = wheel(proj.dists / "honest", "evil-pkg", {})
+    lying = rewritten(
+        wheel(proj.dists / "lying", "evil-pkg", {}), "METADATA", b"Name: evil-pkg", b"Name: reqs"
+    )
+    proj.server.add("a", lying, upload_time=OLD, metadata=read_core_metadata(honest) or b"")
+    err = refused(proj)
+    assert "[meta-mismatch] evil-pkg" in err
+    assert "names reqs 1.0, not evil-pkg 1.0" in err
