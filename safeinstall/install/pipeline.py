@@ -19,12 +19,14 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from safeinstall.audit.malware import check_lock as refuse_known_malware
+from safeinstall.build.wheel import built_wheels
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
 from safeinstall.environment.probe import (
     Environment,
@@ -35,12 +37,7 @@ from safeinstall.environment.probe import (
     own_distributions,
     probe,
 )
-from safeinstall.errors import (
-    InputError,
-    PolicyError,
-    SafeinstallError,
-    TargetEnvironmentError,
-)
+from safeinstall.errors import InputError, PolicyError, SafeinstallError, TargetEnvironmentError
 from safeinstall.files.atomic import advisory_lock
 from safeinstall.index.client import IndexClient
 from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
@@ -240,6 +237,16 @@ def install_lock(
         _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
         refuse_blocked(artifacts, policy, cache=cache, action="install")  # inspect/scan.py
+        fetch = partial(_fetched, policy=policy, env=env, options=options, cache=cache)
+        artifacts = built_wheels(  # an allowed sdist: built from the lock's build set only
+            artifacts,
+            lock.builds,
+            partial(fetch, progress=progress),
+            policy,
+            python=env.python,
+            cache=cache,
+            warn=options.pip.warn,
+        )
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
             files = take(dirs.written)
