@@ -54,12 +54,14 @@ def test_an_honest_flit_sdist_builds_offline_from_the_locked_build_set(
     monkeypatch: pytest.MonkeyPatch,
     argvs: list[list[str]],
 ) -> None:
-    """A real backend (flit_core, a locked wheel); at install no index is reachable: the build
-    set comes from the lock and the files at hand, and pip only installs the built wheel."""
+    """A real backend (flit_core, a locked wheel); at install no index is reachable and the
+    cache is empty: the build set comes from the lock and a wheelhouse `download` made, and
+    pip only installs the built wheel."""
     flit = sorted(WHEELHOUSE.glob("flit_core-*.whl"))
     if not flit:
         pytest.skip(f"no wheelhouse at {WHEELHOUSE}: run .ci/run once (it downloads it)")
     proj = demo_project(tmp_path, index_server, cli, monkeypatch)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "lock-cache"))
     index_server.add("a", flit[-1], upload_time=OLD)
     proj.publish("honest", "1.0", sdist=True)
     (proj.root / "requirements.in").write_text("honest\n")
@@ -67,9 +69,17 @@ def test_an_honest_flit_sdist_builds_offline_from_the_locked_build_set(
     assert proj.lock().code == 0
     [build] = read_lock_file(proj.root / "requirements.txt").builds
     assert [p.name for p in build.packages] == ["flit-core"]
+    house = tmp_path / "house"
+    lock = proj.root / "requirements.txt"
+    got = proj.run(
+        "download", "--policy", proj.policy_path, lock, "-d", house, "--python", sys.executable
+    )
+    assert got.code == 0, got.err
+    assert (house / flit[-1].name).is_file()  # the build set is downloaded with the sdist
     index_server.stop()
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
     argvs.clear()
-    result = install(proj, tmp_path / "t", "--offline")
+    result = install(proj, tmp_path / "t", "--offline", "--find-links", str(house))
     assert result.code == 0, result.err
     assert (tmp_path / "t" / "honest" / "__init__.py").is_file()
     assert (tmp_path / "t" / "honest-1.0.dist-info" / "RECORD").is_file()
