@@ -87,3 +87,16 @@ def test_an_sdist_with_a_fitting_wheel_gets_no_build_set_and_runs_no_build_code(
     assert "builds with" not in result.err
     assert read_lock_file(proj.root / "requirements.txt").builds == ()
     assert "askreq" not in (proj.root / "requirements.txt").read_text()
+
+
+def test_a_build_requirement_named_by_a_malware_record_stops_the_lock(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """123bla 0.0.1 is MAL-2024-10238 (tests/data/osv-malicious): asked for by the backend, it
+    is refused like a run-time package, before the lock is written."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("123bla"))
+    publish(index_server, proj.dists, "public", build_wheel(proj.dists / "m", "123bla", "0.0.1"))
+    before = proj.snapshot()
+    result = proj.lock()
+    proj.assert_failed_safely(result, before)
+    assert "123bla 0.0.1: MAL-2024-10238" in result.err
