@@ -84,6 +84,13 @@ class _How:
 def _wheel_of(sdist: Artifact, path: Path, build: BuildSet, how: _How) -> tuple[Artifact, Path]:
     cache, warn = how.cache, how.warn
     requirements = how.fetch(build.packages) if build.packages else []
+    for artifact, _ in requirements:
+        if not artifact.is_wheel:
+            raise PolicyError(
+                f"{sdist.filename} would build with {artifact.filename}, but build requirements "
+                "are installed from wheels only",
+                hint="relock (`safeinstall lock`): it pins the wheels of each build requirement",
+            )
     key = env_key([a.sha256 for a, _ in requirements])
     place = private_dir(private_dir(cache / "built-wheels") / f"{sdist.sha256}-{key}")
     record = _record(place)

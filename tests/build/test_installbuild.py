@@ -15,7 +15,7 @@ import pytest
 
 from safeinstall.lock.read import read_lock_file
 from tests.build.buildsets import app_sdist, build_project, publish
-from tests.support.builders import build_wheel
+from tests.support.builders import build_wheel, file_sha256
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import OLD, LockProject, demo_project
 from tests.support.paths import WHEELHOUSE
@@ -36,8 +36,8 @@ def argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return started
 
 
-def install(proj: LockProject, target: Path, *args: str) -> Any:
-    lock = proj.root / "requirements.txt"
+def install(proj: LockProject, target: Path, *args: str, lock: str = "requirements.txt") -> Any:
+    lock = proj.root / lock
     python = ("--python", sys.executable, "--target", str(target))
     return proj.run("install", "--policy", proj.policy_path, "-r", lock, *python, *args)
 
@@ -155,3 +155,40 @@ def test_a_built_wheel_is_cached_and_a_second_build_with_other_bytes_is_reported
     assert "building app-1.0.tar.gz again with the same build set gave other bytes" in second.err
     assert "its build is not reproducible" in second.err
     assert built_records(tmp_path / "cache")[0]["sha256"] != record["sha256"]
+
+
+def test_a_build_pin_edited_to_an_sdist_is_refused_not_built(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Build requirements come from wheels only, at install as at lock time: a build pin whose
+    hash is edited to its sdist's (which the policy would let build) is refused."""
+    sdists = 'sdists = ["app", "askreq"]'
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist(), extra=sdists)
+    backend = proj.dists / "askreq-1.0.tar.gz"
+    backend.write_bytes(app_sdist(name="askreq"))
+    publish(index_server, proj.dists, "private", backend)
+    assert proj.lock().code == 0
+    lock = proj.root / "requirements.txt"
+    wheel = file_sha256(proj.dists / "askreq-1.0-py3-none-any.whl")
+    lock.write_text(lock.read_text().replace(wheel, file_sha256(backend)))
+    result = install(proj, tmp_path / "t")
+    assert result.code == 1, result.err
+    assert (
+        "error: app-1.0.tar.gz would build with askreq-1.0.tar.gz, but build requirements are "
+        "installed from wheels only"
+    ) in result.err
+    assert built_records(tmp_path / "cache") == []
+
+
+def test_a_pylock_lock_builds_its_sdist_from_its_build_table(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pylock.toml's build set names each wheel by URL: fetched from there, as its packages."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock("-o", "pylock.toml").code == 0
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "empty-cache"))  # fetch it all
+    asked = len(index_server.requests_for("/private/files/askreq-1.0-py3-none-any.whl"))
+    result = install(proj, tmp_path / "t", lock="pylock.toml")
+    assert result.code == 0, result.err
+    assert "BUILT_BY = 'askreq'" in (tmp_path / "t" / "app" / "__init__.py").read_text()
+    assert len(index_server.requests_for("/private/files/askreq-1.0-py3-none-any.whl")) > asked
