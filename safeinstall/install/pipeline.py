@@ -8,9 +8,9 @@
    differ); for ``sync`` also every installed package the lock does not list.
 3. Under an advisory lock on the environment: refuse when a distribution pip would remove has a
    RECORD listing files not its own (``removal``); choose each file (``sources``), fetch and
-   verify every one (``fetch``), check each wheel's whole format (``wheelcheck``) and inspect
-   every file (``inspect/scan.py``: start-up code, clobbering), and only then run pip. If pip
-   fails part-way, ``recovery`` undoes what it can and says what the disk shows.
+   verify every one (``fetch``), check each wheel (``wheelcheck``), inspect every file
+   (``inspect/scan.py``), build each sdist from the lock's build set (``build/wheel.py``), and
+   only then run pip, on wheels. ``recovery`` undoes what it can of a pip that failed part-way.
 """
 
 from __future__ import annotations
