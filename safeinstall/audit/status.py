@@ -36,7 +36,7 @@ def project_statuses(
 ) -> list[ProjectStatus]:
     """Each locked project's page, read from the index the policy binds it to (as ``install``
     reads it); the ones whose status is not ``active``, in lock order."""
-    from safeinstall.install.pipeline import open_network
+    from safeinstall.install.plan import open_network
     from safeinstall.resolve.candidates import status_text
 
     names = list(dict.fromkeys(p.name for p in packages))

@@ -39,7 +39,7 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, fetch_all
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
-from safeinstall.resolve.resolver import Finder, Resolution, resolve
+from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import current_target
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ class BuildEnv:
     path: Path  # the directory the hooks import from (site.addsitedir)
     pins: dict[NormalizedName, Version]
     requires: tuple[str, ...]  # the requirements it was resolved from
+    packages: tuple[ResolvedPackage, ...] = ()  # what the lock records (``lockset.py``)
 
 
 def build_env(requires: Sequence[str], context: BuildContext, *, what: str) -> BuildEnv:
@@ -83,15 +84,25 @@ def build_env(requires: Sequence[str], context: BuildContext, *, what: str) -> B
         _check_allowed(root.requirement, context.policy, what)
     resolution = _resolve(roots, context, what)
     artifacts = [_artifact(pkg.files[0]) for pkg in resolution.packages]
-    digests = sorted(a.sha256 for a in artifacts)
-    key = hashlib.sha256(_KEY_VERSION + "\n".join(digests).encode()).hexdigest()
-    envs = private_dir(context.cache / "build-envs")
-    path = envs / key
+    path = environment_of(artifacts, context.cache, context.http)
+    pins = {pkg.name: pkg.version for pkg in resolution.packages}
+    return BuildEnv(path, pins, tuple(requires), resolution.packages)
+
+
+def env_key(sha256s: Sequence[str]) -> str:
+    """The digest of a build environment: over the sorted sha256 of its wheels."""
+    return hashlib.sha256(_KEY_VERSION + "\n".join(sorted(sha256s)).encode()).hexdigest()
+
+
+def environment_of(artifacts: Sequence[Artifact], cache: Path, http: Http | None) -> Path:
+    """The cached directory holding ``artifacts`` (wheels), each fetched (``http`` None: from
+    the store only) and verified before anything is unpacked; made once per set of wheels."""
+    key = env_key([a.sha256 for a in artifacts])
+    path = private_dir(cache / "build-envs") / key
     with _CREATING.setdefault(key, threading.Lock()):  # two sdists, one setuptools: made once
         if not path.is_dir():
-            _create(path, artifacts, context)
-    pins = {pkg.name: pkg.version for pkg in resolution.packages}
-    return BuildEnv(path, pins, tuple(requires))
+            _create(path, artifacts, cache, http)
+    return path
 
 
 def satisfied(requirement: str, env: BuildEnv) -> bool:
@@ -226,8 +237,8 @@ def _artifact(file: DistFile) -> Artifact:
     )
 
 
-def _create(path: Path, artifacts: Sequence[Artifact], context: BuildContext) -> None:
-    wheels = fetch_all(artifacts, Store(context.cache), context.http)
+def _create(path: Path, artifacts: Sequence[Artifact], cache: Path, http: Http | None) -> None:
+    wheels = fetch_all(artifacts, Store(cache), http)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
     try:
         for artifact in artifacts:

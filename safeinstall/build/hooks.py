@@ -13,7 +13,11 @@ build; the runner talks to the parent over its own copy of stdout, one JSON line
 1. runner -> ``{"requires": [...]}`` (``get_requires_for_build_wheel({})``, [] when absent);
    parent -> ``go`` when the environment has them all, else ``stop`` (the runner exits);
 2. runner -> ``{"metadata": DIR}`` from ``prepare_metadata_for_build_wheel(out, {})``, or
-   ``{"wheel": NAME}`` from ``build_wheel(out, {})`` when the backend has no such hook.
+   ``{"wheel": NAME}`` from ``build_wheel(out, {})`` when the backend has no such hook or the
+   wheel itself is wanted (``install`` building an allowed sdist).
+
+The interpreter is the running one (metadata while locking) or the target's (a wheel for it at
+install), started the same way: ``-I -S``, nothing of its environment on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import importlib, json, os, site, sys
 channel = os.fdopen(os.dup(1), "w")
 os.dup2(2, 1)
 env, backend, out, paths = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+want = sys.argv[5]
 sys.path[:0] = paths
 site.addsitedir(env)
 def send(**message):
@@ -57,7 +62,7 @@ send(requires=[str(r) for r in requires({})] if requires is not None else [])
 if sys.stdin.readline().strip() != "go":
     sys.exit(0)
 prepare = getattr(hooks, "prepare_metadata_for_build_wheel", None)
-if prepare is not None:
+if prepare is not None and want == "metadata":
     send(metadata=prepare(out, {}))
 else:
     send(wheel=hooks.build_wheel(out, {}))
@@ -82,12 +87,15 @@ def run_hooks(
     sandbox: str = "require",
     warn: Callable[[str], None] = lambda message: None,
     timeout: float = HOOK_TIMEOUT,
+    python: str = sys.executable,
+    want: str = "metadata",
 ) -> HookResult:
     """Run the hooks for ``what`` (an sdist's file name) in the build sandbox (``sandbox``: the
     policy's ``build-sandbox``); ``proceed(requires)`` says whether the environment has what
-    step 1 asked for. TargetEnvironmentError when a hook fails."""
-    args = [sys.executable, "-I", "-S", "-c", RUNNER, str(env), backend, str(out)]
-    args.append(json.dumps([str(p) for p in backend_path]))
+    step 1 asked for; ``want``: "metadata" (prepared where the backend can) or "wheel".
+    TargetEnvironmentError when a hook fails."""
+    args = [python, "-I", "-S", "-c", RUNNER, str(env), backend, str(out)]
+    args += [json.dumps([str(p) for p in backend_path]), want]
     with confined(args, mode=sandbox, what=what, extra_env=pip_settings(), warn=warn) as box:
         try:
             proc = subprocess.Popen(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,7 @@ from pathlib import Path
 from safeinstall.build.env import BuildContext, BuildEnv, build_env, satisfied
 from safeinstall.build.hooks import run_hooks
 from safeinstall.environment.unpack import unpack_sdist
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.errors import PolicyError, TargetEnvironmentError
 
 BUILD_TIMEOUT = 600
 MAX_METADATA_BYTES = 4 * 1024 * 1024
@@ -76,6 +76,80 @@ def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
             f"the build backend of {name} keeps asking for build requirements it was given",
             hint="the sdist cannot be built as published; pin a version that publishes a wheel",
         )
+
+
+def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> BuildEnv:
+    """The environment ``sdist`` builds a wheel in, for the lock to pin: its ``[build-system]``
+    requires and what ``get_requires_for_build_wheel`` asks for on top, resolved under the
+    policy. Only step 1 of the hooks runs (in the sandbox): nothing is built."""
+    name = Path(filename).name
+    with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
+        source = unpack_sdist(sdist, name, Path(tmp) / "src")
+        system = build_system(source, name)
+        env = build_env(system.requires, context, what=name)
+        result = run_hooks(
+            source,
+            system.backend,
+            system.backend_path,
+            env.path,
+            Path(tmp),
+            proceed=lambda requires: False,
+            what=name,
+            sandbox=context.policy.build_sandbox,
+            warn=context.notify,
+        )
+        if _has_all(result.requires, env=env):
+            return env
+        return build_env((*system.requires, *result.requires), context, what=name)
+
+
+def build_wheel(
+    sdist: Path,
+    filename: str,
+    env: BuildEnv,
+    out: Path,
+    *,
+    python: str,
+    sandbox: str,
+    warn: Callable[[str], None],
+) -> Path:
+    """The wheel ``sdist`` (verified bytes, named ``filename``) builds to in ``env`` (the lock's
+    build set, verified and unpacked), by ``python`` in the build sandbox; refused when the
+    backend asks for a build requirement ``env`` does not hold (nothing is fetched)."""
+    name = Path(filename).name
+    with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
+        source = unpack_sdist(sdist.read_bytes(), name, Path(tmp) / "src")
+        system = build_system(source, name)
+        if not _has_all(system.requires, env=env):
+            raise _not_locked(name, system.requires, env)
+        result = run_hooks(
+            source,
+            system.backend,
+            system.backend_path,
+            env.path,
+            out,
+            proceed=partial(_has_all, env=env),
+            what=name,
+            sandbox=sandbox,
+            warn=warn,
+            python=python,
+            want="wheel",
+        )
+    if result.output is None:
+        raise _not_locked(name, result.requires, env)
+    wheel = result.output
+    if wheel.suffix != ".whl" or not wheel.is_file() or wheel.is_symlink():
+        raise TargetEnvironmentError(f"building {name} made no wheel")
+    return wheel
+
+
+def _not_locked(name: str, requires: Sequence[str], env: BuildEnv) -> PolicyError:
+    missing = ", ".join(r for r in requires if not satisfied(r, env))
+    return PolicyError(
+        f"building {name} needs {missing}, which the lock's build environment for it does not "
+        "hold (nothing is fetched to build)",
+        hint="relock (`safeinstall lock`) so that the lock pins what the sdist builds with",
+    )
 
 
 def _has_all(requires: Sequence[str], *, env: BuildEnv) -> bool:

@@ -8,23 +8,24 @@
    differ); for ``sync`` also every installed package the lock does not list.
 3. Under an advisory lock on the environment: refuse when a distribution pip would remove has a
    RECORD listing files not its own (``removal``); choose each file (``sources``), fetch and
-   verify every one (``fetch``), check each wheel's whole format (``wheelcheck``) and inspect
-   every file (``inspect/scan.py``: start-up code, clobbering), and only then run pip. If pip
-   fails part-way, ``recovery`` undoes what it can and says what the disk shows.
+   verify every one (``fetch``), check each wheel (``wheelcheck``), inspect every file
+   (``inspect/scan.py``), build each sdist from the lock's build set (``build/wheel.py``), and
+   only then run pip, on wheels. ``recovery`` undoes what it can of a pip that failed part-way.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from safeinstall.audit.malware import check_lock as refuse_known_malware
+from safeinstall.build.wheel import built_wheels
 from safeinstall.environment.pip import PipOptions, pip_install, pip_uninstall
 from safeinstall.environment.probe import (
     Environment,
@@ -35,38 +36,19 @@ from safeinstall.environment.probe import (
     own_distributions,
     probe,
 )
-from safeinstall.errors import (
-    InputError,
-    PolicyError,
-    SafeinstallError,
-    TargetEnvironmentError,
-)
+from safeinstall.errors import InputError, PolicyError, TargetEnvironmentError
 from safeinstall.files.atomic import advisory_lock
-from safeinstall.index.client import IndexClient
-from safeinstall.index.fetch import WORKERS, Artifact, Progress, Store, fetch_all
+from safeinstall.index.fetch import Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
 from safeinstall.inspect.scan import refuse_blocked
 from safeinstall.install.footprint import take
-from safeinstall.install.plan import (
-    Candidate,
-    choose_candidate,
-    from_local,
-    from_page,
-    from_pylock,
-    local_files,
-    recorded_upload_times,
-    with_page_times,
-)
+from safeinstall.install.plan import open_network, select_files
 from safeinstall.install.recovery import after_failure
 from safeinstall.install.removal import check_removals, installed_dists
 from safeinstall.install.verifywheel import against_wheels
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock, LockedPackage
-from safeinstall.net.http import Http
-from safeinstall.net.settings import current_settings
-from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
-from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 from safeinstall.ui import live_status
 
 # Never uninstalled by sync: the installer itself, and this tool unless the lock lists it. In
@@ -200,26 +182,6 @@ def _refuse_own(plan: Plan) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Network:
-    http: Http
-    client: IndexClient
-    allowed: HostPolicy
-
-
-@contextlib.contextmanager
-def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
-    """One pooled Http whose every request and redirect the policy's hosts allow."""
-    indexes = trusted_indexes(policy)
-    allowed = HostPolicy(indexes)
-    credentials = index_credentials(policy)
-    settings = current_settings(keyring=policy.keyring)
-    with Http(
-        allowed=allowed, credentials=credentials, pool_size=WORKERS, settings=settings
-    ) as http:
-        yield Network(http, IndexClient(indexes, http, cache_dir=cache), allowed)
-
-
 def install_lock(
     lock: Lock,
     policy: Policy,
@@ -245,6 +207,16 @@ def install_lock(
         _check_removals(plan, env, dirs)
         artifacts = _verified(plan, policy, env, options, cache=cache, progress=progress)
         refuse_blocked(artifacts, policy, cache=cache, action="install")  # inspect/scan.py
+        fetch = partial(_fetched, policy=policy, env=env, options=options, cache=cache)
+        artifacts = built_wheels(  # an allowed sdist: built from the lock's build set only
+            artifacts,
+            lock.builds,
+            partial(fetch, progress=progress),
+            policy,
+            python=env.python,
+            cache=cache,
+            warn=options.pip.warn,
+        )
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
             files = take(dirs.written)
@@ -373,45 +345,3 @@ def _environment_lock(env: Environment, scheme: Scheme) -> Iterator[None]:
         yield
     finally:
         held.__exit__(None, None, None)
-
-
-def select_files(
-    packages: Sequence[LockedPackage],
-    policy: Policy,
-    env: Environment,
-    store: Store,
-    net: Network | None,
-    *,
-    find_links: Sequence[Path] = (),
-) -> list[Candidate]:
-    """The one file to install for each package (see ``plan``), in lock order, each with its
-    upload time; the policy's min-release-age refuses a file uploaded inside its window, or
-    one whose upload time nothing tells (the lock, the index, a wheelhouse's record)."""
-    if net is None or find_links:
-        local = local_files(find_links, store, {p.name for p in packages})
-        times = recorded_upload_times(find_links)
-
-    def listed(pkg: LockedPackage) -> list[Candidate]:
-        if net is None:
-            return from_local(pkg, local, times)
-        if find_links:
-            with contextlib.suppress(SafeinstallError):
-                return from_local(pkg, local, times)
-        page = net.client.project(pkg.name)  # yanked, status, listed: pylock.toml as well
-        if all(f.url for f in pkg.files):
-            return from_pylock(pkg, policy, net.allowed, page)
-        return from_page(pkg, page, policy)
-
-    def candidates(pkg: LockedPackage) -> list[Candidate]:
-        found = listed(pkg)
-        if policy.min_release_age and net is not None and any(not c.upload_time for c in found):
-            found = with_page_times(pkg, found, net.client.project(pkg.name))
-        return found
-
-    with ThreadPoolExecutor(WORKERS, "safeinstall-pages") as pool:
-        found = list(pool.map(candidates, packages))
-    chosen = [
-        choose_candidate(pkg, cands, env.target, policy)
-        for pkg, cands in zip(packages, found, strict=True)
-    ]
-    return list({c.artifact.sha256: c for c in chosen}.values())

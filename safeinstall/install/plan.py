@@ -19,8 +19,10 @@ or its index is exempt, or the lock records it was let in with ``lock --allow-fr
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +31,24 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from safeinstall import urls
-from safeinstall.errors import IntegrityError, PolicyError
+from safeinstall.environment.probe import Environment
+from safeinstall.errors import IntegrityError, PolicyError, SafeinstallError
+from safeinstall.index.client import IndexClient
 from safeinstall.index.distfile import DistFile, ProjectPage
-from safeinstall.index.fetch import Artifact, Store, check_filename, file_sha256, parse_filename
+from safeinstall.index.fetch import (
+    WORKERS,
+    Artifact,
+    Store,
+    check_filename,
+    file_sha256,
+    parse_filename,
+)
 from safeinstall.lock.model import LockedPackage
+from safeinstall.net.http import Http
+from safeinstall.net.settings import current_settings
+from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import Policy
-from safeinstall.policy.pipconfig import trusted_indexes
+from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 from safeinstall.resolve.candidates import old_enough, release_cutoff, status_text
 from safeinstall.targets import Target, tag_ranks
 from safeinstall.ui import live_status
@@ -331,3 +345,65 @@ def recorded_upload_times(dirs: Sequence[Path]) -> dict[str, datetime]:
             if when.tzinfo is not None:  # the latest wins: a file is never made older
                 found[sha256] = max(when, found.get(sha256, when))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    http: Http
+    client: IndexClient
+    allowed: HostPolicy
+
+
+@contextlib.contextmanager
+def open_network(policy: Policy, cache: Path) -> Iterator[Network]:
+    """One pooled Http whose every request and redirect the policy's hosts allow."""
+    indexes = trusted_indexes(policy)
+    allowed = HostPolicy(indexes)
+    credentials = index_credentials(policy)
+    settings = current_settings(keyring=policy.keyring)
+    with Http(
+        allowed=allowed, credentials=credentials, pool_size=WORKERS, settings=settings
+    ) as http:
+        yield Network(http, IndexClient(indexes, http, cache_dir=cache), allowed)
+
+
+def select_files(
+    packages: Sequence[LockedPackage],
+    policy: Policy,
+    env: Environment,
+    store: Store,
+    net: Network | None,
+    *,
+    find_links: Sequence[Path] = (),
+) -> list[Candidate]:
+    """The one file to install for each package (see ``plan``), in lock order, each with its
+    upload time; the policy's min-release-age refuses a file uploaded inside its window, or
+    one whose upload time nothing tells (the lock, the index, a wheelhouse's record)."""
+    if net is None or find_links:
+        local = local_files(find_links, store, {p.name for p in packages})
+        times = recorded_upload_times(find_links)
+
+    def listed(pkg: LockedPackage) -> list[Candidate]:
+        if net is None:
+            return from_local(pkg, local, times)
+        if find_links:
+            with contextlib.suppress(SafeinstallError):
+                return from_local(pkg, local, times)
+        page = net.client.project(pkg.name)  # yanked, status, listed: pylock.toml as well
+        if all(f.url for f in pkg.files):
+            return from_pylock(pkg, policy, net.allowed, page)
+        return from_page(pkg, page, policy)
+
+    def candidates(pkg: LockedPackage) -> list[Candidate]:
+        found = listed(pkg)
+        if policy.min_release_age and net is not None and any(not c.upload_time for c in found):
+            found = with_page_times(pkg, found, net.client.project(pkg.name))
+        return found
+
+    with ThreadPoolExecutor(WORKERS, "safeinstall-pages") as pool:
+        found = list(pool.map(candidates, packages))
+    chosen = [
+        choose_candidate(pkg, cands, env.target, policy)
+        for pkg, cands in zip(packages, found, strict=True)
+    ]
+    return list({c.artifact.sha256: c for c in chosen}.values())

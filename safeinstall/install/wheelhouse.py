@@ -1,6 +1,7 @@
 """`safeinstall download`: a verified wheelhouse for offline and Docker builds.
 
-Every file the lock needs on the target interpreter is fetched into the store and verified, then
+Every file the lock needs on the target interpreter (the wheels of the build set of each sdist
+among them too) is fetched into the store and verified, then
 copied into the directory, hashed again on the way (temp file + rename): a file in the wheelhouse
 is always one whose sha256 the lock pins. ``install --offline --find-links DIR`` then matches them
 by sha256 with no network at all. The upload time of each file, as the lock or the index gave it
@@ -22,8 +23,14 @@ from safeinstall.files.atomic import write_new
 from safeinstall.index.fetch import Artifact, Progress, Store, fetch_all
 from safeinstall.index.reconcile import reconcile_wheels
 from safeinstall.inspect.scan import refuse_blocked
-from safeinstall.install.pipeline import applicable, open_network, select_files
-from safeinstall.install.plan import UPLOAD_TIMES, Candidate, recorded_upload_times
+from safeinstall.install.pipeline import applicable
+from safeinstall.install.plan import (
+    UPLOAD_TIMES,
+    Candidate,
+    open_network,
+    recorded_upload_times,
+    select_files,
+)
 from safeinstall.install.wheelcheck import check_wheels
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import Policy
@@ -46,6 +53,11 @@ def download_lock(
     store = Store(cache)
     with open_network(policy, cache) as net:
         chosen = select_files(packages, policy, env, store, net)
+        sdists = {c.artifact.sha256 for c in chosen if not c.artifact.is_wheel}
+        builders = [p for b in lock.builds if b.sdist in sdists for p in b.packages]
+        if builders:  # what `install --offline` builds those sdists with (build/wheel.py)
+            chosen += select_files(builders, policy, env, store, net)
+            chosen = list({c.artifact.sha256: c for c in chosen}.values())
         artifacts = [c.artifact for c in chosen]
         files = fetch_all(artifacts, store, net.http, progress=progress)
     check_wheels([(a, files[a.sha256]) for a in artifacts])  # before a file is copied

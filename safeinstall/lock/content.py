@@ -20,17 +20,20 @@ from typing import TYPE_CHECKING
 from safeinstall.errors import IntegrityError, Location
 
 if TYPE_CHECKING:
-    from safeinstall.lock.model import Lock, LockedPackage
+    from safeinstall.lock.model import BuildSet, Lock, LockedPackage
 
 
 def content_digest(lock: Lock) -> str:
     """``sha256:<hex>`` over the targets and, per package, name, version, marker, index, its
-    ``--allow-fresh`` record and every file's sha256, name and URL (in a canonical order)."""
+    ``--allow-fresh`` record and every file's sha256, name and URL (in a canonical order); then
+    each sdist's build environment: the sdist's pin and hash, and its build pins likewise."""
     digest = hashlib.sha256()
     parts = [("environment", e) for e in sorted(lock.environments)]
     parts.append(("requires-python", lock.requires_python or ""))
     for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version, p.marker or "")):
         parts += _entry(pkg)
+    for build in sorted(lock.builds, key=lambda b: (b.name, b.version, b.sdist)):
+        parts += _build_entry(build)
     for label, text in parts:
         data = text.encode()
         digest.update(label.encode() + len(data).to_bytes(8, "big") + data)
@@ -59,6 +62,8 @@ def changed_names(old: Lock, new: Lock) -> list[str]:
         out: dict[str, list[tuple[str, str]]] = {}
         for pkg in sorted(lock.packages, key=lambda p: (p.version, p.marker or "")):
             out.setdefault(pkg.name, []).extend(_entry(pkg))
+        for build in sorted(lock.builds, key=lambda b: (b.version, b.sdist)):
+            out.setdefault(f"{build.name} (its build environment)", []).extend(_build_entry(build))
         return out
 
     before, after = entries(old), entries(new)
@@ -71,4 +76,12 @@ def _entry(pkg: LockedPackage) -> list[tuple[str, str]]:
     parts += [("allow-fresh", pkg.allow_fresh)] if pkg.allow_fresh else []  # a lifted cooldown
     for file in sorted(pkg.files, key=lambda f: (f.sha256, f.filename, f.url)):
         parts += [("sha256", file.sha256), ("filename", file.filename), ("url", file.url)]
+    return parts
+
+
+def _build_entry(build: BuildSet) -> list[tuple[str, str]]:
+    parts = [("build", str(build.name)), ("build-version", str(build.version))]
+    parts.append(("build-sdist", build.sdist))
+    for pkg in sorted(build.packages, key=lambda p: (p.name, p.version)):
+        parts += [("build-requires", ""), *_entry(pkg)]
     return parts

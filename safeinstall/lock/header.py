@@ -14,3 +14,6 @@ NOTE_PREFIX = "# note: "
 VIA_PREFIX = "# via "
 # under a package let in inside min-release-age by `lock --allow-fresh`: why, and by whom
 ALLOW_FRESH_PREFIX = "# allow-fresh: "
+# the build environment of a locked sdist (a BuildSet): a heading, then one line per pin
+BUILD_PREFIX = "# safeinstall-build: "
+BUILD_PIN_PREFIX = "#   build-requires: "

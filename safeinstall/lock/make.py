@@ -21,6 +21,7 @@ from safeinstall.filekind import is_pylock
 from safeinstall.lock.inputs import LockInputs, digest_for
 from safeinstall.lock.model import (
     SHA256,
+    BuildSet,
     Lock,
     LockedFile,
     LockedPackage,
@@ -34,6 +35,7 @@ from safeinstall.requirements.pep508 import Root
 from safeinstall.targets import Target
 
 if TYPE_CHECKING:  # `lock --check` (a hook) must not load the resolver
+    from safeinstall.resolve.finder import IndexFinder
     from safeinstall.resolve.resolver import Resolution
 
 
@@ -115,16 +117,35 @@ def resolve_lock(
         from safeinstall.inspect.listing import refuse_listed
 
         refuse_listed(each, policy, finder.reader, notify=notify)  # start-up files, clobbering
-    found = splits(each)
-    notes = tuple(split.describe() for split in found)
-    if found and policy.same_versions:
-        raise _not_the_same(notes, [split.name for split in found])
-    for note in notes:
-        notify(note)
+        found = splits(each)
+        notes = tuple(split.describe() for split in found)
+        if found and policy.same_versions:
+            raise _not_the_same(notes, [split.name for split in found])
+        for note in notes:
+            notify(note)
+        merged = merge(each)
+        builds = _build_sets(merged, targets, finder, policy, notify)
     index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
-    lock = from_resolution(merge(each), digest, index_urls, _policy_environments(policy, targets))
+    lock = from_resolution(merged, digest, index_urls, _policy_environments(policy, targets))
+    lock = replace(lock, builds=builds)
     lock = with_allow_fresh(replace(lock, notes=notes), policy)  # `lock --allow-fresh`
     return _without_sources(lock, {b.source for b in bounds}) if bounds else lock
+
+
+def _build_sets(
+    merged: Resolution,
+    targets: Sequence[Target],
+    finder: IndexFinder,
+    policy: Policy,
+    notify: Callable[[str], None],
+) -> tuple[BuildSet, ...]:
+    """What each sdist ``install`` may build is built with (``build/lockset.py``)."""
+    from safeinstall.build.env import BuildContext
+    from safeinstall.build.lockset import build_sets
+    from safeinstall.resolve.finder import cache_root
+
+    cache = finder.cache if finder.cache is not None else cache_root()
+    return build_sets(merged, targets, BuildContext(policy, finder, finder.http, cache, notify))
 
 
 def _not_the_same(notes: Sequence[str], names: Sequence[str]) -> PolicyError:

@@ -22,6 +22,8 @@ from safeinstall.errors import InputError, Location
 from safeinstall.files.atomic import advisory_lock, replace_file
 from safeinstall.lock.header import (
     ALLOW_FRESH_PREFIX,
+    BUILD_PIN_PREFIX,
+    BUILD_PREFIX,
     CONTENT_PREFIX,
     DIGEST_PREFIX,
     ENVIRONMENT_PREFIX,
@@ -75,6 +77,18 @@ class LockedPackage:
 
 
 @dataclass(frozen=True, slots=True)
+class BuildSet:
+    """What one locked sdist is built with: its build requirements (``[build-system] requires``
+    and what its backend asks for), resolved under the policy when the lock was made, each
+    pinned with its wheels' hashes. ``install`` builds the sdist from these files only."""
+
+    name: NormalizedName
+    version: Version
+    sdist: str  # the sha256 of the sdist it builds
+    packages: tuple[LockedPackage, ...]  # sorted by name; no markers: resolved for one build
+
+
+@dataclass(frozen=True, slots=True)
 class Lock:
     packages: tuple[LockedPackage, ...]
     digest: str  # input_digest() of what the lock was made from
@@ -83,6 +97,7 @@ class Lock:
     # what the writer wants a reader to know, e.g. a package locked at different versions on
     # different targets; a comment in requirements.txt, ``[tool.safeinstall] notes`` in pylock.toml
     notes: tuple[str, ...] = ()
+    builds: tuple[BuildSet, ...] = ()  # one per sdist that needs building, sorted by sdist
     # the content digest the file records ("": none); not content itself, so not compared
     recorded_content: str = field(default="", compare=False)
 
@@ -152,6 +167,7 @@ def to_requirements_txt(lock: Lock, command: str, tool_version: str) -> str:
             lines.append(f"    {LICENSE_PREFIX}{pkg.license}")
         if pkg.allow_fresh:
             lines.append(f"    {ALLOW_FRESH_PREFIX}{pkg.allow_fresh}")
+    lines += _build_lines(lock.builds)
     from safeinstall.lock.content import content_digest  # of what the text reads back as
 
     content = content_digest(read_requirements_txt("\n".join(lines), "<lock>"))
@@ -167,8 +183,14 @@ def read_requirements_txt(text: str, path: str) -> Lock:
     environments: list[str] = []
     notes: list[str] = []
     packages: list[LockedPackage] = []
+    builds: list[BuildSet] = []
     for lineno, line in _logical_lines(text):
-        if line.startswith(DIGEST_PREFIX):
+        if line.startswith(BUILD_PREFIX):
+            builds.append(_build_heading(line[len(BUILD_PREFIX) :], Location(path, lineno)))
+        elif builds and line.startswith(BUILD_PIN_PREFIX):
+            pin = _package_line(line[len(BUILD_PIN_PREFIX) :].strip(), Location(path, lineno))
+            builds[-1] = replace(builds[-1], packages=(*builds[-1].packages, pin))
+        elif line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
         elif line.startswith(NOTE_PREFIX) and not packages:
             notes.append(line[len(NOTE_PREFIX) :].strip())
@@ -193,8 +215,32 @@ def read_requirements_txt(text: str, path: str) -> Lock:
         digest,
         tuple(environments),
         notes=tuple(notes),
+        builds=tuple(builds),
         recorded_content=content,
     )
+
+
+def _build_lines(builds: Sequence[BuildSet]) -> list[str]:
+    """The build sets as comment lines, which pip ignores: a heading naming the sdist by its
+    pin and hash, then a line per pinned build requirement (none: it builds with nothing)."""
+    lines = ["", "# The build environments of the sdists above (safeinstall builds from them):"]
+    for build in sorted(builds, key=lambda b: (b.name, b.version, b.sdist)):
+        lines.append(f"{BUILD_PREFIX}{build.name}=={build.version} --hash=sha256:{build.sdist}")
+        for pkg in sorted(build.packages, key=lambda p: (p.name, p.version)):
+            hashes = " ".join(f"--hash=sha256:{h}" for h in pkg.hashes)
+            lines.append(f"{BUILD_PIN_PREFIX}{pkg.name}=={pkg.version} {hashes}")
+    return lines if builds else []
+
+
+def _build_heading(text: str, where: Location) -> BuildSet:
+    pkg = _package_line(text.strip(), where)
+    if len(pkg.files) != 1 or pkg.marker:
+        raise InputError(
+            f"the build environment of {pkg.name} names no single sdist hash",
+            location=where,
+            hint="regenerate the lock",
+        )
+    return BuildSet(pkg.name, pkg.version, pkg.files[0].sha256, ())
 
 
 def _environment(marker: str, where: Location) -> str:

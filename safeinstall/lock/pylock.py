@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from packaging.utils import NormalizedName
 
 from safeinstall import urls
 from safeinstall.errors import InputError, Location
-from safeinstall.lock.model import Lock, LockedFile, LockedPackage
+from safeinstall.lock.model import SHA256, BuildSet, Lock, LockedFile, LockedPackage
 
 if TYPE_CHECKING:
     import tomlkit
@@ -87,12 +88,120 @@ def to_pylock_toml(lock: Lock) -> str:
     top: dict[str, Any] = {"digest": lock.digest}
     if lock.notes:
         top["notes"] = list(lock.notes)
+    if lock.builds:
+        top["builds"] = _build_tables(lock.builds)
     doc["tool"] = {"safeinstall": top}
     from safeinstall.lock.content import content_digest  # of what the text reads back as
 
     top["content-digest"] = content_digest(read_pylock_toml(tomlkit.dumps(doc), "pylock.toml"))
     doc["tool"] = {"safeinstall": top}
     return tomlkit.dumps(doc)
+
+
+def _build_tables(builds: tuple[BuildSet, ...]) -> tomlkit.items.AoT:
+    """``[[tool.safeinstall.builds]]``: per sdist (its pin and sha256), the build requirements
+    pinned as ``[[packages]]`` are, with their wheels (PEP 751 has no place for them)."""
+    import tomlkit
+
+    out = tomlkit.aot()
+    for build in sorted(builds, key=lambda b: (b.name, b.version, b.sdist)):
+        table = tomlkit.table()
+        table["name"] = build.name
+        table["version"] = str(build.version)
+        table["sdist-sha256"] = build.sdist
+        pins = tomlkit.aot()
+        for pkg in sorted(build.packages, key=lambda p: (p.name, p.version)):
+            pin = tomlkit.table()
+            pin["name"] = pkg.name
+            pin["version"] = str(pkg.version)
+            if pkg.index_url:
+                pin["index"] = pkg.index_url
+            wheels = tomlkit.aot()
+            for file in sorted(pkg.files, key=lambda f: f.filename):
+                wheels.append(_file_table(file))
+            pin["wheels"] = wheels
+            pins.append(pin)
+        table["packages"] = pins
+        out.append(table)
+    return out
+
+
+def _read_builds(value: object, where: Location) -> tuple[BuildSet, ...]:
+    """What ``_build_tables`` wrote; anything else is an InputError naming the key."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    def wrong(context: str, kind: str) -> InputError:
+        return InputError(
+            f"tool.safeinstall.builds{context} must be {kind}",
+            location=where,
+            hint="regenerate the lock (safeinstall writes this table)",
+        )
+
+    def version(table: Mapping[str, Any], context: str) -> Version:
+        try:
+            return Version(str(table.get("version")))
+        except InvalidVersion:
+            raise wrong(f"{context}.version", "a version") from None
+
+    def sha256(text: object, context: str) -> str:
+        if not isinstance(text, str) or not SHA256.fullmatch(text):
+            raise wrong(context, "a sha256 digest in hex")
+        return text
+
+    def name(table: Mapping[str, Any], context: str) -> NormalizedName:
+        if not isinstance(table.get("name"), str) or not table["name"]:
+            raise wrong(f"{context}.name", "a string")
+        return canonicalize_name(table["name"])
+
+    def tables(value: object, context: str) -> list[Mapping[str, Any]]:
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise wrong(context, "an array of tables")
+        return value
+
+    builds = []
+    for i, build in enumerate(tables(value, "")):
+        packages = []
+        for j, pin in enumerate(tables(build.get("packages", []), f"[{i}].packages")):
+            at = f"[{i}].packages[{j}]"
+            files = []
+            for k, wheel in enumerate(tables(pin.get("wheels"), f"{at}.wheels")):
+                hashes = _table(wheel.get("hashes"))
+                url, filename = wheel.get("url", ""), wheel.get("name", "")
+                size, uploaded = wheel.get("size"), wheel.get("upload-time")
+                if not isinstance(url, str) or not isinstance(filename, str):
+                    raise wrong(f"{at}.wheels[{k}]", "a table with a name and a url")
+                if url:
+                    urls.check(url, what=f"the URL of build requirement {filename}", location=where)
+                files.append(
+                    LockedFile(
+                        sha256(hashes.get("sha256"), f"{at}.wheels[{k}].hashes.sha256"),
+                        filename,
+                        url,
+                        size if isinstance(size, int) else None,
+                        uploaded if isinstance(uploaded, datetime) else None,
+                    )
+                )
+            if not files:
+                raise wrong(f"{at}.wheels", "an array of at least one table")
+            index = pin.get("index")
+            packages.append(
+                LockedPackage(
+                    name(pin, at),
+                    version(pin, at),
+                    tuple(files),
+                    index_url=index if isinstance(index, str) else None,
+                )
+            )
+        builds.append(
+            BuildSet(
+                name(build, f"[{i}]"),
+                version(build, f"[{i}]"),
+                sha256(build.get("sdist-sha256"), f"[{i}].sdist-sha256"),
+                tuple(packages),
+            )
+        )
+    return tuple(builds)
 
 
 _PACKAGE_HEADER = re.compile(r"^\s*\[\[\s*packages\s*\]\]\s*(#.*)?$")
@@ -211,6 +320,7 @@ def read_pylock_toml(text: str, path: str) -> Lock:
         environments=tuple(str(m) for m in pylock.environments or ()),
         requires_python=str(pylock.requires_python) if pylock.requires_python else None,
         notes=top.strings("notes"),
+        builds=_read_builds(top.table.get("builds", []), Location(path)),
         recorded_content=top.string("content-digest") or "",
     )
 

@@ -1,6 +1,6 @@
 """What a lock change does, for review: added, removed, upgraded and downgraded packages, index
-and license changes, new sdists, and the alarm: a version that stays the same while its bytes
-change (a re-uploaded or substituted artifact).
+and license changes, new sdists and what they build with, and the alarm: a version that stays
+the same while its bytes change (a re-uploaded or substituted artifact, a build requirement too).
 
 Packages are compared by name; a name locked at several versions (per-environment markers)
 compares its set of versions. The alarm fires when a file keeps its name but not its sha256, or,
@@ -12,7 +12,7 @@ a file change, not an alarm.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from packaging.utils import NormalizedName
@@ -78,7 +78,7 @@ def diff_locks(old: Lock, new: Lock) -> LockDiff:
         for pkg in now:
             if pkg.version in same:
                 changes += _files(same[pkg.version], pkg)
-    return LockDiff(tuple(changes))
+    return LockDiff(tuple(changes + _builds(old, new)))
 
 
 def _by_name(lock: Lock) -> dict[NormalizedName, list[LockedPackage]]:
@@ -143,6 +143,35 @@ def _new_sdists(
         for f in pkg.files
         if f.filename and not f.is_wheel and f.filename not in known
     ]
+
+
+def _builds(old: Lock, new: Lock) -> list[Change]:
+    """Each sdist's build environment: what it now builds with ("files", on the sdist), and a
+    build requirement that keeps its version but not its bytes (an alarm, as for any package)."""
+    before = {(b.name, b.version): b for b in old.builds}
+    changes: list[Change] = []
+    for build in sorted(new.builds, key=lambda b: (b.name, b.version)):
+        was = before.get((build.name, build.version))
+        pins = {p.name: p for p in was.packages} if was is not None else {}
+        moved = []
+        for pkg in build.packages:
+            pinned = pins.get(pkg.name)
+            if pinned is not None and pinned.version == pkg.version:
+                where = f"a build requirement of {build.name} {build.version}: "
+                changes += [replace(c, detail=where + c.detail) for c in _files(pinned, pkg)]
+            else:
+                moved.append(f"{pkg.name} {pinned.version if pinned else '(new)'} -> {pkg.version}")
+        moved += [
+            f"{n} {p.version} -> (dropped)"
+            for n, p in pins.items()
+            if n not in {pkg.name for pkg in build.packages}
+        ]
+        if moved or was is None:
+            pinned_now = ", ".join(f"{p.name} {p.version}" for p in build.packages) or "nothing"
+            detail = f"builds with: {'; '.join(moved) if was is not None else pinned_now}"
+            version = str(build.version)
+            changes.append(Change("files", build.name, version, version, detail))
+    return changes
 
 
 def _files(old: LockedPackage, new: LockedPackage) -> list[Change]:

@@ -323,13 +323,21 @@ FETCHING_SDIST_BACKEND = (
     FETCHING_BACKEND
     + """\
 def build_wheel(directory, config_settings=None, metadata_directory=None):
-    import zipfile
-    info = "fetcher-1.0.dist-info"
+    import tempfile, zipfile
+    prepared = tempfile.mkdtemp()
+    info = prepare_metadata_for_build_wheel(prepared)  # runs pip, says how it went
     wheel = "fetcher-1.0-py3-none-any.whl"
+    import base64, hashlib
+    files = {f"{info}/METADATA": open(os.path.join(prepared, info, "METADATA"), "rb").read(),
+             f"{info}/WHEEL": b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    record = [f"{info}/RECORD,,"]
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
     with zipfile.ZipFile(os.path.join(directory, wheel), "w") as zf:
-        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\\nName: fetcher\\nVersion: 1.0\\n")
-        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\\nTag: py3-none-any\\n")
-        zf.writestr(f"{info}/RECORD", "")
+        for name, data in files.items():
+            zf.writestr(name, data)
+        zf.writestr(f"{info}/RECORD", "\\n".join(record) + "\\n")  # a well-formed wheel
     return wheel
 """
 )
@@ -339,12 +347,19 @@ def build_wheel(directory, config_settings=None, metadata_directory=None):
 def test_pip_run_by_a_build_backend_at_install_time_ignores_the_index_it_is_given(
     two_indexes: IndexServer, tmp_path: Path, cli: Any
 ) -> None:
-    """``install`` builds an allowed sdist with pip (``--no-build-isolation``); its backend runs
-    pip against an index of its own choosing (as setuptools' ``setup_requires`` does): that pip
-    gets ``PIP_NO_INDEX`` like every pip run safeinstall starts, so no request reaches it."""
+    """``install`` builds an allowed sdist from the lock's build set (here: nothing, its backend
+    is in the tree); its backend runs pip against an index of its own choosing (as setuptools'
+    ``setup_requires`` does): that pip gets ``PIP_NO_INDEX`` like every pip run safeinstall
+    starts, so no request reaches it."""
     from packaging.version import Version
 
-    from safeinstall.lock.model import LockedFile, LockedPackage
+    from safeinstall.lock.model import (
+        BuildSet,
+        Lock,
+        LockedFile,
+        LockedPackage,
+        to_requirements_txt,
+    )
     from tests.support.builders import sha256_hex
     from tests.support.installdata import write_locks, write_policy
 
@@ -362,12 +377,16 @@ def test_pip_run_by_a_build_backend_at_install_time_ignores_the_index_it_is_give
     file = LockedFile(sha256_hex(sdist), "fetcher-1.0.tar.gz", url, len(sdist))
     package = LockedPackage(canonicalize_name("fetcher"), Version("1.0"), (file,))
     txt, _ = write_locks(tmp_path / "lock", [package])
+    built_from = BuildSet(package.name, package.version, file.sha256, ())  # requires = []
+    lock = Lock((package,), "sha256:" + "0" * 64, builds=(built_from,))
+    txt.write_text(to_requirements_txt(lock, "safeinstall lock requirements.in", "0"))
     policy = write_policy(tmp_path / "policy.toml", two_indexes.index_url("private"))
     policy.write_text(policy.read_text() + 'sdists = ["fetcher"]\n')
     target = tmp_path / "t"
     args = ("install", "--policy", policy, "-r", txt, "--python", sys.executable)
     result = cli(*args, "--target", target)
     assert result.code == 0, result.err
-    assert (target / "fetcher-1.0.dist-info" / "METADATA").is_file()  # it was built, pip ran
+    metadata = (target / "fetcher-1.0.dist-info" / "METADATA").read_text()  # it was built
+    assert any(f"Summary: pip {code}\n" in metadata for code in range(1, 256))  # pip ran, failed
     assert [r.path for r in two_indexes.requests if r.path.startswith("/private/")]
     assert attacker_requests(two_indexes) == []

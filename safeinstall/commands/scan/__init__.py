@@ -54,7 +54,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.environment.probe import probe
     from safeinstall.index.fetch import Store, fetch_all
     from safeinstall.inspect.scan import describe, scan_files
-    from safeinstall.install.pipeline import applicable, open_network, read_lock, select_files
+    from safeinstall.install.pipeline import applicable, read_lock
+    from safeinstall.install.plan import open_network, select_files
     from safeinstall.install.wheelcheck import check_wheels
     from safeinstall.policy.load import load_policy
     from safeinstall.resolve.finder import cache_root

@@ -1,0 +1,117 @@
+"""A project whose lock holds an sdist built by a small PEP 517 backend, over two indexes.
+
+``askreq`` (a real wheel, on the ``private`` index that binds it) builds any source tree from its
+``PKG-INFO``; its ``get_requires_for_build_wheel`` asks for the lines of the tree's
+``build-asks.txt`` (none when absent), and a tree holding ``noise`` gets random bytes in its wheel
+(a build that is not reproducible). The ``public`` index is listed first: the attacker's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.builders import build_wheel
+from tests.support.indexserver import IndexServer
+from tests.support.lockproject import OLD, LockProject
+from tests.support.sdists import tar_gz
+
+BOUND = ("askreq", "helper", "app")
+
+ASKREQ = """\
+import os, zipfile
+
+def _fields():
+    with open("PKG-INFO") as fh:
+        pairs = [line.split(": ", 1) for line in fh.read().splitlines() if ": " in line]
+    fields = dict(pairs)
+    return fields["Name"], fields["Version"]
+
+def get_requires_for_build_wheel(config_settings=None):
+    if not os.path.exists("build-asks.txt"):
+        return []
+    return open("build-asks.txt").read().split()
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    name, version = _fields()
+    info = f"{name}-{version}.dist-info"
+    wheel = f"{name}-{version}-py3-none-any.whl"
+    noise = os.urandom(8).hex() if os.path.exists("noise") else ""
+    files = {
+        f"{name}/__init__.py": f"BUILT_BY = 'askreq'  # {noise}\\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n\\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: askreq\\nRoot-Is-Purelib: true\\n"
+        "Tag: py3-none-any\\n",
+    }
+    import base64, hashlib
+    record = []
+    for path, text in files.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    with zipfile.ZipFile(os.path.join(directory, wheel), "w") as zf:
+        for path, text in files.items():
+            zf.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), text)
+        zf.writestr(zipfile.ZipInfo(f"{info}/RECORD", (2020, 1, 1, 0, 0, 0)),
+                    "\\n".join(record) + "\\n")
+    return wheel
+"""
+
+
+def askreq_wheel(dest: Path, version: str = "1.0") -> Path:
+    return build_wheel(dest, "askreq", version, files={"askreq/__init__.py": ASKREQ.encode()})
+
+
+def app_sdist(asks: str = "", *, noise: bool = False, name: str = "app") -> bytes:
+    """``name`` 1.0, built by askreq; ``asks``: what its backend asks for on top."""
+    pyproject = b'[build-system]\nrequires = ["askreq"]\nbuild-backend = "askreq"\n'
+    info = f"Metadata-Version: 2.2\nName: {name}\nVersion: 1.0\n\n".encode()  # static: no build
+    members = {
+        f"{name}-1.0/PKG-INFO": info,
+        f"{name}-1.0/pyproject.toml": pyproject,
+    }
+    if asks:
+        members[f"{name}-1.0/build-asks.txt"] = asks.encode()
+    if noise:
+        members[f"{name}-1.0/noise"] = b""
+    return tar_gz(members)
+
+
+def publish(server: IndexServer, dest: Path, index: str, path: Path) -> Path:
+    server.add(index, path, metadata=path.suffix == ".whl", upload_time=OLD)
+    return path
+
+
+def build_project(
+    tmp_path: Path,
+    server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    sdist: bytes,
+    extra: str = 'sdists = ["app"]',
+) -> LockProject:
+    """The current directory: requirements.in asks for ``app`` (``sdist``, the only file of
+    it), askreq 1.0 is on the private index, the policy binds BOUND to it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    proj = LockProject(root, server, tmp_path / "dists", cli, tmp_path / "policy.toml")
+    proj.dists.mkdir()
+    publish(server, proj.dists, "private", askreq_wheel(proj.dists))
+    (proj.dists / "app-1.0.tar.gz").write_bytes(sdist)
+    publish(server, proj.dists, "private", proj.dists / "app-1.0.tar.gz")
+    (root / "requirements.in").write_text("app\n")
+    bound = ", ".join(f'"{n}"' for n in BOUND)
+    proj.write_policy(
+        extra,
+        indexes=[
+            ("public", server.index_url("public"), ""),
+            ("private", server.index_url("private"), f"packages = [{bound}]"),
+        ],
+    )
+    return proj

@@ -1,0 +1,194 @@
+"""Install time: an allowed sdist is built from the lock's build set only (verified wheels, no
+resolution, no fetching, pip never builds), offline too; the built wheel is cached by the
+sdist's sha256 and the build set's digest, and a second build that gives other bytes is
+reported. Real locks through the CLI, real pip installing into ``--target``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safeinstall.lock.read import read_lock_file
+from tests.build.buildsets import app_sdist, build_project, publish
+from tests.support.builders import build_wheel, file_sha256
+from tests.support.indexserver import IndexServer
+from tests.support.lockproject import OLD, LockProject, demo_project
+from tests.support.paths import WHEELHOUSE
+
+
+@pytest.fixture
+def argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The argv of every subprocess started."""
+    started: list[list[str]] = []
+    real = subprocess.Popen
+
+    class Spy(real):  # type: ignore[misc,valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            started.append([str(a) for a in args])
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Spy)
+    return started
+
+
+def install(proj: LockProject, target: Path, *args: str, lock: str = "requirements.txt") -> Any:
+    lock = proj.root / lock
+    python = ("--python", sys.executable, "--target", str(target))
+    return proj.run("install", "--policy", proj.policy_path, "-r", lock, *python, *args)
+
+
+def built_records(cache: Path) -> list[dict[str, str]]:
+    return [json.loads(p.read_text()) for p in sorted(cache.glob("built-wheels/*/built.json"))]
+
+
+@pytest.mark.slow
+def test_an_honest_flit_sdist_builds_offline_from_the_locked_build_set(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    argvs: list[list[str]],
+) -> None:
+    """A real backend (flit_core, a locked wheel); at install no index is reachable and the
+    cache is empty: the build set comes from the lock and a wheelhouse `download` made, and
+    pip only installs the built wheel."""
+    flit = sorted(WHEELHOUSE.glob("flit_core-*.whl"))
+    if not flit:
+        pytest.skip(f"no wheelhouse at {WHEELHOUSE}: run .ci/run once (it downloads it)")
+    proj = demo_project(tmp_path, index_server, cli, monkeypatch)
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "lock-cache"))
+    index_server.add("a", flit[-1], upload_time=OLD)
+    proj.publish("honest", "1.0", sdist=True)
+    (proj.root / "requirements.in").write_text("honest\n")
+    proj.write_policy('sdists = ["honest"]')
+    assert proj.lock().code == 0
+    [build] = read_lock_file(proj.root / "requirements.txt").builds
+    assert [p.name for p in build.packages] == ["flit-core"]
+    house = tmp_path / "house"
+    lock = proj.root / "requirements.txt"
+    got = proj.run(
+        "download", "--policy", proj.policy_path, lock, "-d", house, "--python", sys.executable
+    )
+    assert got.code == 0, got.err
+    assert (house / flit[-1].name).is_file()  # the build set is downloaded with the sdist
+    index_server.stop()
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
+    argvs.clear()
+    result = install(proj, tmp_path / "t", "--offline", "--find-links", str(house))
+    assert result.code == 0, result.err
+    assert (tmp_path / "t" / "honest" / "__init__.py").is_file()
+    assert (tmp_path / "t" / "honest-1.0.dist-info" / "RECORD").is_file()
+    pips = [a for a in argvs if "install" in a]  # pip installs the built wheel, builds nothing
+    assert pips and all("--only-binary" in a and "--no-build-isolation" not in a for a in pips)
+    [record] = built_records(tmp_path / "cache")
+    assert record["filename"] == "honest-1.0-py2.py3-none-any.whl"
+
+
+def test_a_lock_without_a_build_set_for_an_allowed_sdist_is_refused(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made by an older safeinstall, or a lock whose build set could not be pinned: nothing is
+    built, nothing installed, and the hint says to relock."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock().code == 0
+    lock = proj.root / "requirements.txt"
+    text = lock.read_text()
+    lock.write_text(text[: text.index("\n# The build environments")] + "\n")
+    result = install(proj, tmp_path / "t")
+    assert result.code == 1, result.err
+    assert (
+        "error: the lock pins no build environment for app-1.0.tar.gz, and `install` builds an "
+        "sdist only from one"
+    ) in result.err
+    assert "relock" in result.err
+    assert not (tmp_path / "t").exists() or not any((tmp_path / "t").iterdir())
+    assert built_records(tmp_path / "cache") == []
+
+
+def test_a_backend_asking_at_install_for_what_the_lock_does_not_pin_is_refused(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sdist on the index asks for nothing more when locked; the build set is then edited
+    out of the backend's reach: at install it asks for helper, which is never fetched."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper"))
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "h", "helper", "1.0"))
+    assert proj.lock().code == 0
+    lock = proj.root / "requirements.txt"
+    lines = lock.read_text().splitlines()
+    lock.write_text("\n".join(ln for ln in lines if "build-requires: helper" not in ln) + "\n")
+    asked = len(index_server.requests)
+    result = install(proj, tmp_path / "t")
+    assert result.code == 1, result.err
+    assert "building app-1.0.tar.gz needs helper, which the lock's build environment" in result.err
+    assert not [r for r in index_server.requests[asked:] if "helper" in r.path]
+    assert not (tmp_path / "t").exists() or not any((tmp_path / "t").iterdir())
+
+
+@pytest.mark.slow
+def test_a_built_wheel_is_cached_and_a_second_build_with_other_bytes_is_reported(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    argvs: list[list[str]],
+) -> None:
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist(noise=True))
+    assert proj.lock().code == 0
+    first = install(proj, tmp_path / "t")
+    assert first.code == 0, first.err
+    assert "not reproducible" not in first.err
+    [record] = built_records(tmp_path / "cache")
+    argvs.clear()  # a second install builds nothing: the cached wheel matches its record
+    cached = install(proj, tmp_path / "t1")
+    assert cached.code == 0, cached.err
+    assert not [a for a in argvs if any("get_requires_for_build_wheel" in x for x in a)]
+    assert "not reproducible" not in cached.err
+    place = next((tmp_path / "cache").glob("built-wheels/*/"))
+    (place / record["filename"]).unlink()  # the cached wheel is gone: built again
+    second = install(proj, tmp_path / "t2")
+    assert second.code == 0, second.err
+    assert "building app-1.0.tar.gz again with the same build set gave other bytes" in second.err
+    assert "its build is not reproducible" in second.err
+    assert built_records(tmp_path / "cache")[0]["sha256"] != record["sha256"]
+
+
+def test_a_build_pin_edited_to_an_sdist_is_refused_not_built(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Build requirements come from wheels only, at install as at lock time: a build pin whose
+    hash is edited to its sdist's (which the policy would let build) is refused."""
+    sdists = 'sdists = ["app", "askreq"]'
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist(), extra=sdists)
+    backend = proj.dists / "askreq-1.0.tar.gz"
+    backend.write_bytes(app_sdist(name="askreq"))
+    publish(index_server, proj.dists, "private", backend)
+    assert proj.lock().code == 0
+    lock = proj.root / "requirements.txt"
+    wheel = file_sha256(proj.dists / "askreq-1.0-py3-none-any.whl")
+    lock.write_text(lock.read_text().replace(wheel, file_sha256(backend)))
+    result = install(proj, tmp_path / "t")
+    assert result.code == 1, result.err
+    assert (
+        "error: app-1.0.tar.gz would build with askreq-1.0.tar.gz, but build requirements are "
+        "installed from wheels only"
+    ) in result.err
+    assert built_records(tmp_path / "cache") == []
+
+
+def test_a_pylock_lock_builds_its_sdist_from_its_build_table(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pylock.toml's build set names each wheel by URL: fetched from there, as its packages."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock("-o", "pylock.toml").code == 0
+    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "empty-cache"))  # fetch it all
+    asked = len(index_server.requests_for("/private/files/askreq-1.0-py3-none-any.whl"))
+    result = install(proj, tmp_path / "t", lock="pylock.toml")
+    assert result.code == 0, result.err
+    assert "BUILT_BY = 'askreq'" in (tmp_path / "t" / "app" / "__init__.py").read_text()
+    assert len(index_server.requests_for("/private/files/askreq-1.0-py3-none-any.whl")) > asked

@@ -1,0 +1,102 @@
+"""Lock time: each sdist ``install`` would build gets its build set in the lock, resolved under
+the policy (index bindings included) from what the sdist and its backend ask for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safeinstall.lock.read import read_lock_file
+from tests.build.buildsets import app_sdist, build_project, publish
+from tests.support.builders import build_wheel, file_sha256
+from tests.support.indexserver import IndexServer
+
+
+@pytest.mark.parametrize("output", ["requirements.txt", "pylock.toml"])
+def test_the_lock_pins_what_an_allowed_sdist_builds_with(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+) -> None:
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    result = proj.lock("-o", output)
+    assert result.code == 0, result.err
+    assert "reading what app-1.0.tar.gz builds with" in result.err
+    lock = read_lock_file(proj.root / output)
+    [build] = lock.builds
+    assert (build.name, str(build.version)) == ("app", "1.0")
+    assert build.sdist == file_sha256(proj.dists / "app-1.0.tar.gz")
+    [pin] = build.packages
+    assert (pin.name, str(pin.version)) == ("askreq", "1.0")
+    assert pin.hashes == (file_sha256(proj.dists / "askreq-1.0-py3-none-any.whl"),)
+    assert [p.name for p in lock.packages] == ["app"]  # not a run-time package
+    index_server.stop()
+    assert proj.lock("-o", output, "--check").code == 0
+
+
+def test_a_hand_edited_build_pin_makes_lock_check_fail(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock().code == 0
+    index_server.stop()
+    path = proj.root / "requirements.txt"
+    good = file_sha256(proj.dists / "askreq-1.0-py3-none-any.whl")
+    path.write_text(
+        path.read_text().replace(
+            f"askreq==1.0 --hash=sha256:{good}", "askreq==1.0 --hash=sha256:" + "e" * 64
+        )
+    )
+    result = proj.lock("--check")
+    assert result.code == 1, result.err
+    assert "requirements.txt: edited since safeinstall wrote it" in result.out
+
+
+def test_a_backend_asking_for_a_higher_version_on_another_index_is_denied(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helper is bound to the private index (1.0); the public one serves 2.0, which the backend
+    asks for: no build set is locked (install then refuses, ``test_installbuild.py``), and the
+    public index is never asked."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper>=2"))
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "p", "helper", "1.0"))
+    publish(index_server, proj.dists, "public", build_wheel(proj.dists / "q", "helper", "2.0"))
+    result = proj.lock()
+    assert result.code == 0, result.err
+    assert (
+        "warning: the lock pins no build environment for app-1.0.tar.gz, so `install` will "
+        "refuse to build it: app-1.0.tar.gz cannot be built: no version of its build "
+        "requirements is one the policy allows (helper (from the build requirements of "
+        "app-1.0.tar.gz) wants >=2)"
+    ) in result.err
+    assert read_lock_file(proj.root / "requirements.txt").builds == ()
+    assert [r.path for r in index_server.requests if r.path.startswith("/public/")] == []
+
+
+def test_an_sdist_with_a_fitting_wheel_gets_no_build_set_and_runs_no_build_code(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "w", "app", "1.0"))
+    result = proj.lock()
+    assert result.code == 0, result.err
+    assert "builds with" not in result.err
+    assert read_lock_file(proj.root / "requirements.txt").builds == ()
+    assert "askreq" not in (proj.root / "requirements.txt").read_text()
+
+
+def test_a_build_requirement_named_by_a_malware_record_stops_the_lock(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """123bla 0.0.1 is MAL-2024-10238 (tests/data/osv-malicious): asked for by the backend, it
+    is refused like a run-time package, before the lock is written."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("123bla"))
+    publish(index_server, proj.dists, "public", build_wheel(proj.dists / "m", "123bla", "0.0.1"))
+    before = proj.snapshot()
+    result = proj.lock()
+    proj.assert_failed_safely(result, before)
+    assert "123bla 0.0.1: MAL-2024-10238" in result.err
