@@ -15,8 +15,8 @@ import functools
 import itertools
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from safeinstall.frozen import Frozen, _set
 from safeinstall.guard import popular
 from safeinstall.guard.popular import PopularNames, is_listed, parse_popular_names, popular_names
 
@@ -54,12 +54,16 @@ _LOOKS_THE_SAME = "looks the same apart from separators or look-alike letters"
 _AFFIX = "adds a python/py prefix or suffix"
 
 
-@dataclass(frozen=True, slots=True)
-class Imitation:
+class Imitation(Frozen):
     """A name that imitates the popular project ``target``; ``how`` completes "it ..."."""
 
+    __slots__ = ("how", "target")
     target: str
     how: str
+
+    def __init__(self, target: str, how: str) -> None:
+        _set(self, "target", target)
+        _set(self, "how", how)
 
 
 def typosquat_of(name: str, *, extra_known: Iterable[str] = ()) -> str | None:
@@ -223,17 +227,24 @@ def index_lines(protected: Sequence[str]) -> list[str]:
     return sorted(f"{key} {' '.join(ranks)}" for key, ranks in keys.items())
 
 
-@dataclass(frozen=True, slots=True)
-class _Index:
+class _Index(Frozen):
     """Lookup structures over the protected names, read (or built) once on first use."""
 
+    __slots__ = ("lines", "protected")
     protected: Sequence[str]  # most downloaded first: a position is a rank
-    rank: dict[str, int]  # protected name -> 0 for the most downloaded, 1, ...
     lines: list[str]  # index_lines(protected)
 
-    @classmethod
-    def of(cls, protected: Sequence[str], lines: list[str]) -> _Index:
-        return cls(protected, dict(zip(protected, range(len(protected)), strict=True)), lines)
+    def __init__(self, protected: Sequence[str], lines: list[str]) -> None:
+        _set(self, "protected", protected)
+        _set(self, "lines", lines)
+
+    def rank_of(self, name: str) -> int | None:
+        """The rank of the protected name ``name`` (0 for the most downloaded), None if it is
+        none: a scan, for the rare name with a python/py affix (a rank table costs every run)."""
+        try:
+            return self.protected.index(name)
+        except ValueError:
+            return None
 
     def ranks(self, key: str) -> list[int]:
         """The ranks the index holds under ``key``."""
@@ -248,20 +259,19 @@ class _Index:
         core = _core(canon)  # adding an affix is flagged; dropping one (ffmpeg-python) is not
         same = self.ranks(_SKELETON_KEY + _skeleton(canon))
         found = [
-            Imitation(target, how)
-            for target, how in (
-                (self.protected[same[0]] if same else None, _LOOKS_THE_SAME),
-                (core if core != canon and core in self.rank else None, _AFFIX),
+            (rank, Imitation(self.protected[rank], how))
+            for rank, how in (
+                (same[0] if same else None, _LOOKS_THE_SAME),
+                (self.rank_of(core) if core != canon else None, _AFFIX),
+                *self._near(canon),
             )
-            if target is not None and target != canon
+            if rank is not None and self.protected[rank] != canon
         ]
-        near = self._near(canon)
-        if near is not None:
-            found.append(near)
-        return min(found, key=lambda imitation: self.rank[imitation.target], default=None)
+        return min(found, key=lambda ranked: ranked[0])[1] if found else None
 
-    def _near(self, canon: str) -> Imitation | None:
-        """The nearest protected name within its edit budget (ties: the most downloaded)."""
+    def _near(self, canon: str) -> list[tuple[int, str]]:
+        """The rank of the nearest protected name within its edit budget (ties: the most
+        downloaded) and how ``canon`` imitates it, if there is one."""
         candidates: set[int] = set()
         size = len(canon)
         for length in range(size - 2, size + 3):
@@ -274,9 +284,10 @@ class _Index:
                     candidates.update(self.ranks(key))
         best: tuple[int, int, str] | None = None
         letters = set(canon)
-        candidates.discard(self.rank.get(canon, -1))
         for rank in candidates:
             target = self.protected[rank]
+            if target == canon:
+                continue
             edits = max_edits(len(target), rank)
             # An edit changes at most two letters of the set of letters used: a quick first test.
             if len(letters.symmetric_difference(target)) > 2 * edits:
@@ -288,9 +299,9 @@ class _Index:
                 entry = (distance, rank, target)
                 best = entry if best is None else min(best, entry)
         if best is None:
-            return None
-        distance, _, target = best
-        return Imitation(target, "is one edit away" if distance == 1 else "is two edits away")
+            return []
+        distance, rank, _ = best
+        return [(rank, "is one edit away" if distance == 1 else "is two edits away")]
 
 
 _INDEX_FILE = "popular-index.txt"
@@ -324,7 +335,7 @@ def _load_index(protected: Sequence[str]) -> _Index | None:
     stamp = f"{_STAMP}{names_crc:08x} {zlib.crc32(body):08x}".encode()
     if data[at:end] != stamp:
         return None
-    return _Index.of(protected, body.decode("ascii").splitlines())
+    return _Index(protected, body.decode("ascii").splitlines())
 
 
 @functools.cache
@@ -335,4 +346,4 @@ def _index() -> _Index:
     if shipped is not None:
         return shipped
     protected = popular_names().protected
-    return _Index.of(protected, index_lines(protected))
+    return _Index(protected, index_lines(protected))

@@ -78,7 +78,7 @@ def _lines() -> _Lines:
 def protected_names() -> tuple[str, ...]:
     """``popular_names().protected``, read from the top of the file alone (the ``+`` lines come
     first) for a fraction of the full parse: the look-alike index needs only these."""
-    text = _text()
+    text = _lines().text  # read already: is_listed asked first
     start = 0 if text.startswith("+") else text.find("\n+") + 1
     if start == 0 and not text.startswith("+"):
         return ()
