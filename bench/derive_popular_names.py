@@ -1,11 +1,16 @@
-"""Derive safeinstall/guard/data/popular-names.txt from a download-count CSV.
+"""Derive safeinstall/guard/data/popular-names.txt (and its look-alike index) from a download CSV.
 
 Usage: python bench/derive_popular_names.py CSV OUT [--protect N]
+       python bench/derive_popular_names.py --index-only OUT
+
 
 CSV has the columns ``download_count,project`` (30-day download counts on the public index). OUT
 gets one canonical name per line, by descending downloads (ties by name), the N most downloaded
 marked with a leading ``+``: those are typosquat targets; every listed name is known-legitimate.
-The output is a function of the CSV and N only, so re-running it gives the same bytes.
+The output is a function of the CSV and N only, so re-running it gives the same bytes. Next to OUT
+the script writes ``popular-index.txt``, the look-alike index of the protected names that the
+typosquat rule reads (``safeinstall.guard.names.index_text``); ``--index-only`` rewrites just that
+index from an existing OUT.
 """
 
 from __future__ import annotations
@@ -50,14 +55,29 @@ def read_csv(path: Path) -> list[tuple[int, str]]:
         return [(int(row["download_count"]), row["project"].strip()) for row in reader]
 
 
+def write_index(out: Path) -> Path:
+    """Write the look-alike index of the list ``out`` next to it; return its path."""
+    from safeinstall.guard.names import index_text, parse_popular_names
+
+    protected = parse_popular_names(out.read_text(encoding="utf-8")).protected
+    index = out.with_name("popular-index.txt")
+    index.write_text(index_text(protected), encoding="ascii", newline="\n")
+    return index
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("csv", type=Path)
+    parser.add_argument("csv", type=Path, nargs="?")
     parser.add_argument("out", type=Path)
     parser.add_argument("--protect", type=int, default=DEFAULT_PROTECT, metavar="N")
+    parser.add_argument("--index-only", action="store_true", help="rewrite OUT's index only")
     args = parser.parse_args(argv)
-    text = derive(read_csv(args.csv), args.protect, args.csv.name)
-    args.out.write_text(text, encoding="utf-8", newline="\n")
+    if args.index_only == (args.csv is not None):
+        parser.error("give CSV and OUT, or --index-only and OUT")
+    if args.csv is not None:
+        text = derive(read_csv(args.csv), args.protect, args.csv.name)
+        args.out.write_text(text, encoding="utf-8", newline="\n")
+    write_index(args.out)
     return 0
 
 

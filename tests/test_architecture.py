@@ -273,6 +273,36 @@ def test_the_hooks_load_nothing_of_the_network_resolver_or_builds(
     assert "Traceback" not in err
 
 
+TREEHERDER = ROOT / "bench" / "locks" / "treeherder"  # a real lock, names off the popular list
+RELOCK = ["requirements.in", "-o", "requirements.txt", "--python-version", "3.13"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["check", "requirements.txt"], 0),
+        (["lock", "--policy", str(TREEHERDER / "safeinstall.toml"), *RELOCK, "--check"], 0),
+        (["lock", "--policy", str(EVERY_KEY), *RELOCK, "--check"], 1),  # stale under it
+    ],
+    ids=["check", "lock-check-fresh", "lock-check-stale"],
+)
+def test_the_hooks_on_a_real_lock_load_nothing_of_the_network_resolver_or_builds(
+    tmp_path: Path, argv: list[str], expected: int
+) -> None:
+    """bench/locks/treeherder, as `safeinstall lock` wrote it: the look-alike rules run on its
+    unlisted names, and `lock --check` reads inputs, policy, targets and the whole lock."""
+    (tmp_path / ".git").mkdir()
+    for name in ("requirements.in", "requirements.txt"):
+        (tmp_path / name).write_bytes((TREEHERDER / name).read_bytes())
+    code, modules, err = _loaded(argv, tmp_path)
+    assert code == expected, err
+    loaded = sorted(
+        m for m in modules for bad in NOT_LOADED_BY_HOOKS if m == bad or m.startswith(bad + ".")
+    )
+    assert loaded == []
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("lock_name", ["requirements.txt", "pylock.toml"])
 def test_the_lock_diff_hook_loads_nothing_of_the_network_resolver_or_builds(
     tmp_path: Path, lock_name: str

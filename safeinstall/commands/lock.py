@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +12,8 @@ from safeinstall.lock.recipe import default_inputs, default_output
 from safeinstall.ui import UI, Live, live_status
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from safeinstall.lock.model import Lock
 
 HELP = "resolve requirements into a hash-pinned lock (requirements.txt or pylock.toml)"
@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) -> str:
+    import shlex  # start-up time: `lock --check` on a fresh lock prints no command
+
     words = ["safeinstall", "lock", *map(str, inputs), "-o", str(output)]
     for flag, value in (("--python-version", args.python_version), ("--platform", args.platform)):
         if value:
@@ -46,6 +48,8 @@ def _command_line(args: argparse.Namespace, inputs: list[Path], output: Path) ->
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from functools import partial
+
     from packaging.utils import NormalizedName, canonicalize_name
 
     from safeinstall.filekind import is_pylock
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         inputs, policy, extras=args.extra, all_extras=args.all_extras, groups=args.group
     )
     if args.check:
-        relock = _command_line(args, inputs, output)
+        relock = partial(_command_line, args, inputs, output)
         return _check(ui, output, digest_for(inputs_read, policy, targets), args, relock)
     upgrade: bool | set[NormalizedName] = args.upgrade or {
         canonicalize_name(n) for n in args.upgrade_package
@@ -135,7 +139,9 @@ _STATES = {
 }
 
 
-def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: str) -> int:
+def _check(
+    ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: Callable[[], str]
+) -> int:
     """Offline: whose lock it is, whether it is what safeinstall wrote (its content digest), and
     whether it still matches its inputs, policy and targets (its freshness digest)."""
     from safeinstall.lock.content import content_digest
@@ -163,20 +169,19 @@ def _check(ui: UI, output: Path, digest: str, args: argparse.Namespace, relock: 
         ui.summary(f"{output}: {_STATES[state]}", stdout=True)
         return 0
     ui.problem(f"{output}: {_STATES[state]}")
+    line = relock()
     if state == "foreign":
-        ui.info(
-            f"hint: `lock --check` checks locks safeinstall made; make this one with `{relock}`"
-        )
+        ui.info(f"hint: `lock --check` checks locks safeinstall made; make this one with `{line}`")
     elif state == "edited":
         names = _edited_since_head(output, lock)
         if names:
             ui.problem(f"{output}: edited entries (against HEAD's lock): {', '.join(names)}")
         ui.info(
             f"hint: see the edit with `git diff {output}` or "
-            f"`safeinstall diff HEAD:{output} {output}`; a lock is changed by relocking: `{relock}`"
+            f"`safeinstall diff HEAD:{output} {output}`; a lock is changed by relocking: `{line}`"
         )
     else:
-        ui.info(f"hint: run `{relock}` to update it")
+        ui.info(f"hint: run `{line}` to update it")
     return 1
 
 

@@ -3,16 +3,21 @@
 The popular names ship in ``data/popular-names.txt`` (made by ``bench/derive_popular_names.py``):
 every listed name is known-legitimate and never flagged; the most downloaded ones, marked ``+``,
 are protected: a name outside the list that imitates one of them is reported as a typosquat. The
-list and the lookup indexes are built lazily, once, so importing this module costs nothing.
+lookup index over the protected names ships next to it, precomputed by the same script
+(``data/popular-index.txt``, stamped with the names it was made from). Both are read lazily, once,
+so importing this module costs nothing.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
-from collections.abc import Iterable
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterable, Sequence
 
+from safeinstall.frozen import Frozen, _set
+from safeinstall.guard import popular
 from safeinstall.guard.popular import PopularNames, is_listed, parse_popular_names, popular_names
 
 # names.popular_names, names.parse_popular_names ... stay where callers know them
@@ -25,6 +30,8 @@ __all__ = [
     "edit_distance",
     "find_imitation",
     "imitation_among_protected",
+    "index_lines",
+    "index_text",
     "is_listed",
     "max_edits",
     "parse_popular_names",
@@ -47,12 +54,16 @@ _LOOKS_THE_SAME = "looks the same apart from separators or look-alike letters"
 _AFFIX = "adds a python/py prefix or suffix"
 
 
-@dataclass(frozen=True, slots=True)
-class Imitation:
+class Imitation(Frozen):
     """A name that imitates the popular project ``target``; ``how`` completes "it ..."."""
 
+    __slots__ = ("how", "target")
     target: str
     how: str
+
+    def __init__(self, target: str, how: str) -> None:
+        _set(self, "target", target)
+        _set(self, "how", how)
 
 
 def typosquat_of(name: str, *, extra_known: Iterable[str] = ()) -> str | None:
@@ -189,36 +200,79 @@ def _piece_bounds(length: int, edits: int) -> tuple[tuple[int, int], ...]:
     return tuple(itertools.pairwise(cuts))
 
 
-_PieceKey = tuple[int, str, int, str]  # name length, first letter, piece number, piece text
+def _piece_key(length: int, first: str, piece: int, text: str) -> str:
+    """The index key of piece ``piece`` (``text``) of a name of this length and first letter."""
+    return f"{length}/{first}/{piece}/{text}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """Lookup structures over the protected names, built once on first use."""
+_SKELETON_KEY = "="  # "=" + a skeleton; piece keys start with a digit
 
-    rank: dict[str, int]  # protected name -> 0 for the most downloaded, 1, ...
-    skeletons: dict[str, str]  # _skeleton(name) -> most downloaded such name
-    pieces: dict[_PieceKey, list[str]]  # pigeonhole index for the edit-distance rule
+
+def index_lines(protected: Sequence[str]) -> list[str]:
+    """The look-alike index of ``protected`` (most downloaded first), as sorted lines
+    ``KEY RANK ...`` (``RANK``: a position in ``protected``).
+
+    ``KEY`` is ``=`` + a name's skeleton (the most downloaded such name only), or a piece key of
+    the pigeonhole index for the edit-distance rule. A space sorts below every character of a
+    key, so ``KEY `` finds its line by bisection. bench/derive_popular_names.py ships these lines
+    (data/popular-index.txt) so that the hook path reads them instead of computing them.
+    """
+    keys: dict[str, list[str]] = {}
+    for rank, name in enumerate(protected):  # most downloaded first: the skeleton keeps it
+        keys.setdefault(_SKELETON_KEY + _skeleton(name), [str(rank)])
+        edits = max_edits(len(name))  # an upper bound of edit_budget(_, name)
+        for piece, (start, end) in enumerate(_piece_bounds(len(name), edits) if edits else ()):
+            key = _piece_key(len(name), name[0], piece, name[start:end])
+            keys.setdefault(key, []).append(str(rank))
+    return sorted(f"{key} {' '.join(ranks)}" for key, ranks in keys.items())
+
+
+class _Index(Frozen):
+    """Lookup structures over the protected names, read (or built) once on first use."""
+
+    __slots__ = ("lines", "protected")
+    protected: Sequence[str]  # most downloaded first: a position is a rank
+    lines: list[str]  # index_lines(protected)
+
+    def __init__(self, protected: Sequence[str], lines: list[str]) -> None:
+        _set(self, "protected", protected)
+        _set(self, "lines", lines)
+
+    def rank_of(self, name: str) -> int | None:
+        """The rank of the protected name ``name`` (0 for the most downloaded), None if it is
+        none: a scan, for the rare name with a python/py affix (a rank table costs every run)."""
+        try:
+            return self.protected.index(name)
+        except ValueError:
+            return None
+
+    def ranks(self, key: str) -> list[int]:
+        """The ranks the index holds under ``key``."""
+        probe = key + " "
+        at = bisect.bisect_left(self.lines, probe)
+        if at < len(self.lines) and self.lines[at].startswith(probe):
+            return [int(rank) for rank in self.lines[at][len(probe) :].split()]
+        return []
 
     def match(self, canon: str) -> Imitation | None:
         """The most downloaded protected name that ``canon`` imitates by any rule."""
         core = _core(canon)  # adding an affix is flagged; dropping one (ffmpeg-python) is not
+        same = self.ranks(_SKELETON_KEY + _skeleton(canon))
         found = [
-            Imitation(target, how)
-            for target, how in (
-                (self.skeletons.get(_skeleton(canon)), _LOOKS_THE_SAME),
-                (core if core != canon and core in self.rank else None, _AFFIX),
+            (rank, Imitation(self.protected[rank], how))
+            for rank, how in (
+                (same[0] if same else None, _LOOKS_THE_SAME),
+                (self.rank_of(core) if core != canon else None, _AFFIX),
+                *self._near(canon),
             )
-            if target is not None and target != canon
+            if rank is not None and self.protected[rank] != canon
         ]
-        near = self._near(canon)
-        if near is not None:
-            found.append(near)
-        return min(found, key=lambda imitation: self.rank[imitation.target], default=None)
+        return min(found, key=lambda ranked: ranked[0])[1] if found else None
 
-    def _near(self, canon: str) -> Imitation | None:
-        """The nearest protected name within its edit budget (ties: the most downloaded)."""
-        candidates: set[str] = set()
+    def _near(self, canon: str) -> list[tuple[int, str]]:
+        """The rank of the nearest protected name within its edit budget (ties: the most
+        downloaded) and how ``canon`` imitates it, if there is one."""
+        candidates: set[int] = set()
         size = len(canon)
         for length in range(size - 2, size + 3):
             edits = max_edits(length)
@@ -226,13 +280,14 @@ class _Index:
                 continue
             for piece, (start, end) in enumerate(_piece_bounds(length, edits)):
                 for at in range(max(0, start - edits), min(start + edits, size - end + start) + 1):
-                    key = (length, canon[:1], piece, canon[at : at + end - start])
-                    candidates.update(self.pieces.get(key, ()))
+                    key = _piece_key(length, canon[:1], piece, canon[at : at + end - start])
+                    candidates.update(self.ranks(key))
         best: tuple[int, int, str] | None = None
         letters = set(canon)
-        candidates.discard(canon)
-        for target in candidates:
-            rank = self.rank[target]
+        for rank in candidates:
+            target = self.protected[rank]
+            if target == canon:
+                continue
             edits = max_edits(len(target), rank)
             # An edit changes at most two letters of the set of letters used: a quick first test.
             if len(letters.symmetric_difference(target)) > 2 * edits:
@@ -244,20 +299,51 @@ class _Index:
                 entry = (distance, rank, target)
                 best = entry if best is None else min(best, entry)
         if best is None:
-            return None
-        distance, _, target = best
-        return Imitation(target, "is one edit away" if distance == 1 else "is two edits away")
+            return []
+        distance, rank, _ = best
+        return [(rank, "is one edit away" if distance == 1 else "is two edits away")]
+
+
+_INDEX_FILE = "popular-index.txt"
+_STAMP = "# stamp: "
+
+
+def index_text(protected: Sequence[str]) -> str:
+    """data/popular-index.txt for the protected names ``protected``: a header, a stamp line
+    (CRC-32 of the names, one a line, and of the lines below it) and :func:`index_lines`."""
+    body = "".join(line + "\n" for line in index_lines(protected))
+    names_crc = zlib.crc32("\n".join(protected).encode())
+    header = (
+        "# Look-alike index of the protected names of popular-names.txt, made from it by\n"
+        "# bench/derive_popular_names.py. Sorted lines KEY RANK...: KEY is '=' + a skeleton or a\n"
+        "# piece LENGTH/FIRST/NUMBER/TEXT; a RANK is a protected name's position, 0 the top one.\n"
+        "# Do not edit by hand: re-run the script.\n"
+    )
+    return f"{header}{_STAMP}{names_crc:08x} {zlib.crc32(body.encode()):08x}\n{body}"
+
+
+def _load_index(protected: Sequence[str]) -> _Index | None:
+    """The shipped index of ``protected``, or None unless its stamp says it is exactly
+    :func:`index_text` of these names (then the caller builds it: never a stale index)."""
+    data = popular.read_data(_INDEX_FILE)
+    at = data.find(_STAMP.encode())
+    end = data.find(b"\n", at)
+    if at < 0 or end < 0:
+        return None
+    body = data[end + 1 :]
+    names_crc = zlib.crc32("\n".join(protected).encode())
+    stamp = f"{_STAMP}{names_crc:08x} {zlib.crc32(body):08x}".encode()
+    if data[at:end] != stamp:
+        return None
+    return _Index(protected, body.decode("ascii").splitlines())
 
 
 @functools.cache
 def _index() -> _Index:
+    """The look-alike index: the shipped one (a read and a split of ~20,000 lines), or, if it
+    does not match the shipped names, the same built from them (~30 ms)."""
+    shipped = _load_index(popular.protected_names())
+    if shipped is not None:
+        return shipped
     protected = popular_names().protected
-    skeletons: dict[str, str] = {}
-    pieces: dict[_PieceKey, list[str]] = {}
-    for name in protected:  # most downloaded first: setdefault keeps the most popular target
-        skeletons.setdefault(_skeleton(name), name)
-        edits = max_edits(len(name))  # an upper bound of edit_budget(_, name)
-        for piece, (start, end) in enumerate(_piece_bounds(len(name), edits) if edits else ()):
-            pieces.setdefault((len(name), name[0], piece, name[start:end]), []).append(name)
-    rank = {name: position for position, name in enumerate(protected)}
-    return _Index(rank, skeletons, pieces)
+    return _Index(protected, index_lines(protected))

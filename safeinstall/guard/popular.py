@@ -36,7 +36,7 @@ def is_listed(canon: str) -> bool:
     read from the top (most downloaded first) only as far as needed, answer most names for a
     fraction of a full parse, which only names they do not hold need.
     """
-    return _lines().has(canon) or canon in popular_names().known
+    return _lines().has(canon)
 
 
 class _Lines:
@@ -74,10 +74,27 @@ def _lines() -> _Lines:
     return _Lines(_text())
 
 
+@functools.cache
+def protected_names() -> tuple[str, ...]:
+    """``popular_names().protected``, read from the top of the file alone (the ``+`` lines come
+    first) for a fraction of the full parse: the look-alike index needs only these."""
+    text = _lines().text  # read already: is_listed asked first
+    start = 0 if text.startswith("+") else text.find("\n+") + 1
+    if start == 0 and not text.startswith("+"):
+        return ()
+    end = text.find("\n", text.rfind("\n+") + 1)
+    return tuple(text[start + 1 : len(text) if end < 0 else end].split("\n+"))
+
+
 def _text() -> str:
+    return read_data(_DATA_FILE).decode("utf-8")
+
+
+def read_data(name: str) -> bytes:
+    """The bytes of the shipped data file ``name``."""
     # A path next to this file, not importlib.resources: that import alone costs the hook more
     # than reading the list.
-    with open(os.path.join(os.path.dirname(__file__), "data", _DATA_FILE), encoding="utf-8") as fh:
+    with open(os.path.join(os.path.dirname(__file__), "data", name), "rb") as fh:
         return fh.read()
 
 

@@ -223,12 +223,15 @@ def _date(value: object) -> date | None:
 
 
 def _environments(r: Checker, key: str, value: object) -> tuple[str, ...]:
-    from packaging.markers import InvalidMarker, Marker  # only when set
-
-    from safeinstall.requirements.markers import marker_problem
+    from safeinstall.requirements.markers import marker_problem, simple_marker
 
     out = []
     for item in strings(r, key, value):
+        if (simple := simple_marker(item)) is not None:  # packaging's answer, without it
+            out.append(simple)
+            continue
+        from packaging.markers import InvalidMarker, Marker  # start-up time: rarely needed
+
         try:
             marker = Marker(item)
             first = marker_problem(marker)

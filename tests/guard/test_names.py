@@ -6,6 +6,7 @@ import importlib.util
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -170,14 +171,13 @@ def test_edit_distance_matches_reference(a: str, b: str, limit: int) -> None:
 
 
 def brute_force_near(canon: str) -> tuple[int, str] | None:
-    index = names._index()
     best = None
-    for target in names.popular_names().protected:
-        budget = names.edit_budget(canon, target, index.rank[target])
+    for rank, target in enumerate(names.popular_names().protected):
+        budget = names.edit_budget(canon, target, rank)
         if target != canon and budget:
             distance = names.edit_distance(canon, target, budget)
             if distance <= budget:
-                entry = (distance, index.rank[target], target)
+                entry = (distance, rank, target)
                 best = entry if best is None else min(best, entry)
     return None if best is None else (best[0], best[2])
 
@@ -203,9 +203,9 @@ def edited_protected_names(draw: st.DrawFn) -> str:
 @settings(max_examples=60, deadline=None)
 @given(edited_protected_names())
 def test_index_finds_what_brute_force_finds(canon: str) -> None:
-    found = names._index()._near(canon)
-    expected = brute_force_near(canon)
-    assert (None if found is None else (1 if "one" in found.how else 2, found.target)) == expected
+    index = names._index()
+    found = [(1 if "one" in how else 2, index.protected[rank]) for rank, how in index._near(canon)]
+    assert found == ([] if (expected := brute_force_near(canon)) is None else [expected])
 
 
 def test_max_edits_depends_on_length_and_popularity() -> None:
@@ -294,6 +294,81 @@ def test_import_is_cheap_and_known_names_need_no_index() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def test_the_protected_names_are_read_from_the_top_alone() -> None:
+    assert popular.protected_names() == names.popular_names().protected
+
+
+def test_the_shipped_index_is_made_from_the_shipped_list() -> None:
+    # bench/derive_popular_names.py writes it; a list re-derived without it fails here
+    path = REPO / "safeinstall" / "guard" / "data" / "popular-index.txt"
+    assert path.read_text("ascii") == names.index_text(names.popular_names().protected)
+    assert path.stat().st_size < 400_000
+    loaded = names._load_index(popular.protected_names())
+    assert loaded is not None
+    assert loaded.lines == names.index_lines(names.popular_names().protected)
+
+
+def _without_line(text: bytes, key: str) -> bytes:
+    kept = [ln for ln in text.splitlines(keepends=True) if not ln.startswith(key.encode() + b" ")]
+    assert len(kept) == len(text.splitlines()) - 1
+    return b"".join(kept)
+
+
+def _without_pieces_of(text: bytes, name: str) -> bytes:
+    """The index with ``name`` taken out of every piece line (the edit-distance rule)."""
+    rank = str(names.popular_names().protected.index(name)).encode()
+    prefix = f"{len(name)}/{name[0]}/".encode()
+    lines = text.splitlines(keepends=True)
+    out = [
+        b" ".join(w for w in ln.split() if w != rank) + b"\n" if ln.startswith(prefix) else ln
+        for ln in lines
+    ]
+    assert out != lines
+    return b"".join(out)
+
+
+@pytest.mark.parametrize(
+    ("change", "name", "target"),
+    [
+        # an index edited by hand (the pieces of 'requests' dropped) would miss its typosquats
+        (lambda t: _without_pieces_of(t, "requests"), "reqeusts", "requests"),
+        (lambda t: _without_line(t, "=django"), "djang0", "django"),
+        # an index made from another list (the stamp names other protected names)
+        (lambda t: t.replace(b"# stamp: ", b"# stamp: 0", 1), "reqeusts", "requests"),
+    ],
+    ids=["edited-pieces", "edited-skeleton", "other-list"],
+)
+def test_an_index_that_is_not_the_lists_own_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[bytes], bytes], name: str, target: str
+) -> None:
+    real = popular.read_data
+    index = real("popular-index.txt")
+    monkeypatch.setattr(
+        popular,
+        "read_data",
+        lambda file: change(index) if file == "popular-index.txt" else real(file),
+    )
+    assert names._load_index(popular.protected_names()) is None
+    names._index.cache_clear()
+    try:
+        assert names.typosquat_of(name) == target  # built from the list instead
+    finally:
+        names._index.cache_clear()
+
+
+def test_unlisted_names_need_no_full_parse_of_the_list() -> None:
+    # the hook path on a lock with private names: the shipped index and the protected lines only
+    code = (
+        "import safeinstall.guard.names as n\n"
+        "assert n.typosquat_of('mozci') is None\n"
+        "assert n.typosquat_of('safeinstall-internal-lib') is None\n"
+        "assert n.typosquat_of('reqeusts') == 'requests'\n"
+        "assert n._index.cache_info().currsize == 1\n"
+        "assert n.popular_names.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
 # --- bench/derive_popular_names.py ------------------------------------------------------------
 
 
@@ -330,3 +405,16 @@ def test_shipped_list_matches_derive_script_format() -> None:
     text = (REPO / "safeinstall" / "guard" / "data" / "popular-names.txt").read_text()
     assert text.startswith("# Popular project names, derived from top-pypi-packages.csv")
     assert text.endswith("\n")
+
+
+def test_derive_writes_the_index_of_the_list_next_to_it(tmp_path: Path) -> None:
+    derive = load_derive_script()
+    csv = tmp_path / "top.csv"
+    csv.write_text("download_count,project\n1000,requests\n900,django\n10,tiny\n")
+    out = tmp_path / "popular-names.txt"
+    assert derive.main([str(csv), str(out), "--protect", "2"]) == 0
+    index = tmp_path / "popular-index.txt"
+    assert index.read_text("ascii") == names.index_text(("requests", "django"))
+    index.write_text("stale\n")
+    assert derive.main(["--index-only", str(out)]) == 0
+    assert index.read_text("ascii") == names.index_text(("requests", "django"))
