@@ -140,9 +140,7 @@ _WORDS = re.compile(
     rb"ftp|smtp|telnet|aiohttp|pth|customize|environ|getenv|ssh|id_|netrc|pypirc|credentials|"
     rb"shadow|gnupg|gcloud|kube|docker|wallet|Login"
 )
-_SECRET_VAR = re.compile(
-    r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key|aws_"
-)
+_SECRET_VAR = re.compile(r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key")
 
 
 def inspect_source(

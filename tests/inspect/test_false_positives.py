@@ -50,3 +50,33 @@ def test_decoded_data_run_through_a_visible_name_is_found(tmp_path: Path, case: 
     source = HIDDEN_THROUGH_SCOPES[case].encode()
     found = scan([wheel(tmp_path, "evil-pkg", {"evil_pkg/run.py": source})])
     assert rules(found) == {("code-exec-decoded", WARN)}
+
+
+# botocore/session.py: the user agent names the AWS execution environment; pyarrow's test
+# conftest reads where the AWS config file is. Neither is a secret.
+AWS_SETTINGS = b"""import os
+import socket
+
+def user_agent():
+    env = os.environ.get('AWS_EXECUTION_ENV')
+    region = os.getenv('AWS_REGION')
+    config = os.environ['AWS_CONFIG_FILE']
+    return f'{env} {region} {config}'
+
+def probe(host):
+    return socket.create_connection((host, 443))
+"""
+
+
+def test_aws_settings_that_are_not_secrets_are_not_secrets(tmp_path: Path) -> None:
+    found = scan([wheel(tmp_path, "fp-aws", {"fp_aws/session.py": AWS_SETTINGS})])
+    assert found.findings == ()
+
+
+@pytest.mark.parametrize(
+    "variable", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"]
+)
+def test_aws_credentials_sent_are_still_found(tmp_path: Path, variable: str) -> None:
+    source = AWS_SETTINGS.replace(b"AWS_REGION", variable.encode())
+    found = scan([wheel(tmp_path, "evil-pkg", {"evil_pkg/session.py": source})])
+    assert rules(found) == {("code-secrets-sent", WARN)}
