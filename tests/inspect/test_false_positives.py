@@ -80,3 +80,34 @@ def test_aws_credentials_sent_are_still_found(tmp_path: Path, variable: str) -> 
     source = AWS_SETTINGS.replace(b"AWS_REGION", variable.encode())
     found = scan([wheel(tmp_path, "evil-pkg", {"evil_pkg/session.py": source})])
     assert rules(found) == {("code-secrets-sent", WARN)}
+
+
+# PyQt5 ships its Qt libraries and its sip module as the wheels PyQt5-Qt5 and PyQt5-sip, which
+# install into PyQt5/, the package PyQt5 owns; PyQt5 requires both (the treeherder lock).
+def qt_wheels(tmp_path: Path, requires: tuple[str, ...]) -> list[Path]:
+    owner = wheel(
+        tmp_path / "o",
+        "pyqt5",
+        {"PyQt5/__init__.py": b"", "PyQt5/QtCore.abi3.so": b"\x7fELF"},
+        requires_dist=requires,
+    )
+    qt = wheel(tmp_path / "q", "pyqt5-qt5", {"PyQt5/Qt5/lib/libQt5Core.so.5": b"\x7fELF"})
+    sip = wheel(tmp_path / "s", "pyqt5-sip", {"PyQt5/sip.cpython-311-x86_64-linux-gnu.so": b""})
+    return [owner, qt, sip]
+
+
+def test_wheels_the_package_owner_requires_may_write_into_it(tmp_path: Path) -> None:
+    requires = ("PyQt5-sip (>=12.15, <13)", "PyQt5-Qt5 (>=5.15.2, <5.16.0)")
+    assert scan(qt_wheels(tmp_path, requires)).findings == ()
+
+
+def test_a_wheel_the_owner_does_not_require_still_clobbers(tmp_path: Path) -> None:
+    found = scan(qt_wheels(tmp_path, ("PyQt5-sip (>=12.15, <13)",)))
+    assert [(f.rule, f.package) for f in found.blocked] == [("clobber-package", "pyqt5-qt5")]
+
+
+def test_requiring_the_owner_does_not_let_a_wheel_write_into_it(tmp_path: Path) -> None:
+    owner = wheel(tmp_path / "o", "victim", {"victim/__init__.py": b""})
+    evil = wheel(tmp_path / "e", "evil-pkg", {"victim/hook.py": b""}, requires_dist=("victim",))
+    found = scan([owner, evil])
+    assert [(f.rule, f.package) for f in found.blocked] == [("clobber-package", "evil-pkg")]
