@@ -4,10 +4,13 @@ offline; the benchmark itself reaches the public index and is run by hand."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
@@ -141,3 +144,26 @@ def test_report_counts_every_rule_and_lists_each_finding_with_its_reason() -> No
     assert RULES["code-encoded-blob"].summary in out
     assert "not scanned: other 1.0: sdist only" in out
     assert "scan: cold 1.00 s, cached 0.10 s" in out
+
+
+@pytest.mark.network
+def test_one_real_project_is_fetched_verified_and_scanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The benchmark end to end on one small pure-Python project of the public index; a run
+    whose page or download failed (a transient network error) is tried again."""
+    bench = load_bench()
+    csv = tmp_path / "top.csv"
+    csv.write_text('download_count,project\n1,"six"\n')
+    out = tmp_path / "result.json"
+    argv = ["--top", "1", "--csv", str(csv), "--cache", str(tmp_path / "cache"), "--json", str(out)]
+    for attempt in range(1, 4):
+        code = bench.main(argv)
+        result = json.loads(out.read_text())
+        if result["scanned"] == 1 or attempt == 3:
+            break
+        time.sleep(5 * attempt)
+    assert (code, result["scanned"], result["not_scanned"]) == (0, 1, [])
+    assert result["wheels"]["six"].endswith("-py2.py3-none-any.whl")
+    assert result["findings"] == []
+    assert "1 projects, 1 wheels scanned for cp3.11-linux-x86_64" in capsys.readouterr().out
