@@ -111,3 +111,30 @@ def test_requiring_the_owner_does_not_let_a_wheel_write_into_it(tmp_path: Path) 
     evil = wheel(tmp_path / "e", "evil-pkg", {"victim/hook.py": b""}, requires_dist=("victim",))
     found = scan([owner, evil])
     assert [(f.rule, f.package) for f in found.blocked] == [("clobber-package", "evil-pkg")]
+
+
+# django/conf/locale/fa/formats.py (the treeherder lock): a right-to-left mark in a date format
+# string, as Unicode's UTS #55 recommends for RTL text in literals. The marks (LRM, RLM, ALM) set
+# no embedding or override: only the explicit controls reorder code (Trojan Source).
+RTL_FORMATS = 'SHORT_DATETIME_FORMAT = "Y/n/j\u060c\u200f G:i"\nLABEL = "\u200eA"  # \u061c\n'
+
+
+def test_directional_marks_in_strings_and_comments_pass(tmp_path: Path) -> None:
+    source = RTL_FORMATS.encode()
+    found = scan([wheel(tmp_path, "fp-django", {"fp_django/formats.py": source})])
+    assert found.findings == ()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'FORMAT = "Y/n/j\u202e G:i"\n',  # an override in a string
+        'FORMAT = "Y"  # \u2067 isolate\n',  # an isolate in a comment
+        'FORMAT\u200f = "Y"\n',  # a mark in a name: two names that look the same
+    ],
+)
+def test_explicit_controls_anywhere_and_marks_in_names_are_found(
+    tmp_path: Path, source: str
+) -> None:
+    found = scan([wheel(tmp_path, "evil-pkg", {"evil_pkg/formats.py": source.encode()})])
+    assert rules(found) == {("code-hidden-chars", WARN)}
