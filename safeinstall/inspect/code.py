@@ -26,6 +26,7 @@ import contextlib
 import importlib.util
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 
 from safeinstall.inspect.text import BLOB_CHARS, blob_hit, hidden_chars
@@ -43,11 +44,12 @@ _PARSE_TRIES = 3
 def _parse(text: str, file: str) -> ast.Module:
     """``ast.parse``, one at a time, tried again when CPython 3.11 reports its AST recursion
     counter out of step (gh-106905: it can be, even with parses serialized, and the next parse
-    starts it afresh); SystemError when every try did."""
+    starts it afresh); SystemError when every try did. The warnings a parse gives (an invalid
+    escape sequence) are not shown, nor made errors by a filter (-W error)."""
     for _ in range(_PARSE_TRIES - 1):
-        with contextlib.suppress(SystemError), _PARSING:
+        with contextlib.suppress(SystemError), _PARSING, warnings.catch_warnings(action="ignore"):
             return ast.parse(text, file)
-    with _PARSING:
+    with _PARSING, warnings.catch_warnings(action="ignore"):
         return ast.parse(text, file)
 
 

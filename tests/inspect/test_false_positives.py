@@ -138,3 +138,12 @@ def test_explicit_controls_anywhere_and_marks_in_names_are_found(
 ) -> None:
     found = scan([wheel(tmp_path, "evil-pkg", {"evil_pkg/formats.py": source.encode()})])
     assert rules(found) == {("code-hidden-chars", WARN)}
+
+
+# passlib/tests/test_apache.py (the dev wheelhouse): an invalid escape sequence is a warning
+# when parsed, which a warnings filter set to "error" (pytest's here, -W error for a user) would
+# turn into "does not parse".
+def test_a_warning_while_parsing_is_not_a_parse_failure(tmp_path: Path) -> None:
+    source = b'import re\nPATTERN = re.compile("\\(x\\)")\nexec(compile("1", "f", "eval"))\n'
+    found = scan([wheel(tmp_path, "fp-escape", {"fp_escape/test_apache.py": source})])
+    assert found.findings == ()
