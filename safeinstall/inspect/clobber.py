@@ -4,7 +4,9 @@
   aside (pip lets the later one win, silently);
 - ``clobber-package``: a wheel writes into an import package another wheel owns (one whose
   ``__init__`` it ships): code that runs when the victim is imported. Namespace packages (no
-  ``__init__``) are shared on purpose and pass;
+  ``__init__``) are shared on purpose and pass, and so does a wheel the owner itself requires
+  (PyQt5 requires PyQt5-Qt5 and PyQt5-sip, which install into PyQt5/): the owner's own
+  choice, not a stranger's. A wheel requiring the owner gains nothing by it;
 - ``clobber-script``: a command (console or GUI entry point, or a ``.data/scripts`` file) named
   like the interpreter, pip or a shell, or like a command another wheel installs (a command
   belongs to the project of that name, else to the first wheel installing it). pip's own
@@ -48,7 +50,12 @@ def clobbering(layouts: Sequence[Layout]) -> list[Finding]:
             top = path.split("/")[1]
             owner = owners.get(top)
             # a clash on the very same path is clobber-path, above
-            if owner is not None and owner.package != layout.package and path not in owner.paths:
+            if (
+                owner is not None
+                and owner.package != layout.package
+                and layout.package not in owner.requires
+                and path not in owner.paths
+            ):
                 why = f"it writes into the package {top}, which {owner.artifact} owns"
                 findings.append(_hit("clobber-package", layout, path, why))
     findings += _commands(layouts)

@@ -4,7 +4,7 @@
 
 - ``code-exec-decoded``: ``exec``/``eval``/``compile`` of an expression that decodes or
   decompresses (base64, hex, zlib/lzma/bz2, ``marshal.loads``, rot13), directly or through a
-  name assigned from one;
+  name assigned from one where the call sees it (its function, an enclosing one, the module);
 - ``code-import-time-call``: a network or subprocess call at the top level of a module (class
   bodies included, function bodies and ``if __name__ == "__main__":`` not);
 - ``code-setup-runs``: such a call anywhere in an sdist's ``setup.py``;
@@ -44,14 +44,12 @@ _PARSE_TRIES = 3
 def _parse(text: str, file: str) -> ast.Module:
     """``ast.parse``, one at a time, tried again when CPython 3.11 reports its AST recursion
     counter out of step (gh-106905: it can be, even with parses serialized, and the next parse
-    starts it afresh); SystemError when every try did. The compiler's warnings about the file
-    (an invalid escape sequence) are not the reader's: ``-W error`` must not make it unreadable."""
+    starts it afresh); SystemError when every try did. The warnings a parse gives (an invalid
+    escape sequence) are not shown, nor made errors by a filter (-W error)."""
     for _ in range(_PARSE_TRIES - 1):
-        with contextlib.suppress(SystemError), _PARSING, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with contextlib.suppress(SystemError), _PARSING, warnings.catch_warnings(action="ignore"):
             return ast.parse(text, file)
-    with _PARSING, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _PARSING, warnings.catch_warnings(action="ignore"):
         return ast.parse(text, file)
 
 
@@ -144,9 +142,7 @@ _WORDS = re.compile(
     rb"ftp|smtp|telnet|aiohttp|pth|customize|environ|getenv|ssh|id_|netrc|pypirc|credentials|"
     rb"shadow|gnupg|gcloud|kube|docker|wallet|Login"
 )
-_SECRET_VAR = re.compile(
-    r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key|aws_"
-)
+_SECRET_VAR = re.compile(r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key")
 
 
 def inspect_source(
@@ -262,13 +258,26 @@ class _Module:
     def _exec_decoded(self) -> list[Hit]:
         if not any(self.dotted(c.func) in _EXEC for c in self.calls):
             return []
-        tainted: set[str] = set()
+        # A name is tainted in the function that assigns it (global/nonlocal: everywhere) and
+        # seen in the functions inside it: a local of one function is not another's.
+        scope = _scopes(self.tree)
+        shared = {
+            n for s in self.nodes if isinstance(s, ast.Global | ast.Nonlocal) for n in s.names
+        }
+        tainted: dict[tuple[int, ...], set[str]] = {}
+
+        def seen(path: tuple[int, ...]) -> set[str]:
+            return set().union(*(tainted.get(path[:n], ()) for n in range(len(path) + 1)))
+
         assigns = [n for n in self.nodes if isinstance(n, ast.Assign | ast.AnnAssign)]
         for _ in range(2):  # a name from a decoder, and a name from that name
             for node in assigns:
-                if node.value is not None and self._decodes(node.value, tainted):
+                if node.value is not None and self._decodes(node.value, seen(scope[id(node)])):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    tainted |= {t.id for t in targets if isinstance(t, ast.Name)}
+                    for t in targets:
+                        if isinstance(t, ast.Name):
+                            where = () if t.id in shared else scope[id(node)]
+                            tainted.setdefault(where, set()).add(t.id)
         return [
             (
                 "code-exec-decoded",
@@ -277,7 +286,10 @@ class _Module:
             )
             for c in self.calls
             if self.dotted(c.func) in _EXEC
-            and any(self._decodes(a, tainted) for a in (*c.args, *(k.value for k in c.keywords)))
+            and any(
+                self._decodes(a, seen(scope[id(c)]))
+                for a in (*c.args, *(k.value for k in c.keywords))
+            )
         ]
 
     def _startup_write(self) -> list[Hit]:
@@ -348,6 +360,22 @@ class _Module:
         ):
             return f"the environment variable {key.value}"
         return None
+
+
+def _scopes(tree: ast.Module) -> dict[int, tuple[int, ...]]:
+    """id(node) -> the ids of the functions it is in, outermost first (a function's decorators
+    and defaults count as inside it: more names seen, never fewer)."""
+    out: dict[int, tuple[int, ...]] = {}
+    stack: list[tuple[ast.AST, tuple[int, ...]]] = [(tree, ())]
+    while stack:
+        node, path = stack.pop()
+        inner = (
+            (*path, id(node)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else path
+        )
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = inner
+            stack.append((child, inner))
+    return out
 
 
 def _top_level_calls(tree: ast.Module) -> Iterator[ast.Call]:

@@ -1,10 +1,12 @@
 """Source-text rules: characters that make code read otherwise than it runs, and encoded blobs.
 
-- ``code-hidden-chars``: a bidirectional-control character anywhere, comments and strings
-  included (the Trojan Source class, CVE-2021-42574: it reorders how the code displays), or an
-  invisible character (Hangul filler, zero-width...) in a name, where two names that look the
-  same are different. Elsewhere an invisible character changes nothing that runs (zero-width
-  joiners are how emoji sequences are written), so it passes.
+- ``code-hidden-chars``: an explicit bidirectional control (embedding, override, isolate)
+  anywhere, comments and strings included (the Trojan Source class, CVE-2021-42574: it reorders
+  how the code displays); a directional mark (LRM, RLM, ALM) outside strings and comments (in
+  them it is how right-to-left text is written, as Unicode's UTS #55 recommends, and it reorders
+  nothing around it); or an invisible character (Hangul filler, zero-width...) in a name, where
+  two names that look the same are different. Elsewhere an invisible character changes nothing
+  that runs (zero-width joiners are how emoji sequences are written), so it passes.
 - ``code-encoded-blob``: a string or bytes literal of at least ``BLOB_CHARS`` characters, all
   (whitespace aside) from the base64 or hex alphabet, in runs of 60 or more between spaces
   (base64 wraps at 64 or 76, a word list does not look like that): how payloads ride in a module.
@@ -17,10 +19,13 @@ import re
 import tokenize
 
 BLOB_CHARS = 8 * 1024
-_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI = _CONTROLS + "\u200e\u200f\u061c"  # the controls and the marks
 _INVISIBLE = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u3164\uffa0"
 _ANY = re.compile(f"[{_BIDI}{_INVISIBLE}]")
 _BIDI_RE = re.compile(f"[{_BIDI}]")
+_CONTROLS_RE = re.compile(f"[{_CONTROLS}]")
+_TEXT = {tokenize.STRING, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 _ENCODED = re.compile(rb"[A-Za-z0-9+/=_\-\s]+")
 _MIN_RUN = 60  # base64 is wrapped at 64 or 76 characters a line, if at all
 
@@ -35,7 +40,9 @@ def hidden_chars(text: str, file: str) -> list[tuple[str, int | None, str]]:
     except (tokenize.TokenError, SyntaxError):
         tokens = []
     for tok in tokens:
-        pattern = _ANY if tok.type == tokenize.NAME else _BIDI_RE
+        pattern = (
+            _ANY if tok.type == tokenize.NAME else _CONTROLS_RE if tok.type in _TEXT else _BIDI_RE
+        )
         for match in pattern.finditer(tok.string):
             line = tok.start[0] + tok.string.count("\n", 0, match.start())
             found.append((line, match.group()))

@@ -48,6 +48,7 @@ class Layout:
     paths: tuple[str, ...]  # "site/<path>", "scripts/<name>", "data/<path>", "headers/<path>"
     import_packages: tuple[str, ...]  # top-level directories with an __init__.py
     commands: tuple[tuple[str, str], ...]  # (command name, where it is declared)
+    requires: frozenset[NormalizedName] = frozenset()  # the projects its Requires-Dist names
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Reader:
     _paths: list[str] = field(default_factory=list)
     _pth: list[tuple[str, str, bytes]] = field(default_factory=list)  # (site name, member, data)
     _commands: list[tuple[str, str]] = field(default_factory=list)
+    _requires: set[NormalizedName] = field(default_factory=set)
 
     @property
     def is_wheel(self) -> bool:
@@ -145,9 +147,11 @@ class Reader:
             if key.strip().lower() != "requires-dist":
                 continue
             try:
-                url = Requirement(value.strip()).url
+                requirement = Requirement(value.strip())
             except InvalidRequirement:
-                url = None
+                continue
+            self._requires.add(canonicalize_name(requirement.name))
+            url = requirement.url
             if url:
                 self._hit(
                     "meta-url-dependency",
@@ -196,6 +200,7 @@ class Reader:
             tuple(self._paths),
             tuple(packages),
             tuple(self._commands),
+            frozenset(self._requires),
         )
         return layout, self.findings
 

@@ -39,14 +39,3 @@ def test_a_parse_that_always_trips_it_is_uninspectable_not_an_error(
         ("code-uninspectable", None, f"pkg/m.py could not be parsed here ({MISMATCH})")
     ]
 
-
-def test_the_compilers_warnings_do_not_make_a_file_uninspectable() -> None:
-    """An invalid escape sequence is a SyntaxWarning; under ``-W error`` (this suite's setting,
-    or a user's PYTHONWARNINGS) it must not hide the file's code from the rules."""
-    import warnings
-
-    source = DECODED_EXEC + b"PATTERN = '\\d+'\n"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        hits = inspect_source(source, "pkg/m.py")
-    assert [rule for rule, _, _ in hits] == ["code-exec-decoded"]
