@@ -15,7 +15,7 @@ nothing left.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -46,9 +46,11 @@ class Req:
     text: str  # as written, for messages
     source: str | None = None  # where a top-level requirement was written
     spec_text: str = field(init=False, compare=False)
+    pin: bool = field(init=False, compare=False)  # ``is_pin(specifier)``, asked every round
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spec_text", str(self.specifier))
+        object.__setattr__(self, "pin", is_pin(self.specifier))
 
     @property
     def key(self) -> str:
@@ -135,6 +137,10 @@ def old_enough(upload_time: datetime | None, cutoff: datetime | None) -> bool:
     return upload_time is not None and upload_time <= cutoff
 
 
+# (project, specifier texts) -> (the page filtered, its releases those specifiers admit)
+Filtered = dict[tuple[NormalizedName, tuple[str, ...]], tuple[ProjectPage, tuple[Version, ...]]]
+
+
 class CandidateFilter:
     def __init__(
         self,
@@ -145,8 +151,11 @@ class CandidateFilter:
         now: datetime,
         *,
         refused: Callable[[NormalizedName, Version, str], None] = lambda name, version, why: None,
+        filtered: Filtered | None = None,
     ) -> None:
         self.finder = finder
+        # shared by the targets of one lock: the specifiers admit the same releases everywhere
+        self._filtered: Filtered = {} if filtered is None else filtered
         self.refused = refused  # told each refusal (-vv shows them)
         self.policy = policy
         self.target = target
@@ -172,12 +181,8 @@ class CandidateFilter:
         allow_pre = self.policy.allows_prerelease(name) or any(
             r.specifier.prereleases for r in reqs
         )
-        pins = {Version(s.version) for r in reqs if is_pin(r.specifier) for s in r.specifier}
-        versions = [
-            v
-            for v in self._page(name).releases()
-            if v not in exclude and all(contains(r, v) for r in reqs)
-        ]
+        pins = {Version(s.version) for r in reqs if r.pin for s in r.specifier}
+        versions = [v for v in self.admitted(name, reqs) if v not in exclude]
         preferred = self.preferred.get(name)
         versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
         excluded = self._excluded[name] = {}
@@ -206,6 +211,25 @@ class CandidateFilter:
                 yield Candidate(name, v, extra, entry.files)
 
         return candidates
+
+    def admitted(self, name: NormalizedName, reqs: Iterable[Req]) -> tuple[Version, ...]:
+        """The releases of ``name`` every one of ``reqs`` admits, newest first; each set of
+        specifiers filters the page once (the resolver asks again after every backtrack)."""
+        specs = {r.spec_text: r for r in reqs}
+        key = (name, tuple(sorted(specs)))
+        page = self._page(name)
+        hit = self._filtered.get(key)
+        if hit is None or hit[0] is not page:
+            admitted = tuple(
+                v for v in page.releases() if all(contains(r, v) for r in specs.values())
+            )
+            hit = self._filtered[key] = (page, admitted)
+        return hit[1]
+
+    def known(self, name: NormalizedName, reqs: Iterable[Req]) -> int | None:
+        """How many releases ``reqs`` admit, if ``admitted`` has counted them (else None)."""
+        hit = self._filtered.get((name, tuple(sorted({r.spec_text for r in reqs}))))
+        return None if hit is None else len(hit[1])
 
     def refuses_license(self, name: NormalizedName, version: Version, metadata: Metadata) -> bool:
         """Whether ``licenses.allow`` refuses this version (recorded for conflict messages)."""

@@ -29,6 +29,7 @@ from packaging.version import Version
 
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.candidates import Filtered
 from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import Target
 
@@ -77,8 +78,18 @@ def resolve_each(
     """One resolution per target (in order; the finder caches what they share), agreeing on
     one version of each package wherever a target can have it (see the module doc). Only a
     target behind another is resolved again, at most once per set of versions it is behind on."""
+    filtered: Filtered = {}
     results = [
-        resolve(roots, policy, finder, t, preferred=preferred, upgrade=upgrade, now=now)
+        resolve(
+            roots,
+            policy,
+            finder,
+            t,
+            preferred=preferred,
+            upgrade=upgrade,
+            now=now,
+            filtered=filtered,
+        )
         for t in targets
     ]
     # what the first pass was asked to keep (``resolve`` drops the pins being upgraded)
@@ -96,7 +107,9 @@ def resolve_each(
             tried[i].add(frozenset(behind.items()))
             # its own choices first, then the newest versions: only what must change changes
             prefer = {**kept, **own, **behind}
-            again = resolve(roots, policy, finder, targets[i], preferred=prefer, now=now)
+            again = resolve(
+                roots, policy, finder, targets[i], preferred=prefer, now=now, filtered=filtered
+            )
             if again != res and not _older(again, own):
                 results[i], moved = again, True
         if not moved:

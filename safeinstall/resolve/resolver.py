@@ -28,7 +28,7 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import license_of
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
-from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req, contains, is_pin
+from safeinstall.resolve.candidates import Candidate, CandidateFilter, Filtered, Req, contains
 from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
@@ -82,6 +82,9 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self._deps: dict[tuple[str, Version], tuple[Metadata, list[Requirement]]] = {}
         self._prefetching: set[tuple[NormalizedName, str | None, str]] = set()
         self._guard = Lock()
+        # is_satisfied_by's answers by object identity (resolvelib asks the same pairs every
+        # round); each entry keeps its pair alive, so an id is never reused while it is here
+        self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
@@ -94,7 +97,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
     ) -> Preference:
-        pinned = any(is_pin(info.requirement.specifier) for info in information[identifier])
+        pinned = any(info.requirement.pin for info in information[identifier])
         conflicting = any(cause.requirement.key == identifier for cause in backtrack_causes)
         return (identifier != PYTHON, not pinned, not conflicting, identifier)
 
@@ -141,7 +144,15 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return license_of(self._deps[(name, version)][0])
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        return contains(requirement, candidate.version)
+        key = (id(requirement), id(candidate))
+        hit = self._satisfied.get(key)
+        if hit is None:
+            hit = self._satisfied[key] = (
+                requirement,
+                candidate,
+                contains(requirement, candidate.version),
+            )
+        return hit[2]
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
@@ -192,12 +203,12 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         those versions, so by the time it asks, most of what it needs has arrived; the walk ends
         when no new requirement turns up."""
         with self._guard:
-            new = [
-                r
-                for r in dict.fromkeys(reqs)
-                if r.name != PYTHON and (r.name, r.extra, r.spec_text) not in self._prefetching
-            ]
-            self._prefetching.update((r.name, r.extra, r.spec_text) for r in new)
+            new = []
+            for r in reqs:
+                key = (r.name, r.extra, r.spec_text)
+                if r.name != PYTHON and key not in self._prefetching:
+                    self._prefetching.add(key)
+                    new.append(r)
         by_name: dict[NormalizedName, list[Req]] = {}
         for req in new:
             by_name.setdefault(req.name, []).append(req)
@@ -232,9 +243,11 @@ def resolve(
     upgrade: bool | set[NormalizedName] = False,
     now: datetime | None = None,
     max_rounds: int = MAX_ROUNDS,
+    filtered: Filtered | None = None,
 ) -> Resolution:
     """Resolve ``roots`` for one target; ResolutionError explains a conflict, a package with no
-    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``)."""
+    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``).
+    ``filtered``: the releases each set of specifiers admits, shared by a lock's targets."""
     if upgrade is True:
         preferred = {}
     elif upgrade:
@@ -242,7 +255,9 @@ def resolve(
     reporter = Reporter(target)
     now = now or datetime.now(UTC)
     preferred = preferred or {}
-    candidates = CandidateFilter(finder, policy, target, preferred, now, refused=reporter.refused)
+    candidates = CandidateFilter(
+        finder, policy, target, preferred, now, refused=reporter.refused, filtered=filtered
+    )
     provider = _Provider(finder, candidates)
     reqs = _root_requirements(roots, target)
     provider._prefetch(reqs)
