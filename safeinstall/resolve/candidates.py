@@ -31,6 +31,7 @@ from safeinstall.errors import PolicyError
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import allowed, license_of
 from safeinstall.policy.model import Policy
+from safeinstall.resolve.admitted import Admitted, contains, is_pin
 from safeinstall.targets import Target, tag_ranks
 
 SHOWN_EXCLUSIONS = 5
@@ -80,34 +81,6 @@ class Candidate:
         return self.name if self.extra is None else f"{self.name}[{self.extra}]"
 
 
-_CONTAINS: dict[tuple[str, Version], bool] = {}
-
-
-def contains(req: Req, version: Version) -> bool:
-    """``req.specifier.contains(version)``, prereleases admitted (the policy decides on those).
-
-    Cached by the specifier's text: the resolver asks the same question many times, on every
-    target, and comparing SpecifierSet objects costs more than the answer.
-    """
-    key = (req.spec_text, version)
-    found = _CONTAINS.get(key)
-    if found is None:
-        if len(_CONTAINS) > 1 << 17:
-            _CONTAINS.clear()
-        found = _CONTAINS[key] = req.specifier.contains(version, prereleases=True)
-    return found
-
-
-def is_pin(specifier: SpecifierSet) -> bool:
-    """True for exactly one ``==X`` (no wildcard) or ``===X`` specifier."""
-    specs = list(specifier)
-    return (
-        len(specs) == 1
-        and specs[0].operator in ("==", "===")
-        and not specs[0].version.endswith(".*")
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Version:
     """What the listing says about one version, judged against the policy and the target."""
@@ -137,10 +110,6 @@ def old_enough(upload_time: datetime | None, cutoff: datetime | None) -> bool:
     return upload_time is not None and upload_time <= cutoff
 
 
-# (project, specifier texts) -> (the page filtered, its releases those specifiers admit)
-Filtered = dict[tuple[NormalizedName, tuple[str, ...]], tuple[ProjectPage, tuple[Version, ...]]]
-
-
 class CandidateFilter:
     def __init__(
         self,
@@ -151,11 +120,11 @@ class CandidateFilter:
         now: datetime,
         *,
         refused: Callable[[NormalizedName, Version, str], None] = lambda name, version, why: None,
-        filtered: Filtered | None = None,
+        admitted: Admitted | None = None,
     ) -> None:
         self.finder = finder
         # shared by the targets of one lock: the specifiers admit the same releases everywhere
-        self._filtered: Filtered = {} if filtered is None else filtered
+        self._admitted = Admitted() if admitted is None else admitted
         self.refused = refused  # told each refusal (-vv shows them)
         self.policy = policy
         self.target = target
@@ -168,6 +137,7 @@ class CandidateFilter:
         self._excluded: dict[NormalizedName, dict[Version, str]] = {}
         self._pages: dict[NormalizedName, ProjectPage] = {}
         self._license_refusals: dict[tuple[NormalizedName, Version], str | None] = {}
+        self._order: dict[NormalizedName, list[Version]] = {}  # the last matching() order
 
     def matching(
         self,
@@ -185,6 +155,7 @@ class CandidateFilter:
         versions = [v for v in self.admitted(name, reqs) if v not in exclude]
         preferred = self.preferred.get(name)
         versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
+        self._order[name] = versions
         excluded = self._excluded[name] = {}
 
         def candidates() -> Iterator[Candidate]:
@@ -213,23 +184,19 @@ class CandidateFilter:
         return candidates
 
     def admitted(self, name: NormalizedName, reqs: Iterable[Req]) -> tuple[Version, ...]:
-        """The releases of ``name`` every one of ``reqs`` admits, newest first; each set of
-        specifiers filters the page once (the resolver asks again after every backtrack)."""
-        specs = {r.spec_text: r for r in reqs}
-        key = (name, tuple(sorted(specs)))
-        page = self._page(name)
-        hit = self._filtered.get(key)
-        if hit is None or hit[0] is not page:
-            admitted = tuple(
-                v for v in page.releases() if all(contains(r, v) for r in specs.values())
-            )
-            hit = self._filtered[key] = (page, admitted)
-        return hit[1]
+        """The releases of ``name`` every one of ``reqs`` admits, newest first."""
+        return self._admitted.admitted(name, self._page(name), reqs)
 
-    def known(self, name: NormalizedName, reqs: Iterable[Req]) -> int | None:
-        """How many releases ``reqs`` admit, if ``admitted`` has counted them (else None)."""
-        hit = self._filtered.get((name, tuple(sorted({r.spec_text for r in reqs}))))
-        return None if hit is None else len(hit[1])
+    def ahead(self, name: NormalizedName, version: Version, count: int) -> list[DistFile]:
+        """The files whose metadata the resolver reads if it goes on past ``version`` of
+        ``name``: the best file of each of the next ``count`` candidates of the last search."""
+        order = self._order.get(name) or []
+        try:
+            start = order.index(version) + 1
+        except ValueError:
+            return []
+        entries = (self._entry(name, v) for v in order[start : start + count])
+        return [e.files[0] for e in entries if e.files]
 
     def refuses_license(self, name: NormalizedName, version: Version, metadata: Metadata) -> bool:
         """Whether ``licenses.allow`` refuses this version (recorded for conflict messages)."""
@@ -267,10 +234,11 @@ class CandidateFilter:
         policy may build, requires-python): its newest release and why, else None. No other
         choice of versions can then make it installable on this target."""
         releases = self._page(name).releases()
-        entries = [self._entry(name, v) for v in releases]
-        if not entries or not all(e.no_file for e in entries):
+        # asked after each conflict that leaves ``name`` nothing: judge lazily, stop at a file
+        if not releases or not all(self._entry(name, v).no_file for v in releases):
             return None
-        return entries[0].version, entries[0].unusable or ""
+        newest = self._entry(name, releases[0])
+        return newest.version, newest.unusable or ""
 
     def no_file(self, name: NormalizedName) -> tuple[Version, str] | None:
         """The newest version the last search for ``name`` refused because no file of it is

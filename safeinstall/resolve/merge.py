@@ -29,7 +29,7 @@ from packaging.version import Version
 
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
-from safeinstall.resolve.candidates import Filtered
+from safeinstall.resolve.admitted import Admitted
 from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import Target
 
@@ -78,7 +78,7 @@ def resolve_each(
     """One resolution per target (in order; the finder caches what they share), agreeing on
     one version of each package wherever a target can have it (see the module doc). Only a
     target behind another is resolved again, at most once per set of versions it is behind on."""
-    filtered: Filtered = {}
+    admitted = Admitted()
     results = [
         resolve(
             roots,
@@ -88,7 +88,7 @@ def resolve_each(
             preferred=preferred,
             upgrade=upgrade,
             now=now,
-            filtered=filtered,
+            admitted=admitted,
         )
         for t in targets
     ]
@@ -108,7 +108,7 @@ def resolve_each(
             # its own choices first, then the newest versions: only what must change changes
             prefer = {**kept, **own, **behind}
             again = resolve(
-                roots, policy, finder, targets[i], preferred=prefer, now=now, filtered=filtered
+                roots, policy, finder, targets[i], preferred=prefer, now=now, admitted=admitted
             )
             if again != res and not _older(again, own):
                 results[i], moved = again, True

@@ -28,7 +28,8 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import license_of
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
-from safeinstall.resolve.candidates import Candidate, CandidateFilter, Filtered, Req, contains
+from safeinstall.resolve.admitted import Admitted, contains
+from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req
 from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 # with its extras takes a few hundred, with the odd backtrack; beyond this the search is lost
 # (pip's 200,000 let a lock backtrack silently for most of an hour).
 MAX_ROUNDS = 5_000
+# After this many versions of one package were tried, the metadata of the next AHEAD versions
+# is fetched in the background: a conflict is being stepped through one version at a time.
+STEPPING, AHEAD = 2, 16
 
 
 class Finder(Protocol):
@@ -85,6 +89,8 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         # is_satisfied_by's answers by object identity (resolvelib asks the same pairs every
         # round); each entry keeps its pair alive, so an id is never reused while it is here
         self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
+        self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
+        self._read_ahead: set[str] = set()  # URLs
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
@@ -157,6 +163,9 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
             return []
+        tried = self._tried[candidate.key] = self._tried.get(candidate.key, 0) + 1
+        if tried >= STEPPING:
+            self._fetch_ahead(candidate)
         metadata, requires = self._requirements(candidate)
         parent = f"{candidate.name} {candidate.version}"
         out: list[Req] = []
@@ -182,6 +191,14 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             out.extend(Req.from_requirement(req))
         self._prefetch(out)
         return out
+
+    def _fetch_ahead(self, candidate: Candidate) -> None:
+        """Read the metadata of the next versions in the background (``STEPPING``)."""
+        files = self.candidates.ahead(candidate.name, candidate.version, AHEAD)
+        new = [f for f in files if f.url not in self._read_ahead]
+        if new:
+            self._read_ahead.update(f.url for f in new)
+            self.finder.prefetch(new, lambda metadata: None)
 
     def _requirements(self, candidate: Candidate) -> tuple[Metadata, list[Requirement]]:
         key = (candidate.name, candidate.version)
@@ -243,11 +260,11 @@ def resolve(
     upgrade: bool | set[NormalizedName] = False,
     now: datetime | None = None,
     max_rounds: int = MAX_ROUNDS,
-    filtered: Filtered | None = None,
+    admitted: Admitted | None = None,
 ) -> Resolution:
     """Resolve ``roots`` for one target; ResolutionError explains a conflict, a package with no
     file for the target, or a search stopped after ``max_rounds`` (see ``reporter``).
-    ``filtered``: the releases each set of specifiers admits, shared by a lock's targets."""
+    ``admitted``: the releases each set of specifiers admits, shared by a lock's targets."""
     if upgrade is True:
         preferred = {}
     elif upgrade:
@@ -256,7 +273,7 @@ def resolve(
     now = now or datetime.now(UTC)
     preferred = preferred or {}
     candidates = CandidateFilter(
-        finder, policy, target, preferred, now, refused=reporter.refused, filtered=filtered
+        finder, policy, target, preferred, now, refused=reporter.refused, admitted=admitted
     )
     provider = _Provider(finder, candidates)
     reqs = _root_requirements(roots, target)
