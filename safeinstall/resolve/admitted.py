@@ -77,6 +77,11 @@ class Admitted:
             hit = self._hits[key] = (page, admitted)
         return hit[1]
 
+    def count(self, name: NormalizedName, reqs: Iterable[_Spec]) -> int | None:
+        """How many releases ``reqs`` admit, if ``admitted`` has been asked (else None)."""
+        hit = self._hits.get((name, tuple(sorted({r.spec_text for r in reqs}))))
+        return None if hit is None else len(hit[1])
+
     def _single(self, name: NormalizedName, page: ProjectPage, text: str) -> _Hit | None:
         hit = self._hits.get((name, (text,)))
         return hit if hit is not None and hit[0] is page else None

@@ -156,7 +156,9 @@ class CandidateFilter:
         preferred = self.preferred.get(name)
         versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
         self._order[name] = versions
-        excluded = self._excluded[name] = {}
+        # a search with no version to judge (conflicting specifiers) keeps the refusals of the
+        # last one that judged some: the conflict messages explain with them
+        excluded = self._excluded[name] = {} if versions else self._excluded.get(name, {})
 
         def candidates() -> Iterator[Candidate]:
             for v in versions:
@@ -186,6 +188,19 @@ class CandidateFilter:
     def admitted(self, name: NormalizedName, reqs: Iterable[Req]) -> tuple[Version, ...]:
         """The releases of ``name`` every one of ``reqs`` admits, newest first."""
         return self._admitted.admitted(name, self._page(name), reqs)
+
+    def count(self, name: NormalizedName, reqs: Iterable[Req]) -> int | None:
+        """How many releases ``reqs`` admit, once the resolver has searched them (else None)."""
+        return self._admitted.count(name, reqs)
+
+    def newest_usable(self, name: NormalizedName) -> Version | None:
+        """The newest release of ``name`` with a file this target may use, whatever is asked
+        for it (prereleases only where the policy allows them)."""
+        pre = self.policy.allows_prerelease(name)
+        for v in self._page(name).releases():
+            if (pre or not v.is_prerelease) and self._entry(name, v).files:
+                return v
+        return None
 
     def ahead(self, name: NormalizedName, version: Version, count: int) -> list[DistFile]:
         """The files whose metadata the resolver reads if it goes on past ``version`` of

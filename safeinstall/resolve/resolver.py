@@ -89,11 +89,30 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         # is_satisfied_by's answers by object identity (resolvelib asks the same pairs every
         # round); each entry keeps its pair alive, so an id is never reused while it is here
         self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
+        self._depth: dict[str, int] = {}  # identifier -> fewest links from a root
         self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
         self._read_ahead: set[str] = set()  # URLs
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
+    ) -> Iterable[str]:
+        """The one identifier to pin next, most constrained first: the target's Python, then
+        (after a conflict) the packages the conflict was about, then by ``_rank``."""
+        names = list(identifiers)
+        if PYTHON in names:
+            return [PYTHON]
+        causes = {c.requirement.key for c in backtrack_causes}
+        causes.update(c.parent.key for c in backtrack_causes if c.parent is not None)
+        names = [n for n in names if n in causes] or names
+        return [min(names, key=lambda n: self._rank(n, information[n]))]
 
     def get_preference(
         self,
@@ -103,9 +122,24 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
     ) -> Preference:
-        pinned = any(info.requirement.pin for info in information[identifier])
         conflicting = any(cause.requirement.key == identifier for cause in backtrack_causes)
-        return (identifier != PYTHON, not pinned, not conflicting, identifier)
+        return (
+            identifier != PYTHON,
+            not conflicting,
+            *self._rank(identifier, information[identifier]),
+        )
+
+    def _rank(
+        self, identifier: str, information: Iterator[RequirementInformation[Req, Candidate]]
+    ) -> tuple[bool, int, int, str]:
+        """``==`` pins first, then the fewest releases left to choose from, then the nearest
+        to the roots: a package with one possible version is pinned before the packages whose
+        versions it rules out are tried, and a parent before what it may not need."""
+        reqs = [info.requirement for info in information]
+        pinned = any(r.pin for r in reqs)
+        left = self.candidates.count(reqs[0].name, reqs) if reqs else None
+        depth = self._depth.get(identifier, 1 << 20)
+        return (not pinned, left if left is not None else 1 << 30, depth, identifier)
 
     def find_matches(
         self,
@@ -189,6 +223,10 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
                     hint="only packages from trusted indexes can be locked; pin another version",
                 )
             out.extend(Req.from_requirement(req))
+        depth = self._depth.get(candidate.key, 0) + 1
+        for r in out:
+            if self._depth.get(r.key, depth) >= depth:
+                self._depth[r.key] = depth
         self._prefetch(out)
         return out
 
@@ -277,6 +315,7 @@ def resolve(
     )
     provider = _Provider(finder, candidates)
     reqs = _root_requirements(roots, target)
+    provider._depth.update((r.key, 0) for r in reqs)
     provider._prefetch(reqs)
     try:
         result = _Resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
