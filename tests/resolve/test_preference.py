@@ -97,3 +97,23 @@ def test_a_version_the_first_target_took_for_its_python_is_not_offered_to_the_ot
         {"app": "2.0", "lib": "1.0", "dep": "1.0"},
         {"app": "2.0", "lib": "2.0", "dep": "2.0"},
     ]
+
+
+def test_a_package_stepped_through_after_a_conflict_has_its_next_versions_read_ahead() -> None:
+    # core==1 leaves client 1 as the one fit among 40: each older client is read in turn, so
+    # their metadata is fetched in the background ahead of the resolver, not one at a time
+    f = FakeFinder()
+    f.add("pinned", "1.0", ["core==1"])
+    for n in range(1, 41):
+        f.add("core", str(n))
+        f.add("client", str(n), [f"core=={n}"])
+    resolution = resolve_each(
+        [Root(Requirement(r), "in:1") for r in ("pinned==1.0", "client")],
+        Policy(),
+        f,
+        [target_for("3.12", "linux")],
+        now=NOW,
+    )
+    assert {p.name: str(p.version) for p in resolution[0].packages}["client"] == "1"
+    ahead = {str(file.version) for file in f.prefetched if file.project == "client"}
+    assert len(ahead) >= 30
