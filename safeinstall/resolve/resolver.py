@@ -231,9 +231,10 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return out
 
     def _fetch_ahead(self, candidate: Candidate) -> None:
-        """Read the metadata of the next versions in the background (``STEPPING``)."""
+        """Read the metadata of the next versions in the background (``STEPPING``); wheels
+        only: an sdist is built to be read, and no build code runs for a version not tried."""
         files = self.candidates.ahead(candidate.name, candidate.version, AHEAD)
-        new = [f for f in files if f.url not in self._read_ahead]
+        new = [f for f in files if f.kind == "wheel" and f.url not in self._read_ahead]
         if new:
             self._read_ahead.update(f.url for f in new)
             self.finder.prefetch(new, lambda metadata: None)

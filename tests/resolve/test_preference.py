@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
@@ -117,3 +118,19 @@ def test_a_package_stepped_through_after_a_conflict_has_its_next_versions_read_a
     assert {p.name: str(p.version) for p in resolution[0].packages}["client"] == "1"
     ahead = {str(file.version) for file in f.prefetched if file.project == "client"}
     assert len(ahead) >= 30
+
+
+def test_no_sdist_is_read_ahead_since_reading_it_runs_its_build_code() -> None:
+    f = FakeFinder()
+    f.add("pinned", "1.0", ["core==1"])
+    for n in range(1, 11):
+        f.add("core", str(n))
+        f.add("client", str(n), [f"core=={n}"], tags=[], sdist=True)
+    resolve_each(
+        [Root(Requirement(r), "in:1") for r in ("pinned==1.0", "client")],
+        Policy(sdists=("client",)),
+        f,
+        [target_for("3.12", "linux")],
+        now=NOW,
+    )
+    assert [file.version for file in f.prefetched if file.project == "client"] == [Version("10")]
