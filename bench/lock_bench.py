@@ -5,6 +5,11 @@ Each tool locks each set for the same target Python, with hashes, cold (empty ca
 Prints whole-process medians, peak memory and ratios to uv.
 
     python bench/lock_bench.py [--sets small treeherder] [--runs 3] [--tools safeinstall uv]
+    python bench/lock_bench.py --sets airflow --python-version 3.11,3.12,3.13 \
+        --platform linux,macos,windows --tools safeinstall uv   # nine targets; uv: --universal
+
+Sets are looked up in bench/sets (composed here, origin in each file's header), then in the
+shared sets folder.
 
 Setup (once): a Python 3.13 venv with the hash-pinned tools,
     python3.13 -m venv /tmp/bench-venv
@@ -30,7 +35,7 @@ from pathlib import Path
 from benchenv import clean_env
 
 HERE = Path(__file__).resolve().parent
-SETS = HERE.parent.parent / "shared" / "bench" / "sets"
+SETS = (HERE / "sets", HERE.parent.parent / "shared" / "bench" / "sets")
 POLICIES = HERE / "policies"
 TARGET = "3.13"
 
@@ -38,6 +43,7 @@ TARGET = "3.13"
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu: float  # user + system seconds of the process and its children
     peak_mib: float
     ok: bool
 
@@ -55,14 +61,19 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
     if proc.returncode != 0:
         tail = output.decode(errors="replace")[-2000:]
         print(f"  ! {' '.join(argv[:3])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
-    return Run(elapsed, usage.ru_maxrss / 1024, proc.returncode == 0)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(elapsed, cpu, usage.ru_maxrss / 1024, proc.returncode == 0)
 
 
 Command = Callable[[Path, Path, Path], list[str]]  # (input, output, bench venv) -> argv
 
 
-def tools(bench_venv: Path) -> dict[str, Command]:
+def tools(bench_venv: Path, pythons: str = TARGET, platforms: str = "") -> dict[str, Command]:
     bin_ = bench_venv / "bin"
+    several = "," in pythons or "," in platforms
+    # uv locks several targets in one universal resolution, from the lowest Python
+    uv_targets = ["--universal"] if several else []
+    lowest = min(pythons.split(","), key=lambda v: tuple(map(int, v.split("."))))
     return {
         "safeinstall": lambda src, out, _v: [
             sys.executable,
@@ -73,7 +84,8 @@ def tools(bench_venv: Path) -> dict[str, Command]:
             "-o",
             str(out.with_suffix(".txt")),
             "--python-version",
-            TARGET,
+            pythons,
+            *(["--platform", platforms] if platforms else []),
             "--upgrade",
             *(
                 ["--policy", str(POLICIES / f"{src.stem}.toml")]
@@ -88,7 +100,8 @@ def tools(bench_venv: Path) -> dict[str, Command]:
             "-q",
             "--generate-hashes",
             "--python-version",
-            TARGET,
+            lowest,
+            *uv_targets,
             str(src),
             "-o",
             str(out.with_suffix(".txt")),
@@ -122,13 +135,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tools", nargs="+", default=["safeinstall", "uv", "pip-lock"])
     parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
+    parser.add_argument("--python-version", default=TARGET, help="X.Y[,X.Y...]")
+    parser.add_argument("--platform", default="", help="safeinstall's --platform list")
     args = parser.parse_args()
-    commands = tools(args.bench_venv)
+    commands = tools(args.bench_venv, args.python_version, args.platform)
     results: dict[tuple[str, str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for set_name in args.sets:
-            src = SETS / f"{set_name}.in"
+            src = next(d / f"{set_name}.in" for d in SETS if (d / f"{set_name}.in").exists())
             for _ in range(args.runs):
                 for tool in args.tools:
                     cache = work / f"cache-{tool}"
@@ -141,16 +156,18 @@ def main() -> int:
                     for phase in ("cold", "warm"):
                         run = measure(commands[tool](src, out, args.bench_venv), env, work)
                         results.setdefault((set_name, tool, phase), []).append(run)
-    print(f"| set | tool | phase | median s | peak MiB | vs uv | ok |  (target Python {TARGET})")
-    print("|---|---|---|---|---|---|---|")
+    where = f"Python {args.python_version}" + (f" on {args.platform}" if args.platform else "")
+    print(f"| set | tool | phase | median s | CPU s | peak MiB | vs uv | ok |  ({where})")
+    print("|---|---|---|---|---|---|---|---|")
     for (set_name, tool, phase), runs in results.items():
         median = statistics.median(r.seconds for r in runs)
+        cpu = statistics.median(r.cpu for r in runs)
         peak = max(r.peak_mib for r in runs)
         uv = results.get((set_name, "uv", phase))
         ratio = f"{median / statistics.median(r.seconds for r in uv):.2f}x" if uv else "-"
         ok = sum(r.ok for r in runs)
         print(
-            f"| {set_name} | {tool} | {phase} | {median:.2f} | {peak:.0f} | {ratio} | "
+            f"| {set_name} | {tool} | {phase} | {median:.2f} | {cpu:.2f} | {peak:.0f} | {ratio} | "
             f"{ok}/{len(runs)} |"
         )
     return 0

@@ -15,7 +15,7 @@ nothing left.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -31,6 +31,7 @@ from safeinstall.errors import PolicyError
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import allowed, license_of
 from safeinstall.policy.model import Policy
+from safeinstall.resolve.admitted import Admitted, contains, is_pin
 from safeinstall.targets import Target, tag_ranks
 
 SHOWN_EXCLUSIONS = 5
@@ -46,9 +47,11 @@ class Req:
     text: str  # as written, for messages
     source: str | None = None  # where a top-level requirement was written
     spec_text: str = field(init=False, compare=False)
+    pin: bool = field(init=False, compare=False)  # ``is_pin(specifier)``, asked every round
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spec_text", str(self.specifier))
+        object.__setattr__(self, "pin", is_pin(self.specifier))
 
     @property
     def key(self) -> str:
@@ -76,34 +79,6 @@ class Candidate:
     @property
     def key(self) -> str:
         return self.name if self.extra is None else f"{self.name}[{self.extra}]"
-
-
-_CONTAINS: dict[tuple[str, Version], bool] = {}
-
-
-def contains(req: Req, version: Version) -> bool:
-    """``req.specifier.contains(version)``, prereleases admitted (the policy decides on those).
-
-    Cached by the specifier's text: the resolver asks the same question many times, on every
-    target, and comparing SpecifierSet objects costs more than the answer.
-    """
-    key = (req.spec_text, version)
-    found = _CONTAINS.get(key)
-    if found is None:
-        if len(_CONTAINS) > 1 << 17:
-            _CONTAINS.clear()
-        found = _CONTAINS[key] = req.specifier.contains(version, prereleases=True)
-    return found
-
-
-def is_pin(specifier: SpecifierSet) -> bool:
-    """True for exactly one ``==X`` (no wildcard) or ``===X`` specifier."""
-    specs = list(specifier)
-    return (
-        len(specs) == 1
-        and specs[0].operator in ("==", "===")
-        and not specs[0].version.endswith(".*")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +120,11 @@ class CandidateFilter:
         now: datetime,
         *,
         refused: Callable[[NormalizedName, Version, str], None] = lambda name, version, why: None,
+        admitted: Admitted | None = None,
     ) -> None:
         self.finder = finder
+        # shared by the targets of one lock: the specifiers admit the same releases everywhere
+        self._admitted = Admitted() if admitted is None else admitted
         self.refused = refused  # told each refusal (-vv shows them)
         self.policy = policy
         self.target = target
@@ -159,6 +137,7 @@ class CandidateFilter:
         self._excluded: dict[NormalizedName, dict[Version, str]] = {}
         self._pages: dict[NormalizedName, ProjectPage] = {}
         self._license_refusals: dict[tuple[NormalizedName, Version], str | None] = {}
+        self._order: dict[NormalizedName, list[Version]] = {}  # the last matching() order
 
     def matching(
         self,
@@ -172,15 +151,14 @@ class CandidateFilter:
         allow_pre = self.policy.allows_prerelease(name) or any(
             r.specifier.prereleases for r in reqs
         )
-        pins = {Version(s.version) for r in reqs if is_pin(r.specifier) for s in r.specifier}
-        versions = [
-            v
-            for v in self._page(name).releases()
-            if v not in exclude and all(contains(r, v) for r in reqs)
-        ]
+        pins = {Version(s.version) for r in reqs if r.pin for s in r.specifier}
+        versions = [v for v in self.admitted(name, reqs) if v not in exclude]
         preferred = self.preferred.get(name)
         versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
-        excluded = self._excluded[name] = {}
+        self._order[name] = versions
+        # a search with no version to judge (conflicting specifiers) keeps the refusals of the
+        # last one that judged some: the conflict messages explain with them
+        excluded = self._excluded[name] = {} if versions else self._excluded.get(name, {})
 
         def candidates() -> Iterator[Candidate]:
             for v in versions:
@@ -206,6 +184,34 @@ class CandidateFilter:
                 yield Candidate(name, v, extra, entry.files)
 
         return candidates
+
+    def admitted(self, name: NormalizedName, reqs: Iterable[Req]) -> tuple[Version, ...]:
+        """The releases of ``name`` every one of ``reqs`` admits, newest first."""
+        return self._admitted.admitted(name, self._page(name), reqs)
+
+    def count(self, name: NormalizedName, reqs: Iterable[Req]) -> int | None:
+        """How many releases ``reqs`` admit, once the resolver has searched them (else None)."""
+        return self._admitted.count(name, reqs)
+
+    def newest_usable(self, name: NormalizedName) -> Version | None:
+        """The newest release of ``name`` with a file this target may use, whatever is asked
+        for it (prereleases only where the policy allows them)."""
+        pre = self.policy.allows_prerelease(name)
+        for v in self._page(name).releases():
+            if (pre or not v.is_prerelease) and self._entry(name, v).files:
+                return v
+        return None
+
+    def ahead(self, name: NormalizedName, version: Version, count: int) -> list[DistFile]:
+        """The files whose metadata the resolver reads if it goes on past ``version`` of
+        ``name``: the best file of each of the next ``count`` candidates of the last search."""
+        order = self._order.get(name) or []
+        try:
+            start = order.index(version) + 1
+        except ValueError:
+            return []
+        entries = (self._entry(name, v) for v in order[start : start + count])
+        return [e.files[0] for e in entries if e.files]
 
     def refuses_license(self, name: NormalizedName, version: Version, metadata: Metadata) -> bool:
         """Whether ``licenses.allow`` refuses this version (recorded for conflict messages)."""
@@ -243,10 +249,11 @@ class CandidateFilter:
         policy may build, requires-python): its newest release and why, else None. No other
         choice of versions can then make it installable on this target."""
         releases = self._page(name).releases()
-        entries = [self._entry(name, v) for v in releases]
-        if not entries or not all(e.no_file for e in entries):
+        # asked after each conflict that leaves ``name`` nothing: judge lazily, stop at a file
+        if not releases or not all(self._entry(name, v).no_file for v in releases):
             return None
-        return entries[0].version, entries[0].unusable or ""
+        newest = self._entry(name, releases[0])
+        return newest.version, newest.unusable or ""
 
     def no_file(self, name: NormalizedName) -> tuple[Version, str] | None:
         """The newest version the last search for ``name`` refused because no file of it is

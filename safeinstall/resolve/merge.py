@@ -9,7 +9,11 @@ package chosen at different versions on different targets becomes one entry per 
 disjoint markers. Targets that agree on all three values (e.g. manylinux and musllinux of one
 machine) cannot be told apart by a marker: a package needed on either is marked for both.
 
-Before merging, the targets are made to agree (``resolve_each``): a target that chose an older
+Before merging, the targets are made to agree (``resolve_each``). Each target after the first is
+offered the versions the targets before it chose, first among its candidates, where the
+package's newest usable release is the same on both (``_Ceilings``): a search that backtracked
+once goes straight to its answer on the other targets, and a version another target took for
+want of a file or for its Python is not imposed. Then a target that chose an older
 version of a package than another target did is resolved again preferring the newest version
 any target chose, and the new resolution is kept only if nothing in it got older. So versions
 differ only where a target cannot have the newest one (no file for its platform,
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
@@ -29,6 +33,8 @@ from packaging.version import Version
 
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.admitted import Admitted
+from safeinstall.resolve.candidates import CandidateFilter
 from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import Target
 
@@ -77,13 +83,25 @@ def resolve_each(
     """One resolution per target (in order; the finder caches what they share), agreeing on
     one version of each package wherever a target can have it (see the module doc). Only a
     target behind another is resolved again, at most once per set of versions it is behind on."""
-    results = [
-        resolve(roots, policy, finder, t, preferred=preferred, upgrade=upgrade, now=now)
-        for t in targets
-    ]
+    admitted = Admitted()
     # what the first pass was asked to keep (``resolve`` drops the pins being upgraded)
     skip = upgrade if isinstance(upgrade, set) else set()
     kept = {} if upgrade is True else {k: v for k, v in (preferred or {}).items() if k not in skip}
+    results: list[Resolution] = []
+    ceilings = _Ceilings(policy, finder, targets, admitted, now or datetime.now(UTC))
+    for i, target in enumerate(targets):
+        results.append(
+            resolve(
+                roots,
+                policy,
+                finder,
+                target,
+                preferred={**kept, **ceilings.offer(i, results)} if results else preferred,
+                upgrade=upgrade if not results else False,
+                now=now,
+                admitted=admitted,
+            )
+        )
     tried: list[set[frozenset[tuple[NormalizedName, Version]]]] = [set() for _ in targets]
     for _ in range(MAX_AGREEMENT_ROUNDS):
         newest = _newest(results)
@@ -96,12 +114,57 @@ def resolve_each(
             tried[i].add(frozenset(behind.items()))
             # its own choices first, then the newest versions: only what must change changes
             prefer = {**kept, **own, **behind}
-            again = resolve(roots, policy, finder, targets[i], preferred=prefer, now=now)
+            again = resolve(
+                roots, policy, finder, targets[i], preferred=prefer, now=now, admitted=admitted
+            )
             if again != res and not _older(again, own):
                 results[i], moved = again, True
         if not moved:
             break
     return results
+
+
+class _Ceilings:
+    """What a target is offered of the versions the targets before it chose (the newest of
+    them, per package): only a version chosen where the package's newest usable release is the
+    same as on this target, and not a dependency of one that is not offered. A version held
+    back by a conflict is offered, so the search goes straight to it; one held back by the
+    other target's platform or Python, or through such a package, is not: this target still
+    gets the newest it can have."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        finder: Finder,
+        targets: Sequence[Target],
+        admitted: Admitted,
+        now: datetime,
+    ) -> None:
+        self._filters = [
+            CandidateFilter(finder, policy, t, {}, now, admitted=admitted) for t in targets
+        ]
+
+    def offer(self, i: int, results: Sequence[Resolution]) -> dict[NormalizedName, Version]:
+        chooser: dict[NormalizedName, tuple[Version, int]] = {}
+        for j, res in enumerate(results):
+            for pkg in res.packages:
+                if pkg.name not in chooser or pkg.version > chooser[pkg.name][0]:
+                    chooser[pkg.name] = (pkg.version, j)
+        mine, theirs = self._filters[i], self._filters
+        held = [
+            n
+            for n, (_, j) in chooser.items()
+            if mine.newest_usable(n) != theirs[j].newest_usable(n)
+        ]
+        # what a held-back package depends on may be held back through it: not offered either
+        needs = {p.name: p.dependencies for res in results for p in res.packages}
+        blocked: set[NormalizedName] = set()
+        while held:
+            name = held.pop()
+            if name not in blocked:
+                blocked.add(name)
+                held.extend(needs.get(name, ()))
+        return {n: v for n, (v, _) in chooser.items() if n not in blocked}
 
 
 def _newest(results: Sequence[Resolution]) -> dict[NormalizedName, Version]:

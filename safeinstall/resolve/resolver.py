@@ -28,7 +28,8 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import license_of
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
-from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req, contains, is_pin
+from safeinstall.resolve.admitted import Admitted, contains
+from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req
 from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 # with its extras takes a few hundred, with the odd backtrack; beyond this the search is lost
 # (pip's 200,000 let a lock backtrack silently for most of an hour).
 MAX_ROUNDS = 5_000
+# After this many versions of one package were tried, the metadata of the next AHEAD versions
+# is fetched in the background: a conflict is being stepped through one version at a time.
+STEPPING, AHEAD = 2, 16
 
 
 class Finder(Protocol):
@@ -82,9 +86,33 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self._deps: dict[tuple[str, Version], tuple[Metadata, list[Requirement]]] = {}
         self._prefetching: set[tuple[NormalizedName, str | None, str]] = set()
         self._guard = Lock()
+        # is_satisfied_by's answers by object identity (resolvelib asks the same pairs every
+        # round); each entry keeps its pair alive, so an id is never reused while it is here
+        self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
+        self._depth: dict[str, int] = {}  # identifier -> fewest links from a root
+        self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
+        self._read_ahead: set[str] = set()  # URLs
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
+    ) -> Iterable[str]:
+        """The one identifier to pin next, most constrained first: the target's Python, then
+        (after a conflict) the packages the conflict was about, then by ``_rank``."""
+        names = list(identifiers)
+        if PYTHON in names:
+            return [PYTHON]
+        causes = {c.requirement.key for c in backtrack_causes}
+        causes.update(c.parent.key for c in backtrack_causes if c.parent is not None)
+        names = [n for n in names if n in causes] or names
+        return [min(names, key=lambda n: self._rank(n, information[n]))]
 
     def get_preference(
         self,
@@ -94,9 +122,24 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
     ) -> Preference:
-        pinned = any(is_pin(info.requirement.specifier) for info in information[identifier])
         conflicting = any(cause.requirement.key == identifier for cause in backtrack_causes)
-        return (identifier != PYTHON, not pinned, not conflicting, identifier)
+        return (
+            identifier != PYTHON,
+            not conflicting,
+            *self._rank(identifier, information[identifier]),
+        )
+
+    def _rank(
+        self, identifier: str, information: Iterator[RequirementInformation[Req, Candidate]]
+    ) -> tuple[bool, int, int, str]:
+        """``==`` pins first, then the fewest releases left to choose from, then the nearest
+        to the roots: a package with one possible version is pinned before the packages whose
+        versions it rules out are tried, and a parent before what it may not need."""
+        reqs = [info.requirement for info in information]
+        pinned = any(r.pin for r in reqs)
+        left = self.candidates.count(reqs[0].name, reqs) if reqs else None
+        depth = self._depth.get(identifier, 1 << 20)
+        return (not pinned, left if left is not None else 1 << 30, depth, identifier)
 
     def find_matches(
         self,
@@ -141,11 +184,22 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return license_of(self._deps[(name, version)][0])
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        return contains(requirement, candidate.version)
+        key = (id(requirement), id(candidate))
+        hit = self._satisfied.get(key)
+        if hit is None:
+            hit = self._satisfied[key] = (
+                requirement,
+                candidate,
+                contains(requirement, candidate.version),
+            )
+        return hit[2]
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
             return []
+        tried = self._tried[candidate.key] = self._tried.get(candidate.key, 0) + 1
+        if tried >= STEPPING:
+            self._fetch_ahead(candidate)
         metadata, requires = self._requirements(candidate)
         parent = f"{candidate.name} {candidate.version}"
         out: list[Req] = []
@@ -169,8 +223,21 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
                     hint="only packages from trusted indexes can be locked; pin another version",
                 )
             out.extend(Req.from_requirement(req))
+        depth = self._depth.get(candidate.key, 0) + 1
+        for r in out:
+            if self._depth.get(r.key, depth) >= depth:
+                self._depth[r.key] = depth
         self._prefetch(out)
         return out
+
+    def _fetch_ahead(self, candidate: Candidate) -> None:
+        """Read the metadata of the next versions in the background (``STEPPING``); wheels
+        only: an sdist is built to be read, and no build code runs for a version not tried."""
+        files = self.candidates.ahead(candidate.name, candidate.version, AHEAD)
+        new = [f for f in files if f.kind == "wheel" and f.url not in self._read_ahead]
+        if new:
+            self._read_ahead.update(f.url for f in new)
+            self.finder.prefetch(new, lambda metadata: None)
 
     def _requirements(self, candidate: Candidate) -> tuple[Metadata, list[Requirement]]:
         key = (candidate.name, candidate.version)
@@ -192,12 +259,12 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         those versions, so by the time it asks, most of what it needs has arrived; the walk ends
         when no new requirement turns up."""
         with self._guard:
-            new = [
-                r
-                for r in dict.fromkeys(reqs)
-                if r.name != PYTHON and (r.name, r.extra, r.spec_text) not in self._prefetching
-            ]
-            self._prefetching.update((r.name, r.extra, r.spec_text) for r in new)
+            new = []
+            for r in reqs:
+                key = (r.name, r.extra, r.spec_text)
+                if r.name != PYTHON and key not in self._prefetching:
+                    self._prefetching.add(key)
+                    new.append(r)
         by_name: dict[NormalizedName, list[Req]] = {}
         for req in new:
             by_name.setdefault(req.name, []).append(req)
@@ -232,9 +299,11 @@ def resolve(
     upgrade: bool | set[NormalizedName] = False,
     now: datetime | None = None,
     max_rounds: int = MAX_ROUNDS,
+    admitted: Admitted | None = None,
 ) -> Resolution:
     """Resolve ``roots`` for one target; ResolutionError explains a conflict, a package with no
-    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``)."""
+    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``).
+    ``admitted``: the releases each set of specifiers admits, shared by a lock's targets."""
     if upgrade is True:
         preferred = {}
     elif upgrade:
@@ -242,9 +311,12 @@ def resolve(
     reporter = Reporter(target)
     now = now or datetime.now(UTC)
     preferred = preferred or {}
-    candidates = CandidateFilter(finder, policy, target, preferred, now, refused=reporter.refused)
+    candidates = CandidateFilter(
+        finder, policy, target, preferred, now, refused=reporter.refused, admitted=admitted
+    )
     provider = _Provider(finder, candidates)
     reqs = _root_requirements(roots, target)
+    provider._depth.update((r.key, 0) for r in reqs)
     provider._prefetch(reqs)
     try:
         result = _Resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
