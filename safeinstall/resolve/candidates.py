@@ -37,6 +37,9 @@ from safeinstall.targets import Target, tag_ranks
 SHOWN_EXCLUSIONS = 5
 
 
+PRERELEASE = "a prerelease (the policy allows none for this project)"
+
+
 @dataclass(frozen=True, slots=True)
 class Req:
     """One requirement as the resolver sees it: a name, at most one extra, a specifier."""
@@ -165,7 +168,7 @@ class CandidateFilter:
                 entry = self._entry(name, v)
                 why = entry.unusable
                 if why is None and v.is_prerelease and not allow_pre:
-                    why = "a prerelease (the policy allows none for this project)"
+                    why = PRERELEASE
                 if why is None:
                     why = self._too_new(name, entry)
                 if why is None:
@@ -244,13 +247,26 @@ class CandidateFilter:
             shown.append(f"{name}: and {len(items) - SHOWN_EXCLUSIONS} older versions refused")
         return shown
 
-    def unavailable(self, name: NormalizedName) -> tuple[Version, str] | None:
+    def unavailable(
+        self, name: NormalizedName, *, asked_pre: bool = False
+    ) -> tuple[Version, str] | None:
         """When no release of ``name`` has a file usable on the target (wheel tags, sdists the
-        policy may build, requires-python): its newest release and why, else None. No other
-        choice of versions can then make it installable on this target."""
+        policy may build, requires-python), or every one that has is a prerelease the policy
+        refuses and no requirement asks for (``asked_pre``): its newest such release and why,
+        else None. No other choice of versions can then make it installable on this target."""
         releases = self._page(name).releases()
+        pre_ok = asked_pre or self.policy.allows_prerelease(name)
+        prerelease = None
         # asked after each conflict that leaves ``name`` nothing: judge lazily, stop at a file
-        if not releases or not all(self._entry(name, v).no_file for v in releases):
+        for version in releases:
+            if self._entry(name, version).no_file:
+                continue
+            if not version.is_prerelease or pre_ok:
+                return None
+            prerelease = prerelease or version
+        if prerelease is not None:
+            return prerelease, PRERELEASE
+        if not releases:
             return None
         newest = self._entry(name, releases[0])
         return newest.version, newest.unusable or ""

@@ -20,7 +20,7 @@ from packaging.version import Version
 from resolvelib import BaseReporter
 
 from safeinstall.errors import ResolutionError
-from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req
+from safeinstall.resolve.candidates import PRERELEASE, Candidate, CandidateFilter, Req
 from safeinstall.targets import Target
 from safeinstall.ui import live_status
 
@@ -139,7 +139,13 @@ def dead_end(
     req, parent = cause or reporter.last or (None, None)
     who = reporter.chain(parent, req.source if req is not None else None)
     newest = f"{end.name} {end.version}: {end.why}"
-    if cause is None or req is None or not str(req.specifier):
+    prerelease = end.why == PRERELEASE
+    if prerelease:
+        what = (
+            f"{end.name} has nothing but prereleases usable on {target}, and the policy refuses "
+            f"its prereleases (the newest, {end.name} {end.version})"
+        )
+    elif cause is None or req is None or not str(req.specifier):
         what = f"{end.name} has no file usable on {target} in any release (the newest, {newest})"
     else:
         what = f"no version of {end.name}{req.specifier} has a file usable on {target} ({newest})"
@@ -148,7 +154,10 @@ def dead_end(
     ways = (
         [f"let the policy build its sdist ({build})"] if end.why.startswith("only an sdist") else []
     )
-    ways.append(f"drop the target {target} (the policy's environments, or --platform)")
+    if prerelease:
+        ways.append(f'let the policy take its prereleases (prereleases = ["{end.name}"])')
+    else:
+        ways.append(f"drop the target {target} (the policy's environments, or --platform)")
     if parent is not None:
         ways.append(f"pin a version of {parent.name} that does not need it")
     else:

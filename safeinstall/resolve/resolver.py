@@ -155,15 +155,19 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
         name = reqs[0].name
         found = self.candidates.matching(name, reqs[0].extra, reqs, bad)
+        pre = any(r.specifier.prereleases for r in reqs)
         if self.candidates.policy.licenses is None:
-            return partial(self._or_dead_end, name, found)
+            return partial(self._or_dead_end, name, pre, found)
         # the license is in the metadata: read it lazily, only for the versions tried
         return partial(
-            self._or_dead_end, name, lambda: (c for c in found() if not self._refused_license(c))
+            self._or_dead_end,
+            name,
+            pre,
+            lambda: (c for c in found() if not self._refused_license(c)),
         )
 
     def _or_dead_end(
-        self, name: NormalizedName, found: Callable[[], Iterator[Candidate]]
+        self, name: NormalizedName, asked_pre: bool, found: Callable[[], Iterator[Candidate]]
     ) -> Iterator[Candidate]:
         """``found()``; when it is empty because no release of ``name`` has a file for the
         target, DeadEnd: no other choice of versions helps, so the resolver must not spend the
@@ -172,7 +176,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         for candidate in found():
             empty = False
             yield candidate
-        if empty and (unavailable := self.candidates.unavailable(name)) is not None:
+        if empty and (unavailable := self.candidates.unavailable(name, asked_pre=asked_pre)):
             raise DeadEnd(name, *unavailable)
 
     def _refused_license(self, candidate: Candidate) -> bool:

@@ -199,3 +199,45 @@ def test_the_round_limit_names_the_package_with_no_file_for_the_target() -> None
 
 def test_the_default_round_limit_leaves_room_for_a_real_lock() -> None:
     assert 2_000 <= MAX_ROUNDS <= 20_000
+
+
+# --- a project that publishes only prereleases -----------------------------------------------
+
+
+def publish_prerelease_chain(proj: LockProject) -> None:
+    """app (12 versions) -> mid (12 versions) -> exporter, which publishes prereleases only (as
+    opentelemetry-exporter-prometheus does): the default policy takes no prerelease."""
+    for minor in range(12):
+        proj.publish("app", f"1.{minor}", requires_dist=["mid"])
+        proj.publish("mid", f"1.{minor}", requires_dist=["exporter"])
+    for version in ("0.65b1", "0.66b2"):
+        proj.publish("exporter", version)
+    (proj.root / "requirements.in").write_text("app\n")
+
+
+def test_a_dependency_with_prereleases_only_stops_at_once_naming_the_policy_key(
+    proj: LockProject,
+) -> None:
+    publish_prerelease_chain(proj)
+    before = proj.snapshot()
+    result = proj.lock()
+    proj.assert_failed_safely(result, before)
+    error, hint = result.err.strip().splitlines()[-2:]
+    assert error.startswith("error: exporter has nothing but prereleases usable on "), error
+    assert "the policy refuses its prereleases (the newest, exporter 0.66b2)" in error
+    assert "mid 1.11 <- app 1.11 <- requirements.in:1" in error
+    assert 'let the policy take its prereleases (prereleases = ["exporter"])' in hint, hint
+    # without backtracking through every older mid and app
+    reads = [r.path for r in proj.server.requests if r.path.endswith(".metadata")]
+    assert sum("/mid-" in p for p in reads) == 1, reads
+
+
+def test_prereleases_the_policy_allows_or_a_requirement_asks_for_are_taken() -> None:
+    f = FakeFinder()
+    f.add("exporter", "0.66b2", tags=[MANYLINUX])
+    allowed = Policy(prereleases=("exporter",))
+    for resolution in (
+        run(f, "exporter", target=LINUX_312, policy=allowed),
+        run(f, "exporter>=0.66b1", target=LINUX_312),
+    ):
+        assert [(p.name, str(p.version)) for p in resolution.packages] == [("exporter", "0.66b2")]
