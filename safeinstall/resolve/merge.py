@@ -127,10 +127,10 @@ def resolve_each(
 class _Ceilings:
     """What a target is offered of the versions the targets before it chose (the newest of
     them, per package): only a version chosen where the package's newest usable release is the
-    same as on this target, and not a dependency of one that is not offered. A version held
-    back by a conflict is offered, so the search goes straight to it; one held back by the
-    other target's platform or Python, or through such a package, is not: this target still
-    gets the newest it can have."""
+    same as on this target, neither refused there for the target's Python, and not a dependency
+    or dependent of one that is not offered. A version held back by a conflict is offered, so
+    the search goes straight to it; one held back by the other target's platform or Python, or
+    through such a package, is not: this target still gets the newest it can have."""
 
     def __init__(
         self,
@@ -154,10 +154,16 @@ class _Ceilings:
         held = [
             n
             for n, (_, j) in chooser.items()
-            if mine.newest_usable(n) != theirs[j].newest_usable(n)
+            if n in results[j].held_by_python or mine.newest_usable(n) != theirs[j].newest_usable(n)
         ]
-        # what a held-back package depends on may be held back through it: not offered either
-        needs = {p.name: p.dependencies for res in results for p in res.packages}
+        # what a held-back package depends on may be held back through it, and so may what
+        # depends on it (an older version chosen to fit it): neither is offered
+        needs: dict[NormalizedName, set[NormalizedName]] = {}
+        for res in results:
+            for pkg in res.packages:
+                needs.setdefault(pkg.name, set()).update(pkg.dependencies)
+                for dep in pkg.dependencies:
+                    needs.setdefault(dep, set()).add(pkg.name)
         blocked: set[NormalizedName] = set()
         while held:
             name = held.pop()

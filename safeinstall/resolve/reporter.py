@@ -49,6 +49,7 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         self.sources: dict[str, str] = {}
         self.last: tuple[Req, Candidate | None] | None = None  # the requirement added last
         self.conflicts: Counter[str] = Counter()  # identifier -> times it caused backtracking
+        self.held_by_python: set[NormalizedName] = set()  # a version refused for the Python
         self.rounds = self.pinned = self.tried = 0
         self.current = ""
         self.live = live_status()
@@ -101,6 +102,8 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         self, criterion: Criterion[Req, Candidate], candidate: Candidate
     ) -> None:
         self.tried += 1
+        if any(info.requirement.name == PYTHON for info in criterion.information):
+            self.held_by_python.add(candidate.name)  # its Requires-Python, from its metadata
         if self.live.detail < 2:
             return
         wants = "; ".join(

@@ -9,7 +9,7 @@ make a version a candidate. ``merge.py`` combines the resolutions of several tar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from threading import Lock
@@ -76,6 +76,9 @@ class ResolvedPackage:
 class Resolution:
     packages: tuple[ResolvedPackage, ...]  # sorted by name, then version
     targets: tuple[Target, ...]
+    # packages of which a version was refused for the target's Python (its metadata's
+    # Requires-Python): what another target chose of them says nothing about its own choice
+    held_by_python: frozenset[NormalizedName] = field(default=frozenset(), compare=False)
 
 
 class _Provider(AbstractProvider[Req, Candidate, str]):
@@ -330,7 +333,8 @@ def resolve(
         raise explain(list(exc.causes), reporter, candidates) from exc
     except ResolutionTooDeep as exc:
         raise too_deep(max_rounds, reporter, candidates) from exc
-    return Resolution(_packages(result, provider.license), (target,))
+    held = frozenset(reporter.held_by_python)
+    return Resolution(_packages(result, provider.license), (target,), held)
 
 
 def _root_requirements(roots: Sequence[Root], target: Target) -> list[Req]:

@@ -285,3 +285,20 @@ def test_same_versions_loads_as_a_boolean(tmp_path: Path) -> None:
     assert load_policy(str(path), environ={}).same_versions is True
     path.write_text("sdists = 'deny'\n")
     assert load_policy(str(path), environ={}).same_versions is False
+
+
+def test_what_needs_a_package_held_back_by_python_is_not_held_back_elsewhere(
+    proj: LockProject,
+) -> None:
+    """app 2.0 needs native 2.0, which needs Python 3.12 (said only in its metadata): 3.11 gets
+    app 1.0, and 3.12, resolved after it, must still get app 2.0, not the version offered."""
+    proj.publish("native", "1.0")
+    proj.publish("native", "2.0", requires_python=">=3.12")
+    proj.publish("app", "1.0", requires_dist=["native"])
+    proj.publish("app", "2.0", requires_dist=["native>=2"])
+    (proj.root / "requirements.in").write_text("app\n")
+    both = "python_version >= '3.11' and python_version <= '3.12' and sys_platform == 'linux' "
+    use(proj, both + "and platform_machine == 'x86_64'")
+    result = proj.lock()
+    assert result.code == 0, result.err
+    assert pins(proj.root / "requirements.txt") == {"app": ["1.0", "2.0"], "native": ["1.0", "2.0"]}
