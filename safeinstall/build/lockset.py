@@ -14,27 +14,29 @@ refuses to build that sdist (it never builds from anything but a locked build se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from packaging.markers import Marker
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from safeinstall import urls
 from safeinstall.build.env import BuildContext
 from safeinstall.build.sdist import build_requirements
-from safeinstall.errors import IntegrityError, PolicyError, ResolutionError, TargetEnvironmentError
+from safeinstall.errors import PolicyError, ResolutionError, TargetEnvironmentError
 from safeinstall.index.distfile import DistFile
 from safeinstall.index.fetch import Artifact, Store, fetch_all
-from safeinstall.lock.model import BuildSet, LockedFile, LockedPackage
-from safeinstall.policy.pipconfig import trusted_indexes
+from safeinstall.lock.model import BuildSet, LockedPackage
 from safeinstall.resolve.resolver import Resolution, ResolvedPackage
 from safeinstall.targets import Target
 
 
 def build_sets(
-    resolution: Resolution, targets: Sequence[Target], context: BuildContext
+    resolution: Resolution,
+    targets: Sequence[Target],
+    context: BuildContext,
+    pin: Callable[[ResolvedPackage], LockedPackage],
 ) -> tuple[BuildSet, ...]:
-    """One BuildSet per sdist of ``resolution`` that some target would build (see above)."""
+    """One BuildSet per sdist of ``resolution`` that some target would build (see above);
+    ``pin`` makes a build requirement's lock entry (``lock.make.locked_package``: its wheels)."""
     found = []
     for pkg in resolution.packages:
         sdist = _to_build(pkg, targets, context)
@@ -54,7 +56,7 @@ def build_sets(
                 f"refuse to build it: {exc.message}"
             )
             continue
-        pins = tuple(_pinned(p, context) for p in env.packages)
+        pins = tuple(pin(p) for p in env.packages)
         found.append(BuildSet(pkg.name, pkg.version, sdist.sha256, pins))
     return tuple(sorted(found, key=lambda b: (b.name, b.version, b.sdist)))
 
@@ -83,27 +85,3 @@ def _wheel_tags(file: DistFile) -> set[object]:
         return set(parse_wheel_filename(file.filename)[3])
     except InvalidWheelFilename:
         return set()
-
-
-def _pinned(pkg: ResolvedPackage, context: BuildContext) -> LockedPackage:
-    """A build requirement as the lock pins it: its wheels, their hashes and URLs, its index."""
-    files = []
-    for f in pkg.files:
-        if f.kind != "wheel":
-            continue
-        if f.sha256 is None:
-            raise IntegrityError(
-                f"the index lists no sha256 for {f.filename}, a build requirement",
-                hint="safeinstall never fetches unhashed files; use an index that serves hashes",
-            )
-        url = urls.strip_credentials(f.url)
-        files.append(LockedFile(f.sha256, f.filename, url, f.size, f.upload_time))
-    index = pkg.files[0].index
-    index_url = next((s.url for s in trusted_indexes(context.policy) if s.name == index), None)
-    return LockedPackage(
-        pkg.name,
-        pkg.version,
-        tuple(sorted(files, key=lambda f: f.filename)),
-        index_name=index,
-        index_url=urls.strip_credentials(index_url) if index_url else None,
-    )

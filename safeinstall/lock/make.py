@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,39 @@ from safeinstall.targets import Target
 
 if TYPE_CHECKING:  # `lock --check` (a hook) must not load the resolver
     from safeinstall.resolve.finder import IndexFinder
-    from safeinstall.resolve.resolver import Resolution
+    from safeinstall.resolve.resolver import Resolution, ResolvedPackage
+
+
+def locked_package(
+    pkg: ResolvedPackage, index_urls: Mapping[str, str], *, wheels_only: bool = False
+) -> LockedPackage:
+    """``pkg`` as a lock pins it: every file (``wheels_only``: its wheels) with a valid sha256,
+    URLs without credentials, its index by name and URL."""
+    files = []
+    for f in pkg.files:
+        if wheels_only and f.kind != "wheel":
+            continue
+        if f.sha256 is None or not SHA256.fullmatch(f.sha256):
+            raise IntegrityError(
+                f"index {f.index!r} lists {f.filename} without a valid sha256 hash",
+                hint="use an index that serves sha256 hashes for its files",
+            )
+        url = urls.strip_credentials(f.url)
+        files.append(LockedFile(f.sha256, f.filename, url, f.size, f.upload_time))
+    index = pkg.files[0].index
+    index_url = index_urls.get(index)
+    return LockedPackage(
+        name=pkg.name,
+        version=pkg.version,
+        files=tuple(sorted(files, key=lambda x: x.filename)),
+        marker=pkg.marker,
+        index_name=index,
+        index_url=urls.strip_credentials(index_url) if index_url else None,
+        dependencies=pkg.dependencies,
+        via=pkg.via,
+        yanked=pkg.yanked,
+        license=pkg.license,
+    )
 
 
 def from_resolution(
@@ -46,33 +79,7 @@ def from_resolution(
     environments: Sequence[str] | None = None,
 ) -> Lock:
     """The lock for ``resolution``; ``index_urls`` maps policy index names to their URLs."""
-    packages = []
-    for pkg in resolution.packages:
-        files = []
-        for f in pkg.files:
-            if f.sha256 is None or not SHA256.fullmatch(f.sha256):
-                raise IntegrityError(
-                    f"index {f.index!r} lists {f.filename} without a valid sha256 hash",
-                    hint="use an index that serves sha256 hashes for its files",
-                )
-            url = urls.strip_credentials(f.url)
-            files.append(LockedFile(f.sha256, f.filename, url, f.size, f.upload_time))
-        index = pkg.files[0].index
-        index_url = index_urls.get(index)
-        packages.append(
-            LockedPackage(
-                name=pkg.name,
-                version=pkg.version,
-                files=tuple(sorted(files, key=lambda x: x.filename)),
-                marker=pkg.marker,
-                index_name=index,
-                index_url=urls.strip_credentials(index_url) if index_url else None,
-                dependencies=pkg.dependencies,
-                via=pkg.via,
-                yanked=pkg.yanked,
-                license=pkg.license,
-            )
-        )
+    packages = [locked_package(pkg, index_urls) for pkg in resolution.packages]
     lowest = min((t.python_version for t in resolution.targets), default=None)
     return Lock(
         packages=tuple(sorted(packages, key=lambda p: (p.name, p.version))),
@@ -145,7 +152,11 @@ def _build_sets(
     from safeinstall.resolve.finder import cache_root
 
     cache = finder.cache if finder.cache is not None else cache_root()
-    return build_sets(merged, targets, BuildContext(policy, finder, finder.http, cache, notify))
+    context = BuildContext(policy, finder, finder.http, cache, notify)
+    index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
+    return build_sets(
+        merged, targets, context, partial(locked_package, index_urls=index_urls, wheels_only=True)
+    )
 
 
 def _not_the_same(notes: Sequence[str], names: Sequence[str]) -> PolicyError:
