@@ -42,7 +42,7 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, fetch_all
 from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
 from safeinstall.inspect.scan import ScanReport, scan_files
-from safeinstall.install.pipeline import Network, open_network
+from safeinstall.install.plan import Network, open_network
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import default_index
 from safeinstall.targets import Target, tag_ranks, target_for
