@@ -6,12 +6,16 @@ so every cache directory safeinstall uses goes through ``private_dir`` first.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from safeinstall.errors import InputError, Location
+from safeinstall.files import atomic
 
 
 def private_dir(path: Path) -> Path:
@@ -40,6 +44,52 @@ def read_entry(path: Path) -> bytes | None:
 def url_key(url: str) -> str:
     """A cache file name for a URL: its sha256, never a name a server chose."""
     return hashlib.sha256(url.encode()).hexdigest()
+
+
+class DerivedCache:
+    """JSON values derived from other data (a parse), one file per key under a private directory.
+
+    The key names everything the value was derived from (a sha256 of the bytes, the parser's
+    version, its settings). An entry is a header line, ``{"key": ..., "sha256": ...}`` (of the
+    value's bytes), then the value; it is written whole or not at all, and read back only when
+    both match: a torn, corrupt or misplaced entry reads as absent, and is removed. The caller
+    must still treat a value as untrusted input (it is only as safe as the directory).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        self._ready = False
+
+    def _path(self, key: str) -> Path:
+        if not self._ready:
+            private_dir(self._dir.parent)
+            private_dir(self._dir)
+            self._ready = True
+        return self._dir / url_key(key)
+
+    def load(self, key: str) -> Any | None:
+        path = self._path(key)
+        raw = read_entry(path)
+        if raw is None:
+            return None
+        header, _, value = raw.partition(b"\n")
+        try:
+            if json.loads(header) == {"key": key, "sha256": hashlib.sha256(value).hexdigest()}:
+                return json.loads(value)
+        except (ValueError, RecursionError):
+            pass
+        self.forget(key)
+        return None
+
+    def forget(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def store(self, key: str, value: Any) -> None:
+        """Best effort: a cache that cannot be written is only slower."""
+        data = json.dumps(value, separators=(",", ":")).encode()
+        header = json.dumps({"key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode()
+        with contextlib.suppress(OSError):
+            atomic.write_new(self._path(key), header + b"\n" + data)
 
 
 def _unsafe(path: Path, why: str) -> InputError:

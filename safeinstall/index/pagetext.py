@@ -1,13 +1,212 @@
-"""PEP 503 HTML project pages read into the PEP 691 JSON shape (with PEP 592, 629, 658 and 714
-attributes), so that one validation path (``pages.py``) judges every file of both formats."""
+"""The text of a project page read into PEP 691 file objects, for ``pages.py`` to judge.
+
+PEP 503 HTML anchors are turned into the JSON shape (with PEP 592, 629, 658 and 714 attributes),
+so that one validation path judges every file of both formats. PEP 691 JSON is read with the
+places of its values (``read_json``): the parsed-page cache keeps where each file object lies in
+the page, never the object itself, so what a cached page lists comes from the page's own bytes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from safeinstall.index.filenames import FileFilter
+from safeinstall.policy.model import IndexSpec
+
+Span = tuple[int, int]  # text[start:end]
+Releases = list[tuple[str, list[Span]]]  # version text -> places of file objects
+PARSER_VERSION = "1"  # of what the parsed-page cache keeps: change it when that changes
+
+_DECODE = json.JSONDecoder().raw_decode  # json.loads's decoder: the same values, the same errors
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_WHITE = " \t\n\r"  # JSON's whitespace
+_SPACE = re.compile(f"[{_WHITE}]*")
+
+
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """A JSON object with where its values lie: ``data`` is what ``json.loads`` returns,
+    ``spans`` the place of each top-level value (of the last one, for a repeated key, as
+    ``json.loads`` keeps the last), ``files`` the place of each element of ``data["files"]``
+    (None unless it is a list)."""
+
+    data: dict[str, Any]
+    spans: dict[str, Span]
+    files: tuple[Span, ...] | None
+
+
+def read_json(text: str) -> JsonText | None:
+    """``text`` as one JSON object, or None when it is not one (then ``json.loads`` says why).
+
+    Every value is decoded by ``json.loads``'s own decoder; this walks only the punctuation of
+    the outer object and of its ``files`` list, and refuses anything but plain JSON there."""
+    data: dict[str, Any] = {}
+    spans: dict[str, Span] = {}
+    files: tuple[Span, ...] | None = None
+    try:
+        at = _skip(text, 0)
+        if text[at] != "{":
+            return None
+        at = _skip(text, at + 1)
+        while text[at] != "}":
+            if text[at] != '"':
+                return None
+            key, at = _DECODE(text, at)
+            at = _skip(text, at)
+            if text[at] != ":":
+                return None
+            start = _skip(text, at + 1)
+            if key == "files" and text[start] == "[":
+                data[key], at, files = _list(text, start)
+            else:
+                data[key], at = _DECODE(text, start)
+                files = None if key == "files" else files
+            spans[key] = (start, at)
+            at = _skip(text, at)
+            if text[at] == ",":
+                at = _skip(text, at + 1)
+                if text[at] == "}":
+                    return None  # a trailing comma
+            elif text[at] != "}":
+                return None
+        if _skip(text, at + 1) != len(text):
+            return None
+    except (ValueError, IndexError):
+        return None
+    return JsonText(data, spans, files)
+
+
+def memo_key(
+    body: bytes, page_url: str, project: str, index: IndexSpec, fits: FileFilter | None
+) -> str:
+    """The parsed-page cache's key: names all that what it keeps depends on (the page's bytes,
+    where it was, which files are kept); hashed, as URLs may hold passwords."""
+    kept = fits.key(project) if fits is not None else "all"
+    what = (PARSER_VERSION, hashlib.sha256(body).hexdigest(), page_url, project, repr(index))
+    return hashlib.sha256("\0".join((*what, kept)).encode()).hexdigest()
+
+
+def remembered(read: JsonText, kept: Sequence[tuple[str, list[int]]]) -> dict[str, Any]:
+    """What the parsed-page cache keeps of a page: where its ``files`` list and the last element
+    of it lie, and, by version text, where the file objects kept lie (``kept``: their places in
+    the list)."""
+    files = read.files or ()
+    return {
+        "files": read.spans["files"],
+        "last": files[-1] if files else [],
+        "releases": [[text, [n for i in group for n in files[i]]] for text, group in kept],
+    }
+
+
+Later = Sequence[tuple[str, Callable[[], list[Any]]]]  # version text -> its file objects
+
+
+def read_remembered(text: str, known: object) -> tuple[dict[str, Any], Later] | None:
+    """The page as ``json.loads`` gives it but with an empty ``files`` list, and the file objects
+    kept of it by version text, read when asked for, from the places a cache entry gives (None
+    when they are not the page's own).
+
+    The page without its ``files`` list is read whole, so its name, status and versions are
+    the page's; that the list is one value, not one drawn over other keys to hide them, is
+    checked at its end: the last file object (one with a ``filename``), then ``]``."""
+    places = _places(known, len(text))
+    if places is None:
+        return None
+    first, end, last, releases = places
+    rest = read_json(f"{text[:first]}[]{text[end:]}")
+    if rest is None or rest.spans.get("files") != (first, first + 2) or text[end - 1] != "]":
+        return None
+    if text[(last[1] if last else first + 1) : end - 1].strip(_WHITE):
+        return None
+    try:
+        tail = json.loads(text[last[0] : last[1]]) if last else {"filename": ""}
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(tail, dict) or not isinstance(tail.get("filename"), str):
+        return None
+    return rest.data, [(version, partial(_objects, text, spans)) for version, spans in releases]
+
+
+def _objects(text: str, spans: list[Span]) -> list[Any]:
+    """The JSON values at ``spans`` of ``text``; ValueError when one is not one value."""
+    try:
+        return [json.loads(text[a:b]) for a, b in spans]
+    except RecursionError:
+        raise ValueError("too deeply nested") from None
+
+
+def _places(known: object, size: int) -> tuple[int, int, Span | None, Releases] | None:
+    """(list start, list end, last element, kept elements by version) of a cache entry, when
+    it is well-formed and they lie in the list, in order."""
+    if not isinstance(known, dict):
+        return None
+    around, last, releases = known.get("files"), known.get("last"), known.get("releases")
+    if not (isinstance(around, list) and isinstance(last, list) and isinstance(releases, list)):
+        return None
+    if len(around) != 2 or len(last) not in (0, 2):
+        return None
+    first, end = around
+    numbers = [*around, *last]
+    kept: Releases = []
+    for release in releases:
+        if not (isinstance(release, list) and len(release) == 2 and isinstance(release[0], str)):
+            return None
+        version, spans = release
+        if not isinstance(spans, list) or len(spans) % 2:
+            return None
+        numbers.extend(spans)
+        kept.append((version, list(zip(spans[::2], spans[1::2], strict=True))))
+    if set(map(type, numbers)) != {int}:
+        return None
+    stop = last[1] if last else first + 1
+    inside = numbers[2:]  # a span out of order reads as "" or as more than one value: refused
+    if not 0 <= first < stop < end <= size or (
+        inside and not first < min(inside) <= max(inside) <= stop
+    ):
+        return None
+    return first, end, (last[0], last[1]) if last else None, kept
+
+
+def _list(text: str, at: int) -> tuple[list[Any], int, tuple[Span, ...]]:
+    """The JSON list at ``text[at] == "["``: its values, where it ends, where each value lies.
+    (The hot loop of a page: up to 10,000 file objects, most often with no space between.)"""
+    values: list[Any] = []
+    spans: list[Span] = []
+    at = _skip(text, at + 1)
+    if text[at] == "]":
+        return values, at + 1, ()
+    while True:
+        try:
+            value, end = _SCAN(text, at)
+        except StopIteration:
+            raise ValueError("not a JSON value") from None
+        values.append(value)
+        spans.append((at, end))
+        if text[end] != ",":
+            end = _skip(text, end)
+            if text[end] == "]":
+                return values, end + 1, tuple(spans)
+            if text[end] != ",":
+                raise ValueError("not a JSON list")
+        at = end + 1
+        if text[at] == " ":  # ", " between values: one step, not a regex
+            at += 1
+        if text[at] in _WHITE:
+            at = _skip(text, at)
+
+
+def _skip(text: str, at: int) -> int:
+    """Where the whitespace at ``text[at]`` ends."""
+    space = _SPACE.match(text, at)
+    return space.end() if space is not None else at
 
 
 @dataclass(frozen=True, slots=True)
