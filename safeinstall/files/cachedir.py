@@ -51,9 +51,10 @@ class DerivedCache:
 
     The key names everything the value was derived from (a sha256 of the bytes, the parser's
     version, its settings). An entry is a header line, ``{"key": ..., "sha256": ...}`` (of the
-    value's bytes), then the value; it is written whole or not at all, and read back only when
-    both match: a torn, corrupt or misplaced entry reads as absent, and is removed. The caller
-    must still treat a value as untrusted input (it is only as safe as the directory).
+    value's bytes), then the value. It is replaced whole (without fsync: an entry torn by a
+    crash is caught on reading like any other) and read back only when both match: a torn,
+    corrupt or misplaced entry reads as absent, and is removed. The caller must still treat a
+    value as untrusted input (it is only as safe as the directory).
     """
 
     def __init__(self, directory: Path) -> None:
@@ -89,7 +90,7 @@ class DerivedCache:
         data = json.dumps(value, separators=(",", ":")).encode()
         header = json.dumps({"key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode()
         with contextlib.suppress(OSError):
-            atomic.write_new(self._path(key), header + b"\n" + data)
+            atomic.write_new(self._path(key), header + b"\n" + data, sync=False)
 
 
 def _unsafe(path: Path, why: str) -> InputError:

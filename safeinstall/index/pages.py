@@ -37,7 +37,6 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 FUTURE_SLACK = timedelta(days=1)
 _T = TypeVar("_T")
-Groups = list[tuple[str, list[int]]]  # version text -> places in a page's files list
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
 _ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
@@ -86,7 +85,6 @@ def parse_json_page(
     memo: DerivedCache | None = None,
 ) -> ProjectPage:
     """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
-    where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index, "now": now}
     new = partial(_Builder, page_url, project, index, now, fits=fits)
     try:
         text: str | None = body.decode("utf-8")
@@ -96,8 +94,7 @@ def parse_json_page(
     if memo is not None and text is not None:
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (known := pagetext.read_remembered(text, memo.load(key))) is not None:
-                anew = partial(parse_json_page, body, fits=fits, **where)  # should it not fit
-                return new(anew=anew).json_page(*known)[0]
+                return new().json_page(known.data)[0]
     read = pagetext.read_json(text) if memo is not None and text is not None else None
     try:
         data = read.data if read is not None else json.loads(body)
@@ -153,11 +150,8 @@ class _Builder:
         now: datetime | None,
         *,
         fits: FileFilter | None,
-        anew: Callable[[], ProjectPage] | None = None,
     ) -> None:
         self.base_url = base_url
-        self.anew = anew  # a cached parse's: the page parsed anew, when the cache lied
-        self._fresh: ProjectPage | None = None
         self.fits = fits
         self.project = canonicalize_name(project)
         self.index = index
@@ -165,17 +159,16 @@ class _Builder:
         self.versions: tuple[Version, ...] | None = None
         self._listed: frozenset[Version] = frozenset()  # per release: a set, not a scan
         self.pending: dict[Version, list[Mapping[str, Any]]] = {}
-        self._later: dict[Version, list[Callable[[], list[Any]]]] = {}  # from the cache
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self, status: str, reason: str | None) -> ProjectPage:
-        loaders = {v: partial(self._release, v) for v in (*self.pending, *self._later)}
+        loaders = {v: partial(self._release, v) for v in self.pending}
         page = ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
         page.status, page.status_reason = status, reason
         return page
 
-    def json_page(self, data: object, later: pagetext.Later = ()) -> tuple[ProjectPage, Groups]:
-        """The page, and where the kept files are in ``data["files"]`` (``later``: cached ones)."""
+    def json_page(self, data: object) -> tuple[ProjectPage, list[int]]:
+        """The page, and the places in ``data["files"]`` of the file objects kept (by release)."""
         if not isinstance(data, dict):
             raise self._error("its JSON is not an object")
         meta = data.get("meta")
@@ -190,18 +183,11 @@ class _Builder:
         self.versions = _field(listed_versions, data.get("versions"), self.index, self.base_url)
         self._listed = frozenset(self.versions or ())
         kept = self.add(files)
-        for text, load in later:
-            try:
-                version = distname.version(text)
-            except InvalidVersion:
-                raise self._error(f"its cached parse names a release {text!r}") from None
-            if self.versions is None or version in self._listed:
-                self._later.setdefault(version, []).append(load)
         status = _field(project_status, data.get("project-status", {}), self.index, self.base_url)
         return self.page(*status), kept
 
-    def add(self, entries: list[Any]) -> Groups:
-        """Groups ``entries``; returns the places of those kept by version text."""
+    def add(self, entries: list[Any]) -> list[int]:
+        """Groups ``entries``; returns the places of those kept, release by release."""
         groups: dict[str, list[int]] = {}
         unfit: dict[str, int] = {}  # version text -> one file dropped
         wheel_fits = self.fits.wheel if self.fits is not None else None
@@ -231,7 +217,7 @@ class _Builder:
                 unfit[text] = at  # a wheel says more: "no wheel for this target"
         for text, at in unfit.items():
             groups.setdefault(text, [at])  # only for a release with nothing else
-        kept: Groups = []
+        kept: list[int] = []
         for text, group in groups.items():
             try:
                 version = distname.version(text)
@@ -240,21 +226,10 @@ class _Builder:
             if self.versions is not None and version not in self._listed:
                 continue  # PEP 700: a version the index does not list is never a candidate
             self.pending.setdefault(version, []).extend(entries[at] for at in group)
-            kept.append((text, group))
+            kept.extend(group)
         return kept
 
     def _release(self, version: Version) -> tuple[DistFile, ...]:
-        loads = self._later.pop(version, None)
-        if loads is not None and self.anew is not None and self._fresh is None:
-            try:
-                for load in loads:
-                    self.add(load())  # checked and grouped as on a first parse
-                if version not in self.pending:
-                    raise ValueError("no file of that release")
-            except (ValueError, IndexServerError):  # the cache entry does not fit the page
-                self._fresh = self.anew()
-        if self._fresh is not None:
-            return self._fresh.files_of(version)
         files: dict[str, DistFile] = {}
         for entry in self.pending.get(version, []):
             self._file(version, files, entry)  # an error leaves the entries: it is raised again

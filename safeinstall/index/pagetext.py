@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,7 +21,6 @@ from safeinstall.index.filenames import FileFilter
 from safeinstall.policy.model import IndexSpec
 
 Span = tuple[int, int]  # text[start:end]
-Releases = list[tuple[str, list[Span]]]  # version text -> places of file objects
 PARSER_VERSION = "1"  # of what the parsed-page cache keeps: change it when that changes
 
 _DECODE = json.JSONDecoder().raw_decode  # json.loads's decoder: the same values, the same errors
@@ -94,33 +92,26 @@ def memo_key(
     return hashlib.sha256("\0".join((*what, kept)).encode()).hexdigest()
 
 
-def remembered(read: JsonText, kept: Sequence[tuple[str, list[int]]]) -> dict[str, Any]:
+def remembered(read: JsonText, kept: list[int]) -> dict[str, Any]:
     """What the parsed-page cache keeps of a page: where its ``files`` list and the last element
-    of it lie, and, by version text, where the file objects kept lie (``kept``: their places in
-    the list)."""
+    of it lie, and where each file object kept lies (``kept``: their places in the list)."""
     files = read.files or ()
-    return {
-        "files": read.spans["files"],
-        "last": files[-1] if files else [],
-        "releases": [[text, [n for i in group for n in files[i]]] for text, group in kept],
-    }
+    last = files[-1] if files else []
+    return {"files": read.spans["files"], "last": last, "kept": [n for i in kept for n in files[i]]}
 
 
-Later = Sequence[tuple[str, Callable[[], list[Any]]]]  # version text -> its file objects
-
-
-def read_remembered(text: str, known: object) -> tuple[dict[str, Any], Later] | None:
-    """The page as ``json.loads`` gives it but with an empty ``files`` list, and the file objects
-    kept of it by version text, read when asked for, from the places a cache entry gives (None
-    when they are not the page's own).
+def read_remembered(text: str, known: object) -> JsonText | None:
+    """The page as ``read_json`` gives it, but with only the kept file objects in its ``files``
+    list, from the places a cache entry gives (None when they are not the page's own).
 
     The page without its ``files`` list is read whole, so its name, status and versions are
     the page's; that the list is one value, not one drawn over other keys to hide them, is
-    checked at its end: the last file object (one with a ``filename``), then ``]``."""
+    checked at its end: the last file object (one with a ``filename``), then ``]``. The file
+    objects are read from the page's bytes, so an entry cannot add or change a file."""
     places = _places(known, len(text))
     if places is None:
         return None
-    first, end, last, releases = places
+    first, end, last, kept = places
     rest = read_json(f"{text[:first]}[]{text[end:]}")
     if rest is None or rest.spans.get("files") != (first, first + 2) or text[end - 1] != "]":
         return None
@@ -128,79 +119,67 @@ def read_remembered(text: str, known: object) -> tuple[dict[str, Any], Later] | 
         return None
     try:
         tail = json.loads(text[last[0] : last[1]]) if last else {"filename": ""}
+        rest.data["files"] = [json.loads(text[a:b]) for a, b in kept]  # each one JSON value
     except (ValueError, RecursionError):
         return None
     if not isinstance(tail, dict) or not isinstance(tail.get("filename"), str):
         return None
-    return rest.data, [(version, partial(_objects, text, spans)) for version, spans in releases]
+    return rest
 
 
-def _objects(text: str, spans: list[Span]) -> list[Any]:
-    """The JSON values at ``spans`` of ``text``; ValueError when one is not one value."""
-    try:
-        return [json.loads(text[a:b]) for a, b in spans]
-    except RecursionError:
-        raise ValueError("too deeply nested") from None
-
-
-def _places(known: object, size: int) -> tuple[int, int, Span | None, Releases] | None:
-    """(list start, list end, last element, kept elements by version) of a cache entry, when
-    it is well-formed and they lie in the list, in order."""
+def _places(known: object, size: int) -> tuple[int, int, Span | None, list[Span]] | None:
+    """(list start, list end, last element, kept elements) of a cache entry, when it is
+    well-formed and they lie in the list."""
     if not isinstance(known, dict):
         return None
-    around, last, releases = known.get("files"), known.get("last"), known.get("releases")
-    if not (isinstance(around, list) and isinstance(last, list) and isinstance(releases, list)):
+    around, last, kept = known.get("files"), known.get("last"), known.get("kept")
+    if not (isinstance(around, list) and isinstance(last, list) and isinstance(kept, list)):
         return None
-    if len(around) != 2 or len(last) not in (0, 2):
+    numbers = [*around, *last, *kept]
+    if len(around) != 2 or len(last) not in (0, 2) or len(kept) % 2:
         return None
-    first, end = around
-    numbers = [*around, *last]
-    kept: Releases = []
-    for release in releases:
-        if not (isinstance(release, list) and len(release) == 2 and isinstance(release[0], str)):
-            return None
-        version, spans = release
-        if not isinstance(spans, list) or len(spans) % 2:
-            return None
-        numbers.extend(spans)
-        kept.append((version, list(zip(spans[::2], spans[1::2], strict=True))))
     if set(map(type, numbers)) != {int}:
         return None
+    first, end = around
     stop = last[1] if last else first + 1
     inside = numbers[2:]  # a span out of order reads as "" or as more than one value: refused
-    if not 0 <= first < stop < end <= size or (
-        inside and not first < min(inside) <= max(inside) <= stop
-    ):
+    if not 0 <= first < stop < end <= size or (inside and not first < min(inside) <= stop):
         return None
-    return first, end, (last[0], last[1]) if last else None, kept
+    if inside and max(inside) > stop:
+        return None
+    return (
+        first,
+        end,
+        (last[0], last[1]) if last else None,
+        list(zip(kept[::2], kept[1::2], strict=True)),
+    )
 
 
 def _list(text: str, at: int) -> tuple[list[Any], int, tuple[Span, ...]]:
     """The JSON list at ``text[at] == "["``: its values, where it ends, where each value lies.
-    (The hot loop of a page: up to 10,000 file objects, most often with no space between.)"""
+    (The hot loop of a page: up to 10,000 file objects, most often ", " between them.)"""
     values: list[Any] = []
     spans: list[Span] = []
+    scan, keep, place = _SCAN, values.append, spans.append
     at = _skip(text, at + 1)
     if text[at] == "]":
         return values, at + 1, ()
     while True:
         try:
-            value, end = _SCAN(text, at)
+            value, end = scan(text, at)
         except StopIteration:
             raise ValueError("not a JSON value") from None
-        values.append(value)
-        spans.append((at, end))
+        keep(value)
+        place((at, end))
+        if text.startswith(", ", end) and text[end + 2] not in _WHITE:
+            at = end + 2
+            continue
+        end = _skip(text, end)
+        if text[end] == "]":
+            return values, end + 1, tuple(spans)
         if text[end] != ",":
-            end = _skip(text, end)
-            if text[end] == "]":
-                return values, end + 1, tuple(spans)
-            if text[end] != ",":
-                raise ValueError("not a JSON list")
-        at = end + 1
-        if text[at] == " ":  # ", " between values: one step, not a regex
-            at += 1
-        if text[at] in _WHITE:
-            at = _skip(text, at)
+            raise ValueError("not a JSON list")
+        at = _skip(text, end + 1)
 
 
 def _skip(text: str, at: int) -> int:

@@ -140,14 +140,10 @@ def _flip_a_byte(tmp_path: Path, path: Path) -> None:
 
 
 def _inner_objects(value: dict[str, Any]) -> dict[str, Any]:
-    """The places of a hashes object (inside the files list), not of a file object."""
+    """The place of a hashes object (inside the files list), not of a file object."""
     text = HONEST.decode()
     start = text.index('{"sha256"')
-    return _first_release(value, "1.0", [start, text.index("}", start) + 1])
-
-
-def _first_release(value: dict[str, Any], version: str, spans: list[int]) -> dict[str, Any]:
-    return {**value, "releases": [[version, spans], *value["releases"][1:]]}
+    return {**value, "kept": [start, text.index("}", start) + 1]}
 
 
 def _files_list_elsewhere(value: dict[str, Any]) -> dict[str, Any]:
@@ -161,12 +157,12 @@ def _evil_places(value: dict[str, Any]) -> dict[str, Any]:
     evil = body(jfile("demo-2.0-py3-none-any.whl", EVIL), jfile("demo-1.0-py3-none-any.whl"))
     read = pagetext.read_json(evil.decode())
     assert read is not None
-    return pagetext.remembered(read, [("2.0", [0]), ("1.0", [1])])
+    return pagetext.remembered(read, [0, 1])
 
 
-def _spans(value: dict[str, Any]) -> list[int]:
-    spans: list[int] = value["releases"][0][1]
-    return spans
+def _two_in_one(value: dict[str, Any]) -> dict[str, Any]:
+    """One place over two file objects (``{...}, {...}``)."""
+    return {**value, "kept": [value["kept"][0], value["kept"][3]]}
 
 
 @pytest.mark.parametrize(
@@ -174,11 +170,12 @@ def _spans(value: dict[str, Any]) -> list[int]:
     [
         _forge_copy_of,
         _flip_a_byte,
-        _forged(lambda value: {"releases": "everything"}),
-        _forged(lambda value: _first_release(value, "1.0", [*_spans(value), 5])),
-        _forged(lambda value: _first_release(value, "no version", _spans(value))),
-        _forged(lambda value: _first_release(value, "1.0", [0, len(HONEST)])),
+        _forged(lambda value: {"kept": "everything"}),
+        _forged(lambda value: {**value, "kept": [*value["kept"], 5]}),
+        _forged(lambda value: {**value, "kept": [0, len(HONEST)]}),
+        _forged(lambda value: {**value, "kept": [True, 9]}),
         _forged(_inner_objects),
+        _forged(_two_in_one),
         _forged(_files_list_elsewhere),
         _forged(_evil_places),
         _forged(lambda value: {**value, "files": [0, len(HONEST)]}),
@@ -188,9 +185,10 @@ def _spans(value: dict[str, Any]) -> list[int]:
         "flipped-byte",
         "not-places",
         "odd-places",
-        "not-a-version",
         "whole-page-as-a-file",
+        "not-numbers",
         "hashes-as-files",
+        "two-in-one",
         "files-list-elsewhere",
         "evil-places",
         "whole-page-as-files-list",
@@ -218,12 +216,11 @@ def test_an_entry_that_does_not_fit_the_page_is_ignored(
 @pytest.mark.parametrize(
     "forge",
     [
-        lambda value: _first_release(value, "2.0", _spans(value)),  # 2.0 is not listed
-        lambda value: {**value, "releases": value["releases"][1:]},
-        lambda value: _first_release(value, "1.0", _spans(value)[:2]),
-        lambda value: _first_release(value, "0.9", _spans(value)),
+        lambda value: {**value, "kept": value["kept"][:2]},
+        lambda value: {**value, "kept": []},
+        lambda value: {**value, "kept": value["kept"][2:] + value["kept"][:2]},
     ],
-    ids=["relabelled-release", "release-left-out", "file-left-out", "files-moved"],
+    ids=["files-left-out", "all-left-out", "reordered"],
 )
 def test_a_forged_entry_cannot_add_a_file_or_change_a_hash(
     tmp_path: Path, forge: Callable[[dict[str, Any]], Any]
