@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from safeinstall import __version__
 from safeinstall.index.filenames import FileFilter
 from safeinstall.policy.model import IndexSpec
 
@@ -88,7 +89,8 @@ def memo_key(
     """The parsed-page cache's key: names all that what it keeps depends on (the page's bytes,
     where it was, which files are kept); hashed, as URLs may hold passwords."""
     kept = fits.key(project) if fits is not None else "all"
-    what = (PARSER_VERSION, hashlib.sha256(body).hexdigest(), page_url, project, repr(index))
+    version = f"{__version__}/{PARSER_VERSION}"  # a release may keep other files
+    what = (version, hashlib.sha256(body).hexdigest(), page_url, project, repr(index))
     return hashlib.sha256("\0".join((*what, kept)).encode()).hexdigest()
 
 

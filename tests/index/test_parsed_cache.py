@@ -287,7 +287,12 @@ def test_a_page_that_is_not_plain_utf8_json_is_parsed_but_not_cached(tmp_path: P
     assert entries(tmp_path) == []
 
 
-def test_the_page_key_changes_with_the_parser_version(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_page_key_changes_with_the_parser_and_safeinstall_versions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     before = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
     monkeypatch.setattr(pagetext, "PARSER_VERSION", "test")
-    assert pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS) != before
+    parser = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
+    monkeypatch.setattr(pagetext, "__version__", "0.0.0-test")
+    release = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
+    assert len({before, parser, release}) == 3
