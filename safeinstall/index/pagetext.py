@@ -120,13 +120,21 @@ def read_remembered(text: str, known: object) -> JsonText | None:
     if text[(last[1] if last else first + 1) : end - 1].strip(_WHITE):
         return None
     try:
-        tail = json.loads(text[last[0] : last[1]]) if last else {"filename": ""}
-        rest.data["files"] = [json.loads(text[a:b]) for a, b in kept]  # each one JSON value
-    except (ValueError, RecursionError):
+        tail = _value(text, *last) if last else {"filename": ""}
+        rest.data["files"] = [_value(text, a, b) for a, b in kept]
+    except (ValueError, RecursionError, StopIteration):
         return None
     if not isinstance(tail, dict) or not isinstance(tail.get("filename"), str):
         return None
     return rest
+
+
+def _value(text: str, start: int, end: int) -> Any:
+    """The one JSON value that is ``text[start:end]`` (StopIteration: none starts there)."""
+    value, stop = _SCAN(text, start)
+    if stop != end:
+        raise ValueError("not one JSON value")
+    return value
 
 
 def _places(known: object, size: int) -> tuple[int, int, Span | None, list[Span]] | None:
