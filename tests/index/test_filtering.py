@@ -72,7 +72,7 @@ def test_a_page_of_many_irrelevant_wheels_yields_the_same_candidates(tmp_path: P
     memo = DerivedCache(tmp_path / "parsed")
     pages = [
         parse_json_page(body, page_url=PAGE, project="demo", index=INDEX, fits=fits, memo=m)
-        for m in (None, memo, memo)  # parsed anew, then into the cache, then from it
+        for m in (None, memo, memo, memo)  # parsed anew, then marked, into the cache, from it
     ]
     assert len(everything.files) == 5 * 7 * 7 - 7 + 5 + 2
     expected = candidates(everything)

@@ -1,5 +1,8 @@
 """The parsed-page cache: a page byte for byte as parsed before is read from the cache, and no
-entry of the cache, corrupt or forged, changes what a page lists (its files and their hashes)."""
+entry of the cache, corrupt or forged, changes what a page lists (its files and their hashes).
+
+A page met the first time is parsed as without a cache and only marked; met again, its entry is
+written; from then on it is read from the cache (``cached`` does the first two)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 from packaging.tags import compatible_tags, cpython_tags
 from packaging.version import Version
 
-from safeinstall.files.cachedir import DerivedCache
+from safeinstall.files.cachedir import DerivedCache, url_key
 from safeinstall.index import pagetext
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
@@ -57,6 +60,12 @@ def parse(data: bytes, cache: Path | None, fits: FileFilter | None = FITS) -> Pr
     )
 
 
+def cached(data: bytes, cache: Path, fits: FileFilter | None = FITS) -> ProjectPage:
+    """Parse a page twice through the cache: its entry is written on the second time."""
+    parse(data, cache, fits)
+    return parse(data, cache, fits)
+
+
 def entries(cache: Path) -> list[Path]:
     return sorted((cache / "parsed").glob("*"))
 
@@ -77,7 +86,7 @@ def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_a_byte_identical_page_is_read_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = parse(HONEST, tmp_path)
+    first = cached(HONEST, tmp_path)
     assert len(entries(tmp_path)) == 1
     reads = whole_reads(monkeypatch)
     again = parse(HONEST, tmp_path)
@@ -89,10 +98,65 @@ def test_a_byte_identical_page_is_read_from_the_cache(
     ]
 
 
-def test_a_changed_page_is_parsed_anew(tmp_path: Path) -> None:
+def test_a_page_met_once_is_only_marked_and_cached_when_met_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Met once, a page costs what it costs without a cache (no places read, no entry
+    written), as it may never be met again; met again, its entry is written; then it is read
+    from the cache."""
+    memo = DerivedCache(tmp_path / "parsed")
+    key = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
+    reads = whole_reads(monkeypatch)
+    first = parse(HONEST, tmp_path)
+    assert reads == []
+    assert entries(tmp_path) == []
+    assert memo.marked(pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS, quick=True))
+    second = parse(HONEST, tmp_path)
+    assert reads == [len(HONEST)]
+    assert isinstance(memo.load(key), dict)
+    assert len(entries(tmp_path)) == 1
+    third = parse(HONEST, tmp_path)
+    assert len(reads) == 2 and reads[1] < len(HONEST)  # the page without its files list
+    assert first == second == third == parse(HONEST, None)
+
+
+def _marks_holding_an_evil_entry(tmp_path: Path, key: str, marks: Path) -> None:
+    _forge_copy_of(tmp_path, marks)
+
+
+def _marks_as_entry(tmp_path: Path, key: str, marks: Path) -> None:
+    (tmp_path / "parsed" / url_key(key)).write_bytes(marks.read_bytes())
+
+
+def _mark_and_an_evil_entry(tmp_path: Path, key: str, marks: Path) -> None:
+    """A mark as the cache makes it, with an entry whose checksum fits but places do not."""
+    DerivedCache(tmp_path / "parsed").store(key, _evil_places({}))
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [_marks_holding_an_evil_entry, _marks_as_entry, _mark_and_an_evil_entry],
+    ids=["marks-holding-an-entry", "marks-as-entry", "mark-and-evil-entry"],
+)
+def test_a_forged_mark_makes_nothing_trusted(
+    tmp_path: Path, forge: Callable[[Path, str, Path], None]
+) -> None:
+    """A mark decides only whether an entry is worth writing: the entry written is the page's
+    own, and whatever is read is checked against the page as any entry is."""
+    honest = parse(HONEST, None)
+    key = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
     parse(HONEST, tmp_path)
+    forge(tmp_path, key, tmp_path / "parsed.marks")
+    assert [parse(HONEST, tmp_path) for _ in range(3)] == [honest] * 3
+    cached(HONEST, tmp_path / "clean")
+    (clean,) = entries(tmp_path / "clean")
+    assert (tmp_path / "parsed" / url_key(key)).read_bytes() == clean.read_bytes()
+
+
+def test_a_changed_page_is_parsed_anew(tmp_path: Path) -> None:
+    cached(HONEST, tmp_path)
     changed = body(jfile("demo-1.0-py3-none-any.whl", EVIL), versions=["1.0"])
-    page = parse(changed, tmp_path)
+    page = cached(changed, tmp_path)
     assert page == parse(changed, None)
     assert [f.sha256 for f in page.files] == [EVIL]
     assert len(entries(tmp_path)) == 2
@@ -100,9 +164,9 @@ def test_a_changed_page_is_parsed_anew(tmp_path: Path) -> None:
 
 def test_what_is_kept_of_a_page_is_part_of_the_key(tmp_path: Path) -> None:
     """An entry made for a lock of some targets is not used for all files, nor the reverse."""
-    filtered = parse(HONEST, tmp_path)
-    everything = parse(HONEST, tmp_path, fits=None)
-    no_sdists = parse(HONEST, tmp_path, fits=FileFilter(LINUX_313, lambda name: False))
+    filtered = cached(HONEST, tmp_path)
+    everything = cached(HONEST, tmp_path, fits=None)
+    no_sdists = cached(HONEST, tmp_path, fits=FileFilter(LINUX_313, lambda name: False))
     assert len(everything.files) == 4
     assert len(filtered.files) == 3
     assert [f.filename for f in no_sdists.files] == ["demo-0.9.tar.gz", "demo-1.0-py3-none-any.whl"]
@@ -116,7 +180,7 @@ def _forge_copy_of(tmp_path: Path, path: Path) -> None:
         jfile("demo-2.0-py3-none-any.whl", EVIL),
         versions=["1.0", "2.0"],
     )
-    parse(evil, tmp_path / "other")
+    cached(evil, tmp_path / "other")
     (other,) = entries(tmp_path / "other")
     path.write_bytes(other.read_bytes())
 
@@ -199,7 +263,7 @@ def test_an_entry_that_does_not_fit_the_page_is_ignored(
 ) -> None:
     """Corrupt, misplaced or forged: the page is parsed anew, and lists what it lists."""
     honest = parse(HONEST, None)
-    parse(HONEST, tmp_path)
+    cached(HONEST, tmp_path)
     (path,) = entries(tmp_path)
     tamper(tmp_path, path)
     page = parse(HONEST, tmp_path)
@@ -229,7 +293,7 @@ def test_a_forged_entry_cannot_add_a_file_or_change_a_hash(
     safe as its directory), but every file still comes from the page's own bytes: none is
     added, none changes, and the page's status and versions are its own."""
     honest = parse(HONEST, None)
-    parse(HONEST, tmp_path)
+    cached(HONEST, tmp_path)
     (path,) = entries(tmp_path)
     _forged(forge)(tmp_path, path)
     page = parse(HONEST, tmp_path)
@@ -251,7 +315,7 @@ def test_a_forged_files_list_cannot_hide_the_project_status_before_it(tmp_path: 
         jfile("demo-1.0-py3-none-any.whl"),
         first={"project-status": {"status": "quarantined"}},
     )
-    parse(quarantined, tmp_path)
+    cached(quarantined, tmp_path)
     text = quarantined.decode()
     start = text.index('{"status"')
     _forge_files_list(tmp_path, start, text.index("]", start) + 1)
@@ -271,7 +335,7 @@ def test_a_forged_files_list_cannot_hide_the_keys_after_it(tmp_path: Path) -> No
     honest = parse(quarantined, None)
     assert honest.status == "quarantined"
     assert honest.releases() == (Version("1.0"),)
-    parse(quarantined, tmp_path)
+    cached(quarantined, tmp_path)
     text = quarantined.decode()
     start = text.index("[", text.index('"files"'))
     _forge_files_list(tmp_path, start, text.index("]", text.index('"versions"')) + 1)
@@ -282,7 +346,7 @@ def test_a_forged_files_list_cannot_hide_the_keys_after_it(tmp_path: Path) -> No
 
 def test_a_page_that_is_not_plain_utf8_json_is_parsed_but_not_cached(tmp_path: Path) -> None:
     utf16 = HONEST.decode().encode("utf-16")
-    page = parse(utf16, tmp_path)
+    page = cached(utf16, tmp_path)
     assert page == parse(HONEST, None)
     assert entries(tmp_path) == []
 
