@@ -54,11 +54,15 @@ def advisory_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def replace_file(path: Path, data: bytes, *, expected_digest: str | None = None) -> None:
+def replace_file(
+    path: Path, data: bytes, *, expected_digest: str | None = None, sync: bool = True
+) -> None:
     """Atomically replace ``path`` with ``data``.
 
     ``expected_digest`` is the sha256 of the original as the caller read it (None if it did not
     exist then); if the file changed since, nothing is written and an InputError says so.
+    ``sync=False``: no fsync (a cache whose entries are checked when read; still all or nothing
+    for a reader, not for a crash).
     """
     path = Path(path)
     _refuse_symlink(path)
@@ -72,7 +76,8 @@ def replace_file(path: Path, data: bytes, *, expected_digest: str | None = None)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         if digest_of(path) != expected_digest and expected_digest != "*":
             raise InputError(
@@ -86,12 +91,13 @@ def replace_file(path: Path, data: bytes, *, expected_digest: str | None = None)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+    if sync:
+        _fsync_dir(directory)
 
 
-def write_new(path: Path, data: bytes) -> None:
+def write_new(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write ``data`` to ``path`` whatever it held before (caches; no change detection)."""
-    replace_file(path, data, expected_digest="*")
+    replace_file(path, data, expected_digest="*", sync=sync)
 
 
 def _open_temp(directory: Path, name: str) -> tuple[int, Path]:

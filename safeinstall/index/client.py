@@ -1,4 +1,5 @@
-"""Which index a project comes from, and its page from there (cached on disk, ETag/max-age).
+"""Which index a project comes from, and its page from there (cached on disk, ETag/max-age;
+its parse kept by the sha256 of its bytes, ``pages.py``).
 
 Binding rule (dependency confusion, DESIGN.md invariant 2): when an index's ``packages`` globs match
 a name, only that index is asked; otherwise the indexes without ``packages`` are asked in order and
@@ -22,7 +23,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from safeinstall.errors import IndexServerError, ResolutionError
 from safeinstall.files import atomic
-from safeinstall.files.cachedir import private_dir, read_entry, url_key
+from safeinstall.files.cachedir import DerivedCache, private_dir, read_entry, url_key
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.localdir import with_local_hashes
@@ -56,6 +57,8 @@ class IndexClient:
         self._http = http
         self._clock = clock
         self._cache = _PageCache(cache_dir / "pages") if cache_dir is not None else None
+        # the index sends no cache headers: pages are fetched every run, their parse is kept
+        self._parsed = DerivedCache(cache_dir / "parsed") if cache_dir is not None else None
         self._pages: dict[NormalizedName, ProjectPage] = {}
         self._locks: dict[NormalizedName, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -166,6 +169,7 @@ class IndexClient:
                 index=index,
                 now=datetime.fromtimestamp(self._clock(), UTC),
                 fits=self._keep,
+                memo=self._parsed,
             )
 
 

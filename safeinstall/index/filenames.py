@@ -1,18 +1,22 @@
 """Wheel and sdist file names parsed as ``packaging.utils`` does, with shared caches.
 
 A project page lists thousands of files whose versions and tag sets repeat (every wheel of a
-release shares its version; most wheels share a handful of tag strings). Parsing each anew
-dominated locking time and memory, so versions and tag sets are parsed once per distinct
-string and the parsed objects are shared. ``tests/test_distname.py`` holds this to
+release shares its version; most wheels share a handful of tag strings and requires-python
+values). Parsing each anew dominated locking time and memory, so versions, tag sets and
+requires-python specifiers are parsed once per distinct string and the parsed objects are
+shared. ``tests/test_distname.py`` holds this to
 ``packaging.utils.parse_wheel_filename``/``parse_sdist_filename`` as the oracle.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Literal
 
+from packaging.specifiers import SpecifierSet
 from packaging.tags import InvalidTag, Tag, UnsortedTagsError, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
@@ -22,6 +26,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+DistKind = Literal["wheel", "sdist"]
 _WHEEL_NAME = re.compile(r"^[\w._]+\Z", re.UNICODE)
 _BUILD = re.compile(r"(\d+)(.*)")
 
@@ -34,6 +39,12 @@ def version(text: str) -> Version:
 @lru_cache(maxsize=1 << 12)
 def tags(text: str) -> frozenset[Tag]:
     return parse_tag(text)
+
+
+@lru_cache(maxsize=1 << 10)
+def specifier(text: str) -> SpecifierSet:
+    """A requires-python value (a page has a few distinct ones)."""
+    return SpecifierSet(text)
 
 
 @lru_cache(maxsize=1 << 12)
@@ -79,6 +90,20 @@ def parse_sdist(filename: str) -> tuple[NormalizedName, Version]:
         raise InvalidSdistFilename(f"invalid version: {filename!r}") from None
 
 
+def parse_dist(filename: str) -> tuple[NormalizedName, Version, DistKind, frozenset[Tag]] | None:
+    """(name, version, kind, tags) of a wheel or sdist file name; None for anything else."""
+    try:
+        if filename.endswith(".whl"):
+            name, parsed, tag_set = parse_wheel(filename)
+            return name, parsed, "wheel", tag_set
+        if filename.endswith((".tar.gz", ".zip")):
+            name, parsed = parse_sdist(filename)
+            return name, parsed, "sdist", frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
 class FileFilter:
     """Which files a lock for some targets can use: wheels with one of the targets' tags (decided
     once per tag string), sdists of the projects the policy lets build. Wheel names that do not
@@ -88,6 +113,12 @@ class FileFilter:
         self._tags = frozenset(tags)
         self.sdist = sdists  # project name -> whether its sdists are kept
         self._seen: dict[str, bool] = {}
+        names = "\0".join(sorted(map(str, self._tags)))
+        self._tags_key = hashlib.sha256(names.encode()).hexdigest()
+
+    def key(self, project: str) -> str:
+        """Names what this filter keeps of ``project``'s files (for the parsed-page cache)."""
+        return f"{self._tags_key}:{int(self.sdist(_name(project)))}"
 
     def wheel(self, tail: str) -> bool:
         """``tail``: a wheel's file name after the version, ``[build-]py-abi-platform.whl``."""

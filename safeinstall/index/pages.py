@@ -9,34 +9,26 @@ malformed or hostile fails the whole page (fail closed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
+from safeinstall.errors import IndexServerError, IntegrityError, PolicyError, SafeinstallError
+from safeinstall.files.cachedir import DerivedCache
 from safeinstall.index import filenames as distname
-from safeinstall.index.distfile import (
-    DistFile,
-    ProjectPage,
-    listed_versions,
-    project_status,
-)
+from safeinstall.index import pagetext
+from safeinstall.index.distfile import DistFile, ProjectPage, listed_versions, project_status
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.html import read_anchors
 from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
 from safeinstall.urls import split
@@ -48,14 +40,7 @@ _T = TypeVar("_T")
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
 _ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
-_DIGEST_HEX_LENGTHS = {
-    "md5": 32,
-    "sha1": 40,
-    "sha224": 56,
-    "sha256": 64,
-    "sha384": 96,
-    "sha512": 128,
-}
+_DIGEST_HEX_LENGTHS = {"md5": 32, "sha1": 40} | {f"sha{n}": n // 4 for n in (224, 256, 384, 512)}
 _UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
 
 
@@ -68,19 +53,20 @@ def parse_page(
     index: IndexSpec,
     now: datetime | None = None,
     fits: FileFilter | None = None,
+    memo: DerivedCache | None = None,
 ) -> ProjectPage:
     """Parse by the served Content-Type; no sniffing: an unknown type is an error.
 
     With ``fits``, files it refuses are dropped (of a release with nothing else, one is kept, to
     say why it has nothing usable): a lock for a few targets needs a few of the thousands of
-    files listed.
+    files listed. ``memo``: the parsed-page cache (JSON pages only; see ``pagetext.py``).
     """
     mime = content_type.split(";", 1)[0].strip().lower()
-    parse = (
-        parse_json_page if mime == JSON_TYPE else parse_html_page if mime in HTML_TYPES else None
-    )
-    if parse is not None:
-        return parse(body, page_url=page_url, project=project, index=index, now=now, fits=fits)
+    where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
+    if mime == JSON_TYPE:
+        return parse_json_page(body, **where, now=now, fits=fits, memo=memo)
+    if mime in HTML_TYPES:
+        return parse_html_page(body, **where, now=now, fits=fits)
     raise IndexServerError(
         f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
         "which is not a simple-repository page",
@@ -96,27 +82,33 @@ def parse_json_page(
     index: IndexSpec,
     now: datetime | None = None,
     fits: FileFilter | None = None,
+    memo: DerivedCache | None = None,
 ) -> ProjectPage:
     """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
+    new = partial(_Builder, page_url, project, index, now, fits=fits)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None  # json.loads reads UTF-16 and -32 too
+    where = (body, page_url, project, index, fits)
+    mark = pagetext.memo_key(*where, quick=True) if memo is not None and text is not None else None
+    met = memo is not None and mark is not None and memo.marked(mark)  # worth reading places
+    key = pagetext.memo_key(*where) if met else ""
+    if memo is not None and text is not None and met:
+        with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
+            if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
+                return new().json_page(rest.data)[0]
+    read = pagetext.read_json(text) if text is not None and met else None
+    try:
+        data = read.data if read is not None else json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
-    if not isinstance(data, dict):
-        raise _bad(index, page_url, "its JSON is not an object")
-    meta = data.get("meta")
-    api = meta.get("api-version") if isinstance(meta, dict) else None
-    _check_api_version(api, index, page_url)
-    name = data.get("name")
-    if not isinstance(name, str) or canonicalize_name(name) != canonicalize_name(project):
-        raise _bad(index, page_url, f"it names project {name!r} instead of {project!r}")
-    files = data.get("files")
-    if not isinstance(files, list):
-        raise _bad(index, page_url, "it has no 'files' list")
-    versions = _field(listed_versions, data.get("versions"), index, page_url)
-    builder = _Builder(page_url, project, index, now, versions, fits=fits)
-    builder.add(files)
-    return builder.page(*_field(project_status, data.get("project-status", {}), index, page_url))
+    page, keep = new().json_page(data)
+    if memo is not None and read is not None and read.files is not None:
+        memo.store(key, pagetext.remembered(read, keep))
+    elif memo is not None and mark is not None and not met:
+        memo.mark(mark)  # first met: parsed as without a cache, as it may never be met again
+    return page
 
 
 def parse_html_page(
@@ -133,7 +125,7 @@ def parse_html_page(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise _bad(index, page_url, "its HTML is not UTF-8") from None
-    html = read_anchors(text)
+    html = pagetext.read_anchors(text)
     if html.repository_version is not None:
         _check_api_version(html.repository_version, index, page_url)
     try:
@@ -141,7 +133,7 @@ def parse_html_page(
         split(base)
     except ValueError as exc:
         raise _bad(index, page_url, f"its <base href> is not a valid URL: {exc}") from None
-    builder = _Builder(base, project, index, now, None, fits=fits)
+    builder = _Builder(base, project, index, now, fits=fits)
     builder.add(html.entries)
     return builder.page(*_field(project_status, html.project_status, index, page_url))
 
@@ -161,7 +153,6 @@ class _Builder:
         project: str,
         index: IndexSpec,
         now: datetime | None,
-        versions: tuple[Version, ...] | None,
         *,
         fits: FileFilter | None,
     ) -> None:
@@ -170,8 +161,8 @@ class _Builder:
         self.project = canonicalize_name(project)
         self.index = index
         self.now = now or datetime.now(UTC)
-        self.versions = versions
-        self._listed = frozenset(versions or ())  # membership per release: a set, not a scan
+        self.versions: tuple[Version, ...] | None = None
+        self._listed: frozenset[Version] = frozenset()  # per release: a set, not a scan
         self.pending: dict[Version, list[Mapping[str, Any]]] = {}
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
@@ -181,19 +172,39 @@ class _Builder:
         page.status, page.status_reason = status, reason
         return page
 
-    def add(self, entries: list[Any]) -> None:
-        groups: dict[str, list[Mapping[str, Any]]] = {}
-        unfit: dict[str, Mapping[str, Any]] = {}  # version text -> one file dropped
+    def json_page(self, data: object) -> tuple[ProjectPage, list[int]]:
+        """The page, and the places in ``data["files"]`` of the file objects kept (by release)."""
+        if not isinstance(data, dict):
+            raise self._error("its JSON is not an object")
+        meta = data.get("meta")
+        api = meta.get("api-version") if isinstance(meta, dict) else None
+        _check_api_version(api, self.index, self.base_url)
+        name = data.get("name")
+        if not isinstance(name, str) or canonicalize_name(name) != self.project:
+            raise self._error(f"it names project {name!r} instead of {self.project!r}")
+        files = data.get("files")
+        if not isinstance(files, list):
+            raise self._error("it has no 'files' list")
+        self.versions = _field(listed_versions, data.get("versions"), self.index, self.base_url)
+        self._listed = frozenset(self.versions or ())
+        kept = self.add(files)
+        status = _field(project_status, data.get("project-status", {}), self.index, self.base_url)
+        return self.page(*status), kept
+
+    def add(self, entries: list[Any]) -> list[int]:
+        """Groups ``entries``; returns the places of those kept, release by release."""
+        groups: dict[str, list[int]] = {}
+        unfit: dict[str, int] = {}  # version text -> one file dropped
         wheel_fits = self.fits.wheel if self.fits is not None else None
         sdist_fits = self.fits is None or self.fits.sdist(self.project)
-        for entry in entries:  # the hot loop of a lock: up to 10,000 entries a page
+        for at, entry in enumerate(entries):  # the hot loop of a lock: up to 10,000 a page
             if type(entry) is not dict:
                 raise self._error("a 'files' entry is not an object")
             filename = entry.get("filename")
             if type(filename) is not str:
                 raise self._error("a file entry lacks a 'filename' string")
             if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
-                raise _not_bare(filename, self.index)
+                raise self._error(f"it lists a file named {filename!r}, not a bare file name")
             if filename.endswith(".whl"):
                 parts = filename.split("-", 2)
                 if len(parts) != 3:
@@ -206,11 +217,12 @@ class _Builder:
             else:
                 continue  # .egg, .exe, ...: ignored, as installers do
             if fits:
-                groups.setdefault(text, []).append(entry)
+                groups.setdefault(text, []).append(at)
             elif text not in unfit or filename.endswith(".whl"):
-                unfit[text] = entry  # a wheel says more: "no wheel for this target"
-        for text, entry in unfit.items():
-            groups.setdefault(text, [entry])  # only for a release with nothing else
+                unfit[text] = at  # a wheel says more: "no wheel for this target"
+        for text, at in unfit.items():
+            groups.setdefault(text, [at])  # only for a release with nothing else
+        kept: list[int] = []
         for text, group in groups.items():
             try:
                 version = distname.version(text)
@@ -218,7 +230,9 @@ class _Builder:
                 continue  # not a wheel or sdist name installers accept: ignored, as they do
             if self.versions is not None and version not in self._listed:
                 continue  # PEP 700: a version the index does not list is never a candidate
-            self.pending.setdefault(version, []).extend(group)
+            self.pending.setdefault(version, []).extend(entries[at] for at in group)
+            kept.extend(group)
+        return kept
 
     def _release(self, version: Version) -> tuple[DistFile, ...]:
         files: dict[str, DistFile] = {}
@@ -231,7 +245,7 @@ class _Builder:
         filename, href = entry["filename"], entry.get("url")
         if not isinstance(href, str):
             raise self._error(f"the file entry of {filename!r} lacks a 'url' string")
-        parsed = _parse_dist_filename(filename)
+        parsed = distname.parse_dist(filename)
         if parsed is None or parsed[0] != self.project or parsed[1] != version:
             return  # not a wheel or sdist of this project: ignored, as installers do
         kind, tags = parsed[2], parsed[3]
@@ -271,8 +285,7 @@ class _Builder:
             size=size,
             metadata_hashes=metadata_hashes,
         )
-        known = files.get(filename)
-        if known is None:
+        if (known := files.get(filename)) is None:
             files[filename] = dist
         elif known.hashes != dist.hashes:
             raise IntegrityError(
@@ -335,12 +348,8 @@ class _Builder:
         for algorithm, digest in raw.items():
             name = str(algorithm).strip().lower()
             value = digest.strip().lower() if isinstance(digest, str) else ""
-            expected = _DIGEST_HEX_LENGTHS.get(name)
-            if (
-                not _ALGORITHM.match(name)
-                or not _HEX.match(value)
-                or (expected is not None and len(value) != expected)
-            ):
+            expected = _DIGEST_HEX_LENGTHS.get(name, len(value))
+            if not _ALGORITHM.match(name) or not _HEX.match(value) or len(value) != expected:
                 raise self._error(f"the {name} hash of {filename} is malformed")
             result[name] = value
         return result
@@ -349,7 +358,7 @@ class _Builder:
         if raw is None or not raw.strip():
             return None
         try:
-            return _specifier(raw)
+            return distname.specifier(raw)
         except InvalidSpecifier:
             raise self._error(f"the requires-python {raw!r} of {filename} is malformed") from None
 
@@ -368,33 +377,6 @@ class _Builder:
 
     def _error(self, why: str) -> IndexServerError:
         return _bad(self.index, self.base_url, why)
-
-
-@lru_cache(maxsize=1024)
-def _specifier(text: str) -> SpecifierSet:
-    return SpecifierSet(text)
-
-
-def _parse_dist_filename(
-    filename: str,
-) -> tuple[NormalizedName, Version, Any, frozenset[Any]] | None:
-    try:
-        if filename.endswith(".whl"):
-            name, version, tags = distname.parse_wheel(filename)
-            return name, version, "wheel", tags
-        if filename.endswith((".tar.gz", ".zip")):
-            name, version = distname.parse_sdist(filename)
-            return name, version, "sdist", frozenset()
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return None
-
-
-def _not_bare(filename: str, index: IndexSpec) -> IndexServerError:
-    return IndexServerError(
-        f"index {index.name!r} lists a file named {filename!r}, which is not a bare file name",
-        hint="the index is misconfigured or hostile; report it to its operator",
-    )
 
 
 def _field(read: Callable[[object], _T], raw: object, index: IndexSpec, page_url: str) -> _T:

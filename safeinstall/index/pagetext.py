@@ -1,0 +1,294 @@
+"""The text of a project page read into PEP 691 file objects, for ``pages.py`` to judge.
+
+PEP 503 HTML anchors are turned into the JSON shape (with PEP 592, 629, 658 and 714 attributes),
+so that one validation path judges every file of both formats. PEP 691 JSON is read with the
+places of its values (``read_json``): the parsed-page cache keeps where each file object lies in
+the page, never the object itself, so what a cached page lists comes from the page's own bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from safeinstall import __version__
+from safeinstall.index.filenames import FileFilter
+from safeinstall.policy.model import IndexSpec
+
+Span = tuple[int, int]  # text[start:end]
+PARSER_VERSION = "1"  # of what the parsed-page cache keeps: change it when that changes
+
+_DECODE = json.JSONDecoder().raw_decode  # json.loads's decoder: the same values, the same errors
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_WHITE = " \t\n\r"  # JSON's whitespace
+_SPACE = re.compile(f"[{_WHITE}]*")
+
+
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """A JSON object with where its values lie: ``data`` is what ``json.loads`` returns,
+    ``spans`` the place of each top-level value (of the last one, for a repeated key, as
+    ``json.loads`` keeps the last), ``files`` the place of each element of ``data["files"]``
+    (None unless it is a list)."""
+
+    data: dict[str, Any]
+    spans: dict[str, Span]
+    files: tuple[Span, ...] | None
+
+
+def read_json(text: str) -> JsonText | None:
+    """``text`` as one JSON object, or None when it is not one (then ``json.loads`` says why).
+
+    Every value is decoded by ``json.loads``'s own decoder; this walks only the punctuation of
+    the outer object and of its ``files`` list, and refuses anything but plain JSON there."""
+    data: dict[str, Any] = {}
+    spans: dict[str, Span] = {}
+    files: tuple[Span, ...] | None = None
+    try:
+        at = _skip(text, 0)
+        if text[at] != "{":
+            return None
+        at = _skip(text, at + 1)
+        while text[at] != "}":
+            if text[at] != '"':
+                return None
+            key, at = _DECODE(text, at)
+            at = _skip(text, at)
+            if text[at] != ":":
+                return None
+            start = _skip(text, at + 1)
+            if key == "files" and text[start] == "[":
+                data[key], at, files = _list(text, start)
+            else:
+                data[key], at = _DECODE(text, start)
+                files = None if key == "files" else files
+            spans[key] = (start, at)
+            at = _skip(text, at)
+            if text[at] == ",":
+                at = _skip(text, at + 1)
+                if text[at] == "}":
+                    return None  # a trailing comma
+            elif text[at] != "}":
+                return None
+        if _skip(text, at + 1) != len(text):
+            return None
+    except (ValueError, IndexError):
+        return None
+    return JsonText(data, spans, files)
+
+
+def memo_key(
+    body: bytes,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    fits: FileFilter | None,
+    *,
+    quick: bool = False,
+) -> str:
+    """The parsed-page cache's key: names all that what it keeps depends on (the page's bytes,
+    where it was, which files are kept); hashed, as URLs may hold passwords. ``quick``: the
+    key of a mark (that the page was met), with a crc32 of the bytes for their sha256, at a
+    third of the cost: a mark decides work, never trust."""
+    kept = fits.key(project) if fits is not None else "all"
+    version = f"{__version__}/{PARSER_VERSION}"  # a release may keep other files
+    digest = f"{zlib.crc32(body):08x}/{len(body)}" if quick else hashlib.sha256(body).hexdigest()
+    what = (version, digest, page_url, project, repr(index))
+    return hashlib.sha256("\0".join((*what, kept)).encode()).hexdigest()
+
+
+def remembered(read: JsonText, kept: list[int]) -> dict[str, Any]:
+    """What the parsed-page cache keeps of a page: where its ``files`` list and the last element
+    of it lie, and where each file object kept lies (``kept``: their places in the list)."""
+    files = read.files or ()
+    last = files[-1] if files else []
+    return {"files": read.spans["files"], "last": last, "kept": [n for i in kept for n in files[i]]}
+
+
+def read_remembered(text: str, known: object) -> JsonText | None:
+    """The page as ``read_json`` gives it, but with only the kept file objects in its ``files``
+    list, from the places a cache entry gives (None when they are not the page's own).
+
+    The page without its ``files`` list is read whole, so its name, status and versions are
+    the page's; that the list is one value, not one drawn over other keys to hide them, is
+    checked at its end: the last file object (one with a ``filename``), then ``]``. The file
+    objects are read from the page's bytes, so an entry cannot add or change a file."""
+    places = _places(known, len(text))
+    if places is None:
+        return None
+    first, end, last, kept = places
+    rest = read_json(f"{text[:first]}[]{text[end:]}")
+    if rest is None or rest.spans.get("files") != (first, first + 2) or text[end - 1] != "]":
+        return None
+    if text[(last[1] if last else first + 1) : end - 1].strip(_WHITE):
+        return None
+    try:
+        tail = _value(text, *last) if last else {"filename": ""}
+        rest.data["files"] = [_value(text, a, b) for a, b in kept]
+    except (ValueError, RecursionError, StopIteration):
+        return None
+    if not isinstance(tail, dict) or not isinstance(tail.get("filename"), str):
+        return None
+    return rest
+
+
+def _value(text: str, start: int, end: int) -> Any:
+    """The one JSON value that is ``text[start:end]`` (StopIteration: none starts there)."""
+    value, stop = _SCAN(text, start)
+    if stop != end:
+        raise ValueError("not one JSON value")
+    return value
+
+
+def _places(known: object, size: int) -> tuple[int, int, Span | None, list[Span]] | None:
+    """(list start, list end, last element, kept elements) of a cache entry, when it is
+    well-formed and they lie in the list."""
+    if not isinstance(known, dict):
+        return None
+    around, last, kept = known.get("files"), known.get("last"), known.get("kept")
+    if not (isinstance(around, list) and isinstance(last, list) and isinstance(kept, list)):
+        return None
+    numbers = [*around, *last, *kept]
+    if len(around) != 2 or len(last) not in (0, 2) or len(kept) % 2:
+        return None
+    if set(map(type, numbers)) != {int}:
+        return None
+    first, end = around
+    stop = last[1] if last else first + 1
+    inside = numbers[2:]  # a span out of order reads as "" or as more than one value: refused
+    if not 0 <= first < stop < end <= size or (inside and not first < min(inside) <= stop):
+        return None
+    if inside and max(inside) > stop:
+        return None
+    return (
+        first,
+        end,
+        (last[0], last[1]) if last else None,
+        list(zip(kept[::2], kept[1::2], strict=True)),
+    )
+
+
+def _list(text: str, at: int) -> tuple[list[Any], int, tuple[Span, ...]]:
+    """The JSON list at ``text[at] == "["``: its values, where it ends, where each value lies.
+    (The hot loop of a page: up to 10,000 file objects, most often ", " between them.)"""
+    values: list[Any] = []
+    spans: list[Span] = []
+    scan, keep, place = _SCAN, values.append, spans.append
+    at = _skip(text, at + 1)
+    if text[at] == "]":
+        return values, at + 1, ()
+    while True:
+        try:
+            value, end = scan(text, at)
+        except StopIteration:
+            raise ValueError("not a JSON value") from None
+        keep(value)
+        place((at, end))
+        if text.startswith(", ", end) and text[end + 2] not in _WHITE:
+            at = end + 2
+            continue
+        end = _skip(text, end)
+        if text[end] == "]":
+            return values, end + 1, tuple(spans)
+        if text[end] != ",":
+            raise ValueError("not a JSON list")
+        at = _skip(text, end + 1)
+
+
+def _skip(text: str, at: int) -> int:
+    """Where the whitespace at ``text[at]`` ends."""
+    space = _SPACE.match(text, at)
+    return space.end() if space is not None else at
+
+
+@dataclass(frozen=True, slots=True)
+class Anchors:
+    """What an HTML page says: its file links as PEP 691 entries, ``<base href>``, the
+    ``pypi:repository-version`` meta value (None when absent) and the PEP 792 status as the
+    JSON ``project-status`` object (``pypi:project-status`` and ``-reason`` meta tags)."""
+
+    entries: list[dict[str, Any]]
+    base: str | None
+    repository_version: str | None
+    project_status: dict[str, str | None]
+
+
+def read_anchors(text: str) -> Anchors:
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    entries = [entry for attrs, label in parser.anchors if (entry := _entry(attrs, label))]
+    status = {"status": parser.meta.get("pypi:project-status")}
+    status["reason"] = parser.meta.get("pypi:project-status-reason")
+    return Anchors(entries, parser.base, parser.repository_version, status)
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self.base: str | None = None
+        self.repository_version: str | None = None
+        self.meta: dict[str, str] = {}  # the first of each PEP 792 meta tag
+        self._open: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "a":
+            self._close_anchor()
+            self._open, self._text = values, []
+        elif tag == "base" and self.base is None and values.get("href"):
+            self.base = values["href"]
+        elif tag == "meta" and values.get("name") == "pypi:repository-version":
+            self.repository_version = values.get("content") or ""
+        elif tag == "meta" and (name := values.get("name") or "").startswith("pypi:project-status"):
+            self.meta.setdefault(name, values.get("content") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close_anchor()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._close_anchor()
+
+    def _close_anchor(self) -> None:
+        if self._open is not None:
+            self.anchors.append((self._open, "".join(self._text).strip()))
+            self._open = None
+
+
+def _entry(attrs: Mapping[str, str | None], text: str) -> dict[str, Any] | None:
+    """A PEP 503 anchor as the PEP 691 file object it stands for (None: not a file link)."""
+    href = attrs.get("href")
+    if not href:
+        return None
+    if not text:  # PEP 503 wants the name as the text; tolerate an empty one
+        text = unquote(urlsplit(href).path.rsplit("/", 1)[-1])
+    algorithm, equals, digest = urlsplit(href).fragment.partition("=")
+    entry: dict[str, Any] = {
+        "filename": text,
+        "url": href,
+        "hashes": {algorithm: digest} if equals else {},
+        "requires-python": attrs.get("data-requires-python"),
+        "yanked": (attrs["data-yanked"] or True) if "data-yanked" in attrs else False,
+    }
+    metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+    if metadata is not None and metadata.strip().lower() == "true":
+        entry["core-metadata"] = True
+    elif metadata is not None and "=" in metadata:
+        algorithm, _, digest = metadata.partition("=")
+        entry["core-metadata"] = {algorithm: digest}
+    return entry

@@ -1,0 +1,89 @@
+"""The file filter of a lock: files no target can use are dropped by string checks before any
+version or tag set is built, and the candidates stay the same (parsed anew or from the cache)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from packaging.tags import compatible_tags, cpython_tags
+
+from safeinstall.files.cachedir import DerivedCache
+from safeinstall.index.distfile import ProjectPage
+from safeinstall.index.filenames import FileFilter
+from safeinstall.index.pages import parse_json_page
+from safeinstall.policy.model import IndexSpec
+
+INDEX = IndexSpec(name="corp", url="https://pkgs.example.com/simple")
+PAGE = "https://pkgs.example.com/simple/demo/"
+LINUX_313 = [
+    *cpython_tags((3, 13), ["cp313"], ["manylinux_2_17_x86_64"]),
+    *compatible_tags((3, 13), "cp313", ["manylinux_2_17_x86_64"]),
+]
+PLATFORMS = (
+    "win_amd64",
+    "win32",
+    "macosx_11_0_arm64",
+    "macosx_10_9_x86_64",
+    "musllinux_1_1_x86_64",
+    "manylinux_2_17_aarch64",
+    "manylinux_2_17_x86_64",
+)
+
+
+def many_wheels() -> bytes:
+    """Five releases, each with wheels for seven Pythons on seven platforms and an sdist; only
+    the newest has a pure-Python wheel, and 1.0 has nothing for CPython 3.13."""
+    files: list[dict[str, Any]] = []
+    for minor, version in enumerate(("1.0", "2.0", "3.0", "4.0", "5.0")):
+        pythons = range(7, 13) if version == "1.0" else range(7, 14)
+        for py in pythons:
+            tag = f"cp3{py}-cp3{py}"
+            files += [entry(f"demo-{version}-{tag}-{platform}.whl") for platform in PLATFORMS]
+        files.append(entry(f"demo-{version}.tar.gz"))
+        if minor == 4:
+            files.append(entry(f"demo-{version}-py3-none-any.whl"))
+    files.append(entry("demo-5.0-1-cp313-cp313-manylinux_2_17_x86_64.whl"))  # a build tag
+    doc = {"meta": {"api-version": "1.1"}, "name": "demo", "files": files}
+    return json.dumps(doc).encode()
+
+
+def entry(filename: str) -> dict[str, Any]:
+    url = f"https://pkgs.example.com/files/{filename}"
+    return {"filename": filename, "url": url, "hashes": {"sha256": "ab" * 32}}
+
+
+def candidates(page: ProjectPage) -> dict[str, list[str]]:
+    """What the resolver can pick for CPython 3.13 on manylinux x86_64, by release."""
+    usable = set(LINUX_313)
+    return {
+        str(version): sorted(
+            f.filename for f in page.files_of(version) if f.kind == "sdist" or f.tags & usable
+        )
+        for version in page.releases()
+    }
+
+
+def test_a_page_of_many_irrelevant_wheels_yields_the_same_candidates(tmp_path: Path) -> None:
+    body = many_wheels()
+    fits = FileFilter(LINUX_313, lambda name: True)
+    everything = parse_json_page(body, page_url=PAGE, project="demo", index=INDEX)
+    memo = DerivedCache(tmp_path / "parsed")
+    pages = [
+        parse_json_page(body, page_url=PAGE, project="demo", index=INDEX, fits=fits, memo=m)
+        for m in (None, memo, memo, memo)  # parsed anew, then marked, into the cache, from it
+    ]
+    assert len(everything.files) == 5 * 7 * 7 - 7 + 5 + 2
+    expected = candidates(everything)
+    assert expected["1.0"] == ["demo-1.0.tar.gz"]
+    assert expected["5.0"] == [
+        "demo-5.0-1-cp313-cp313-manylinux_2_17_x86_64.whl",
+        "demo-5.0-cp313-cp313-manylinux_2_17_x86_64.whl",
+        "demo-5.0-py3-none-any.whl",
+        "demo-5.0.tar.gz",
+    ]
+    for page in pages:
+        assert candidates(page) == expected
+        assert page.releases() == everything.releases()
+        assert len(page.files) == 4 + 3 * 2 + 1  # the rest was dropped unread
