@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from safeinstall.audit.advisories import AuditReport, Source
+    from safeinstall.audit.advisories import AuditReport, Finding, Source
     from safeinstall.audit.status import ProjectStatus
     from safeinstall.lock.model import Lock
     from safeinstall.policy.model import Policy
@@ -95,9 +95,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     data = read_lock_bytes(path)
     lock = parse_lock(data, path.name, str(path))
     policy = load_policy(args.policy)
+    builds = build_requirements(lock)
     with _source(args) as source:
         report = _audit(lock, source, policy)
-        fixes = fix_suggestions(report.active) if args.fix else {}
+        # a build requirement is fixed by a relock (or the policy's deny), not by a new input
+        runtime = [f for f in report.active if (f.name, f.version) not in builds]
+        fixes = fix_suggestions(runtime) if args.fix else {}
         fix = None
         if fixes:
             fix = _fix(ui, path, lock, policy, fixes, source=source, dry_run=args.dry_run)
@@ -112,8 +115,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                 "lock": str(path),
                 "source": str(args.db) if args.db is not None else args.osv_url,
                 "packages": len(lock.packages),
-                "malware": [f.to_json() for f in report.findings if f.advisory.malicious],
-                "findings": [f.to_json() for f in report.findings if not f.advisory.malicious],
+                "malware": [_json(f, builds) for f in report.findings if f.advisory.malicious],
+                "findings": [_json(f, builds) for f in report.findings if not f.advisory.malicious],
                 "expired_ignores": [
                     {"id": i.id, "reason": i.reason, "until": i.until.isoformat()}
                     for i in report.expired
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     for status in statuses:  # the reason was made printable when the page was read
         say = ui.problem if status.action == "deny" else ui.item
         say(f"{status.status}: {status.package.name} {status.package.version}: {status.text}")
-    _text(ui, report, fixes if args.fix else None, len(lock.packages), fix)
+    _text(ui, report, fixes if args.fix else None, len(lock.packages), fix, builds=builds)
     if fix is not None:
         _fix_text(ui, path, fix, dry_run=args.dry_run)
     return code
@@ -159,11 +162,33 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         yield OsvApi(http, args.osv_url)
 
 
+def build_requirements(lock: Lock) -> dict[tuple[NormalizedName, Version], list[str]]:
+    """What only the lock's build sets pin (it runs when `install` builds an sdist), each with
+    the sdists it builds (``name==version``)."""
+    runtime = {(p.name, p.version) for p in lock.packages}
+    found: dict[tuple[NormalizedName, Version], list[str]] = {}
+    for build in lock.builds:
+        for pkg in build.packages:
+            if (pkg.name, pkg.version) not in runtime:
+                found.setdefault((pkg.name, pkg.version), []).append(
+                    f"{build.name}=={build.version}"
+                )
+    return found
+
+
 def _audit(lock: Lock, source: Source, policy: Policy) -> AuditReport:
     from safeinstall.audit.advisories import audit
 
     packages = [(p.name, p.version) for p in lock.packages]
+    packages += build_requirements(lock)  # they run at install too
     return audit(packages, source, policy.audit_ignores, today=date.today())
+
+
+def _json(finding: Finding, builds: Mapping[tuple[NormalizedName, Version], list[str]]) -> object:
+    return {
+        **finding.to_json(),
+        "build_requirement_of": builds.get((finding.name, finding.version)),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +241,8 @@ def _text(
     fixes: Mapping[NormalizedName, Version] | None,
     count: int,
     fix: _Fix | None,
+    *,
+    builds: Mapping[tuple[NormalizedName, Version], list[str]],
 ) -> None:
     for ignore in report.expired:
         ui.warn(
@@ -246,10 +273,16 @@ def _text(
         if f.advisory.summary:
             say(f"    {_short(f.advisory.summary)}")
         say(f"    fixed in: {fixed}")
+        if (built := builds.get((f.name, f.version))) is not None:
+            say(
+                f"    a build requirement of {', '.join(built)}: relock once a fixed version is "
+                f'out (a policy `deny = ["{f.name}<FIXED"]` keeps this one out of build sets)'
+            )
         if f.ignored_by:
             say(f"    ignored until {f.ignored_by.until.isoformat()}: {f.ignored_by.reason}")
     if fixes is not None:
-        for name in sorted({f.name for f in vulnerable if not f.ignored_by}):
+        runtime = {f.name for f in vulnerable if (f.name, f.version) not in builds}
+        for name in sorted({f.name for f in vulnerable if not f.ignored_by} & runtime):
             if name not in fixes:
                 ui.problem(f"fix: {name}: no fixed version clears every finding")
             elif not relocked:

@@ -66,6 +66,15 @@ def to_cyclonedx(
     grouped: dict[str, list[LockedPackage]] = {}
     for pkg in lock.packages:  # one version under two markers: one component, all its files
         grouped.setdefault(purl(pkg, default), []).append(pkg)
+    # what locked sdists build with (lock.builds): components outside the runtime graph
+    built_for: dict[str, set[str]] = {}
+    build_only: dict[str, list[LockedPackage]] = {}
+    for built in lock.builds:
+        for pkg in built.packages:
+            ref = purl(pkg, default)
+            built_for.setdefault(ref, set()).add(f"{built.name}=={built.version}")
+            if ref not in grouped:
+                build_only.setdefault(ref, []).append(pkg)
     dependencies = [
         {
             "ref": ref,
@@ -90,7 +99,10 @@ def to_cyclonedx(
             if lock.digest
             else [],
         },
-        "components": [_component(ref, grouped[ref]) for ref in sorted(grouped)],
+        "components": [
+            _component(ref, pkgs, built_for.get(ref, set()), build_only=ref in build_only)
+            for ref, pkgs in sorted({**grouped, **build_only}.items())
+        ],
         "dependencies": sorted(dependencies, key=lambda d: d["ref"]),
     }
     if reproducible:
@@ -102,7 +114,11 @@ def to_cyclonedx(
     return bom
 
 
-def _component(ref: str, pkgs: list[LockedPackage]) -> dict[str, Any]:
+def _component(
+    ref: str, pkgs: list[LockedPackage], built_for: set[str], *, build_only: bool
+) -> dict[str, Any]:
+    """One component; ``built_for``: the locked sdists it is a build requirement of, and
+    ``build_only`` when nothing installs it (CycloneDX ``scope`` ``excluded``: not at run time)."""
     first = pkgs[0]
     files = {f.sha256: f for pkg in pkgs for f in pkg.files}
     component: dict[str, Any] = {
@@ -113,6 +129,8 @@ def _component(ref: str, pkgs: list[LockedPackage]) -> dict[str, Any]:
         "purl": ref,
         "hashes": [_hash(h) for h in sorted(files)],
     }
+    if build_only:
+        component["scope"] = "excluded"
     license = canonical(first.license) if first.license else None
     if license is not None:
         single = " " not in license and "+" not in license and not license.startswith("LicenseRef-")
@@ -135,6 +153,7 @@ def _component(ref: str, pkgs: list[LockedPackage]) -> dict[str, Any]:
         ("safeinstall:index-name", first.index_name),
         ("safeinstall:index", urls.strip_credentials(first.index_url) if first.index_url else None),
         *(("safeinstall:marker", p.marker) for p in pkgs),
+        *(("safeinstall:build-requirement-of", sdist) for sdist in sorted(built_for)),
     ]
     component["properties"] = [{"name": k, "value": v} for k, v in properties if v]
     return component

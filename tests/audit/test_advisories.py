@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from safeinstall.audit.advisories import (
     parse_advisory,
 )
 from safeinstall.audit.osv_local import LocalDatabase
+from safeinstall.lock.model import BuildSet
 from safeinstall.policy.model import AuditIgnore
 from tests.conftest import MALWARE_DB
 from tests.support import locks
@@ -398,3 +400,28 @@ def test_cli_sarif_malware_first_each_on_its_lock_line(
 
     refused = cli("audit", "pylock.toml", "--db", db, "--format", "sarif", "--fix")
     assert refused.code == 2 and "--fix" in refused.err
+
+
+def test_cli_audits_the_build_requirements_a_lock_pins(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build requirement runs at install (it builds the sdist): a known vulnerability in it is
+    reported, named as what it builds, and the fix is the policy's, not a new input."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    builder = locks.package("py", "1.11.0")
+    built = BuildSet(NormalizedName("idna"), Version("3.7"), "1" * 64, (builder,))
+    runtime = locks.lock(locks.package("idna", "3.7"))
+    path = write(tmp_path / "requirements.txt", replace(runtime, builds=(built,)))
+    result = cli("audit", path, "--db", OSV_DIR, "--fix")
+    assert result.code == 1
+    assert "vulnerable: py 1.11.0: PYSEC-2022-42969" in result.out
+    assert "    a build requirement of idna==3.7: relock once a fixed version is out" in result.out
+    assert "fix: py" not in result.out  # no input to add: it is not a runtime dependency
+    report = json.loads(cli("audit", path, "--db", OSV_DIR, "--format", "json").out)
+    assert [f["build_requirement_of"] for f in report["findings"] if f["name"] == "py"] == [
+        ["idna==3.7"]
+    ]
+    sarif = cli("audit", path, "--db", OSV_DIR, "--format", "sarif")
+    assert sarif.code == 1
+    assert_valid_sarif(sarif.out)  # a build requirement has no line of its own: the lock's

@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 from referencing import Registry, Resource
 
 from safeinstall.errors import UsageError
+from safeinstall.lock.model import BuildSet
 from safeinstall.report.sbom import purl, timestamp, to_cyclonedx
 from tests.support.fixtures import Result
 from tests.support.locks import INDEX, lock, package, sha, write
@@ -173,3 +177,28 @@ def test_no_lock_is_a_usage_error(
     result = cli("sbom")
     assert result.code == 2
     assert "no lock found" in result.err
+
+
+def test_build_requirements_are_build_time_components() -> None:
+    """What a locked sdist builds with runs at install: it is in the bill, as a component outside
+    the runtime graph (scope ``excluded``), naming the sdist it builds."""
+    flit = package("flit-core", "3.12.0", files=["flit_core-3.12.0-py3-none-any.whl"])
+    shared = package("lib", "2.0+local.1", files=["lib-2.0+local.1-py3-none-any.whl"])
+    builds = (BuildSet(canonicalize_name("native"), Version("3.0"), sha("sdist"), (flit, shared)),)
+    bill = to_cyclonedx(
+        replace(LOCK, builds=builds), tool_version="0.1.0", when=datetime(2026, 1, 2, tzinfo=UTC)
+    )
+    validator().validate(bill)
+    by_name = {c["name"]: c for c in bill["components"]}
+    built_with = {"name": "safeinstall:build-requirement-of", "value": "native==3.0"}
+    assert by_name["flit-core"]["scope"] == "excluded"
+    assert built_with in by_name["flit-core"]["properties"]
+    assert by_name["flit-core"]["hashes"] == [
+        {"alg": "SHA-256", "content": sha("flit_core-3.12.0-py3-none-any.whl")}
+    ]
+    # a runtime package that also builds the sdist stays a runtime component, marked so
+    assert "scope" not in by_name["lib"]
+    assert built_with in by_name["lib"]["properties"]
+    assert [c["name"] for c in bill["components"]].count("lib") == 1
+    refs = {d["ref"] for d in bill["dependencies"]}
+    assert by_name["flit-core"]["bom-ref"] not in refs  # not in the runtime graph
