@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -94,13 +93,22 @@ class Target(Frozen):
         return {**dict(self.environment), "extra": extra}
 
 
-@dataclass(frozen=True, slots=True)
-class _Platform:
+class _Platform(Frozen):
+    __slots__ = ("machine", "os_name", "platforms", "sys_platform", "system")
     sys_platform: str
     system: str
     os_name: str
     machine: str
     platforms: tuple[str, ...]  # wheel platform tags, most preferred first
+
+    def __init__(
+        self, sys_platform: str, system: str, os_name: str, machine: str, platforms: tuple[str, ...]
+    ) -> None:
+        _set(self, "sys_platform", sys_platform)
+        _set(self, "system", system)
+        _set(self, "os_name", os_name)
+        _set(self, "machine", machine)
+        _set(self, "platforms", platforms)
 
 
 def _manylinux(glibc: tuple[int, int], arch: str) -> tuple[str, ...]:

@@ -221,6 +221,7 @@ NOT_LOADED_BY_HOOKS = (
     "safeinstall.audit",
     "safeinstall.report",
     "safeinstall.lock.make",  # `lock --check` reads the digest helpers only
+    "safeinstall.files.atomic",  # writing a lock: `lock --check` writes nothing
 )
 
 

@@ -19,6 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
+from safeinstall.frozen import Frozen, _set
 from safeinstall.lock.header import (
     ALLOW_FRESH_PREFIX,
     BUILD_PIN_PREFIX,
@@ -75,16 +76,28 @@ class LockedPackage:
         return tuple(sorted({f.sha256 for f in self.files}))
 
 
-@dataclass(frozen=True, slots=True)
-class BuildSet:
+class BuildSet(Frozen):
     """What one locked sdist is built with: its build requirements (``[build-system] requires``
     and what its backend asks for), resolved under the policy when the lock was made, each
     pinned with its wheels' hashes. ``install`` builds the sdist from these files only."""
 
+    __slots__ = ("name", "packages", "sdist", "version")
     name: NormalizedName
     version: Version
     sdist: str  # the sha256 of the sdist it builds
     packages: tuple[LockedPackage, ...]  # sorted by name; no markers: resolved for one build
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        version: Version,
+        sdist: str,
+        packages: tuple[LockedPackage, ...],
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "sdist", sdist)
+        _set(self, "packages", packages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +201,8 @@ def read_requirements_txt(text: str, path: str) -> Lock:
             builds.append(_build_heading(line[len(BUILD_PREFIX) :], Location(path, lineno)))
         elif builds and line.startswith(BUILD_PIN_PREFIX):
             pin = _package_line(line[len(BUILD_PIN_PREFIX) :].strip(), Location(path, lineno))
-            builds[-1] = replace(builds[-1], packages=(*builds[-1].packages, pin))
+            last = builds[-1]
+            builds[-1] = BuildSet(last.name, last.version, last.sdist, (*last.packages, pin))
         elif line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
         elif line.startswith(NOTE_PREFIX) and not pins:

@@ -12,6 +12,8 @@ from safeinstall.errors import InputError, IntegrityError, ResolutionError
 from safeinstall.lock.make import from_resolution
 from safeinstall.lock.model import (
     Lock,
+    LockedFile,
+    LockedPackage,
     input_digest,
     read_requirements_txt,
     to_requirements_txt,
@@ -194,3 +196,56 @@ def test_lock_model_is_frozen() -> None:
     with pytest.raises(AttributeError):
         lock.digest = "x"  # type: ignore[misc]
     assert target_for("3.12", "linux") == TARGETS[0]
+
+
+H = "a" * 64
+
+
+@pytest.mark.parametrize(
+    "pin",
+    [
+        "Lib_Name==1.0",
+        "a==2024.1.15",
+        "lib==1.0rc1.post2.dev3",
+        "lib==v1.0",  # not the plain form: read by Requirement
+        "lib == 1.0",
+        "lib[extra]==1.0",
+        "lib==1.0+local",
+        "lib==1!2.0",
+        "lib==1.0 ; python_version < '3.12'",
+        "lib==1.0; sys_platform=='linux'",
+    ],
+)
+def test_a_plain_pin_reads_as_packagings_requirement_reads_it(pin: str) -> None:
+    """Lines in the form safeinstall writes are read without packaging's Requirement: the
+    package read must be the one Requirement reads, for every form."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lock = read_requirements_txt(f"{pin} \\\n    --hash=sha256:{H}\n", "req.txt")
+    req = Requirement(pin)
+    (spec,) = req.specifier
+    assert lock.packages == (
+        LockedPackage(
+            canonicalize_name(req.name),
+            Version(spec.version),
+            (LockedFile(H),),
+            marker=str(req.marker) if req.marker else None,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("pin", "error"),
+    [
+        ("lib==1.*", "not pinned"),
+        ("lib===1.0", "not pinned"),
+        ("lib==1.0,==1.0", "not pinned"),
+        ("-lib==1.0", "not a requirement"),
+        ("lib==1.0.", "not a requirement"),
+        ("lib==1.0 ; os_name == 'nt' and", "not a requirement"),
+    ],
+)
+def test_a_pin_that_is_not_plain_is_refused_as_before(pin: str, error: str) -> None:
+    with pytest.raises(InputError, match=error):
+        read_requirements_txt(f"{pin} --hash=sha256:{H}\n", "req.txt")
