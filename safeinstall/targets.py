@@ -16,8 +16,9 @@ A named platform is CPython: ``cpXY``, ``abi3`` and pure-Python tags.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
+from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, default_environment
 from packaging.tags import (
@@ -31,6 +32,7 @@ from packaging.tags import (
 from packaging.version import Version
 
 from safeinstall.errors import Location, PolicyConfigError, UsageError
+from safeinstall.frozen import Frozen, _set
 
 # CPython minor versions a policy ``environments`` expression is expanded over.
 KNOWN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -38,28 +40,75 @@ GLIBC = (2, 28)
 MACOS = (13, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One environment to resolve for."""
+class Target(Frozen):
+    """One environment to resolve for.
 
+    ``tags`` (supported wheel tags, most preferred first) may be given as a function that lists
+    them: a target named on the command line computes its hundreds of tags only when something
+    asks for them (the resolver does; `lock --check`, whose digest names the target by its
+    name, version and marker, does not). Equal targets have equal tags, computed or not."""
+
+    __slots__ = ("_tags", "environment", "marker", "name", "python_version")
     name: str  # short label, e.g. "cp3.13-linux-x86_64"
     python_version: Version  # the full version markers and requires-python are checked against
     environment: tuple[tuple[str, str], ...]  # PEP 508 marker environment (without ``extra``)
-    tags: tuple[Tag, ...]  # supported wheel tags, most preferred first
     marker: str  # a PEP 508 expression true exactly on this target (used when merging)
+    _tags: tuple[Tag, ...] | Callable[[], tuple[Tag, ...]]
+
+    def __init__(
+        self,
+        name: str,
+        python_version: Version,
+        environment: tuple[tuple[str, str], ...],
+        tags: tuple[Tag, ...] | Callable[[], tuple[Tag, ...]],
+        marker: str,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "python_version", python_version)
+        _set(self, "environment", environment)
+        _set(self, "marker", marker)
+        _set(self, "_tags", tags)
+
+    @property
+    def tags(self) -> tuple[Tag, ...]:
+        """Supported wheel tags, most preferred first (computed on first use)."""
+        tags = self._tags
+        if callable(tags):
+            tags = tags()
+            _set(self, "_tags", tags)
+        return tags
+
+    def _fields(self) -> tuple[Any, ...]:  # the tags themselves, not how they are computed
+        return (self.name, self.python_version, self.environment, self.marker, self.tags)
+
+    def __repr__(self) -> str:
+        return (
+            f"Target(name={self.name!r}, python_version={self.python_version!r}, "
+            f"environment={self.environment!r}, tags=<{len(self.tags)} tags>, "
+            f"marker={self.marker!r})"
+        )
 
     def env(self, extra: str = "") -> dict[str, str]:
         """The marker environment, with ``extra`` set for evaluating metadata markers."""
         return {**dict(self.environment), "extra": extra}
 
 
-@dataclass(frozen=True, slots=True)
-class _Platform:
+class _Platform(Frozen):
+    __slots__ = ("machine", "os_name", "platforms", "sys_platform", "system")
     sys_platform: str
     system: str
     os_name: str
     machine: str
     platforms: tuple[str, ...]  # wheel platform tags, most preferred first
+
+    def __init__(
+        self, sys_platform: str, system: str, os_name: str, machine: str, platforms: tuple[str, ...]
+    ) -> None:
+        _set(self, "sys_platform", sys_platform)
+        _set(self, "system", system)
+        _set(self, "os_name", os_name)
+        _set(self, "machine", machine)
+        _set(self, "platforms", platforms)
 
 
 def _manylinux(glibc: tuple[int, int], arch: str) -> tuple[str, ...]:
@@ -156,7 +205,8 @@ def _selector(short: str, sys_platform: str, machine: str) -> str:
 
 def current_target() -> Target:
     """The running interpreter: its marker environment and every tag it supports."""
-    return interpreter_target({k: str(v) for k, v in default_environment().items()}, sys_tags())
+    environment = {k: str(v) for k, v in default_environment().items()}
+    return _interpreter_target(environment, lambda: tuple(sys_tags()))
 
 
 def interpreter_target(environment: Mapping[str, str], tags: Iterable[Tag]) -> Target:
@@ -164,13 +214,19 @@ def interpreter_target(environment: Mapping[str, str], tags: Iterable[Tag]) -> T
 
     Named like ``current_target``, so a lock made for an interpreter is fresh for
     ``safeinstall lock --check`` run by that same interpreter."""
+    return _interpreter_target(environment, tuple(tags))
+
+
+def _interpreter_target(
+    environment: Mapping[str, str], tags: tuple[Tag, ...] | Callable[[], tuple[Tag, ...]]
+) -> Target:
     short, machine = environment["python_version"], environment["platform_machine"]
     sys_platform = environment["sys_platform"]
     return Target(
         name=f"current (cp{short}-{sys_platform}-{machine})",
         python_version=Version(environment["python_full_version"]),
         environment=tuple(sorted(environment.items())),
-        tags=tuple(tags),
+        tags=tags,
         marker=_selector(short, sys_platform, machine),
     )
 
@@ -193,7 +249,7 @@ def _make(short: str, full: str, plat: _Platform, label: str) -> Target:
         name=f"cp{short}-{label}",
         python_version=Version(full),
         environment=tuple(sorted(env.items())),
-        tags=_tags(short, plat.platforms),
+        tags=partial(_tags, short, plat.platforms),
         marker=_selector(short, plat.sys_platform, plat.machine),
     )
 

@@ -221,6 +221,8 @@ NOT_LOADED_BY_HOOKS = (
     "safeinstall.audit",
     "safeinstall.report",
     "safeinstall.lock.make",  # `lock --check` reads the digest helpers only
+    "safeinstall.files.atomic",  # writing a lock: `lock --check` writes nothing
+    "hashlib",  # loads OpenSSL: the digests use CPython's own sha256 (lock/content.py)
 )
 
 

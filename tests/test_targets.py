@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from packaging.markers import Marker
 from packaging.tags import Tag, sys_tags
 from packaging.version import Version
 
+from safeinstall import targets
 from safeinstall.errors import PolicyConfigError, UsageError
+from safeinstall.lock.model import input_digest
 from safeinstall.targets import (
+    Target,
     current_target,
     tag_ranks,
     target_for,
@@ -132,3 +137,35 @@ def test_tag_ranks_follow_target_order() -> None:
     ranks = tag_ranks(target)
     assert ranks[target.tags[0]] == 0
     assert ranks[Tag("py3", "none", "any")] > ranks[Tag("cp312", "abi3", "manylinux_2_17_x86_64")]
+
+
+def test_a_targets_tags_are_computed_only_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lock --check` digests targets by name, version and marker: the hundreds of wheel tags
+    of a target named on the command line are not computed for it (nor for the interpreter's)."""
+    calls: list[str] = []
+    real = targets._tags
+
+    def counted(short: str, platforms: tuple[str, ...]) -> tuple[Tag, ...]:
+        calls.append(short)
+        return real(short, platforms)
+
+    monkeypatch.setattr(targets, "_tags", counted)
+    chosen = targets_for("3.12,3.13", "linux")
+    digest = input_digest([b"requests"], None, chosen, "0")
+    assert calls == []
+    assert input_digest([b"requests"], None, chosen, "0") == digest
+    tags = chosen[0].tags
+    assert calls == ["3.12"]
+    assert tags[0] == Tag("cp312", "cp312", "manylinux_2_28_x86_64")
+    assert chosen[0].tags is tags  # computed once
+    assert calls == ["3.12"]
+
+
+def test_a_lazy_target_equals_one_given_its_tags() -> None:
+    lazy = target_for("3.13", "macos")
+    eager = Target(lazy.name, lazy.python_version, lazy.environment, lazy.tags, lazy.marker)
+    fresh = target_for("3.13", "macos")
+    assert fresh == eager and hash(fresh) == hash(eager)
+    assert fresh != target_for("3.13", "linux")
+    assert pickle.loads(pickle.dumps(target_for("3.13", "macos"))) == eager
+    assert current_target().tags == tuple(sys_tags())

@@ -72,7 +72,12 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         look_up_in_background()
     targets = choose_targets(policy, args.python_version, args.platform)
     inputs_read = read_inputs(
-        inputs, policy, extras=args.extra, all_extras=args.all_extras, groups=args.group
+        inputs,
+        policy,
+        extras=args.extra,
+        all_extras=args.all_extras,
+        groups=args.group,
+        roots=not args.check,  # the digest covers the inputs' bytes: --check needs no roots
     )
     if args.check:
         relock = partial(_command_line, args, inputs, output)

@@ -9,26 +9,38 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 
 from safeinstall import __version__
 from safeinstall.errors import InputError, Location, PolicyError, UsageError
+from safeinstall.frozen import Frozen, _set
 from safeinstall.guard.findings import Finding
 from safeinstall.lock.model import input_digest
 from safeinstall.lock.recipe import Recipe
 from safeinstall.policy.model import Policy
-from safeinstall.requirements.pep508 import Root
 from safeinstall.targets import Target
 
+if TYPE_CHECKING:
+    from safeinstall.requirements.pep508 import Root
 
-@dataclass(frozen=True, slots=True)
-class LockInputs:
-    roots: tuple[Root, ...]
+
+class LockInputs(Frozen):
+    """The roots read from the inputs, the files read and what the freshness digest covers."""
+
+    __slots__ = ("digest_parts", "files", "roots")
+    roots: tuple[Root, ...]  # empty when read with ``roots=False``
     files: tuple[str, ...]  # every file read, includes too
     digest_parts: tuple[bytes, ...]  # what the lock's freshness digest covers
+
+    def __init__(
+        self, roots: tuple[Root, ...], files: tuple[str, ...], digest_parts: tuple[bytes, ...]
+    ) -> None:
+        _set(self, "roots", roots)
+        _set(self, "files", files)
+        _set(self, "digest_parts", digest_parts)
 
 
 def read_inputs(
@@ -39,23 +51,26 @@ def read_inputs(
     all_extras: bool = False,
     groups: Sequence[str] = (),
     contents: Mapping[Path, bytes] | None = None,
+    roots: bool = True,
 ) -> LockInputs:
     """The roots and freshness digest of ``paths``, refused when the policy finds a problem.
 
     ``contents`` maps a file (by resolved path) to bytes to use instead of what is on disk:
-    `install PKG` resolves an edited input before it writes it.
+    `install PKG` resolves an edited input before it writes it. ``roots=False`` (`lock
+    --check`): the inputs are checked and digested alike, but no root is built (the digest
+    covers the files' bytes, not the roots), and ``roots`` is empty.
     """
     from safeinstall.filekind import file_kind
     from safeinstall.guard.rules import Rules
     from safeinstall.requirements.file import parse_requirements, parse_requirements_text
-    from safeinstall.requirements.pep508 import parse_pep508
+    from safeinstall.requirements.pep508 import Root, parse_pep508
     from safeinstall.requirements.syntax import decode
 
     def edited(path: Path | str) -> bytes | None:
         return contents.get(Path(path).resolve()) if contents else None
 
     checker = Rules(policy)
-    roots: list[Root] = []
+    wanted: list[Root] = []
     files: list[str] = []
     findings: list[Finding] = []
     for path in paths:
@@ -68,8 +83,8 @@ def read_inputs(
         if kind == "pyproject":
             findings += checker.pyproject(path, edited(path))
             requirements = _pyproject_requirements(path, extras, all_extras, groups, edited(path))
-            for text, where in requirements:
-                roots.append(Root(parse_pep508(text, where), str(where)))
+            for text, where in requirements if roots else ():
+                wanted.append(Root(parse_pep508(text, where), str(where)))
             files.append(str(path))
             continue
         raw = edited(path)
@@ -87,8 +102,8 @@ def read_inputs(
                     location=req.location,
                     hint="move the pins into the requirements, or remove the -c line",
                 )
-            if req.kind == "named":
-                roots.append(Root(_as_requirement(req.line, req), str(req.location)))
+            if req.kind == "named" and roots:
+                wanted.append(Root(_as_requirement(req.line, req), str(req.location)))
     if findings:
         raise PolicyError(
             "the inputs break the policy:\n"
@@ -99,7 +114,7 @@ def read_inputs(
     for name in dict.fromkeys(files):
         raw = edited(name)
         parts += [name.encode(), Path(name).read_bytes() if raw is None else raw]
-    return LockInputs(tuple(roots), tuple(dict.fromkeys(files)), tuple(parts))
+    return LockInputs(tuple(wanted), tuple(dict.fromkeys(files)), tuple(parts))
 
 
 def read_recipe_inputs(
@@ -230,11 +245,11 @@ def digest_for(
     from safeinstall.policy.model import ENV_OVERRIDES
 
     raw = policy_bytes(policy, contents)
-    overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _set(k)]
+    overrides = [f"{k}={os.environ[k].strip()}" for k in sorted(ENV_OVERRIDES) if _is_set(k)]
     if overrides:
         raw = (raw or b"") + ("\n# overrides\n" + "\n".join(overrides)).encode()
     return input_digest(inputs.digest_parts, raw, targets, __version__)
 
 
-def _set(variable: str) -> bool:
+def _is_set(variable: str) -> bool:
     return bool(os.environ.get(variable, "").strip())

@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
-from safeinstall.files.atomic import advisory_lock, replace_file
+from safeinstall.frozen import Frozen, _set
 from safeinstall.lock.header import (
     ALLOW_FRESH_PREFIX,
     BUILD_PIN_PREFIX,
@@ -76,16 +76,28 @@ class LockedPackage:
         return tuple(sorted({f.sha256 for f in self.files}))
 
 
-@dataclass(frozen=True, slots=True)
-class BuildSet:
+class BuildSet(Frozen):
     """What one locked sdist is built with: its build requirements (``[build-system] requires``
     and what its backend asks for), resolved under the policy when the lock was made, each
     pinned with its wheels' hashes. ``install`` builds the sdist from these files only."""
 
+    __slots__ = ("name", "packages", "sdist", "version")
     name: NormalizedName
     version: Version
     sdist: str  # the sha256 of the sdist it builds
     packages: tuple[LockedPackage, ...]  # sorted by name; no markers: resolved for one build
+
+    def __init__(
+        self,
+        name: NormalizedName,
+        version: Version,
+        sdist: str,
+        packages: tuple[LockedPackage, ...],
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "sdist", sdist)
+        _set(self, "packages", packages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +140,9 @@ def input_digest(
     tool_version: str,
 ) -> str:
     """``sha256:<hex>`` over everything the lock depends on except the index's contents."""
-    import hashlib
+    from safeinstall.lock.content import sha256  # not hashlib: spares the hook OpenSSL
 
-    digest = hashlib.sha256()
+    digest = sha256()
 
     def part(label: bytes, data: bytes) -> None:
         digest.update(label + len(data).to_bytes(8, "big") + data)
@@ -182,36 +194,35 @@ def read_requirements_txt(text: str, path: str) -> Lock:
     digest = content = ""
     environments: list[str] = []
     notes: list[str] = []
-    packages: list[LockedPackage] = []
+    pins: list[tuple[_Pin, dict[str, Any]]] = []  # each package, and what its comments add
     builds: list[BuildSet] = []
     for lineno, line in _logical_lines(text):
         if line.startswith(BUILD_PREFIX):
             builds.append(_build_heading(line[len(BUILD_PREFIX) :], Location(path, lineno)))
         elif builds and line.startswith(BUILD_PIN_PREFIX):
             pin = _package_line(line[len(BUILD_PIN_PREFIX) :].strip(), Location(path, lineno))
-            builds[-1] = replace(builds[-1], packages=(*builds[-1].packages, pin))
+            last = builds[-1]
+            builds[-1] = BuildSet(last.name, last.version, last.sdist, (*last.packages, pin))
         elif line.startswith(DIGEST_PREFIX):
             digest = line[len(DIGEST_PREFIX) :].strip()
-        elif line.startswith(NOTE_PREFIX) and not packages:
+        elif line.startswith(NOTE_PREFIX) and not pins:
             notes.append(line[len(NOTE_PREFIX) :].strip())
         elif line.startswith(CONTENT_PREFIX):
             content = line[len(CONTENT_PREFIX) :].strip()
         elif line.startswith(ENVIRONMENT_PREFIX):
             marker = line.removeprefix(ENVIRONMENT_PREFIX).strip()
             environments.append(_environment(marker, Location(path, lineno)))
-        elif packages and line.startswith(ALLOW_FRESH_PREFIX):
-            why = line[len(ALLOW_FRESH_PREFIX) :].strip()
-            packages[-1] = replace(packages[-1], allow_fresh=why)
-        elif packages and line.startswith(LICENSE_PREFIX):
-            packages[-1] = replace(packages[-1], license=line[len(LICENSE_PREFIX) :].strip())
-        elif packages and line.startswith(VIA_PREFIX):
-            via = tuple(v.strip() for v in line[len(VIA_PREFIX) :].split(","))
-            packages[-1] = replace(packages[-1], via=via)
+        elif pins and line.startswith(ALLOW_FRESH_PREFIX):
+            pins[-1][1]["allow_fresh"] = line[len(ALLOW_FRESH_PREFIX) :].strip()
+        elif pins and line.startswith(LICENSE_PREFIX):
+            pins[-1][1]["license"] = line[len(LICENSE_PREFIX) :].strip()
+        elif pins and line.startswith(VIA_PREFIX):
+            pins[-1][1]["via"] = tuple(v.strip() for v in line[len(VIA_PREFIX) :].split(","))
         if not line or line.startswith("#"):
             continue
-        packages.append(_package_line(line, Location(path, lineno)))
+        pins.append((_pin(line, Location(path, lineno)), {}))
     return Lock(
-        tuple(packages),
+        tuple([LockedPackage(*pin, **comments) for pin, comments in pins]),
         digest,
         tuple(environments),
         notes=tuple(notes),
@@ -279,12 +290,50 @@ def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
         yield start, buffer.strip()
 
 
+# name, version, files, marker: what a pin line says
+_Pin = tuple[NormalizedName, Version, tuple[LockedFile, ...], str | None]
+
+# ``name==version`` for a plain name and a version in the form safeinstall writes (no marker, no
+# extras, no spaces): packaging's Requirement reads it alike, so it is read without one; any
+# other line goes through Requirement
+_PLAIN_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)=="
+    r"([0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?)"
+)
+
+
 def _package_line(line: str, where: Location) -> LockedPackage:
+    return LockedPackage(*_pin(line, where))
+
+
+def _pin(line: str, where: Location) -> _Pin:
+    req_text, *hash_texts = re.split(r"\s+--hash[= ]", line)
+    plain = _PLAIN_PIN.fullmatch(req_text)
+    if plain is not None:
+        name, version, marker = plain[1], plain[2], None
+    else:
+        name, version, marker = _requirement_pin(req_text, where)
+    files = []
+    for text in hash_texts:
+        algorithm, _, value = text.strip().partition(":")
+        if algorithm != "sha256" or not SHA256.fullmatch(value):
+            raise InputError(
+                f"{name} has an invalid hash {text.strip()!r}",
+                location=where,
+                hint="regenerate the lock",
+            )
+        files.append(LockedFile(value))
+    if not files:
+        raise InputError(f"{name} has no hash", location=where, hint="regenerate the lock")
+    return canonicalize_name(name), Version(version), tuple(files), marker
+
+
+def _requirement_pin(text: str, where: Location) -> tuple[str, str, str | None]:
+    """(name, version, marker) of a pin that is not plain ``name==version``."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    req_text, *hash_texts = re.split(r"\s+--hash[= ]", line)
     try:
-        req = Requirement(req_text)
+        req = Requirement(text)
     except InvalidRequirement as exc:
         raise InputError(
             f"not a requirement: {exc}", location=where, hint="regenerate the lock"
@@ -303,24 +352,7 @@ def _package_line(line: str, where: Location) -> LockedPackage:
         raise InputError(
             f"{req.name} is not pinned with ==", location=where, hint="regenerate the lock"
         )
-    files = []
-    for text in hash_texts:
-        algorithm, _, value = text.strip().partition(":")
-        if algorithm != "sha256" or not SHA256.fullmatch(value):
-            raise InputError(
-                f"{req.name} has an invalid hash {text.strip()!r}",
-                location=where,
-                hint="regenerate the lock",
-            )
-        files.append(LockedFile(value))
-    if not files:
-        raise InputError(f"{req.name} has no hash", location=where, hint="regenerate the lock")
-    return LockedPackage(
-        canonicalize_name(req.name),
-        Version(specs[0].version),
-        tuple(files),
-        marker=str(req.marker) if req.marker else None,
-    )
+    return req.name, specs[0].version, str(req.marker) if req.marker else None
 
 
 def update_file(path: Path, produce: Callable[[bytes | None], bytes]) -> bool:
@@ -329,6 +361,8 @@ def update_file(path: Path, produce: Callable[[bytes | None], bytes]) -> bool:
     ``produce`` runs (resolves) under the advisory lock before anything is written; if it raises,
     the file is left byte-identical. A symlinked path is refused before any work is done.
     """
+    from safeinstall.files.atomic import advisory_lock, replace_file  # `lock --check` writes none
+
     path = Path(path)
     if path.is_symlink():
         raise InputError(

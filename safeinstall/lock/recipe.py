@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,6 +20,7 @@ from packaging.utils import canonicalize_name
 
 from safeinstall.errors import InputError, Location, UsageError
 from safeinstall.filekind import is_pylock
+from safeinstall.frozen import Frozen, _set
 from safeinstall.policy.model import PackageRule
 
 _HEADER = "# To update it, run:"
@@ -157,17 +157,44 @@ def default_output(inputs: list[Path]) -> Path:
     return Path("requirements.txt")
 
 
-@dataclass(frozen=True, slots=True)
-class Recipe:
+class Recipe(Frozen):
     """What `safeinstall lock` was given to make a lock."""
 
+    __slots__ = (
+        "all_extras",
+        "command",
+        "extras",
+        "groups",
+        "inputs",
+        "platform",
+        "python_version",
+    )
     inputs: tuple[Path, ...]
     command: str  # as recorded, kept in the relocked file's header
-    python_version: str | None = None
-    platform: str | None = None
-    extras: tuple[str, ...] = ()
-    all_extras: bool = False
-    groups: tuple[str, ...] = ()
+    python_version: str | None
+    platform: str | None
+    extras: tuple[str, ...]
+    all_extras: bool
+    groups: tuple[str, ...]
+
+    def __init__(
+        self,
+        inputs: tuple[Path, ...],
+        command: str,
+        *,
+        python_version: str | None = None,
+        platform: str | None = None,
+        extras: tuple[str, ...] = (),
+        all_extras: bool = False,
+        groups: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "inputs", inputs)
+        _set(self, "command", command)
+        _set(self, "python_version", python_version)
+        _set(self, "platform", platform)
+        _set(self, "extras", extras)
+        _set(self, "all_extras", all_extras)
+        _set(self, "groups", groups)
 
 
 def find_recipe(path: Path, text: str) -> Recipe:

@@ -12,6 +12,8 @@ from safeinstall.errors import InputError, IntegrityError, ResolutionError
 from safeinstall.lock.make import from_resolution
 from safeinstall.lock.model import (
     Lock,
+    LockedFile,
+    LockedPackage,
     input_digest,
     read_requirements_txt,
     to_requirements_txt,
@@ -194,3 +196,81 @@ def test_lock_model_is_frozen() -> None:
     with pytest.raises(AttributeError):
         lock.digest = "x"  # type: ignore[misc]
     assert target_for("3.12", "linux") == TARGETS[0]
+
+
+H = "a" * 64
+
+
+@pytest.mark.parametrize(
+    "pin",
+    [
+        "Lib_Name==1.0",
+        "a==2024.1.15",
+        "lib==1.0rc1.post2.dev3",
+        "lib==v1.0",  # not the plain form: read by Requirement
+        "lib == 1.0",
+        "lib[extra]==1.0",
+        "lib==1.0+local",
+        "lib==1!2.0",
+        "lib==1.0 ; python_version < '3.12'",
+        "lib==1.0; sys_platform=='linux'",
+    ],
+)
+def test_a_plain_pin_reads_as_packagings_requirement_reads_it(pin: str) -> None:
+    """Lines in the form safeinstall writes are read without packaging's Requirement: the
+    package read must be the one Requirement reads, for every form."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lock = read_requirements_txt(f"{pin} \\\n    --hash=sha256:{H}\n", "req.txt")
+    req = Requirement(pin)
+    (spec,) = req.specifier
+    assert lock.packages == (
+        LockedPackage(
+            canonicalize_name(req.name),
+            Version(spec.version),
+            (LockedFile(H),),
+            marker=str(req.marker) if req.marker else None,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("pin", "error"),
+    [
+        ("lib==1.*", "not pinned"),
+        ("lib===1.0", "not pinned"),
+        ("lib==1.0,==1.0", "not pinned"),
+        ("-lib==1.0", "not a requirement"),
+        ("lib==1.0.", "not a requirement"),
+        ("lib==1.0 ; os_name == 'nt' and", "not a requirement"),
+    ],
+)
+def test_a_pin_that_is_not_plain_is_refused_as_before(pin: str, error: str) -> None:
+    with pytest.raises(InputError, match=error):
+        read_requirements_txt(f"{pin} --hash=sha256:{H}\n", "req.txt")
+
+
+def test_the_digests_are_hashlibs_sha256() -> None:
+    """The digests hash with CPython's own sha256 module, not hashlib's OpenSSL: the same
+    bytes, so every recorded digest still holds."""
+    import hashlib
+
+    from safeinstall.lock.content import sha256
+    from safeinstall.targets import target_for
+
+    for data in (b"", b"abc", bytes(range(256)) * 300):
+        ours = sha256()
+        ours.update(data)
+        assert ours.hexdigest() == hashlib.sha256(data).hexdigest()
+    target = target_for("3.13", "linux")
+    expected = hashlib.sha256()
+    for label, data in (
+        (b"tool", b"9.9"),
+        (b"input", b"requests"),
+        (b"policy", b"<default>"),
+        (b"target", f"{target.name}|3.13.0|{target.marker}".encode()),
+    ):
+        expected.update(label + len(data).to_bytes(8, "big") + data)
+    got = input_digest([b"requests"], None, [target], "9.9")
+    assert got == "sha256:" + expected.hexdigest()
