@@ -222,7 +222,6 @@ NOT_LOADED_BY_HOOKS = (
     "safeinstall.report",
     "safeinstall.lock.make",  # `lock --check` reads the digest helpers only
     "safeinstall.files.atomic",  # writing a lock: `lock --check` writes nothing
-    "hashlib",  # loads OpenSSL: the digests use CPython's own sha256 (lock/content.py)
 )
 
 

@@ -13,9 +13,9 @@ by hand) is not held to one.
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from safeinstall.errors import IntegrityError, Location
 
@@ -23,31 +23,11 @@ if TYPE_CHECKING:
     from safeinstall.lock.model import BuildSet, Lock, LockedPackage
 
 
-class Hash(Protocol):
-    def update(self, data: bytes, /) -> None: ...
-    def hexdigest(self) -> str: ...
-
-
-def sha256() -> Hash:
-    """A new sha256 hash, from CPython's own sha256 module when it has one (``_sha256`` in 3.11,
-    ``_sha2`` since 3.12): ``hashlib`` loads OpenSSL, which costs a `lock --check` hook run 5%
-    of its time for two digests of a few kilobytes. The same algorithm: the same bytes."""
-    for name in ("_sha2", "_sha256"):
-        try:
-            new = importlib.import_module(name).sha256
-        except (ImportError, AttributeError):
-            continue
-        return new()  # type: ignore[no-any-return]
-    import hashlib  # a Python built without them
-
-    return hashlib.sha256()
-
-
 def content_digest(lock: Lock) -> str:
     """``sha256:<hex>`` over the targets and, per package, name, version, marker, index, its
     ``--allow-fresh`` record and every file's sha256, name and URL (in a canonical order); then
     each sdist's build environment: the sdist's pin and hash, and its build pins likewise."""
-    digest = sha256()
+    digest = hashlib.sha256()
     parts = [("environment", e) for e in sorted(lock.environments)]
     parts.append(("requires-python", lock.requires_python or ""))
     for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version, p.marker or "")):

@@ -140,9 +140,9 @@ def input_digest(
     tool_version: str,
 ) -> str:
     """``sha256:<hex>`` over everything the lock depends on except the index's contents."""
-    from safeinstall.lock.content import sha256  # not hashlib: spares the hook OpenSSL
+    import hashlib
 
-    digest = sha256()
+    digest = hashlib.sha256()
 
     def part(label: bytes, data: bytes) -> None:
         digest.update(label + len(data).to_bytes(8, "big") + data)

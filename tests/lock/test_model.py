@@ -249,28 +249,3 @@ def test_a_plain_pin_reads_as_packagings_requirement_reads_it(pin: str) -> None:
 def test_a_pin_that_is_not_plain_is_refused_as_before(pin: str, error: str) -> None:
     with pytest.raises(InputError, match=error):
         read_requirements_txt(f"{pin} --hash=sha256:{H}\n", "req.txt")
-
-
-def test_the_digests_are_hashlibs_sha256() -> None:
-    """The digests hash with CPython's own sha256 module, not hashlib's OpenSSL: the same
-    bytes, so every recorded digest still holds."""
-    import hashlib
-
-    from safeinstall.lock.content import sha256
-    from safeinstall.targets import target_for
-
-    for data in (b"", b"abc", bytes(range(256)) * 300):
-        ours = sha256()
-        ours.update(data)
-        assert ours.hexdigest() == hashlib.sha256(data).hexdigest()
-    target = target_for("3.13", "linux")
-    expected = hashlib.sha256()
-    for label, data in (
-        (b"tool", b"9.9"),
-        (b"input", b"requests"),
-        (b"policy", b"<default>"),
-        (b"target", f"{target.name}|3.13.0|{target.marker}".encode()),
-    ):
-        expected.update(label + len(data).to_bytes(8, "big") + data)
-    got = input_digest([b"requests"], None, [target], "9.9")
-    assert got == "sha256:" + expected.hexdigest()
