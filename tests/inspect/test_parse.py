@@ -38,4 +38,3 @@ def test_a_parse_that_always_trips_it_is_uninspectable_not_an_error(
     assert inspect_source(DECODED_EXEC, "pkg/m.py") == [
         ("code-uninspectable", None, f"pkg/m.py could not be parsed here ({MISMATCH})")
     ]
-
