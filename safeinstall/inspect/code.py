@@ -24,12 +24,25 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib.util
-import re
 import threading
 import warnings
 from collections.abc import Iterator
 
-from safeinstall.inspect.text import BLOB_CHARS, blob_hit, hidden_chars
+from safeinstall.inspect.names import (
+    CODECS,
+    CREDENTIAL_FILE,
+    DECODERS,
+    EXEC,
+    NETWORK,
+    PROCESS,
+    PROCESS_PREFIXES,
+    SECRET_VAR,
+    STARTUP_NAME,
+    WRITE_METHODS,
+    WRITES,
+    may_hit,
+)
+from safeinstall.inspect.text import blob_hit, hidden_chars, may_hold_blob
 
 Hit = tuple[str, int | None, str]
 # One parse at a time: in CPython 3.11 the AST constructor's recursion counter is shared by the
@@ -53,111 +66,21 @@ def _parse(text: str, file: str) -> ast.Module:
         return ast.parse(text, file)
 
 
-_DECODERS = frozenset(
-    {
-        "b64decode",
-        "b32decode",
-        "b16decode",
-        "b85decode",
-        "a85decode",
-        "urlsafe_b64decode",
-        "standard_b64decode",
-        "decodebytes",
-        "decodestring",
-        "decompress",
-        "unhexlify",
-        "a2b_base64",
-        "a2b_hex",
-        "fromhex",
-    }
-)
-_CODECS = re.compile(r"(?i)rot.?13|base.?64|hex|zlib|bz2|lzma|uu")
-_EXEC = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"})
-_PROCESS = frozenset(
-    {
-        "subprocess.run",
-        "subprocess.call",
-        "subprocess.check_call",
-        "subprocess.check_output",
-        "subprocess.Popen",
-        "subprocess.getoutput",
-        "subprocess.getstatusoutput",
-        "os.system",
-        "os.popen",
-        "os.startfile",
-        "pty.spawn",
-        "asyncio.create_subprocess_exec",
-        "asyncio.create_subprocess_shell",
-    }
-)
-_PROCESS_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
-_NETWORK = frozenset(
-    {
-        "urllib.request.urlopen",
-        "urllib.request.urlretrieve",
-        "urllib.urlopen",
-        "urllib2.urlopen",
-        "http.client.HTTPConnection",
-        "http.client.HTTPSConnection",
-        "socket.socket",
-        "socket.create_connection",
-        "ftplib.FTP",
-        "smtplib.SMTP",
-        "smtplib.SMTP_SSL",
-        "telnetlib.Telnet",
-        "urllib3.PoolManager",
-        "urllib3.request",
-        "aiohttp.ClientSession",
-    }
-    | {f"requests.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "request")}
-    | {f"httpx.{m}" for m in ("get", "post", "put", "patch", "delete", "request", "Client")}
-    | {"requests.Session", "httpx.AsyncClient"}
-)
-_WRITES = frozenset(
-    {
-        "open",
-        "io.open",
-        "os.open",
-        "shutil.copy",
-        "shutil.copy2",
-        "shutil.copyfile",
-        "shutil.move",
-        "os.rename",
-        "os.replace",
-        "os.symlink",
-        "os.link",
-    }
-)
-_WRITE_METHODS = frozenset({"write_text", "write_bytes", "symlink_to", "hardlink_to"})
-_STARTUP_NAME = re.compile(r"[\w./\\-]*(?:\.pth|(?:site|user)customize(?:\.py)?)")  # a name
-_CREDENTIAL_FILE = re.compile(
-    r"\.ssh(?:/|$)|id_rsa|id_ed25519|id_ecdsa|\.aws/credentials|\.netrc|\.pypirc|"
-    r"\.git-credentials|\.docker/config\.json|\.kube/config|/etc/shadow|\.gnupg|"
-    r"\.config/gcloud|Login Data|wallet\.dat"
-)
-# Every rule below needs one of these words in the source (a resolved name is imported by
-# name): a file with none of them is not parsed at all.
-_WORDS = re.compile(
-    rb"exec|eval|compile|subprocess|system|popen|spawn|startfile|pty|socket|url|request|http|"
-    rb"ftp|smtp|telnet|aiohttp|pth|customize|environ|getenv|ssh|id_|netrc|pypirc|credentials|"
-    rb"shadow|gnupg|gcloud|kube|docker|wallet|Login"
-)
-_SECRET_VAR = re.compile(r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key")
-
-
 def inspect_source(
-    data: bytes, file: str, *, setup: bool = False, module: bool = True
+    data: bytes, file: str, *, setup: bool = False, module: bool = True, prefilter: bool = True
 ) -> list[Hit]:
     """The hits in the Python source ``data`` (the member ``file``). ``setup``: it is an sdist's
-    setup.py; ``module``: it is importable (top-level calls run at import)."""
+    setup.py; ``module``: it is importable (top-level calls run at import). ``prefilter``: skip
+    the parse when no rule read from it can hit (``names.may_hit``, ``text.may_hold_blob``);
+    off only in the test that checks the findings are the same either way."""
     if len(data) > MAX_SOURCE_BYTES:
         size = f"{len(data) / 2**20:.1f} MiB"
         limit = f"{MAX_SOURCE_BYTES // 2**20} MiB"
         return [("code-uninspectable", None, f"{file} is too large to inspect ({size} > {limit})")]
     try:
         text = importlib.util.decode_source(data)
-        if len(data) < BLOB_CHARS and _WORDS.search(data) is None:
-            return hidden_chars(text, file)  # no rule below can fire: not worth a parse
+        if prefilter and not may_hit(text) and not may_hold_blob(text):
+            return hidden_chars(text, file)  # no rule below can hit: not worth a parse
         tree = _parse(text, file)
     except (SyntaxError, ValueError, UnicodeDecodeError, LookupError) as exc:
         why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
@@ -206,9 +129,9 @@ class _Module:
         name = self.dotted(call.func)
         if name is None:
             return None
-        if name in _NETWORK:
+        if name in NETWORK:
             return "network"
-        if name in _PROCESS or name.startswith(_PROCESS_PREFIXES):
+        if name in PROCESS or name.startswith(PROCESS_PREFIXES):
             return "process"
         return None
 
@@ -246,17 +169,17 @@ class _Module:
                 continue
             name = self.dotted(sub.func) or ""
             attr = sub.func.attr if isinstance(sub.func, ast.Attribute) else name
-            if attr in _DECODERS or name in ("marshal.loads", "codecs.decode"):
+            if attr in DECODERS or name in ("marshal.loads", "codecs.decode"):
                 return True
             if attr == "decode" and any(
-                isinstance(a, ast.Constant) and isinstance(a.value, str) and _CODECS.search(a.value)
+                isinstance(a, ast.Constant) and isinstance(a.value, str) and CODECS.search(a.value)
                 for a in sub.args
             ):
                 return True
         return False
 
     def _exec_decoded(self) -> list[Hit]:
-        if not any(self.dotted(c.func) in _EXEC for c in self.calls):
+        if not any(self.dotted(c.func) in EXEC for c in self.calls):
             return []
         # A name is tainted in the function that assigns it (global/nonlocal: everywhere) and
         # seen in the functions inside it: a local of one function is not another's.
@@ -285,7 +208,7 @@ class _Module:
                 f"{self.file} runs decoded data with {self.dotted(c.func)}()",
             )
             for c in self.calls
-            if self.dotted(c.func) in _EXEC
+            if self.dotted(c.func) in EXEC
             and any(
                 self._decodes(a, seen(scope[id(c)]))
                 for a in (*c.args, *(k.value for k in c.keywords))
@@ -294,8 +217,8 @@ class _Module:
 
     def _startup_write(self) -> list[Hit]:
         writes = any(
-            self.dotted(c.func) in _WRITES
-            or (isinstance(c.func, ast.Attribute) and c.func.attr in _WRITE_METHODS)
+            self.dotted(c.func) in WRITES
+            or (isinstance(c.func, ast.Attribute) and c.func.attr in WRITE_METHODS)
             for c in self.calls
         )
         if not writes:
@@ -305,7 +228,7 @@ class _Module:
             for n in self.nodes
             if isinstance(n, ast.Constant)
             and isinstance(n.value, str)
-            and _STARTUP_NAME.fullmatch(n.value)
+            and STARTUP_NAME.fullmatch(n.value)
         ]
         if not names:
             return []
@@ -343,7 +266,7 @@ class _Module:
 
     def _secret(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if len(node.value) < 512 and _CREDENTIAL_FILE.search(node.value):
+            if len(node.value) < 512 and CREDENTIAL_FILE.search(node.value):
                 return f"the credential file {node.value!r}"
             return None
         key: ast.expr | None = None
@@ -356,7 +279,7 @@ class _Module:
         if (
             isinstance(key, ast.Constant)
             and isinstance(key.value, str)
-            and _SECRET_VAR.search(key.value)
+            and SECRET_VAR.search(key.value)
         ):
             return f"the environment variable {key.value}"
         return None

@@ -28,6 +28,11 @@ _CONTROLS_RE = re.compile(f"[{_CONTROLS}]")
 _TEXT = {tokenize.STRING, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 _ENCODED = re.compile(rb"[A-Za-z0-9+/=_\-\s]+")
 _MIN_RUN = 60  # base64 is wrapped at 64 or 76 characters a line, if at all
+# A stretch of source that a blob literal can lie in: the alphabet and whitespace, the
+# characters of an escape (\x41, \101, \u0041, \N{LATIN CAPITAL LETTER A}, \ at a line's
+# end) and of the joint between two literals the parser joins ("AAA" # note <newline> rb"BBB":
+# quotes, prefixes, comments to the line's end). Possessive: it never backtracks.
+_LITERAL_STRETCH = re.compile(r"""(?:[A-Za-z0-9+/=_\-\\{}"'\s]++|#[^\n]*+)++""")
 
 
 def hidden_chars(text: str, file: str) -> list[tuple[str, int | None, str]]:
@@ -78,3 +83,14 @@ def blob_hit(value: object, line: int, file: str) -> tuple[str, int | None, str]
         line,
         f"{file} holds a {len(dense)}-character encoded string literal",
     )
+
+
+def may_hold_blob(text: str) -> bool:
+    """False when the source ``text`` cannot hold a literal ``blob_hit`` would report, so it
+    need not be parsed for one. Such a literal's value has at least ``BLOB_CHARS`` characters
+    besides whitespace, each written in the source as itself or as an escape (one character
+    or more); and everything from its first quote to its last (the joined literals, the
+    joints between them) is in one ``_LITERAL_STRETCH``: so one is that long."""
+    if len(text) < BLOB_CHARS:
+        return False
+    return any(m.end() - m.start() >= BLOB_CHARS for m in _LITERAL_STRETCH.finditer(text))

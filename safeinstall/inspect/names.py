@@ -1,0 +1,162 @@
+"""The names and strings the code rules (``code.py``) look for, and the test that tells a file
+those rules cannot hit without parsing it.
+
+Parsing is most of the scanner's cost, and most modules of a big wheel cannot hit any rule:
+``may_hit`` lets a file be parsed only when the identifiers a hit needs are all in its text.
+It reads the same tables the rules do, so the two cannot drift apart. Why it is sound: every
+name a rule resolves (``subprocess.run``, ``os.exec*``, ``exec``) is built from identifiers
+written in the source: a ``Name``, an attribute, or an import (``import subprocess as sp``
+holds ``subprocess``; ``from os import system`` holds ``os`` and ``system``). The parser reads
+identifiers in NFKC form (a full-width ``exec`` is ``exec``), so a text that is not ASCII is
+read normalized too; and the text is the decoded source (``# coding: utf-7`` spells ``exec``
+in bytes without those letters). Of the strings the rules read, only the start-up file names
+are tested (the start-up rule needs them and ``open`` is everywhere), allowing for escapes and
+for joined literals; the credential files and secret variables only ever add to a network
+call, whose names are needed anyway.
+
+A file ``may_hit`` skips is not parsed, so one that would not parse is not reported
+``code-uninspectable``: no parse of its text, by any Python, could give a rule a hit (a rule's
+name glued to a number, ``0b1exec``, never parses). The encoded-blob rule has its own test
+(``text.may_hold_blob``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+DECODERS = frozenset(
+    {
+        "b64decode",
+        "b32decode",
+        "b16decode",
+        "b85decode",
+        "a85decode",
+        "urlsafe_b64decode",
+        "standard_b64decode",
+        "decodebytes",
+        "decodestring",
+        "decompress",
+        "unhexlify",
+        "a2b_base64",
+        "a2b_hex",
+        "fromhex",
+    }
+)
+CODECS = re.compile(r"(?i)rot.?13|base.?64|hex|zlib|bz2|lzma|uu")
+EXEC = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"})
+PROCESS = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+        "os.startfile",
+        "pty.spawn",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+    }
+)
+PROCESS_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
+NETWORK = frozenset(
+    {
+        "urllib.request.urlopen",
+        "urllib.request.urlretrieve",
+        "urllib.urlopen",
+        "urllib2.urlopen",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "socket.socket",
+        "socket.create_connection",
+        "ftplib.FTP",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "telnetlib.Telnet",
+        "urllib3.PoolManager",
+        "urllib3.request",
+        "aiohttp.ClientSession",
+    }
+    | {f"requests.{m}" for m in ("get", "post", "put", "patch", "delete", "head", "request")}
+    | {f"httpx.{m}" for m in ("get", "post", "put", "patch", "delete", "request", "Client")}
+    | {"requests.Session", "httpx.AsyncClient"}
+)
+WRITES = frozenset(
+    {
+        "open",
+        "io.open",
+        "os.open",
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.move",
+        "os.rename",
+        "os.replace",
+        "os.symlink",
+        "os.link",
+    }
+)
+WRITE_METHODS = frozenset({"write_text", "write_bytes", "symlink_to", "hardlink_to"})
+STARTUP_NAME = re.compile(r"[\w./\\-]*(?:\.pth|(?:site|user)customize(?:\.py)?)")  # a name
+CREDENTIAL_FILE = re.compile(
+    r"\.ssh(?:/|$)|id_rsa|id_ed25519|id_ecdsa|\.aws/credentials|\.netrc|\.pypirc|"
+    r"\.git-credentials|\.docker/config\.json|\.kube/config|/etc/shadow|\.gnupg|"
+    r"\.config/gcloud|Login Data|wallet\.dat"
+)
+SECRET_VAR = re.compile(r"(?i)token|secret|passw|api_?key|access_?key|credential|private_?key")
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EXEC_NAMES = frozenset(n.rpartition(".")[2] for n in EXEC)
+_DECODE_NAMES = DECODERS | {"decode"}  # an attribute ``.decode`` with a codec's name
+_CALL_NAMES = tuple(frozenset(n.split(".")) for n in NETWORK | PROCESS)
+_OS_PREFIXES = tuple(p.removeprefix("os.") for p in PROCESS_PREFIXES)
+_WRITE_NAMES = tuple(frozenset(n.split(".")) for n in WRITES)
+_LETTER_ESCAPE = re.compile(r"\\[xuUN0-7]")
+_STARTUP_ENDS = (".pth", "sitecustomize", "usercustomize")
+_STARTUP_TAIL = re.compile(  # a literal that is only a name's end (and ".py" or part of it)
+    "[\"'](?:"
+    + "|".join(sorted({re.escape(n[i:]) for n in _STARTUP_ENDS for i in range(1, len(n))}))
+    + ")(?:\\.(?:py?)?)?[\"'{]"  # { : an f-string's field follows
+)
+
+
+def identifiers(text: str) -> frozenset[str]:
+    """The identifiers of the source ``text`` as the parser reads them (and more: the words
+    in its strings and comments)."""
+    found = set(_IDENTIFIER.findall(text))
+    if not text.isascii():
+        found.update(_IDENTIFIER.findall(unicodedata.normalize("NFKC", text)))
+    return frozenset(found)
+
+
+def may_hit(text: str) -> bool:
+    """False when no code rule read from the AST can hit the source ``text``: its identifiers
+    lack every name a hit needs (the encoded-blob rule aside)."""
+    words = identifiers(text)
+    if not words.isdisjoint(_EXEC_NAMES) and (
+        not words.isdisjoint(_DECODE_NAMES) or {"marshal", "loads"} <= words
+    ):
+        return True  # code-exec-decoded: exec/eval/compile of a decoder's result
+    if any(name <= words for name in _CALL_NAMES):
+        return True  # a network or process call: import-time, setup.py, secrets sent
+    if "os" in words and any(w.startswith(_OS_PREFIXES) for w in words):
+        return True  # os.exec*, os.spawn*, os.posix_spawn*
+    writes = any(name <= words for name in _WRITE_NAMES) or not words.isdisjoint(WRITE_METHODS)
+    return writes and _may_name_startup_file(text)  # code-startup-write
+
+
+def _may_name_startup_file(text: str) -> bool:
+    """False when no string constant of ``text`` can end in a start-up file's name (what
+    ``STARTUP_NAME`` matches): without an escape that spells a letter, a constant's characters
+    are written in order in its literals (a backslash at a line's end dropped), so the name is
+    written whole, or it is split over joined literals and the last of them holds only its
+    end (``"sitecusto" "mize.py"``, ``f"{d}/.p" f"th{n}"``)."""
+    if _LETTER_ESCAPE.search(text):
+        return True
+    joined = text.replace("\\\n", "")
+    return any(name in joined for name in _STARTUP_ENDS) or bool(_STARTUP_TAIL.search(joined))
