@@ -168,7 +168,8 @@ class _Module:
             if not isinstance(sub, ast.Call):
                 continue
             name = self.dotted(sub.func) or ""
-            attr = sub.func.attr if isinstance(sub.func, ast.Attribute) else name
+            # ``from base64 import b64decode`` resolves to ``base64.b64decode``: its last part
+            attr = sub.func.attr if isinstance(sub.func, ast.Attribute) else name.rpartition(".")[2]
             if attr in DECODERS or name in ("marshal.loads", "codecs.decode"):
                 return True
             if attr == "decode" and any(

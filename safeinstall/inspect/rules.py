@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 # Bumped whenever a rule changes what it finds: cached results of an older rule set are not used.
-RULESET_VERSION = "4"
+RULESET_VERSION = "5"
 
 BLOCK, WARN = "block", "warn"
 

@@ -38,3 +38,16 @@ def test_a_parse_that_always_trips_it_is_uninspectable_not_an_error(
     assert inspect_source(DECODED_EXEC, "pkg/m.py") == [
         ("code-uninspectable", None, f"pkg/m.py could not be parsed here ({MISMATCH})")
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"from base64 import b64decode\nexec(b64decode('cHJpbnQoMSk='))\n",
+        b"from base64 import b64decode as d\nexec(d('cHJpbnQoMSk='))\n",
+        b"from zlib import decompress\neval(decompress(b'x'))\n",
+        b"from base64 import b64decode\nx = b64decode('cHJpbnQoMSk=')\nexec(x)\n",
+    ],
+)
+def test_a_decoder_imported_by_name_is_still_a_decoder(source: bytes) -> None:
+    assert [rule for rule, _, _ in inspect_source(source, "pkg/m.py")] == ["code-exec-decoded"]
