@@ -145,10 +145,12 @@ def test_a_failed_write_puts_back_the_lock_already_written(
     before = files(project)
     real = atomic.replace_file
 
-    def full_disk(path: Path, data: bytes, *, expected_digest: str | None = None) -> None:
+    def full_disk(
+        path: Path, data: bytes, *, expected_digest: str | None = None, sync: bool = True
+    ) -> None:
         if Path(path).name == "requirements.txt":
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, data, expected_digest=expected_digest)
+        real(path, data, expected_digest=expected_digest, sync=sync)
 
     monkeypatch.setattr(atomic, "replace_file", full_disk)
     target = tmp_path / "t"
@@ -174,10 +176,12 @@ def test_a_lock_another_run_changed_meanwhile_is_not_overwritten(
     theirs = before["requirements.txt"] + b"# relocked by another run\n"
     real = atomic.replace_file
 
-    def racing(path: Path, data: bytes, *, expected_digest: str | None = None) -> None:
+    def racing(
+        path: Path, data: bytes, *, expected_digest: str | None = None, sync: bool = True
+    ) -> None:
         if Path(path).name == "requirements.txt":
             Path(path).write_bytes(theirs)
-        real(path, data, expected_digest=expected_digest)
+        real(path, data, expected_digest=expected_digest, sync=sync)
 
     monkeypatch.setattr(atomic, "replace_file", racing)
     result = cli("install", "gamma-three", "--python", sys.executable, "--target", tmp_path / "t")
