@@ -6,12 +6,7 @@ this also covers the ranged-read path and a policy that needs what the server ca
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,25 +14,9 @@ from typing import Any
 import pytest
 
 from tests.support.builders import build_sdist, build_wheel, file_sha256
+from tests.support.pypiserver import running_pypiserver
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> bool:
-    stop_at = time.monotonic() + timeout
-    while time.monotonic() < stop_at and process.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    return False
 
 
 @pytest.fixture
@@ -45,23 +24,8 @@ def pypiserver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A pypiserver over an (initially empty) package directory: (index URL, directory)."""
     packages = tmp_path / "packages"
     packages.mkdir()
-    for _attempt in range(3):  # the port may be taken between choosing and binding it
-        port = free_port()
-        command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
-        command += ["--disable-fallback", "--hash-algo", "sha256", "--log-stream", "none"]
-        process = subprocess.Popen([*command, str(packages)], stdout=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}/simple"
-        if wait_until_up(url + "/", process):
-            break
-        process.kill()
-        process.wait()
-    else:
-        pytest.fail("pypiserver did not start")
-    try:
-        yield url, packages
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_pypiserver(packages) as url:
+        yield url.rstrip("/"), packages
 
 
 def test_lock_against_pypiserver(

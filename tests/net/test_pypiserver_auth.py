@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.lock.test_pypiserver import free_port
 from tests.net.conftest import INDEX_SECRET
 from tests.support.builders import build_wheel, file_sha256
 from tests.support.fixtures import Result
 from tests.support.keyringstub import calls
+from tests.support.pypiserver import running_pypiserver
 
 pytestmark = pytest.mark.slow
 SECRETS = (INDEX_SECRET, base64.b64encode(f"deploy:{INDEX_SECRET}".encode()).decode())
@@ -47,27 +45,9 @@ def private_pypiserver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     packages.mkdir()
     digest = base64.b64encode(hashlib.sha1(INDEX_SECRET.encode()).digest()).decode()
     (tmp_path / "htpasswd").write_text(f"deploy:{{SHA}}{digest}\n")  # Apache's SHA-1 form
-    for _attempt in range(3):  # the port may be taken between choosing and binding it
-        port = free_port()
-        command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
-        command += ["-P", str(tmp_path / "htpasswd"), "-a", "update,download,list"]
-        command += ["--disable-fallback", "--hash-algo", "sha256", "--log-stream", "none"]
-        process = subprocess.Popen([*command, str(packages)], stdout=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}/simple/"
-        stop_at = time.monotonic() + 30
-        while _status(url) is None and process.poll() is None and time.monotonic() < stop_at:
-            time.sleep(0.1)
-        if _status(url) is not None:
-            break
-        process.kill()
-        process.wait()
-    else:
-        pytest.fail("pypiserver did not start")
-    try:
+    htpasswd = ["-P", str(tmp_path / "htpasswd"), "-a", "update,download,list"]
+    with running_pypiserver(packages, *htpasswd) as url:
         yield url, packages
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_lock_and_install_through_an_authenticated_pypiserver_with_the_keyring(
