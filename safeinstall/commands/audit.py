@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     data = read_lock_bytes(path)
     lock = parse_lock(data, path.name, str(path))
     policy = load_policy(args.policy)
-    builds = build_requirements(lock)
+    builds = lock.build_only()
     with _source(args) as source:
         report = _audit(lock, source, policy)
         # a build requirement is fixed by a relock (or the policy's deny), not by a new input
@@ -162,25 +162,11 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         yield OsvApi(http, args.osv_url)
 
 
-def build_requirements(lock: Lock) -> dict[tuple[NormalizedName, Version], list[str]]:
-    """What only the lock's build sets pin (it runs when `install` builds an sdist), each with
-    the sdists it builds (``name==version``)."""
-    runtime = {(p.name, p.version) for p in lock.packages}
-    found: dict[tuple[NormalizedName, Version], list[str]] = {}
-    for build in lock.builds:
-        for pkg in build.packages:
-            if (pkg.name, pkg.version) not in runtime:
-                found.setdefault((pkg.name, pkg.version), []).append(
-                    f"{build.name}=={build.version}"
-                )
-    return found
-
-
 def _audit(lock: Lock, source: Source, policy: Policy) -> AuditReport:
     from safeinstall.audit.advisories import audit
 
     packages = [(p.name, p.version) for p in lock.packages]
-    packages += build_requirements(lock)  # they run at install too
+    packages += lock.build_only()  # they run at install too
     return audit(packages, source, policy.audit_ignores, today=date.today())
 
 

@@ -113,6 +113,19 @@ class Lock:
     # the content digest the file records ("": none); not content itself, so not compared
     recorded_content: str = field(default="", compare=False)
 
+    def build_only(self) -> dict[tuple[NormalizedName, Version], list[str]]:
+        """What only the build sets pin (it runs when `install` builds an sdist), each with the
+        sdists it builds (``name==version``)."""
+        runtime = {(p.name, p.version) for p in self.packages}
+        found: dict[tuple[NormalizedName, Version], list[str]] = {}
+        for build in self.builds:
+            for pkg in build.packages:
+                if (pkg.name, pkg.version) not in runtime:
+                    found.setdefault((pkg.name, pkg.version), []).append(
+                        f"{build.name}=={build.version}"
+                    )
+        return found
+
 
 def with_allow_fresh(lock: Lock, policy: Policy) -> Lock:
     """``lock`` with each package ``lock --allow-fresh`` named recording who let it in and why;
