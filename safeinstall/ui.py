@@ -12,8 +12,6 @@ from typing import Any, TextIO
 
 from safeinstall.errors import SafeinstallError
 
-FORMATS = ("text", "json")
-
 # Verbosity: each -v adds one, each -q takes one away (cli.py). What each level shows is decided
 # here, by the kind of line a command hands over, and nowhere else:
 DETAIL = 1  # -v: also details (what was kept, pip's own output as it runs)
