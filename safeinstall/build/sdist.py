@@ -9,6 +9,9 @@ The build is PEP 517 without pip: the sdist is unpacked safely (``unpack.py``), 
 verified wheels into a cached environment (``env.py``), and the hooks run in a subprocess
 of the running interpreter (``hooks.py``).
 
+A lock's build sets (``lockset.py``) take only step 1 of this: what the sdist builds with,
+asked of its backend by the running interpreter.
+
 There is no other path. pip is never asked to build here: it would fetch the build requirements
 itself, the highest version across every index, past the policy's index bindings, rules,
 cooldown and hashes. A build requirement with no usable wheel is refused (``env.py`` says why),
@@ -78,10 +81,11 @@ def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
         )
 
 
-def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> BuildEnv:
-    """The environment ``sdist`` builds a wheel in, for the lock to pin: its ``[build-system]``
-    requires and what ``get_requires_for_build_wheel`` asks for on top, resolved under the
-    policy. Only step 1 of the hooks runs (in the sandbox): nothing is built."""
+def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> tuple[str, ...]:
+    """What ``sdist`` builds a wheel with, for the lock to pin: its ``[build-system]`` requires
+    and what ``get_requires_for_build_wheel`` asks for on top. Only step 1 of the hooks runs, in
+    the sandbox, by the running interpreter, from its environment of ``requires`` resolved under
+    the policy: nothing is built (the lock resolves the answer for its targets, ``lockset.py``)."""
     name = Path(filename).name
     with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
         source = unpack_sdist(sdist, name, Path(tmp) / "src")
@@ -98,9 +102,7 @@ def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> Bu
             sandbox=context.policy.build_sandbox,
             warn=context.notify,
         )
-        if _has_all(result.requires, env=env):
-            return env
-        return build_env((*system.requires, *result.requires), context, what=name)
+        return tuple(dict.fromkeys((*system.requires, *result.requires)))
 
 
 def build_wheel(
