@@ -51,11 +51,13 @@ def build_sets(
     context: BuildContext,
     pin: Callable[[ResolvedPackage], LockedPackage],
     *,
-    preferred: Mapping[NormalizedName, Version] | None = None,
+    old: Sequence[BuildSet] = (),
+    upgrade: bool | set[NormalizedName] = False,
 ) -> tuple[BuildSet, ...]:
     """One BuildSet per sdist of ``resolution`` that some target would build (see above);
     ``pin`` makes a build requirement's lock entry (``lock.make.locked_package``: its wheels);
-    ``preferred``: the versions to try first (the old lock's build-set pins)."""
+    ``old``: the build sets of the lock being replaced, whose pins are tried first unless
+    ``upgrade`` (True: none; a set: those names)."""
     found = []
     for pkg in resolution.packages:
         sdist, needing = _to_build(pkg, targets, context)
@@ -69,7 +71,8 @@ def build_sets(
         path = fetch_all([artifact], Store(context.cache), context.http)[sdist.sha256]
         try:
             requires = build_requirements(path.read_bytes(), sdist.filename, context)
-            packages = _one_set(requires, context, needing, sdist.filename, preferred or {})
+            prefer = _preferred(old, sdist.sha256, upgrade)
+            packages = _one_set(requires, context, needing, sdist.filename, prefer)
         except (PolicyError, ResolutionError, TargetEnvironmentError) as exc:
             context.notify(
                 f"the lock pins no build environment for {sdist.filename}, so `install` will "
@@ -79,6 +82,19 @@ def build_sets(
         pins = tuple(replace(pin(p), marker=None) for p in packages)
         found.append(BuildSet(pkg.name, pkg.version, sdist.sha256, pins))
     return tuple(sorted(found, key=lambda b: (b.name, b.version, b.sdist)))
+
+
+def _preferred(
+    old: Sequence[BuildSet], sdist: str, upgrade: bool | set[NormalizedName]
+) -> dict[NormalizedName, Version]:
+    """The versions to try first for the build set of ``sdist`` (a sha256): what the old lock
+    pinned for it, else for any sdist; never what ``upgrade`` names."""
+    if upgrade is True:
+        return {}
+    prefer = {p.name: p.version for build in old for p in build.packages}
+    prefer |= {p.name: p.version for build in old if build.sdist == sdist for p in build.packages}
+    skip = upgrade if isinstance(upgrade, set) else set()
+    return {name: version for name, version in prefer.items() if name not in skip}
 
 
 def _one_set(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from safeinstall.lock.read import read_lock_file
-from tests.build.buildsets import app_sdist, build_project, publish
+from tests.build.buildsets import app_sdist, askreq_wheel, build_project, publish
 from tests.support.builders import build_wheel, file_sha256
 from tests.support.indexserver import IndexServer
 
@@ -169,3 +169,49 @@ def test_a_build_requirement_some_targets_cannot_install_gets_no_build_set(
         "and a lock holds one build environment for every target"
     ) in result.err
     assert read_lock_file(proj.root / "requirements.txt").builds == ()
+
+
+@pytest.mark.parametrize("output", ["requirements.txt", "pylock.toml"])
+def test_a_relock_keeps_the_build_set_pins_unless_asked_to_upgrade_them(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+) -> None:
+    """As for run-time pins: a newer askreq on the index leaves an unchanged relock
+    byte-identical; ``--upgrade-package askreq`` takes it."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock("-o", output).code == 0
+    before = (proj.root / output).read_bytes()
+    publish(index_server, proj.dists, "private", askreq_wheel(proj.dists / "new", "2.0"))
+    again = proj.lock("-o", output)
+    assert again.code == 0, again.err
+    assert (proj.root / output).read_bytes() == before
+    upgraded = proj.lock("-o", output, "--upgrade-package", "askreq")
+    assert upgraded.code == 0, upgraded.err
+    [build] = read_lock_file(proj.root / output).builds
+    assert [(p.name, str(p.version)) for p in build.packages] == [("askreq", "2.0")]
+
+
+def test_a_relock_keeps_each_sdists_own_build_pins(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """app builds with askreq 1.0, other (added later, asking for askreq>=2) with 2.0: a relock
+    keeps both, each sdist preferring what it was pinned with."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock().code == 0
+    publish(index_server, proj.dists, "private", askreq_wheel(proj.dists / "new", "2.0"))
+    (proj.dists / "other-1.0.tar.gz").write_bytes(app_sdist("askreq>=2", name="other"))
+    publish(index_server, proj.dists, "public", proj.dists / "other-1.0.tar.gz")
+    (proj.root / "requirements.in").write_text("app\nother\n")
+    text = proj.policy_path.read_text().replace('sdists = ["app"]', 'sdists = ["app", "other"]')
+    proj.policy_path.write_text(text)
+    assert proj.lock().code == 0
+    lock = proj.root / "requirements.txt"
+    pins = {b.name: [str(p.version) for p in b.packages] for b in read_lock_file(lock).builds}
+    assert pins == {"app": ["1.0"], "other": ["2.0"]}
+    before = lock.read_bytes()
+    again = proj.lock()
+    assert again.code == 0, again.err
+    assert lock.read_bytes() == before
