@@ -128,15 +128,16 @@ def environment_of(artifacts: Sequence[Artifact], cache: Path, http: Http | None
     return path
 
 
-def satisfied(requirement: str, env: BuildEnv) -> bool:
-    """Whether ``env`` already meets ``requirement`` (one a build hook asked for)."""
+def satisfied(requirement: str, env: BuildEnv, markers: Mapping[str, str] | None = None) -> bool:
+    """Whether ``env`` already meets ``requirement`` (one a build hook asked for); its marker
+    is evaluated for ``markers`` (the interpreter the hooks run in; None: the running one)."""
     if requirement in env.requires:
         return True
     try:
         req = Requirement(requirement)
     except InvalidRequirement:
         return False
-    if req.marker is not None and not req.marker.evaluate():
+    if req.marker is not None and not req.marker.evaluate(dict(markers) if markers else None):
         return True
     version = env.pins.get(canonicalize_name(req.name))
     if req.extras or version is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -112,25 +112,28 @@ def build_wheel(
     out: Path,
     *,
     python: str,
+    markers: Mapping[str, str],
     sandbox: str,
     warn: Callable[[str], None],
 ) -> Path:
     """The wheel ``sdist`` (verified bytes, named ``filename``) builds to in ``env`` (the lock's
-    build set, verified and unpacked), by ``python`` in the build sandbox; refused when the
+    build set, verified and unpacked), by ``python`` (whose marker environment is ``markers``:
+    a build requirement's marker is evaluated for it) in the build sandbox; refused when the
     backend asks for a build requirement ``env`` does not hold (nothing is fetched)."""
     name = Path(filename).name
+    has_all = partial(_has_all, env=env, markers=markers)
     with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
         source = unpack_sdist(sdist.read_bytes(), name, Path(tmp) / "src")
         system = build_system(source, name)
-        if not _has_all(system.requires, env=env):
-            raise _not_locked(name, system.requires, env)
+        if not has_all(system.requires):
+            raise _not_locked(name, system.requires, env, markers)
         result = run_hooks(
             source,
             system.backend,
             system.backend_path,
             env.path,
             out,
-            proceed=partial(_has_all, env=env),
+            proceed=has_all,
             what=name,
             sandbox=sandbox,
             warn=warn,
@@ -138,15 +141,17 @@ def build_wheel(
             want="wheel",
         )
     if result.output is None:
-        raise _not_locked(name, result.requires, env)
+        raise _not_locked(name, result.requires, env, markers)
     wheel = result.output
     if wheel.suffix != ".whl" or not wheel.is_file() or wheel.is_symlink():
         raise TargetEnvironmentError(f"building {name} made no wheel")
     return wheel
 
 
-def _not_locked(name: str, requires: Sequence[str], env: BuildEnv) -> PolicyError:
-    missing = ", ".join(r for r in requires if not satisfied(r, env))
+def _not_locked(
+    name: str, requires: Sequence[str], env: BuildEnv, markers: Mapping[str, str]
+) -> PolicyError:
+    missing = ", ".join(r for r in requires if not satisfied(r, env, markers))
     return PolicyError(
         f"building {name} needs {missing}, which the lock's build environment for it does not "
         "hold (nothing is fetched to build)",
@@ -154,8 +159,10 @@ def _not_locked(name: str, requires: Sequence[str], env: BuildEnv) -> PolicyErro
     )
 
 
-def _has_all(requires: Sequence[str], *, env: BuildEnv) -> bool:
-    return all(satisfied(r, env) for r in requires)
+def _has_all(
+    requires: Sequence[str], *, env: BuildEnv, markers: Mapping[str, str] | None = None
+) -> bool:
+    return all(satisfied(r, env, markers) for r in requires)
 
 
 def build_system(source: Path, filename: str) -> BuildSystem:

@@ -134,6 +134,7 @@ def _wheel_of(sdist: Artifact, path: Path, build: BuildSet, how: _How) -> tuple[
             env,
             Path(out),
             python=how.python,
+            markers=how.target.env(),
             sandbox=how.policy.build_sandbox,
             warn=warn,
         )
