@@ -6,8 +6,9 @@
 (a build that is not reproducible). It copies ``PKG-INFO``'s Name, Version and Requires-Dist into
 the wheel; a tree's ``built.txt`` (``Key: value`` lines) makes it build something else (a hostile
 build): ``Name`` and ``Version`` for METADATA, ``File-Name`` for the wheel's file and
-``.dist-info`` names, ``Tag`` for its file name and WHEEL (``Wheel-Tag``: WHEEL only), and each
-``Requires-Dist`` added to METADATA. The ``public`` index is listed first: the attacker's.
+``.dist-info`` names, ``Tag`` for its file name and WHEEL (``Wheel-Tag``: WHEEL only), each
+``Requires-Dist`` added to METADATA, and ``Drop-Requires`` one left out. The ``public`` index
+is listed first: the attacker's.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def build_wheel(directory, config_settings=None, metadata_directory=None):
     built = _pairs("built.txt")
     over = dict(built)
     requires = [v for k, v in _pairs("PKG-INFO") + built if k == "Requires-Dist"]
+    requires = [r for r in requires if r != over.get("Drop-Requires")]
     stem = f"{over.get('File-Name', name)}-{version}"
     tag = over.get("Tag", "py3-none-any")
     info = f"{stem}.dist-info"

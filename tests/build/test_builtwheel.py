@@ -23,6 +23,7 @@ HOSTILE = [
     ("File-Name: evil", "its file name names another project or version"),
     ("Requires-Dist: evil", "it requires evil, which the lock does not install here"),
     ("Requires-Dist: helper>=2", "it requires helper>=2, but the lock pins helper 1.0"),
+    ("Drop-Requires: helper", "the lock records helper as its dependency, which its METADATA"),
     ("Tag: cp27-cp27mu-win32", "its tags (cp27-cp27mu-win32) do not fit the target"),
     ("Wheel-Tag: py2-none-any", "its WHEEL file says py2-none-any, its file name py3-none-any"),
 ]
