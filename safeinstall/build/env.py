@@ -1,7 +1,8 @@
 """Build environments: the wheels an sdist's build requires, resolved, verified and unpacked once.
 
 The requirements are resolved by the project's own resolver, against the policy's trusted indexes,
-for the running interpreter (the interpreter the build hooks run in); the policy applies as to any
+for the running interpreter (the interpreter the build hooks run in; a lock's build sets are
+resolved for its targets instead, ``resolve_for``, see ``lockset.py``); the policy applies as to any
 package (allow/deny, min-release-age, prereleases, yanked, index bindings), through the same
 finder. Only wheels go into an environment, each checked against the index's sha256. A build
 requirement that publishes only an sdist is refused, even where the policy lets that package
@@ -22,7 +23,7 @@ import hashlib
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,8 +40,9 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, fetch_all
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.merge import resolve_each
 from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
-from safeinstall.targets import current_target
+from safeinstall.targets import Target, current_target
 
 if TYPE_CHECKING:
     from safeinstall.net.http import Http
@@ -78,15 +80,36 @@ class BuildEnv:
 
 def build_env(requires: Sequence[str], context: BuildContext, *, what: str) -> BuildEnv:
     """The environment holding ``requires`` (for ``what``, e.g. ``foo-1.0.tar.gz``)."""
-    source = f"the build requirements of {what}"
-    roots = [Root(_requirement(text, what), source) for text in requires]
-    for root in roots:
-        _check_allowed(root.requirement, context.policy, what)
-    resolution = _resolve(roots, context, what)
+    resolution = _resolve(_roots(requires, context, what), context, what, current_target())
     artifacts = [_artifact(pkg.files[0]) for pkg in resolution.packages]
     path = environment_of(artifacts, context.cache, context.http)
     pins = {pkg.name: pkg.version for pkg in resolution.packages}
     return BuildEnv(path, pins, tuple(requires), resolution.packages)
+
+
+def resolve_for(
+    requires: Sequence[str],
+    context: BuildContext,
+    targets: Sequence[Target],
+    *,
+    what: str,
+    preferred: Mapping[NormalizedName, Version] | None = None,
+) -> list[Resolution]:
+    """``requires`` resolved for each of ``targets`` (their markers, Python and wheel tags),
+    wheels only, agreeing where they can (``resolve.merge.resolve_each``); nothing is fetched.
+    ``preferred``: the versions to try first. An error says what fails on which target."""
+    roots = _roots(requires, context, what)
+    policy = replace(context.policy, sdists=())
+    try:
+        return resolve_each(
+            roots, policy, _WheelsOnly(context.finder), targets, preferred=preferred or {}
+        )
+    except ResolutionError as exc:
+        for target in targets:  # the first target that fails on its own, said as build_env does
+            _resolve(
+                roots, context, what if len(targets) == 1 else f"{what} on {target.name}", target
+            )
+        raise _refused(exc, what) from None
 
 
 def env_key(sha256s: Sequence[str]) -> str:
@@ -105,20 +128,29 @@ def environment_of(artifacts: Sequence[Artifact], cache: Path, http: Http | None
     return path
 
 
-def satisfied(requirement: str, env: BuildEnv) -> bool:
-    """Whether ``env`` already meets ``requirement`` (one a build hook asked for)."""
+def satisfied(requirement: str, env: BuildEnv, markers: Mapping[str, str] | None = None) -> bool:
+    """Whether ``env`` already meets ``requirement`` (one a build hook asked for); its marker
+    is evaluated for ``markers`` (the interpreter the hooks run in; None: the running one)."""
     if requirement in env.requires:
         return True
     try:
         req = Requirement(requirement)
     except InvalidRequirement:
         return False
-    if req.marker is not None and not req.marker.evaluate():
+    if req.marker is not None and not req.marker.evaluate(dict(markers) if markers else None):
         return True
     version = env.pins.get(canonicalize_name(req.name))
     if req.extras or version is None:
         return False
     return req.specifier.contains(version, prereleases=True)
+
+
+def _roots(requires: Sequence[str], context: BuildContext, what: str) -> list[Root]:
+    source = f"the build requirements of {what}"
+    roots = [Root(_requirement(text, what), source) for text in requires]
+    for root in roots:
+        _check_allowed(root.requirement, context.policy, what)
+    return roots
 
 
 def _requirement(text: str, what: str) -> Requirement:
@@ -154,10 +186,9 @@ def _check_allowed(req: Requirement, policy: Policy, what: str) -> None:
     )
 
 
-def _resolve(roots: Sequence[Root], context: BuildContext, what: str) -> Resolution:
+def _resolve(roots: Sequence[Root], context: BuildContext, what: str, target: Target) -> Resolution:
     """Wheels only; when that fails, a resolution that may see sdists tells whether a build
     requirement publishes none (refused, named) or the policy refuses (the resolver's error)."""
-    target = current_target()
     wheels = _WheelsOnly(context.finder)
     try:
         return resolve(roots, replace(context.policy, sdists=()), wheels, target)

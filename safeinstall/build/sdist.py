@@ -9,6 +9,9 @@ The build is PEP 517 without pip: the sdist is unpacked safely (``unpack.py``), 
 verified wheels into a cached environment (``env.py``), and the hooks run in a subprocess
 of the running interpreter (``hooks.py``).
 
+A lock's build sets (``lockset.py``) take only step 1 of this: what the sdist builds with,
+asked of its backend by the running interpreter.
+
 There is no other path. pip is never asked to build here: it would fetch the build requirements
 itself, the highest version across every index, past the policy's index bindings, rules,
 cooldown and hashes. A build requirement with no usable wheel is refused (``env.py`` says why),
@@ -20,7 +23,7 @@ from __future__ import annotations
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -78,10 +81,11 @@ def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
         )
 
 
-def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> BuildEnv:
-    """The environment ``sdist`` builds a wheel in, for the lock to pin: its ``[build-system]``
-    requires and what ``get_requires_for_build_wheel`` asks for on top, resolved under the
-    policy. Only step 1 of the hooks runs (in the sandbox): nothing is built."""
+def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> tuple[str, ...]:
+    """What ``sdist`` builds a wheel with, for the lock to pin: its ``[build-system]`` requires
+    and what ``get_requires_for_build_wheel`` asks for on top. Only step 1 of the hooks runs, in
+    the sandbox, by the running interpreter, from its environment of ``requires`` resolved under
+    the policy: nothing is built (the lock resolves the answer for its targets, ``lockset.py``)."""
     name = Path(filename).name
     with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
         source = unpack_sdist(sdist, name, Path(tmp) / "src")
@@ -98,9 +102,7 @@ def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> Bu
             sandbox=context.policy.build_sandbox,
             warn=context.notify,
         )
-        if _has_all(result.requires, env=env):
-            return env
-        return build_env((*system.requires, *result.requires), context, what=name)
+        return tuple(dict.fromkeys((*system.requires, *result.requires)))
 
 
 def build_wheel(
@@ -110,25 +112,28 @@ def build_wheel(
     out: Path,
     *,
     python: str,
+    markers: Mapping[str, str],
     sandbox: str,
     warn: Callable[[str], None],
 ) -> Path:
     """The wheel ``sdist`` (verified bytes, named ``filename``) builds to in ``env`` (the lock's
-    build set, verified and unpacked), by ``python`` in the build sandbox; refused when the
+    build set, verified and unpacked), by ``python`` (whose marker environment is ``markers``:
+    a build requirement's marker is evaluated for it) in the build sandbox; refused when the
     backend asks for a build requirement ``env`` does not hold (nothing is fetched)."""
     name = Path(filename).name
+    has_all = partial(_has_all, env=env, markers=markers)
     with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
         source = unpack_sdist(sdist.read_bytes(), name, Path(tmp) / "src")
         system = build_system(source, name)
-        if not _has_all(system.requires, env=env):
-            raise _not_locked(name, system.requires, env)
+        if not has_all(system.requires):
+            raise _not_locked(name, system.requires, env, markers)
         result = run_hooks(
             source,
             system.backend,
             system.backend_path,
             env.path,
             out,
-            proceed=partial(_has_all, env=env),
+            proceed=has_all,
             what=name,
             sandbox=sandbox,
             warn=warn,
@@ -136,15 +141,17 @@ def build_wheel(
             want="wheel",
         )
     if result.output is None:
-        raise _not_locked(name, result.requires, env)
+        raise _not_locked(name, result.requires, env, markers)
     wheel = result.output
     if wheel.suffix != ".whl" or not wheel.is_file() or wheel.is_symlink():
         raise TargetEnvironmentError(f"building {name} made no wheel")
     return wheel
 
 
-def _not_locked(name: str, requires: Sequence[str], env: BuildEnv) -> PolicyError:
-    missing = ", ".join(r for r in requires if not satisfied(r, env))
+def _not_locked(
+    name: str, requires: Sequence[str], env: BuildEnv, markers: Mapping[str, str]
+) -> PolicyError:
+    missing = ", ".join(r for r in requires if not satisfied(r, env, markers))
     return PolicyError(
         f"building {name} needs {missing}, which the lock's build environment for it does not "
         "hold (nothing is fetched to build)",
@@ -152,8 +159,10 @@ def _not_locked(name: str, requires: Sequence[str], env: BuildEnv) -> PolicyErro
     )
 
 
-def _has_all(requires: Sequence[str], *, env: BuildEnv) -> bool:
-    return all(satisfied(r, env) for r in requires)
+def _has_all(
+    requires: Sequence[str], *, env: BuildEnv, markers: Mapping[str, str] | None = None
+) -> bool:
+    return all(satisfied(r, env, markers) for r in requires)
 
 
 def build_system(source: Path, filename: str) -> BuildSystem:

@@ -14,7 +14,8 @@ compared with what was resolved from:
   ``Requires-Dist`` that applies to the environment (no extra) must name a package the lock
   installs there, at a version its specifier admits.
 
-Any mismatch is an IntegrityError naming both sources, raised before anything is installed.
+Any mismatch is an IntegrityError naming both sources, raised before anything is installed. A
+wheel built from a locked sdist is held to the same lock (``lock_problems``, ``build/wheel.py``).
 """
 
 from __future__ import annotations
@@ -109,6 +110,24 @@ def _against_lock(
     locked: Mapping[NormalizedName, LockedPackage],
     environment: Mapping[str, str],
 ) -> None:
+    problems = lock_problems(meta, package, locked, environment)
+    if problems:
+        raise IntegrityError(
+            f"the METADATA inside the wheel file {filename} differs from the metadata "
+            f"{package.name} {package.version} was locked with: {'; '.join(problems)}",
+            hint=METADATA_HINT,
+        )
+
+
+def lock_problems(
+    meta: Metadata,
+    package: LockedPackage,
+    locked: Mapping[NormalizedName, LockedPackage],
+    environment: Mapping[str, str],
+) -> list[str]:
+    """How the Requires-Dist of ``meta`` (a wheel of ``package``) differs from the lock: a
+    dependency the lock records that it does not name, or one that applies to ``environment``
+    (no extra) and names no package ``locked`` installs there at a version it admits."""
     requires = list(meta.requires_dist or ())
     named = {canonicalize_name(r.name) for r in requires}
     # the edges the lock records: pylock's dependencies, and every package's "via" its parents
@@ -127,12 +146,7 @@ def _against_lock(
             problems.append(f"it requires {req}, which the lock does not install here")
         elif not req.specifier.contains(have.version, prereleases=True):
             problems.append(f"it requires {req}, but the lock pins {name} {have.version}")
-    if problems:
-        raise IntegrityError(
-            f"the METADATA inside the wheel file {filename} differs from the metadata "
-            f"{package.name} {package.version} was locked with: {'; '.join(problems)}",
-            hint=METADATA_HINT,
-        )
+    return problems
 
 
 def _applies(req: Requirement, environment: Mapping[str, str]) -> bool:

@@ -214,6 +214,8 @@ def install_lock(
             partial(fetch, progress=progress),
             policy,
             python=env.python,
+            target=env.target,
+            packages=(*plan.install, *plan.skipped),
             cache=cache,
             warn=options.pip.warn,
         )

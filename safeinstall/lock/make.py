@@ -99,8 +99,12 @@ def resolve_lock(
     upgrade: bool | set[NormalizedName] = False,
     bounds: Sequence[Root] = (),
     notify: Callable[[str], None] = lambda message: None,
+    old_builds: Sequence[BuildSet] = (),
 ) -> Lock:
     """Resolve ``roots`` for ``targets`` over the policy's trusted indexes.
+
+    ``old_builds``: the build sets of the lock being replaced, whose pins the new build sets
+    prefer as the resolution prefers ``preferred`` (``upgrade`` applies to both).
 
     ``bounds`` are extra top-level requirements that only narrow versions (``audit --fix`` adds
     ``name>=fixed``): they are resolved with the roots but not recorded as a package's origin.
@@ -131,7 +135,9 @@ def resolve_lock(
         for note in notes:
             notify(note)
         merged = merge(each)
-        builds = _build_sets(merged, targets, finder, policy, notify)
+        builds = _build_sets(
+            merged, targets, finder, policy, notify, old=old_builds, upgrade=upgrade
+        )
     index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
     lock = from_resolution(merged, digest, index_urls, _policy_environments(policy, targets))
     lock = replace(lock, builds=builds)
@@ -145,8 +151,12 @@ def _build_sets(
     finder: IndexFinder,
     policy: Policy,
     notify: Callable[[str], None],
+    *,
+    old: Sequence[BuildSet],
+    upgrade: bool | set[NormalizedName],
 ) -> tuple[BuildSet, ...]:
-    """What each sdist ``install`` may build is built with (``build/lockset.py``)."""
+    """What each sdist ``install`` may build is built with (``build/lockset.py``); ``old``: the
+    replaced lock's build sets, whose pins are tried first unless ``upgrade`` names them."""
     from safeinstall.build.env import BuildContext
     from safeinstall.build.lockset import build_sets
     from safeinstall.resolve.finder import cache_root
@@ -154,9 +164,8 @@ def _build_sets(
     cache = finder.cache if finder.cache is not None else cache_root()
     context = BuildContext(policy, finder, finder.http, cache, notify)
     index_urls = {spec.name: spec.url for spec in trusted_indexes(policy)}
-    return build_sets(
-        merged, targets, context, partial(locked_package, index_urls=index_urls, wheels_only=True)
-    )
+    pin = partial(locked_package, index_urls=index_urls, wheels_only=True)
+    return build_sets(merged, targets, context, pin, old=old, upgrade=upgrade)
 
 
 def _not_the_same(notes: Sequence[str], names: Sequence[str]) -> PolicyError:
@@ -228,6 +237,7 @@ def write_lock(
 
     def produce(old: bytes | None) -> bytes:
         preferred: dict[NormalizedName, Version] = {}
+        builds: tuple[BuildSet, ...] = ()
         if old is not None and upgrade is not True:
             try:
                 existing = parse_lock(old, output.name, str(output))
@@ -238,6 +248,7 @@ def write_lock(
                     hint="fix or delete it, or pass --upgrade to lock from scratch",
                 ) from None
             preferred = {p.name: p.version for p in existing.packages}
+            builds = existing.builds
         lock = resolve_lock(
             inputs.roots,
             policy,
@@ -247,6 +258,7 @@ def write_lock(
             upgrade=upgrade,
             bounds=bounds,
             notify=notify,
+            old_builds=builds,
         )
         from safeinstall.audit.malware import check_lock as refuse_known_malware
 

@@ -3,7 +3,12 @@
 ``askreq`` (a real wheel, on the ``private`` index that binds it) builds any source tree from its
 ``PKG-INFO``; its ``get_requires_for_build_wheel`` asks for the lines of the tree's
 ``build-asks.txt`` (none when absent), and a tree holding ``noise`` gets random bytes in its wheel
-(a build that is not reproducible). The ``public`` index is listed first: the attacker's.
+(a build that is not reproducible). It copies ``PKG-INFO``'s Name, Version and Requires-Dist into
+the wheel; a tree's ``built.txt`` (``Key: value`` lines) makes it build something else (a hostile
+build): ``Name`` and ``Version`` for METADATA, ``File-Name`` for the wheel's file and
+``.dist-info`` names, ``Tag`` for its file name and WHEEL (``Wheel-Tag``: WHEEL only), each
+``Requires-Dist`` added to METADATA, and ``Drop-Requires`` one left out. The ``public`` index
+is listed first: the attacker's.
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ BOUND = ("askreq", "helper", "app")
 ASKREQ = """\
 import os, zipfile
 
+def _pairs(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as fh:
+        return [line.split(": ", 1) for line in fh.read().splitlines() if ": " in line]
+
 def _fields():
-    with open("PKG-INFO") as fh:
-        pairs = [line.split(": ", 1) for line in fh.read().splitlines() if ": " in line]
-    fields = dict(pairs)
+    fields = dict(_pairs("PKG-INFO"))
     return fields["Name"], fields["Version"]
 
 def get_requires_for_build_wheel(config_settings=None):
@@ -36,14 +45,22 @@ def get_requires_for_build_wheel(config_settings=None):
 
 def build_wheel(directory, config_settings=None, metadata_directory=None):
     name, version = _fields()
-    info = f"{name}-{version}.dist-info"
-    wheel = f"{name}-{version}-py3-none-any.whl"
+    built = _pairs("built.txt")
+    over = dict(built)
+    requires = [v for k, v in _pairs("PKG-INFO") + built if k == "Requires-Dist"]
+    requires = [r for r in requires if r != over.get("Drop-Requires")]
+    stem = f"{over.get('File-Name', name)}-{version}"
+    tag = over.get("Tag", "py3-none-any")
+    info = f"{stem}.dist-info"
+    wheel = f"{stem}-{tag}.whl"
     noise = os.urandom(8).hex() if os.path.exists("noise") else ""
+    meta = f"Name: {over.get('Name', name)}\\nVersion: {over.get('Version', version)}\\n"
+    meta += "".join(f"Requires-Dist: {r}\\n" for r in requires)
     files = {
         f"{name}/__init__.py": f"BUILT_BY = 'askreq'  # {noise}\\n",
-        f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n\\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\\n{meta}\\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: askreq\\nRoot-Is-Purelib: true\\n"
-        "Tag: py3-none-any\\n",
+        f"Tag: {over.get('Wheel-Tag', tag)}\\n",
     }
     import base64, hashlib
     record = []
@@ -65,16 +82,27 @@ def askreq_wheel(dest: Path, version: str = "1.0") -> Path:
     return build_wheel(dest, "askreq", version, files={"askreq/__init__.py": ASKREQ.encode()})
 
 
-def app_sdist(asks: str = "", *, noise: bool = False, name: str = "app") -> bytes:
-    """``name`` 1.0, built by askreq; ``asks``: what its backend asks for on top."""
+def app_sdist(
+    asks: str = "",
+    *,
+    noise: bool = False,
+    name: str = "app",
+    requires: tuple[str, ...] = (),
+    built: str = "",
+) -> bytes:
+    """``name`` 1.0, built by askreq; ``asks``: what its backend asks for on top; ``requires``:
+    its Requires-Dist (static, what the lock is made from); ``built``: its ``built.txt``."""
     pyproject = b'[build-system]\nrequires = ["askreq"]\nbuild-backend = "askreq"\n'
-    info = f"Metadata-Version: 2.2\nName: {name}\nVersion: 1.0\n\n".encode()  # static: no build
+    deps = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    info = f"Metadata-Version: 2.2\nName: {name}\nVersion: 1.0\n{deps}\n".encode()  # static
     members = {
         f"{name}-1.0/PKG-INFO": info,
         f"{name}-1.0/pyproject.toml": pyproject,
     }
     if asks:
         members[f"{name}-1.0/build-asks.txt"] = asks.encode()
+    if built:
+        members[f"{name}-1.0/built.txt"] = built.encode()
     if noise:
         members[f"{name}-1.0/noise"] = b""
     return tar_gz(members)

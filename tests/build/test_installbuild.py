@@ -6,6 +6,7 @@ reported. Real locks through the CLI, real pip installing into ``--target``."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +202,62 @@ def test_a_pylock_lock_builds_its_sdist_from_its_build_table(
     assert result.code == 0, result.err
     assert "BUILT_BY = 'askreq'" in (tmp_path / "t" / "app" / "__init__.py").read_text()
     assert len(index_server.requests_for("/private/files/askreq-1.0-py3-none-any.whl")) > asked
+
+
+def other_python() -> tuple[str, str] | None:
+    """A working interpreter of another CPython 3.9+ minor version, and that version (or None):
+    from PATH or pyenv's versions."""
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    found = [shutil.which(f"python3.{m}") for m in range(9, 15)]
+    found += [str(p) for p in sorted(Path.home().glob(".pyenv/versions/3.*/bin/python3"))]
+    for exe in filter(None, found):
+        ask = [exe, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+        try:
+            got = subprocess.run(ask, capture_output=True, text=True, timeout=30, check=False)
+        except OSError:
+            continue
+        version = got.stdout.strip()
+        if (
+            got.returncode == 0
+            and version != here
+            and tuple(map(int, version.split("."))) >= (3, 9)
+        ):
+            return exe, version
+    return None
+
+
+@pytest.mark.slow
+def test_a_lock_for_another_python_builds_there_from_a_build_set_resolved_for_it(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locked here for the other Python, installed into it: the build set holds the helper it
+    can install (not the one only this Python can), and a build requirement whose marker is
+    false there is not asked of the lock (the marker is the target's, not this Python's)."""
+    other = other_python()
+    if other is None:
+        pytest.skip("no interpreter of another Python version on this machine")
+    python, version = other
+    asks = f'helper only;python_version=="{sys.version_info.major}.{sys.version_info.minor}"'
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist(asks))
+    here = f"cp{sys.version_info.major}{sys.version_info.minor}-none-any"
+    publish(
+        index_server,
+        proj.dists,
+        "private",
+        build_wheel(proj.dists / "n", "helper", "2.0", tag=here),
+    )
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "o", "helper", "1.0"))
+    publish(index_server, proj.dists, "public", build_wheel(proj.dists, "only", "1.0", tag=here))
+    assert proj.lock("--python-version", version).code == 0
+    [build] = read_lock_file(proj.root / "requirements.txt").builds
+    assert [(p.name, str(p.version)) for p in build.packages] == [
+        ("askreq", "1.0"),
+        ("helper", "1.0"),
+    ]
+    target = tmp_path / "t"
+    lock = proj.root / "requirements.txt"
+    result = proj.run(
+        "install", "--policy", proj.policy_path, "-r", lock, "--python", python, "--target", target
+    )
+    assert result.code == 0, result.err
+    assert "BUILT_BY = 'askreq'" in (target / "app" / "__init__.py").read_text()

@@ -3,13 +3,14 @@ the policy (index bindings included) from what the sdist and its backend ask for
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from safeinstall.lock.read import read_lock_file
-from tests.build.buildsets import app_sdist, build_project, publish
+from tests.build.buildsets import app_sdist, askreq_wheel, build_project, publish
 from tests.support.builders import build_wheel, file_sha256
 from tests.support.indexserver import IndexServer
 
@@ -100,3 +101,117 @@ def test_a_build_requirement_named_by_a_malware_record_stops_the_lock(
     result = proj.lock()
     proj.assert_failed_safely(result, before)
     assert "123bla 0.0.1: MAL-2024-10238" in result.err
+
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+OTHER = "3.13" if RUNNING == "3.12" else "3.12"
+
+
+def helper_for_running_python_only(proj: Any, server: IndexServer, *, old: bool = True) -> None:
+    """helper 2.0 has a wheel only for the Python running the lock (``cpXY-none-any``); helper
+    1.0 (``old``) a pure one, for every Python."""
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}-none-any"
+    publish(server, proj.dists, "private", build_wheel(proj.dists / "n", "helper", "2.0", tag=tag))
+    if old:
+        publish(server, proj.dists, "private", build_wheel(proj.dists / "o", "helper", "1.0"))
+
+
+@pytest.mark.parametrize("pythons", [OTHER, f"{RUNNING},{OTHER}"])
+def test_the_build_set_is_resolved_for_the_lock_targets_not_the_running_python(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    pythons: str,
+) -> None:
+    """The backend asks for helper; the newest helper has no wheel for OTHER. The build set
+    holds a version each target can install (one set for them all: helper 1.0)."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper"))
+    helper_for_running_python_only(proj, index_server)
+    result = proj.lock("--python-version", pythons, "--platform", "linux")
+    assert result.code == 0, result.err
+    [build] = read_lock_file(proj.root / "requirements.txt").builds
+    pins = {p.name: (str(p.version), p.hashes) for p in build.packages}
+    assert pins["helper"] == ("1.0", (file_sha256(proj.dists / "o/helper-1.0-py3-none-any.whl"),))
+    assert set(pins) == {"askreq", "helper"}
+
+
+def test_a_build_requirement_with_no_wheel_for_a_target_gets_no_build_set(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a wheel for the running Python: the lock for OTHER pins no build set, and says so
+    (install then refuses to build, test_installbuild.py)."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper"))
+    helper_for_running_python_only(proj, index_server, old=False)
+    result = proj.lock("--python-version", OTHER, "--platform", "linux")
+    assert result.code == 0, result.err
+    assert (
+        "warning: the lock pins no build environment for app-1.0.tar.gz, so `install` will "
+        "refuse to build it: "
+    ) in result.err
+    assert f"helper has no file usable on cp{OTHER}-linux-x86_64" in result.err
+    assert read_lock_file(proj.root / "requirements.txt").builds == ()
+
+
+def test_a_build_requirement_some_targets_cannot_install_gets_no_build_set(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One build set serves every target: a build requirement asked for on OTHER only, with a
+    wheel for OTHER only, would leave the set unusable on the running Python's target."""
+    asks = f'only;python_version=="{OTHER}"'
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist(asks))
+    tag = f"cp{OTHER.replace('.', '')}-none-any"
+    publish(index_server, proj.dists, "public", build_wheel(proj.dists, "only", "1.0", tag=tag))
+    result = proj.lock("--python-version", f"{RUNNING},{OTHER}", "--platform", "linux")
+    assert result.code == 0, result.err
+    assert (
+        f"app-1.0.tar.gz needs only 1.0 to build, which has no wheel for cp{RUNNING}-linux-x86_64, "
+        "and a lock holds one build environment for every target"
+    ) in result.err
+    assert read_lock_file(proj.root / "requirements.txt").builds == ()
+
+
+@pytest.mark.parametrize("output", ["requirements.txt", "pylock.toml"])
+def test_a_relock_keeps_the_build_set_pins_unless_asked_to_upgrade_them(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+) -> None:
+    """As for run-time pins: a newer askreq on the index leaves an unchanged relock
+    byte-identical; ``--upgrade-package askreq`` takes it."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock("-o", output).code == 0
+    before = (proj.root / output).read_bytes()
+    publish(index_server, proj.dists, "private", askreq_wheel(proj.dists / "new", "2.0"))
+    again = proj.lock("-o", output)
+    assert again.code == 0, again.err
+    assert (proj.root / output).read_bytes() == before
+    upgraded = proj.lock("-o", output, "--upgrade-package", "askreq")
+    assert upgraded.code == 0, upgraded.err
+    [build] = read_lock_file(proj.root / output).builds
+    assert [(p.name, str(p.version)) for p in build.packages] == [("askreq", "2.0")]
+
+
+def test_a_relock_keeps_each_sdists_own_build_pins(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """app builds with askreq 1.0, other (added later, asking for askreq>=2) with 2.0: a relock
+    keeps both, each sdist preferring what it was pinned with."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock().code == 0
+    publish(index_server, proj.dists, "private", askreq_wheel(proj.dists / "new", "2.0"))
+    (proj.dists / "other-1.0.tar.gz").write_bytes(app_sdist("askreq>=2", name="other"))
+    publish(index_server, proj.dists, "public", proj.dists / "other-1.0.tar.gz")
+    (proj.root / "requirements.in").write_text("app\nother\n")
+    text = proj.policy_path.read_text().replace('sdists = ["app"]', 'sdists = ["app", "other"]')
+    proj.policy_path.write_text(text)
+    assert proj.lock().code == 0
+    lock = proj.root / "requirements.txt"
+    pins = {b.name: [str(p.version) for p in b.packages] for b in read_lock_file(lock).builds}
+    assert pins == {"app": ["1.0"], "other": ["2.0"]}
+    before = lock.read_bytes()
+    again = proj.lock()
+    assert again.code == 0, again.err
+    assert lock.read_bytes() == before
