@@ -286,3 +286,30 @@ def test_honest_backends_build_and_leave_the_source_as_unpacked(
         assert "Name: honest" in (result.output / "METADATA").read_text()
     assert _tree(source) == before
     assert sorted(p.name for p in real_home.iterdir()) == [".netrc", "kept.txt"]
+
+
+@pytest.fixture
+def as_a_user(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Not root: the namespaces come with a user namespace (``--user --map-root-user``), the
+    overlay with ``userxattr``."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    sandbox._probe.cache_clear()
+    sandbox._mount_probe.cache_clear()
+    yield
+    sandbox._probe.cache_clear()
+    sandbox._mount_probe.cache_clear()
+
+
+@pytest.mark.usefixtures("as_a_user")
+def test_the_walls_stand_in_a_user_namespace_too(tmp_path: Path, real_home: Path) -> None:
+    prefix, (walled, why) = sandbox.network_cut_prefix(), sandbox._mount_probe()
+    if prefix is None or not walled:
+        pytest.skip(f"no user namespace here: {why or sandbox.network_cut_unavailable()}")
+    assert "--user" in prefix
+    source = _source(tmp_path, real_home)
+    before = _tree(source)
+    seen = _build(tmp_path, source)
+    assert seen["netrc"] is None
+    assert (seen["plant"], seen["rewrite"], seen["poison"]) == (errno.EROFS,) * 3
+    assert seen["pyproject"] == "done" and _tree(source) == before
+    assert sorted(p.name for p in real_home.iterdir()) == [".netrc", "kept.txt"]
