@@ -1,9 +1,10 @@
 """The build sandbox's file walls: what a build sees of the file system, set up in its own mount
 namespace before any of its code runs.
 
-``sandbox.confined`` starts a build behind ``unshare --net --mount`` and, inside, ``SETUP``: the
-running interpreter (``-I -S``) calling mount(2) and mount_setattr(2) through ctypes, no shell,
-no program looked up on PATH. It then ``execv``'s the build's own argv (an absolute path). In it:
+``sandbox.confined`` starts a build behind ``unshare --net --mount --pid`` and, inside,
+``SETUP``: the running interpreter (``-I -S``) calling mount(2) and mount_setattr(2) through
+ctypes, no shell, no program looked up on PATH. It then ``execv``'s the build's own argv (an
+absolute path). In it:
 
 - **the source is copy-on-write**: an overlay with the unpacked source as its lower layer and a
   throwaway upper layer in the sandbox's directory. Honest backends write into their tree
@@ -14,6 +15,9 @@ no program looked up on PATH. It then ``execv``'s the build's own argv (an absol
   absolute path finds nothing, a write fails (EROFS);
 - **the shared temporary directories are private**: a fresh tmpfs over ``/tmp``, ``/var/tmp``,
   ``/dev/shm`` and the temporary directory in use, gone with the build;
+- **/proc is its own**: a new process namespace (``--pid --kill-child``) and a fresh ``/proc``
+  for it, which shows no process outside: another process's ``/proc/PID/root`` would be the
+  file system without these walls, its ``/proc/PID/environ`` safeinstall's unscrubbed secrets;
 - **the rest is read-only**: the whole tree is made read-only, recursively, and then only the
   places of ``Places`` are bound back (from descriptors opened before anything was hidden):
   the interpreter's prefixes and the build environment read-only, the source (its overlay), the
@@ -41,7 +45,7 @@ SETUP = r"""
 import ctypes, json, os, sys
 spec, argv = json.loads(sys.argv[1]), sys.argv[3:]
 libc = ctypes.CDLL(None, use_errno=True)
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY, SYS_MOUNT_SETATTR = -100, 0x8000, 1, 442
 
 class Attr(ctypes.Structure):
@@ -83,6 +87,7 @@ for _, _, path, rw, fd in sorted(steps):
         mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
     if rw:
         writable.append(path)
+mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)  # this pid namespace's
 read_only("/", AT_RECURSIVE, True)
 for path in writable:
     read_only(path, 0, False)

@@ -56,6 +56,10 @@ _PASSED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "SOURCE_DATE_EPOCH"})
 _PASSED_WINDOWS = frozenset({"SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT"})
 _PROBE_TIMEOUT = 10.0
 _UNWALLED = "the real home, its source and the file system writable"
+# a mount namespace, and a process namespace so that /proc shows no process outside the walls
+# (another's /proc/PID/root is its view of the files, /proc/PID/environ its secrets); killing
+# unshare kills the build and all it started
+_WALLS = ("--mount", "--pid", "--kill-child")
 _NETWORK_ERRORS = re.compile(
     r"Network is unreachable|Temporary failure in name resolution|Name or service not known|"
     r"nodename nor servname|\[Errno (?:101|-2|-3)\]|NewConnectionError|ConnectionRefusedError",
@@ -139,7 +143,8 @@ def confined(
         start = prefix or ()
         if walled and places is not None:
             (scratch := Path(tmp, "source-writes")).mkdir()
-            start = (*start, "--mount", *setup_argv(places, private=(home, temp), scratch=scratch))
+            setup = setup_argv(places, private=(home, temp), scratch=scratch)
+            start = (*start, *_WALLS, *setup)
         hidden = hidden_places()[0] if walled else ()
         yield Confinement((*start, *argv), env, prefix is not None, walled, hidden)
 
@@ -215,7 +220,7 @@ def _mount_probe() -> tuple[bool, str]:
         setup = setup_argv(places, private=(made[2],), scratch=made[3])
         try:
             done = subprocess.run(
-                [*prefix, "--mount", *setup, true],
+                [*prefix, *_WALLS, *setup, true],
                 cwd=made[0],
                 stdin=subprocess.DEVNULL,
                 capture_output=True,

@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import pwd
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +67,12 @@ def prepare_metadata_for_build_wheel(directory, config_settings=None):
         "build-dir": _try(lambda: (root / "build" / "lib").mkdir(parents=True)),
     }
     seen["source-view"] = (root / "pyproject.toml").read_text()
+    # around the walls: through /proc, another process's root directory and environment
+    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    escape = (_read(f"/proc/{pid}/root{home}/.netrc") for pid in others)
+    seen["escape"] = [text for text in escape if text is not None]
+    environs = (_read(f"/proc/{pid}/environ") for pid in others)
+    seen["environ"] = [text for text in environs if text and "SAFEINSTALL_TEST" in text]
     pathlib.Path(directory, "seen.json").write_text(json.dumps(seen))
     dist = pathlib.Path(directory, "hostile-1.0.dist-info")
     dist.mkdir()
@@ -133,6 +141,7 @@ def test_a_build_cannot_read_or_write_the_real_home_by_its_absolute_path(
     seen = _build(tmp_path, _source(tmp_path, real_home))
 
     assert seen["netrc"] is None  # the real home is not there to read
+    assert seen["escape"] == []  # not through /proc either
     assert seen["plant"] == errno.EROFS and seen["rewrite"] == errno.EROFS
     assert not (real_home / "planted").exists()
     assert (real_home / "kept.txt").read_text() == "the user's own file\n"
@@ -313,3 +322,23 @@ def test_the_walls_stand_in_a_user_namespace_too(tmp_path: Path, real_home: Path
     assert (seen["plant"], seen["rewrite"], seen["poison"]) == (errno.EROFS,) * 3
     assert seen["pyproject"] == "done" and _tree(source) == before
     assert sorted(p.name for p in real_home.iterdir()) == [".netrc", "kept.txt"]
+
+
+def test_a_build_cannot_read_the_environment_of_the_process_that_started_it(
+    tmp_path: Path, real_home: Path
+) -> None:
+    """The scrubbed environment is its own; safeinstall's, tokens and all, is in /proc: the
+    hooks are run here by a process started with a token in its environment."""
+    source = _source(tmp_path, real_home)
+    (tmp_path / "env").mkdir()
+    (tmp_path / "out").mkdir()
+    run = (
+        "import sys; from pathlib import Path; from safeinstall.build.hooks import run_hooks\n"
+        "src, env, out = map(Path, sys.argv[1:])\n"
+        "run_hooks(src, 'hostile', [src / 'backend'], env, out, proceed=lambda r: True, what='x')"
+    )
+    paths = [str(p) for p in (source, tmp_path / "env", tmp_path / "out")]
+    environ = {**os.environ, "SAFEINSTALL_TEST_TOKEN": "s3cret-token"}
+    subprocess.run([sys.executable, "-c", run, *paths], env=environ, check=True, timeout=60)
+    seen = json.loads((tmp_path / "out" / "seen.json").read_text())
+    assert seen["environ"] == []
