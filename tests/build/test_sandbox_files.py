@@ -16,8 +16,10 @@ import os
 import pwd
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -342,3 +344,42 @@ def test_a_build_cannot_read_the_environment_of_the_process_that_started_it(
     subprocess.run([sys.executable, "-c", run, *paths], env=environ, check=True, timeout=60)
     seen = json.loads((tmp_path / "out" / "seen.json").read_text())
     assert seen["environ"] == []
+
+
+LINGERER = """\
+import os, pathlib, subprocess, sys, time
+
+LATER = "import pathlib, sys, time; time.sleep(2); pathlib.Path(sys.argv[1]).write_text('x')"
+
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    marker = str(pathlib.Path(directory, "lingered"))
+    subprocess.Popen([sys.executable, "-c", LATER, marker], start_new_session=True)
+    if os.path.exists("hang"):
+        time.sleep(60)
+    dist = pathlib.Path(directory, "lingerer-1.0.dist-info")
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\\nName: lingerer\\nVersion: 1.0\\n\\n")
+    return dist.name
+"""
+
+
+@pytest.mark.parametrize("hang", [False, True])
+def test_nothing_a_build_started_outlives_it(tmp_path: Path, real_home: Path, hang: bool) -> None:
+    """A process the backend leaves behind (its own session, so not in its process group)
+    ends with the build, whether the build returns or is stopped at its time limit."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "lingerer.py").write_text(LINGERER)
+    if hang:
+        (source / "hang").write_text("")
+    out, env = tmp_path / "out", tmp_path / "env"
+    out.mkdir()
+    env.mkdir()
+    run = partial(run_hooks, source, "lingerer", [source], env, out, proceed=lambda r: True)
+    if hang:
+        with pytest.raises(TargetEnvironmentError, match="took longer than 1 s"):
+            run(what="lingerer-1.0.tar.gz", timeout=1.0)
+    else:
+        assert run(what="lingerer-1.0.tar.gz").output == out / "lingerer-1.0.dist-info"
+    time.sleep(3)
+    assert not (out / "lingered").exists()
