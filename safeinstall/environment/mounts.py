@@ -67,7 +67,7 @@ def read_only(path, flags, on):
     check(done, "mount_setattr", path)
 
 def opened(path):
-    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    return os.open(path, os.O_PATH | os.O_DIRECTORY)
 
 cwd = os.getcwd()
 mount(None, "/", None, MS_REC | MS_PRIVATE, None)
@@ -115,8 +115,8 @@ def setup_argv(places: Places, *, private: tuple[Path, ...], scratch: Path) -> t
     read_only, shared = hidden_places()
     hidden = (*read_only, *shared)
     source = _real(places.source)
-    bound = [(source, True)] + [(_real(p), True) for p in (*places.writable, *private)]
-    bound += [(p, False) for p in map(_real, places.readable) if _under(p, hidden)]
+    bound = [(n, True) for p in (places.source, *places.writable, *private) for n in _named(p)]
+    bound += [(n, False) for p in places.readable for n in _named(p) if _under(n, hidden)]
     spec = {
         "overlay": [str(source), str(upper), str(work)],
         "userxattr": os.geteuid() != 0,
@@ -159,6 +159,13 @@ def _dirs(paths: list[Path]) -> tuple[Path, ...]:
     real = (_real(p) for p in paths if p.is_dir())
     kept = (p for p in real if not any(Path(s).is_relative_to(p) for s in ("/", *_SYSTEM)))
     return tuple(dict.fromkeys(kept))
+
+
+def _named(path: Path) -> tuple[Path, ...]:
+    """Where ``path`` is, and where it is named when that is through a link (which may sit in a
+    hidden directory): a place is bound at both."""
+    real, named = _real(path), Path(os.path.abspath(path))
+    return (real,) if named == real else (real, named)
 
 
 def _real(path: Path) -> Path:

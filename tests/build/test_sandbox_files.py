@@ -383,3 +383,30 @@ def test_nothing_a_build_started_outlives_it(tmp_path: Path, real_home: Path, ha
         assert run(what="lingerer-1.0.tar.gz").output == out / "lingerer-1.0.dist-info"
     time.sleep(3)
     assert not (out / "lingered").exists()
+
+
+def test_a_place_named_through_a_link_in_the_hidden_home_is_still_there(
+    tmp_path: Path, real_home: Path
+) -> None:
+    """The cache (and so the build environment) may be reached through a link in the home,
+    which is hidden: each place is bound where it is named, as well as where it is."""
+    (tmp_path / "elsewhere" / "env").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "env" / "from_env.py").write_text("NAME = 'honest'\n")
+    (real_home / ".cache").symlink_to(tmp_path / "elsewhere")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "linked.py").write_text(
+        "import pathlib, from_env\n"
+        "def prepare_metadata_for_build_wheel(directory, config_settings=None):\n"
+        "    dist = pathlib.Path(directory, f'{from_env.NAME}-1.0.dist-info')\n"
+        "    dist.mkdir()\n"
+        "    (dist / 'METADATA').write_text('Name: ' + from_env.NAME)\n"
+        "    return dist.name\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    env = real_home / ".cache" / "env"
+    result = run_hooks(
+        source, "linked", [source], env, out, proceed=lambda r: True, what="linked-1.0.tar.gz"
+    )
+    assert result.output == out / "honest-1.0.dist-info"
