@@ -129,10 +129,12 @@ def setup_argv(places: Places, *, private: tuple[Path, ...], scratch: Path) -> t
 def hidden_places() -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     """The directories hidden from a build: read-only and empty (the real home, ``/run``), and
     private and writable (the shared temporary directories)."""
-    homes = (pwd.getpwuid(os.getuid()).pw_dir, os.environ.get("HOME", ""))
-    read_only = [Path(h) for h in homes if h and os.path.isabs(h)] + list(
-        map(Path, _READ_ONLY_HIDDEN)
-    )
+    try:
+        account = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:  # a uid with no account (a container's arbitrary user): $HOME only
+        account = ""
+    homes = [Path(h) for h in (account, os.environ.get("HOME", "")) if h and os.path.isabs(h)]
+    read_only = [*homes, *map(Path, _READ_ONLY_HIDDEN)]
     scratch = [*map(Path, _SCRATCH), Path(tempfile.gettempdir())]
     return _dirs(read_only), _dirs(scratch)
 

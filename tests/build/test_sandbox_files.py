@@ -247,6 +247,12 @@ def test_the_hidden_places_are_the_homes_and_the_shared_temporary_directories(
     assert Path(pwd.getpwuid(os.getuid()).pw_dir).resolve() in read_only
     assert tmp_path.resolve() in read_only
     assert Path("/tmp").resolve() in scratch
+
+    def no_account(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_account)  # a container's arbitrary uid
+    assert mounts.hidden_places()[0][0] == tmp_path.resolve()
     monkeypatch.setenv("HOME", "/usr")
     assert Path("/usr") not in mounts.hidden_places()[0]
     monkeypatch.setenv("HOME", "/")
