@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -129,6 +128,8 @@ def setup_argv(places: Places, *, private: tuple[Path, ...], scratch: Path) -> t
 def hidden_places() -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     """The directories hidden from a build: read-only and empty (the real home, ``/run``), and
     private and writable (the shared temporary directories)."""
+    import pwd  # POSIX only, as are the walls
+
     try:
         account = pwd.getpwuid(os.getuid()).pw_dir
     except KeyError:  # a uid with no account (a container's arbitrary user): $HOME only
