@@ -4,7 +4,8 @@ The runner (passed with ``-c``) starts isolated (``-I -S``: no PYTHONPATH, no us
 site-packages); its ``sys.path`` is the standard library, the sdist's ``backend-path`` entries
 first and the build environment (added with ``site.addsitedir``, so its ``.pth`` files apply as in
 an installed environment). It runs in the build sandbox (``environment/sandbox.py``: no network,
-a scrubbed environment, a private home) with pip's isolated settings, ``PIP_NO_INDEX`` included: a
+a scrubbed environment, a private home, its source copy-on-write, the real home hidden, only
+``out`` writable) with pip's isolated settings, ``PIP_NO_INDEX`` included: a
 backend that runs pip itself (setuptools does for ``setup_requires``) gets no index, whatever
 ``--index-url`` it passes. The source tree is the working directory. Everything the backend
 prints goes to stderr, of which the last 64 KiB are kept and more than ``MAX_OUTPUT`` stops the
@@ -33,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
+from safeinstall.environment.mounts import Places, interpreter_places
 from safeinstall.environment.pip import pip_settings
-from safeinstall.environment.sandbox import MAX_OUTPUT, confined, denied_network
+from safeinstall.environment.sandbox import MAX_OUTPUT, confined
 from safeinstall.errors import TargetEnvironmentError
 
 HOOK_TIMEOUT = 600.0
@@ -96,7 +98,12 @@ def run_hooks(
     TargetEnvironmentError when a hook fails."""
     args = [python, "-I", "-S", "-c", RUNNER, str(env), backend, str(out)]
     args += [json.dumps([str(p) for p in backend_path]), want]
-    with confined(args, mode=sandbox, what=what, extra_env=pip_settings(), warn=warn) as box:
+    # the source copy-on-write, only ``out`` writable, the interpreter and ``env`` read-only
+    places = Places(source, writable=(out,), readable=(env, *interpreter_places(python)))
+    settings = pip_settings()
+    with confined(
+        args, mode=sandbox, what=what, extra_env=settings, warn=warn, places=places
+    ) as box:
         try:
             proc = subprocess.Popen(
                 box.argv,
@@ -140,7 +147,8 @@ def run_hooks(
         if stopped.is_set():
             raise TargetEnvironmentError(f"building {what} took longer than {timeout:.0f} s")
         if proc.returncode != 0 or result is None:
-            raise _failure(what, proc.returncode, stderr.text(), network_cut=box.network_cut)
+            said = stderr.text()
+            raise _failure(what, proc.returncode, said, denied=box.denied(said))
     return result
 
 
@@ -200,17 +208,18 @@ def _message(stream: IO[str]) -> dict[str, object] | None:
     return message if isinstance(message, dict) else None
 
 
-def _failure(what: str, code: int, stderr: str, *, network_cut: bool) -> TargetEnvironmentError:
+def _failure(what: str, code: int, stderr: str, *, denied: str | None) -> TargetEnvironmentError:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     shown = lines[-1] if lines else "no output"
-    if network_cut and denied_network(stderr):
+    if denied is not None:
         return TargetEnvironmentError(
-            f"building {what} failed (exit {code}) after it tried to reach the network, which "
-            f"the build sandbox cuts: {shown}",
-            hint="a build must not download anything; pin a version that publishes a wheel",
+            f"building {what} failed (exit {code}) after it {denied}: {shown}",
+            hint="a build must not download anything nor touch files outside its source and "
+            "output; pin a version that publishes a wheel",
         )
     return TargetEnvironmentError(
         f"building {what} failed (exit {code}): {shown}",
-        hint="its build code failed (it runs with no network, a scrubbed environment and a "
-        "private home); pin a version that publishes a wheel, or fix the build",
+        hint="its build code failed (it runs with no network, a scrubbed environment, a "
+        "private home and a read-only file system); pin a version that publishes a wheel, or "
+        "fix the build",
     )

@@ -203,9 +203,9 @@ def test_build_sandbox_warn_builds_with_the_rest_of_the_sandbox_and_says_so(
         warn=warnings.append,
     )
     assert warnings == [
-        "building hostile-1.0.tar.gz WITH network access (the `unshare` command (util-linux) "
-        'is not installed); the policy\'s build-sandbox is "warn". Its environment is '
-        "scrubbed and its home is private"
+        "building hostile-1.0.tar.gz WITH network access and the real home, its source and the "
+        "file system writable (the `unshare` command (util-linux) is not installed); the "
+        'policy\'s build-sandbox is "warn". Its environment is scrubbed and its home is private'
     ]
     env = seen["env"]
     assert isinstance(env, dict) and not set(SECRETS) & set(env)
