@@ -81,3 +81,8 @@ class ResolutionError(SafeinstallError):
 
 class TargetEnvironmentError(SafeinstallError):
     """The target environment cannot be used (not a venv, locked by another run, pip failed)."""
+
+
+class BuildDenied(TargetEnvironmentError):
+    """A build tried what its sandbox denies (the network, a write, a hidden file): never
+    passed over as a warning, at lock time or at install."""

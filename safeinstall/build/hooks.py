@@ -37,7 +37,7 @@ from typing import IO, cast
 from safeinstall.environment.mounts import Places, interpreter_places
 from safeinstall.environment.pip import pip_settings
 from safeinstall.environment.sandbox import MAX_OUTPUT, confined
-from safeinstall.errors import TargetEnvironmentError
+from safeinstall.errors import BuildDenied, TargetEnvironmentError
 
 HOOK_TIMEOUT = 600.0
 _MAX_LINE = 1024 * 1024
@@ -212,7 +212,7 @@ def _failure(what: str, code: int, stderr: str, *, denied: str | None) -> Target
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     shown = lines[-1] if lines else "no output"
     if denied is not None:
-        return TargetEnvironmentError(
+        return BuildDenied(
             f"building {what} failed (exit {code}) after it {denied}: {shown}",
             hint="a build must not download anything nor touch files outside its source and "
             "output; pin a version that publishes a wheel",

@@ -22,7 +22,8 @@ the old run-time pins are (``--upgrade`` drops them, ``--upgrade-package NAME`` 
 When the policy lets no build environment be made (a denied or missing build requirement, a
 backend that fails, no one set for all targets), the lock is still written, without one, and
 says so: ``install`` then refuses to build that sdist (it never builds from anything but a
-locked build set).
+locked build set). A backend the sandbox had to stop (it tried the network, a write outside its
+places, a hidden file: ``BuildDenied``) fails the lock instead, and the old lock stays as it was.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from packaging.version import Version
 
 from safeinstall.build.env import BuildContext, resolve_for
 from safeinstall.build.sdist import build_requirements
-from safeinstall.errors import PolicyError, ResolutionError, TargetEnvironmentError
+from safeinstall.errors import BuildDenied, PolicyError, ResolutionError, TargetEnvironmentError
 from safeinstall.index.distfile import DistFile
 from safeinstall.index.fetch import Artifact, Store, fetch_all
 from safeinstall.lock.model import BuildSet, LockedPackage
@@ -73,6 +74,8 @@ def build_sets(
             requires = build_requirements(path.read_bytes(), sdist.filename, context)
             prefer = _preferred(old, sdist.sha256, upgrade)
             packages = _one_set(requires, context, needing, sdist.filename, prefer)
+        except BuildDenied:
+            raise  # the sandbox stopped it: a hostile build fails the lock, which stays as it was
         except (PolicyError, ResolutionError, TargetEnvironmentError) as exc:
             context.notify(
                 f"the lock pins no build environment for {sdist.filename}, so `install` will "

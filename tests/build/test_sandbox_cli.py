@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from safeinstall.environment import sandbox
-from safeinstall.lock.read import read_lock_file
 from tests.build.buildsets import build_project
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject
@@ -69,24 +68,28 @@ def install(proj: LockProject, target: Path) -> Any:
     return proj.run("install", "--policy", proj.policy_path, "-r", lock, *python)
 
 
-def test_a_backend_writing_the_real_home_while_locking_is_denied_and_reported(
+def test_a_backend_writing_the_real_home_while_locking_is_denied_and_fails_the_lock(
     tmp_path: Path,
     index_server: IndexServer,
     cli: Any,
     monkeypatch: pytest.MonkeyPatch,
     real_home: Path,
 ) -> None:
-    """Reading what the sdist builds with runs its hooks: the write is denied, the lock pins
-    no build environment for it (so `install` refuses to build it) and says why."""
+    """Reading what the sdist builds with runs its hooks: the write is denied, and a build the
+    sandbox had to stop fails the lock (it is not passed over as a warning): the old lock is
+    byte-identical and the real home as it was."""
     sdist = hostile_sdist(real_home, at_lock=True)
     proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=sdist)
+    lock = proj.root / "requirements.txt"
+    lock.write_bytes(b"# the lock before\n")
     result = proj.lock()
+    assert result.code == 1, result.err
     assert (
-        "warning: the lock pins no build environment for app-1.0.tar.gz, so `install` will "
-        "refuse to build it: building app-1.0.tar.gz failed (exit 1) after it tried to write "
+        "error: building app-1.0.tar.gz failed (exit 1) after it tried to write "
         f"{real_home}/planted, which the build sandbox keeps read-only"
     ) in result.err
-    assert not read_lock_file(proj.root / "requirements.txt").builds
+    assert "Traceback" not in result.err
+    assert lock.read_bytes() == b"# the lock before\n"
     assert sorted(p.name for p in real_home.iterdir()) == [".netrc"]
 
 
