@@ -98,6 +98,7 @@ def relock(
             preferred={**pins, **fixes},
             bounds=bounds,
             notify=notify,
+            old_builds=plan.old.builds,
         )
     result = write_lock(
         plan.path,

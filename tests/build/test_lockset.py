@@ -215,3 +215,21 @@ def test_a_relock_keeps_each_sdists_own_build_pins(
     again = proj.lock()
     assert again.code == 0, again.err
     assert lock.read_bytes() == before
+
+
+def test_install_by_name_relocks_keeping_the_build_set_pins(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`install NAME` in a locked project relocks it with NAME added: like `lock`, the relock
+    keeps the old build-set pins (askreq 1.0) although a newer askreq is on the index."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock().code == 0
+    publish(index_server, proj.dists, "private", askreq_wheel(proj.dists / "new", "2.0"))
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists, "helper", "1.0"))
+    target = ("--python", sys.executable, "--target", str(tmp_path / "t"))
+    result = proj.run("install", "helper", "--policy", proj.policy_path, *target)
+    assert result.code == 0, result.err
+    lock = read_lock_file(proj.root / "requirements.txt")
+    assert "helper" in {p.name for p in lock.packages}
+    [build] = lock.builds
+    assert [(p.name, str(p.version)) for p in build.packages] == [("askreq", "1.0")]

@@ -192,6 +192,7 @@ def relock_all(
                 digest_for(inputs, policy, made_for, contents),
                 preferred={**chosen, **own},
                 notify=ui.warn,
+                old_builds=before.builds if before else (),
             )
         except SafeinstallError as exc:
             raise _not_relocked(job.path, exc) from None
