@@ -169,11 +169,13 @@ def build_sdist(
     requires_dist: Iterable[str] = (),
     metadata_version: str = "2.2",
     dynamic: Iterable[str] = (),
+    backend: tuple[str, str] = ("flit_core>=3.9,<5", "flit_core.buildapi"),
 ) -> Path:
     """Write ``<name>-<version>.tar.gz`` (PEP 625 name) with PKG-INFO, pyproject.toml and a module.
 
     ``dynamic`` lists core-metadata fields declared ``Dynamic:`` in PKG-INFO (Metadata 2.2+), i.e.
-    fields a build may change, so PKG-INFO cannot be trusted for them.
+    fields a build may change, so PKG-INFO cannot be trusted for them. ``backend``: its
+    ``[build-system]`` requirement and build-backend (flit_core's by default).
     """
     module = dist_name(name)
     root = f"{module}-{version}"
@@ -181,7 +183,7 @@ def build_sdist(
     requires = list(requires_dist)
     deps = ", ".join(f'"{r}"' for r in requires)
     pyproject = (
-        '[build-system]\nrequires = ["flit_core>=3.9,<5"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        f'[build-system]\nrequires = ["{backend[0]}"]\nbuild-backend = "{backend[1]}"\n\n'
         f'[project]\nname = "{name}"\nversion = "{version}"\ndescription = "test"\n'
         f"dependencies = [{deps}]\n"
     ).encode()
