@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import FrozenInstanceError
-from typing import Any, ClassVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 _set = object.__setattr__  # how a subclass's __init__ sets a field
+_T = TypeVar("_T", bound="Frozen")
 
 
 @dataclass_transform(frozen_default=True)
@@ -60,3 +61,13 @@ class Frozen:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(self._field_names, state, strict=True):
             _set(self, name, value)
+
+
+def replace(value: _T, /, **changes: Any) -> _T:
+    """A copy of ``value`` with ``changes``, as ``dataclasses.replace`` makes one: through the
+    class's ``__init__`` (it checks the fields), every field passed by name."""
+    unknown = set(changes).difference(value._field_names)
+    if unknown:
+        raise TypeError(f"{value.__class__.__qualname__} has no field {min(unknown)!r}")
+    fields = {name: getattr(value, name) for name in value._field_names}
+    return value.__class__(**(fields | changes))

@@ -74,3 +74,13 @@ def test_slots_must_name_the_annotated_fields() -> None:
             __slots__ = ("word",)
             word: str
             digits: str
+
+
+def test_replace_makes_a_changed_copy_through_init() -> None:
+    from safeinstall.frozen import replace
+
+    pair = Pair("a", (1,))
+    assert replace(pair, digits=(2,)) == Pair("a", (2,))
+    assert pair == Pair("a", (1,))  # the original is untouched
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        replace(pair, colour="red")

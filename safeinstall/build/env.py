@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from safeinstall import frozen
 from safeinstall.environment.unpack import unpack_wheel
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError, TargetEnvironmentError
 from safeinstall.files.cachedir import private_dir
@@ -160,11 +161,11 @@ def _resolve(roots: Sequence[Root], context: BuildContext, what: str) -> Resolut
     target = current_target()
     wheels = _WheelsOnly(context.finder)
     try:
-        return resolve(roots, replace(context.policy, sdists=()), wheels, target)
+        return resolve(roots, frozen.replace(context.policy, sdists=()), wheels, target)
     except ResolutionError:
         pass
     try:
-        resolution = resolve(roots, replace(context.policy, sdists=("*",)), wheels, target)
+        resolution = resolve(roots, frozen.replace(context.policy, sdists=("*",)), wheels, target)
     except _NoWheel as exc:
         raise _only_sdist(exc.file, what) from None
     except ResolutionError as exc:

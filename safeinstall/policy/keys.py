@@ -7,7 +7,6 @@ path: heavier parsers (markers, SPDX licenses) are imported only for keys that n
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -15,6 +14,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from safeinstall.frozen import replace
 from safeinstall.policy import gates
 from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kind_of, strings
 from safeinstall.policy.duration import parse_duration
@@ -299,4 +299,4 @@ def apply_env_overrides(policy: Policy, environ: Mapping[str, str]) -> Policy:
         if isinstance(changes[field], _ReleaseAge):  # the age only: the file's exemptions hold
             changes[field] = changes[field][0]
     r.raise_if_any()
-    return dataclasses.replace(policy, **changes) if changes else policy
+    return replace(policy, **changes) if changes else policy

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from safeinstall import urls
 from safeinstall.errors import InputError, Location
+from safeinstall.frozen import Frozen, _set
 from safeinstall.requirements.markers import marker_problem
 
 if TYPE_CHECKING:
@@ -64,12 +64,16 @@ def non_ascii_report(name: str) -> str | None:
     return sentence
 
 
-@dataclass(frozen=True, slots=True)
-class Root:
+class Root(Frozen):
     """A top-level requirement and where it was written (``requirements.in:3``)."""
 
+    __slots__ = ("requirement", "source")
     requirement: Requirement
     source: str
+
+    def __init__(self, requirement: Requirement, source: str) -> None:
+        _set(self, "requirement", requirement)
+        _set(self, "source", source)
 
 
 def parse_pep508(text: str, where: Location) -> Requirement:
