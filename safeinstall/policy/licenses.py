@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
-
 if TYPE_CHECKING:  # `check` asks only `allowed`; reading metadata is for locking
     from packaging.metadata import Metadata
 
@@ -53,6 +51,9 @@ def canonical(expression: str) -> str | None:
     """The normalized SPDX expression, or None when ``expression`` is not one."""
     if not expression.strip() or len(expression) > _MAX_FIELD or "\n" in expression.strip():
         return None
+    # here, not at the top: `check` asks only `allowed`, and the SPDX table is slow to import
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
     try:
         return str(canonicalize_license_expression(expression))
     except InvalidLicenseExpression:
