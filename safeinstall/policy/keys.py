@@ -16,7 +16,16 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from safeinstall.frozen import replace
 from safeinstall.policy import gates
-from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kind_of, strings
+from safeinstall.policy.checker import (
+    ALNUM,
+    Checker,
+    canonical_glob,
+    flag,
+    globs,
+    kind_of,
+    spelled,
+    strings,
+)
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
@@ -30,7 +39,7 @@ _RULE = re.compile(r"\s*([A-Za-z0-9*?._-]+)\s*(.*?)\s*")
 _LICENSE_KEYS = ("allow",)
 _AUDIT_KEYS = ("ignore",)
 _IGNORE_KEYS = ("id", "reason", "until")
-_ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+_ADVISORY_ID = ALNUM | frozenset("._:-")  # [A-Za-z0-9][A-Za-z0-9._:-]*
 _AGE_KEYS = ("age", "exempt", "exempt-indexes")
 
 
@@ -188,7 +197,7 @@ def _audit(r: Checker, key: str, value: object) -> tuple[AuditIgnore, ...]:
         ident, reason = entry.get("id"), entry.get("reason")
         until = _date(entry.get("until"))
         needle = f'"{ident}' if isinstance(ident, str) else "ignore"
-        if not isinstance(ident, str) or not _ADVISORY_ID.fullmatch(ident):
+        if not isinstance(ident, str) or not spelled(ident, _ADVISORY_ID, first=ALNUM):
             r.problem(
                 f"'{where}.id' must be an advisory id like 'PYSEC-2024-1', not {ident!r}",
                 key,
