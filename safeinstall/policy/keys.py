@@ -157,16 +157,12 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
     r.unknown_keys(value, _LICENSE_KEYS, f" in {key!r}")
     if "allow" not in value:
         return None
-    from packaging.licenses import (  # only when set: slow to import
-        InvalidLicenseExpression,
-        canonicalize_license_expression,
-    )
+    from safeinstall.policy.licenses import canonical_spdx  # only when set
 
     out = []
     for item in strings(r, f"{key}.allow", value["allow"], key):
-        try:
-            canonical = str(canonicalize_license_expression(item))
-        except InvalidLicenseExpression:
+        canonical = canonical_spdx(item)
+        if canonical is None:
             r.problem(f"'{key}.allow': {item!r} is not an SPDX license id", key, '"' + item)
             continue
         if " " in canonical and " WITH " not in canonical:

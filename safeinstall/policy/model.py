@@ -38,6 +38,8 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
     equal, anything else is fnmatch's translation (what fnmatchcase does on every call)."""
     if not any(c in pattern for c in "*?["):
         return pattern.__eq__
+    if pattern == "*":  # what the translation matches: anything
+        return lambda name: True
     match = re.compile(fnmatch.translate(pattern)).match
     return lambda name: match(name) is not None
 
