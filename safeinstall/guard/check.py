@@ -83,5 +83,5 @@ def fresh_notes(path: Path, kind: str) -> list[str]:
         found = [(f"{p.name}=={p.version}", p.allow_fresh) for p in lock.packages]
     else:
         text = path.read_text("utf-8", "replace")
-        found = [(pin, why) for _, pin, why in comments_under_pins(text, ALLOW_FRESH_PREFIX) if pin]
+        found = [(pin, why) for pin, why in comments_under_pins(text, ALLOW_FRESH_PREFIX) if pin]
     return [f"{path}: {pin} is inside min-release-age, allowed: {why}" for pin, why in found if why]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from safeinstall.errors import Location
 from safeinstall.guard.findings import Finding
-from safeinstall.lock.header import LICENSE_PREFIX, comments_under_pins
+from safeinstall.lock.header import LICENSE_PREFIX, comment_lines
 from safeinstall.policy.licenses import allowed
 from safeinstall.requirements.file import ReqLine, RequirementsFile
 
@@ -42,7 +42,7 @@ def requirements_license_findings(rf: RequirementsFile, allow: Sequence[str]) ->
     out: list[Finding] = []
     verdicts: dict[str | None, bool] = {}  # a lock repeats a few licenses: judge each once
     for path in rf.files:
-        recorded = [(line, value) for line, _, value in _license_comments(path)]
+        recorded = _license_comments(path)
         reqs = sorted(
             (r for r in rf.requirements if r.location.path == path and not r.constraint),
             key=lambda r: r.location.line or 0,
@@ -58,12 +58,12 @@ def requirements_license_findings(rf: RequirementsFile, allow: Sequence[str]) ->
     return out
 
 
-def _license_comments(path: str) -> list[tuple[int, str, str]]:
+def _license_comments(path: str) -> list[tuple[int, str]]:
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []  # parse_requirements read it a moment ago; nothing recorded then
-    return comments_under_pins(text, LICENSE_PREFIX)
+    return comment_lines(text, LICENSE_PREFIX)
 
 
 def _between(

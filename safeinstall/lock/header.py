@@ -19,18 +19,37 @@ BUILD_PREFIX = "# safeinstall-build: "
 BUILD_PIN_PREFIX = "#   build-requires: "
 
 
-def comments_under_pins(text: str, prefix: str) -> list[tuple[int, str, str]]:
+def comments_under_pins(text: str, prefix: str) -> list[tuple[str, str]]:
+    """Each comment line ``prefix`` + value of a requirements.txt lock's ``text``, as (the pin
+    above it as written, ``name==version``, "" above the first; its value)."""
+    if prefix.strip() not in text:
+        return []  # most locks: no such comment
+    text = _one_break(text)
+    return [(_pin_above(text, start), value) for _, start, value in _scan(text, prefix)]
+
+
+def comment_lines(text: str, prefix: str) -> list[tuple[int, str]]:
     """Each comment line ``prefix`` + value of a requirements.txt lock's ``text``, as (its line
-    number, the pin above it as written, ``name==version``, "" above the first, its value): the
-    one reading of the comments a package's entry carries (its license, why it was let in fresh).
+    number, its value): lines numbered as the requirements parser numbers them."""
+    if prefix.strip() not in text:
+        return []
+    return [(number, value) for number, _, value in _scan(_one_break(text), prefix)]
+
+
+def _one_break(text: str) -> str:
+    """``text`` with "\\n" for every line break ``str.splitlines`` knows: the lines numbered
+    alike."""
+    return "\n".join(text.splitlines())
+
+
+def _scan(text: str, prefix: str) -> list[tuple[int, int, str]]:
+    """The one reading of the comments a package's entry carries (its license, why it was let
+    in fresh): (line number, where the line starts, value), in a ``text`` of "\\n" breaks.
 
     Lines are numbered as the requirements parser numbers them (``str.splitlines``); only the
     lines holding ``prefix`` are looked at, so a lock of thousands of lines costs a few searches.
     """
-    if prefix.strip() not in text:
-        return []  # most locks: no such comment
-    text = "\n".join(text.splitlines())  # every line break is "\n", the numbering kept
-    out: list[tuple[int, str, str]] = []
+    out: list[tuple[int, int, str]] = []
     number, counted = 1, 0
     at = text.find(prefix)
     while at >= 0:
@@ -40,8 +59,7 @@ def comments_under_pins(text: str, prefix: str) -> list[tuple[int, str, str]]:
         if not text[start:at].strip():  # the prefix starts the line, after any indentation
             number += text.count("\n", counted, start)
             counted = start
-            value = text[at + len(prefix) : end].strip()
-            out.append((number, _pin_above(text, start), value))
+            out.append((number, start, text[at + len(prefix) : end].strip()))
         at = text.find(prefix, end)
     return out
 
