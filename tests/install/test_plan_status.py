@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import IntegrityError, PolicyError
-from safeinstall.frozen import replace as replace_policy
+from safeinstall.frozen import replace
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact
 from safeinstall.install.plan import Candidate, choose, from_page, from_pylock
@@ -87,9 +86,9 @@ def fresh(index: str | None = None) -> list[Candidate]:
 def test_min_release_age_exemptions_hold_at_install() -> None:
     with pytest.raises(PolicyError, match="newer than the policy's min-release-age"):
         choose(PKG, fresh(), LINUX, WEEK, now=NOW)
-    by_name = replace_policy(WEEK, cooldown_exempt=("lib",))
+    by_name = replace(WEEK, cooldown_exempt=("lib",))
     assert choose(PKG, fresh(), LINUX, by_name, now=NOW).sha256 == SHA
-    by_index = replace_policy(WEEK, cooldown_exempt_indexes=("corp",))
+    by_index = replace(WEEK, cooldown_exempt_indexes=("corp",))
     assert choose(PKG, fresh(), LINUX, by_index, now=NOW).sha256 == SHA  # the lock's index
     with pytest.raises(PolicyError, match="newer than"):
         choose(replace(PKG, index_name=None), fresh("other"), LINUX, by_index, now=NOW)
