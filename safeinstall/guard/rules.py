@@ -72,6 +72,7 @@ class Rules:
     def name_findings(self, name: str, version: Version | None, where: Location) -> list[Finding]:
         out: list[Finding] = []
         rule = self.policy.denied_by(name, version)
+        allow = self.policy.allow
         if rule is not None:
             out.append(
                 Finding(
@@ -81,7 +82,7 @@ class Rules:
                     "remove it, or change the policy's deny list",
                 )
             )
-        elif not self.policy.is_allowed(name, version):
+        elif allow is not None and not self.policy.is_allowed(name, version):
             out.append(
                 Finding(
                     "not-allowed",

@@ -35,11 +35,14 @@ def _glob(pattern: str, name: str) -> bool:
 @functools.lru_cache(maxsize=512)
 def _matcher(pattern: str) -> Callable[[str], bool]:
     """A test of canonical names against a glob, made once per pattern: a plain name compares
-    equal, anything else is fnmatch's translation (what fnmatchcase does on every call)."""
+    equal, one ``*`` (``acme-*``, ``*-nightly``) is a prefix and a suffix, anything else is
+    fnmatch's translation (what fnmatchcase does on every call; compiling it costs the hook)."""
     if not any(c in pattern for c in "*?["):
         return pattern.__eq__
-    if pattern == "*":  # what the translation matches: anything
-        return lambda name: True
+    if "?" not in pattern and "[" not in pattern and pattern.count("*") == 1:
+        head, tail = pattern.split("*")
+        least = len(head) + len(tail)  # "*" matches any characters, none included
+        return lambda name: len(name) >= least and name.startswith(head) and name.endswith(tail)
     match = re.compile(fnmatch.translate(pattern)).match
     return lambda name: match(name) is not None
 

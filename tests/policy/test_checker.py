@@ -46,3 +46,17 @@ def test_set_validators_say_what_the_expressions_said(
 def test_canonical_glob_is_pep_503_normalisation() -> None:
     for glob in ("Acme_Lib*", "a.-_b", "X..Y", "*", "a--b__c"):
         assert checker.canonical_glob(glob) == re.sub(r"[-_.]+", "-", glob).lower()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pattern=st.text(alphabet="ab-*?[]", max_size=6),
+    name=st.text(alphabet="ab-\n", max_size=8),
+)
+def test_name_globs_match_what_fnmatch_matches(pattern: str, name: str) -> None:
+    # one "*" is tested as a prefix and a suffix, without compiling fnmatch's translation
+    import fnmatch
+
+    from safeinstall.policy.model import _matcher
+
+    assert _matcher(pattern)(name) is fnmatch.fnmatchcase(name, pattern)
