@@ -9,8 +9,9 @@ gets one canonical name per line, by descending downloads (ties by name), the N 
 marked with a leading ``+``: those are typosquat targets; every listed name is known-legitimate.
 The output is a function of the CSV and N only, so re-running it gives the same bytes. Next to OUT
 the script writes ``popular-index.txt``, the look-alike index of the protected names that the
-typosquat rule reads (``safeinstall.guard.names.index_text``); ``--index-only`` rewrites just that
-index from an existing OUT.
+typosquat rule reads (``safeinstall.guard.names.index_text``), and ``popular-sorted.txt``, the
+names sorted for ``is_listed`` (``safeinstall.guard.popular.sorted_text``); ``--index-only``
+rewrites just those two from an existing OUT.
 """
 
 from __future__ import annotations
@@ -56,12 +57,16 @@ def read_csv(path: Path) -> list[tuple[int, str]]:
 
 
 def write_index(out: Path) -> Path:
-    """Write the look-alike index of the list ``out`` next to it; return its path."""
+    """Write the look-alike index and the sorted copy of the list ``out`` next to it; return
+    the index's path."""
     from safeinstall.guard.names import index_text, parse_popular_names
+    from safeinstall.guard.popular import sorted_text
 
     protected = parse_popular_names(out.read_text(encoding="utf-8")).protected
     index = out.with_name("popular-index.txt")
     index.write_text(index_text(protected), encoding="ascii", newline="\n")
+    listed = out.with_name("popular-sorted.txt")
+    listed.write_text(sorted_text(out.read_bytes()), encoding="ascii", newline="\n")
     return index
 
 

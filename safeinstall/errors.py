@@ -5,15 +5,19 @@ Exit codes: 0 ok, 1 a check/policy/integrity/index/resolution failure, 2 usage o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from safeinstall.frozen import Frozen, _set
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+class Location(Frozen):
     """A place in an input file: ``path`` as given by the user, 1-based ``line`` when known."""
 
+    __slots__ = ("line", "path")
     path: str
-    line: int | None = None
+    line: int | None
+
+    def __init__(self, path: str, line: int | None = None) -> None:
+        _set(self, "path", path)
+        _set(self, "line", line)
 
     def __str__(self) -> str:
         return self.path if self.line is None else f"{self.path}:{self.line}"

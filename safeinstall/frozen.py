@@ -12,11 +12,13 @@ Value types off the hook path stay plain dataclasses.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import FrozenInstanceError
-from typing import Any, ClassVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 _set = object.__setattr__  # how a subclass's __init__ sets a field
+_T = TypeVar("_T")
 
 
 @dataclass_transform(frozen_default=True)
@@ -60,3 +62,16 @@ class Frozen:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(self._field_names, state, strict=True):
             _set(self, name, value)
+
+
+def replace(value: _T, /, **changes: Any) -> _T:
+    """A copy of ``value`` with ``changes``, as ``dataclasses.replace`` makes one: through the
+    class's ``__init__`` (it checks the fields), every field passed by name. A dataclass is
+    handed to ``dataclasses.replace``: one call for values of either kind."""
+    if not isinstance(value, Frozen):
+        return cast("_T", dataclasses.replace(cast("Any", value), **changes))
+    unknown = set(changes).difference(value._field_names)
+    if unknown:
+        raise TypeError(f"{value.__class__.__qualname__} has no field {min(unknown)!r}")
+    fields = {name: getattr(value, name) for name in value._field_names}
+    return value.__class__(**(fields | changes))

@@ -74,3 +74,34 @@ def test_slots_must_name_the_annotated_fields() -> None:
             __slots__ = ("word",)
             word: str
             digits: str
+
+
+def test_replace_makes_a_changed_copy_through_init() -> None:
+    from safeinstall.frozen import replace
+
+    pair = Pair("a", (1,))
+    assert replace(pair, digits=(2,)) == Pair("a", (2,))
+    assert pair == Pair("a", (1,))  # the original is untouched
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        replace(pair, colour="red")
+
+
+def test_replace_hands_a_dataclass_to_dataclasses_replace() -> None:
+    from safeinstall.frozen import replace
+
+    assert replace(DataPair("a"), digits=(3,)) == DataPair("a", (3,))
+
+
+def test_a_lock_is_compared_without_the_content_digest_it_records() -> None:
+    # Lock is Frozen (start-up time of `lock --check`); its recorded content digest is what the
+    # file says, not the lock's content, so equality and hash leave it out, as before
+    from safeinstall.frozen import replace
+    from safeinstall.lock.model import Lock
+
+    lock = Lock((), "sha256:" + "0" * 64, environments=("x",))
+    recorded = replace(lock, recorded_content="sha256:" + "1" * 64)
+    assert recorded == lock
+    assert hash(recorded) == hash(lock)
+    assert recorded.recorded_content != lock.recorded_content
+    assert replace(lock, notes=("n",)) != lock
+    assert pickle.loads(pickle.dumps(recorded)).recorded_content == recorded.recorded_content

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from safeinstall import frozen
 from safeinstall.environment.unpack import unpack_wheel
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError, TargetEnvironmentError
 from safeinstall.files.cachedir import private_dir
@@ -99,7 +100,7 @@ def resolve_for(
     wheels only, agreeing where they can (``resolve.merge.resolve_each``); nothing is fetched.
     ``preferred``: the versions to try first. An error says what fails on which target."""
     roots = _roots(requires, context, what)
-    policy = replace(context.policy, sdists=())
+    policy = frozen.replace(context.policy, sdists=())
     try:
         return resolve_each(
             roots, policy, _WheelsOnly(context.finder), targets, preferred=preferred or {}
@@ -191,11 +192,11 @@ def _resolve(roots: Sequence[Root], context: BuildContext, what: str, target: Ta
     requirement publishes none (refused, named) or the policy refuses (the resolver's error)."""
     wheels = _WheelsOnly(context.finder)
     try:
-        return resolve(roots, replace(context.policy, sdists=()), wheels, target)
+        return resolve(roots, frozen.replace(context.policy, sdists=()), wheels, target)
     except ResolutionError:
         pass
     try:
-        resolution = resolve(roots, replace(context.policy, sdists=("*",)), wheels, target)
+        resolution = resolve(roots, frozen.replace(context.policy, sdists=("*",)), wheels, target)
     except _NoWheel as exc:
         raise _only_sdist(exc.file, what) from None
     except ResolutionError as exc:

@@ -29,12 +29,12 @@ places, a hidden file: ``BuildDenied``) fails the lock instead, and the old lock
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 from packaging.markers import Marker
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
+from safeinstall import frozen
 from safeinstall.build.env import BuildContext, resolve_for
 from safeinstall.build.sdist import build_requirements
 from safeinstall.errors import BuildDenied, PolicyError, ResolutionError, TargetEnvironmentError
@@ -82,7 +82,7 @@ def build_sets(
                 f"refuse to build it: {exc.message}"
             )
             continue
-        pins = tuple(replace(pin(p), marker=None) for p in packages)
+        pins = tuple(frozen.replace(pin(p), marker=None) for p in packages)
         found.append(BuildSet(pkg.name, pkg.version, sdist.sha256, pins))
     return tuple(sorted(found, key=lambda b: (b.name, b.version, b.sdist)))
 

@@ -88,8 +88,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.lock.make import write_lock  # the resolver's side: not for --check
 
     if args.allow_fresh or args.reason is not None:
-        from dataclasses import replace
-
+        from safeinstall.frozen import replace
         from safeinstall.lock.ref import git_user
 
         fresh = recipe.allow_fresh(args.allow_fresh, args.reason, git_user)

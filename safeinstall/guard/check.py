@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from safeinstall.errors import SafeinstallError
 from safeinstall.filekind import file_kind
@@ -17,9 +17,6 @@ from safeinstall.guard.findings import Finding
 from safeinstall.guard.rules import Rules
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.file import parse_requirements
-
-if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up time)
-    pass
 
 
 class Report(Frozen):
@@ -74,7 +71,7 @@ def fresh_notes(path: Path, kind: str) -> list[str]:
     """One line per package the lock at ``path`` let in inside min-release-age, with who and
     why (``lock --allow-fresh``); none when it is no lock safeinstall can read. A
     requirements.txt lock is scanned, not parsed: `check` on it stays fast (the hook path)."""
-    from safeinstall.lock.header import ALLOW_FRESH_PREFIX
+    from safeinstall.lock.header import ALLOW_FRESH_PREFIX, comments_under_pins
 
     if kind == "pylock":
         from safeinstall.lock.read import read_lock_file
@@ -85,14 +82,6 @@ def fresh_notes(path: Path, kind: str) -> list[str]:
             return []
         found = [(f"{p.name}=={p.version}", p.allow_fresh) for p in lock.packages]
     else:
-        found, pin = [], ""
         text = path.read_text("utf-8", "replace")
-        if ALLOW_FRESH_PREFIX.strip() not in text:
-            return []  # most locks: no line to look for
-        for line in text.splitlines():
-            text = line.strip()
-            if text and not line[0].isspace() and not text.startswith(("#", "-")):
-                pin = text.split(";", 1)[0].split(" ", 1)[0]  # name==version, as written
-            elif text.startswith(ALLOW_FRESH_PREFIX) and pin:
-                found.append((pin, text[len(ALLOW_FRESH_PREFIX) :].strip()))
+        found = [(pin, why) for pin, why in comments_under_pins(text, ALLOW_FRESH_PREFIX) if pin]
     return [f"{path}: {pin} is inside min-release-age, allowed: {why}" for pin, why in found if why]

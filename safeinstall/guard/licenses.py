@@ -15,7 +15,7 @@ from pathlib import Path
 
 from safeinstall.errors import Location
 from safeinstall.guard.findings import Finding
-from safeinstall.lock.header import LICENSE_PREFIX
+from safeinstall.lock.header import LICENSE_PREFIX, comment_lines
 from safeinstall.policy.licenses import allowed
 from safeinstall.requirements.file import ReqLine, RequirementsFile
 
@@ -25,21 +25,24 @@ RELOCK = "relock (`safeinstall lock`) or replace the package, or allow its licen
 def license_findings(
     name: str, license: str | None, where: Location, allow: Sequence[str]
 ) -> list[Finding]:
-    if allowed(license, allow):
-        return []
+    return [] if allowed(license, allow) else [_finding(name, license, where)]
+
+
+def _finding(name: str, license: str | None, where: Location) -> Finding:
     if license is None:
         message = f"{name} records no license, and the policy allows only listed licenses"
     else:
         message = f"{name} is licensed {license}, which is not on the policy's licenses.allow"
-    return [Finding("license", message, where, RELOCK)]
+    return Finding("license", message, where, RELOCK)
 
 
 def requirements_license_findings(rf: RequirementsFile, allow: Sequence[str]) -> list[Finding]:
     """The rule over a requirements.txt lock and its includes: each ``# license:`` comment
     belongs to the requirement above it."""
     out: list[Finding] = []
+    verdicts: dict[str | None, bool] = {}  # a lock repeats a few licenses: judge each once
     for path in rf.files:
-        recorded = sorted(_license_comments(path).items())
+        recorded = _license_comments(path)
         reqs = sorted(
             (r for r in rf.requirements if r.location.path == path and not r.constraint),
             key=lambda r: r.location.line or 0,
@@ -47,22 +50,20 @@ def requirements_license_findings(rf: RequirementsFile, allow: Sequence[str]) ->
         for req, following in zip(reqs, [*reqs[1:], None], strict=True):
             if req.name is None:
                 continue  # a direct reference: the unhashable rule reports it
-            out += license_findings(
-                req.name, _between(recorded, req, following), req.location, allow
-            )
+            license = _between(recorded, req, following)
+            if license not in verdicts:
+                verdicts[license] = allowed(license, allow)
+            if not verdicts[license]:
+                out.append(_finding(req.name, license, req.location))
     return out
 
 
-def _license_comments(path: str) -> dict[int, str]:
+def _license_comments(path: str) -> list[tuple[int, str]]:
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return {}  # parse_requirements read it a moment ago; nothing recorded then
-    return {
-        number: stripped[len(LICENSE_PREFIX) :].strip()
-        for number, line in enumerate(text.splitlines(), 1)
-        if (stripped := line.strip()).startswith(LICENSE_PREFIX)
-    }
+        return []  # parse_requirements read it a moment ago; nothing recorded then
+    return comment_lines(text, LICENSE_PREFIX)
 
 
 def _between(

@@ -10,7 +10,6 @@ so importing this module costs nothing.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import zlib
@@ -18,7 +17,13 @@ from collections.abc import Iterable, Sequence
 
 from safeinstall.frozen import Frozen, _set
 from safeinstall.guard import popular
-from safeinstall.guard.popular import PopularNames, is_listed, parse_popular_names, popular_names
+from safeinstall.guard.popular import (
+    PopularNames,
+    SortedLines,
+    is_listed,
+    parse_popular_names,
+    popular_names,
+)
 
 # names.popular_names, names.parse_popular_names ... stay where callers know them
 from safeinstall.requirements.pep508 import fold_lookalikes
@@ -232,9 +237,9 @@ class _Index(Frozen):
 
     __slots__ = ("lines", "protected")
     protected: Sequence[str]  # most downloaded first: a position is a rank
-    lines: list[str]  # index_lines(protected)
+    lines: SortedLines  # index_lines(protected)
 
-    def __init__(self, protected: Sequence[str], lines: list[str]) -> None:
+    def __init__(self, protected: Sequence[str], lines: SortedLines) -> None:
         _set(self, "protected", protected)
         _set(self, "lines", lines)
 
@@ -248,11 +253,8 @@ class _Index(Frozen):
 
     def ranks(self, key: str) -> list[int]:
         """The ranks the index holds under ``key``."""
-        probe = key + " "
-        at = bisect.bisect_left(self.lines, probe)
-        if at < len(self.lines) and self.lines[at].startswith(probe):
-            return [int(rank) for rank in self.lines[at][len(probe) :].split()]
-        return []
+        line = self.lines.find(key + " ")
+        return [] if line is None else [int(rank) for rank in line[len(key) + 1 :].split()]
 
     def match(self, canon: str) -> Imitation | None:
         """The most downloaded protected name that ``canon`` imitates by any rule."""
@@ -335,7 +337,7 @@ def _load_index(protected: Sequence[str]) -> _Index | None:
     stamp = f"{_STAMP}{names_crc:08x} {zlib.crc32(body):08x}".encode()
     if data[at:end] != stamp:
         return None
-    return _Index(protected, body.decode("ascii").splitlines())
+    return _Index(protected, SortedLines(body.decode("ascii")))
 
 
 @functools.cache
@@ -346,4 +348,4 @@ def _index() -> _Index:
     if shipped is not None:
         return shipped
     protected = popular_names().protected
-    return _Index(protected, index_lines(protected))
+    return _Index(protected, SortedLines("".join(line + "\n" for line in index_lines(protected))))

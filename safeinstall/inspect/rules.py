@@ -10,7 +10,7 @@ This module imports nothing heavy: the policy's key validation reads the rule id
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from safeinstall.frozen import Frozen, _set, replace
 
 # Bumped whenever a rule changes what it finds: cached results of an older rule set are not used.
 RULESET_VERSION = "5"
@@ -18,11 +18,16 @@ RULESET_VERSION = "5"
 BLOCK, WARN = "block", "warn"
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Frozen):  # Frozen, not a dataclass: the policy's key validation imports this
+    __slots__ = ("id", "severity", "summary")
     id: str
     severity: str  # the shipped default: BLOCK or WARN
     summary: str  # one line, for the README table and SARIF rule metadata
+
+    def __init__(self, id: str, severity: str, summary: str) -> None:
+        _set(self, "id", id)
+        _set(self, "severity", severity)
+        _set(self, "summary", summary)
 
 
 _RULES = (
@@ -85,18 +90,36 @@ RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 CODE_RULES = frozenset(r for r in RULES if r.startswith("code-"))
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Frozen):
     """One rule's hit in one artifact: ``file`` is the member path inside it (None: the artifact
     as a whole), ``line`` 1-based when known. ``severity`` is set by ``judge``."""
 
+    __slots__ = ("artifact", "file", "line", "message", "package", "rule", "severity")
     rule: str
     package: str
     artifact: str  # the file name of the wheel or sdist
     file: str | None
     line: int | None
     message: str
-    severity: str = ""
+    severity: str
+
+    def __init__(  # noqa: PLR0917 - the fields, in order
+        self,
+        rule: str,
+        package: str,
+        artifact: str,
+        file: str | None,
+        line: int | None,
+        message: str,
+        severity: str = "",
+    ) -> None:
+        _set(self, "rule", rule)
+        _set(self, "package", package)
+        _set(self, "artifact", artifact)
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "message", message)
+        _set(self, "severity", severity)
 
     @property
     def where(self) -> str:

@@ -27,17 +27,17 @@ def content_digest(lock: Lock) -> str:
     """``sha256:<hex>`` over the targets and, per package, name, version, marker, index, its
     ``--allow-fresh`` record and every file's sha256, name and URL (in a canonical order); then
     each sdist's build environment: the sdist's pin and hash, and its build pins likewise."""
-    digest = hashlib.sha256()
     parts = [("environment", e) for e in sorted(lock.environments)]
     parts.append(("requires-python", lock.requires_python or ""))
     for pkg in sorted(lock.packages, key=lambda p: (p.name, p.version, p.marker or "")):
         parts += _entry(pkg)
     for build in sorted(lock.builds, key=lambda b: (b.name, b.version, b.sdist)):
         parts += _build_entry(build)
+    chunks: list[bytes] = []  # hashed at once: the same bytes as one update per part
     for label, text in parts:
         data = text.encode()
-        digest.update(label.encode() + len(data).to_bytes(8, "big") + data)
-    return "sha256:" + digest.hexdigest()
+        chunks += (label.encode(), len(data).to_bytes(8, "big"), data)
+    return "sha256:" + hashlib.sha256(b"".join(chunks)).hexdigest()
 
 
 def refuse_edited(lock: Lock, path: Path) -> Lock:

@@ -8,7 +8,7 @@ failed run leaves the old file byte-identical.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ from packaging.version import Version
 from safeinstall import __version__, urls
 from safeinstall.errors import InputError, IntegrityError, PolicyError
 from safeinstall.filekind import is_pylock
+from safeinstall.frozen import replace
 from safeinstall.lock.inputs import LockInputs, digest_for
 from safeinstall.lock.model import (
     SHA256,

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import InputError, Location
-from safeinstall.frozen import Frozen, _set
+from safeinstall.frozen import replace
+from safeinstall.lock.entries import BuildSet, Lock, LockedFile, LockedPackage
 from safeinstall.lock.header import (
     ALLOW_FRESH_PREFIX,
     BUILD_PIN_PREFIX,
@@ -32,6 +31,9 @@ from safeinstall.lock.header import (
     VIA_PREFIX,
 )
 
+# the values, read and written here, are imported from here
+__all__ = ["BuildSet", "Lock", "LockedFile", "LockedPackage"]
+
 # Imported where used below: `check` reads license comments through this module, and the hook
 # path must start fast.
 if TYPE_CHECKING:
@@ -39,92 +41,6 @@ if TYPE_CHECKING:
     from safeinstall.targets import Target
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True, slots=True)
-class LockedFile:
-    """One artifact. A requirements.txt lock only knows ``sha256``; pylock.toml knows it all."""
-
-    sha256: str
-    filename: str = ""
-    url: str = ""  # never with credentials
-    size: int | None = None
-    upload_time: datetime | None = None
-
-    @property
-    def is_wheel(self) -> bool:
-        return self.filename.endswith(".whl")
-
-
-@dataclass(frozen=True, slots=True)
-class LockedPackage:
-    name: NormalizedName
-    version: Version
-    files: tuple[LockedFile, ...]
-    marker: str | None = None
-    index_name: str | None = None
-    index_url: str | None = None
-    dependencies: tuple[str, ...] = ()
-    via: tuple[str, ...] = ()
-    yanked: str | None = None  # the policy's reason for allowing a yanked version
-    license: str | None = None  # SPDX expression recorded at lock time; None: unknown
-    # `lock --allow-fresh`: why (and by whom) it may be inside min-release-age; None: it may not
-    allow_fresh: str | None = None
-
-    @property
-    def hashes(self) -> tuple[str, ...]:
-        return tuple(sorted({f.sha256 for f in self.files}))
-
-
-class BuildSet(Frozen):
-    """What one locked sdist is built with: its build requirements (``[build-system] requires``
-    and what its backend asks for), resolved under the policy when the lock was made, each
-    pinned with its wheels' hashes. ``install`` builds the sdist from these files only."""
-
-    __slots__ = ("name", "packages", "sdist", "version")
-    name: NormalizedName
-    version: Version
-    sdist: str  # the sha256 of the sdist it builds
-    packages: tuple[LockedPackage, ...]  # sorted by name; no markers: resolved for one build
-
-    def __init__(
-        self,
-        name: NormalizedName,
-        version: Version,
-        sdist: str,
-        packages: tuple[LockedPackage, ...],
-    ) -> None:
-        _set(self, "name", name)
-        _set(self, "version", version)
-        _set(self, "sdist", sdist)
-        _set(self, "packages", packages)
-
-
-@dataclass(frozen=True, slots=True)
-class Lock:
-    packages: tuple[LockedPackage, ...]
-    digest: str  # input_digest() of what the lock was made from
-    environments: tuple[str, ...] = ()  # marker expressions of the targets it was made for
-    requires_python: str | None = None
-    # what the writer wants a reader to know, e.g. a package locked at different versions on
-    # different targets; a comment in requirements.txt, ``[tool.safeinstall] notes`` in pylock.toml
-    notes: tuple[str, ...] = ()
-    builds: tuple[BuildSet, ...] = ()  # one per sdist that needs building, sorted by sdist
-    # the content digest the file records ("": none); not content itself, so not compared
-    recorded_content: str = field(default="", compare=False)
-
-    def build_only(self) -> dict[tuple[NormalizedName, Version], list[str]]:
-        """What only the build sets pin (it runs when `install` builds an sdist), each with the
-        sdists it builds (``name==version``)."""
-        runtime = {(p.name, p.version) for p in self.packages}
-        found: dict[tuple[NormalizedName, Version], list[str]] = {}
-        for build in self.builds:
-            for pkg in build.packages:
-                if (pkg.name, pkg.version) not in runtime:
-                    found.setdefault((pkg.name, pkg.version), []).append(
-                        f"{build.name}=={build.version}"
-                    )
-        return found
 
 
 def with_allow_fresh(lock: Lock, policy: Policy) -> Lock:

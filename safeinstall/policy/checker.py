@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from safeinstall.errors import Location, PolicyConfigError
 
 HINT = "fix the policy; `safeinstall init --dry-run` shows a commented example"
@@ -89,18 +91,27 @@ def flag(r: Checker, key: str, value: object) -> bool:
     return value
 
 
-_NAME_GLOB = re.compile(r"[A-Za-z0-9*?._-]+")
+# Character classes as sets, not regular expressions: compiling one costs the hook path more
+# than every check made with it (the policy is validated on every `check`).
+ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_GLOB = ALNUM | frozenset("*?._-")
+
+
+def spelled(text: str, chars: frozenset[str], *, first: frozenset[str] | None = None) -> bool:
+    """Whether ``text`` is non-empty, made of ``chars`` only, and starts with one of ``first``
+    (what ``re.fullmatch("[first][chars]*", text)`` says, without compiling it)."""
+    return bool(text) and chars.issuperset(text) and (first is None or text[0] in first)
 
 
 def canonical_glob(pattern: str) -> str:
     """A name glob in the canonical form names are matched in (``Acme_Lib*`` -> ``acme-lib*``)."""
-    return re.sub(r"[-_.]+", "-", pattern).lower()
+    return canonicalize_name(pattern)  # re.sub(r"[-_.]+", "-", pattern).lower(), uncompiled
 
 
 def globs(r: Checker, key: str, value: object, *needles: str) -> tuple[str, ...]:
     out = []
     for item in strings(r, key, value, *needles):
-        if _NAME_GLOB.fullmatch(item):
+        if spelled(item, _NAME_GLOB):
             out.append(canonical_glob(item))
         else:
             r.problem(

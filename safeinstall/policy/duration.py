@@ -15,7 +15,8 @@ _UNITS = {
 _NUMBER = r"\d+(?:\.\d+)?"
 _PART = re.compile(rf"({_NUMBER})\s*([a-z]+)\s*,?\s*")
 _HUMAN = re.compile(rf"(?:{_NUMBER}\s*[a-z]+\s*,?\s*)+")
-_ISO = re.compile(
+# compiled on first use (re's cache): most policies write "7 days"
+_ISO = (
     rf"P(?:({_NUMBER})W)?(?:({_NUMBER})D)?(?:T(?:({_NUMBER})H)?(?:({_NUMBER})M)?(?:({_NUMBER})S)?)?"
 )
 _ISO_UNITS = (timedelta(weeks=1), timedelta(days=1), timedelta(hours=1), timedelta(minutes=1))
@@ -51,7 +52,7 @@ def _parse(text: str) -> timedelta:
 
 
 def _parse_iso(raw: str) -> timedelta:
-    match = _ISO.fullmatch(raw)
+    match = re.fullmatch(_ISO, raw)
     if match is None or raw in ("P", "PT") or raw.endswith("T"):
         hint = (
             " (years and months have no fixed length; use days)"

@@ -7,11 +7,9 @@ build sandbox (``build-sandbox``), the keyring command (``keyring``), known malw
 
 from __future__ import annotations
 
-import re
-
 from packaging.utils import canonicalize_name
 
-from safeinstall.policy.checker import Checker, flag, kind_of, strings
+from safeinstall.policy.checker import ALNUM, Checker, flag, kind_of, spelled, strings
 from safeinstall.policy.model import (
     STARTUP_BUILTINS,
     STATUS_ACTIONS,
@@ -21,13 +19,28 @@ from safeinstall.policy.model import (
     StartupFile,
 )
 
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_STATUS = re.compile(r"[a-z][a-z0-9-]{0,31}")
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_STATUS = _LOWER | frozenset("0123456789-")
+_NAME = ALNUM | frozenset("._-")
 _STARTUP_KEYS = ("owner", "file", "sha256")
 _MALWARE_KEYS = ("db", "api", "osv-url", "unreachable")
-_PTH_NAME = re.compile(r"[^/\\\s.][^/\\\s]*\.pth")
 _INSPECT_KEYS = ("block", "warn", "allow")
+
+
+def _project_name(text: str) -> bool:
+    """``[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?``: PEP 508's name rule."""
+    return spelled(text, _NAME, first=ALNUM) and text[-1] in ALNUM
+
+
+def _pth_name(text: str) -> bool:
+    r"""A file name ending ``.pth``, not hidden, no path: ``[^/\\\s.][^/\\\s]*\.pth``."""
+    return (
+        len(text) > 4
+        and text.endswith(".pth")
+        and text[0] != "."
+        and not any(c in "/\\" or c.isspace() for c in text)
+    )
 
 
 def build_sandbox(r: Checker, key: str, value: object) -> str:
@@ -57,7 +70,7 @@ def project_status(r: Checker, key: str, value: object) -> tuple[tuple[str, str]
         return STATUS_DEFAULTS
     out = dict(STATUS_DEFAULTS)
     for status, action in value.items():
-        if not _STATUS.fullmatch(status) or status == "active":
+        if not (spelled(status, _STATUS, first=_LOWER) and len(status) <= 32) or status == "active":
             r.problem(f"{key!r}: {status!r} is not a project status such as 'archived'", key)
         elif action not in STATUS_ACTIONS:
             r.problem(f'{key}.{status} must be "deny", "warn" or "allow", not {action!r}', key)
@@ -93,11 +106,11 @@ def startup_files(r: Checker, key: str, value: object) -> tuple[str | StartupFil
 def _startup_file(r: Checker, key: str, item: dict[str, object]) -> StartupFile | None:
     owner, file, sha256 = (item.get(k) for k in _STARTUP_KEYS)
     where = f'"{file}' if isinstance(file, str) else key
-    if not isinstance(owner, str) or not _PROJECT_NAME.fullmatch(owner):
+    if not isinstance(owner, str) or not _project_name(owner):
         r.problem(f"{key!r}: 'owner' must be the name of the package that installs it", key, where)
-    elif not isinstance(file, str) or not _PTH_NAME.fullmatch(file):
+    elif not isinstance(file, str) or not _pth_name(file):
         r.problem(f"{key!r}: 'file' must be a .pth file name like 'acme.pth', not {file!r}", key)
-    elif not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+    elif not isinstance(sha256, str) or not (len(sha256) == 64 and _HEX.issuperset(sha256)):
         r.problem(f"{key!r}: 'sha256' of {file} must be 64 hex digits", key, where)
     else:
         return StartupFile(canonicalize_name(owner), file, sha256.lower())
@@ -175,7 +188,7 @@ def inspect(r: Checker, key: str, value: object) -> InspectPolicy:
         allowed = {}
     allow = []
     for name, rules in allowed.items():
-        if not _PROJECT_NAME.fullmatch(name):
+        if not _project_name(name):
             r.problem(f"'{key}.allow': {name!r} is not a package name", key, name)
             continue
         found = ids(f"{key}.allow.{name}", rules)

@@ -7,7 +7,6 @@ path: heavier parsers (markers, SPDX licenses) are imported only for keys that n
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -15,8 +14,18 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from safeinstall.frozen import replace
 from safeinstall.policy import gates
-from safeinstall.policy.checker import Checker, canonical_glob, flag, globs, kind_of, strings
+from safeinstall.policy.checker import (
+    ALNUM,
+    Checker,
+    canonical_glob,
+    flag,
+    globs,
+    kind_of,
+    spelled,
+    strings,
+)
 from safeinstall.policy.duration import parse_duration
 from safeinstall.policy.locations import find_links, hosts, indexes
 from safeinstall.policy.model import (
@@ -30,7 +39,7 @@ _RULE = re.compile(r"\s*([A-Za-z0-9*?._-]+)\s*(.*?)\s*")
 _LICENSE_KEYS = ("allow",)
 _AUDIT_KEYS = ("ignore",)
 _IGNORE_KEYS = ("id", "reason", "until")
-_ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+_ADVISORY_ID = ALNUM | frozenset("._:-")  # [A-Za-z0-9][A-Za-z0-9._:-]*
 _AGE_KEYS = ("age", "exempt", "exempt-indexes")
 
 
@@ -148,16 +157,12 @@ def _licenses(r: Checker, key: str, value: object) -> tuple[str, ...] | None:
     r.unknown_keys(value, _LICENSE_KEYS, f" in {key!r}")
     if "allow" not in value:
         return None
-    from packaging.licenses import (  # only when set: slow to import
-        InvalidLicenseExpression,
-        canonicalize_license_expression,
-    )
+    from safeinstall.policy.licenses import canonical_spdx  # only when set
 
     out = []
     for item in strings(r, f"{key}.allow", value["allow"], key):
-        try:
-            canonical = str(canonicalize_license_expression(item))
-        except InvalidLicenseExpression:
+        canonical = canonical_spdx(item)
+        if canonical is None:
             r.problem(f"'{key}.allow': {item!r} is not an SPDX license id", key, '"' + item)
             continue
         if " " in canonical and " WITH " not in canonical:
@@ -188,7 +193,7 @@ def _audit(r: Checker, key: str, value: object) -> tuple[AuditIgnore, ...]:
         ident, reason = entry.get("id"), entry.get("reason")
         until = _date(entry.get("until"))
         needle = f'"{ident}' if isinstance(ident, str) else "ignore"
-        if not isinstance(ident, str) or not _ADVISORY_ID.fullmatch(ident):
+        if not isinstance(ident, str) or not spelled(ident, _ADVISORY_ID, first=ALNUM):
             r.problem(
                 f"'{where}.id' must be an advisory id like 'PYSEC-2024-1', not {ident!r}",
                 key,
@@ -299,4 +304,4 @@ def apply_env_overrides(policy: Policy, environ: Mapping[str, str]) -> Policy:
         if isinstance(changes[field], _ReleaseAge):  # the age only: the file's exemptions hold
             changes[field] = changes[field][0]
     r.raise_if_any()
-    return dataclasses.replace(policy, **changes) if changes else policy
+    return replace(policy, **changes) if changes else policy

@@ -9,11 +9,12 @@ expression; else unknown (None). Unknown is never allowed by a list: a policy wi
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
-
-from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
 if TYPE_CHECKING:  # `check` asks only `allowed`; reading metadata is for locking
     from packaging.metadata import Metadata
@@ -53,10 +54,74 @@ def canonical(expression: str) -> str | None:
     """The normalized SPDX expression, or None when ``expression`` is not one."""
     if not expression.strip() or len(expression) > _MAX_FIELD or "\n" in expression.strip():
         return None
+    return canonical_spdx(expression)
+
+
+def canonical_spdx(expression: str) -> str | None:
+    """packaging's normalized form of an SPDX expression, None when it is not one. An id
+    written as packaging writes it is answered from data/spdx-ids.txt, the ids packaging keeps
+    as they are, without importing packaging's SPDX table (slow: the policy's ``licenses`` key
+    is validated on every `check`)."""
+    ids = _spdx_ids()
+    if ids is not None and expression in ids:
+        return expression
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
     try:
         return str(canonicalize_license_expression(expression))
     except InvalidLicenseExpression:
         return None
+
+
+_SPDX_FILE = os.path.join(os.path.dirname(__file__), "data", "spdx-ids.txt")
+_STAMP = "# stamp: "
+
+
+def _packaging_licenses() -> bytes:
+    """The source of packaging's license module and SPDX table: what the ids are made from."""
+    import packaging
+
+    folder = os.path.join(os.path.dirname(packaging.__file__), "licenses")
+    out = b""
+    for name in ("__init__.py", "_spdx.py"):
+        with open(os.path.join(folder, name), "rb") as fh:
+            out += fh.read()
+    return out
+
+
+def spdx_ids_text() -> str:
+    """data/spdx-ids.txt for the installed packaging: a header, a stamp line (CRC-32 of
+    packaging's license sources and of the lines below it) and, sorted, every SPDX license id
+    that packaging's canonicalization returns unchanged."""
+    from packaging.licenses import _spdx, canonicalize_license_expression
+
+    ids = [entry["id"] for entry in _spdx.LICENSES.values()]
+    body = "".join(f"{i}\n" for i in sorted(ids) if str(canonicalize_license_expression(i)) == i)
+    header = (
+        "# SPDX license ids that packaging's canonicalize_license_expression keeps as they are,\n"
+        "# made by bench/derive_spdx_ids.py. Do not edit by hand: re-run the script.\n"
+    )
+    crc = zlib.crc32(_packaging_licenses())
+    return f"{header}{_STAMP}{crc:08x} {zlib.crc32(body.encode()):08x}\n{body}"
+
+
+@functools.cache
+def _spdx_ids() -> frozenset[str] | None:
+    """The shipped ids, or None unless the stamp says they were made from the installed
+    packaging and are unedited (then packaging answers: a stale list is never used)."""
+    try:
+        with open(_SPDX_FILE, "rb") as fh:
+            data = fh.read()
+        sources = _packaging_licenses()
+    except OSError:
+        return None
+    at = data.find(_STAMP.encode())
+    end = data.find(b"\n", at)
+    if at < 0 or end < 0:
+        return None
+    body = data[end + 1 :]
+    stamp = f"{_STAMP}{zlib.crc32(sources):08x} {zlib.crc32(body):08x}".encode()
+    return frozenset(body.decode("ascii").split()) if data[at:end] == stamp else None
 
 
 def from_classifiers(classifiers: Iterable[str]) -> str | None:

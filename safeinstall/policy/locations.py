@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from safeinstall.policy.checker import Checker, globs, kind_of, strings
+from safeinstall.policy.checker import ALNUM, Checker, globs, kind_of, spelled, strings
 from safeinstall.policy.model import IndexSpec
 from safeinstall.urls import is_loopback, normalize, split, strip_credentials
 
-_INDEX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_INDEX_NAME = ALNUM | frozenset("._-")  # [A-Za-z0-9][A-Za-z0-9._-]*
 
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -78,7 +78,7 @@ def indexes(r: Checker, key: str, value: object) -> tuple[IndexSpec, ...]:
         where = f"{key}[{n}]"
         r.unknown_keys(entry, _INDEX_KEYS, f" in {where!r}")
         name, url, insecure = entry.get("name"), entry.get("url"), entry.get("insecure", False)
-        if not isinstance(name, str) or not _INDEX_NAME.fullmatch(name):
+        if not isinstance(name, str) or not spelled(name, _INDEX_NAME, first=ALNUM):
             r.problem(
                 f"'{where}.name' must be a name of letters, digits, '.', '_' or '-', not {name!r}",
                 key,

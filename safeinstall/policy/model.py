@@ -10,7 +10,6 @@ import fnmatch
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from packaging.specifiers import SpecifierSet
@@ -36,9 +35,14 @@ def _glob(pattern: str, name: str) -> bool:
 @functools.lru_cache(maxsize=512)
 def _matcher(pattern: str) -> Callable[[str], bool]:
     """A test of canonical names against a glob, made once per pattern: a plain name compares
-    equal, anything else is fnmatch's translation (what fnmatchcase does on every call)."""
+    equal, one ``*`` (``acme-*``, ``*-nightly``) is a prefix and a suffix, anything else is
+    fnmatch's translation (what fnmatchcase does on every call; compiling it costs the hook)."""
     if not any(c in pattern for c in "*?["):
         return pattern.__eq__
+    if "?" not in pattern and "[" not in pattern and pattern.count("*") == 1:
+        head, tail = pattern.split("*")
+        least = len(head) + len(tail)  # "*" matches any characters, none included
+        return lambda name: len(name) >= least and name.startswith(head) and name.endswith(tail)
     match = re.compile(fnmatch.translate(pattern)).match
     return lambda name: match(name) is not None
 
@@ -196,40 +200,122 @@ class InspectPolicy(Frozen):
 INSPECT_DEFAULT = InspectPolicy()
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy."""
+class Policy(Frozen):
+    """The rules in force (see ``safeinstall.policy.load``); defaults: the built-in policy.
 
-    source: str | None = None  # the file it came from; None for the built-in default
+    A Frozen value, not a dataclass (start-up time: a dataclass of this many fields costs the hook
+    path more than reading its policy); ``frozen.replace`` makes a changed copy."""
+
+    __slots__ = (
+        "allow",
+        "allow_fresh",
+        "audit_ignores",
+        "build_sandbox",
+        "cooldown_exempt",
+        "cooldown_exempt_indexes",
+        "deny",
+        "direct_references",
+        "environments",
+        "find_links",
+        "indexes",
+        "inspect",
+        "keyring",
+        "licenses",
+        "malware",
+        "min_release_age",
+        "prereleases",
+        "project_status",
+        "same_versions",
+        "sdists",
+        "source",
+        "startup_files",
+        "trusted_hosts",
+        "yanked",
+    )
+
+    source: str | None  # the file it came from; None for the built-in default
     # None: the indexes pip is configured with (pipconfig.trusted_indexes() looks them up)
-    indexes: tuple[IndexSpec, ...] | None = None
-    find_links: tuple[str, ...] = ()  # trusted --find-links locations
-    trusted_hosts: tuple[str, ...] = ()  # hosts a requirement file may name in --trusted-host
-    allow: tuple[PackageRule, ...] | None = None  # None: no allow list
-    deny: tuple[PackageRule, ...] = ()
-    sdists: tuple[str, ...] = ()  # name globs that may be built from sdists; ("*",) = all
-    yanked: tuple[tuple[PackageRule, str], ...] = ()  # (name==version rule, reason) allowed
-    prereleases: tuple[str, ...] = ()  # name globs that may resolve to prereleases
-    min_release_age: timedelta = timedelta(0)
-    licenses: tuple[str, ...] | None = None  # allowed SPDX ids; None: any
-    environments: tuple[str, ...] = ()  # PEP 508 marker expressions; () = the running interpreter
-    direct_references: tuple[str, ...] = ()  # name globs allowed as URL/VCS/path requirements
-    audit_ignores: tuple[AuditIgnore, ...] = ()  # `safeinstall audit` findings accepted for now
-    same_versions: bool = False  # a lock whose targets get different versions is an error
+    indexes: tuple[IndexSpec, ...] | None
+    find_links: tuple[str, ...]  # trusted --find-links locations
+    trusted_hosts: tuple[str, ...]  # hosts a requirement file may name in --trusted-host
+    allow: tuple[PackageRule, ...] | None  # None: no allow list
+    deny: tuple[PackageRule, ...]
+    sdists: tuple[str, ...]  # name globs that may be built from sdists; ("*",) = all
+    yanked: tuple[tuple[PackageRule, str], ...]  # (name==version rule, reason) allowed
+    prereleases: tuple[str, ...]  # name globs that may resolve to prereleases
+    min_release_age: timedelta
+    licenses: tuple[str, ...] | None  # allowed SPDX ids; None: any
+    environments: tuple[str, ...]  # PEP 508 marker expressions; () = the running interpreter
+    direct_references: tuple[str, ...]  # name globs allowed as URL/VCS/path requirements
+    audit_ignores: tuple[AuditIgnore, ...]  # `safeinstall audit` findings accepted for now
+    same_versions: bool  # a lock whose targets get different versions is an error
     # .pth files that run code and may: built-in rule names (STARTUP_BUILTINS) and exact files
-    startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS
-    build_sandbox: str = "require"  # "warn": build even where the network cannot be cut
+    startup_files: tuple[str | StartupFile, ...]
+    build_sandbox: str  # "warn": build even where the network cannot be cut
     # "subprocess": index passwords from the keyring command; "disabled": never; None: pip's
     # keyring-provider decides (net/settings.py)
-    keyring: str | None = None
-    malware: MalwareGate = MALWARE_DEFAULT  # on by default: the OSV API, failing closed
-    project_status: tuple[tuple[str, str], ...] = STATUS_DEFAULTS  # (status, deny|warn|allow)
+    keyring: str | None
+    malware: MalwareGate  # on by default: the OSV API, failing closed
+    project_status: tuple[tuple[str, str], ...]  # (status, deny|warn|allow)
     # min-release-age does not apply to these name globs, nor to files from these indexes
-    cooldown_exempt: tuple[str, ...] = ()
-    cooldown_exempt_indexes: tuple[str, ...] = ()
+    cooldown_exempt: tuple[str, ...]
+    cooldown_exempt_indexes: tuple[str, ...]
     # `lock --allow-fresh PKG`: (rule, who and why) let inside the min-release-age window
-    allow_fresh: tuple[tuple[PackageRule, str], ...] = ()
-    inspect: InspectPolicy = INSPECT_DEFAULT  # what the artifact scanner blocks, warns, allows
+    allow_fresh: tuple[tuple[PackageRule, str], ...]
+    inspect: InspectPolicy  # what the artifact scanner blocks, warns, allows
+
+    def __init__(  # a keyword argument per field, as the dataclass took
+        self,
+        *,
+        source: str | None = None,
+        indexes: tuple[IndexSpec, ...] | None = None,
+        find_links: tuple[str, ...] = (),
+        trusted_hosts: tuple[str, ...] = (),
+        allow: tuple[PackageRule, ...] | None = None,
+        deny: tuple[PackageRule, ...] = (),
+        sdists: tuple[str, ...] = (),
+        yanked: tuple[tuple[PackageRule, str], ...] = (),
+        prereleases: tuple[str, ...] = (),
+        min_release_age: timedelta = timedelta(0),
+        licenses: tuple[str, ...] | None = None,
+        environments: tuple[str, ...] = (),
+        direct_references: tuple[str, ...] = (),
+        audit_ignores: tuple[AuditIgnore, ...] = (),
+        same_versions: bool = False,
+        startup_files: tuple[str | StartupFile, ...] = STARTUP_BUILTINS,
+        build_sandbox: str = "require",
+        keyring: str | None = None,
+        malware: MalwareGate = MALWARE_DEFAULT,
+        project_status: tuple[tuple[str, str], ...] = STATUS_DEFAULTS,
+        cooldown_exempt: tuple[str, ...] = (),
+        cooldown_exempt_indexes: tuple[str, ...] = (),
+        allow_fresh: tuple[tuple[PackageRule, str], ...] = (),
+        inspect: InspectPolicy = INSPECT_DEFAULT,
+    ) -> None:
+        _set(self, "source", source)
+        _set(self, "indexes", indexes)
+        _set(self, "find_links", find_links)
+        _set(self, "trusted_hosts", trusted_hosts)
+        _set(self, "allow", allow)
+        _set(self, "deny", deny)
+        _set(self, "sdists", sdists)
+        _set(self, "yanked", yanked)
+        _set(self, "prereleases", prereleases)
+        _set(self, "min_release_age", min_release_age)
+        _set(self, "licenses", licenses)
+        _set(self, "environments", environments)
+        _set(self, "direct_references", direct_references)
+        _set(self, "audit_ignores", audit_ignores)
+        _set(self, "same_versions", same_versions)
+        _set(self, "startup_files", startup_files)
+        _set(self, "build_sandbox", build_sandbox)
+        _set(self, "keyring", keyring)
+        _set(self, "malware", malware)
+        _set(self, "project_status", project_status)
+        _set(self, "cooldown_exempt", cooldown_exempt)
+        _set(self, "cooldown_exempt_indexes", cooldown_exempt_indexes)
+        _set(self, "allow_fresh", allow_fresh)
+        _set(self, "inspect", inspect)
 
     def denied_by(self, name: str, version: Version | None = None) -> PackageRule | None:
         canon = canonicalize_name(name)

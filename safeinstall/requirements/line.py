@@ -43,10 +43,12 @@ _ARCHIVES = (
     *(".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz"),
     *(".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma"),
 )
-_EGG_RE = re.compile(r"[#&]egg=([^&]*)")
-_NAME_RE = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE | re.ASCII)
 _EXTRAS_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
-_LEADING_WORD_RE = re.compile(r"\s*([^\s\[\](){}<>=!~;@,]+)")
+# Patterns of the rarer lines (URLs, full PEP 508 parses): compiled on first use, through re's
+# cache, so that a lock's pins do not pay for them (start-up time).
+_EGG = r"[#&]egg=([^&]*)"
+_NAME = r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]"
+_LEADING_WORD = r"\s*([^\s\[\](){}<>=!~;@,]+)"
 # What a lock line is made of: NAME==VERSION, the version in PEP 440's normalized spelling. This
 # subset reads the same through packaging's PEP 508 parser (tests/property prove it), so it skips
 # that parser; anything else, however close, takes the full path.
@@ -266,11 +268,11 @@ def _name_from_link(
                 hint="wheel names are NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl",
             ) from None
         return filename.partition("-")[0], SpecifierSet(f"=={version}")
-    egg = _EGG_RE.search(url)
+    egg = re.search(_EGG, url)
     if egg is None:
         return None, SpecifierSet()
     _check_ascii(egg.group(1), location)
-    if not _NAME_RE.fullmatch(egg.group(1)):
+    if not re.fullmatch(_NAME, egg.group(1), re.IGNORECASE | re.ASCII):
         raise InputError(
             f"#egg={egg.group(1)} is not a valid project name",
             location=location,
@@ -282,7 +284,7 @@ def _name_from_link(
 def _pep508(text: str, location: Location) -> Requirement:
     from packaging.requirements import InvalidRequirement, Requirement
 
-    word = _LEADING_WORD_RE.match(text)
+    word = re.match(_LEADING_WORD, text)
     if word is not None:
         _check_ascii(word.group(1), location)
     try:

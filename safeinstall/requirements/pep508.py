@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from safeinstall import urls
 from safeinstall.errors import InputError, Location
+from safeinstall.frozen import Frozen, _set
 from safeinstall.requirements.markers import marker_problem
 
 if TYPE_CHECKING:
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 # PEP 508 / PEP 503. re.ASCII matters: with IGNORECASE alone, [A-Z] also matches the Kelvin sign
 # and the long s, whose lower/upper case is ASCII. \Z, not $: "$" lets a trailing newline through.
-_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)
+# compiled on first use (re's cache): the hook path reads names through other rules
+_NAME = r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z"
 
 # Letters that render like ASCII but that NFKD does not fold to it (NFKD already folds fullwidth,
 # mathematical and accented letters), written as escapes so that the source shows which is which.
@@ -40,7 +41,7 @@ _LOOKALIKES: dict[str, str] = {
 
 def is_valid_name(name: str) -> bool:
     """Whether ``name`` is a valid project name (ASCII letters, digits, ``.``, ``_``, ``-``)."""
-    return _NAME_RE.match(name) is not None
+    return re.match(_NAME, name, re.IGNORECASE | re.ASCII) is not None
 
 
 def non_ascii_report(name: str) -> str | None:
@@ -64,12 +65,16 @@ def non_ascii_report(name: str) -> str | None:
     return sentence
 
 
-@dataclass(frozen=True, slots=True)
-class Root:
+class Root(Frozen):
     """A top-level requirement and where it was written (``requirements.in:3``)."""
 
+    __slots__ = ("requirement", "source")
     requirement: Requirement
     source: str
+
+    def __init__(self, requirement: Requirement, source: str) -> None:
+        _set(self, "requirement", requirement)
+        _set(self, "source", source)
 
 
 def parse_pep508(text: str, where: Location) -> Requirement:

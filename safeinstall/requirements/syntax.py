@@ -22,7 +22,7 @@ MAX_LINE_BYTES = 1024 * 1024
 
 # pip's own patterns, character for character.
 COMMENT_RE = re.compile(r"(^|\s+)#.*$")
-ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+ENV_VAR = r"\$\{([A-Z0-9_]+)\}"  # compiled on first use (re's cache): most lines have none
 PEP263_ENCODING_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 # Order matters: the UTF-16 LE BOM is a prefix of the UTF-32 LE BOM.
@@ -259,10 +259,10 @@ def strip_comment(line: str) -> str:
 
 def env_var_names(line: str) -> tuple[str, ...]:
     """The NAMEs of the ``${NAME}`` references pip would expand on this line, in order."""
-    return tuple(ENV_VAR_RE.findall(line)) if "${" in line else ()
+    return tuple(re.findall(ENV_VAR, line)) if "${" in line else ()
 
 
-_SHLEX_WORD = re.compile(r"[^ \t\r\n]+")
+_SHLEX_WORD = r"[^ \t\r\n]+"  # compiled on first use: most lines hold spaces only
 
 
 def split_words(text: str) -> list[str]:
@@ -276,7 +276,7 @@ def split_words(text: str) -> list[str]:
 
         return shlex.split(text)
     if "\t" in text or "\r" in text or "\n" in text:
-        return _SHLEX_WORD.findall(text)  # shlex's whitespace is exactly these four characters
+        return re.findall(_SHLEX_WORD, text)  # shlex's whitespace is exactly these four characters
     return list(filter(None, text.split(" ")))  # the common case, several times faster
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from safeinstall.audit.advisories import (
     parse_advisory,
 )
 from safeinstall.audit.osv_local import LocalDatabase
+from safeinstall.frozen import replace
 from safeinstall.lock.model import BuildSet
 from safeinstall.policy.model import AuditIgnore
 from tests.conftest import MALWARE_DB

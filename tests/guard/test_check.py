@@ -426,6 +426,29 @@ def test_license_rule_on_a_requirements_lock(cli: Run, tmp_path: Path) -> None:
     assert check(cli, write(tmp_path, "plain.toml", POLICY), lock).code == 0
 
 
+def test_comments_under_pins_are_read_with_the_parsers_line_numbers(
+    cli: Run, tmp_path: Path
+) -> None:
+    # one reading of the comments under a pin (license, allow-fresh): CRLF line ends and form
+    # feeds (line breaks to the parser) must not shift a comment onto another package's entry
+    policy = write(tmp_path, "safeinstall.toml", LICENSE_POLICY)
+    text = to_requirements_txt(licensed_lock(), "x", "0")
+    text = text.replace("beta==1.0", "# note\x0c#\x0c#\x0c#\x0c# more\nbeta==1.0")
+    text = text.replace("GPL-3.0-only\n", "GPL-3.0-only\n    # allow-fresh: by ann: needed\n")
+    lock = tmp_path / "requirements.txt"
+    lock.write_bytes(text.replace("\n", "\r\n").encode())
+    result = check(cli, policy, lock)
+    found = json.loads(result.out)
+    lines = text.splitlines()
+    beta, gamma = (1 + next(i for i, t in enumerate(lines) if t.startswith(n)) for n in "bg")
+    assert [(f["line"], f["message"]) for f in found["findings"]] == [
+        (beta, "beta is licensed GPL-3.0-only, which is not on the policy's licenses.allow"),
+        (gamma, "gamma records no license, and the policy allows only listed licenses"),
+    ]
+    note = f"{lock}: beta==1.0 is inside min-release-age, allowed: by ann: needed"
+    assert found["notes"] == [note]
+
+
 def test_license_rule_on_a_pylock(cli: Run, tmp_path: Path) -> None:
     policy = write(tmp_path, "safeinstall.toml", LICENSE_POLICY)
     lock = write(tmp_path, "pylock.toml", to_pylock_toml(licensed_lock()))

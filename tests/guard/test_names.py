@@ -305,7 +305,8 @@ def test_the_shipped_index_is_made_from_the_shipped_list() -> None:
     assert path.stat().st_size < 400_000
     loaded = names._load_index(popular.protected_names())
     assert loaded is not None
-    assert loaded.lines == names.index_lines(names.popular_names().protected)
+    lines = names.index_lines(names.popular_names().protected)
+    assert loaded.lines == popular.SortedLines("".join(line + "\n" for line in lines))
 
 
 def _without_line(text: bytes, key: str) -> bytes:
@@ -418,3 +419,71 @@ def test_derive_writes_the_index_of_the_list_next_to_it(tmp_path: Path) -> None:
     index.write_text("stale\n")
     assert derive.main(["--index-only", str(out)]) == 0
     assert index.read_text("ascii") == names.index_text(("requests", "django"))
+    listed = tmp_path / "popular-sorted.txt"
+    assert listed.read_text("ascii") == popular.sorted_text(out.read_bytes())
+    assert listed.read_text("ascii").endswith("\ndjango\nrequests\ntiny\n")
+
+
+@pytest.mark.parametrize("step", [1, 7, 1024, 100_000])
+def test_sorted_lines_find_every_line_by_its_start_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    # a lookup bisects over sample lines, then scans one window: every line is found whatever
+    # the spacing of the samples, by its whole first word, and words between lines are not
+    monkeypatch.setattr(popular, "_STEP", step)
+    words = sorted({f"{a}{b}" for a in "abz" for b in ("", "a", "b", "-a", "zz")})
+    lines = popular.SortedLines("".join(f"{w} {n}\n" for n, w in enumerate(words)))
+    for n, word in enumerate(words):
+        assert lines.find(word + " ") == f"{word} {n}"
+    for absent in ("", "0", "aa-", "ab ", "b-b", "c", "zzzz", "~"):
+        assert lines.find(absent + " ") is None
+    assert popular.SortedLines("").find("a ") is None
+    assert popular.SortedLines("a 1").find("a ") == "a 1"  # no final line break
+
+
+def test_the_shipped_sorted_list_is_made_from_the_shipped_list() -> None:
+    path = REPO / "safeinstall" / "guard" / "data" / "popular-sorted.txt"
+    assert path.read_text("ascii") == popular.sorted_text(popular.read_data("popular-names.txt"))
+    assert popular._sorted() is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # a name added by hand would pass as listed and skip the typosquat rules
+        lambda t: t.replace(b"\nrequests\n", b"\nreqeusts\nrequests\n", 1),
+        # a copy made from another list (the stamp names other bytes)
+        lambda t: t.replace(b"# stamp: ", b"# stamp: 0", 1),
+        lambda t: b"",
+    ],
+    ids=["edited", "other-list", "empty"],
+)
+def test_a_sorted_list_that_is_not_the_lists_own_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[bytes], bytes]
+) -> None:
+    real = popular.read_data
+    shipped = real("popular-sorted.txt")
+    assert change(shipped) != shipped
+    monkeypatch.setattr(
+        popular,
+        "read_data",
+        lambda file: change(shipped) if file == "popular-sorted.txt" else real(file),
+    )
+    popular._sorted.cache_clear()
+    try:
+        assert popular._sorted() is None
+        assert not names.is_listed("reqeusts")  # read from the list itself
+        assert names.is_listed("requests")
+        assert names.typosquat_of("reqeusts") == "requests"
+    finally:
+        popular._sorted.cache_clear()
+
+
+def test_is_listed_answers_from_the_sorted_list_without_the_set_of_lines() -> None:
+    code = (
+        "import safeinstall.guard.popular as p\n"
+        "assert p.is_listed('requests') and p.is_listed('smclarify')\n"
+        "assert not p.is_listed('reqeusts') and not p.is_listed('requests2')\n"
+        "assert p._lines.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from safeinstall.frozen import replace
 from safeinstall.lock.model import LockedPackage
 from tests.hooks import test_precommit
 from tests.hooks.test_precommit import commit, git, pre_commit

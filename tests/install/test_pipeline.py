@@ -11,11 +11,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from safeinstall.frozen import replace
 from safeinstall.lock.model import LockedPackage
 from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer

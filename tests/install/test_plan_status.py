@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from safeinstall.errors import IntegrityError, PolicyError
+from safeinstall.frozen import replace
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact
 from safeinstall.install.plan import Candidate, choose, from_page, from_pylock

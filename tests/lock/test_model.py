@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall.errors import InputError, IntegrityError, ResolutionError
+from safeinstall.frozen import replace
 from safeinstall.lock.make import from_resolution
 from safeinstall.lock.model import (
     Lock,

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from packaging.metadata import Metadata
 
+from safeinstall.policy import licenses
 from safeinstall.policy.licenses import allowed, canonical, from_classifiers, license_of
 
 
@@ -105,3 +110,49 @@ def test_allowed_with_exception_listed_whole() -> None:
     assert allowed(
         "GPL-2.0-only WITH Classpath-exception-2.0", ["GPL-2.0-only WITH Classpath-exception-2.0"]
     )
+
+
+def test_the_shipped_spdx_ids_are_made_from_the_installed_packaging() -> None:
+    # bench/derive_spdx_ids.py writes it; after a packaging upgrade this fails until re-run
+    shipped = Path(licenses.__file__).parent / "data" / "spdx-ids.txt"
+    assert shipped.read_text("ascii") == licenses.spdx_ids_text()
+    assert licenses._spdx_ids() is not None
+    assert {"MIT", "Apache-2.0", "PSF-2.0"} <= (licenses._spdx_ids() or set())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t + "Not-A-License\n",  # an id added by hand
+        lambda t: t.replace("# stamp: ", "# stamp: 0", 1),  # made from another packaging
+        lambda t: "",
+    ],
+    ids=["edited", "other-packaging", "empty"],
+)
+def test_spdx_ids_that_are_not_packagings_own_are_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, change: Callable[[str], str]
+) -> None:
+    edited = tmp_path / "spdx-ids.txt"
+    edited.write_text(change(licenses.spdx_ids_text()), encoding="ascii")
+    monkeypatch.setattr(licenses, "_SPDX_FILE", str(edited))
+    licenses._spdx_ids.cache_clear()
+    try:
+        assert licenses._spdx_ids() is None
+        assert licenses.canonical_spdx("Not-A-License") is None  # packaging answers
+        assert licenses.canonical_spdx("MIT") == "MIT"
+        assert licenses.canonical_spdx("mit") == "MIT"
+    finally:
+        licenses._spdx_ids.cache_clear()
+
+
+def test_policy_license_ids_without_packagings_table() -> None:
+    code = (
+        "import sys\n"
+        "from safeinstall.policy.keys import policy_from_table\n"
+        "p = policy_from_table({'licenses': {'allow': ['MIT', 'BSD-3-Clause']}}, 'x.toml')\n"
+        "assert p.licenses == ('MIT', 'BSD-3-Clause')\n"
+        "assert 'packaging.licenses' not in sys.modules\n"
+        "p = policy_from_table({'licenses': {'allow': ['mit']}}, 'x.toml')\n"
+        "assert p.licenses == ('MIT',)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from packaging.version import Version
 from referencing import Registry, Resource
 
 from safeinstall.errors import UsageError
+from safeinstall.frozen import replace
 from safeinstall.lock.model import BuildSet
 from safeinstall.report.sbom import purl, timestamp, to_cyclonedx
 from tests.support.fixtures import Result

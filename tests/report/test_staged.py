@@ -10,11 +10,11 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from safeinstall.frozen import replace
 from safeinstall.lock.model import Lock
 from tests.support.fixtures import Result
 from tests.support.locks import lock, package, write

@@ -13,7 +13,6 @@ will be installed, install it verified; ``--save FILE`` writes the lock.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 
 from safeinstall.errors import PolicyError, UsageError
+from safeinstall.frozen import replace
 from safeinstall.install.pipeline import Options, Outcome
 from safeinstall.lock.inputs import LockInputs
 from safeinstall.lock.model import Lock
@@ -49,7 +49,7 @@ def absolute(policy: Policy) -> Policy:
     """``policy`` with its source absolute, so that its bytes are found from another directory."""
     if policy.source is None:
         return policy
-    return dataclasses.replace(policy, source=str(Path(policy.source).resolve()))
+    return replace(policy, source=str(Path(policy.source).resolve()))
 
 
 def lock_targets(
