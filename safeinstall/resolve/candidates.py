@@ -35,6 +35,9 @@ from safeinstall.resolve.admitted import Admitted, contains, is_pin
 from safeinstall.targets import Target, tag_ranks
 
 SHOWN_EXCLUSIONS = 5
+# whether a specifier (by its text) asks for prereleases: ``SpecifierSet.prereleases`` parses
+# its versions at each ask, and the resolver asks at each search
+_ASKS_PRE: dict[str, bool] = {}
 
 
 PRERELEASE = "a prerelease (the policy allows none for this project)"
@@ -51,10 +54,16 @@ class Req:
     source: str | None = None  # where a top-level requirement was written
     spec_text: str = field(init=False, compare=False)
     pin: bool = field(init=False, compare=False)  # ``is_pin(specifier)``, asked every round
+    prereleases: bool = field(init=False, compare=False)  # the specifier asks for them
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "spec_text", str(self.specifier))
+        text = str(self.specifier)
+        object.__setattr__(self, "spec_text", text)
         object.__setattr__(self, "pin", is_pin(self.specifier))
+        pre = _ASKS_PRE.get(text)
+        if pre is None:
+            pre = _ASKS_PRE[text] = bool(self.specifier.prereleases)
+        object.__setattr__(self, "prereleases", pre)
 
     @property
     def key(self) -> str:
@@ -151,9 +160,7 @@ class CandidateFilter:
     ) -> Callable[[], Iterator[Candidate]]:
         """The candidates satisfying every requirement, most preferred first, judged lazily:
         the resolver usually takes the first, so older releases are never parsed."""
-        allow_pre = self.policy.allows_prerelease(name) or any(
-            r.specifier.prereleases for r in reqs
-        )
+        allow_pre = self.policy.allows_prerelease(name) or any(r.prereleases for r in reqs)
         pins = {Version(s.version) for r in reqs if r.pin for s in r.specifier}
         versions = [v for v in self.admitted(name, reqs) if v not in exclude]
         preferred = self.preferred.get(name)

@@ -15,6 +15,7 @@ from functools import partial
 from threading import Lock
 from typing import TYPE_CHECKING, Protocol
 
+from packaging.markers import Marker
 from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -90,8 +91,12 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self._prefetching: set[tuple[NormalizedName, str | None, str]] = set()
         self._guard = Lock()
         # is_satisfied_by's answers by object identity (resolvelib asks the same pairs every
-        # round); each entry keeps its pair alive, so an id is never reused while it is here
-        self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
+        # round, for every pinned package): per candidate, by the requirement's id; each entry
+        # keeps both alive, so an id is never reused while it is here
+        self._satisfied: dict[int, tuple[Candidate, dict[int, tuple[Req, bool]]]] = {}
+        # marker answers on this target, by the marker's id (a marker of metadata read once a
+        # run); each entry keeps its marker alive
+        self._markers: dict[tuple[int, str], tuple[Marker, bool]] = {}
         self._depth: dict[str, int] = {}  # identifier -> fewest links from a root
         self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
         self._read_ahead: set[str] = set()  # URLs
@@ -154,11 +159,11 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         bad = {c.version for c in incompatibilities[identifier]}
         if identifier == PYTHON:
             python = self.target.python_version
-            ok = all(r.specifier.contains(python, prereleases=True) for r in reqs)
+            ok = all(contains(r, python) for r in reqs)
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
         name = reqs[0].name
         found = self.candidates.matching(name, reqs[0].extra, reqs, bad)
-        pre = any(r.specifier.prereleases for r in reqs)
+        pre = any(r.prereleases for r in reqs)
         if self.candidates.policy.licenses is None:
             return partial(self._or_dead_end, name, pre, found)
         # the license is in the metadata: read it lazily, only for the versions tried
@@ -191,15 +196,24 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return license_of(self._deps[(name, version)][0])
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        key = (id(requirement), id(candidate))
-        hit = self._satisfied.get(key)
+        known = self._satisfied.get(id(candidate))
+        if known is None:
+            known = self._satisfied[id(candidate)] = (candidate, {})
+        answers = known[1]
+        hit = answers.get(id(requirement))
         if hit is None:
-            hit = self._satisfied[key] = (
-                requirement,
-                candidate,
-                contains(requirement, candidate.version),
-            )
-        return hit[2]
+            hit = answers[id(requirement)] = (requirement, contains(requirement, candidate.version))
+        return hit[1]
+
+    def _applies(self, marker: Marker | None, extra: str) -> bool:
+        """``marker`` on this target with ``extra`` (True without a marker), evaluated once."""
+        if marker is None:
+            return True
+        key = (id(marker), extra)
+        hit = self._markers.get(key)
+        if hit is None:
+            hit = self._markers[key] = (marker, marker.evaluate(self.target.env(extra)))
+        return hit[1]
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
@@ -215,13 +229,16 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             out.append(Req(candidate.name, None, pin, f"{candidate.name}=={candidate.version}"))
         elif metadata.requires_python is not None:
             spec = metadata.requires_python
-            out.append(Req(NormalizedName(PYTHON), None, spec, f"Python{spec}"))
-        env = self.target.env(candidate.extra or "")
-        base_env = self.target.env("")
+            python = Req(NormalizedName(PYTHON), None, spec, f"Python{spec}")
+            # only one that excludes the target's Python: the one candidate of <python> meets
+            # every other, and resolvelib would check each of them again at every round
+            if not contains(python, self.target.python_version):
+                out.append(python)
+        extra = candidate.extra or ""
         for req in requires:
-            if req.marker is not None and not req.marker.evaluate(env):
+            if not self._applies(req.marker, extra):
                 continue
-            in_base = req.marker is None or req.marker.evaluate(base_env)
+            in_base = self._applies(req.marker, "")
             if candidate.extra is not None and in_base:
                 continue  # the base candidate already depends on it
             if req.url:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
+from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -338,3 +339,22 @@ def test_a_release_without_files_of_its_own_is_passed_over_with_a_reason() -> No
         ResolutionError, match=re.escape("lib 2.0: the index lists no file of this project")
     ):
         run(f, "lib>=2")
+
+
+def test_a_python_conflict_names_only_the_requires_python_that_excludes_the_target() -> None:
+    """Only a Requires-Python the target's Python fails becomes a requirement on <python>: one
+    it meets cannot constrain anything (so resolvelib need not check it again every round), and
+    a conflict message must not list it as a cause."""
+    f = FakeFinder()
+    f.add("app", "1.0", ["native==2.0", "old"], requires_python=">=3.9")
+    f.add("old", "1.0", requires_python=">=3.8")
+    f.add("native", "2.0")  # its metadata alone says it needs 3.13 (the page says nothing)
+    raw = {"metadata_version": "2.3", "name": "native", "version": "2.0"}
+    f.meta[(NormalizedName("native"), Version("2.0"))] = Metadata.from_raw(
+        {**raw, "requires_python": ">=3.13"}  # type: ignore[typeddict-item]
+    )
+    with pytest.raises(ResolutionError) as exc:
+        run(f, "app")
+    message = exc.value.message
+    assert "needs Python>=3.13" in message
+    assert ">=3.8" not in message and ">=3.9" not in message
