@@ -358,3 +358,29 @@ def test_a_python_conflict_names_only_the_requires_python_that_excludes_the_targ
     message = exc.value.message
     assert "needs Python>=3.13" in message
     assert ">=3.8" not in message and ">=3.9" not in message
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        ("lib==1.0", "lib-1.0.0"),  # == pads with zeros
+        ("lib==1.0.0.0", "lib-1.0.0"),
+        ("lib==1.0.post1", "lib-1.0.post1"),
+        ("lib===1.0.0", "lib-1.0.0"),
+        ("lib<2", "lib-1.5"),  # below the bound, not 2.0 nor its prerelease
+        ("lib<2.0.1,>=1.5,!=2.0", "lib-1.5"),
+        ("lib<1.0.0", "lib-0.9"),
+        ("lib>=1,<3", "lib-2.0"),
+    ],
+)
+def test_prefetch_finds_the_likely_version_under_pins_and_upper_bounds(
+    wanted: str, expected: str
+) -> None:
+    """The likely version of a pin or an upper-bounded requirement is found without judging
+    every release (a resolver stepping back through ~900 releases asks for each step's)."""
+    f = FakeFinder()
+    f.add("app", "1.0", [wanted])
+    for version in ("0.9", "1.0.0", "1.0.post1", "1.5", "2.0rc1", "2.0", "3.0"):
+        f.add("lib", version)
+    run(f, "app==1.0")
+    assert [x.filename for x in f.prefetched][1] == f"{expected}-py3-none-any.whl"
