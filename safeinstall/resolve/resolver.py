@@ -22,7 +22,6 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, ResolutionImpossible, ResolutionTooDeep
-from resolvelib import Resolver as _Resolver
 
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
 from safeinstall.index.distfile import DistFile, ProjectPage
@@ -31,6 +30,7 @@ from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.admitted import Admitted, contains
 from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req
+from safeinstall.resolve.engine import resolver
 from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
@@ -343,7 +343,7 @@ def resolve(
     provider._depth.update((r.key, 0) for r in reqs)
     provider._prefetch(reqs)
     try:
-        result = _Resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
+        result = resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
     except DeadEnd as end:
         raise dead_end(end, reporter) from None
     except ResolutionImpossible as exc:

@@ -384,3 +384,28 @@ def test_prefetch_finds_the_likely_version_under_pins_and_upper_bounds(
         f.add("lib", version)
     run(f, "app==1.0")
     assert [x.filename for x in f.prefetched][1] == f"{expected}-py3-none-any.whl"
+
+
+def test_each_pin_is_checked_against_its_requirements_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """resolvelib re-checks every pin at every round; the check is remembered per (criterion,
+    pin) (resolve/engine.py), so a lock of n packages asks about n-ish pairs, not n^2."""
+    from safeinstall.resolve import engine, resolver
+
+    assert engine.MEMO  # the resolvelib in use has the internals the memo relies on
+    asked: list[object] = []
+    real = resolver._Provider.is_satisfied_by
+
+    def counting(self: object, requirement: object, candidate: object) -> bool:
+        asked.append(candidate)
+        return real(self, requirement, candidate)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolver._Provider, "is_satisfied_by", counting)
+    f = FakeFinder()
+    names = [f"lib{i:02}" for i in range(40)]
+    f.add("app", "1.0", names)
+    for name in names:
+        f.add(name, "1.0")
+    assert len(pins(run(f, "app"))) == 41
+    assert len(asked) < 200
