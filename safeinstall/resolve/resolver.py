@@ -47,6 +47,11 @@ MAX_ROUNDS = 5_000
 STEPPING, AHEAD = 2, 16
 
 
+# marker answers per target, by the ids of the marker (of metadata read once a run) and the
+# target: a lock's targets are resolved again to agree (merge.py); each entry keeps both alive
+_MARKERS: dict[tuple[int, int, str], tuple[Marker, Target, bool]] = {}
+
+
 class Finder(Protocol):
     """Where projects and metadata come from (the index client and metadata reader in use)."""
 
@@ -94,9 +99,6 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         # round, for every pinned package): per candidate, by the requirement's id; each entry
         # keeps both alive, so an id is never reused while it is here
         self._satisfied: dict[int, tuple[Candidate, dict[int, tuple[Req, bool]]]] = {}
-        # marker answers on this target, by the marker's id (a marker of metadata read once a
-        # run); each entry keeps its marker alive
-        self._markers: dict[tuple[int, str], tuple[Marker, bool]] = {}
         self._depth: dict[str, int] = {}  # identifier -> fewest links from a root
         self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
         self._read_ahead: set[str] = set()  # URLs
@@ -209,11 +211,14 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         """``marker`` on this target with ``extra`` (True without a marker), evaluated once."""
         if marker is None:
             return True
-        key = (id(marker), extra)
-        hit = self._markers.get(key)
+        key = (id(marker), id(self.target), extra)
+        hit = _MARKERS.get(key)
         if hit is None:
-            hit = self._markers[key] = (marker, marker.evaluate(self.target.env(extra)))
-        return hit[1]
+            if len(_MARKERS) > 1 << 17:
+                _MARKERS.clear()
+            answer = marker.evaluate(self.target.env(extra))
+            hit = _MARKERS[key] = (marker, self.target, answer)
+        return hit[2]
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
