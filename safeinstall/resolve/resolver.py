@@ -309,11 +309,10 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
                 self.finder.prefetch([file], partial(self._prefetch_dependencies, req.extra))
 
     def _prefetch_dependencies(self, extra: str | None, metadata: Metadata) -> None:
-        env = self.target.env(extra or "")
-        self._prefetch(
+        self._prefetch(  # run on the fetch threads: the marker answers are shared
             r
             for req in metadata.requires_dist or ()
-            if req.marker is None or req.marker.evaluate(env)
+            if self._applies(req.marker, extra or "")
             for r in Req.from_requirement(req)
         )
 
