@@ -7,11 +7,12 @@ only on the project's page and the specifiers, so one ``Admitted`` serves all th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from safeinstall.index.distfile import ProjectPage
 
@@ -51,12 +52,22 @@ def is_pin(specifier: SpecifierSet) -> bool:
     )
 
 
+def preferred_first(versions: list[Version], preferred: Version | None) -> None:
+    """Move ``preferred`` (when listed) to the front of ``versions``, the rest in order."""
+    if preferred is not None:
+        with suppress(ValueError):
+            versions.insert(0, versions.pop(versions.index(preferred)))
+
+
 _Hit = tuple[ProjectPage, tuple[Version, ...]]  # the page filtered, the releases admitted
+_Release = tuple[int, tuple[int, ...]]  # epoch, release without trailing zeros
 
 
 class Admitted:
     def __init__(self) -> None:
         self._hits: dict[tuple[NormalizedName, tuple[str, ...]], _Hit] = {}
+        self._by_release: dict[NormalizedName, tuple[ProjectPage, dict[_Release, list[Version]]]]
+        self._by_release = {}
 
     def admitted(
         self, name: NormalizedName, page: ProjectPage, reqs: Iterable[_Spec]
@@ -77,6 +88,46 @@ class Admitted:
             hit = self._hits[key] = (page, admitted)
         return hit[1]
 
+    def pinned(self, name: NormalizedName, page: ProjectPage, pin: _Spec) -> list[Version]:
+        """The releases on ``page`` that may match ``pin``'s one ``==``/``===`` specifier, newest
+        first: those of its version's epoch and release (trailing zeros aside); ``contains`` has
+        the last word. Stepping back through a package's releases asks for a new pin each step:
+        this finds its releases without looking at the thousand others."""
+        try:
+            version = Version(next(iter(pin.specifier)).version)
+        except InvalidVersion:  # === of a version that does not parse: look at them all
+            return list(page.releases())
+        known = self._by_release.get(name)
+        if known is None or known[0] is not page:
+            index: dict[_Release, list[Version]] = {}
+            for v in page.releases():
+                index.setdefault((v.epoch, _trimmed(v.release)), []).append(v)
+            known = self._by_release[name] = (page, index)
+        return list(known[1].get((version.epoch, _trimmed(version.release)), ()))
+
+    def likely_first(
+        self, name: NormalizedName, page: ProjectPage, req: _Spec, pin: bool
+    ) -> list[Version]:
+        """The releases on ``page`` that may satisfy ``req``, newest first, without looking at
+        those it cannot admit: for a pin, ``pinned``; else the releases below its lowest ``<``
+        bound (found by bisection). ``contains`` has the last word on each."""
+        if pin:
+            return self.pinned(name, page, req)
+        releases = page.releases()
+        bounds = [s.version for s in req.specifier if s.operator == "<"]
+        start = 0
+        with suppress(InvalidVersion):
+            if bounds:
+                upper = min(Version(b) for b in bounds)
+                start, end = 0, len(releases)  # newest first: find the first one below upper
+                while start < end:
+                    middle = (start + end) // 2
+                    if releases[middle] < upper:
+                        end = middle
+                    else:
+                        start = middle + 1
+        return list(releases[start:])
+
     def count(self, name: NormalizedName, reqs: Iterable[_Spec]) -> int | None:
         """How many releases ``reqs`` admit, if ``admitted`` has been asked (else None)."""
         hit = self._hits.get((name, tuple(sorted({r.spec_text for r in reqs}))))
@@ -94,3 +145,10 @@ class Admitted:
             releases = tuple(v for v in releases if contains(specs[text], v))
         hit = self._hits[(name, (text,))] = (page, releases)
         return hit
+
+
+def _trimmed(release: tuple[int, ...]) -> tuple[int, ...]:
+    end = len(release)
+    while end > 1 and release[end - 1] == 0:
+        end -= 1
+    return release[:end]

@@ -31,10 +31,13 @@ from safeinstall.errors import PolicyError
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.licenses import allowed, license_of
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.admitted import Admitted, contains, is_pin
+from safeinstall.resolve.admitted import Admitted, contains, is_pin, preferred_first
 from safeinstall.targets import Target, tag_ranks
 
 SHOWN_EXCLUSIONS = 5
+# whether a specifier (by its text) asks for prereleases: ``SpecifierSet.prereleases`` parses
+# its versions at each ask, and the resolver asks at each search
+_ASKS_PRE: dict[str, bool] = {}
 
 
 PRERELEASE = "a prerelease (the policy allows none for this project)"
@@ -51,10 +54,16 @@ class Req:
     source: str | None = None  # where a top-level requirement was written
     spec_text: str = field(init=False, compare=False)
     pin: bool = field(init=False, compare=False)  # ``is_pin(specifier)``, asked every round
+    prereleases: bool = field(init=False, compare=False)  # the specifier asks for them
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "spec_text", str(self.specifier))
+        text = str(self.specifier)
+        object.__setattr__(self, "spec_text", text)
         object.__setattr__(self, "pin", is_pin(self.specifier))
+        pre = _ASKS_PRE.get(text)
+        if pre is None:
+            pre = _ASKS_PRE[text] = bool(self.specifier.prereleases)
+        object.__setattr__(self, "prereleases", pre)
 
     @property
     def key(self) -> str:
@@ -140,7 +149,8 @@ class CandidateFilter:
         self._excluded: dict[NormalizedName, dict[Version, str]] = {}
         self._pages: dict[NormalizedName, ProjectPage] = {}
         self._license_refusals: dict[tuple[NormalizedName, Version], str | None] = {}
-        self._order: dict[NormalizedName, list[Version]] = {}  # the last matching() order
+        # the last matching() order, and (once ``ahead`` asked) each version's place in it
+        self._order: dict[NormalizedName, tuple[list[Version], dict[Version, int]]] = {}
 
     def matching(
         self,
@@ -151,14 +161,11 @@ class CandidateFilter:
     ) -> Callable[[], Iterator[Candidate]]:
         """The candidates satisfying every requirement, most preferred first, judged lazily:
         the resolver usually takes the first, so older releases are never parsed."""
-        allow_pre = self.policy.allows_prerelease(name) or any(
-            r.specifier.prereleases for r in reqs
-        )
+        allow_pre = self.policy.allows_prerelease(name) or any(r.prereleases for r in reqs)
         pins = {Version(s.version) for r in reqs if r.pin for s in r.specifier}
         versions = [v for v in self.admitted(name, reqs) if v not in exclude]
-        preferred = self.preferred.get(name)
-        versions.sort(key=lambda v: v != preferred)  # stable: otherwise newest first
-        self._order[name] = versions
+        preferred_first(versions, self.preferred.get(name))  # otherwise newest first
+        self._order[name] = (versions, {})
         # a search with no version to judge (conflicting specifiers) keeps the refusals of the
         # last one that judged some: the conflict messages explain with them
         excluded = self._excluded[name] = {} if versions else self._excluded.get(name, {})
@@ -208,11 +215,12 @@ class CandidateFilter:
     def ahead(self, name: NormalizedName, version: Version, count: int) -> list[DistFile]:
         """The files whose metadata the resolver reads if it goes on past ``version`` of
         ``name``: the best file of each of the next ``count`` candidates of the last search."""
-        order = self._order.get(name) or []
-        try:
-            start = order.index(version) + 1
-        except ValueError:
+        order, places = self._order.get(name) or ([], {})
+        if order and not places:
+            places.update((v, i) for i, v in reversed(list(enumerate(order))))
+        if version not in places:
             return []
+        start = places[version] + 1
         entries = (self._entry(name, v) for v in order[start : start + count])
         return [e.files[0] for e in entries if e.files]
 
@@ -282,9 +290,10 @@ class CandidateFilter:
 
     def likely(self, req: Req) -> DistFile | None:
         """The file whose metadata the resolver will most likely read to satisfy ``req``."""
-        releases = self._page(req.name).releases()
-        preferred = self.preferred.get(req.name)
-        for version in sorted(releases, key=lambda v: v != preferred):  # as matching() orders
+        page = self._page(req.name)
+        releases = self._admitted.likely_first(req.name, page, req, req.pin)
+        preferred_first(releases, self.preferred.get(req.name))  # as matching() orders
+        for version in releases:
             if version.is_prerelease or not contains(req, version):
                 continue
             entry = self._entry(req.name, version)

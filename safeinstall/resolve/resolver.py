@@ -15,13 +15,13 @@ from functools import partial
 from threading import Lock
 from typing import TYPE_CHECKING, Protocol
 
+from packaging.markers import Marker
 from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, ResolutionImpossible, ResolutionTooDeep
-from resolvelib import Resolver as _Resolver
 
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
 from safeinstall.index.distfile import DistFile, ProjectPage
@@ -30,6 +30,7 @@ from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.admitted import Admitted, contains
 from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req
+from safeinstall.resolve.engine import resolver
 from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
@@ -44,6 +45,11 @@ MAX_ROUNDS = 5_000
 # After this many versions of one package were tried, the metadata of the next AHEAD versions
 # is fetched in the background: a conflict is being stepped through one version at a time.
 STEPPING, AHEAD = 2, 16
+
+
+# marker answers per target, by the ids of the marker (of metadata read once a run) and the
+# target: a lock's targets are resolved again to agree (merge.py); each entry keeps both alive
+_MARKERS: dict[tuple[int, int, str], tuple[Marker, Target, bool]] = {}
 
 
 class Finder(Protocol):
@@ -90,8 +96,9 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self._prefetching: set[tuple[NormalizedName, str | None, str]] = set()
         self._guard = Lock()
         # is_satisfied_by's answers by object identity (resolvelib asks the same pairs every
-        # round); each entry keeps its pair alive, so an id is never reused while it is here
-        self._satisfied: dict[tuple[int, int], tuple[Req, Candidate, bool]] = {}
+        # round, for every pinned package): per candidate, by the requirement's id; each entry
+        # keeps both alive, so an id is never reused while it is here
+        self._satisfied: dict[int, tuple[Candidate, dict[int, tuple[Req, bool]]]] = {}
         self._depth: dict[str, int] = {}  # identifier -> fewest links from a root
         self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
         self._read_ahead: set[str] = set()  # URLs
@@ -154,11 +161,11 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         bad = {c.version for c in incompatibilities[identifier]}
         if identifier == PYTHON:
             python = self.target.python_version
-            ok = all(r.specifier.contains(python, prereleases=True) for r in reqs)
+            ok = all(contains(r, python) for r in reqs)
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
         name = reqs[0].name
         found = self.candidates.matching(name, reqs[0].extra, reqs, bad)
-        pre = any(r.specifier.prereleases for r in reqs)
+        pre = any(r.prereleases for r in reqs)
         if self.candidates.policy.licenses is None:
             return partial(self._or_dead_end, name, pre, found)
         # the license is in the metadata: read it lazily, only for the versions tried
@@ -191,14 +198,26 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         return license_of(self._deps[(name, version)][0])
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        key = (id(requirement), id(candidate))
-        hit = self._satisfied.get(key)
+        known = self._satisfied.get(id(candidate))
+        if known is None:
+            known = self._satisfied[id(candidate)] = (candidate, {})
+        answers = known[1]
+        hit = answers.get(id(requirement))
         if hit is None:
-            hit = self._satisfied[key] = (
-                requirement,
-                candidate,
-                contains(requirement, candidate.version),
-            )
+            hit = answers[id(requirement)] = (requirement, contains(requirement, candidate.version))
+        return hit[1]
+
+    def _applies(self, marker: Marker | None, extra: str) -> bool:
+        """``marker`` on this target with ``extra`` (True without a marker), evaluated once."""
+        if marker is None:
+            return True
+        key = (id(marker), id(self.target), extra)
+        hit = _MARKERS.get(key)
+        if hit is None:
+            if len(_MARKERS) > 1 << 17:
+                _MARKERS.clear()
+            answer = marker.evaluate(self.target.env(extra))
+            hit = _MARKERS[key] = (marker, self.target, answer)
         return hit[2]
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
@@ -215,13 +234,16 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             out.append(Req(candidate.name, None, pin, f"{candidate.name}=={candidate.version}"))
         elif metadata.requires_python is not None:
             spec = metadata.requires_python
-            out.append(Req(NormalizedName(PYTHON), None, spec, f"Python{spec}"))
-        env = self.target.env(candidate.extra or "")
-        base_env = self.target.env("")
+            python = Req(NormalizedName(PYTHON), None, spec, f"Python{spec}")
+            # only one that excludes the target's Python: the one candidate of <python> meets
+            # every other, and resolvelib would check each of them again at every round
+            if not contains(python, self.target.python_version):
+                out.append(python)
+        extra = candidate.extra or ""
         for req in requires:
-            if req.marker is not None and not req.marker.evaluate(env):
+            if not self._applies(req.marker, extra):
                 continue
-            in_base = req.marker is None or req.marker.evaluate(base_env)
+            in_base = self._applies(req.marker, "")
             if candidate.extra is not None and in_base:
                 continue  # the base candidate already depends on it
             if req.url:
@@ -287,11 +309,10 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
                 self.finder.prefetch([file], partial(self._prefetch_dependencies, req.extra))
 
     def _prefetch_dependencies(self, extra: str | None, metadata: Metadata) -> None:
-        env = self.target.env(extra or "")
-        self._prefetch(
+        self._prefetch(  # run on the fetch threads: the marker answers are shared
             r
             for req in metadata.requires_dist or ()
-            if req.marker is None or req.marker.evaluate(env)
+            if self._applies(req.marker, extra or "")
             for r in Req.from_requirement(req)
         )
 
@@ -326,7 +347,7 @@ def resolve(
     provider._depth.update((r.key, 0) for r in reqs)
     provider._prefetch(reqs)
     try:
-        result = _Resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
+        result = resolver(provider, reporter).resolve(reqs, max_rounds=max_rounds)
     except DeadEnd as end:
         raise dead_end(end, reporter) from None
     except ResolutionImpossible as exc:

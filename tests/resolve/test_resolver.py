@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
+from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -338,3 +339,73 @@ def test_a_release_without_files_of_its_own_is_passed_over_with_a_reason() -> No
         ResolutionError, match=re.escape("lib 2.0: the index lists no file of this project")
     ):
         run(f, "lib>=2")
+
+
+def test_a_python_conflict_names_only_the_requires_python_that_excludes_the_target() -> None:
+    """Only a Requires-Python the target's Python fails becomes a requirement on <python>: one
+    it meets cannot constrain anything (so resolvelib need not check it again every round), and
+    a conflict message must not list it as a cause."""
+    f = FakeFinder()
+    f.add("app", "1.0", ["native==2.0", "old"], requires_python=">=3.9")
+    f.add("old", "1.0", requires_python=">=3.8")
+    f.add("native", "2.0")  # its metadata alone says it needs 3.13 (the page says nothing)
+    raw = {"metadata_version": "2.3", "name": "native", "version": "2.0"}
+    f.meta[(NormalizedName("native"), Version("2.0"))] = Metadata.from_raw(
+        {**raw, "requires_python": ">=3.13"}  # type: ignore[typeddict-item]
+    )
+    with pytest.raises(ResolutionError) as exc:
+        run(f, "app")
+    message = exc.value.message
+    assert "needs Python>=3.13" in message
+    assert ">=3.8" not in message and ">=3.9" not in message
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        ("lib==1.0", "lib-1.0.0"),  # == pads with zeros
+        ("lib==1.0.0.0", "lib-1.0.0"),
+        ("lib==1.0.post1", "lib-1.0.post1"),
+        ("lib===1.0.0", "lib-1.0.0"),
+        ("lib<2", "lib-1.5"),  # below the bound, not 2.0 nor its prerelease
+        ("lib<2.0.1,>=1.5,!=2.0", "lib-1.5"),
+        ("lib<1.0.0", "lib-0.9"),
+        ("lib>=1,<3", "lib-2.0"),
+    ],
+)
+def test_prefetch_finds_the_likely_version_under_pins_and_upper_bounds(
+    wanted: str, expected: str
+) -> None:
+    """The likely version of a pin or an upper-bounded requirement is found without judging
+    every release (a resolver stepping back through ~900 releases asks for each step's)."""
+    f = FakeFinder()
+    f.add("app", "1.0", [wanted])
+    for version in ("0.9", "1.0.0", "1.0.post1", "1.5", "2.0rc1", "2.0", "3.0"):
+        f.add("lib", version)
+    run(f, "app==1.0")
+    assert [x.filename for x in f.prefetched][1] == f"{expected}-py3-none-any.whl"
+
+
+def test_each_pin_is_checked_against_its_requirements_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """resolvelib re-checks every pin at every round; the check is remembered per (criterion,
+    pin) (resolve/engine.py), so a lock of n packages asks about n-ish pairs, not n^2."""
+    from safeinstall.resolve import engine, resolver
+
+    assert engine.MEMO  # the resolvelib in use has the internals the memo relies on
+    asked: list[object] = []
+    real = resolver._Provider.is_satisfied_by
+
+    def counting(self: object, requirement: object, candidate: object) -> bool:
+        asked.append(candidate)
+        return real(self, requirement, candidate)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolver._Provider, "is_satisfied_by", counting)
+    f = FakeFinder()
+    names = [f"lib{i:02}" for i in range(40)]
+    f.add("app", "1.0", names)
+    for name in names:
+        f.add(name, "1.0")
+    assert len(pins(run(f, "app"))) == 41
+    assert len(asked) < 200
