@@ -101,7 +101,7 @@ class _Module:
         self.tree = tree
         self.file = file
         self.aliases: dict[str, str] = {}
-        self.nodes = list(ast.walk(tree))
+        self.nodes = _nodes(tree)
         for node in self.nodes:
             if isinstance(node, ast.Import):
                 for a in node.names:
@@ -284,6 +284,20 @@ class _Module:
         ):
             return f"the environment variable {key.value}"
         return None
+
+
+def _nodes(tree: ast.Module) -> list[ast.AST]:
+    """Every node of ``tree`` in ``ast.walk``'s order (breadth first), at a fraction of its
+    cost: the one walk over every node, on every parsed file."""
+    nodes: list[ast.AST] = [tree]
+    for node in nodes:  # the list grows as it is read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                nodes.append(value)
+            elif isinstance(value, list):
+                nodes += [v for v in value if isinstance(v, ast.AST)]
+    return nodes
 
 
 def _scopes(tree: ast.Module) -> dict[int, tuple[int, ...]]:
