@@ -118,8 +118,11 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EXEC_NAMES = frozenset(n.rpartition(".")[2] for n in EXEC)
 _DECODE_NAMES = DECODERS | {"decode"}  # an attribute ``.decode`` with a codec's name
 _WRITE_NAMES = tuple(frozenset(n.split(".")) for n in WRITES)
-_LETTER_ESCAPE = re.compile(r"\\[xuUN0-7]")
+_ESCAPE = re.compile(  # an escape in a literal, and what it spells (decoded in _spelled)
+    r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|([0-7]{1,3})|N\{([^}\n]*)\})"
+)
 _STARTUP_ENDS = (".pth", "sitecustomize", "usercustomize")
+_STARTUP_CHARS = frozenset("".join(_STARTUP_ENDS) + ".py")
 _STARTUP_TAIL = re.compile(  # a literal that is only a name's end (and ".py" or part of it)
     "[\"'](?:"
     + "|".join(sorted({re.escape(n[i:]) for n in _STARTUP_ENDS for i in range(1, len(n))}))
@@ -155,6 +158,9 @@ _CALLS = tuple(  # (the names a call needs, how it must be written)
     for name in sorted(NETWORK | PROCESS)
 )
 _OS_PREFIXES = tuple(p.removeprefix("os.") for p in PROCESS_PREFIXES)
+_BUILTINS = "(?:" + "|".join(sorted(_EXEC_NAMES)) + ")" + _END
+_BUILTIN = re.compile(r"(?<![A-Za-z0-9_])" + _BUILTINS)
+_BUILTIN_ATTRIBUTE = re.compile(r"\.[ \t\f]*" + _BUILTINS)
 _OS_CALLS = tuple(  # os.exec*, os.spawn*, os.posix_spawn*
     w for p in _OS_PREFIXES for w in _written(["os", p], p + "[A-Za-z0-9_]*")
 )
@@ -173,14 +179,25 @@ def may_hit(text: str) -> bool:
     """False when no code rule read from the AST can hit the source ``text``: its identifiers
     lack every name a hit needs (the encoded-blob rule aside)."""
     words = identifiers(text)
-    if not words.isdisjoint(_EXEC_NAMES) and (
-        not words.isdisjoint(_DECODE_NAMES) or {"marshal", "loads"} <= words
+    if (
+        not words.isdisjoint(_EXEC_NAMES)
+        and (not words.isdisjoint(_DECODE_NAMES) or {"marshal", "loads"} <= words)
+        and ("builtins" in words or _may_call_builtin(text))
     ):
         return True  # code-exec-decoded: exec/eval/compile of a decoder's result
     if _may_call(text, words):
         return True  # a network or process call: import-time, setup.py, secrets sent
     writes = any(name <= words for name in _WRITE_NAMES) or not words.isdisjoint(WRITE_METHODS)
     return writes and _may_name_startup_file(text)  # code-startup-write
+
+
+def _may_call_builtin(text: str) -> bool:
+    """False when every ``exec``, ``eval`` and ``compile`` of ``text`` is an attribute
+    (``re.compile``): a dot before it on its line, spaces between. A name after a dot on the
+    same line is an attribute or does not parse (a number, string or comment cannot end in a
+    dot there and be followed by a name); ``builtins.exec`` is the caller's to allow for."""
+    texts = [text] if text.isascii() else [text, unicodedata.normalize("NFKC", text)]
+    return any(len(_BUILTIN.findall(t)) > len(_BUILTIN_ATTRIBUTE.findall(t)) for t in texts)
 
 
 def _may_call(text: str, words: frozenset[str]) -> bool:
@@ -199,11 +216,24 @@ def _may_call(text: str, words: frozenset[str]) -> bool:
 
 def _may_name_startup_file(text: str) -> bool:
     """False when no string constant of ``text`` can end in a start-up file's name (what
-    ``STARTUP_NAME`` matches): without an escape that spells a letter, a constant's characters
-    are written in order in its literals (a backslash at a line's end dropped), so the name is
-    written whole, or it is split over joined literals and the last of them holds only its
-    end (``"sitecusto" "mize.py"``, ``f"{d}/.p" f"th{n}"``)."""
-    if _LETTER_ESCAPE.search(text):
+    ``STARTUP_NAME`` matches): without an escape that spells one of that end's characters
+    (``_spelled``), they are written in order in its literals (a backslash at a line's end
+    dropped), so the end is written whole, or it is split over joined literals and the last
+    of them holds only its end (``"sitecusto" "mize.py"``, ``f"{d}/.p" f"th{n}"``)."""
+    if any(_spelled(m) for m in _ESCAPE.finditer(text)):
         return True
     joined = text.replace("\\\n", "")
     return any(name in joined for name in _STARTUP_ENDS) or bool(_STARTUP_TAIL.search(joined))
+
+
+def _spelled(escape: re.Match[str]) -> bool:
+    """Whether the escape ``escape`` may spell a character of a start-up file name's end."""
+    hex2, hex4, hex8, octal, name = escape.groups()
+    try:
+        if name is not None:
+            char = unicodedata.lookup(name)
+        else:
+            char = chr(int(octal, 8) if octal is not None else int(hex2 or hex4 or hex8, 16))
+    except (KeyError, ValueError, OverflowError):
+        return True  # not a character: the file will not parse, say it may
+    return char in _STARTUP_CHARS

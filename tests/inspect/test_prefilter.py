@@ -72,6 +72,26 @@ DISGUISED: dict[str, tuple[bytes, str]] = {
         b"import os\n(os).execvp('sh', [])\n",
         "code-import-time-call",
     ),
+    "exec through builtins": (
+        f"import builtins, base64\nbuiltins.exec({DECODED})\n".encode(),
+        "code-exec-decoded",
+    ),
+    "exec imported from builtins under another name": (
+        f"from builtins import exec as run\nimport base64\nrun({DECODED})\n".encode(),
+        "code-exec-decoded",
+    ),
+    "exec on the line after one ending in a dot": (
+        f"import base64\nx = 2.\nexec({DECODED})\n".encode(),
+        "code-exec-decoded",
+    ),
+    "a sitecustomize name with a named escape": (
+        b"def f(d):\n    open(d + '/sitecusto\\N{LATIN SMALL LETTER M}ize.py', 'w').write('x')\n",
+        "code-startup-write",
+    ),
+    "a .pth name with an octal escape": (
+        b"def f(d):\n    open(d + '/x\\056pth', 'w').write('import os')\n",
+        "code-startup-write",
+    ),
     "a .pth name spelled with an escape": (
         b"def f(d):\n    open(d + '/x\\x2epth', 'w').write('import os')\n",
         "code-startup-write",
@@ -170,13 +190,17 @@ def test_a_name_of_a_call_written_on_another_module_is_not_parsed() -> None:
     """Attribute-aware: ``platform.system()`` and ``sys.executable`` beside ``import os``, a
     socket's other functions, ``os.path``, are no process or network call."""
     source = (
-        "import os, platform, socket, sys\nimport os.path as system\n"
+        "import os, platform, socket, sys, re, base64\nimport os.path as system\n"
         "NAME = platform.system(), sys.executable, socket.gethostname(), os.path.join('a')\n"
+        "WORD = re.compile('[\\x00-\\x1f]'), b'eA=='.decode(), base64.b64decode(b'eA==')\n"
+        "with open('out', 'w') as f:\n    f.write('\\t\\u00e9\\N{BULLET}')\n"
         "def run(call, get, post):\n    return call(get, post)\n"
     )
     assert not may_hit(source)
     assert may_hit(source + "os.system('id')\n")
     assert may_hit(source + "os.execv('/bin/sh', [])\n")
+    assert may_hit(source + "exec(base64.b64decode(b'eA=='))\n")
+    assert may_hit(source + "open('x\\x2epth', 'w')\n")
 
 
 def _wheelhouse_sources() -> list[tuple[str, bytes]]:
@@ -249,6 +273,12 @@ _STATEMENTS = st.sampled_from(
         "requests.get(os.environ['API_TOKEN'])",
         "socket.socket()",
         "import os as o",
+        "import re",
+        "x = re.compile('a').decode('hex')",
+        "y = 2.",
+        "name = '\\N{LATIN SMALL LETTER P}th'",
+        "name = 'x\\056pth'",
+        "name = 'x\\x00\\t'",
         "import platform",
         "o.system('id')",
         "(os).system('id')",
