@@ -32,7 +32,7 @@ def test_the_table_gives_what_the_scan_adds_to_the_install() -> None:
         "install, scan cached": bench.Cost(51.0, 32.0, 5.0),
     }
     text = bench.table(costs)
-    assert "install, scan cached       51.0     32.0     5.0" in text
+    assert "install, scan cached         51.0     32.0     5.0" in text
     assert "adds 9.0 s wall (15%) and 8.0 s user CPU (20%)" in text
 
 
