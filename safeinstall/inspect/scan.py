@@ -1,10 +1,10 @@
 """The scanner's entry point: every verified artifact inspected before pip sees it.
 
 ``scan_files`` reads each wheel (as a zip) and sdist (as an archive), never extracting or
-running anything, in parallel over the artifacts (those whose code must be parsed, in worker
-processes when there is enough of it: ``POOL_MIN_BYTES``); runs the member rules (``wheel.py``), the
-code rules (``code.py``, cached by sha256: ``cache.py``) and the cross-wheel rules
-(``clobber.py``); and judges every finding under the policy's ``inspect`` key
+running anything, in parallel over the artifacts (those whose code must be parsed in worker
+processes, when there is enough of it: ``POOL_MIN_BYTES``); runs the member rules
+(``wheel.py``), the code rules (``code.py``, cached by sha256: ``cache.py``) and the cross-wheel
+rules (``clobber.py``); and judges every finding under the policy's ``inspect`` key
 (``rules.severity_of``). ``refuse_blocked`` is the one call install, sync and download make on
 the verified files: it stops when the policy blocks a finding, before anything is written.
 Earlier, at lock time, ``listing.py`` runs the member and cross-wheel rules over each wheel's
@@ -173,7 +173,10 @@ def _scan_all(
     try:
         futures: dict[int, Future[_Result]] = {}
         if pool is not None:
-            futures = {i: pool.submit(_scan_one, jobs[i]) for i in parse}
+            try:
+                futures = {i: pool.submit(_scan_one, jobs[i]) for i in parse}
+            except OSError:  # no process can be started here (limits, no /dev/shm): threads
+                futures = {}
         here = [i for i in range(len(jobs)) if i not in futures]
         threads = max(1, min(len(here), os.cpu_count() or 1, 8))
         with ThreadPoolExecutor(threads, "safeinstall-scan") as local:

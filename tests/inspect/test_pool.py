@@ -77,3 +77,21 @@ def test_a_dead_worker_leaves_its_artifacts_to_the_main_process(
 def test_little_code_to_parse_starts_no_process(tmp_path: Path) -> None:
     assert scanner._processes(scanner.POOL_MIN_BYTES - 1, 40) == 0
     assert scanner._processes(scanner.POOL_MIN_BYTES, 1) <= 1  # one artifact: no pool
+
+
+class _Unstartable(ProcessPoolExecutor):
+    """A pool that cannot start a process (a process limit, no /dev/shm)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        raise OSError(11, "Resource temporarily unavailable")
+
+
+def test_a_pool_that_cannot_start_leaves_the_scan_to_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _wheels(tmp_path)
+    alone = scan(paths)
+    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
+    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Unstartable)
+    assert _lines(scan(paths)) == _lines(alone)
