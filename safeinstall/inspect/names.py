@@ -124,14 +124,15 @@ _ESCAPE = re.compile(  # an escape in a literal, and what it spells (decoded in 
 _STARTUP_ENDS = (".pth", "sitecustomize", "usercustomize")
 _STARTUP_CHARS = frozenset("".join(_STARTUP_ENDS) + ".py")
 _STARTUP_TAIL = re.compile(  # a literal that is only a name's end (and ".py" or part of it)
-    "[\"'](?:"
+    # joined to the literal before it: its closing quote, spaces, line ends, comments, a prefix
+    "[\"'](?:[ \\t\\f\\r\\n\\\\]|#[^\\n]*+)*+[rRbBfFuUtT]{0,2}[\"'](?:"
     + "|".join(sorted({re.escape(n[i:]) for n in _STARTUP_ENDS for i in range(1, len(n))}))
     + ")(?:\\.(?:py?)?)?[\"'{]"  # { : an f-string's field follows
 )
 # What may stand between the tokens of ``a . b`` or ``from a import``: spaces, line ends
 # (inside brackets), a backslash continuation, a comment; before a dot, a closing bracket too
-_GAP = r"(?:[ \t\f\r\n\\]|#[^\n]*)*"
-_GAP_DOT = r"(?:[ \t\f\r\n\\)]|#[^\n]*)*\." + _GAP
+_GAP = r"(?:[ \t\f\r\n\\]|#[^\n]*+)*+"  # possessive: a comment runs to its line's end
+_GAP_DOT = r"(?:[ \t\f\r\n\\)]|#[^\n]*+)*+\." + _GAP
 _END = r"(?![A-Za-z0-9_])"
 
 
@@ -219,7 +220,8 @@ def _may_name_startup_file(text: str) -> bool:
     ``STARTUP_NAME`` matches): without an escape that spells one of that end's characters
     (``_spelled``), they are written in order in its literals (a backslash at a line's end
     dropped), so the end is written whole, or it is split over joined literals and the last
-    of them holds only its end (``"sitecusto" "mize.py"``, ``f"{d}/.p" f"th{n}"``)."""
+    of them holds only its end (``"sitecusto" "mize.py"``, ``f"{d}/.p" f"th{n}"``), right
+    after the literal before it: a lone ``"e"`` is no name's end."""
     if any(_spelled(m) for m in _ESCAPE.finditer(text)):
         return True
     joined = text.replace("\\\n", "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import time
 import zipfile
 from pathlib import Path
 
@@ -104,6 +105,10 @@ DISGUISED: dict[str, tuple[bytes, str]] = {
         b"def f(d):\n    open(d + '/sitecusto\\\nmize.py', 'w').write('import os')\n",
         "code-startup-write",
     ),
+    "a .pth name's end in a triple-quoted literal after a comment": (
+        b"def f(d):\n    open(d + ('/x.p'  # innocent\n   r\"\"\"th\"\"\"), 'w').write('x')\n",
+        "code-startup-write",
+    ),
     "a .pth name split over joined f-strings": (
         b"def f(d, n):\n    open(f'{d}/.p' f'th{n}', 'w').write('import os')\n",
         "code-startup-write",
@@ -194,6 +199,7 @@ def test_a_name_of_a_call_written_on_another_module_is_not_parsed() -> None:
         "NAME = platform.system(), sys.executable, socket.gethostname(), os.path.join('a')\n"
         "WORD = re.compile('[\\x00-\\x1f]'), b'eA=='.decode(), base64.b64decode(b'eA==')\n"
         "with open('out', 'w') as f:\n    f.write('\\t\\u00e9\\N{BULLET}')\n"
+        "FORMATS = {'e': 1, 'h': 2, 'th': 3}\n"
         "def run(call, get, post):\n    return call(get, post)\n"
     )
     assert not may_hit(source)
@@ -201,6 +207,16 @@ def test_a_name_of_a_call_written_on_another_module_is_not_parsed() -> None:
     assert may_hit(source + "os.execv('/bin/sh', [])\n")
     assert may_hit(source + "exec(base64.b64decode(b'eA=='))\n")
     assert may_hit(source + "open('x\\x2epth', 'w')\n")
+
+
+def test_a_comment_of_hashes_does_not_make_the_filter_backtrack() -> None:
+    """A comment can be read as one or as many (``# # #``): the filter's patterns take each
+    comment whole, so a file of such comments is read in linear time, not exponential."""
+    hashes = "#" * 200
+    source = f"import os\nos{hashes}\nsystem = open\nx = 'a' {hashes}\n"
+    started = time.perf_counter()
+    assert not may_hit(source)
+    assert time.perf_counter() - started < 1
 
 
 def _wheelhouse_sources() -> list[tuple[str, bytes]]:
@@ -279,6 +295,9 @@ _STATEMENTS = st.sampled_from(
         "name = '\\N{LATIN SMALL LETTER P}th'",
         "name = 'x\\056pth'",
         "name = 'x\\x00\\t'",
+        "letter = 'e'",
+        "name = 'sitecustomiz' 'e'",
+        "name = ('x.pt'  # joined\n    'h')",
         "import platform",
         "o.system('id')",
         "(os).system('id')",
