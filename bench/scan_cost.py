@@ -49,6 +49,7 @@ class Cost:
 def timed(argv: list[str], env: dict[str, str]) -> Cost:
     """Run ``argv`` to completion; its wall time and its (and its children's) CPU time. Exit
     1 is a scan's blocked finding and still counts; any other failure stops the benchmark."""
+    os.sync()  # the last step's deleted venv is written back now, not during this one
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
