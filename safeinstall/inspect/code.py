@@ -101,16 +101,22 @@ class _Module:
         self.tree = tree
         self.file = file
         self.aliases: dict[str, str] = {}
-        self.nodes = list(ast.walk(tree))
-        for node in self.nodes:
-            if isinstance(node, ast.Import):
+        self.nodes = _nodes(tree)
+        self.calls: list[ast.Call] = []
+        self.constants: list[ast.Constant] = []
+        for node in self.nodes:  # one pass, by exact type (the parser makes no subclasses)
+            kind = type(node)
+            if kind is ast.Call:
+                self.calls.append(node)  # type: ignore[arg-type]
+            elif kind is ast.Constant:
+                self.constants.append(node)  # type: ignore[arg-type]
+            elif isinstance(node, ast.Import):
                 for a in node.names:
                     top = a.name.split(".")[0]
                     self.aliases[a.asname or top] = a.name if a.asname else top
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 for a in node.names:
                     self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-        self.calls = [n for n in self.nodes if isinstance(n, ast.Call)]
         self.kinds = {id(c): k for c in self.calls if (k := self._kind(c)) is not None}
 
     def dotted(self, node: ast.expr) -> str | None:
@@ -150,11 +156,7 @@ class _Module:
                 if self.kind(c)
             ]
         out += self._startup_write() + self._secrets_sent()
-        out += [
-            hit
-            for n in self.nodes
-            if isinstance(n, ast.Constant) and (hit := blob_hit(n.value, n.lineno, self.file))
-        ]
+        out += [hit for n in self.constants if (hit := blob_hit(n.value, n.lineno, self.file))]
         return out
 
     def _what(self, call: ast.Call) -> str:
@@ -225,11 +227,9 @@ class _Module:
         if not writes:
             return []
         names = [
-            n
-            for n in self.nodes
-            if isinstance(n, ast.Constant)
-            and isinstance(n.value, str)
-            and STARTUP_NAME.fullmatch(n.value)
+            c
+            for c in self.constants
+            if isinstance(c.value, str) and STARTUP_NAME.fullmatch(c.value)
         ]
         if not names:
             return []
@@ -284,6 +284,20 @@ class _Module:
         ):
             return f"the environment variable {key.value}"
         return None
+
+
+def _nodes(tree: ast.Module) -> list[ast.AST]:
+    """Every node of ``tree`` in ``ast.walk``'s order (breadth first), at a fraction of its
+    cost: the one walk over every node, on every parsed file."""
+    nodes: list[ast.AST] = [tree]
+    for node in nodes:  # the list grows as it is read
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                nodes.append(value)
+            elif isinstance(value, list):
+                nodes += [v for v in value if isinstance(v, ast.AST)]
+    return nodes
 
 
 def _scopes(tree: ast.Module) -> dict[int, tuple[int, ...]]:

@@ -1,9 +1,10 @@
 """The scanner's entry point: every verified artifact inspected before pip sees it.
 
 ``scan_files`` reads each wheel (as a zip) and sdist (as an archive), never extracting or
-running anything, in parallel over the artifacts; runs the member rules (``wheel.py``), the
-code rules (``code.py``, cached by sha256: ``cache.py``) and the cross-wheel rules
-(``clobber.py``); and judges every finding under the policy's ``inspect`` key
+running anything, in parallel over the artifacts (those whose code must be parsed in worker
+processes, when there is enough of it: ``POOL_MIN_BYTES``); runs the member rules
+(``wheel.py``), the code rules (``code.py``, cached by sha256: ``cache.py``) and the cross-wheel
+rules (``clobber.py``); and judges every finding under the policy's ``inspect`` key
 (``rules.severity_of``). ``refuse_blocked`` is the one call install, sync and download make on
 the verified files: it stops when the policy blocks a finding, before anything is written.
 Earlier, at lock time, ``listing.py`` runs the member and cross-wheel rules over each wheel's
@@ -12,9 +13,11 @@ zip central directory and judges them here too (``judge``, ``enforce``).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,6 +33,11 @@ from safeinstall.policy.model import Policy
 from safeinstall.ui import live_status
 
 MAX_SOURCE_TOTAL = 256 * 1024 * 1024  # source parsed per artifact; the rest is reported
+# Parsing holds the GIL (and one parse at a time: code.py), so the artifacts whose code is
+# parsed go to worker processes when they are this large together (compressed): less than
+# that parses in about the time it takes to start them.
+POOL_MIN_BYTES = 16 * 1024 * 1024
+_MAX_PROCESSES = 8
 _SHOWN = 10
 _DONE = {  # what a refusal left as it was, by action
     "install": "nothing was installed; `safeinstall scan` lists every finding",
@@ -63,13 +71,7 @@ def scan_files(
 ) -> ScanReport:
     """Inspect each verified ``(artifact, path)``; ``projects``: the user's own projects (an
     editable wheel of one may carry setuptools' editable finder .pth)."""
-
-    def one(item: tuple[Artifact, Path]) -> tuple[Layout | None, list[Finding]]:
-        return _scan_one(item[0], item[1], policy, cache, projects)
-
-    workers = max(1, min(len(files), os.cpu_count() or 1, 8))
-    with ThreadPoolExecutor(workers, "safeinstall-scan") as pool:
-        results = list(pool.map(one, files))
+    results = _scan_all(files, policy, cache, projects)
     found = [f for _, findings in results for f in findings]
     found += clobbering([layout for layout, _ in results if layout is not None])
     return ScanReport(tuple(judge(found, policy)), len(files))
@@ -131,27 +133,103 @@ def _code_blocks(package: str, policy: Policy) -> bool:
     )
 
 
-def _scan_one(
-    artifact: Artifact,
-    path: Path,
+_Result = tuple[Layout | None, list[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One artifact to read; also sent to a worker process (it pickles)."""
+
+    artifact: Artifact
+    path: Path
+    policy: Policy
+    cached: tuple[Finding, ...] | None  # its cached code findings: no parse
+    cache: Path | None
+    projects: frozenset[str]
+
+
+def _scan_all(
+    files: Sequence[tuple[Artifact, Path]],
     policy: Policy,
     cache: Path | None,
     projects: Collection[str],
-) -> tuple[Layout | None, list[Finding]]:
+) -> list[_Result]:
+    """Each file's layout and findings, in the order of ``files``. The files whose code is not
+    cached are parsed in worker processes (largest first) when ``_processes`` says it pays,
+    the others read here meanwhile; a file whose worker died is read again here."""
+    jobs = [
+        _Job(artifact, path, policy, _cached(artifact, policy, cache), cache, frozenset(projects))
+        for artifact, path in files
+    ]
+    parse = sorted(
+        (i for i, job in enumerate(jobs) if job.cached is None), key=lambda i: -_size(jobs[i].path)
+    )
+    workers = _processes(sum(_size(jobs[i].path) for i in parse), len(parse))
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers > 1
+        else None
+    )
+    try:
+        futures: dict[int, Future[_Result]] = {}
+        if pool is not None:
+            try:
+                futures = {i: pool.submit(_scan_one, jobs[i]) for i in parse}
+            except OSError:  # no process can be started here (limits, no /dev/shm): threads
+                futures = {}
+        here = [i for i in range(len(jobs)) if i not in futures]
+        threads = max(1, min(len(here), os.cpu_count() or 1, 8))
+        with ThreadPoolExecutor(threads, "safeinstall-scan") as local:
+            results = dict(zip(here, local.map(_scan_one, [jobs[i] for i in here]), strict=True))
+        for i, future in futures.items():
+            try:
+                results[i] = future.result()
+            except BrokenProcessPool:  # killed (out of memory...): read here, as without a pool
+                results[i] = _scan_one(jobs[i])
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return [results[i] for i in range(len(jobs))]
+
+
+def _processes(parse_bytes: int, count: int) -> int:
+    """How many worker processes parse ``count`` artifacts of ``parse_bytes`` (0 or 1: none)."""
+    if parse_bytes < POOL_MIN_BYTES:
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cpus or 1, count, _MAX_PROCESSES)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported as unreadable when read
+        return 0
+
+
+def _cached(artifact: Artifact, policy: Policy, cache: Path | None) -> tuple[Finding, ...] | None:
+    """The cached code findings of ``artifact``, when the cache may be used for it."""
+    if cache is None or _code_blocks(artifact.name, policy):
+        return None
+    found = scan_cache.load(cache, artifact.sha256, artifact.filename)
+    return None if found is None else tuple(found)
+
+
+def _scan_one(job: _Job) -> _Result:
+    """One artifact's layout and findings; its code is parsed unless the job has them cached.
+    Also run in a worker process: the job and the result pickle."""
+    artifact, cached = job.artifact, job.cached
     reader = Reader(
         artifact.name,
         artifact.version,
         artifact.filename,
-        policy.startup_files,
-        editable_project=artifact.name in projects,
+        job.policy.startup_files,
+        editable_project=artifact.name in job.projects,
     )
-    cached = None
-    if cache is not None and not _code_blocks(artifact.name, policy):
-        cached = scan_cache.load(cache, artifact.sha256, artifact.filename)
     code: list[Finding] = []
     parsed = 0
     try:
-        for member in members(path, artifact.filename):
+        for member in members(job.path, artifact.filename):
             reader.feed(member)
             if cached is None and _is_source(member.name, artifact.is_wheel):
                 parsed += min(member.size, MAX_SOURCE_BYTES + 1)
@@ -162,10 +240,13 @@ def _scan_one(
     except Unreadable as exc:
         hit = Finding("archive-unreadable", artifact.name, artifact.filename, None, None, str(exc))
         return None, [hit]
-    if cached is None and cache is not None:
-        scan_cache.store(cache, artifact.sha256, code)
+    if cached is None and job.cache is not None:
+        scan_cache.store(job.cache, artifact.sha256, code)
     layout, findings = reader.finish()
-    return (layout if artifact.is_wheel else None), [*findings, *(cached or code)]
+    return (layout if artifact.is_wheel else None), [
+        *findings,
+        *(code if cached is None else cached),
+    ]
 
 
 def _is_source(name: str, wheel: bool) -> bool:

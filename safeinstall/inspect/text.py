@@ -28,16 +28,19 @@ _CONTROLS_RE = re.compile(f"[{_CONTROLS}]")
 _TEXT = {tokenize.STRING, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 _ENCODED = re.compile(rb"[A-Za-z0-9+/=_\-\s]+")
 _MIN_RUN = 60  # base64 is wrapped at 64 or 76 characters a line, if at all
-# A stretch of source that a blob literal can lie in: the alphabet and whitespace, the
-# characters of an escape (\x41, \101, \u0041, \N{LATIN CAPITAL LETTER A}, \ at a line's
-# end) and of the joint between two literals the parser joins ("AAA" # note <newline> rb"BBB":
-# quotes, prefixes, comments to the line's end). Possessive: it never backtracks.
-_LITERAL_STRETCH = re.compile(r"""(?:[A-Za-z0-9+/=_\-\\{}"'\s]++|#[^\n]*+)++""")
+# The characters a blob literal is written with: the alphabet and whitespace, the characters
+# of an escape (\x41, \101, \u0041, \N{LATIN CAPITAL LETTER A}, \ at a line's end) and of
+# the joint between two literals the parser joins ("AAA" # note <newline> rb"BBB": quotes,
+# prefixes; the comments to the line's end are taken out first, ``_COMMENT``).
+_LITERAL = r"""A-Za-z0-9+/=_\-\\{}"'\s"""
+_COMMENT = re.compile(r"#[^\n]*")
+# BLOB_CHARS of them in a row, from the start of a run (the look-behind: each run is read once)
+_LONG_STRETCH = re.compile(f"(?<![{_LITERAL}])[{_LITERAL}]{{{BLOB_CHARS}}}")
 
 
 def hidden_chars(text: str, file: str) -> list[tuple[str, int | None, str]]:
     """At most one hit per file: the first hidden character, and how many there are."""
-    if _ANY.search(text.lstrip("\ufeff")) is None:
+    if text.isascii() or _ANY.search(text.lstrip("\ufeff")) is None:
         return []
     found: list[tuple[int, str]] = []
     try:
@@ -89,8 +92,9 @@ def may_hold_blob(text: str) -> bool:
     """False when the source ``text`` cannot hold a literal ``blob_hit`` would report, so it
     need not be parsed for one. Such a literal's value has at least ``BLOB_CHARS`` characters
     besides whitespace, each written in the source as itself or as an escape (one character
-    or more); and everything from its first quote to its last (the joined literals, the
-    joints between them) is in one ``_LITERAL_STRETCH``: so one is that long."""
+    of ``_LITERAL`` or more); and everything from its first quote to its last (the joined
+    literals, the joints between them) is ``_LITERAL`` characters and comments. Without its
+    comments, the text then has ``BLOB_CHARS`` such characters in a row."""
     if len(text) < BLOB_CHARS:
         return False
-    return any(m.end() - m.start() >= BLOB_CHARS for m in _LITERAL_STRETCH.finditer(text))
+    return _LONG_STRETCH.search(_COMMENT.sub("", text)) is not None

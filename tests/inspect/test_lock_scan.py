@@ -7,8 +7,10 @@ a blocked finding fails ``lock`` and leaves the old lock byte-identical.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from tests.inspect.hostile import (
 )
 from tests.support.builders import read_core_metadata
 from tests.support.indexserver import IndexServer
+from tests.support.installdata import make_venv, snapshot
 from tests.support.lockproject import OLD, LockProject
 
 
@@ -217,3 +220,55 @@ def test_a_wheel_whose_metadata_is_not_its_sidecar_s_fails_the_lock(proj: LockPr
     err = refused(proj)
     assert "[meta-mismatch] evil-pkg" in err
     assert "names reqs 1.0, not evil-pkg 1.0" in err
+
+
+def _defused(path: Path, dest: Path) -> bytes:
+    """The wheel at ``path`` with its .pth's import lines made comments (same lengths, RECORD
+    matching): what a proxy shows through ranges while the whole file stays poisoned."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(i, zf.read(i)) for i in zf.infolist()]
+    old = next(data for info, data in members if info.filename.endswith(".pth"))
+    new = old.replace(b"import", b"#mport")
+    with zipfile.ZipFile(dest, "w") as zf:
+        for info, data in members:
+            if info.filename.endswith(".pth"):
+                written = new
+            elif info.filename.endswith(".dist-info/RECORD"):
+                written = data.replace(digest(old), digest(new))
+            else:
+                written = data
+            zf.writestr(info, written)  # the same entry: name, date, compression, mode
+    return dest.read_bytes()
+
+
+def digest(data: bytes) -> bytes:
+    """RECORD's form of a sha256."""
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+
+
+@pytest.mark.slow
+def test_a_clean_tail_over_a_poisoned_wheel_locks_but_install_refuses(
+    proj: LockProject, tmp_path: Path
+) -> None:
+    """Ranges are not covered by the sha256: a server that answers them from a clean wheel
+    while the whole file (the one the lock pins) has a start-up .pth gets past the lock-time
+    listing, and install's scan of the verified bytes blocks it; nothing is installed."""
+    evil = publish(proj, "evil-pkg", {"evil_init.pth": PTH}, metadata=False)
+    clean = _defused(evil, tmp_path / evil.name)
+    assert len(clean) == evil.stat().st_size and clean != evil.read_bytes()  # same tail offsets
+    proj.server.misbehave("/a/files/*", ranges_from=clean)
+    locked = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade")
+    assert locked.code == 0, locked.err
+    lock = (proj.root / "requirements.txt").read_text()
+    assert f"sha256:{hashlib.sha256(evil.read_bytes()).hexdigest()}" in lock  # the poisoned file
+    assert all("range" in r.headers for r in proj.server.requests_for(f"/a/files/{evil.name}"))
+    venv = make_venv(tmp_path / "venv")
+    before = snapshot(venv)
+    result = proj.run(
+        "install", "-r", "requirements.txt", "--python", venv, "--policy", proj.policy_path
+    )
+    assert result.code == 1, result.err
+    assert "[startup-pth] evil-pkg" in result.err
+    assert "nothing was installed" in result.err
+    assert snapshot(venv) == before
+    assert any("range" not in r.headers for r in proj.server.requests_for(f"/a/files/{evil.name}"))

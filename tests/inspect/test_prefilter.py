@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import time
 import zipfile
 from pathlib import Path
 
@@ -47,6 +48,51 @@ DISGUISED: dict[str, tuple[bytes, str]] = {
         "code-import-time-call",
     ),
     "an os.exec* function": (b"import os\nos.execv('/bin/sh', ['sh'])\n", "code-import-time-call"),
+    "os under another name": (b"import os as o\no.system('id')\n", "code-import-time-call"),
+    "os.system with brackets, a comment and a line continued between": (
+        b"import os\n(os  # innocent\n ) . \\\n  system('id')\n",
+        "code-import-time-call",
+    ),
+    "full-width os.system": (
+        "import os\n\uff4f\uff53.\uff53\uff59\uff53\uff54\uff45\uff4d('id')\n".encode(),
+        "code-import-time-call",
+    ),
+    "system imported from os in a bracketed list, a line continued before import": (
+        b"from os \\\n import (\n    path,\n    system,\n)\nsystem('id')\n",
+        "code-import-time-call",
+    ),
+    "urlopen through its module imported from urllib": (
+        b"from urllib import request\nrequest.urlopen('http://127.0.0.1/')\n",
+        "code-import-time-call",
+    ),
+    "socket.socket under another name": (
+        b"import socket as s\ns.socket()\n",
+        "code-import-time-call",
+    ),
+    "os.exec* through a bracketed os": (
+        b"import os\n(os).execvp('sh', [])\n",
+        "code-import-time-call",
+    ),
+    "exec through builtins": (
+        f"import builtins, base64\nbuiltins.exec({DECODED})\n".encode(),
+        "code-exec-decoded",
+    ),
+    "exec imported from builtins under another name": (
+        f"from builtins import exec as run\nimport base64\nrun({DECODED})\n".encode(),
+        "code-exec-decoded",
+    ),
+    "exec on the line after one ending in a dot": (
+        f"import base64\nx = 2.\nexec({DECODED})\n".encode(),
+        "code-exec-decoded",
+    ),
+    "a sitecustomize name with a named escape": (
+        b"def f(d):\n    open(d + '/sitecusto\\N{LATIN SMALL LETTER M}ize.py', 'w').write('x')\n",
+        "code-startup-write",
+    ),
+    "a .pth name with an octal escape": (
+        b"def f(d):\n    open(d + '/x\\056pth', 'w').write('import os')\n",
+        "code-startup-write",
+    ),
     "a .pth name spelled with an escape": (
         b"def f(d):\n    open(d + '/x\\x2epth', 'w').write('import os')\n",
         "code-startup-write",
@@ -57,6 +103,10 @@ DISGUISED: dict[str, tuple[bytes, str]] = {
     ),
     "a sitecustomize name split at a line's end": (
         b"def f(d):\n    open(d + '/sitecusto\\\nmize.py', 'w').write('import os')\n",
+        "code-startup-write",
+    ),
+    "a .pth name's end in a triple-quoted literal after a comment": (
+        b"def f(d):\n    open(d + ('/x.p'  # innocent\n   r\"\"\"th\"\"\"), 'w').write('x')\n",
         "code-startup-write",
     ),
     "a .pth name split over joined f-strings": (
@@ -124,6 +174,49 @@ def test_files_that_cannot_hit_are_not_parsed() -> None:
     )
     assert len(source) > BLOB_CHARS
     assert not may_hit(source) and not may_hold_blob(source)
+
+
+# spellings the AST rules do not resolve either (a static read cannot): the filter may skip them
+UNRESOLVED = {
+    "a name built at run time": "import os\ngetattr(os, 'sys' + 'tem')('id')\n",
+    "a star import": "from os import *\nsystem('id')\n",
+    "__import__": "__import__('os').system('id')\n",
+    "os bound to another name": "import os\nrun = os\nrun.system('id')\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNRESOLVED))
+def test_a_spelling_the_rules_do_not_resolve_gives_the_same_findings(case: str) -> None:
+    data = UNRESOLVED[case].encode()
+    assert inspect_source(data, "pkg/m.py") == inspect_source(data, "pkg/m.py", prefilter=False)
+
+
+def test_a_name_of_a_call_written_on_another_module_is_not_parsed() -> None:
+    """Attribute-aware: ``platform.system()`` and ``sys.executable`` beside ``import os``, a
+    socket's other functions, ``os.path``, are no process or network call."""
+    source = (
+        "import os, platform, socket, sys, re, base64\nimport os.path as system\n"
+        "NAME = platform.system(), sys.executable, socket.gethostname(), os.path.join('a')\n"
+        "WORD = re.compile('[\\x00-\\x1f]'), b'eA=='.decode(), base64.b64decode(b'eA==')\n"
+        "with open('out', 'w') as f:\n    f.write('\\t\\u00e9\\N{BULLET}')\n"
+        "FORMATS = {'e': 1, 'h': 2, 'th': 3}\n"
+        "def run(call, get, post):\n    return call(get, post)\n"
+    )
+    assert not may_hit(source)
+    assert may_hit(source + "os.system('id')\n")
+    assert may_hit(source + "os.execv('/bin/sh', [])\n")
+    assert may_hit(source + "exec(base64.b64decode(b'eA=='))\n")
+    assert may_hit(source + "open('x\\x2epth', 'w')\n")
+
+
+def test_a_comment_of_hashes_does_not_make_the_filter_backtrack() -> None:
+    """A comment can be read as one or as many (``# # #``): the filter's patterns take each
+    comment whole, so a file of such comments is read in linear time, not exponential."""
+    hashes = "#" * 200
+    source = f"import os\nos{hashes}\nsystem = open\nx = 'a' {hashes}\n"
+    started = time.perf_counter()
+    assert not may_hit(source)
+    assert time.perf_counter() - started < 1
 
 
 def _wheelhouse_sources() -> list[tuple[str, bytes]]:
@@ -195,6 +288,28 @@ _STATEMENTS = st.sampled_from(
         "requests.post('http://127.0.0.1/', data=open('~/.pypirc').read())",
         "requests.get(os.environ['API_TOKEN'])",
         "socket.socket()",
+        "import os as o",
+        "import re",
+        "x = re.compile('a').decode('hex')",
+        "y = 2.",
+        "name = '\\N{LATIN SMALL LETTER P}th'",
+        "name = 'x\\056pth'",
+        "name = 'x\\x00\\t'",
+        "letter = 'e'",
+        "name = 'sitecustomiz' 'e'",
+        "name = ('x.pt'  # joined\n    'h')",
+        "import platform",
+        "o.system('id')",
+        "(os).system('id')",
+        "platform.system()",
+        "x = sys.executable",
+        "from urllib import request",
+        "request.urlopen('http://127.0.0.1/')",
+        "from os import *",
+        "system('id')",
+        "getattr(os, 'sys' + 'tem')('id')",
+        "import socket as sk",
+        "sk.socket()",
         "open(p, 'w').write(x)",
         "open(p + '/x.pth', 'w')",
         "Path(p).write_text('x')",
@@ -242,6 +357,8 @@ def test_a_blob_needs_one_long_stretch_of_literal_characters() -> None:
     ``BLOB_CHARS`` characters, and prose or code breaks such a stretch."""
     assert may_hold_blob(f"X = '{BLOB}'\n")
     assert not may_hold_blob("print(1, 2)\n" * 2000)
+    # comments count for nothing: a long one (a licence, a table) is not a blob's stretch
+    assert not may_hold_blob("x = 1  # " + "see the licence " * 1000 + "\nprint(x)\n")
     assert base64.b64decode(BLOB)  # the sample is real base64
 
 

@@ -1,0 +1,97 @@
+"""Parsing in worker processes: the same findings in the same order as in one process, and a
+worker that dies leaves its artifacts to be read in the main process (nothing skipped)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from safeinstall.inspect import scan as scanner
+from safeinstall.inspect.scan import ScanReport
+from tests.inspect.hostile import CODE, SETUP_PY, code_wheel, hostile_wheels, sdist
+from tests.inspect.test_rules import scan
+from tests.support.paths import WHEELHOUSE
+
+
+def _wheels(tmp_path: Path) -> list[Path]:
+    """Real wheels of the dev wheelhouse, a start-up .pth, every code rule, an sdist."""
+    real = sorted(WHEELHOUSE.glob("*.whl"))[:6]
+    if not real:
+        pytest.skip(f"no wheels in {WHEELHOUSE}")
+    hostile = hostile_wheels(tmp_path / "h")["startup-pth"]
+    code = [code_wheel(tmp_path / "c", rule) for rule in sorted(CODE)[:3]]
+    return [*real, *hostile, *code, sdist(tmp_path / "s", "evil-setup", {"setup.py": SETUP_PY})]
+
+
+def _lines(report: ScanReport) -> list[tuple[str, str, str, str | None, int | None]]:
+    return [(f.rule, f.severity, f.artifact, f.file, f.line) for f in report.findings]
+
+
+class _Counting(ProcessPoolExecutor):
+    started: ClassVar[list[int]] = []
+
+    def __init__(self, workers: int, **kw: Any) -> None:
+        _Counting.started.append(workers)
+        super().__init__(workers, **kw)
+
+
+class _Dying(ProcessPoolExecutor):
+    """A pool whose every worker dies (as one killed for memory would)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return future
+
+
+def test_worker_processes_give_the_same_findings_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _wheels(tmp_path)
+    alone = scan(paths)
+    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
+    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Counting)
+    pooled = scan(paths)
+    assert _Counting.started == [2]  # the parse did go to two processes
+    assert _lines(pooled) == _lines(alone)
+    assert "startup-pth" in {f.rule for f in pooled.blocked}
+    assert {"code-setup-runs", *sorted(CODE)[:3]} <= {f.rule for f in pooled.findings}
+
+
+def test_a_dead_worker_leaves_its_artifacts_to_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _wheels(tmp_path)
+    alone = scan(paths)
+    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
+    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Dying)
+    assert _lines(scan(paths)) == _lines(alone)
+
+
+def test_little_code_to_parse_starts_no_process(tmp_path: Path) -> None:
+    assert scanner._processes(scanner.POOL_MIN_BYTES - 1, 40) == 0
+    assert scanner._processes(scanner.POOL_MIN_BYTES, 1) <= 1  # one artifact: no pool
+
+
+class _Unstartable(ProcessPoolExecutor):
+    """A pool that cannot start a process (a process limit, no /dev/shm)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        raise OSError(11, "Resource temporarily unavailable")
+
+
+def test_a_pool_that_cannot_start_leaves_the_scan_to_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _wheels(tmp_path)
+    alone = scan(paths)
+    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
+    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Unstartable)
+    assert _lines(scan(paths)) == _lines(alone)
