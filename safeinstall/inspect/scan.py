@@ -13,9 +13,10 @@ zip central directory and judges them here too (``judge``, ``enforce``).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -165,6 +166,11 @@ def _scan_all(
         (i for i, job in enumerate(jobs) if job.cached is None), key=lambda i: -_size(jobs[i].path)
     )
     workers = _processes(sum(_size(jobs[i].path) for i in parse), len(parse))
+    with _safe_path() if workers > 1 else contextlib.nullcontext():
+        return _run(jobs, parse, workers)
+
+
+def _run(jobs: Sequence[_Job], parse: Sequence[int], workers: int) -> list[_Result]:
     pool = (
         ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         if workers > 1
@@ -190,6 +196,23 @@ def _scan_all(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return [results[i] for i in range(len(jobs))]
+
+
+@contextlib.contextmanager
+def _safe_path() -> Iterator[None]:
+    """While the pool lives: its processes (and multiprocessing's resource tracker) start as
+    ``python -c ...``, which puts the working directory first on ``sys.path`` before they
+    import ``multiprocessing``: a project's own ``multiprocessing.py`` would run in them.
+    ``PYTHONSAFEPATH`` keeps it off (the workers then take this process's ``sys.path``)."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
 
 def _processes(parse_bytes: int, count: int) -> int:

@@ -95,3 +95,28 @@ def test_a_pool_that_cannot_start_leaves_the_scan_to_threads(
     monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
     monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Unstartable)
     assert _lines(scan(paths)) == _lines(alone)
+
+
+def test_a_module_in_the_working_directory_does_not_run_in_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start as `python -c ...`, which puts the working directory first on sys.path
+    before they import multiprocessing: a project's own `multiprocessing.py` (a checked-out
+    pull request, say) must not run when safeinstall scans or installs in it."""
+    paths = _wheels(tmp_path)
+    alone = scan(paths)
+    project = tmp_path / "project"
+    project.mkdir()
+    marker = tmp_path / "ran"
+    planted = f"open({str(marker)!r}, 'w').write('planted code ran')\nraise SystemExit(1)\n"
+    for name in ("multiprocessing.py", "concurrent.py", "safeinstall.py", "encodings.py"):
+        (project / name).write_text(planted)
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
+    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Counting)
+    pooled = scan(paths)
+    assert not marker.exists()
+    assert _lines(pooled) == _lines(alone)
+    assert "PYTHONSAFEPATH" not in __import__("os").environ  # the run's environment as it was
