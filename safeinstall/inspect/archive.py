@@ -122,7 +122,15 @@ def _tar(path: Path) -> Iterator[Member]:
 
 def _normal(name: str) -> str:
     """The path as an installer writes it: ``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``."""
-    return "/".join(PurePosixPath(name).parts)
+    return "/".join(path_parts(name))
+
+
+def path_parts(name: str) -> tuple[str, ...]:
+    """``PurePosixPath(name).parts``; a name with no empty or ``.`` part that is not absolute
+    (most are) is split without building a path (a lock reads tens of thousands of names)."""
+    if "//" in name or "/." in name or name[:1] in ("", ".", "/") or name.endswith("/"):
+        return PurePosixPath(name).parts
+    return tuple(name.split("/"))
 
 
 def _inside(name: str) -> str | None:

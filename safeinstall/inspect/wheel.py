@@ -21,14 +21,13 @@ import configparser
 import re
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
-from pathlib import PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.unpack import site_path
-from safeinstall.inspect.archive import Member
+from safeinstall.inspect.archive import Member, path_parts
 from safeinstall.inspect.rules import Finding
 from safeinstall.install.startup import StartupOwner, advice, known_startup_file, runs_code
 from safeinstall.policy.model import StartupFile
@@ -78,7 +77,7 @@ class Reader:
 
     def _wheel_member(self, member: Member) -> None:
         name = member.name
-        parts = PurePosixPath(name).parts
+        parts = path_parts(name)
         top = parts[0]
         if top.endswith(".dist-info"):
             if len(parts) == 2 and parts[1] == "METADATA":

@@ -4,9 +4,13 @@ step (gh-106905), at random; a file's content must never turn that into an inter
 from __future__ import annotations
 
 import ast
+from pathlib import PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from safeinstall.inspect import archive
 from safeinstall.inspect.code import inspect_source
 
 DECODED_EXEC = b"import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"
@@ -51,3 +55,10 @@ def test_a_parse_that_always_trips_it_is_uninspectable_not_an_error(
 )
 def test_a_decoder_imported_by_name_is_still_a_decoder(source: bytes) -> None:
     assert [rule for rule, _, _ in inspect_source(source, "pkg/m.py")] == ["code-exec-decoded"]
+
+
+@given(st.text(alphabet="ab./\\\\ \u00e9", max_size=12))
+def test_a_member_name_is_normalised_as_a_posix_path_would_be(name: str) -> None:
+    """The quick path for plain names gives what PurePosixPath gives for every name."""
+    assert archive.path_parts(name) == PurePosixPath(name).parts
+    assert archive._normal(name) == "/".join(PurePosixPath(name).parts)
