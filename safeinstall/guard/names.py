@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-import zlib
 from collections.abc import Iterable, Sequence
 
+from safeinstall.files.stamped import stamped, stamped_body
 from safeinstall.frozen import Frozen, _set
 from safeinstall.guard import popular
 from safeinstall.guard.popular import (
@@ -307,37 +307,26 @@ class _Index(Frozen):
 
 
 _INDEX_FILE = "popular-index.txt"
-_STAMP = "# stamp: "
 
 
 def index_text(protected: Sequence[str]) -> str:
     """data/popular-index.txt for the protected names ``protected``: a header, a stamp line
     (CRC-32 of the names, one a line, and of the lines below it) and :func:`index_lines`."""
     body = "".join(line + "\n" for line in index_lines(protected))
-    names_crc = zlib.crc32("\n".join(protected).encode())
     header = (
         "# Look-alike index of the protected names of popular-names.txt, made from it by\n"
         "# bench/derive_popular_names.py. Sorted lines KEY RANK...: KEY is '=' + a skeleton or a\n"
         "# piece LENGTH/FIRST/NUMBER/TEXT; a RANK is a protected name's position, 0 the top one.\n"
         "# Do not edit by hand: re-run the script.\n"
     )
-    return f"{header}{_STAMP}{names_crc:08x} {zlib.crc32(body.encode()):08x}\n{body}"
+    return stamped(header, "\n".join(protected).encode(), body)
 
 
 def _load_index(protected: Sequence[str]) -> _Index | None:
     """The shipped index of ``protected``, or None unless its stamp says it is exactly
     :func:`index_text` of these names (then the caller builds it: never a stale index)."""
-    data = popular.read_data(_INDEX_FILE)
-    at = data.find(_STAMP.encode())
-    end = data.find(b"\n", at)
-    if at < 0 or end < 0:
-        return None
-    body = data[end + 1 :]
-    names_crc = zlib.crc32("\n".join(protected).encode())
-    stamp = f"{_STAMP}{names_crc:08x} {zlib.crc32(body):08x}".encode()
-    if data[at:end] != stamp:
-        return None
-    return _Index(protected, SortedLines(body.decode("ascii")))
+    body = stamped_body(popular.read_data(_INDEX_FILE), "\n".join(protected).encode())
+    return None if body is None else _Index(protected, SortedLines(body.decode("ascii")))
 
 
 @functools.cache

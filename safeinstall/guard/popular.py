@@ -14,13 +14,12 @@ import bisect
 import functools
 import itertools
 import os
-import zlib
 
+from safeinstall.files.stamped import stamped, stamped_body
 from safeinstall.frozen import Frozen, _set
 
 _DATA_FILE = "popular-names.txt"
 _SORTED_FILE = "popular-sorted.txt"
-_STAMP = "# stamp: "
 
 
 class PopularNames(Frozen):
@@ -111,7 +110,7 @@ def sorted_text(data: bytes) -> str:
         "# The names of popular-names.txt, sorted (is_listed bisects it), made from it by\n"
         "# bench/derive_popular_names.py. Do not edit by hand: re-run the script.\n"
     )
-    return f"{header}{_STAMP}{zlib.crc32(data):08x} {zlib.crc32(body.encode()):08x}\n{body}"
+    return stamped(header, data, body)
 
 
 @functools.cache
@@ -119,14 +118,8 @@ def _sorted() -> SortedLines | None:
     """The shipped sorted list, or None unless its stamp says it is exactly
     :func:`sorted_text` of the shipped list (then ``is_listed`` reads the list itself: a
     stale or edited copy is never used)."""
-    data = read_data(_SORTED_FILE)
-    at = data.find(_STAMP.encode())
-    end = data.find(b"\n", at)
-    if at < 0 or end < 0:
-        return None
-    body = data[end + 1 :]
-    stamp = f"{_STAMP}{zlib.crc32(_data()):08x} {zlib.crc32(body):08x}".encode()
-    return SortedLines(body.decode("ascii")) if data[at:end] == stamp else None
+    body = stamped_body(read_data(_SORTED_FILE), _data())
+    return None if body is None else SortedLines(body.decode("ascii"))
 
 
 def read_data(name: str) -> bytes:

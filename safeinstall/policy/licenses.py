@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import os
 import re
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
+
+from safeinstall.files.stamped import stamped, stamped_body
 
 if TYPE_CHECKING:  # `check` asks only `allowed`; reading metadata is for locking
     from packaging.metadata import Metadata
@@ -74,7 +75,6 @@ def canonical_spdx(expression: str) -> str | None:
 
 
 _SPDX_FILE = os.path.join(os.path.dirname(__file__), "data", "spdx-ids.txt")
-_STAMP = "# stamp: "
 
 
 def _packaging_licenses() -> bytes:
@@ -101,8 +101,7 @@ def spdx_ids_text() -> str:
         "# SPDX license ids that packaging's canonicalize_license_expression keeps as they are,\n"
         "# made by bench/derive_spdx_ids.py. Do not edit by hand: re-run the script.\n"
     )
-    crc = zlib.crc32(_packaging_licenses())
-    return f"{header}{_STAMP}{crc:08x} {zlib.crc32(body.encode()):08x}\n{body}"
+    return stamped(header, _packaging_licenses(), body)
 
 
 @functools.cache
@@ -115,13 +114,8 @@ def _spdx_ids() -> frozenset[str] | None:
         sources = _packaging_licenses()
     except OSError:
         return None
-    at = data.find(_STAMP.encode())
-    end = data.find(b"\n", at)
-    if at < 0 or end < 0:
-        return None
-    body = data[end + 1 :]
-    stamp = f"{_STAMP}{zlib.crc32(sources):08x} {zlib.crc32(body):08x}".encode()
-    return frozenset(body.decode("ascii").split()) if data[at:end] == stamp else None
+    body = stamped_body(data, sources)
+    return None if body is None else frozenset(body.decode("ascii").split())
 
 
 def from_classifiers(classifiers: Iterable[str]) -> str | None:
