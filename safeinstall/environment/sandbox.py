@@ -189,20 +189,8 @@ def _probe() -> tuple[tuple[str, ...] | None, str]:
         return None, "the `unshare` command (util-linux) is not installed"
     as_user = () if os.geteuid() == 0 else ("--user", "--map-root-user")
     prefix = (unshare, *as_user, "--net")
-    try:
-        done = subprocess.run(
-            [*prefix, "--", true],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, f"`unshare` could not run ({exc})"
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no reason given"]
-        return None, f"the kernel refused a network namespace ({said[-1]})"
-    return prefix, ""
+    why = _trial([*prefix, "--", true], "`unshare`", "a network namespace")
+    return (None, why) if why else (prefix, "")
 
 
 @functools.cache
@@ -218,18 +206,25 @@ def _mount_probe() -> tuple[bool, str]:
             path.mkdir()
         places = Places(made[0], writable=(made[1],))
         setup = setup_argv(places, private=(made[2],), scratch=made[3])
-        try:
-            done = subprocess.run(
-                [*prefix, *_WALLS, *setup, true],
-                cwd=made[0],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=_PROBE_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return False, f"`unshare --mount` could not run ({exc})"
+        argv = [*prefix, *_WALLS, *setup, true]
+        why = _trial(argv, "`unshare --mount`", "a mount namespace", cwd=made[0])
+    return not why, why
+
+
+def _trial(argv: list[str], program: str, made: str, cwd: Path | None = None) -> str:
+    """Why ``argv`` (a probe making ``made``) failed; "" when it ran and exited 0."""
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{program} could not run ({exc})"
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no reason given"]
-        return False, f"the kernel refused a mount namespace ({said[-1]})"
-    return True, ""
+        return f"the kernel refused {made} ({said[-1]})"
+    return ""
