@@ -37,6 +37,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from safeinstall import frozen
 from safeinstall.errors import SafeinstallError
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, fetch_all
@@ -156,7 +157,7 @@ def _network_policy(policy: Policy) -> Policy:
     are the public ones whatever pip.conf says."""
     url, file_host = default_index()
     index = IndexSpec(name="pip-index", url=url, file_hosts=(file_host,))
-    return dataclasses.replace(policy, indexes=(index,))
+    return frozen.replace(policy, indexes=(index,))
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
