@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from safeinstall.build import hooks
-from safeinstall.build.hooks import run_hooks
 from safeinstall.environment import sandbox
 from safeinstall.errors import PolicyConfigError, PolicyError, TargetEnvironmentError
 from safeinstall.policy.load import policy_from_text
+from tests.support.seenbuild import build_seen
 
 pytestmark = pytest.mark.skipif(
     sandbox.network_cut_prefix() is None,
@@ -93,22 +93,7 @@ def _source(tmp_path: Path, port: int, *flags: str) -> Path:
 
 
 def _build(tmp_path: Path, source: Path, **kwargs: object) -> dict[str, object]:
-    env, out = tmp_path / "env", tmp_path / "out"
-    env.mkdir(exist_ok=True)
-    out.mkdir(exist_ok=True)
-    result = run_hooks(
-        source,
-        "observer",
-        [source / "backend"],
-        env,
-        out,
-        proceed=lambda requires: True,
-        what="hostile-1.0.tar.gz",
-        **kwargs,  # type: ignore[arg-type]
-    )
-    assert result.output == out / "hostile-1.0.dist-info"
-    seen: dict[str, object] = json.loads((out / "seen.json").read_text())
-    return seen
+    return build_seen(tmp_path, source, "observer", **kwargs)
 
 
 def _accepted(server: socket.socket) -> bool:

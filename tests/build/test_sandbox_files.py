@@ -28,6 +28,7 @@ from safeinstall.build.hooks import run_hooks
 from safeinstall.environment import mounts, sandbox
 from safeinstall.errors import PolicyError, TargetEnvironmentError
 from tests.support.paths import WHEELHOUSE
+from tests.support.seenbuild import build_seen
 
 pytestmark = pytest.mark.skipif(
     sandbox.network_cut_prefix() is None,
@@ -119,22 +120,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 def _build(tmp_path: Path, source: Path, **kwargs: object) -> dict[str, object]:
-    env, out = tmp_path / "env", tmp_path / "out"
-    env.mkdir(exist_ok=True)
-    out.mkdir(exist_ok=True)
-    result = run_hooks(
-        source,
-        "hostile",
-        [source / "backend"],
-        env,
-        out,
-        proceed=lambda requires: True,
-        what="hostile-1.0.tar.gz",
-        **kwargs,  # type: ignore[arg-type]
-    )
-    assert result.output == out / "hostile-1.0.dist-info"
-    seen: dict[str, object] = json.loads((out / "seen.json").read_text())
-    return seen
+    return build_seen(tmp_path, source, "hostile", **kwargs)
 
 
 def test_a_build_cannot_read_or_write_the_real_home_by_its_absolute_path(

@@ -48,14 +48,19 @@ class _Dying(ProcessPoolExecutor):
         return future
 
 
+def _pool_of_two(monkeypatch: pytest.MonkeyPatch, pool: type[ProcessPoolExecutor]) -> None:
+    """Make the scan parse in ``pool`` with two workers, however little code there is."""
+    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
+    monkeypatch.setattr(scanner, "ProcessPoolExecutor", pool)
+
+
 def test_worker_processes_give_the_same_findings_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = _wheels(tmp_path)
     alone = scan(paths)
-    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
-    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Counting)
+    _pool_of_two(monkeypatch, _Counting)
     pooled = scan(paths)
     assert _Counting.started == [2]  # the parse did go to two processes
     assert _lines(pooled) == _lines(alone)
@@ -68,9 +73,7 @@ def test_a_dead_worker_leaves_its_artifacts_to_the_main_process(
 ) -> None:
     paths = _wheels(tmp_path)
     alone = scan(paths)
-    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
-    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Dying)
+    _pool_of_two(monkeypatch, _Dying)
     assert _lines(scan(paths)) == _lines(alone)
 
 
@@ -91,9 +94,7 @@ def test_a_pool_that_cannot_start_leaves_the_scan_to_threads(
 ) -> None:
     paths = _wheels(tmp_path)
     alone = scan(paths)
-    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
-    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Unstartable)
+    _pool_of_two(monkeypatch, _Unstartable)
     assert _lines(scan(paths)) == _lines(alone)
 
 
@@ -113,9 +114,7 @@ def test_a_module_in_the_working_directory_does_not_run_in_a_worker(
         (project / name).write_text(planted)
     monkeypatch.chdir(project)
     monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
-    monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
-    monkeypatch.setattr(scanner, "ProcessPoolExecutor", _Counting)
+    _pool_of_two(monkeypatch, _Counting)
     pooled = scan(paths)
     assert not marker.exists()
     assert _lines(pooled) == _lines(alone)
