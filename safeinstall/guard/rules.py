@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall import urls
+from safeinstall.digests import HEX_LENGTHS, is_hex_digest
 from safeinstall.errors import Location
 from safeinstall.guard import popular
 from safeinstall.guard.findings import Finding
@@ -25,8 +26,6 @@ from safeinstall.requirements.file import ReqLine, RequirementsFile
 if TYPE_CHECKING:  # imported where used: a hashed lock needs neither (start-up time)
     from packaging.requirements import Requirement
 
-HASH_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_HEX = frozenset("0123456789abcdefABCDEF")  # a set, not an expression: compiling one costs more
 BUILD_OPTIONS = frozenset(
     {"--config-settings", "--global-option", "--install-option", "--build-option"}
 )
@@ -34,7 +33,7 @@ LOCK_FIX = "regenerate the lock with `safeinstall lock` (it pins every package w
 
 
 def valid_hash(algorithm: str, digest: str) -> bool:
-    return len(digest) == HASH_LENGTHS.get(algorithm, -1) and _HEX.issuperset(digest)
+    return is_hex_digest(algorithm, digest.lower())
 
 
 def exact_pin(req: ReqLine | Requirement) -> Version | None:
@@ -139,7 +138,7 @@ class Rules:
                 continue
             problem = (
                 f"unsupported hash algorithm {algorithm!r}"
-                if algorithm not in HASH_LENGTHS
+                if algorithm not in HEX_LENGTHS
                 else f"malformed {algorithm} digest {digest!r}"
             )
             out.append(Finding("bad-hash", f"{label}: {problem}", where, LOCK_FIX))

@@ -31,6 +31,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from safeinstall.digests import is_sha256
 from safeinstall.errors import IntegrityError, SafeinstallError
 from safeinstall.files.cachedir import private_dir
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 WORKERS = 8
 MAX_UNSIZED_BYTES = 4 * 1024 * 1024 * 1024  # a file whose size nobody announced
-_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 _FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*\.(whl|tar\.gz|zip)\Z")
 _CHUNK = 1024 * 1024
 
@@ -98,7 +98,7 @@ class Store:
         self.root = private_dir(cache / "artifacts" / "sha256")
 
     def _entry(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
+        if not is_sha256(sha256):
             raise IntegrityError(f"{sha256!r} is not a sha256 digest")
         return self.root / sha256
 
@@ -127,7 +127,7 @@ class Store:
         """(sha256, file name) of every entry that recorded its name (not yet re-verified)."""
         for marker in self.root.glob("*.name"):
             sha256 = marker.name.removesuffix(".name")
-            name = self.name_of(sha256) if _SHA256.match(sha256) else None
+            name = self.name_of(sha256) if is_sha256(sha256) else None
             if name is not None and (self.root / sha256).is_file():
                 yield sha256, name
 

@@ -23,6 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from safeinstall.digests import HEX_LENGTHS, is_hex
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError, SafeinstallError
 from safeinstall.files.cachedir import DerivedCache
 from safeinstall.index import filenames as distname
@@ -38,9 +39,9 @@ HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 FUTURE_SLACK = timedelta(days=1)
 _T = TypeVar("_T")
 
-_HEX = re.compile(r"[0-9a-f]+\Z")
 _ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
-_DIGEST_HEX_LENGTHS = {"md5": 32, "sha1": 40} | {f"sha{n}": n // 4 for n in (224, 256, 384, 512)}
+# what an index may also send (kept, never trusted: only sha256 is pinned)
+_DIGEST_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56} | HEX_LENGTHS
 _UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
 
 
@@ -349,7 +350,7 @@ class _Builder:
             name = str(algorithm).strip().lower()
             value = digest.strip().lower() if isinstance(digest, str) else ""
             expected = _DIGEST_HEX_LENGTHS.get(name, len(value))
-            if not _ALGORITHM.match(name) or not _HEX.match(value) or len(value) != expected:
+            if not _ALGORITHM.match(name) or not is_hex(value) or len(value) != expected:
                 raise self._error(f"the {name} hash of {filename} is malformed")
             result[name] = value
         return result

@@ -20,7 +20,6 @@ wheel built from a locked sdist is held to the same lock (``lock_problems``, ``b
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from safeinstall.digests import is_sha256
 from safeinstall.errors import IntegrityError
 from safeinstall.index.coremeta import (
     METADATA_HINT,
@@ -42,8 +42,6 @@ from safeinstall.index.fetch import Artifact, Store
 
 if TYPE_CHECKING:
     from safeinstall.lock.model import LockedPackage
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def reconcile_wheels(
@@ -94,7 +92,7 @@ def check_against_store(cache: Path, file: DistFile, served: bytes) -> None:
     """While locking: when the artifact store under ``cache`` already holds the (re-verified)
     wheel, the metadata ``served`` for it must equal its METADATA."""
     digest = file.sha256
-    if digest is None or not _SHA256.fullmatch(digest):
+    if digest is None or not is_sha256(digest):
         return  # not a name the store could hold (and never a path)
     if not (cache / "artifacts" / "sha256" / digest).is_file():
         return  # nothing stored: no store is created for this check

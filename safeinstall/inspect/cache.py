@@ -20,20 +20,19 @@ At worst, a forged entry hides warnings.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+from safeinstall.digests import is_sha256
 from safeinstall.errors import SafeinstallError
 from safeinstall.files.atomic import write_new
 from safeinstall.files.cachedir import private_dir, read_entry
 from safeinstall.inspect.rules import CODE_RULES, RULESET_VERSION, Finding
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_ENTRY_BYTES = 8 * 1024 * 1024
 
 
 def _entry(cache: Path, sha256: str) -> Path | None:
-    if not _SHA256.fullmatch(sha256):
+    if not is_sha256(sha256):
         return None
     return private_dir(private_dir(cache) / "inspect") / sha256
 

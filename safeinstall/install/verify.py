@@ -37,7 +37,6 @@ import base64
 import csv
 import hashlib
 import os
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -47,6 +46,7 @@ from packaging.markers import Marker
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from safeinstall import digests
 from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.install.startup import (
@@ -66,9 +66,6 @@ _CHUNK = 1024 * 1024
 # what is read of an installed distribution's files: the environment may be hostile
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_PTH_BYTES = 1024 * 1024
-# a hash in hex, where RECORD wants urlsafe base64 (43, 64 or 86 characters, never these lengths)
-_HEX_DIGEST = {"sha256": 64, "sha384": 96, "sha512": 128}
-_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +279,7 @@ def is_hex_digest(digest: str) -> bool:
     """Whether a RECORD hash (``sha256=…``) is written in hex, which the wheel format does not
     allow: urlsafe base64 of the same digest is never as long."""
     algorithm, _, value = digest.partition("=")
-    return len(value) == _HEX_DIGEST.get(algorithm) and _HEX.fullmatch(value) is not None
+    return digests.is_hex_digest(algorithm, value.lower())
 
 
 def _pth_files(

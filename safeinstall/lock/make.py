@@ -17,12 +17,12 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall import __version__, urls
+from safeinstall.digests import is_sha256
 from safeinstall.errors import InputError, IntegrityError, PolicyError
 from safeinstall.filekind import is_pylock
 from safeinstall.frozen import replace
 from safeinstall.lock.inputs import LockInputs, digest_for
 from safeinstall.lock.model import (
-    SHA256,
     BuildSet,
     Lock,
     LockedFile,
@@ -50,7 +50,7 @@ def locked_package(
     for f in pkg.files:
         if wheels_only and f.kind != "wheel":
             continue
-        if f.sha256 is None or not SHA256.fullmatch(f.sha256):
+        if f.sha256 is None or not is_sha256(f.sha256):
             raise IntegrityError(
                 f"index {f.index!r} lists {f.filename} without a valid sha256 hash",
                 hint="use an index that serves sha256 hashes for its files",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from safeinstall.digests import is_sha256
 from safeinstall.errors import InputError, Location
 from safeinstall.frozen import replace
 from safeinstall.lock.entries import BuildSet, Lock, LockedFile, LockedPackage
@@ -39,8 +40,6 @@ __all__ = ["BuildSet", "Lock", "LockedFile", "LockedPackage"]
 if TYPE_CHECKING:
     from safeinstall.policy.model import Policy
     from safeinstall.targets import Target
-
-SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def with_allow_fresh(lock: Lock, policy: Policy) -> Lock:
@@ -245,7 +244,7 @@ def _pin(line: str, where: Location) -> _Pin:
     files = []
     for text in hash_texts:
         algorithm, _, value = text.strip().partition(":")
-        if algorithm != "sha256" or not SHA256.fullmatch(value):
+        if algorithm != "sha256" or not is_sha256(value):
             raise InputError(
                 f"{name} has an invalid hash {text.strip()!r}",
                 location=where,

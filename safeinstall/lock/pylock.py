@@ -13,8 +13,9 @@ from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock, Pylock
 from packaging.utils import NormalizedName
 
 from safeinstall import urls
+from safeinstall.digests import is_sha256
 from safeinstall.errors import InputError, Location
-from safeinstall.lock.model import SHA256, BuildSet, Lock, LockedFile, LockedPackage
+from safeinstall.lock.model import BuildSet, Lock, LockedFile, LockedPackage
 
 if TYPE_CHECKING:
     import tomlkit
@@ -145,7 +146,7 @@ def _read_builds(value: object, where: Location) -> tuple[BuildSet, ...]:
             raise wrong(f"{context}.version", "a version") from None
 
     def sha256(text: object, context: str) -> str:
-        if not isinstance(text, str) or not SHA256.fullmatch(text):
+        if not isinstance(text, str) or not is_sha256(text):
             raise wrong(context, "a sha256 digest in hex")
         return text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name
 
+from safeinstall.digests import is_sha256
 from safeinstall.policy.checker import ALNUM, Checker, flag, kind_of, spelled, strings
 from safeinstall.policy.model import (
     STARTUP_BUILTINS,
@@ -19,7 +20,6 @@ from safeinstall.policy.model import (
     StartupFile,
 )
 
-_HEX = frozenset("0123456789abcdefABCDEF")
 _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 _STATUS = _LOWER | frozenset("0123456789-")
 _NAME = ALNUM | frozenset("._-")
@@ -110,7 +110,7 @@ def _startup_file(r: Checker, key: str, item: dict[str, object]) -> StartupFile 
         r.problem(f"{key!r}: 'owner' must be the name of the package that installs it", key, where)
     elif not isinstance(file, str) or not _pth_name(file):
         r.problem(f"{key!r}: 'file' must be a .pth file name like 'acme.pth', not {file!r}", key)
-    elif not isinstance(sha256, str) or not (len(sha256) == 64 and _HEX.issuperset(sha256)):
+    elif not isinstance(sha256, str) or not is_sha256(sha256.lower()):
         r.problem(f"{key!r}: 'sha256' of {file} must be 64 hex digits", key, where)
     else:
         return StartupFile(canonicalize_name(owner), file, sha256.lower())
