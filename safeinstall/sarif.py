@@ -160,13 +160,9 @@ def lock_lines(data: bytes, filename: str, path: str, lock: Lock) -> LockLines:
     text = data.decode("utf-8", "replace")
     if file_kind(Path(filename), mode="lock") == "pylock":
         from safeinstall.lock.pylock import package_lines
-
-        lines = package_lines(text)
     else:
-        # the requirements.txt reader's own logical lines: a package on each that is not a comment
-        from safeinstall.lock.model import _logical_lines
-
-        lines = [n for n, line in _logical_lines(text) if line and not line.startswith("#")]
+        from safeinstall.lock.model import package_lines
+    lines = package_lines(text)
     if len(lines) != len(lock.packages):
         return LockLines(path, {}, {})
     by_version: dict[tuple[str, str], int] = {}

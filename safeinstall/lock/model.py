@@ -218,6 +218,12 @@ def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
         yield start, buffer.strip()
 
 
+def package_lines(text: str) -> list[int]:
+    """The line each package of a requirements.txt lock starts on, in the reader's order (every
+    logical line that is not blank or a comment is a package)."""
+    return [n for n, line in _logical_lines(text) if line and not line.startswith("#")]
+
+
 # name, version, files, marker: what a pin line says
 _Pin = tuple[NormalizedName, Version, tuple[LockedFile, ...], str | None]
 
