@@ -203,9 +203,10 @@ def _no_nul(text: str, display: str) -> str:
     return text
 
 
-def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
+def logical_lines(text: str, display: str, *, comments: bool = False) -> Iterator[tuple[int, str]]:
     """Yield (first line number, line) as pip does: join ``\\`` continuations, drop comments
-    and blank lines. A comment line ends a continuation (and is itself dropped)."""
+    and blank lines. A comment line ends a continuation (and is itself dropped, unless
+    ``comments``: then each whole-line comment is yielded too, stripped, after what it ended)."""
     start = 0
     pending: list[str] = []
     pending_chars = 0
@@ -217,10 +218,14 @@ def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
                 line = " " + line  # so the comment pattern matches it once joined
             if pending:
                 pending.append(line)
-                yield from _finish(start, "".join(pending), display)
+                line = "".join(pending)
                 pending, pending_chars = [], 0
             else:
-                yield from _finish(number, line, display)
+                start = number
+            if line := _finish(start, line, display):
+                yield start, line
+            if comment and comments:
+                yield number, physical.strip()
         else:
             if not pending:
                 start = number
@@ -228,8 +233,14 @@ def logical_lines(text: str, display: str) -> Iterator[tuple[int, str]]:
             pending_chars += len(pending[-1])
             if pending_chars > MAX_LINE_BYTES:  # chars <= bytes: already too long
                 _check_length(start, "".join(pending), display)
-    if pending:
-        yield from _finish(start, "".join(pending), display)
+    if pending and (line := _finish(start, "".join(pending), display)):
+        yield start, line
+
+
+def _finish(number: int, line: str, display: str) -> str:
+    """A joined line without its comment ("" when nothing is left), refused when too long."""
+    _check_length(number, line, display)
+    return strip_comment(line)
 
 
 def _check_length(number: int, line: str, display: str) -> None:
@@ -239,13 +250,6 @@ def _check_length(number: int, line: str, display: str) -> None:
             location=Location(display, number),
             hint="split it; no real requirement line is this long",
         )
-
-
-def _finish(number: int, line: str, display: str) -> Iterator[tuple[int, str]]:
-    _check_length(number, line, display)
-    line = strip_comment(line)
-    if line:
-        yield number, line
 
 
 def strip_comment(line: str) -> str:
