@@ -31,6 +31,7 @@ from safeinstall.lock.header import (
     NOTE_PREFIX,
     VIA_PREFIX,
 )
+from safeinstall.requirements.syntax import logical_lines
 
 # the values, read and written here, are imported from here
 __all__ = ["BuildSet", "Lock", "LockedFile", "LockedPackage"]
@@ -124,7 +125,11 @@ def read_requirements_txt(text: str, path: str) -> Lock:
     notes: list[str] = []
     pins: list[tuple[_Pin, dict[str, Any]]] = []  # each package, and what its comments add
     builds: list[BuildSet] = []
-    for lineno, line in _logical_lines(text):
+    # each entry exactly as pip reads it (the requirements parser's logical lines: continuations
+    # joined as pip joins them, a comment line ends one, trailing comments dropped), and the
+    # whole-line comments, which carry the lock's records: one rule set for the format, so what
+    # `install` takes from a lock is what `pip install -r` reads from it
+    for lineno, line in logical_lines(text, path, comments=True):
         if line.startswith(BUILD_PREFIX):
             builds.append(_build_heading(line[len(BUILD_PREFIX) :], Location(path, lineno)))
         elif builds and line.startswith(BUILD_PIN_PREFIX):
@@ -146,7 +151,7 @@ def read_requirements_txt(text: str, path: str) -> Lock:
             pins[-1][1]["license"] = line[len(LICENSE_PREFIX) :].strip()
         elif pins and line.startswith(VIA_PREFIX):
             pins[-1][1]["via"] = tuple(v.strip() for v in line[len(VIA_PREFIX) :].split(","))
-        if not line or line.startswith("#"):
+        if line.startswith("#"):
             continue
         pins.append((_pin(line, Location(path, lineno)), {}))
     return Lock(
@@ -200,28 +205,10 @@ def _environment(marker: str, where: Location) -> str:
     return marker
 
 
-def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
-    """(first line number, text) with ``\\`` continuations joined and trailing comments dropped."""
-    start, buffer = 0, ""
-    for number, raw in enumerate(text.splitlines(), 1):
-        if not buffer:
-            start = number
-        stripped = raw.strip()
-        if buffer and stripped.startswith("#"):
-            continue  # a comment inside a continued requirement
-        if stripped.endswith("\\"):
-            buffer += stripped[:-1] + " "
-            continue
-        yield start, (buffer + stripped).strip()
-        buffer = ""
-    if buffer:
-        yield start, buffer.strip()
-
-
 def package_lines(text: str) -> list[int]:
     """The line each package of a requirements.txt lock starts on, in the reader's order (every
     logical line that is not blank or a comment is a package)."""
-    return [n for n, line in _logical_lines(text) if line and not line.startswith("#")]
+    return [n for n, line in logical_lines(text, "<lock>", comments=True) if line[0] != "#"]
 
 
 # name, version, files, marker: what a pin line says

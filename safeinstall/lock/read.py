@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from safeinstall.errors import InputError, Location, UsageError
@@ -58,16 +59,25 @@ def parse_lock(data: bytes, filename: str, display: str) -> Lock:
         raise UsageError(
             f"{display} is an input, not a lock", hint="name the lock, e.g. requirements.txt"
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            "the lock is not UTF-8 text", location=Location(display), hint="regenerate the lock"
-        ) from exc
     if kind == "pylock":
         from safeinstall.lock.pylock import read_pylock_toml  # tomlkit: only for this format
 
+        try:
+            text = data.decode("utf-8")  # TOML is UTF-8, whatever the file says
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                "the lock is not UTF-8 text", location=Location(display), hint="regenerate the lock"
+            ) from exc
         return read_pylock_toml(text, display)
+    from safeinstall.requirements.syntax import decode
+
+    # as pip decodes a requirements file (a coding header other than UTF-8 is refused), so that
+    # no byte reads one way here and another way to `pip install -r`; and UTF-8 only, as written
+    text = decode(data, display)
+    if data.removeprefix(codecs.BOM_UTF8) != text.encode("utf-8"):
+        raise InputError(
+            "the lock is not UTF-8 text", location=Location(display), hint="regenerate the lock"
+        )
     return read_requirements_txt(text, display)
 
 
