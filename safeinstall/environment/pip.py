@@ -16,9 +16,9 @@ metadata is never imported. This is what pip's ``--python`` does, minus its weak
 starts the target without ``-I -S``, so the target's ``sitecustomize`` and ``.pth`` files would
 run. Every other top-level import fails: pip's vendored
 libraries try optional ones (``socks``, ``brotli``, ``_manylinux``...) that a hostile wheel could
-provide. A build backend still runs in the target (an sdist built without isolation): pip starts
-it in its own subprocess, with ``site``, as building needs it. So the pip run that builds sdists
-runs in the build sandbox (``sandbox.py``: no network, a scrubbed environment, a private home).
+provide. pip builds nothing: it is handed wheels only, with ``--only-binary :all:`` (an sdist the
+policy lets build is built first, in the build sandbox, from the lock's build set:
+``build/wheel.py``), so no build backend runs in a pip process.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from pathlib import Path
 from safeinstall.environment.pipoutput import PROJECT, pip_said, redacted
 from safeinstall.environment.pipoutput import failure as _failure
 from safeinstall.environment.probe import HAS_PIP, Scheme, is_target_command, target_command
-from safeinstall.environment.sandbox import Confinement, confined
 from safeinstall.errors import PolicyError, TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
 from safeinstall.ui import live_status
@@ -92,8 +91,7 @@ class PipOptions:
     verbosity: int = 0
     # each line pip writes, as it writes it (the UI shows them with -v); not part of equality
     echo: Echo | None = field(default=None, compare=False)
-    build_sandbox: str = "require"  # the policy's build-sandbox, for the sdists pip builds
-    warn: Echo | None = field(default=None, compare=False)  # what the sandbox has to say
+    warn: Echo | None = field(default=None, compare=False)  # what a build has to say
 
 
 def pip_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -163,10 +161,9 @@ def _own_pip() -> tuple[str | None, tuple[int, int]]:
     return (str(home), needs) if (home / "pip" / "__init__.py").is_file() else (None, (0, 0))
 
 
-def install_args(python: str, reqs: Path, options: PipOptions, *, build: bool) -> list[str]:
-    args = ["install", "--no-index", "--no-deps", "--require-hashes"]
+def install_args(python: str, reqs: Path, options: PipOptions) -> list[str]:
+    args = ["install", "--no-index", "--no-deps", "--require-hashes", "--only-binary", ":all:"]
     args += ["--find-links", str(reqs.parent)]
-    args += ["--no-build-isolation"] if build else ["--only-binary", ":all:"]
     return pip_command(python, [*args, *_scheme_args(options), "-r", str(reqs)])
 
 
@@ -188,36 +185,20 @@ def _scheme_args(options: PipOptions) -> list[str]:
 def pip_install(
     python: str, files: Sequence[tuple[Artifact, Path]], options: PipOptions, *, stage_in: Path
 ) -> None:
-    """Install ``files`` (verified artifacts) with pip; TargetEnvironmentError when pip fails."""
-    wheels = [(a, p) for a, p in files if a.is_wheel]
-    sdists = [(a, p) for a, p in files if not a.is_wheel]
-    if sdists and options.scheme == "user":  # the user site is under HOME, which builds never see
-        raise PolicyError(
-            f"cannot build {sdists[0][0].filename} into the user site: a build runs with a "
-            "private home",
-            hint="install into a virtual environment, or use a version that publishes a wheel",
-        )
+    """Install ``files`` (verified wheels) with pip; TargetEnvironmentError when pip fails."""
+    for artifact, _ in files:
+        if not artifact.is_wheel:  # built into a wheel before (build/wheel.py), never by pip
+            raise PolicyError(
+                f"refusing to let pip build {artifact.filename}: safeinstall builds an allowed "
+                "sdist itself, in the build sandbox, from the lock's build set"
+            )
     # pip writes .pyc files one at a time, which is most of its run; where the installed
     # directories are known, they are compiled afterwards on every core instead
     parallel = options.compile and options.scheme in ("default", "target")
     pip_options = replace(options, compile=False) if parallel else options
-    # wheels first: an sdist is built without isolation, by a backend the lock installs
-    for batch, build in ((wheels, False), (sdists, True)):
-        if batch:
-            with staged(batch, stage_in) as reqs:
-                args = install_args(python, reqs, pip_options, build=build)
-                if not build:
-                    run_pip(args, "install", echo=options.echo)
-                    continue
-                names = ", ".join(a.filename for a, _ in batch)
-                with confined(
-                    args,
-                    mode=options.build_sandbox,
-                    what=names,
-                    extra_env=pip_settings(),
-                    warn=options.warn or (lambda message: None),
-                ) as box:
-                    run_pip(args, "build and install sdists", echo=options.echo, confinement=box)
+    if files:
+        with staged(files, stage_in) as reqs:
+            run_pip(install_args(python, reqs, pip_options), "install", echo=options.echo)
     if parallel:
         live_status().phase("bytecode: compiling the installed files on every core")
         _compile(python, [options.where] if options.scheme == "target" else [], options.echo)
@@ -260,13 +241,11 @@ def run_pip(
     *,
     timeout: float = _TIMEOUT,
     echo: Echo | None = None,
-    confinement: Confinement | None = None,
 ) -> None:
     """Run ``args`` isolated: a command from ``pip_command`` or ``target_command``, or
     ``[python, "-m", "pip", ...]`` (run as ``pip_command`` runs it); one clear error when it
     fails, with pip's own lines (``pipoutput``). Its output is captured, each line handed to
-    ``echo`` as it comes (the UI shows it with -v). ``confinement``: the build sandbox it runs in
-    (``sandbox.confined`` for ``args``)."""
+    ``echo`` as it comes (the UI shows it with -v)."""
     if args[1:3] == ["-m", "pip"]:
         args = pip_command(args[0], args[3:])
     if not is_target_command(args):
@@ -274,8 +253,8 @@ def run_pip(
     kept: deque[str] = deque(maxlen=_KEPT)
     try:
         with subprocess.Popen(
-            list(confinement.argv) if confinement is not None else args,
-            env=confinement.env if confinement is not None else pip_environment(),
+            args,
+            env=pip_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,  # one stream, in the order pip wrote it

@@ -222,8 +222,7 @@ def install_lock(
         # Every artifact is verified: only now does anything touch the environment.
         if artifacts:
             files = take(dirs.written)
-            pip = replace(options.pip, build_sandbox=policy.build_sandbox)
-            pip = replace(pip, reinstall=True) if _same_version(plan) else pip
+            pip = replace(options.pip, reinstall=True) if _same_version(plan) else options.pip
             live_status().phase(f"pip: installing {len(artifacts)} files into {env.prefix}")
             try:
                 pip_install(env.python, artifacts, pip, stage_in=Store(cache).root)

@@ -277,7 +277,7 @@ def test_no_module_spells_an_index_option_except_those_that_read_them() -> None:
 
 
 def test_pip_gets_find_links_only_with_no_index(tmp_path: Path) -> None:
-    args = install_args("python", tmp_path / "requirements.txt", PipOptions(), build=True)
+    args = install_args("python", tmp_path / "requirements.txt", PipOptions())
     assert "--no-index" in args
     assert args[args.index("--find-links") + 1] == str(tmp_path)
 

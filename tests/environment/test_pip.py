@@ -6,12 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from safeinstall.environment import pip as pipenv
 from safeinstall.environment.pip import _failure
-from safeinstall.index.fetch import Artifact
 
 BACKEND_MISSING = """ERROR: Exception:
 Traceback (most recent call last):
@@ -42,38 +39,6 @@ def test_pip_error_line_is_shown_not_the_traceback_header() -> None:
 
 def test_no_output() -> None:
     assert _failure("uninstall", 3, "").message == "pip failed to uninstall (exit 3): no output"
-
-
-def test_wheels_are_installed_before_sdists_are_built(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An allowed sdist builds without isolation, so the backend it needs (locked as a wheel)
-    must be installed by an earlier pip run."""
-    calls: list[tuple[list[str], list[str]]] = []
-
-    def record(args: list[str], what: str, **_: object) -> None:
-        reqs = Path(args[args.index("-r") + 1]).read_text().split() if "-r" in args else [what]
-        calls.append((args, [r for r in reqs if "==" in r or r == what]))
-
-    monkeypatch.setattr(pipenv, "run_pip", record)
-    files = []
-    for filename in ("legacy-1.0.tar.gz", "setuptools-80.0-py3-none-any.whl"):
-        path = tmp_path / filename
-        path.write_bytes(b"x")
-        name, version = filename.split("-")[:2]
-        art = Artifact(
-            canonicalize_name(name), Version(version.removesuffix(".tar.gz")), filename, "a" * 64
-        )
-        files.append((art, path))
-    pipenv.pip_install("python", files, pipenv.PipOptions(), stage_in=tmp_path)
-    assert [reqs for _, reqs in calls] == [
-        ["setuptools==80.0"],
-        ["legacy==1.0"],
-        ["compile the installed files"],  # on every core, after pip ran with --no-compile
-    ]
-    assert "--only-binary" in calls[0][0]
-    assert "--no-build-isolation" in calls[1][0]
-    assert all("--no-compile" in args for args, _ in calls[:2])
 
 
 def test_parallel_compilation_writes_bytecode(tmp_path: Path) -> None:
