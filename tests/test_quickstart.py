@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -27,6 +26,7 @@ from safeinstall.lock.read import read_lock_file
 from safeinstall.lock.recipe import find_recipe
 from safeinstall.targets import targets_for
 from tests.support.paths import ROOT
+from tests.support.pythons import find_python
 from tests.support.snapshot import git, snapshot_repo
 
 README = ROOT / "README.md"
@@ -92,30 +92,6 @@ def test_ci_checks_each_lock_with_the_command_it_records(
 
 
 # -- the Quick start, as written, in a fresh clone ---------------------------------------------
-
-
-def find_python(version: str) -> Path | None:
-    """CPython ``version`` (X.Y): ``pythonX.Y`` on PATH, else the newest such pyenv version; the
-    interpreter's own path (a pyenv shim picks its Python by the name it is run as)."""
-    candidates = [shutil.which(f"python{version}")]
-    pyenv = shutil.which("pyenv")
-    if pyenv is not None:
-        listing = subprocess.run(
-            [pyenv, "versions", "--bare"], capture_output=True, text=True, check=False
-        ).stdout.split()
-        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
-        pattern = re.compile(rf"{re.escape(version)}\.\d+")
-        for name in sorted((v for v in listing if pattern.fullmatch(v)), reverse=True):
-            candidates.append(f"{root.stdout.strip()}/versions/{name}/bin/python{version}")
-    probe = "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"
-    for candidate in filter(None, candidates):
-        asked = subprocess.run(
-            [candidate, "-c", probe], capture_output=True, text=True, check=False
-        )
-        lines = asked.stdout.split()
-        if asked.returncode == 0 and lines[1:] == [version]:
-            return Path(lines[0])
-    return None
 
 
 @pytest.fixture(scope="module")

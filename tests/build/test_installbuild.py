@@ -6,7 +6,6 @@ reported. Real locks through the CLI, real pip installing into ``--target``."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.support.builders import build_wheel, file_sha256
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import OLD, LockProject, demo_project
 from tests.support.paths import WHEELHOUSE
+from tests.support.pythons import other_python
 
 
 @pytest.fixture
@@ -218,28 +218,6 @@ def test_a_pylock_lock_builds_its_sdist_from_its_build_table(
     assert result.code == 0, result.err
     assert "BUILT_BY = 'askreq'" in (tmp_path / "t" / "app" / "__init__.py").read_text()
     assert len(index_server.requests_for("/private/files/askreq-1.0-py3-none-any.whl")) > asked
-
-
-def other_python() -> tuple[str, str] | None:
-    """A working interpreter of another CPython 3.9+ minor version, and that version (or None):
-    from PATH or pyenv's versions."""
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    found = [shutil.which(f"python3.{m}") for m in range(9, 15)]
-    found += [str(p) for p in sorted(Path.home().glob(".pyenv/versions/3.*/bin/python3"))]
-    for exe in filter(None, found):
-        ask = [exe, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
-        try:
-            got = subprocess.run(ask, capture_output=True, text=True, timeout=30, check=False)
-        except OSError:
-            continue
-        version = got.stdout.strip()
-        if (
-            got.returncode == 0
-            and version != here
-            and tuple(map(int, version.split("."))) >= (3, 9)
-        ):
-            return exe, version
-    return None
 
 
 @pytest.mark.slow

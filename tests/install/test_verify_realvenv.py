@@ -3,13 +3,12 @@
 A fresh venv is what users verify most, and what it holds depends on the interpreter: on 3.11
 ensurepip installs setuptools, whose ``distutils-precedence.pth`` runs code at every start-up
 (and once made verify exit 1); from 3.12 it installs pip alone. Each interpreter is looked up as
-``python3.X`` on PATH, else the test is skipped with the reason; with pyenv, expose the extra
-versions first (the command is in ``HINT``).
+``python3.X`` on PATH or in pyenv (``tests/support/pythons.py``), else the test is skipped with
+the reason.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -19,29 +18,7 @@ import pytest
 from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import pip_env, publish, site_packages, write_locks, write_policy
-
-HINT = (
-    "with pyenv: export PYENV_VERSION=$(pyenv global):$(pyenv versions --bare "
-    "| grep -E '^3\\.1[23]\\.' | paste -sd:)"
-)
-
-
-def interpreter(version: str) -> str:
-    """``python<version>`` from PATH, if it runs and is that version; else the test is skipped."""
-    exe = shutil.which(f"python{version}")
-    if exe is None:
-        pytest.skip(f"python{version} is not on PATH ({HINT})")
-    probe = subprocess.run(
-        [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=pip_env(),
-    )
-    if probe.returncode != 0 or probe.stdout.strip() != version:
-        pytest.skip(f"python{version} on PATH does not run as {version} ({HINT})")
-    return exe
+from tests.support.pythons import interpreter
 
 
 @pytest.mark.slow
