@@ -29,10 +29,15 @@ from packaging.version import InvalidVersion, Version
 from safeinstall.environment.unpack import site_path
 from safeinstall.inspect.archive import Member, path_parts
 from safeinstall.inspect.rules import Finding
-from safeinstall.install.startup import StartupOwner, advice, known_startup_file, runs_code
+from safeinstall.install.startup import (
+    MAX_PTH_BYTES,
+    StartupOwner,
+    advice,
+    known_startup_file,
+    startup_code,
+)
 from safeinstall.policy.model import StartupFile
 
-MAX_PTH_BYTES = 1024 * 1024  # site reads no more of a .pth than verify does
 MAX_META_BYTES = 4 * 1024 * 1024
 _DATA_SITE = re.compile(r"(?:lib/python3[^/]*|Lib)/site-packages/(?P<rest>.+)")
 _CUSTOMIZE = ("sitecustomize", "usercustomize")
@@ -176,20 +181,15 @@ class Reader:
         site_files = frozenset(p.removeprefix("site/") for p in self._paths if p[:5] == "site/")
         owner = StartupOwner(self.package, site_files, self.editable_project)
         for site, member, data in self._pth:
-            if not runs_code(data[:MAX_PTH_BYTES]):
+            code = startup_code(data)
+            if code is None or known_startup_file(site, data, owner, self.startup):
                 continue
-            if known_startup_file(site, data, owner, self.startup):
-                continue
-            line = next(
-                n
-                for n, text in enumerate(data.decode("utf-8", "replace").splitlines(), 1)
-                if text.startswith(("import ", "import\t"))
-            )
+            line, why = code
             self._hit(
                 "startup-pth",
                 member,
                 line,
-                f"{site} runs code at every interpreter start-up (line {line} starts with import)"
+                f"{site} runs code at every interpreter start-up ({why})"
                 + advice(site, data, self.package),
             )
         packages = sorted({p.split("/")[1] for p in self._paths if _is_package_init(p)})

@@ -33,6 +33,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from safeinstall.policy.model import StartupFile
 
+# what is read of a .pth file (in a wheel, or installed): more than this counts as code
+MAX_PTH_BYTES = 1024 * 1024
+
 _SETUPTOOLS_VAR = "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; "
 _SETUPTOOLS_TEXTS = (
     "import os; enabled = os.environ.get('SETUPTOOLS_USE_DISTUTILS') == 'local'; "
@@ -67,11 +70,25 @@ class StartupOwner:
     editable_project: bool = False  # an editable install of a project being verified
 
 
-def runs_code(data: bytes) -> bool:
-    """Whether ``site`` would run a line of this ``.pth`` file's text (its lines that start with
-    ``import`` followed by a space or a tab)."""
-    lines = data.decode("utf-8", "replace").splitlines()
-    return any(line.startswith(("import ", "import\t")) for line in lines)
+def startup_code(data: bytes) -> tuple[int, str] | None:
+    """Where and why ``site`` may run code from a ``.pth`` file with these bytes (read with
+    ``MAX_PTH_BYTES + 1`` at most): (line, reason), or None when it runs nothing.
+
+    Read as every supported Python reads it: 3.13 and later drop a UTF-8 BOM and split lines at
+    every break ``str.splitlines`` knows; 3.11 and 3.12 keep the BOM and split at universal
+    newlines only (fewer lines: whatever they run, this finds too). A file that is not UTF-8 is
+    read in the locale's encoding, where a line may start anywhere, and site reads a file to its
+    end however long: both count as code, as no honest ``.pth`` file is either."""
+    if len(data) > MAX_PTH_BYTES:
+        return 1, f"it is larger than {MAX_PTH_BYTES // 1024 // 1024} MiB, and site reads it all"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return 1, "it is not UTF-8, so site reads it in the locale's encoding"
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
+        if line.startswith(("import ", "import\t")):
+            return number, f"line {number} starts with import"
+    return None
 
 
 def known_startup_file(

@@ -50,11 +50,12 @@ from safeinstall import digests
 from safeinstall.environment.probe import probe as probe_environment
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.install.startup import (
+    MAX_PTH_BYTES,
     StartupOwner,
     advice,
     is_editable,
     known_startup_file,
-    runs_code,
+    startup_code,
 )
 from safeinstall.lock.model import Lock
 from safeinstall.policy.model import STARTUP_BUILTINS, StartupFile
@@ -65,7 +66,6 @@ _UNHASHED_OK = ("RECORD", "RECORD.jws", "RECORD.p7s")
 _CHUNK = 1024 * 1024
 # what is read of an installed distribution's files: the environment may be hostile
 MAX_RECORD_BYTES = 32 * 1024 * 1024
-MAX_PTH_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,11 +293,12 @@ def _pth_files(
     for site in env.site_dirs:
         for pth in sorted(site.glob("*.pth")) if site.is_dir() else ():
             try:
-                with open(pth, "rb") as fh:  # its first MiB: site reads no more lines than that
+                with open(pth, "rb") as fh:  # more than MAX_PTH_BYTES counts as code
                     data = fh.read(MAX_PTH_BYTES + 1)
             except OSError:
                 continue
-            if not runs_code(data[:MAX_PTH_BYTES]):
+            code = startup_code(data)
+            if code is None:
                 continue
             dist = owners.get(Path(os.path.realpath(pth)))
             owner = _startup_owner(dist, verified) if dist is not None else None
@@ -308,7 +309,7 @@ def _pth_files(
             problems.append(
                 Problem(
                     "pth-exec",
-                    f"{pth.name} runs code at every interpreter start-up ({by})"
+                    f"{pth.name} runs code at every interpreter start-up ({by}; {code[1]})"
                     + advice(pth.name, data, name),
                     name,
                     str(pth),

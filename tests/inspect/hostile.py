@@ -19,6 +19,7 @@ from pathlib import Path
 from tests.support.builders import FIXED_DATE_TIME, FIXED_MTIME, build_wheel, dist_name
 
 MARKER_ENV = "SAFEINSTALL_SCAN_PWNED"
+BOM = b"\xef\xbb\xbf"
 PTH = f"import os; open(os.environ.get('{MARKER_ENV}', '/dev/null'), 'w').write('ran')\n".encode()
 SETUPTOOLS_PTH = (
     b"import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == "
@@ -100,6 +101,8 @@ def entry_points(name: str, *commands: str) -> dict[str, bytes]:
 
 BLOCKING_CASES = (
     "startup-pth",
+    "startup-pth-bom",
+    "startup-pth-long",
     "startup-pth-purelib",
     "startup-pth-data",
     "startup-customize",
@@ -123,6 +126,9 @@ def hostile_wheels(dest: Path) -> dict[str, list[Path]]:
     tool = wheel(dest / "t", "acme-deploy", entry_points("acme-deploy", "acme-deploy"))
     return {
         "startup-pth": [wheel(dest / "a", "evil-pkg", {"evil_init.pth": PTH})],
+        # Python 3.13 drops a UTF-8 BOM before it runs the line; site reads a file to its end
+        "startup-pth-bom": [wheel(dest / "a1", "evil-pkg", {"evil_init.pth": BOM + PTH})],
+        "startup-pth-long": [wheel(dest / "a2", "evil-pkg", {"x.pth": b"\n" * 2**20 + PTH})],
         "startup-pth-purelib": [wheel(dest / "b", "evil-pkg", {f"{data}/purelib/x.pth": PTH})],
         "startup-pth-data": [
             wheel(dest / "c", "evil-pkg", {f"{data}/data/lib/python3.11/site-packages/x.pth": PTH})

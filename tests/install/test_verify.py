@@ -203,6 +203,25 @@ def test_code_executing_pth_owned_or_not(
     assert os.environ.get("SAFEINSTALL_PWNED") is None  # probing ran no .pth
 
 
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\xef\xbb\xbfimport sys\n", "line 1 starts with import"),  # 3.13 drops the BOM
+        (b"/x\n" * (2**20 // 3 + 1) + b"import sys\n", "larger than 1 MiB"),  # read to its end
+    ],
+)
+def test_code_hidden_in_a_pth_file_is_found(
+    cli: Callable[..., Result], venv: Venv, tmp_path: Path, data: bytes, why: str
+) -> None:
+    (venv.site / "hidden.pth").write_bytes(data)
+    lock = lock_file(tmp_path / "requirements.txt", [])
+    result = cli("verify", lock, "--python", venv.python, "--format", "json")
+    assert result.code == 1
+    [problem] = json.loads(result.out)["problems"]
+    assert (problem["kind"], Path(problem["path"]).name) == ("pth-exec", "hidden.pth")
+    assert why in problem["message"]
+
+
 def test_record_paths_outside_the_environment_are_not_read(demo_venv: Venv, demo: Path) -> None:
     record = next(demo_venv.site.glob("demo-1.0.dist-info")) / "RECORD"
     outside = demo_venv.root.parent / "secret.txt"
