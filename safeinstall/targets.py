@@ -153,7 +153,8 @@ NAMED_PLATFORMS: dict[str, _Platform] = {
 }
 ALIASES = {"linux": "linux-x86_64", "macos": "macos-arm64", "windows": "windows-amd64"}
 
-_CONCRETE = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_([a-z0-9_]+)|linux_([a-z0-9_]+)")
+# compiled on first use (re's cache): only a concrete wheel platform tag needs it
+_CONCRETE = r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_([a-z0-9_]+)|linux_([a-z0-9_]+)"
 
 
 def _platform(spec: str) -> _Platform:
@@ -162,7 +163,7 @@ def _platform(spec: str) -> _Platform:
         return NAMED_PLATFORMS[key]
     if key in _WINDOWS:
         return _WINDOWS[key]
-    match = _CONCRETE.fullmatch(key)
+    match = re.fullmatch(_CONCRETE, key)
     if match is None:
         raise UsageError(
             f"unknown platform {spec!r}",

@@ -43,7 +43,8 @@ _ARCHIVES = (
     *(".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz"),
     *(".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma"),
 )
-_EXTRAS_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
+# compiled on first use (re's cache): only a word ending in "]" (a path with extras) needs it
+_EXTRAS_RE = r"^(.+)(\[[^\]]+\])$"
 # Patterns of the rarer lines (URLs, full PEP 508 parses): compiled on first use, through re's
 # cache, so that a lock's pins do not pay for them (start-up time).
 _EGG = r"[#&]egg=([^&]*)"
@@ -254,7 +255,8 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
 
 
 def _strip_extras(text: str, location: Location) -> tuple[str, frozenset[NormalizedName]]:
-    found = _EXTRAS_RE.match(text)
+    # ("$" matches before a final newline too)
+    found = re.match(_EXTRAS_RE, text) if text.endswith(("]", "]\n")) else None
     if found is None:
         return text, frozenset()
     extras = _pep508("placeholder" + found.group(2).lower(), location).extras
