@@ -69,9 +69,9 @@ def input_digest(
     tool_version: str,
 ) -> str:
     """``sha256:<hex>`` over everything the lock depends on except the index's contents."""
-    import hashlib
+    from safeinstall.sha256 import sha256  # start-up time: not hashlib's OpenSSL
 
-    digest = hashlib.sha256()
+    digest = sha256()
 
     def part(label: bytes, data: bytes) -> None:
         digest.update(label + len(data).to_bytes(8, "big") + data)
