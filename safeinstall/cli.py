@@ -9,6 +9,7 @@ command's parser only, so the hook path (``check``) starts fast however many com
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -139,12 +140,50 @@ def _add_command_arguments(cmd: argparse.ArgumentParser, module: ModuleType) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return _main(argv, exiting=False)
+
+
+def entry() -> None:
+    sys.exit(_main(None, exiting=True))
+
+
+def is_short_run(args: argparse.Namespace) -> bool:
+    """The pre-commit hooks' commands, `check` and `lock --check`: they read a few files, print
+    a verdict and end, in a fraction of a second."""
+    return args.command == "check" or (args.command == "lock" and bool(args.check))
+
+
+def _main(argv: Sequence[str] | None, *, exiting: bool) -> int:
+    """``main``; ``exiting``: the process ends when this returns (the console script).
+
+    A short run (``is_short_run``) turns Python's cycle collector off while it runs. That is
+    safe: the run is bounded by the files it reads (a lock is capped at 32 MiB) and ends, and
+    what it allocates is freed by reference counting (bench/locks/treeherder, 153 packages:
+    peak memory 18.9 MB for `check`, 22.8 MB for `lock --check` with the collector off, 0.2 MB
+    more than with it on). It saves the collections the reading sets off. When the process
+    ends next, the objects are frozen instead of collected once more: the interpreter's
+    exit-time collection would walk them all to free nothing that the process exit does not.
+    Called in a process that goes on (tests, a caller), the collector is back on when this
+    returns. (bench/check_bench.py --callgrind: about 25M instructions less a hook run.)"""
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     try:
         args = parser.parse_args(words)
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if not (is_short_run(args) and gc.isenabled()):
+        return _run(args)
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if exiting:
+            gc.freeze()
+        else:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     fmt = getattr(args, "format", "text")
     ui = UI(fmt=fmt, verbosity=args.verbose - args.quiet)
     try:
@@ -171,7 +210,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     return result
-
-
-def entry() -> None:
-    sys.exit(main())

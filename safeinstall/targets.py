@@ -15,12 +15,14 @@ A named platform is CPython: ``cpXY``, ``abi3`` and pure-Python tags.
 
 from __future__ import annotations
 
+import os
+import platform as host
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker, default_environment
 from packaging.tags import (
     Tag,
     compatible_tags,
@@ -33,6 +35,7 @@ from packaging.version import Version
 
 from safeinstall.errors import Location, PolicyConfigError, UsageError
 from safeinstall.frozen import Frozen, _set
+from safeinstall.requirements.markers import simple_marker
 
 # CPython minor versions a policy ``environments`` expression is expanded over.
 KNOWN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -150,7 +153,8 @@ NAMED_PLATFORMS: dict[str, _Platform] = {
 }
 ALIASES = {"linux": "linux-x86_64", "macos": "macos-arm64", "windows": "windows-amd64"}
 
-_CONCRETE = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_([a-z0-9_]+)|linux_([a-z0-9_]+)")
+# compiled on first use (re's cache): only a concrete wheel platform tag needs it
+_CONCRETE = r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_([a-z0-9_]+)|linux_([a-z0-9_]+)"
 
 
 def _platform(spec: str) -> _Platform:
@@ -159,7 +163,7 @@ def _platform(spec: str) -> _Platform:
         return NAMED_PLATFORMS[key]
     if key in _WINDOWS:
         return _WINDOWS[key]
-    match = _CONCRETE.fullmatch(key)
+    match = re.fullmatch(_CONCRETE, key)
     if match is None:
         raise UsageError(
             f"unknown platform {spec!r}",
@@ -195,18 +199,50 @@ def _tags(short: str, platforms: Iterable[str]) -> tuple[Tag, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _host_tags(short: str) -> tuple[Tag, ...]:
+    """The tags of CPython ``short`` on this machine's platforms (asked for on first use)."""
+    return _tags(short, platform_tags())
+
+
 def _selector(short: str, sys_platform: str, machine: str) -> str:
     expr = (
         f"python_version == '{short}' and sys_platform == '{sys_platform}'"
         f" and platform_machine == '{machine}'"
     )
+    simple = simple_marker(expr)  # packaging's spelling of it, without its marker parser
+    if simple is not None:
+        return simple
+    from packaging.markers import Marker
+
     return str(Marker(expr))
+
+
+def running_environment() -> dict[str, str]:
+    """The running interpreter's PEP 508 marker environment: what packaging's
+    ``default_environment()`` returns (tests/test_targets.py compares them), computed without
+    importing packaging's marker parser, which `lock --check` otherwise never needs."""
+    info = sys.implementation.version
+    implementation_version = f"{info.major}.{info.minor}.{info.micro}"
+    if info.releaselevel != "final":
+        implementation_version += info.releaselevel[0] + str(info.serial)
+    return {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": implementation_version,
+        "os_name": os.name,
+        "platform_machine": host.machine(),
+        "platform_release": host.release(),
+        "platform_system": host.system(),
+        "platform_version": host.version(),
+        "python_full_version": host.python_version(),
+        "platform_python_implementation": host.python_implementation(),
+        "python_version": ".".join(host.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
 
 
 def current_target() -> Target:
     """The running interpreter: its marker environment and every tag it supports."""
-    environment = {k: str(v) for k, v in default_environment().items()}
-    return _interpreter_target(environment, lambda: tuple(sys_tags()))
+    return _interpreter_target(running_environment(), lambda: tuple(sys_tags()))
 
 
 def interpreter_target(environment: Mapping[str, str], tags: Iterable[Tag]) -> Target:
@@ -231,7 +267,13 @@ def _interpreter_target(
     )
 
 
-def _make(short: str, full: str, plat: _Platform, label: str) -> Target:
+def _make(
+    short: str,
+    full: str,
+    plat: _Platform,
+    label: str,
+    tags: Callable[[], tuple[Tag, ...]] | None = None,
+) -> Target:
     env = {
         "implementation_name": "cpython",
         "implementation_version": full,
@@ -249,7 +291,7 @@ def _make(short: str, full: str, plat: _Platform, label: str) -> Target:
         name=f"cp{short}-{label}",
         python_version=Version(full),
         environment=tuple(sorted(env.items())),
-        tags=partial(_tags, short, plat.platforms),
+        tags=partial(_tags, short, plat.platforms) if tags is None else tags,
         marker=_selector(short, plat.sys_platform, plat.machine),
     )
 
@@ -258,20 +300,21 @@ def target_for(python_version: str | None, platform: str | None) -> Target:
     """A target from ``--python-version`` and ``--platform`` (None: the running interpreter's)."""
     if python_version is None and platform is None:
         return current_target()
-    here = default_environment()
+    here = running_environment()
     short, full = _python(python_version or here["python_full_version"])
     if platform is None:
+        # this machine's wheel platforms are asked for with the tags, when something needs them
         plat = _Platform(
             here["sys_platform"],
             here["platform_system"],
             here["os_name"],
             here["platform_machine"],
-            tuple(platform_tags()),
+            (),
         )
         label = f"{here['sys_platform']}-{here['platform_machine']}"
-    else:
-        plat = _platform(platform)
-        label = ALIASES.get(platform.lower(), platform.lower())
+        return _make(short, full, plat, label, partial(_host_tags, short))
+    plat = _platform(platform)
+    label = ALIASES.get(platform.lower(), platform.lower())
     return _make(short, full, plat, label)
 
 
@@ -318,6 +361,8 @@ def targets_from_markers(exprs: Iterable[str], source: str | None = None) -> tup
     select by ``python_version``/``python_full_version``, ``sys_platform``, ``platform_system``,
     ``os_name``, ``platform_machine`` or ``implementation_name``.
     """
+    from packaging.markers import InvalidMarker, Marker
+
     grid = list(_grid())
     chosen: dict[str, Target] = {}
     for expr in exprs:

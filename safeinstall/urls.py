@@ -14,8 +14,8 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 from safeinstall.errors import InputError, Location
 
 # scheme://user:password@ up to the last "@" of the authority: what ``redact`` hides when the
-# URL does not split.
-_USERINFO = re.compile(r"\A([^:/?#]*:)?//[^/?#]*@")
+# URL does not split (compiled on first use, through re's cache: rare, and the hooks load this)
+_USERINFO = r"\A([^:/?#]*:)?//[^/?#]*@"
 
 
 def split(url: str) -> SplitResult:
@@ -59,7 +59,7 @@ def redact(url: str) -> str:
     try:
         parts = split(url)
     except ValueError:
-        return _USERINFO.sub(lambda m: f"{m[1] or ''}//***@", url)
+        return re.sub(_USERINFO, lambda m: f"{m[1] or ''}//***@", url)
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""

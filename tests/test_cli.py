@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import shutil
 import subprocess
@@ -135,3 +136,74 @@ def test_checking_a_hashed_lock_loads_only_what_it_needs(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# --- the cycle collector on the hooks' short runs -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "short"),
+    [
+        (["check", "requirements.txt"], True),
+        (["-q", "check", "requirements.txt"], True),  # the full parser: the same answer
+        (["lock", "--check"], True),
+        (["lock"], False),
+        (["tree", "requirements.txt"], False),
+        (["diff", "a.txt", "b.txt"], False),
+    ],
+)
+def test_the_collector_is_off_only_while_a_hook_command_runs(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], short: bool
+) -> None:
+    seen: list[bool] = []
+
+    def run(args: object, ui: object) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    command = next(w for w in argv if not w.startswith("-"))
+    monkeypatch.setattr(cli_module._command(command), "run", run)
+    assert gc.isenabled()
+    assert cli_module.main(argv) == 0
+    assert seen == [not short]
+    assert gc.isenabled()  # back on for a process that goes on
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_failing_hook_command_turns_the_collector_back_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run(args: object, ui: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module._command("check"), "run", run)
+    assert cli_module.main(["check", "requirements.txt"]) == 130
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize(("command", "frozen"), [("check", True), ("tree", False)])
+def test_the_console_script_freezes_a_hook_run_instead_of_collecting_at_exit(
+    tmp_path: Path, command: str, frozen: bool
+) -> None:
+    """The process ends: a short run's objects are frozen, so that the interpreter's exit-time
+    collection does not walk them; any other command exits as Python does."""
+    (tmp_path / ".git").mkdir()
+    write_lock(tmp_path / "requirements.txt", ["requests"])
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print(gc.get_freeze_count() > 0, gc.isenabled()))\n"
+        f"sys.argv = ['safeinstall', {command!r}, 'requirements.txt']\n"
+        "from safeinstall.cli import entry\n"
+        "entry()\n"
+    )
+    env = {"PYTHONPATH": str(ROOT), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"{frozen} {not frozen}"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 
 import pytest
 from packaging.markers import Marker
@@ -169,3 +170,51 @@ def test_a_lazy_target_equals_one_given_its_tags() -> None:
     assert fresh != target_for("3.13", "linux")
     assert pickle.loads(pickle.dumps(target_for("3.13", "macos"))) == eager
     assert current_target().tags == tuple(sys_tags())
+
+
+def test_the_running_environment_is_packagings_default_environment() -> None:
+    from packaging.markers import default_environment
+
+    assert targets.running_environment() == default_environment()
+    assert dict(current_target().environment) == default_environment()
+
+
+def test_a_targets_marker_is_packagings_spelling_of_it() -> None:
+    """The selector is spelled without packaging's marker parser (`lock --check` digests it):
+    it must be what ``str(Marker(...))`` gives, for every target the grid and this machine make."""
+    chosen = [*targets._grid(), current_target(), target_for("3.13", None)]
+    chosen += [target_for("3.12", p) for p in ("musllinux_1_2_x86_64", "linux_armv7l", "win32")]
+    for target in chosen:
+        env = target.env()
+        expr = (
+            f"python_version == '{env['python_version']}' and sys_platform == "
+            f"'{env['sys_platform']}' and platform_machine == '{env['platform_machine']}'"
+        )
+        assert target.marker == str(Marker(expr))
+    # a machine name simple_marker does not take goes to packaging
+    assert targets._selector("3.13", "linux", "x 86") == str(
+        Marker(
+            "python_version == '3.13' and sys_platform == 'linux' and platform_machine == 'x 86'"
+        )
+    )
+
+
+def test_this_platforms_wheel_tags_are_computed_only_when_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--python-version`` alone keeps this machine's platform: `lock --check` needs no wheel
+    tags, so packaging is not asked for this platform's (it reads the interpreter's ELF header)."""
+    calls: list[str] = []
+    real = targets.platform_tags
+
+    def counted() -> Iterator[str]:
+        calls.append("asked")
+        return real()
+
+    monkeypatch.setattr(targets, "platform_tags", counted)
+    target = target_for("3.12", None)
+    input_digest([b"requests"], None, [target], "0")
+    assert calls == []
+    assert target.tags[0].interpreter == "cp312"
+    assert calls == ["asked"]
+    assert target == target_for("3.12", None)

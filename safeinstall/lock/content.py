@@ -13,11 +13,11 @@ by hand) is not held to one.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safeinstall.errors import IntegrityError, Location
+from safeinstall.sha256 import sha256
 
 if TYPE_CHECKING:
     from safeinstall.lock.model import BuildSet, Lock, LockedPackage
@@ -37,7 +37,7 @@ def content_digest(lock: Lock) -> str:
     for label, text in parts:
         data = text.encode()
         chunks += (label.encode(), len(data).to_bytes(8, "big"), data)
-    return "sha256:" + hashlib.sha256(b"".join(chunks)).hexdigest()
+    return "sha256:" + sha256(b"".join(chunks)).hexdigest()
 
 
 def refuse_edited(lock: Lock, path: Path) -> Lock:

@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
-
 from safeinstall import __version__
 from safeinstall.errors import InputError, Location, PolicyError, UsageError
 from safeinstall.frozen import Frozen, _set
@@ -24,6 +22,8 @@ from safeinstall.policy.model import Policy
 from safeinstall.targets import Target
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
     from safeinstall.requirements.pep508 import Root
 
 
@@ -136,6 +136,9 @@ def _selection(extras: Sequence[str], all_extras: bool, groups: Sequence[str]) -
 
 
 def _as_requirement(line: str, req: object) -> Requirement:
+    # start-up time: `lock --check` builds no roots, and needs no PEP 508 parser
+    from packaging.requirements import Requirement
+
     from safeinstall.requirements.file import ReqLine
 
     assert isinstance(req, ReqLine)

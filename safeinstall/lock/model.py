@@ -69,9 +69,9 @@ def input_digest(
     tool_version: str,
 ) -> str:
     """``sha256:<hex>`` over everything the lock depends on except the index's contents."""
-    import hashlib
+    from safeinstall.sha256 import sha256  # start-up time: not hashlib's OpenSSL
 
-    digest = hashlib.sha256()
+    digest = sha256()
 
     def part(label: bytes, data: bytes) -> None:
         digest.update(label + len(data).to_bytes(8, "big") + data)
@@ -188,9 +188,11 @@ def _build_heading(text: str, where: Location) -> BuildSet:
 
 
 def _environment(marker: str, where: Location) -> str:
-    from packaging.markers import InvalidMarker, Marker
+    from safeinstall.requirements.markers import marker_problem, simple_marker
 
-    from safeinstall.requirements.markers import marker_problem
+    if simple_marker(marker) is not None:  # valid, as packaging finds (the lines we write)
+        return marker
+    from packaging.markers import InvalidMarker, Marker
 
     try:
         reason = marker_problem(Marker(marker))
@@ -215,12 +217,14 @@ def package_lines(text: str) -> list[int]:
 _Pin = tuple[NormalizedName, Version, tuple[LockedFile, ...], str | None]
 
 # ``name==version`` for a plain name and a version in the form safeinstall writes (no marker, no
-# extras, no spaces): packaging's Requirement reads it alike, so it is read without one; any
-# other line goes through Requirement
-_PLAIN_PIN = re.compile(
-    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)=="
-    r"([0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?)"
-)
+# spaces), and ``name[extra,extra]==version`` (each extra a valid name; a pin's extras are not
+# kept; compiled on first use, as safeinstall writes none): packaging's Requirement reads them
+# alike, so they are read without one; any other line goes through Requirement
+# (tests/lock/test_pin_fast_path.py compares the two)
+_PIN_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_PIN_VERSION = r"[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
+_PLAIN_PIN = re.compile(f"({_PIN_NAME})==({_PIN_VERSION})")
+_PLAIN_PIN_EXTRAS = rf"({_PIN_NAME})\[{_PIN_NAME}(?:,{_PIN_NAME})*\]==({_PIN_VERSION})"
 
 
 def _package_line(line: str, where: Location) -> LockedPackage:
@@ -230,6 +234,8 @@ def _package_line(line: str, where: Location) -> LockedPackage:
 def _pin(line: str, where: Location) -> _Pin:
     req_text, *hash_texts = re.split(r"\s+--hash[= ]", line)
     plain = _PLAIN_PIN.fullmatch(req_text)
+    if plain is None and "[" in req_text:
+        plain = re.fullmatch(_PLAIN_PIN_EXTRAS, req_text)
     if plain is not None:
         name, version, marker = plain[1], plain[2], None
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -25,7 +24,8 @@ from safeinstall.policy.model import PackageRule
 
 _HEADER = "# To update it, run:"
 REASON_LIMIT = 200
-_FRESH = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(==[^\s;]+)?")
+# compiled on first use (re's cache): only `lock --allow-fresh` reads names with it
+_FRESH = r"([A-Za-z0-9][A-Za-z0-9._-]*)(==[^\s;]+)?"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +123,7 @@ def allow_fresh(
     person = next((p for p in (who(), os.environ.get("USER")) if p and _plain(p)), "unknown")
     rules = []
     for name in names:
-        match = _FRESH.fullmatch(name.strip())
+        match = re.fullmatch(_FRESH, name.strip())
         try:
             spec = SpecifierSet(match[2] or "") if match else None
         except InvalidSpecifier:
@@ -199,6 +199,8 @@ class Recipe(Frozen):
 
 def find_recipe(path: Path, text: str) -> Recipe:
     """How the lock at ``path`` (its ``text``) was made; InputError when that cannot be known."""
+    import shlex  # start-up time: the hooks (`lock`'s parser, `lock --check`) need none
+
     if is_pylock(path):
         inputs = default_inputs()  # pylock.toml records no command: what `lock` would use
         command = shlex.join(["safeinstall", "lock", *map(str, inputs), "-o", str(path)])
@@ -257,6 +259,8 @@ def _recorded_command(path: Path, text: str) -> str:
 
 
 def _parse_command(path: Path, command: str) -> argparse.Namespace:
+    import shlex
+
     parser = _Parser(path)
     add_arguments(parser)
     try:

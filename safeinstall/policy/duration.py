@@ -13,9 +13,10 @@ _UNITS = {
     **dict.fromkeys(("w", "week", "weeks"), timedelta(weeks=1)),
 }
 _NUMBER = r"\d+(?:\.\d+)?"
-_PART = re.compile(rf"({_NUMBER})\s*([a-z]+)\s*,?\s*")
-_HUMAN = re.compile(rf"(?:{_NUMBER}\s*[a-z]+\s*,?\s*)+")
-# compiled on first use (re's cache): most policies write "7 days"
+# compiled on first use (re's cache): only a policy's min-release-age is read with them
+_PART = rf"({_NUMBER})\s*([a-z]+)\s*,?\s*"
+_HUMAN = rf"(?:{_NUMBER}\s*[a-z]+\s*,?\s*)+"
+# likewise, and later still: most policies write "7 days"
 _ISO = (
     rf"P(?:({_NUMBER})W)?(?:({_NUMBER})D)?(?:T(?:({_NUMBER})H)?(?:({_NUMBER})M)?(?:({_NUMBER})S)?)?"
 )
@@ -39,10 +40,10 @@ def _parse(text: str) -> timedelta:
     if raw[:1] in ("P", "p"):
         return _parse_iso(raw.upper())
     lowered = raw.lower()
-    if not _HUMAN.fullmatch(lowered):
+    if not re.fullmatch(_HUMAN, lowered):
         raise ValueError(f"expected a duration such as {EXAMPLES}, got {text!r}")
     total = timedelta(0)
-    for number, unit in _PART.findall(lowered):
+    for number, unit in re.findall(_PART, lowered):
         if unit not in _UNITS:
             raise ValueError(
                 f"unknown unit {unit!r} in {text!r}; use seconds, minutes, hours, days or weeks"

@@ -15,7 +15,8 @@ _INDEX_NAME = ALNUM | frozenset("._-")  # [A-Za-z0-9][A-Za-z0-9._-]*
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 
 
-_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{{1,5}})?")
+# compiled on first use (re's cache): only a policy that names hosts is read with it
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{{1,5}})?"
 
 
 _INDEX_KEYS = ("name", "url", "packages", "file-hosts", "insecure")
@@ -24,7 +25,10 @@ _INDEX_KEYS = ("name", "url", "packages", "file-hosts", "insecure")
 def hosts(r: Checker, key: str, value: object, *needles: str) -> tuple[str, ...]:
     out = []
     for item in strings(r, key, value, *needles):
-        if _HOST.fullmatch(item) and int(item.rpartition("]")[2].partition(":")[2] or 0) < 65536:
+        if (
+            re.fullmatch(_HOST, item)
+            and int(item.rpartition("]")[2].partition(":")[2] or 0) < 65536
+        ):
             out.append(item.lower().rstrip("."))
         else:
             r.problem(

@@ -43,20 +43,25 @@ _ARCHIVES = (
     *(".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz"),
     *(".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma"),
 )
-_EXTRAS_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
+# compiled on first use (re's cache): only a word ending in "]" (a path with extras) needs it
+_EXTRAS_RE = r"^(.+)(\[[^\]]+\])$"
 # Patterns of the rarer lines (URLs, full PEP 508 parses): compiled on first use, through re's
 # cache, so that a lock's pins do not pay for them (start-up time).
 _EGG = r"[#&]egg=([^&]*)"
 _NAME = r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]"
 _LEADING_WORD = r"\s*([^\s\[\](){}<>=!~;@,]+)"
-# What a lock line is made of: NAME==VERSION, the version in PEP 440's normalized spelling. This
-# subset reads the same through packaging's PEP 508 parser (tests/property prove it), so it skips
-# that parser; anything else, however close, takes the full path.
-_PINNED_RE = re.compile(
-    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
-    r"==((?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
-    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?)"
+# What a lock line is made of: NAME==VERSION, the version in PEP 440's normalized spelling; and
+# what an input pins alike with extras: NAME[EXTRA,EXTRA]==VERSION, each extra a valid name, no
+# spaces (its pattern is compiled on first use: a lock has no extras). This subset reads the
+# same through packaging's PEP 508 parser (tests/property prove it), so it skips that parser;
+# anything else, however close, takes the full path.
+_PIN_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_PIN_VERSION = (
+    r"(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
+    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?"
 )
+_PINNED_RE = re.compile(f"({_PIN_NAME})==({_PIN_VERSION})")
+_PINNED_EXTRAS = rf"({_PIN_NAME})\[({_PIN_NAME}(?:,{_PIN_NAME})*)\]==({_PIN_VERSION})"
 
 
 class ParsedRequirement(Frozen):
@@ -134,6 +139,11 @@ def _interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequire
     if pinned is not None:
         specifier = SpecifierSet(f"=={pinned[2]}")
         return _made("named", pinned[1], specifier, extras=frozenset(), marker=marker, url=None)
+    pinned = re.fullmatch(_PINNED_EXTRAS, head) if "[" in head else None
+    if pinned is not None:
+        specifier = SpecifierSet(f"=={pinned[3]}")
+        extras = frozenset(canonicalize_name(e) for e in pinned[2].split(","))
+        return _made("named", pinned[1], specifier, extras=extras, marker=marker, url=None)
     req = _pep508(head, location)
     kind: Kind = "named" if req.url is None else url_kind(req.url)
     extras = frozenset(canonicalize_name(e) for e in req.extras)
@@ -245,7 +255,8 @@ def _split_marker(arg: str, sep: str, location: Location) -> tuple[str, Marker |
 
 
 def _strip_extras(text: str, location: Location) -> tuple[str, frozenset[NormalizedName]]:
-    found = _EXTRAS_RE.match(text)
+    # ("$" matches before a final newline too)
+    found = re.match(_EXTRAS_RE, text) if text.endswith(("]", "]\n")) else None
     if found is None:
         return text, frozenset()
     extras = _pep508("placeholder" + found.group(2).lower(), location).extras

@@ -1,8 +1,9 @@
 """The ``name==version`` fast path of ``reqline.interpret`` against its full PEP 508 path.
 
-A lock is made of ``name==version`` lines, so ``interpret`` reads them without packaging's
-parser. Hypothesis writes such lines, and lines that differ from them by a character, and the
-fast path must give exactly what the full path gives: the same value or the same error.
+A lock is made of ``name==version`` lines, and an input pins with extras as
+``name[extra,extra]==version``, so ``interpret`` reads both without packaging's parser.
+Hypothesis writes such lines, and lines that differ from them by a character, and the fast path
+must give exactly what the full path gives: the same value or the same error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from unittest import mock
 
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
 from safeinstall.errors import InputError, Location
 from safeinstall.requirements import line as reqline
@@ -43,8 +45,15 @@ def outcome(text: str) -> ParsedRequirement | tuple[str, str | None]:
 
 
 def full_path_outcome(text: str) -> ParsedRequirement | tuple[str, str | None]:
-    with mock.patch.object(reqline, "_PINNED_RE", NEVER):
+    with (
+        mock.patch.object(reqline, "_PINNED_RE", NEVER),
+        mock.patch.object(reqline, "_PINNED_EXTRAS", NEVER.pattern),
+    ):
         return outcome(text)
+
+
+def takes_the_fast_path(head: str) -> bool:
+    return bool(reqline._PINNED_RE.fullmatch(head) or re.fullmatch(reqline._PINNED_EXTRAS, head))
 
 
 def assert_same(text: str) -> None:
@@ -91,5 +100,53 @@ def test_near_misses_read_the_same_on_both_paths(
     name: str, operator: str, version: str, marker: str
 ) -> None:
     text = f"{name}{operator}{version}{marker}"
-    event("fast path" if reqline._PINNED_RE.fullmatch(text.partition(";")[0].strip()) else "full")
+    event("fast path" if takes_the_fast_path(text.partition(";")[0].strip()) else "full")
+    assert_same(text)
+
+
+EXTRAS = st.lists(NAME, min_size=1, max_size=3).map(",".join)
+# What can stand where the extras are: spaces, empty items, odd characters, look-alikes.
+NEAR_MISS_EXTRAS = st.one_of(
+    EXTRAS,
+    st.text("abAB01._-, \t[]\u0430", max_size=10),
+    st.sampled_from(["", ",", "a,", ",a", "a ,b", " a", "a_", "_a", "a-", "a..b", "a,,b", "a]["]),
+)
+
+
+@given(NAME, EXTRAS, NORMALIZED_VERSION, MARKER)
+@example("whitenoise", "brotli", "6.12.0", "")
+@example("Psycopg", "Binary", "3.3.3", "")  # extras are compared by their normalized names
+@example("python-jose", "pycryptodome,cryptography", "3.5.0", "; python_version >= '3.8'")
+@example("a", "b,b", "1", "")
+def test_pins_with_extras_take_the_fast_path_and_read_the_same(
+    name: str, extras: str, version: str, marker: str
+) -> None:
+    head = f"{name}[{extras}]=={version}"
+    text = head + marker
+    assert takes_the_fast_path(head)
+    assert_same(text)
+    parsed = interpret(text, editable=False, location=WHERE)
+    if text.lower().endswith(reqline._ARCHIVES):
+        assert parsed.kind == "path"
+        return
+    assert parsed.kind == "named"
+    assert parsed.raw_name == name
+    assert parsed.extras == {canonicalize_name(e) for e in extras.split(",")}
+
+
+@given(NEAR_MISS_NAME, NEAR_MISS_EXTRAS, OPERATOR, NEAR_MISS_VERSION, MARKER)
+@example("foo", "bar", "==", "1.0", "")
+@example("foo", "bar ", "==", "1.0", "")
+@example("foo", "bar_", "==", "1.0", "")  # packaging takes it, the fast path leaves it to it
+@example("foo", "bar-", "==", "1.0", "")
+@example("foo", "", "==", "1.0", "")
+@example("foo", "b\u0430r", "==", "1.0", "")
+@example("foo ", "bar", "==", "1.0", "")
+@example("foo", "bar", "==", "1.0.*", "")
+@example("foo", "bar", "==", "V1.0", "")
+def test_near_misses_with_extras_read_the_same_on_both_paths(
+    name: str, extras: str, operator: str, version: str, marker: str
+) -> None:
+    text = f"{name}[{extras}]{operator}{version}{marker}"
+    event("fast path" if takes_the_fast_path(text.partition(";")[0].strip()) else "full")
     assert_same(text)
