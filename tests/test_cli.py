@@ -100,6 +100,14 @@ def test_help_wraps_at_columns(cli: Run, monkeypatch: pytest.MonkeyPatch) -> Non
     assert max(len(line) for line in lines) <= 58
 
 
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a fresh interpreter that imports safeinstall from this checkout."""
+    env = {"PYTHONPATH": str(ROOT), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
 # Imported by the full parsers, TOML, JSON and packaged-data paths; a hashed lock needs none.
 NOT_ON_THE_HOOK_PATH = (
     "packaging.requirements",
@@ -125,15 +133,7 @@ def test_checking_a_hashed_lock_loads_only_what_it_needs(tmp_path: Path) -> None
         "assert main(['check', 'requirements.txt']) == 0\n"
         f"print(sorted(set({NOT_ON_THE_HOOK_PATH!r}) & set(sys.modules)))\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _python(code, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -196,14 +196,6 @@ def test_the_console_script_freezes_a_hook_run_instead_of_collecting_at_exit(
         "from safeinstall.cli import entry\n"
         "entry()\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _python(code, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == f"{frozen} {not frozen}"
