@@ -1,10 +1,11 @@
 """How long each phase of an install took: ``SAFEINSTALL_TIMINGS=PATH`` (for benchmarks).
 
-The phases are those the install announces through ``live_status().phase(...)`` ("download: ...",
-"verify: ...", "inspect: ...", "pip: ...", "bytecode: ..."): the text before the colon names
-one. What runs before the first announcement (reading the policy and the lock, probing the
-environment, planning and choosing each file) is ``plan``. A phase entered twice (a build's
-requirements are downloaded after the first download) adds up.
+The phases are those the install announces through ``live_status().phase(...)`` ("malware: ...",
+"plan: ...", "download: ...", "verify: ...", "inspect: ...", "build: ...", "pip: ...",
+"bytecode: ..."): the text before the colon names one. What runs before the first announcement
+(reading the policy and the lock) is ``plan`` too. A phase entered twice adds up (``plan``
+before and after the known-malware check; a build's requirements are downloaded after the
+first download).
 
 At the end of the run, success or failure, ``PATH`` gets a small JSON object, written atomically
 (``files/atomic.py``, which refuses to write through a symbolic link)::

@@ -21,7 +21,7 @@ from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import installed, make_venv, publish, write_locks, write_policy
 
-PHASES = ["plan", "download", "verify", "inspect", "pip", "bytecode"]  # in the order they run
+PHASES = ["plan", "malware", "download", "verify", "inspect", "pip", "bytecode"]  # as they run
 
 
 @pytest.fixture(scope="module")

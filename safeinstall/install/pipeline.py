@@ -193,6 +193,7 @@ def install_lock(
 ) -> Outcome:
     """Make the environment of ``python`` hold what ``lock`` pins (see the module docstring)."""
     refuse_known_malware(lock, policy, offline=options.offline, notify=options.pip.warn)
+    live_status().phase("plan: what to install, and which file of each package")
     scheme, where = options.pip.scheme, options.pip.where
     first = probe(python, scheme, where)
     if options.dry_run:
