@@ -20,13 +20,15 @@ result and exit code stay what they were. Without the variable nothing is measur
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from safeinstall.errors import SafeinstallError
+from safeinstall.errors import InputError, SafeinstallError
 from safeinstall.ui import watching_phases
 
 ENV = "SAFEINSTALL_TIMINGS"
@@ -104,7 +106,21 @@ def write_timings(path: Path, timings: Timings, warn: Callable[[str], None]) -> 
     from safeinstall.files.atomic import write_new  # only when asked for
 
     try:
+        _refuse_special(path)
         write_new(path, timings.to_json(), sync=False)
     except (OSError, ValueError, SafeinstallError) as exc:  # ValueError: a NUL in the path
         reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        warn(f"{ENV}: could not write the phase timings to {path}: {reason}; the install goes on")
+        what = f"could not write the phase timings to {path}: {reason}"
+        warn(f"{ENV}: {what} (the install's result stands)")
+
+
+def _refuse_special(path: Path) -> None:
+    """A path that is there and is no file (a device such as /dev/null, a pipe, a directory) is
+    never replaced: the atomic write would put a file in its place. A link is for ``write_new``
+    to refuse."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise InputError(f"{path} is not a file", hint="give the path of a file to write")

@@ -7,6 +7,8 @@ link, a missing directory) is a warning and the install's result and exit code a
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +17,14 @@ from typing import Any
 import pytest
 
 import safeinstall.timings
-from safeinstall.timings import ENV, Stopwatch, Timings, phase_name, phase_timings
+from safeinstall.timings import (
+    ENV,
+    Stopwatch,
+    Timings,
+    phase_name,
+    phase_timings,
+    write_timings,
+)
 from safeinstall.ui import live_status
 from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
@@ -124,7 +133,22 @@ def test_an_unwritable_path_is_a_warning_not_a_failure(
     result = cli(*install_args)
     assert result.code == 0
     assert f"warning: {ENV}: could not write the phase timings" in result.err
-    assert "the install goes on" in result.err
+    assert "(the install's result stands)" in result.err
+
+
+def test_what_is_no_file_is_never_replaced(tmp_path: Path) -> None:
+    """A pipe or a device (SAFEINSTALL_TIMINGS=/dev/null) stays what it is: the atomic write
+    would rename a file over it (as root, over /dev/null)."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    warnings: list[str] = []
+    write_timings(pipe, Timings((("plan", 1.0),), 1.0, ok=True), warnings.append)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert warnings == [
+        f"{ENV}: could not write the phase timings to {pipe}: {pipe} is not a file "
+        "(the install's result stands)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 
 
 def test_a_failed_install_keeps_its_exit_code_and_its_timings_say_so(
