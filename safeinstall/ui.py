@@ -196,7 +196,11 @@ class Live:
             self._write(text)
 
     def phase(self, text: str) -> None:
-        """A line saying which step starts: on a terminal, or with -v."""
+        """A line saying which step starts: on a terminal, or with -v. The text goes to the
+        phase watcher too, if one watches (``watching_phases``)."""
+        watch = _WATCHER.get()
+        if watch is not None:
+            watch(text)
         if self.ui is not None and (self.terminal or self.detail >= 1):
             self._write(text)
 
@@ -218,6 +222,7 @@ class Live:
 
 _LIVE: ContextVar[Live | None] = ContextVar("safeinstall_live", default=None)
 _SILENT = Live()
+_WATCHER: ContextVar[Callable[[str], None] | None] = ContextVar("safeinstall_phases", default=None)
 
 
 @contextmanager
@@ -235,3 +240,14 @@ def live(ui: UI) -> Iterator[Live]:
 def live_status() -> Live:
     """The running command's live status; a silent one outside ``live``."""
     return _LIVE.get() or _SILENT
+
+
+@contextmanager
+def watching_phases(watch: Callable[[str], None]) -> Iterator[None]:
+    """Hand the text of each phase that starts to ``watch`` while the block runs, whatever the
+    verbosity (``safeinstall/timings.py`` times them)."""
+    token = _WATCHER.set(watch)
+    try:
+        yield
+    finally:
+        _WATCHER.reset(token)

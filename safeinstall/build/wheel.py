@@ -48,6 +48,7 @@ from safeinstall.install.wheelcheck import check_wheel
 from safeinstall.lock.model import BuildSet, LockedPackage
 from safeinstall.policy.model import Policy
 from safeinstall.targets import Target
+from safeinstall.ui import live_status
 
 Fetch = Callable[[Sequence[LockedPackage]], list[tuple[Artifact, Path]]]
 _RECORD = "built.json"
@@ -121,6 +122,7 @@ def _wheel_of(sdist: Artifact, path: Path, build: BuildSet, how: _How) -> tuple[
     ):
         _check_built(sdist, cached, how)  # against this lock, which may not be the last one
         return _artifact(sdist, cached, record["sha256"]), cached
+    live_status().phase(f"build: {sdist.filename}, from the lock's build set")
     located = [replace(a, path=p) for a, p in requirements]
     env = BuildEnv(
         environment_of(located, cache, None),

@@ -79,7 +79,7 @@ def replace_file(
             if sync:
                 os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        if digest_of(path) != expected_digest and expected_digest != "*":
+        if expected_digest != "*" and digest_of(path) != expected_digest:
             raise InputError(
                 "the file changed while safeinstall was working on it; nothing was written",
                 location=Location(str(path)),

@@ -192,7 +192,11 @@ def install_lock(
     progress: Progress | None = None,
 ) -> Outcome:
     """Make the environment of ``python`` hold what ``lock`` pins (see the module docstring)."""
-    refuse_known_malware(lock, policy, offline=options.offline, notify=options.pip.warn)
+    status = live_status()  # the known-malware check is a phase: it may wait on the network
+    refuse_known_malware(
+        lock, policy, offline=options.offline, notify=options.pip.warn, announce=status.phase
+    )
+    status.phase("plan: what to install, and which file of each package")
     scheme, where = options.pip.scheme, options.pip.where
     first = probe(python, scheme, where)
     if options.dry_run:

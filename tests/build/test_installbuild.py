@@ -183,6 +183,23 @@ def test_a_built_wheel_is_cached_and_a_second_build_with_other_bytes_is_reported
     assert built_records(tmp_path / "cache")[0]["sha256"] != record["sha256"]
 
 
+@pytest.mark.slow
+def test_a_build_is_a_phase_of_its_own_and_a_cached_wheel_builds_nothing(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SAFEINSTALL_TIMINGS (safeinstall/timings.py) counts the build as ``build``, not as the
+    download or the inspection before it; a wheel from the cache is no build."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
+    assert proj.lock().code == 0
+    timings = tmp_path / "timings.json"
+    monkeypatch.setenv("SAFEINSTALL_TIMINGS", str(timings))
+    assert install(proj, tmp_path / "t").code == 0
+    phases = json.loads(timings.read_text())["phases"]
+    assert "build" in phases and list(phases).index("build") > list(phases).index("inspect")
+    assert install(proj, tmp_path / "t1").code == 0
+    assert "build" not in json.loads(timings.read_text())["phases"]
+
+
 def test_a_build_pin_edited_to_an_sdist_is_refused_not_built(
     tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,6 +46,22 @@ def test_symlink_refused(tmp_path: Path) -> None:
     assert target.read_bytes() == b"keep\n"
 
 
+def test_write_new_does_not_read_what_it_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the file held is replaced: hashing it first (a large cache entry) is work for
+    nothing, and a pipe in its place would block the write for good."""
+    path = tmp_path / "entry"
+    path.write_bytes(b"old\n")
+
+    def never(path: Path) -> str | None:
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr("safeinstall.files.atomic.digest_of", never)
+    write_new(path, b"new\n")
+    assert path.read_bytes() == b"new\n"
+
+
 def test_failed_write_leaves_original_and_no_temp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,6 +141,13 @@ def _refuse_weakening(args: argparse.Namespace, policy_indexes: Sequence[str]) -
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.timings import phase_timings
+
+    with phase_timings(os.environ, ui.warn):  # SAFEINSTALL_TIMINGS=PATH: seconds per phase
+        return _install(args, ui)
+
+
+def _install(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import urls
     from safeinstall.install.pipeline import install_lock, read_lock
     from safeinstall.policy.load import load_policy
