@@ -42,11 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchenv import clean_env
+from benchenv import bench_policy, clean_env
 
 HERE = Path(__file__).resolve().parent
 SETS = HERE.parent.parent / "shared" / "bench" / "sets"
-POLICIES = HERE / "policies"
 BENCH_VENV = Path("/tmp/bench-venv")
 TOOLS = ("safeinstall", "pip", "pip-local", "uv")
 KINDS = ("cold", "warm")
@@ -306,19 +305,6 @@ def wheelhouse(lock: Path, work: Path) -> Path:
     argv += ["--require-hashes", "-r", str(lock), "-d", str(wheels)]
     subprocess.run(argv, env=clean_env(work / "dl-cache"), check=True)
     return wheels
-
-
-def bench_policy(name: str, work: Path) -> Path:
-    """The set's policy (bench/policies/SET.toml, else the default), and: go on without the
-    known-malware check when its service cannot be reached (a warning), as on a machine whose
-    only way out is the package index. Where it can be reached, the check runs and is timed."""
-    own = POLICIES / f"{name}.toml"
-    text = own.read_text() if own.exists() else ""
-    if not any(line.startswith("malware") for line in text.splitlines()):
-        text += '\nmalware = { unreachable = "warn" }\n'
-    policy = work / "safeinstall.toml"
-    policy.write_text(text)
-    return policy
 
 
 def bench_set(name: str, runs: int, tools: Sequence[str], work: Path) -> SetResult:

@@ -32,11 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchenv import clean_env
+from benchenv import bench_policy, clean_env
 
 HERE = Path(__file__).resolve().parent
 SETS = (HERE / "sets", HERE.parent.parent / "shared" / "bench" / "sets")
-POLICIES = HERE / "policies"
 TARGET = "3.13"
 
 
@@ -87,11 +86,8 @@ def tools(bench_venv: Path, pythons: str = TARGET, platforms: str = "") -> dict[
             pythons,
             *(["--platform", platforms] if platforms else []),
             "--upgrade",
-            *(
-                ["--policy", str(POLICIES / f"{src.stem}.toml")]
-                if (POLICIES / f"{src.stem}.toml").exists()
-                else []
-            ),
+            "--policy",
+            str(bench_policy(src.stem, out.parent)),
         ],
         "uv": lambda src, out, _v: [
             str(bin_ / "uv"),
