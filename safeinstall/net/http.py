@@ -7,7 +7,8 @@ One ``Http`` serves every thread of a run (urllib3's PoolManager is thread-safe)
 - goes through the proxy that ``settings`` (settings.py: pip's and the environment's) choose for
   its destination, the policy still judging that destination; verifies TLS with the chosen CAs;
   has connect/read timeouts and a total deadline (TUF slow retrieval) over retries and redirects;
-- is retried with exponential backoff on connection errors, resets, truncation and 5xx (not 4xx);
+- is retried with exponential backoff on connection errors, resets, truncation and 5xx (not 4xx,
+  and not a host name the resolver says does not exist);
 - reads at most ``max_bytes`` (TUF endless data) and detects a body shorter than Content-Length.
 
 Credentials (see credentials.py) go only to the origin they belong to; caller-supplied Authorization
@@ -18,6 +19,7 @@ error carries credentials (``urls.strip_credentials``).
 from __future__ import annotations
 
 import importlib
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -26,7 +28,14 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import urllib3
-from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, ProxyError, SSLError
+from urllib3.exceptions import (
+    DecodeError,
+    HTTPError,
+    LocationValueError,
+    NameResolutionError,
+    ProxyError,
+    SSLError,
+)
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError, InputError
@@ -274,6 +283,12 @@ class Http:
             raise IndexServerError(
                 f"could not fetch {url}: {describe(exc)}", hint=NETWORK_HINT
             ) from None
+        except NameResolutionError as exc:
+            if getattr(exc.__cause__, "errno", None) == socket.EAI_NONAME:  # no such name
+                raise IndexServerError(  # asked again, the answer stays no: not retried
+                    f"could not fetch {url}: {describe(exc)}", hint=NETWORK_HINT
+                ) from None
+            raise _Transient(describe(exc)) from None  # a resolver that could not answer now
         except HTTPError as exc:
             raise _Transient(describe(exc)) from None
         if raw.status == 407 and proxy is not None:  # a plain-http request the proxy refused

@@ -202,6 +202,25 @@ def test_connection_refused_fails_after_retries(make_http: MakeHttp) -> None:
     assert "retried 1 times" in caught.value.hint
 
 
+@pytest.mark.parametrize(("error", "asked"), [(socket.EAI_NONAME, 1), (socket.EAI_AGAIN, 3)])
+def test_a_name_that_does_not_exist_is_not_asked_again(
+    make_http: MakeHttp, monkeypatch: pytest.MonkeyPatch, error: int, asked: int
+) -> None:
+    """ "Name or service not known" stays so (no backoff spent on it); "temporary failure in
+    name resolution" is retried like any connection error."""
+    lookups: list[str] = []
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        raise socket.gaierror(error, "from the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(IndexServerError) as caught:
+        make_http(retries=2).get("https://nowhere.test/simple/")
+    assert "does not resolve" in caught.value.message
+    assert lookups == ["nowhere.test"] * asked
+
+
 # -- limits --------------------------------------------------------------------------------------
 
 
