@@ -3,7 +3,8 @@
 Fed each member in one pass (``archive.members``), a ``Reader`` finds:
 
 - ``startup-pth``: a ``.pth`` landing in site-packages (at the wheel's root, under
-  ``.data/purelib`` or ``.data/platlib``, or under ``.data/data/lib/python3.X/site-packages``)
+  ``.data/purelib`` or ``.data/platlib``, or under a ``site-packages`` or ``dist-packages``
+  directory of ``.data/data``, however the path to it is spelled)
   with a line ``site`` would run, unless ``install/startup.py``'s ``known_startup_file`` allows
   it under the policy's ``startup-files`` (the one rule, shared with ``verify``);
 - ``startup-customize``: a ``sitecustomize`` or ``usercustomize`` module (source, bytecode,
@@ -39,7 +40,11 @@ from safeinstall.install.startup import (
 from safeinstall.policy.model import StartupFile
 
 MAX_META_BYTES = 4 * 1024 * 1024
-_DATA_SITE = re.compile(r"(?:lib/python3[^/]*|Lib)/site-packages/(?P<rest>.+)")
+# Where a .data/data file lands in site-packages: the data scheme's root is the environment's
+# prefix, and site-packages under it is spelled many ways (lib/python3.X, lib64/... which a venv
+# links to lib, local/lib/..., Debian's dist-packages, Windows' Lib, which is lib there too):
+# any directory so named counts, its first one.
+_DATA_SITE = re.compile(r"(?:[^/]+/)*?(?:site|dist)-packages/(?P<rest>.+)", re.IGNORECASE)
 _CUSTOMIZE = ("sitecustomize", "usercustomize")
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,6 +76,37 @@ def test_a_start_up_file_under_an_odd_spelling_is_still_one(tmp_path: Path, memb
     """pip normalises "./x.pth" to x.pth; Windows reads X.PTH as a .pth file."""
     report = scan([wheel(tmp_path, "evil-pkg", {member: PTH})])
     assert [f.rule for f in report.blocked] == ["startup-pth"]
+
+
+@pytest.mark.parametrize(
+    "under",
+    [
+        "lib64/python3.13/site-packages",  # a venv's lib64 is a link to lib
+        "lib/python3.13t/site-packages",
+        "local/lib/python3.13/dist-packages",  # Debian's, with the data root at /usr
+        "lib/python3/dist-packages",
+        "Lib/site-packages",
+        "lib/site-packages",  # Windows: Lib, whatever the case
+    ],
+)
+@pytest.mark.parametrize("member", ["x.pth", "sitecustomize.py"])
+def test_a_start_up_file_through_the_data_scheme_is_one_however_spelled(
+    tmp_path: Path, under: str, member: str
+) -> None:
+    """The data scheme's root is the environment's prefix: these land in site-packages."""
+    report = scan([wheel(tmp_path, "evil-pkg", {f"evil_pkg-1.0.data/data/{under}/{member}": PTH})])
+    assert [f.rule for f in report.blocked] == [
+        "startup-pth" if member.endswith(".pth") else "startup-customize"
+    ]
+
+
+def test_a_start_up_file_in_a_venvs_lib64_lands_in_site_packages(tmp_path: Path) -> None:
+    """What the test above assumes, on this machine: a venv's lib64 is its lib."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "v")], check=True)
+    lib64 = tmp_path / "v" / "lib64"
+    if not lib64.is_symlink():
+        pytest.skip("this platform's venvs have no lib64 link")
+    assert lib64.resolve() == (tmp_path / "v" / "lib").resolve()
 
 
 def test_a_finding_names_package_file_line_and_rule(tmp_path: Path) -> None:
