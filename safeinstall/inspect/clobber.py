@@ -28,6 +28,7 @@ from safeinstall.inspect.wheel import Layout
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "fish", "ash", "env"})
 _INTERPRETER = re.compile(r"python(?:[23](?:\.\d+)?)?[tw]?(?:-config)?")
 _PIP = re.compile(r"pip(?:[23](?:\.\d+)?)?")
+_PATHEXT = frozenset({"exe", "com", "bat", "cmd"})
 _OWN = {"pip": _PIP}  # the project that legitimately installs these commands
 
 
@@ -67,12 +68,12 @@ def _commands(layouts: Sequence[Layout]) -> list[Finding]:
     seen: dict[str, Layout] = {}  # command -> its owner: the project named so, else the first
     for layout in layouts:
         for command, _ in layout.commands:
-            bare = command.lower().removesuffix(".exe")
+            bare = _bare(command)
             if canonicalize_name(bare) == layout.package or bare not in seen:
                 seen[bare] = layout
     for layout in layouts:
         for command, declared in dict(layout.commands).items():
-            bare = command.lower().removesuffix(".exe")
+            bare = _bare(command)
             own = _OWN.get(layout.package)
             if (bare in _SHELLS or _INTERPRETER.fullmatch(bare) or _PIP.fullmatch(bare)) and not (
                 own is not None and own.fullmatch(bare)
@@ -84,6 +85,14 @@ def _commands(layouts: Sequence[Layout]) -> list[Finding]:
                 why = f"the command {command} shadows the one {first.artifact} installs"
                 findings.append(_hit("clobber-script", layout, declared, why, raw=True))
     return findings
+
+
+def _bare(command: str) -> str:
+    """A command as a shell looks it up: Windows finds ``python.cmd`` for ``python`` as it
+    finds ``python.exe`` (PATHEXT's standard extensions), in any case."""
+    name = command.lower()
+    stem, dot, extension = name.rpartition(".")
+    return stem if dot and extension in _PATHEXT else name
 
 
 def _shadowed(bare: str) -> str:

@@ -244,6 +244,12 @@ def test_allow_drops_one_rule_for_one_package(tmp_path: Path) -> None:
     assert scan(case, other).blocked
 
 
+@pytest.mark.parametrize("command", ["python.cmd", "PIP.BAT", "bash.com", "python3.exe"])
+def test_a_command_shadows_under_any_extension_windows_runs(tmp_path: Path, command: str) -> None:
+    evil = wheel(tmp_path, "evil-pkg", {f"evil_pkg-1.0.data/scripts/{command}": b"@echo off\n"})
+    assert [f.rule for f in scan([evil]).blocked] == ["clobber-script"]
+
+
 def test_a_command_belongs_to_the_project_of_that_name_whatever_the_order(tmp_path: Path) -> None:
     tool, evil = hostile_wheels(tmp_path)["clobber-script-other"]
     for order in ([tool, evil], [evil, tool]):
