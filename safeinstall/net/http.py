@@ -28,14 +28,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import urllib3
-from urllib3.exceptions import (
-    DecodeError,
-    HTTPError,
-    LocationValueError,
-    NameResolutionError,
-    ProxyError,
-    SSLError,
-)
+from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, ProxyError, SSLError
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError, InputError
@@ -279,17 +272,13 @@ class Http:
             if "407 Proxy" in str(exc):  # wrong credentials stay wrong: no retry
                 raise proxy_refused(url, proxy or "") from None
             raise _Transient(f"the proxy {redact(proxy or '')} failed: {describe(exc)}") from None
-        except LocationValueError as exc:
-            raise IndexServerError(
-                f"could not fetch {url}: {describe(exc)}", hint=NETWORK_HINT
-            ) from None
-        except NameResolutionError as exc:
-            if getattr(exc.__cause__, "errno", None) == socket.EAI_NONAME:  # no such name
-                raise IndexServerError(  # asked again, the answer stays no: not retried
+        except HTTPError as exc:
+            # no such host name (EAI_NONAME, not EAI_AGAIN): asked again, the answer stays no
+            unknown = getattr(exc.__cause__, "errno", None) == socket.EAI_NONAME
+            if isinstance(exc, LocationValueError) or unknown:
+                raise IndexServerError(
                     f"could not fetch {url}: {describe(exc)}", hint=NETWORK_HINT
                 ) from None
-            raise _Transient(describe(exc)) from None  # a resolver that could not answer now
-        except HTTPError as exc:
             raise _Transient(describe(exc)) from None
         if raw.status == 407 and proxy is not None:  # a plain-http request the proxy refused
             _discard(raw)
