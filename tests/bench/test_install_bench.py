@@ -186,7 +186,7 @@ def test_a_missing_timings_file_is_no_timings(tmp_path: Path) -> None:
 
 
 def test_what_safeinstall_writes_is_what_the_bench_reads(tmp_path: Path) -> None:
-    from safeinstall.timings import Timings, write_timings
+    from safeinstall.install.timings import Timings, write_timings
 
     path = tmp_path / "t.json"
     write_timings(path, Timings((("plan", 1.0), ("pip", 2.0)), 3.0, ok=True), print)

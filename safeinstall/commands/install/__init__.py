@@ -141,7 +141,7 @@ def _refuse_weakening(args: argparse.Namespace, policy_indexes: Sequence[str]) -
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from safeinstall.timings import phase_timings
+    from safeinstall.install.timings import phase_timings
 
     with phase_timings(os.environ, ui.warn):  # SAFEINSTALL_TIMINGS=PATH: seconds per phase
         return _install(args, ui)

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-import safeinstall.timings
-from safeinstall.timings import (
+import safeinstall.install.timings
+from safeinstall.install.timings import (
     ENV,
     Stopwatch,
     Timings,
@@ -91,7 +91,7 @@ def test_off_nothing_is_measured_or_written(
     def no_stopwatch(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("measured although SAFEINSTALL_TIMINGS is not set")
 
-    monkeypatch.setattr(safeinstall.timings, "Stopwatch", no_stopwatch)
+    monkeypatch.setattr(safeinstall.install.timings, "Stopwatch", no_stopwatch)
     before = sorted(tmp_path.rglob("*"))
     assert cli(*install_args).code == 0
     monkeypatch.setenv(ENV, "")  # set but empty: off as well
