@@ -245,7 +245,7 @@ def live_status() -> Live:
 @contextmanager
 def watching_phases(watch: Callable[[str], None]) -> Iterator[None]:
     """Hand the text of each phase that starts to ``watch`` while the block runs, whatever the
-    verbosity (``safeinstall/timings.py`` times them)."""
+    verbosity (``install/timings.py`` times them)."""
     token = _WATCHER.set(watch)
     try:
         yield
