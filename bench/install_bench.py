@@ -13,7 +13,7 @@ installs it into a FRESH venv, cold (empty caches) and warm (the caches of the c
 
 Prints, per set, the median wall seconds of ``--runs`` runs (default 1) of each tool, cold and
 warm, their ratios to uv and to pip, and where safeinstall's time goes: the median seconds of
-each phase of its install (``SAFEINSTALL_TIMINGS``, safeinstall/install/timings.py), and what is outside
+each phase of its install (``SAFEINSTALL_TIMINGS``, install/timings.py), and what is outside
 them (interpreter start-up and exit). ``--json PATH`` writes the same numbers. A tool that fails
 is reported with the end of what it said, never left out silently. Not run by the tests (it
 reaches the public index, pip's default).

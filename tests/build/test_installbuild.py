@@ -187,7 +187,7 @@ def test_a_built_wheel_is_cached_and_a_second_build_with_other_bytes_is_reported
 def test_a_build_is_a_phase_of_its_own_and_a_cached_wheel_builds_nothing(
     tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SAFEINSTALL_TIMINGS (safeinstall/install/timings.py) counts the build as ``build``, not as the
+    """SAFEINSTALL_TIMINGS (install/timings.py) counts the build as ``build``, not as the
     download or the inspection before it; a wheel from the cache is no build."""
     proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist())
     assert proj.lock().code == 0
