@@ -66,6 +66,19 @@ def assert_same(text: str) -> None:
         assert type(fast.specifier) is type(full.specifier)
 
 
+def read_as_named(text: str, name: str) -> ParsedRequirement | None:
+    """``text`` read alike by both parsers, as a named requirement of ``name`` (None: a line
+    ending in an archive suffix, which pip too reads as a file)."""
+    assert_same(text)
+    parsed = interpret(text, editable=False, location=WHERE)
+    if text.lower().endswith(reqline._ARCHIVES):
+        assert parsed.kind == "path"
+        return None
+    assert parsed.kind == "named"
+    assert parsed.raw_name == name
+    return parsed
+
+
 @given(NAME, NORMALIZED_VERSION, MARKER)
 @example("requests", "2.32.3", "")
 @example("Zope.Interface", "1!2.0rc1.post3.dev4+ubuntu.1", "")
@@ -76,14 +89,8 @@ def test_pinned_lines_take_the_fast_path_and_read_the_same(
 ) -> None:
     text = f"{name}=={version}{marker}"
     assert reqline._PINNED_RE.fullmatch(f"{name}=={version}") is not None
-    assert_same(text)
-    parsed = interpret(text, editable=False, location=WHERE)
-    if text.lower().endswith(reqline._ARCHIVES):
-        assert parsed.kind == "path"
-        return
-    assert parsed.kind == "named"
-    assert parsed.raw_name == name
-    assert str(parsed.specifier) == f"=={version}"
+    parsed = read_as_named(text, name)
+    assert parsed is None or str(parsed.specifier) == f"=={version}"
 
 
 @given(NEAR_MISS_NAME, OPERATOR, NEAR_MISS_VERSION, MARKER)
@@ -124,14 +131,8 @@ def test_pins_with_extras_take_the_fast_path_and_read_the_same(
     head = f"{name}[{extras}]=={version}"
     text = head + marker
     assert takes_the_fast_path(head)
-    assert_same(text)
-    parsed = interpret(text, editable=False, location=WHERE)
-    if text.lower().endswith(reqline._ARCHIVES):
-        assert parsed.kind == "path"
-        return
-    assert parsed.kind == "named"
-    assert parsed.raw_name == name
-    assert parsed.extras == {canonicalize_name(e) for e in extras.split(",")}
+    parsed = read_as_named(text, name)
+    assert parsed is None or parsed.extras == {canonicalize_name(e) for e in extras.split(",")}
 
 
 @given(NEAR_MISS_NAME, NEAR_MISS_EXTRAS, OPERATOR, NEAR_MISS_VERSION, MARKER)
