@@ -31,6 +31,7 @@ from safeinstall.lock.header import (
     NOTE_PREFIX,
     VIA_PREFIX,
 )
+from safeinstall.requirements.line import simple_pin
 from safeinstall.requirements.syntax import logical_lines
 
 # the values, read and written here, are imported from here
@@ -216,16 +217,6 @@ def package_lines(text: str) -> list[int]:
 # name, version, files, marker: what a pin line says
 _Pin = tuple[NormalizedName, Version, tuple[LockedFile, ...], str | None]
 
-# ``name==version`` for a plain name and a version in the form safeinstall writes (no marker, no
-# spaces), and ``name[extra,extra]==version`` (each extra a valid name; a pin's extras are not
-# kept; compiled on first use, as safeinstall writes none): packaging's Requirement reads them
-# alike, so they are read without one; any other line goes through Requirement
-# (tests/lock/test_pin_fast_path.py compares the two)
-_PIN_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_PIN_VERSION = r"[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
-_PLAIN_PIN = re.compile(f"({_PIN_NAME})==({_PIN_VERSION})")
-_PLAIN_PIN_EXTRAS = rf"({_PIN_NAME})\[{_PIN_NAME}(?:,{_PIN_NAME})*\]==({_PIN_VERSION})"
-
 
 def _package_line(line: str, where: Location) -> LockedPackage:
     return LockedPackage(*_pin(line, where))
@@ -233,11 +224,9 @@ def _package_line(line: str, where: Location) -> LockedPackage:
 
 def _pin(line: str, where: Location) -> _Pin:
     req_text, *hash_texts = re.split(r"\s+--hash[= ]", line)
-    plain = _PLAIN_PIN.fullmatch(req_text)
-    if plain is None and "[" in req_text:
-        plain = re.fullmatch(_PLAIN_PIN_EXTRAS, req_text)
+    plain = simple_pin(req_text)  # the requirement parser's fast path (a pin's extras: not kept)
     if plain is not None:
-        name, version, marker = plain[1], plain[2], None
+        name, version, marker = plain[0], plain[2], None
     else:
         name, version, marker = _requirement_pin(req_text, where)
     files = []

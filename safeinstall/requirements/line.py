@@ -64,6 +64,17 @@ _PINNED_RE = re.compile(f"({_PIN_NAME})==({_PIN_VERSION})")
 _PINNED_EXTRAS = rf"({_PIN_NAME})\[({_PIN_NAME}(?:,{_PIN_NAME})*)\]==({_PIN_VERSION})"
 
 
+def simple_pin(text: str) -> tuple[str, str, str] | None:
+    """(name, extras as written or "", version) of ``text`` when it is a pin in the subset above,
+    which packaging's PEP 508 parser reads alike; None: the full parser must read it. The one
+    fast path for pins, of requirement files and of the lock reader alike."""
+    pinned = _PINNED_RE.fullmatch(text)
+    if pinned is not None:
+        return pinned[1], "", pinned[2]
+    pinned = re.fullmatch(_PINNED_EXTRAS, text) if "[" in text else None
+    return None if pinned is None else (pinned[1], pinned[2], pinned[3])
+
+
 class ParsedRequirement(Frozen):
     """What the requirement part of a line names (``interpret``'s result)."""
 
@@ -135,15 +146,12 @@ def _interpret(arg: str, *, editable: bool, location: Location) -> ParsedRequire
     if pathish and not ("@" in head and not _looks_like_path(head.split("@", 1)[0])):
         raw_name, specifier = _name_from_link(path, location)
         return _made("path", raw_name, specifier, extras=extras, marker=marker, url=path)
-    pinned = _PINNED_RE.fullmatch(head)
+    pinned = simple_pin(head)
     if pinned is not None:
-        specifier = SpecifierSet(f"=={pinned[2]}")
-        return _made("named", pinned[1], specifier, extras=frozenset(), marker=marker, url=None)
-    pinned = re.fullmatch(_PINNED_EXTRAS, head) if "[" in head else None
-    if pinned is not None:
-        specifier = SpecifierSet(f"=={pinned[3]}")
-        extras = frozenset(canonicalize_name(e) for e in pinned[2].split(","))
-        return _made("named", pinned[1], specifier, extras=extras, marker=marker, url=None)
+        name, written, version = pinned
+        extras = frozenset(canonicalize_name(e) for e in written.split(",") if e)
+        specifier = SpecifierSet(f"=={version}")
+        return _made("named", name, specifier, extras=extras, marker=marker, url=None)
     req = _pep508(head, location)
     kind: Kind = "named" if req.url is None else url_kind(req.url)
     extras = frozenset(canonicalize_name(e) for e in req.extras)

@@ -20,6 +20,7 @@ from packaging.version import Version
 from safeinstall.errors import InputError, Location
 from safeinstall.lock import model
 from safeinstall.lock.model import Lock, read_requirements_txt
+from safeinstall.requirements import line as reqline
 from safeinstall.requirements import markers
 
 NEVER = re.compile(r"(?!)")
@@ -70,17 +71,14 @@ def outcome(call: object, *args: str) -> object:
 
 def full_pin(line: str) -> object:
     with (
-        mock.patch.object(model, "_PLAIN_PIN", NEVER),
-        mock.patch.object(model, "_PLAIN_PIN_EXTRAS", NEVER.pattern),
+        mock.patch.object(reqline, "_PINNED_RE", NEVER),
+        mock.patch.object(reqline, "_PINNED_EXTRAS", NEVER.pattern),
     ):
         return outcome(model._pin, line)
 
 
 def takes_the_fast_path(requirement: str) -> bool:
-    return bool(
-        model._PLAIN_PIN.fullmatch(requirement)
-        or re.fullmatch(model._PLAIN_PIN_EXTRAS, requirement)
-    )
+    return reqline.simple_pin(requirement) is not None
 
 
 @st.composite
@@ -178,8 +176,8 @@ def test_a_whole_lock_reads_the_same_on_both_paths(envs: list[str], pins: list[s
 
     fast = read()
     with (
-        mock.patch.object(model, "_PLAIN_PIN", NEVER),
-        mock.patch.object(model, "_PLAIN_PIN_EXTRAS", NEVER.pattern),
+        mock.patch.object(reqline, "_PINNED_RE", NEVER),
+        mock.patch.object(reqline, "_PINNED_EXTRAS", NEVER.pattern),
         mock.patch.object(markers, "simple_marker", return_value=None),
     ):
         assert read() == fast
