@@ -1,12 +1,16 @@
-"""One check of hex digests, for every reader of hashes (locks, policies, pages, RECORD, caches)."""
+"""One check of hex digests for every reader of hashes; CPython's own SHA-256 for the hooks."""
 
 from __future__ import annotations
 
 import hashlib
+import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from safeinstall.digests import HEX_LENGTHS, is_hex, is_hex_digest, is_sha256
+from safeinstall import digests as module
+from safeinstall.digests import HEX_LENGTHS, is_hex, is_hex_digest, is_sha256, sha256
 
 
 @pytest.mark.parametrize("algorithm", sorted(HEX_LENGTHS))
@@ -43,3 +47,27 @@ def test_is_hex_takes_any_length_but_not_empty() -> None:
     assert is_hex(hashlib.md5(b"x").hexdigest())
     assert not is_hex("")
     assert not is_hex("0x1")
+
+
+@given(st.lists(st.binary(max_size=300), max_size=5))
+def test_the_digest_is_hashlibs(parts: list[bytes]) -> None:
+    ours, theirs = sha256(), hashlib.sha256()
+    for part in parts:
+        ours.update(part)
+        theirs.update(part)
+    assert ours.hexdigest() == theirs.hexdigest()
+    assert sha256(b"".join(parts)).hexdigest() == theirs.hexdigest()
+
+
+def test_it_is_cpythons_own_not_openssls() -> None:
+    assert type(sha256()).__module__ in ("_sha256", "_sha2")
+
+
+def test_an_interpreter_without_its_own_hashes_gets_hashlibs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "_sha256", None)  # None in sys.modules: ImportError
+    monkeypatch.setitem(sys.modules, "_sha2", None)
+    constructor = module._constructor()
+    assert constructor is hashlib.sha256
+    assert constructor(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()

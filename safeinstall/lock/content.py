@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safeinstall.digests import sha256
 from safeinstall.errors import IntegrityError, Location
-from safeinstall.sha256 import sha256
 
 if TYPE_CHECKING:
     from safeinstall.lock.model import BuildSet, Lock, LockedPackage

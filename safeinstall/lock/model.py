@@ -70,7 +70,7 @@ def input_digest(
     tool_version: str,
 ) -> str:
     """``sha256:<hex>`` over everything the lock depends on except the index's contents."""
-    from safeinstall.sha256 import sha256  # start-up time: not hashlib's OpenSSL
+    from safeinstall.digests import sha256  # start-up time: not hashlib's OpenSSL
 
     digest = sha256()
 
