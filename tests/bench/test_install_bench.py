@@ -3,32 +3,14 @@ SAFEINSTALL_TIMINGS file; the benchmark itself reaches the public index and is r
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from tests.support.paths import ROOT
+from tests.support.benchscript import load_bench
 
-
-def load_bench() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "bench"))  # it imports benchenv as a script would
-    try:
-        path = ROOT / "bench" / "install_bench.py"
-        spec = importlib.util.spec_from_file_location("install_bench", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["install_bench"] = module  # dataclasses looks its module up
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-
-
-bench = load_bench()
+bench = load_bench("install_bench")
 
 
 def test_arguments_default_to_one_run_of_every_tool_on_small() -> None:

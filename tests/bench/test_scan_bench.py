@@ -3,12 +3,9 @@ offline; the benchmark itself reaches the public index and is run by hand."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -20,20 +17,10 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
 from safeinstall.inspect.scan import ScanReport
 from safeinstall.targets import target_for
-from tests.support.paths import ROOT
+from tests.support.benchscript import load_bench
 
 NAME = canonicalize_name("demo")
 TARGET = target_for("3.11", "linux")
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("scan_bench", ROOT / "bench" / "scan_bench.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def dist(filename: str, **extra: object) -> DistFile:
@@ -63,13 +50,13 @@ def test_top_names_are_the_first_distinct_canonical_projects(tmp_path: Path) -> 
         'download_count,project\n9,"boto3"\n8,"Zope.Interface"\n7,"zope-interface"\n'
         '6,"PyYAML"\n5,"tiny"\n'
     )
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     assert bench.top_names(csv, 3) == ["boto3", "zope-interface", "pyyaml"]
     assert bench.top_names(csv, 10) == ["boto3", "zope-interface", "pyyaml", "tiny"]
 
 
 def test_choose_wheel_takes_the_newest_release_and_the_targets_best_wheel() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     listing = page(
         dist("demo-3.0rc1-cp311-cp311-manylinux_2_17_x86_64.whl"),  # a prerelease
         dist("demo-2.1-py3-none-any.whl", yanked=""),  # yanked: 2.1 has nothing usable
@@ -87,7 +74,7 @@ def test_choose_wheel_takes_the_newest_release_and_the_targets_best_wheel() -> N
 
 
 def test_choose_wheel_skips_releases_that_refuse_the_targets_python() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     newer = SpecifierSet(">=3.12")
     listing = page(
         dist("demo-2.0-py3-none-any.whl", requires_python=newer),
@@ -98,7 +85,7 @@ def test_choose_wheel_skips_releases_that_refuse_the_targets_python() -> None:
 
 
 def test_choose_wheel_says_why_there_is_no_wheel() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     sdist_only = bench.choose_wheel(page(dist("demo-1.0.tar.gz")), TARGET)
     assert (sdist_only.file, sdist_only.version, sdist_only.why) == (
         None,
@@ -112,13 +99,13 @@ def test_choose_wheel_says_why_there_is_no_wheel() -> None:
 
 
 def test_choose_wheel_takes_a_prerelease_when_there_is_nothing_else() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     listing = page(dist("demo-0.5b0-py3-none-any.whl"), dist("demo-0.4b0-py3-none-any.whl"))
     assert bench.choose_wheel(listing, TARGET).version == Version("0.5b0")
 
 
 def test_report_counts_every_rule_and_lists_each_finding_with_its_reason() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     found = (
         Finding("startup-pth", NAME, "demo-1.0-py3-none-any.whl", "x.pth", 1, "runs", BLOCK),
         Finding("code-encoded-blob", NAME, "demo-1.0-py3-none-any.whl", "a.py", 9, "blob", WARN),
@@ -152,7 +139,7 @@ def test_one_real_project_is_fetched_verified_and_scanned(
 ) -> None:
     """The benchmark end to end on one small pure-Python project of the public index; a run
     whose page or download failed (a transient network error) is tried again."""
-    bench = load_bench()
+    bench = load_bench("scan_bench")
     csv = tmp_path / "top.csv"
     csv.write_text('download_count,project\n1,"six"\n')
     out = tmp_path / "result.json"

@@ -3,28 +3,13 @@ installs a whole lock and is run by hand."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from types import ModuleType
 
-from tests.support.paths import ROOT
-
-
-def load_bench() -> ModuleType:
-    sys.path.insert(0, str(ROOT / "bench"))  # it imports benchenv as a script would
-    try:
-        spec = importlib.util.spec_from_file_location("scan_cost", ROOT / "bench" / "scan_cost.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["scan_cost"] = module  # dataclasses looks its module up
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+from tests.support.benchscript import load_bench
 
 
 def test_the_table_gives_what_the_scan_adds_to_the_install() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_cost")
     costs = {
         "scan, cold": bench.Cost(10.0, 8.0, 1.0),
         "scan, cached": bench.Cost(2.0, 1.5, 0.2),
@@ -37,7 +22,7 @@ def test_the_table_gives_what_the_scan_adds_to_the_install() -> None:
 
 
 def test_a_command_is_timed_with_its_children() -> None:
-    bench = load_bench()
+    bench = load_bench("scan_cost")
     child = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'sum(range(10**7))'])"
     cost = bench.timed([sys.executable, "-c", child], {})
     assert cost.wall > 0 and cost.user > 0.05  # the grandchild's CPU is counted
