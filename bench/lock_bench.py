@@ -2,7 +2,8 @@
 
 Each tool locks each set for the same target Python, with hashes, cold (empty caches) and warm
 (caches from the previous run), alternating tools so that network noise hits all of them alike.
-Prints whole-process medians, peak memory and ratios to uv.
+Prints whole-process medians, peak memory and ratios to uv, then, per set, every package pinned
+at another version than uv pinned it (``--pins``: the issue asks that each difference be explained).
 
     python bench/lock_bench.py [--sets small treeherder] [--runs 3] [--tools safeinstall uv]
     python bench/lock_bench.py --sets airflow --python-version 3.11,3.12,3.13 \
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -62,6 +64,33 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
         print(f"  ! {' '.join(argv[:3])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
     cpu = usage.ru_utime + usage.ru_stime
     return Run(elapsed, cpu, usage.ru_maxrss / 1024, proc.returncode == 0)
+
+
+# a pinned line of a requirements.txt: name, extras, version (markers and hashes after it)
+_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([^\s;\\]+)")
+
+
+def pins(text: str) -> dict[str, set[str]]:
+    """Every package a requirements.txt lock pins, by canonical name, with its versions (a
+    universal lock may pin one at two versions, under disjoint markers)."""
+    out: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        found = _PIN.match(line)
+        if found:
+            name = re.sub(r"[-_.]+", "-", found[1]).lower()
+            out.setdefault(name, set()).add(found[2])
+    return out
+
+
+def pin_differences(ours: str, theirs: str) -> list[str]:
+    """One line per package the two locks pin differently, or that only one of them pins."""
+    a, b = pins(ours), pins(theirs)
+    out = []
+    for name in sorted(a.keys() | b.keys()):
+        left, right = sorted(a.get(name, {"-"})), sorted(b.get(name, {"-"}))
+        if left != right:
+            out.append(f"{name}: {', '.join(left)} (safeinstall) vs {', '.join(right)} (uv)")
+    return out
 
 
 Command = Callable[[Path, Path, Path], list[str]]  # (input, output, bench venv) -> argv
@@ -133,9 +162,13 @@ def main() -> int:
     parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/bench-venv"))
     parser.add_argument("--python-version", default=TARGET, help="X.Y[,X.Y...]")
     parser.add_argument("--platform", default="", help="safeinstall's --platform list")
+    parser.add_argument(
+        "--pins", action="store_true", help="list the pins that differ from uv's, per set"
+    )
     args = parser.parse_args()
     commands = tools(args.bench_venv, args.python_version, args.platform)
     results: dict[tuple[str, str, str], list[Run]] = {}
+    pin_report: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for set_name in args.sets:
@@ -152,6 +185,11 @@ def main() -> int:
                     for phase in ("cold", "warm"):
                         run = measure(commands[tool](src, out, args.bench_venv), env, work)
                         results.setdefault((set_name, tool, phase), []).append(run)
+            locks = {t: work / f"{set_name}-{t}.txt" for t in ("safeinstall", "uv")}
+            if args.pins and all(p.exists() for p in locks.values()):
+                ours, theirs = (p.read_text() for p in locks.values())
+                differ = pin_differences(ours, theirs) or ["the same pins"]
+                pin_report.append(f"{set_name}: " + "; ".join(differ))
     where = f"Python {args.python_version}" + (f" on {args.platform}" if args.platform else "")
     print(f"| set | tool | phase | median s | CPU s | peak MiB | vs uv | ok |  ({where})")
     print("|---|---|---|---|---|---|---|---|")
@@ -166,6 +204,8 @@ def main() -> int:
             f"| {set_name} | {tool} | {phase} | {median:.2f} | {cpu:.2f} | {peak:.0f} | {ratio} | "
             f"{ok}/{len(runs)} |"
         )
+    for line in pin_report:
+        print(line)
     return 0
 
 
