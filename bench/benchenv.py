@@ -27,11 +27,11 @@ def clean_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def bench_policy(name: str, work: Path) -> Path:
-    """The set's policy (bench/policies/SET.toml, else the default), and: go on without the
+def bench_policy(name: str, work: Path, policies: Path = POLICIES) -> Path:
+    """The set's policy (``policies``/SET.toml, else the default), and: go on without the
     known-malware check when its service cannot be reached (a warning), as on a machine whose
     only way out is the package index. Where it can be reached, the check runs and is timed."""
-    own = POLICIES / f"{name}.toml"
+    own = policies / f"{name}.toml"
     text = own.read_text() if own.exists() else ""
     if not any(line.startswith("malware") for line in text.splitlines()):
         text += '\nmalware = { unreachable = "warn" }\n'

@@ -4,9 +4,10 @@
     python bench/lock_identical.py --against /tmp/locks-before   # after: every lock the same?
 
 Each set is locked warm (``--cache``, shared by both runs) with the policy named
-``--policies/SET.toml`` (bench/policies when absent there). The header line naming the command
-(its output path) is left out of the comparison. Prints one line per set with its wall and CPU
-seconds; exits 1 when a lock differs.
+``--policies/SET.toml`` (bench/policies when absent there), going on without the known-malware
+check where its service cannot be reached, as lock_bench does (``benchenv.bench_policy``). The
+header line naming the command (its output path) is left out of the comparison. Prints one line
+per set with its wall and CPU seconds; exits 1 when a lock differs or a set fails to lock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchenv import bench_policy
 
 HERE = Path(__file__).resolve().parent
 SETS = (HERE / "sets", HERE.parent.parent / "shared" / "bench" / "sets")
@@ -32,18 +35,20 @@ CASES = (
 )
 
 
-def lock(out: Path, src: str, pythons: str, platforms: str, args: argparse.Namespace) -> str:
+def lock(out: Path, src: str, pythons: str, platforms: str, args: argparse.Namespace) -> str | None:
+    """How long locking ``src`` took, or None (after saying why) when it failed."""
     source = next(d / f"{src}.in" for d in SETS if (d / f"{src}.in").exists())
-    policy = args.policies / f"{src}.toml"
-    if not policy.exists():
-        policy = HERE / "policies" / f"{src}.toml"
+    work = out.parent / "policies" / out.stem
+    work.mkdir(parents=True, exist_ok=True)
+    own = args.policies if (args.policies / f"{src}.toml").exists() else HERE / "policies"
+    policy = bench_policy(src, work, own)
     env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
     env.update(PIP_CONFIG_FILE=os.devnull, SAFEINSTALL_CACHE_DIR=str(args.cache))
     if source.is_relative_to(HERE.parent):  # as written in the lock: run from the repository
         source = source.relative_to(HERE.parent)
     argv = [sys.executable, "-m", "safeinstall", "lock", str(source), "-o", str(out), "-U", "-q"]
     argv += ["--python-version", pythons, *(["--platform", platforms] if platforms else [])]
-    argv += ["--policy", str(policy)] if policy.exists() else []
+    argv += ["--policy", str(policy)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
@@ -52,7 +57,9 @@ def lock(out: Path, src: str, pythons: str, platforms: str, args: argparse.Names
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if proc.returncode != 0:
-        return f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}"
+        why = proc.stderr.strip()[-2000:]
+        print(f"{out.stem}: exit {proc.returncode}:\n{why}", file=sys.stderr)
+        return None
     return f"wall {time.perf_counter() - start:5.2f} s, CPU {cpu:5.2f} s"
 
 
@@ -78,7 +85,9 @@ def main() -> int:
         out = out_dir / f"{name}.txt"
         timing = lock(out, src, pythons, platforms, args)
         verdict = "saved"
-        if args.against is not None:
+        if timing is None:
+            timing, verdict, differ = "failed", "not made", True
+        elif args.against is not None:
             saved = args.against / f"{name}.txt"
             same = out.exists() and saved.exists() and body(out) == body(saved)
             differ |= not same
