@@ -170,6 +170,32 @@ def test_the_collector_is_off_only_while_a_hook_command_runs(
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.parametrize(
+    ("argv", "long"),
+    [
+        (["lock"], True),
+        (["install", "-r", "requirements.txt"], True),
+        (["tree", "requirements.txt"], True),
+        (["check", "requirements.txt"], False),
+        (["lock", "--check"], False),
+    ],
+)
+def test_a_long_run_collects_cycles_rarely_and_restores_the_thresholds(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], long: bool
+) -> None:
+    seen: list[tuple[int, ...]] = []
+
+    def run(args: object, ui: object) -> int:
+        seen.append(gc.get_threshold())
+        raise KeyboardInterrupt  # a failed run restores them as well
+
+    before = gc.get_threshold()
+    monkeypatch.setattr(cli_module._command(argv[0]), "run", run)
+    assert cli_module.main(argv) == 130
+    assert (seen == [cli_module.LONG_RUN_THRESHOLDS]) is long
+    assert gc.get_threshold() == before
+
+
 def test_a_failing_hook_command_turns_the_collector_back_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
