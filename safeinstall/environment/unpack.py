@@ -58,7 +58,7 @@ def unpack_wheel(path: Path, dest: Path) -> None:
 def site_path(name: str) -> str | None:
     """Where an installer puts a wheel member, relative to site-packages; None: outside it
     (``.data`` scripts, headers and data)."""
-    parts = PurePosixPath(name).parts
+    parts = path_parts(name)
     if parts and parts[0].endswith(".data"):
         if len(parts) > 2 and parts[1] in ("purelib", "platlib"):
             return "/".join(parts[2:])
@@ -119,8 +119,17 @@ def plain_name(name: str) -> bool:
     """A relative POSIX path without ``..``, backslashes, drive letters or NUL characters."""
     if not name or "\\" in name or "\0" in name or name.startswith("/"):
         return False
-    parts = PurePosixPath(name).parts
+    parts = path_parts(name)
     return bool(parts) and ":" not in parts[0] and ".." not in parts
+
+
+def path_parts(name: str) -> tuple[str, ...]:
+    """``PurePosixPath(name).parts``; a name with no empty or ``.`` part that is not absolute
+    (most are) is split without building a path (a lock reads tens of thousands of names, each
+    judged by ``plain_name`` and ``site_path``)."""
+    if "//" in name or "/." in name or name[:1] in ("", ".", "/") or name.endswith("/"):
+        return PurePosixPath(name).parts
+    return tuple(name.split("/"))
 
 
 def _check_caps(filename: str, members: int, size: int) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from safeinstall.environment.unpack import MAX_MEMBERS, MAX_UNPACKED_BYTES, plain_name
+from safeinstall.environment.unpack import MAX_MEMBERS, MAX_UNPACKED_BYTES, path_parts, plain_name
 
 
 class Unreadable(Exception):
@@ -123,14 +123,6 @@ def _tar(path: Path) -> Iterator[Member]:
 def _normal(name: str) -> str:
     """The path as an installer writes it: ``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``."""
     return "/".join(path_parts(name))
-
-
-def path_parts(name: str) -> tuple[str, ...]:
-    """``PurePosixPath(name).parts``; a name with no empty or ``.`` part that is not absolute
-    (most are) is split without building a path (a lock reads tens of thousands of names)."""
-    if "//" in name or "/." in name or name[:1] in ("", ".", "/") or name.endswith("/"):
-        return PurePosixPath(name).parts
-    return tuple(name.split("/"))
 
 
 def _inside(name: str) -> str | None:

@@ -27,8 +27,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from safeinstall.environment.unpack import site_path
-from safeinstall.inspect.archive import Member, path_parts
+from safeinstall.environment.unpack import path_parts, site_path
+from safeinstall.inspect.archive import Member
 from safeinstall.inspect.rules import Finding
 from safeinstall.install.startup import (
     MAX_PTH_BYTES,
