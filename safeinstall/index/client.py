@@ -256,4 +256,5 @@ class _PageCache:
             "sha256": hashlib.sha256(entry.body).hexdigest(),
         }
         header = json.dumps(fields, separators=(",", ":")).encode()
-        atomic.write_new(self._path(entry.url), header + b"\n" + entry.body)
+        # no fsync: a torn entry fails its checksum and is fetched again
+        atomic.write_new(self._path(entry.url), header + b"\n" + entry.body, sync=False)

@@ -72,6 +72,7 @@ class MetadataReader:
         self._used: dict[str, tuple[Metadata, bytes]] = {}
         self._held: dict[str, RemoteBytes] = {}  # zips whose metadata was read, for ``listing``
         self._held_bytes = 0
+        self._checked: set[str] = set()  # entry directories (by digest prefix) checked private
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -179,7 +180,14 @@ class MetadataReader:
     # -- cache ---------------------------------------------------------------------------------
 
     def _path(self, file: DistFile, suffix: str = "") -> Path | None:
-        return entry_path(self._dir, file.sha256, suffix, create=True)
+        """The entry's path, its directories checked private (``private_dir``) once a run: a
+        lock reads and writes thousands of entries in 256 directories."""
+        shard = (file.sha256 or "")[:2]
+        ready = shard in self._checked
+        path = entry_path(self._dir, file.sha256, suffix, create=not ready)
+        if path is not None and not ready:
+            self._checked.add(shard)
+        return path
 
     def _load(self, file: DistFile, suffix: str = "") -> bytes | None:
         path = self._path(file, suffix)
@@ -188,7 +196,9 @@ class MetadataReader:
     def _store(self, file: DistFile, raw: bytes, suffix: str = "") -> None:
         path = self._path(file, suffix)
         if path is not None:
-            atomic.write_new(path, hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw)
+            # no fsync: an entry torn by a crash fails its checksum line and reads as absent
+            checked = hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw
+            atomic.write_new(path, checked, sync=False)
 
     # -- fetching ------------------------------------------------------------------------------
 

@@ -171,10 +171,15 @@ def cached_client(http: FakeHttp, cache: Path, clock: Clock) -> IndexClient:
     return IndexClient((FIRST,), http, cache_dir=cache, clock=clock)
 
 
-def test_cache_fresh_entry_is_reused_without_a_request(tmp_path: Path) -> None:
+def test_cache_fresh_entry_is_reused_without_a_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     http, clock = FakeHttp(), Clock()
     serve(http, FIRST, "demo", "1.0", cache_control="max-age=600")
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
     first = cached_client(http, tmp_path, clock).project("demo")
+    assert synced == []  # a cache entry checked when read is not worth a disk flush
     clock.now += 599
     again = cached_client(http, tmp_path, clock).project("demo")
     assert again == first
@@ -225,14 +230,15 @@ def test_no_store_and_uncacheable_pages_are_not_written(tmp_path: Path) -> None:
     assert list((tmp_path / "pages").iterdir()) == []
 
 
-@pytest.mark.parametrize("damage", [b"garbage", b"flip"])
+@pytest.mark.parametrize("damage", [b"garbage", b"flip", b"torn"])
 def test_corrupt_cache_entry_is_discarded_and_refetched(tmp_path: Path, damage: bytes) -> None:
     http, clock = FakeHttp(), Clock()
     serve(http, FIRST, "demo", "1.0", cache_control="max-age=600")
     cached_client(http, tmp_path, clock).project("demo")
     (entry,) = (tmp_path / "pages").iterdir()
     data = entry.read_bytes()
-    entry.write_bytes(data[:-3] + b"2.0" if damage == b"flip" else damage)
+    torn = data[: len(data) // 2]  # what a crash can leave: entries are written without fsync
+    entry.write_bytes({b"flip": data[:-3] + b"2.0", b"torn": torn}.get(damage, damage))
     again = cached_client(http, tmp_path, clock).project("demo")
     assert [str(f.version) for f in again.files] == ["1.0"]
     assert len(http.requests) == 2

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from safeinstall.errors import IndexServerError, InputError, IntegrityError
+from safeinstall.index import coremeta
 from safeinstall.index import metadata as metadata_module
 from safeinstall.index.coremeta import NeedsBuild
 from safeinstall.index.metadata import MetadataReader
@@ -275,6 +276,45 @@ def test_world_writable_metadata_cache_is_refused(tmp_path: Path) -> None:
     serve(http, body)
     with pytest.raises(InputError, match="writable"):
         MetadataReader(http, cache_dir=tmp_path).read(dist(body))
+
+
+def test_a_torn_cache_entry_reads_as_absent(tmp_path: Path) -> None:
+    """Entries are written without fsync: what a crash can leave (a cut file) must be refetched."""
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    file = dist(body)
+    MetadataReader(http, cache_dir=tmp_path).read(file)
+    assert file.sha256 is not None
+    entry = tmp_path / "metadata" / file.sha256[:2] / file.sha256
+    good = entry.read_bytes()
+    entry.write_bytes(good[: len(good) // 2])
+    assert MetadataReader(http, cache_dir=tmp_path).read(file).name == "demo"
+    assert len(http.requests) == 2
+    assert entry.read_bytes() == good
+
+
+def test_cache_entries_are_not_synced_and_their_directories_are_checked_once_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    checked: list[Path] = []
+    real = coremeta.private_dir
+    monkeypatch.setattr(os, "fsync", synced.append)
+    monkeypatch.setattr(coremeta, "private_dir", lambda p: checked.append(p) or real(p))
+    http = FakeHttp()
+    reader = MetadataReader(http, cache_dir=tmp_path)
+    files = []
+    for n in range(1, 4):  # three builds of one release: three files, three entries
+        body = wheel_bytes(before=[(f"demo/m{n}.py", b"")])
+        filename = f"demo-1.0-{n}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+    for file in files:
+        reader.read(file)
+    shards = {f.sha256[:2] for f in files if f.sha256}
+    assert synced == []
+    assert len(checked) == 3 * len(shards)  # metadata/.., metadata, metadata/XX: once a shard
 
 
 SDIST = "demo-1.0.tar.gz"
