@@ -8,10 +8,9 @@ default policy trusts (pip's configuration) for each package's page and keeps th
 content types as served. ``parse`` parses them as ``lock --python-version 3.13`` does (the same
 file filter), reads the pinned release of each page (what the resolver asks for at least) and
 prints the process CPU time per run. With ``--cache``, pages go through the parsed-page cache in
-that directory: a run that finds it empty only marks each page met (first sight, parsed as
-without the cache), the next one writes the entries (second sight), later runs read them
-(warm). Runs after the first in one process find the shared version and tag caches filled:
-compare first runs, one process each (``--runs 1``).
+that directory: a run that finds it empty writes the entries, later runs read them (warm). Runs
+after the first in one process find the shared version and tag caches filled: compare first
+runs, one process each (``--runs 1``).
 """
 
 from __future__ import annotations

@@ -17,8 +17,6 @@ from typing import Any
 from safeinstall.errors import InputError, Location
 from safeinstall.files import atomic
 
-_MARKS_MAX = 1 << 20  # bytes of marks (16,000 keys) before they are started anew
-
 
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and missing parents) with mode 0700, or check the existing one."""
@@ -57,17 +55,11 @@ class DerivedCache:
     crash is caught on reading like any other) and read back only when both match: a torn,
     corrupt or misplaced entry reads as absent, and is removed. The caller must still treat a
     value as untrusted input (it is only as safe as the directory).
-
-    A mark (``mark``, ``marked``) records only that a key was met, for a value not worth its
-    cost until its key is met again. It decides work, never trust. Marks are lines of one file
-    beside the directory (``<directory>.marks``), appended to: a file made per mark costs more
-    than most values save on their first use.
     """
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
         self._ready = False
-        self._marks: set[bytes] | None = None
 
     def _path(self, key: str) -> Path:
         if not self._ready:
@@ -93,42 +85,12 @@ class DerivedCache:
     def forget(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def marked(self, key: str) -> bool:
-        """Whether ``key`` was marked (the marks are read once, when first asked for)."""
-        if self._marks is None:
-            self._path(key)  # the directories checked
-            raw = read_entry(self._marks_path()) or b""
-            self._marks = set(raw.split(b"\n")) if len(raw) < _MARKS_MAX else set()
-        return _mark(key) in self._marks
-
-    def mark(self, key: str) -> None:
-        """Best effort, as ``store``; the marks are started anew past ``_MARKS_MAX`` bytes."""
-        if self.marked(key) or self._marks is None:
-            return
-        self._marks.add(_mark(key))
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-        with contextlib.suppress(OSError):
-            fd = os.open(self._marks_path(), flags, 0o600)
-            try:
-                if os.fstat(fd).st_size >= _MARKS_MAX:
-                    os.ftruncate(fd, 0)
-                os.write(fd, _mark(key) + b"\n")  # one short write: whole, or a line no key has
-            finally:
-                os.close(fd)
-
-    def _marks_path(self) -> Path:
-        return self._dir.with_name(f"{self._dir.name}.marks")
-
     def store(self, key: str, value: Any) -> None:
         """Best effort: a cache that cannot be written is only slower."""
         data = json.dumps(value, separators=(",", ":")).encode()
         header = json.dumps({"key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode()
         with contextlib.suppress(OSError):
             atomic.write_new(self._path(key), header + b"\n" + data, sync=False)
-
-
-def _mark(key: str) -> bytes:
-    return hashlib.sha256(f"mark\0{key}".encode()).hexdigest().encode()
 
 
 def _unsafe(path: Path, why: str) -> InputError:

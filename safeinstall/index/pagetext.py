@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -85,22 +84,13 @@ def read_json(text: str) -> JsonText | None:
 
 
 def memo_key(
-    body: bytes,
-    page_url: str,
-    project: str,
-    index: IndexSpec,
-    fits: FileFilter | None,
-    *,
-    quick: bool = False,
+    body: bytes, page_url: str, project: str, index: IndexSpec, fits: FileFilter | None
 ) -> str:
     """The parsed-page cache's key: names all that what it keeps depends on (the page's bytes,
-    where it was, which files are kept); hashed, as URLs may hold passwords. ``quick``: the
-    key of a mark (that the page was met), with a crc32 of the bytes for their sha256, at a
-    third of the cost: a mark decides work, never trust."""
+    where it was, which files are kept); hashed, as URLs may hold passwords."""
     kept = fits.key(project) if fits is not None else "all"
     version = f"{__version__}/{PARSER_VERSION}"  # a release may keep other files
-    digest = f"{zlib.crc32(body):08x}/{len(body)}" if quick else hashlib.sha256(body).hexdigest()
-    what = (version, digest, page_url, project, repr(index))
+    what = (version, hashlib.sha256(body).hexdigest(), page_url, project, repr(index))
     return hashlib.sha256("\0".join((*what, kept)).encode()).hexdigest()
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from safeinstall.files import cachedir
 from safeinstall.files.cachedir import DerivedCache
 
 
@@ -56,31 +55,3 @@ def test_the_cache_directory_is_private(tmp_path: Path) -> None:
     DerivedCache(tmp_path / "derived").store("a", [1])
     assert (tmp_path / "derived").stat().st_mode & 0o777 == 0o700
     assert not any(p.name == "a" for p in (tmp_path / "derived").iterdir())  # names are hashed
-
-
-def test_a_mark_is_a_line_of_one_file_and_no_value(tmp_path: Path) -> None:
-    """A mark costs an append to one file, not a file made (that costs more than most parses)."""
-    cache = DerivedCache(tmp_path / "derived")
-    assert not cache.marked("a")
-    cache.mark("a")
-    cache.mark("b")
-    assert cache.marked("a")
-    assert cache.load("a") is None
-    assert list((tmp_path / "derived").iterdir()) == []
-    assert len((tmp_path / "derived.marks").read_bytes().splitlines()) == 2
-    again = DerivedCache(tmp_path / "derived")  # another run
-    assert again.marked("a") and again.marked("b") and not again.marked("c")
-    again.store("c", True)  # a value is no mark, even one that looks like it
-    assert not again.marked("c")
-
-
-def test_marks_are_started_anew_past_their_cap(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cachedir, "_MARKS_MAX", 200)
-    cache = DerivedCache(tmp_path / "derived")
-    for key in "abcde":  # 65 bytes a mark: the fifth finds 260
-        cache.mark(key)
-    assert len((tmp_path / "derived.marks").read_bytes()) == 65
-    again = DerivedCache(tmp_path / "derived")
-    assert again.marked("e") and not again.marked("a")  # only work lost, none trusted

@@ -1,8 +1,8 @@
 """The parsed-page cache: a page byte for byte as parsed before is read from the cache, and no
 entry of the cache, corrupt or forged, changes what a page lists (its files and their hashes).
 
-A page met the first time is parsed as without a cache and only marked; met again, its entry is
-written; from then on it is read from the cache (``cached`` does the first two)."""
+A page is read with the places of its values and its entry written the first time it is met;
+from then on it is read from the cache."""
 
 from __future__ import annotations
 
@@ -61,8 +61,7 @@ def parse(data: bytes, cache: Path | None, fits: FileFilter | None = FITS) -> Pr
 
 
 def cached(data: bytes, cache: Path, fits: FileFilter | None = FITS) -> ProjectPage:
-    """Parse a page twice through the cache: its entry is written on the second time."""
-    parse(data, cache, fits)
+    """Parse a page through the cache (its entry is written the first time)."""
     return parse(data, cache, fits)
 
 
@@ -98,55 +97,30 @@ def test_a_byte_identical_page_is_read_from_the_cache(
     ]
 
 
-def test_a_page_met_once_is_only_marked_and_cached_when_met_again(
+def test_a_page_is_cached_the_first_time_it_is_met(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Met once, a page costs what it costs without a cache (no places read, no entry
-    written), as it may never be met again; met again, its entry is written; then it is read
-    from the cache."""
+    """The first parse reads the page whole with its places and writes the entry (the next
+    lock, often minutes later, meets the same bytes); the second reads the page without its
+    files list, and the kept file objects from their places."""
     memo = DerivedCache(tmp_path / "parsed")
     key = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
     reads = whole_reads(monkeypatch)
     first = parse(HONEST, tmp_path)
-    assert reads == []
-    assert entries(tmp_path) == []
-    assert memo.marked(pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS, quick=True))
-    second = parse(HONEST, tmp_path)
     assert reads == [len(HONEST)]
     assert isinstance(memo.load(key), dict)
     assert len(entries(tmp_path)) == 1
-    third = parse(HONEST, tmp_path)
+    second = parse(HONEST, tmp_path)
     assert len(reads) == 2 and reads[1] < len(HONEST)  # the page without its files list
-    assert first == second == third == parse(HONEST, None)
+    assert first == second == parse(HONEST, None)
 
 
-def _marks_holding_an_evil_entry(tmp_path: Path, key: str, marks: Path) -> None:
-    _forge_copy_of(tmp_path, marks)
-
-
-def _marks_as_entry(tmp_path: Path, key: str, marks: Path) -> None:
-    (tmp_path / "parsed" / url_key(key)).write_bytes(marks.read_bytes())
-
-
-def _mark_and_an_evil_entry(tmp_path: Path, key: str, marks: Path) -> None:
-    """A mark as the cache makes it, with an entry whose checksum fits but places do not."""
-    DerivedCache(tmp_path / "parsed").store(key, _evil_places({}))
-
-
-@pytest.mark.parametrize(
-    "forge",
-    [_marks_holding_an_evil_entry, _marks_as_entry, _mark_and_an_evil_entry],
-    ids=["marks-holding-an-entry", "marks-as-entry", "mark-and-evil-entry"],
-)
-def test_a_forged_mark_makes_nothing_trusted(
-    tmp_path: Path, forge: Callable[[Path, str, Path], None]
-) -> None:
-    """A mark decides only whether an entry is worth writing: the entry written is the page's
-    own, and whatever is read is checked against the page as any entry is."""
+def test_a_forged_entry_in_place_before_the_first_parse_changes_nothing(tmp_path: Path) -> None:
+    """An entry planted before the page was ever met is checked against the page as any is,
+    and replaced by the page's own."""
     honest = parse(HONEST, None)
     key = pagetext.memo_key(HONEST, PAGE, "demo", INDEX, FITS)
-    parse(HONEST, tmp_path)
-    forge(tmp_path, key, tmp_path / "parsed.marks")
+    DerivedCache(tmp_path / "parsed").store(key, _evil_places({}))
     assert [parse(HONEST, tmp_path) for _ in range(3)] == [honest] * 3
     cached(HONEST, tmp_path / "clean")
     (clean,) = entries(tmp_path / "clean")
