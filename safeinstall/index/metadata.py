@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.metadata import Metadata
+from packaging.version import Version
 
 from safeinstall.errors import IndexServerError, IntegrityError
 from safeinstall.files import atomic
@@ -51,6 +52,7 @@ from safeinstall.net.transport import Getter
 
 MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 MAX_HELD_BYTES = 64 * 1024 * 1024  # of the zips read for metadata, kept for ``listing``
+HELD_PER_PROJECT = 2  # versions of one project whose zips are kept for ``listing``
 MAX_RANGE_READS = 16  # of one file; then it is downloaded whole
 MAX_SDIST_UNPACKED_BYTES = 1024 * 1024 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)\Z")
@@ -72,6 +74,8 @@ class MetadataReader:
         self._used: dict[str, tuple[Metadata, bytes]] = {}
         self._held: dict[str, RemoteBytes] = {}  # zips whose metadata was read, for ``listing``
         self._held_bytes = 0
+        # per project, the versions whose zips are held, oldest read first, with their keys
+        self._held_versions: dict[str, dict[Version, list[str]]] = {}
         self._checked: set[str] = set()  # entry directories (by digest prefix) checked private
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -237,10 +241,26 @@ class MetadataReader:
             zf = _in_memory(self._download(file))
             raw = wheel_metadata(file, zf)
         with self._guard:  # the member list, for the scan at lock time (``listing``)
-            if self._held_bytes + zf.held <= MAX_HELD_BYTES:
-                self._held[file.sha256 or file.url] = zf.rebound(None)
-                self._held_bytes += zf.held
+            self._hold(file, zf)
         return raw
+
+    def _hold(self, file: DistFile, zf: RemoteBytes) -> None:
+        """Keep ``zf`` for ``listing``: of each project only the files of the last
+        ``HELD_PER_PROJECT`` versions read (a resolver stepping back through 900 releases
+        locks one of them), at most ``MAX_HELD_BYTES`` in all; what is dropped costs one
+        ranged read if it is listed after all."""
+        key = file.sha256 or file.url
+        versions = self._held_versions.setdefault(file.project, {})
+        keys = versions.setdefault(file.version, [])
+        if self._held_bytes + zf.held > MAX_HELD_BYTES:
+            return
+        keys.append(key)
+        self._held[key] = zf.rebound(None)
+        self._held_bytes += zf.held
+        while len(versions) > HELD_PER_PROJECT:
+            for old in versions.pop(next(iter(versions))):
+                if (dropped := self._held.pop(old, None)) is not None:
+                    self._held_bytes -= dropped.held
 
     def _zip(self, file: DistFile, *, fallback: bool) -> RemoteBytes:
         """The wheel's tail, read with a range, the rest on demand (``_ranges``); the whole

@@ -317,6 +317,27 @@ def test_cache_entries_are_not_synced_and_their_directories_are_checked_once_a_r
     assert len(checked) == 3 * len(shards)  # metadata/.., metadata, metadata/XX: once a shard
 
 
+def test_only_the_last_versions_read_of_a_project_keep_their_zip_for_the_listing() -> None:
+    """A resolver stepping back through many releases locks one of them: the member lists of
+    the older ones are not held in memory (a backtracking lock held 63 MiB of them)."""
+    http = FakeHttp()
+    reader = MetadataReader(http, cache_dir=None)
+    files = []
+    for version in ("4.0", "3.0", "2.0", "1.0"):  # newest first, as a resolver steps back
+        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
+        filename = f"demo-{version}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+        reader.read(files[-1])
+    assert len(http.requests) == 4
+    assert len(reader.listing(files[-1]).members) == 3  # still held: no request
+    assert len(reader.listing(files[-2]).members) == 3
+    assert len(http.requests) == 4
+    assert len(reader.listing(files[0]).members) == 3  # dropped: read again with a range
+    assert len(http.requests) == 5
+    assert metadata_module.HELD_PER_PROJECT == 2
+
+
 SDIST = "demo-1.0.tar.gz"
 
 
