@@ -105,7 +105,7 @@ def _hit(rule: str, layout: Layout, path: str, why: str, *, raw: bool = False) -
     """A finding on ``layout``'s wheel; ``path`` is an installed path ("site/...") unless
     ``raw`` (then a member of the wheel)."""
     shown = path if raw else _installed(path)
-    return Finding(rule, layout.package, layout.artifact, shown, None, f"{shown}: {why}")
+    return Finding(rule, layout.package, layout.artifact, shown, None, why)
 
 
 def _installed(path: str) -> str:

@@ -40,6 +40,7 @@ MAX_SOURCE_TOTAL = 256 * 1024 * 1024  # source parsed per artifact; the rest is 
 POOL_MIN_BYTES = 16 * 1024 * 1024
 _MAX_PROCESSES = 8
 _SHOWN = 10
+_NAMED = 3  # files named on a line that says the same of several (``grouped``)
 _DONE = {  # what a refusal left as it was, by action
     "install": "nothing was installed; `safeinstall scan` lists every finding",
     "download": "nothing was written; `safeinstall scan` lists every finding",
@@ -87,17 +88,18 @@ def refuse_blocked(
         return ScanReport((), 0)
     live_status().phase(f"inspect: reading {len(files)} files for start-up code and clobbering")
     report = scan_files(files, policy, cache=cache)
-    return enforce(report, action, lambda text: live_status().say(text, 0))
+    return enforce(report, action, lambda text: live_status().say(f"warning: {text}", 0))
 
 
 def enforce(report: ScanReport, action: str, warn: Callable[[str], None]) -> ScanReport:
-    """``report`` after saying its warnings through ``warn``; PolicyError when the policy blocks
-    a finding (``action``: what is refused, "install", "download", "lock")."""
-    for finding in report.warnings:
-        warn(f"warning: {describe(finding)}")
-    blocked = report.blocked
+    """``report`` after saying its warnings through ``warn`` (which labels them), one line per
+    group (``grouped``); PolicyError when the policy blocks a finding (``action``: what is
+    refused, "install", "download", "lock")."""
+    for _, line in grouped(report.warnings):
+        warn(line)
+    blocked = grouped(report.blocked)
     if blocked:
-        listing = "; ".join(describe(f) for f in blocked[:_SHOWN])
+        listing = "; ".join(line for _, line in blocked[:_SHOWN])
         more = len(blocked) - _SHOWN
         tail = f" (and {more} more)" if more > 0 else ""
         raise PolicyError(
@@ -113,6 +115,28 @@ def enforce(report: ScanReport, action: str, warn: Callable[[str], None]) -> Sca
 def describe(finding: Finding) -> str:
     """One line: rule, package, where, what."""
     return f"[{finding.rule}] {finding.package}: {finding.where}: {finding.message}"
+
+
+def grouped(findings: Sequence[Finding]) -> list[tuple[Finding, str]]:
+    """One line per finding (``describe``), in order, except that the findings of one rule and
+    severity in one artifact saying the same of several files are one line, at the first:
+    how many files, the first ``_NAMED`` of them, and what is said (a provider wheel writing
+    200 files into its framework's package is one line, not 200)."""
+    groups: dict[tuple[str, str, str, str, str], list[Finding]] = {}
+    for f in findings:
+        key = (f.rule, f.severity, f.package, f.artifact, f.message)
+        groups.setdefault(key, []).append(f)
+    out = []
+    for same in groups.values():
+        first = same[0]
+        if len(same) == 1 or any(f.file is None or f.line is not None for f in same):
+            out += [(f, describe(f)) for f in same]
+            continue
+        named = ", ".join(str(f.file) for f in same[:_NAMED])
+        more = ", ..." if len(same) > _NAMED else ""
+        where = f"{first.artifact}: {len(same)} files ({named}{more})"
+        out.append((first, f"[{first.rule}] {first.package}: {where}: {first.message}"))
+    return out
 
 
 def judge(findings: list[Finding], policy: Policy) -> list[Finding]:

@@ -128,6 +128,26 @@ def test_the_inspect_key_moves_a_rule_to_warn_or_allows_it(proj: LockProject) ->
     assert "clobber-script" not in allowed.err
 
 
+def test_a_wheel_writing_many_files_into_another_s_package_is_one_warning(
+    proj: LockProject,
+) -> None:
+    """A provider writing five files into its framework's package: one line saying so (the
+    files counted, the first named), each label once; not one line per file."""
+    publish(proj, "victim", {"victim/__init__.py": b"", "victim/core.py": b""})
+    files = {f"victim/plugins/p{n}.py": b"" for n in range(5)}
+    publish(proj, "evil-pkg", {**files, "evil_pkg/__init__.py": b""})
+    (proj.root / "requirements.in").write_text("victim\nevil-pkg\n")
+    proj.write_policy('inspect = { warn = ["clobber-package"] }')
+    result = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade")
+    assert result.code == 0, result.err
+    lines = [line for line in result.err.splitlines() if "clobber-package" in line]
+    assert lines == [
+        "warning: [clobber-package] evil-pkg: evil_pkg-1.0-py3-none-any.whl: 5 files "
+        "(victim/plugins/p0.py, victim/plugins/p1.py, victim/plugins/p2.py, ...): it writes "
+        "into the package victim, which victim-1.0-py3-none-any.whl owns"
+    ]
+
+
 def test_honest_startup_files_lock(proj: LockProject) -> None:
     shim = b"def add_shim():\n    pass\n"
     files = {"distutils-precedence.pth": SETUPTOOLS_PTH, "_distutils_hack/__init__.py": shim}

@@ -17,8 +17,8 @@ import pytest
 
 from safeinstall.index.fetch import Artifact, parse_filename
 from safeinstall.inspect.code import MAX_SOURCE_BYTES
-from safeinstall.inspect.rules import BLOCK, RULES, WARN
-from safeinstall.inspect.scan import ScanReport, scan_files
+from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
+from safeinstall.inspect.scan import ScanReport, grouped, scan_files
 from safeinstall.policy.model import InspectPolicy, Policy, StartupFile
 from tests.inspect.hostile import (
     BLOCKING_CASES,
@@ -291,3 +291,23 @@ def test_the_projects_own_dev_dependencies_are_not_blocked() -> None:
     report = scan(wheels)
     assert report.blocked == ()
     assert {f.rule for f in report.warnings} <= {"code-secrets-sent", "code-startup-write"}
+
+
+def test_grouped_joins_only_what_says_the_same_of_several_files_of_one_artifact() -> None:
+    def hit(rule: str, file: str | None, message: str, line: int | None = None) -> Finding:
+        return Finding(rule, "p", "p-1.whl", file, line, message, "warn")
+
+    owned = "it writes into the package q, which q-1.whl owns"
+    findings = [
+        hit("clobber-package", "q/a.py", owned),
+        hit("code-exec-decoded", "p/m.py", "exec of decoded data", 3),
+        hit("clobber-package", "q/b.py", owned),
+        hit("code-exec-decoded", "p/n.py", "exec of decoded data", 9),
+        hit("clobber-path", "x.py", "q-1.whl writes it too"),
+    ]
+    assert [line for _, line in grouped(findings)] == [
+        f"[clobber-package] p: p-1.whl: 2 files (q/a.py, q/b.py): {owned}",
+        "[code-exec-decoded] p: p-1.whl:p/m.py:3: exec of decoded data",
+        "[code-exec-decoded] p: p-1.whl:p/n.py:9: exec of decoded data",
+        "[clobber-path] p: p-1.whl:x.py: q-1.whl writes it too",
+    ]

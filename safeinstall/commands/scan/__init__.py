@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     from safeinstall.environment.probe import probe
     from safeinstall.index.fetch import Store, fetch_all
-    from safeinstall.inspect.scan import describe, scan_files
+    from safeinstall.inspect.scan import grouped, scan_files
     from safeinstall.install.pipeline import applicable, read_lock
     from safeinstall.install.plan import open_network, select_files
     from safeinstall.install.wheelcheck import check_wheels
@@ -93,9 +93,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if ui.format == "sarif":
         ui.json(_sarif(report.findings, path, lock))
         return code
-    for finding in report.findings:
+    for finding, line in grouped(report.findings):
         label = ui.bad("blocked") if finding.severity == "block" else "warning"
-        ui.problem(f"{label}: {describe(finding)}")
+        ui.problem(f"{label}: {line}")
     blocked, warned = len(report.blocked), len(report.warnings)
     ui.summary(
         f"{'ok: ' if not blocked else ''}{len(files)} file{'s' * (len(files) != 1)} inspected: "
