@@ -64,10 +64,6 @@ def build_sets(
         sdist, needing = _to_build(pkg, targets, context)
         if sdist is None or sdist.sha256 is None:
             continue
-        context.notify(
-            f"reading what {sdist.filename} builds with, to pin it in the lock: this runs its "
-            "build code (the policy allows sdists for it)"
-        )
         artifact = Artifact(pkg.name, pkg.version, sdist.filename, sdist.sha256, url=sdist.url)
         path = fetch_all([artifact], Store(context.cache), context.http)[sdist.sha256]
         try:

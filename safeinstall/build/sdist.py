@@ -20,6 +20,9 @@ and a lock for another interpreter gets the metadata the running interpreter bui
 
 from __future__ import annotations
 
+import hashlib
+import platform
+import sys
 import tempfile
 import tomllib
 import zipfile
@@ -28,16 +31,19 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from safeinstall import __version__
 from safeinstall.build.env import BuildContext, BuildEnv, build_env, satisfied
 from safeinstall.build.hooks import run_hooks
 from safeinstall.environment.unpack import unpack_sdist
 from safeinstall.errors import PolicyError, TargetEnvironmentError
+from safeinstall.files.cachedir import DerivedCache
 
 BUILD_TIMEOUT = 600
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 MAX_PYPROJECT_BYTES = 1024 * 1024
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+_MAX_ASKED, _MAX_ASKED_LENGTH = 1000, 1000  # of a cached hook answer: requirements, characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,24 +91,55 @@ def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> tu
     """What ``sdist`` builds a wheel with, for the lock to pin: its ``[build-system]`` requires
     and what ``get_requires_for_build_wheel`` asks for on top. Only step 1 of the hooks runs, in
     the sandbox, by the running interpreter, from its environment of ``requires`` resolved under
-    the policy: nothing is built (the lock resolves the answer for its targets, ``lockset.py``)."""
+    the policy: nothing is built (the lock resolves the answer for its targets, ``lockset.py``).
+
+    The hook's answer is kept (``<cache>/build-requires``) under all it depends on: the sdist's
+    sha256, the build environment (the sha256 of its wheels), the interpreter, the sandbox and
+    safeinstall's version; a relock meets it again and runs no build code (~0.5 s an sdist).
+    An entry is read as untrusted, as the hook's own answer is: requirement strings that the
+    lock resolves under the policy like any other."""
     name = Path(filename).name
     with tempfile.TemporaryDirectory(prefix="safeinstall-build-") as tmp:
         source = unpack_sdist(sdist, name, Path(tmp) / "src")
         system = build_system(source, name)
         env = build_env(system.requires, context, what=name)
-        result = run_hooks(
-            source,
-            system.backend,
-            system.backend_path,
-            env.path,
-            Path(tmp),
-            proceed=lambda requires: False,
-            what=name,
-            sandbox=context.policy.build_sandbox,
-            warn=context.notify,
-        )
-        return tuple(dict.fromkeys((*system.requires, *result.requires)))
+        answers = DerivedCache(context.cache / "build-requires")
+        key = _answer_key(sdist, env, context.policy.build_sandbox)
+        asked = _asked(answers.load(key))
+        if asked is None:
+            context.notify(
+                f"reading what {name} builds with, to pin it in the lock: this runs its build "
+                "code (the policy allows sdists for it)"
+            )
+            asked = run_hooks(
+                source,
+                system.backend,
+                system.backend_path,
+                env.path,
+                Path(tmp),
+                proceed=lambda requires: False,
+                what=name,
+                sandbox=context.policy.build_sandbox,
+                warn=context.notify,
+            ).requires
+            answers.store(key, list(asked))
+        return tuple(dict.fromkeys((*system.requires, *asked)))
+
+
+def _answer_key(sdist: bytes, env: BuildEnv, sandbox: str) -> str:
+    """What ``get_requires_for_build_wheel``'s answer depends on (``env.path`` is named by the
+    sha256 of the environment's wheels: ``env.env_key``)."""
+    where = (sys.version, sys.platform, platform.machine(), sandbox, __version__)
+    return "\0".join((hashlib.sha256(sdist).hexdigest(), env.path.name, *where))
+
+
+def _asked(value: object) -> tuple[str, ...] | None:
+    """A cached answer as the hook runner checks one (a list of strings), else None."""
+    if not isinstance(value, list) or len(value) > _MAX_ASKED:
+        return None
+    if not all(isinstance(r, str) and len(r) <= _MAX_ASKED_LENGTH for r in value):
+        return None
+    return tuple(value)
 
 
 def build_wheel(

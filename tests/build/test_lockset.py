@@ -3,6 +3,8 @@ the policy (index bindings included) from what the sdist and its backend ask for
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -233,3 +235,44 @@ def test_install_by_name_relocks_keeping_the_build_set_pins(
     assert "helper" in {p.name for p in lock.packages}
     [build] = lock.builds
     assert [(p.name, str(p.version)) for p in build.packages] == [("askreq", "1.0")]
+
+
+def test_a_relock_reuses_the_backend_s_answer_and_runs_no_build_code(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer of ``get_requires_for_build_wheel`` is kept under the sdist's sha256, the
+    build environment and the interpreter: met again, no hook runs and the lock is the same."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper"))
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "p", "helper", "1.0"))
+    first = proj.lock("--upgrade")
+    assert first.code == 0, first.err
+    assert "reading what app-1.0.tar.gz builds with" in first.err
+    locked = (proj.root / "requirements.txt").read_text()
+    again = proj.lock("--upgrade")
+    assert again.code == 0, again.err
+    assert "builds with" not in again.err
+    assert (proj.root / "requirements.txt").read_text() == locked
+    [entry] = (tmp_path / "cache" / "build-requires").iterdir()
+    assert b'["helper"]' in entry.read_bytes()
+
+
+@pytest.mark.parametrize("forged", [b'{"helper": 1}', b'["helper", 7]', b"not json"])
+def test_a_kept_answer_that_is_not_a_list_of_strings_is_asked_again(
+    tmp_path: Path,
+    index_server: IndexServer,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    forged: bytes,
+) -> None:
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper"))
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "p", "helper", "1.0"))
+    assert proj.lock("--upgrade").code == 0
+    [entry] = (tmp_path / "cache" / "build-requires").iterdir()
+    header = entry.read_bytes().split(b"\n", 1)[0]
+    digest = hashlib.sha256(forged).hexdigest()
+    key = json.loads(header)["key"]
+    entry.write_bytes(json.dumps({"key": key, "sha256": digest}).encode() + b"\n" + forged)
+    again = proj.lock("--upgrade")
+    assert again.code == 0, again.err
+    assert "reading what app-1.0.tar.gz builds with" in again.err  # the hook ran again
+    assert b'["helper"]' in entry.read_bytes()
