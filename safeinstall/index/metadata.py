@@ -174,10 +174,8 @@ class MetadataReader:
             raise
 
     def _parse(self, file: DistFile, raw: bytes) -> Metadata:
-        """``parse_metadata`` once per distinct METADATA bytes in this run: the wheels of one
-        release for several platforms mostly carry the same bytes (half the reads of a
-        9-target lock). Keyed by the sha256 of the bytes, the only input of the parse (the
-        file names only the error); the caller checks the identity against each file."""
+        """``parse_metadata`` once a run per sha256 of the bytes (its only input): platform
+        wheels mostly share METADATA. Callers check it names each file's release."""
         digest = hashlib.sha256(raw).hexdigest()
         with self._guard:
             meta = self._parsed.get(digest)
