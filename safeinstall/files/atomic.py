@@ -120,7 +120,26 @@ def _fsync_dir(directory: Path) -> None:
             os.close(dfd)
 
 
+_STATUS = "/proc/self/status"
+_UMASK: list[int] = []  # the process's umask, read once (safeinstall never changes it)
+
+
 def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux 4.7+).
+
+    Setting it to 0 and back, the only portable way, leaves a moment in which a file another
+    thread creates gets no umask at all: cache entries are written from worker threads.
+    """
+    if not _UMASK:
+        _UMASK.append(_read_umask())
+    return _UMASK[0]
+
+
+def _read_umask() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError), open(_STATUS, "rb") as fh:
+        for line in fh:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
     current = os.umask(0)
     os.umask(current)
     return current

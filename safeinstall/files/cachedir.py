@@ -17,17 +17,38 @@ from typing import Any
 from safeinstall.errors import InputError, Location
 from safeinstall.files import atomic
 
+# absolute paths ``private_dir`` has checked in this process (see its docstring)
+_checked: set[str] = set()
+
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) with mode 0700, or check the existing one."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(path)
+    """Create ``path`` (and missing parents) with mode 0700, or check the existing one.
+
+    Checked once per absolute path per process: a lock reads and writes thousands of entries
+    in a few hundred directories, and each check cost an lstat (and a mkdir, before). What an
+    attacker who can swap a checked directory later gains is nothing new: swapping (renaming)
+    needs write access to its parent, which for every directory below the cache root is itself
+    a checked private directory (only this user or root can write there, who can do anything
+    anyway); the cache root's own parent is not checked, and a swap there was possible between
+    a check and the next use before too. Entries stay untrusted when read (checksums, the
+    key of every value, fail-closed parsing), which is the defence either way.
+    """
+    key = str(path) if path.is_absolute() else None
+    if key is not None and key in _checked:
+        return path
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise _unsafe(path, "is a symbolic link or not a directory")
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise _unsafe(path, "is writable by other users")
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise _unsafe(path, "belongs to another user")
+    if key is not None:
+        _checked.add(key)
     return path
 
 

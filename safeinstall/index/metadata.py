@@ -77,6 +77,7 @@ class MetadataReader:
         # per project, the versions whose zips are held, oldest read first, with their keys
         self._held_versions: dict[str, dict[Version, list[str]]] = {}
         self._checked: set[str] = set()  # entry directories (by digest prefix) checked private
+        self._parsed: dict[str, Metadata] = {}  # by sha256 of the METADATA bytes (``_parse``)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -91,7 +92,7 @@ class MetadataReader:
                 from_cache = raw is not None
                 if raw is None:
                     raw = self._fetch(file)
-                meta = parse_metadata(file, raw)
+                meta = self._parse(file, raw)
                 check_identity(file, meta)
                 if not from_cache:
                     self._check_stored(file, raw)
@@ -114,10 +115,9 @@ class MetadataReader:
                 raw = self._load(file, suffix=".built")
                 if raw is None:
                     raw = build(file, self._download(file))
-                    meta = parse_metadata(file, raw)
-                    check_identity(file, meta)
+                    check_identity(file, self._parse(file, raw))
                     self._store(file, raw, suffix=".built")
-                self._used[key] = (parse_metadata(file, raw), raw)
+                self._used[key] = (self._parse(file, raw), raw)
             meta = self._used[key][0]
         check_identity(file, meta)
         return meta
@@ -172,6 +172,18 @@ class MetadataReader:
             if (path := self._path(file)) is not None:
                 path.unlink(missing_ok=True)
             raise
+
+    def _parse(self, file: DistFile, raw: bytes) -> Metadata:
+        """``parse_metadata`` once a run per sha256 of the bytes (its only input): platform
+        wheels mostly share METADATA. Callers check it names each file's release."""
+        digest = hashlib.sha256(raw).hexdigest()
+        with self._guard:
+            meta = self._parsed.get(digest)
+        if meta is None:
+            meta = parse_metadata(file, raw)
+            with self._guard:
+                self._parsed[digest] = meta
+        return meta
 
     def _check_stored(self, file: DistFile, raw: bytes) -> None:
         """The whole wheel is at hand when the artifact store holds it (installed or downloaded

@@ -94,3 +94,25 @@ def test_directory_lock_serializes_and_leaves_no_file(tmp_path: Path) -> None:
     first.join()
     assert order == ["a+", "a-", "b+", "b-"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_file_follows_the_umask_read_without_changing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting the umask to 0 and back left other threads (cache writers) a moment without it."""
+    from safeinstall.files import atomic
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("the umask is only readable without changing it from /proc")
+    current = os.umask(0o027)
+    try:
+        monkeypatch.setattr(atomic, "_UMASK", [])
+        changed: list[int] = []
+        real = os.umask
+        monkeypatch.setattr(os, "umask", lambda m: changed.append(m) or real(m))
+        write_new(tmp_path / "a", b"a")
+        write_new(tmp_path / "b", b"b")
+        assert changed == []
+        assert (tmp_path / "a").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(current)

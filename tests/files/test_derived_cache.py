@@ -55,3 +55,43 @@ def test_the_cache_directory_is_private(tmp_path: Path) -> None:
     DerivedCache(tmp_path / "derived").store("a", [1])
     assert (tmp_path / "derived").stat().st_mode & 0o777 == 0o700
     assert not any(p.name == "a" for p in (tmp_path / "derived").iterdir())  # names are hashed
+
+
+def test_a_private_directory_is_checked_once_a_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock met the same few hundred directories thousands of times (mkdir + lstat each)."""
+    from safeinstall.files import cachedir
+
+    new = tmp_path / "new"
+    existing = tmp_path / "existing"
+    existing.mkdir(mode=0o700)
+    stats: list[object] = []
+    real = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda p: stats.append(p) or real(p))
+    made: list[object] = []
+    real_mkdir = Path.mkdir
+    monkeypatch.setattr(Path, "mkdir", lambda p, *a, **k: made.append(p) or real_mkdir(p, *a, **k))
+    for _ in range(3):
+        assert cachedir.private_dir(new) == new
+        assert cachedir.private_dir(existing) == existing
+    assert made == [new]  # an existing directory costs no mkdir
+    assert stats == [new, new, existing]  # missing, then made; then checked once each
+    assert new.stat().st_mode & 0o777 == 0o700
+
+
+def test_the_first_check_of_a_directory_still_refuses(tmp_path: Path) -> None:
+    from safeinstall.errors import InputError
+    from safeinstall.files.cachedir import private_dir
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    with pytest.raises(InputError, match="writable by other users"):
+        private_dir(shared)
+    with pytest.raises(InputError, match="writable by other users"):
+        private_dir(shared)  # a refusal is not remembered as checked
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    with pytest.raises(InputError, match="symbolic link"):
+        private_dir(link)

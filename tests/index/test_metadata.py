@@ -210,6 +210,40 @@ def test_identity_is_checked_on_every_read_even_for_the_same_bytes(tmp_path: Pat
         MetadataReader(http, cache_dir=tmp_path).read(relabelled)
 
 
+def test_the_same_metadata_bytes_are_parsed_once_and_checked_against_each_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Platform wheels of one release mostly carry identical METADATA: one parse a run, but
+    each file is still checked to be the release its name says."""
+    parsed: list[bytes] = []
+    real = metadata_module.parse_metadata
+    monkeypatch.setattr(
+        metadata_module, "parse_metadata", lambda f, raw: parsed.append(raw) or real(f, raw)
+    )
+    http = FakeHttp()
+    reader = MetadataReader(http, cache_dir=None)
+    files = []
+    for n in range(1, 4):  # three wheels (different bytes), the same METADATA
+        body = wheel_bytes(before=[(f"demo/m{n}.py", b"")])
+        filename = f"demo-1.0-{n}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+    assert [reader.read(f).name for f in files] == ["demo"] * 3
+    assert len(parsed) == 1
+    other = wheel_bytes(metadata_text("demo", "2.0"), dist_info="demo-2.0.dist-info")
+    serve(http, other, "demo-2.0-py3-none-any.whl")
+    assert str(reader.read(dist(other, "demo-2.0-py3-none-any.whl")).version) == "2.0"
+    assert len(parsed) == 2  # other bytes, parsed
+    meta = metadata_text()  # the bytes parsed first, served as a sidecar of another release
+    url = serve(http, b"other wheel", "demo-9.0-py3-none-any.whl")
+    http.add(url + ".metadata", meta)
+    sidecar = {"sha256": hashlib.sha256(meta).hexdigest()}
+    relabelled = dist(b"other wheel", "demo-9.0-py3-none-any.whl", metadata_hashes=sidecar)
+    with pytest.raises(IntegrityError, match="names"):
+        reader.read(relabelled)
+    assert len(parsed) == 2
+
+
 def test_dist_info_directory_must_be_single_and_match() -> None:
     http = FakeHttp()
     other = wheel_bytes(dist_info="other-1.0.dist-info")
