@@ -71,11 +71,18 @@ class Req:
 
     @staticmethod
     def from_requirement(req: Requirement, source: str | None = None) -> list[Req]:
-        """``pkg[a,b]>=1`` -> ``pkg>=1``, ``pkg[a]>=1``, ``pkg[b]>=1``."""
-        name = canonicalize_name(req.name)
-        text = str(req)
-        extras = sorted(canonicalize_name(e) for e in req.extras)
-        return [Req(name, extra, req.specifier, text, source) for extra in [None, *extras]]
+        """``pkg[a,b]>=1`` -> ``pkg>=1``, ``pkg[a]>=1``, ``pkg[b]>=1``; made once a run for a
+        requirement (of metadata read once), the same Reqs on every target and round."""
+        hit = _FROM_REQ.get((id(req), source))
+        if hit is None or hit[0] is not req:
+            name, text = canonicalize_name(req.name), str(req)
+            extras = [None, *sorted(canonicalize_name(e) for e in req.extras)]
+            made = tuple(Req(name, extra, req.specifier, text, source) for extra in extras)
+            hit = _FROM_REQ[(id(req), source)] = (req, made)  # keeps req alive: ids not reused
+        return list(hit[1])
+
+
+_FROM_REQ: dict[tuple[int, str | None], tuple[Requirement, tuple[Req, ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
