@@ -38,8 +38,6 @@ SHOWN_EXCLUSIONS = 5
 # whether a specifier (by its text) asks for prereleases: ``SpecifierSet.prereleases`` parses
 # its versions at each ask, and the resolver asks at each search
 _ASKS_PRE: dict[str, bool] = {}
-
-
 PRERELEASE = "a prerelease (the policy allows none for this project)"
 
 
@@ -170,7 +168,8 @@ class CandidateFilter:
         the resolver usually takes the first, so older releases are never parsed."""
         allow_pre = self.policy.allows_prerelease(name) or any(r.prereleases for r in reqs)
         pins = {Version(s.version) for r in reqs if r.pin for s in r.specifier}
-        versions = [v for v in self.admitted(name, reqs) if v not in exclude]
+        versions = list(self.admitted(name, reqs))  # a copy in C: mostly, nothing is excluded
+        versions = [v for v in versions if v not in exclude] if exclude else versions
         preferred_first(versions, self.preferred.get(name))  # otherwise newest first
         self._order[name] = (versions, {})
         # a search with no version to judge (conflicting specifiers) keeps the refusals of the
