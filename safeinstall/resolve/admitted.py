@@ -154,7 +154,9 @@ def within(req: _Spec, versions: tuple[Version, ...]) -> tuple[Version, ...]:
     its bounds, found by bisection. A ``<Y`` admits only versions below Y; a ``>=X``, ``>X``
     or ``==X`` only versions at or above X (what they compare, the public version, is at most
     the version). Whatever else a specifier says (prereleases, locals, ``!=``) ``contains``
-    judges; a bound that does not parse bounds nothing."""
+    judges; a bound that does not parse bounds nothing. No specifier admits them all."""
+    if not req.spec_text:  # a requirement on the name alone: the most common one
+        return versions
     start, end = 0, len(versions)
     for spec in req.specifier:
         if spec.operator not in ("<", ">=", ">", "==") or spec.version.endswith(".*"):

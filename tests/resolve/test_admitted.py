@@ -159,3 +159,9 @@ def test_within_asks_packaging_only_between_the_bounds(monkeypatch: pytest.Monke
     monkeypatch.setattr(admitted, "contains", counting)
     assert within(spec, releases) == tuple(Version(f"1.{i}") for i in range(994, 989, -1))
     assert len(asked) == 5
+
+
+def test_no_specifier_admits_every_release_without_asking(monkeypatch: pytest.MonkeyPatch) -> None:
+    releases = newest_first([Version(v) for v in TRICKY])
+    monkeypatch.setattr(admitted, "contains", lambda req, version: pytest.fail("asked"))
+    assert within(Spec(SpecifierSet()), releases) == releases
