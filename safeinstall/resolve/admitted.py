@@ -83,8 +83,10 @@ class Admitted:
             known = [(len(k[1]), t) for t in key[1] if (k := self._single(name, page, t))]
             start = min(known)[1] if known else key[1][0] if key[1] else ""
             single = self._single(name, page, start) or self._filter(name, page, start, specs)
-            rest = [r for t, r in specs.items() if t != start]
-            admitted = tuple(v for v in single[1] if all(contains(r, v) for r in rest))
+            admitted = single[1]
+            for text, req in specs.items():
+                if text != start:
+                    admitted = within(req, admitted)
             hit = self._hits[key] = (page, admitted)
         return hit[1]
 
@@ -142,9 +144,44 @@ class Admitted:
     ) -> _Hit:
         releases = page.releases()
         if text in specs:
-            releases = tuple(v for v in releases if contains(specs[text], v))
+            releases = within(specs[text], releases)
         hit = self._hits[(name, (text,))] = (page, releases)
         return hit
+
+
+def within(req: _Spec, versions: tuple[Version, ...]) -> tuple[Version, ...]:
+    """The ``versions`` (newest first) ``req`` admits: ``contains`` asked only of those between
+    its bounds, found by bisection. A ``<Y`` admits only versions below Y; a ``>=X``, ``>X``
+    or ``==X`` only versions at or above X (what they compare, the public version, is at most
+    the version). Whatever else a specifier says (prereleases, locals, ``!=``) ``contains``
+    judges; a bound that does not parse bounds nothing. No specifier admits them all."""
+    if not req.spec_text:  # a requirement on the name alone: the most common one
+        return versions
+    start, end = 0, len(versions)
+    for spec in req.specifier:
+        if spec.operator not in ("<", ">=", ">", "==") or spec.version.endswith(".*"):
+            continue
+        try:
+            bound = Version(spec.version)
+        except InvalidVersion:
+            continue
+        if spec.operator == "<":
+            start = max(start, _first_below(versions, bound))
+        else:
+            end = min(end, _first_below(versions, bound))
+    return tuple(v for v in versions[start:end] if contains(req, v))
+
+
+def _first_below(versions: tuple[Version, ...], bound: Version) -> int:
+    """The index of the first of ``versions`` (newest first) below ``bound``."""
+    low, high = 0, len(versions)
+    while low < high:
+        middle = (low + high) // 2
+        if versions[middle] < bound:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _trimmed(release: tuple[int, ...]) -> tuple[int, ...]:

@@ -38,8 +38,6 @@ SHOWN_EXCLUSIONS = 5
 # whether a specifier (by its text) asks for prereleases: ``SpecifierSet.prereleases`` parses
 # its versions at each ask, and the resolver asks at each search
 _ASKS_PRE: dict[str, bool] = {}
-
-
 PRERELEASE = "a prerelease (the policy allows none for this project)"
 
 
@@ -71,11 +69,18 @@ class Req:
 
     @staticmethod
     def from_requirement(req: Requirement, source: str | None = None) -> list[Req]:
-        """``pkg[a,b]>=1`` -> ``pkg>=1``, ``pkg[a]>=1``, ``pkg[b]>=1``."""
-        name = canonicalize_name(req.name)
-        text = str(req)
-        extras = sorted(canonicalize_name(e) for e in req.extras)
-        return [Req(name, extra, req.specifier, text, source) for extra in [None, *extras]]
+        """``pkg[a,b]>=1`` -> ``pkg>=1``, ``pkg[a]>=1``, ``pkg[b]>=1``; made once a run for a
+        requirement (of metadata read once), the same Reqs on every target and round."""
+        hit = _FROM_REQ.get((id(req), source))
+        if hit is None or hit[0] is not req:
+            name, text = canonicalize_name(req.name), str(req)
+            extras = [None, *sorted(canonicalize_name(e) for e in req.extras)]
+            made = tuple(Req(name, extra, req.specifier, text, source) for extra in extras)
+            hit = _FROM_REQ[(id(req), source)] = (req, made)  # keeps req alive: ids not reused
+        return list(hit[1])
+
+
+_FROM_REQ: dict[tuple[int, str | None], tuple[Requirement, tuple[Req, ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +168,8 @@ class CandidateFilter:
         the resolver usually takes the first, so older releases are never parsed."""
         allow_pre = self.policy.allows_prerelease(name) or any(r.prereleases for r in reqs)
         pins = {Version(s.version) for r in reqs if r.pin for s in r.specifier}
-        versions = [v for v in self.admitted(name, reqs) if v not in exclude]
+        versions = list(self.admitted(name, reqs))  # a copy in C: mostly, nothing is excluded
+        versions = [v for v in versions if v not in exclude] if exclude else versions
         preferred_first(versions, self.preferred.get(name))  # otherwise newest first
         self._order[name] = (versions, {})
         # a search with no version to judge (conflicting specifiers) keeps the refusals of the

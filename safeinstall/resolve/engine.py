@@ -23,17 +23,17 @@ from resolvelib.resolvers import resolution as _internals
 class _Resolution(Resolution):  # type: ignore[type-arg]
     def __init__(self, provider: AbstractProvider[Any, Any, Any], reporter: Any) -> None:
         super().__init__(provider, reporter)
-        self._pin_checks: dict[tuple[int, int], tuple[object, object, bool]] = {}
+        # by the criterion's id: the last pin checked against it, and the answer
+        self._pin_checks: dict[int, tuple[object, object, bool]] = {}
 
     def _is_current_pin_satisfying(self, name: Any, criterion: Criterion[Any, Any]) -> bool:
         pin = self.state.mapping.get(name)
         if pin is None:
             return False
-        key = (id(criterion), id(pin))
-        hit = self._pin_checks.get(key)
-        if hit is None:
+        hit = self._pin_checks.get(id(criterion))
+        if hit is None or hit[1] is not pin:  # a criterion is checked against one pin, mostly
             answer = bool(super()._is_current_pin_satisfying(name, criterion))
-            hit = self._pin_checks[key] = (criterion, pin, answer)
+            hit = self._pin_checks[id(criterion)] = (criterion, pin, answer)
         return hit[2]
 
 
