@@ -76,7 +76,6 @@ class MetadataReader:
         self._held_bytes = 0
         # per project, the versions whose zips are held, oldest read first, with their keys
         self._held_versions: dict[str, dict[Version, list[str]]] = {}
-        self._checked: set[str] = set()  # entry directories (by digest prefix) checked private
         self._parsed: dict[str, Metadata] = {}  # by sha256 of the METADATA bytes (``_parse``)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -196,14 +195,7 @@ class MetadataReader:
     # -- cache ---------------------------------------------------------------------------------
 
     def _path(self, file: DistFile, suffix: str = "") -> Path | None:
-        """The entry's path, its directories checked private (``private_dir``) once a run: a
-        lock reads and writes thousands of entries in 256 directories."""
-        shard = (file.sha256 or "")[:2]
-        ready = shard in self._checked
-        path = entry_path(self._dir, file.sha256, suffix, create=not ready)
-        if path is not None and not ready:
-            self._checked.add(shard)
-        return path
+        return entry_path(self._dir, file.sha256, suffix, create=True)
 
     def _load(self, file: DistFile, suffix: str = "") -> bytes | None:
         path = self._path(file, suffix)

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from safeinstall.errors import IndexServerError, InputError, IntegrityError
-from safeinstall.index import coremeta
 from safeinstall.index import metadata as metadata_module
 from safeinstall.index.coremeta import NeedsBuild
 from safeinstall.index.metadata import MetadataReader
@@ -328,16 +327,15 @@ def test_a_torn_cache_entry_reads_as_absent(tmp_path: Path) -> None:
     assert entry.read_bytes() == good
 
 
-def test_cache_entries_are_not_synced_and_their_directories_are_checked_once_a_run(
+def test_cache_entries_are_not_synced_and_their_directories_are_made_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
-    checked: list[Path] = []
-    real = coremeta.private_dir
+    made: list[str] = []
+    real = os.mkdir
     monkeypatch.setattr(os, "fsync", synced.append)
-    monkeypatch.setattr(coremeta, "private_dir", lambda p: checked.append(p) or real(p))
+    monkeypatch.setattr(os, "mkdir", lambda p, *a, **k: made.append(str(p)) or real(p, *a, **k))
     http = FakeHttp()
-    reader = MetadataReader(http, cache_dir=tmp_path)
     files = []
     for n in range(1, 4):  # three builds of one release: three files, three entries
         body = wheel_bytes(before=[(f"demo/m{n}.py", b"")])
@@ -345,10 +343,16 @@ def test_cache_entries_are_not_synced_and_their_directories_are_checked_once_a_r
         serve(http, body, filename)
         files.append(dist(body, filename))
     for file in files:
-        reader.read(file)
+        MetadataReader(http, cache_dir=tmp_path).read(file)
     shards = {f.sha256[:2] for f in files if f.sha256}
     assert synced == []
-    assert len(checked) == 3 * len(shards)  # metadata/.., metadata, metadata/XX: once a shard
+    assert sorted(made) == sorted(
+        [str(tmp_path / "metadata"), *(str(tmp_path / "metadata" / s) for s in shards)]
+    )
+    for file in files:  # read again, from the cache: no directory made or fsynced
+        MetadataReader(http, cache_dir=tmp_path).read(file)
+    assert len(made) == 1 + len(shards)
+    assert synced == []
 
 
 def test_only_the_last_versions_read_of_a_project_keep_their_zip_for_the_listing() -> None:
