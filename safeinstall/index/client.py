@@ -26,7 +26,6 @@ from safeinstall.files import atomic
 from safeinstall.files.cachedir import DerivedCache, private_dir, read_entry, url_key
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.localdir import with_local_hashes
 from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, parse_page
 from safeinstall.net.transport import Getter, Reply
 from safeinstall.policy.hosts import index_allows
@@ -156,6 +155,8 @@ class IndexClient:
             if not files:
                 return None
             page = ProjectPage(page.project, page.index, files)
+        from safeinstall.index.localdir import with_local_hashes  # start-up: file: indexes only
+
         return with_local_hashes(page, lambda file_url: index_allows(index, file_url))
 
     def _parse(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> ProjectPage:

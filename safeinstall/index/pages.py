@@ -97,8 +97,7 @@ def parse_json_page(
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
                 return new().json_page(rest.data)[0]
-    # read with the places of its values, for the entry (~15% more CPU than json.loads: a
-    # page is cached the first time it is met, so the next lock reads it from the cache)
+    # read with the places of its values (~1.6x json.loads): kept on first sight for the next run
     read = pagetext.read_json(text) if text is not None and cached else None
     try:
         data = read.data if read is not None else json.loads(body)
@@ -196,14 +195,14 @@ class _Builder:
         unfit: dict[str, int] = {}  # version text -> one file dropped
         wheel_fits = self.fits.wheel if self.fits is not None else None
         sdist_fits = self.fits is None or self.fits.sdist(self.project)
-        for at, entry in enumerate(entries):  # the hot loop of a lock: up to 10,000 a page
-            if type(entry) is not dict:
-                raise self._error("a 'files' entry is not an object")
-            filename = entry.get("filename")
-            if type(filename) is not str:
-                raise self._error("a file entry lacks a 'filename' string")
-            if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
-                raise self._error(f"it lists a file named {filename!r}, not a bare file name")
+        names: list[Any] = [e.get("filename") if type(e) is dict else None for e in entries]
+        try:  # every name checked at once ('>' joins them: it makes no '..' nor unsafe byte)
+            joined = ">".join(names)
+        except TypeError:
+            joined = "/"  # an entry or a name that is not a string: found below
+        if ".." in joined or _UNSAFE_NAME.search(joined) or "" in names:
+            self._refuse_names(entries)
+        for at, filename in enumerate(names):  # the hot loop of a lock: up to 10,000 a page
             if filename.endswith(".whl"):
                 parts = filename.split("-", 2)
                 if len(parts) != 3:
@@ -232,6 +231,18 @@ class _Builder:
             self.pending.setdefault(version, []).extend(entries[at] for at in group)
             kept.extend(group)
         return kept
+
+    def _refuse_names(self, entries: list[Any]) -> None:
+        """Raises for the first entry that is not an object with a bare file name."""
+        for entry in entries:
+            if type(entry) is not dict:
+                raise self._error("a 'files' entry is not an object")
+            filename = entry.get("filename")
+            if type(filename) is not str:
+                raise self._error("a file entry lacks a 'filename' string")
+            if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
+                raise self._error(f"it lists a file named {filename!r}, not a bare file name")
+        raise AssertionError("a name was refused at once but none alone")  # pragma: no cover
 
     def _release(self, version: Version) -> tuple[DistFile, ...]:
         files: dict[str, DistFile] = {}

@@ -278,3 +278,16 @@ def test_cache_entry_with_ill_typed_fields_is_discarded(tmp_path: Path) -> None:
     entry.write_bytes(json.dumps(fields).encode() + b"\n" + body)
     cached_client(http, tmp_path, clock).project("demo")
     assert len(http.requests) == 2
+
+
+def test_the_client_loads_the_local_tree_reader_only_for_a_local_index() -> None:
+    """Start-up: a lock against remote indexes never imports ``localdir.py``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import safeinstall.index.client\n"
+        "assert 'safeinstall.index.localdir' not in sys.modules, 'loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -170,6 +170,34 @@ def test_filenames_that_are_not_bare_names_fail_the_page(name: str) -> None:
         parse_json(json_page(jfile(name, url="https://files.example.org/d/x")))
 
 
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("demo-1.0.tar.gz", "a 'files' entry is not an object"),
+        (["demo-1.0.tar.gz"], "a 'files' entry is not an object"),
+        ({"url": "https://files.example.org/d/x"}, "lacks a 'filename' string"),
+        (jfile(None), "lacks a 'filename' string"),  # type: ignore[arg-type]
+        (jfile(7), "lacks a 'filename' string"),  # type: ignore[arg-type]
+    ],
+)
+def test_entries_without_a_file_name_fail_the_page(entry: Any, why: str) -> None:
+    """The names of a page are checked at once; any entry among many still fails it."""
+    with pytest.raises(IndexServerError, match=why):
+        parse_json(json_page(jfile(), entry, jfile(SDIST)))
+
+
+def test_the_first_hostile_entry_is_the_one_named() -> None:
+    files = [jfile(), jfile("../evil-1.0.tar.gz"), {"filename": 3}, jfile("a\\b")]
+    with pytest.raises(IndexServerError, match=re.escape("'../evil-1.0.tar.gz', not a bare")):
+        parse_json(json_page(*files))
+
+
+def test_names_checked_together_do_not_run_into_each_other() -> None:
+    """A name ending in '.' next to one starting with '.' is no '..'; both are skipped."""
+    page = parse_json(json_page(jfile("demo-1.0.tar.gz."), jfile(".demo-1.0.tar.gz"), jfile()))
+    assert [f.filename for f in page.files] == [WHEEL]
+
+
 def test_entity_encoded_traversal_in_html_is_caught() -> None:
     with pytest.raises(IndexServerError, match="not a bare file name"):
         parse_html(html_page('<a href="x.whl">&#46;&#46;&#47;demo-1.0.tar.gz</a>'))
