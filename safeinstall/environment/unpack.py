@@ -55,10 +55,11 @@ def unpack_wheel(path: Path, dest: Path) -> None:
         raise _unsafe(path.name, f"is not a readable archive ({exc})") from None
 
 
-def site_path(name: str) -> str | None:
+def site_path(name: str, parts: tuple[str, ...] | None = None) -> str | None:
     """Where an installer puts a wheel member, relative to site-packages; None: outside it
-    (``.data`` scripts, headers and data)."""
-    parts = path_parts(name)
+    (``.data`` scripts, headers and data). ``parts``: ``path_parts(name)``, when at hand."""
+    if parts is None:
+        parts = path_parts(name)
     if parts and parts[0].endswith(".data"):
         if len(parts) > 2 and parts[1] in ("purelib", "platlib"):
             return "/".join(parts[2:])
