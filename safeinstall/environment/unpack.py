@@ -116,11 +116,13 @@ def _unpack_zip(
     return [i.filename for i in infos]
 
 
-def plain_name(name: str) -> bool:
-    """A relative POSIX path without ``..``, backslashes, drive letters or NUL characters."""
+def plain_name(name: str, parts: tuple[str, ...] | None = None) -> bool:
+    """A relative POSIX path without ``..``, backslashes, drive letters or NUL characters.
+    ``parts``: ``path_parts(name)``, when at hand."""
     if not name or "\\" in name or "\0" in name or name.startswith("/"):
         return False
-    parts = path_parts(name)
+    if parts is None:
+        parts = path_parts(name)
     return bool(parts) and ":" not in parts[0] and ".." not in parts
 
 
