@@ -140,7 +140,7 @@ class Listing:
             size = int(data["size"])
         except (TypeError, KeyError, ValueError, binascii.Error) as exc:
             raise ValueError(f"not a listing ({exc})") from None
-        if not all(isinstance(v, int) for m in members for v in _fields(m)[1:]):
+        if not all(isinstance(v, int) for m in members for v in m[1:]):
             raise ValueError("not a listing (bad member fields)")
         if not all(isinstance(m.name, str) for m in members):
             raise ValueError("not a listing (bad member names)")
