@@ -98,7 +98,7 @@ def zip_member(
     if raw.endswith("/") or stat.S_ISLNK(mode):
         return None
     parts = path_parts(raw)  # split once: a lock reads tens of thousands of names
-    name = _inside(raw) if strip else "/".join(parts)  # as an installer writes it
+    name = _inside(raw) if strip else _normal(raw, parts)
     if name is None or not plain_name(raw, parts):
         return None
     return Member(name, size, read)
@@ -120,6 +120,12 @@ def _tar(path: Path) -> Iterator[Member]:
                     return fh.read(limit) if fh is not None else b""
 
             yield Member(name, info.size, read)
+
+
+def _normal(name: str, parts: tuple[str, ...] | None = None) -> str:
+    """The path as an installer writes it: ``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``
+    (``parts``: ``path_parts(name)``, when at hand)."""
+    return "/".join(path_parts(name) if parts is None else parts)
 
 
 def _inside(name: str) -> str | None:
