@@ -55,10 +55,11 @@ def unpack_wheel(path: Path, dest: Path) -> None:
         raise _unsafe(path.name, f"is not a readable archive ({exc})") from None
 
 
-def site_path(name: str) -> str | None:
+def site_path(name: str, parts: tuple[str, ...] | None = None) -> str | None:
     """Where an installer puts a wheel member, relative to site-packages; None: outside it
-    (``.data`` scripts, headers and data)."""
-    parts = path_parts(name)
+    (``.data`` scripts, headers and data). ``parts``: ``path_parts(name)``, when at hand."""
+    if parts is None:
+        parts = path_parts(name)
     if parts and parts[0].endswith(".data"):
         if len(parts) > 2 and parts[1] in ("purelib", "platlib"):
             return "/".join(parts[2:])
@@ -115,11 +116,13 @@ def _unpack_zip(
     return [i.filename for i in infos]
 
 
-def plain_name(name: str) -> bool:
-    """A relative POSIX path without ``..``, backslashes, drive letters or NUL characters."""
+def plain_name(name: str, parts: tuple[str, ...] | None = None) -> bool:
+    """A relative POSIX path without ``..``, backslashes, drive letters or NUL characters.
+    ``parts``: ``path_parts(name)``, when at hand."""
     if not name or "\\" in name or "\0" in name or name.startswith("/"):
         return False
-    parts = path_parts(name)
+    if parts is None:
+        parts = path_parts(name)
     return bool(parts) and ":" not in parts[0] and ".." not in parts
 
 

@@ -4,8 +4,9 @@ Nothing is extracted or run. One pass in archive order (a compressed tar cannot 
 cheaply); each member's bytes are read on demand, at most ``limit`` of them, so a member larger
 than a rule needs is never held whole. Member count and total size are capped with the same
 limits as unpacking (``environment/unpack.py``). Names are normalised as an installer
-writes them (``./x.pth`` is ``x.pth``); names that are not plain relative paths are skipped here
-(wheels are refused for them before, sdists when unpacked for a build).
+writes them (``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``); names that are not plain
+relative paths are skipped here (wheels are refused for them before, sdists when unpacked for a
+build).
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def zip_member(
     ranges at lock time (``inspect/listing.py``)."""
     if raw.endswith("/") or stat.S_ISLNK(mode):
         return None
-    name = _inside(raw) if strip else _normal(raw)
-    if name is None or not plain_name(raw):
+    parts = path_parts(raw)  # split once: a lock reads tens of thousands of names
+    name = _inside(raw) if strip else _normal(raw, parts)
+    if name is None or not plain_name(raw, parts):
         return None
     return Member(name, size, read)
 
@@ -120,9 +122,10 @@ def _tar(path: Path) -> Iterator[Member]:
             yield Member(name, info.size, read)
 
 
-def _normal(name: str) -> str:
-    """The path as an installer writes it: ``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``."""
-    return "/".join(path_parts(name))
+def _normal(name: str, parts: tuple[str, ...] | None = None) -> str:
+    """The path as an installer writes it: ``./x.pth`` and ``a//b`` are ``x.pth`` and ``a/b``
+    (``parts``: ``path_parts(name)``, when at hand)."""
+    return "/".join(path_parts(name) if parts is None else parts)
 
 
 def _inside(name: str) -> str | None:

@@ -35,7 +35,9 @@ from safeinstall.policy.model import Policy
 if TYPE_CHECKING:
     from safeinstall.resolve.resolver import Resolution
 
-WORKERS = 8
+# A wheel not read at resolution (another platform's) costs one ranged read of its tail: as many
+# at once as the HTTP pool holds connections (resolve/finder.WORKERS; more fails name lookups).
+WORKERS = 16
 
 
 def refuse_listed(

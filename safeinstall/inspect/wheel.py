@@ -95,7 +95,7 @@ class Reader:
             elif len(parts) == 2 and parts[1] == "entry_points.txt":
                 self._entry_points(name, member.read(MAX_META_BYTES))
             return
-        site = site_path(name)
+        site = site_path(name, parts)
         if site is None and len(parts) > 2 and top.endswith(".data"):
             scheme, rest = parts[1], "/".join(parts[2:])
             self._paths.append(f"{scheme}/{rest}")

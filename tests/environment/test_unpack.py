@@ -61,7 +61,9 @@ def slow_site_path(name: str) -> str | None:
 def test_the_quick_path_reads_every_name_as_a_posix_path(name: str) -> None:
     assert path_parts(name) == PurePosixPath(name).parts
     assert plain_name(name) == slow_plain_name(name)
+    assert plain_name(name, path_parts(name)) == slow_plain_name(name)
     assert site_path(name) == slow_site_path(name)
+    assert site_path(name, path_parts(name)) == slow_site_path(name)
 
 
 @pytest.mark.parametrize("name", ["../a", "a/../b", "a/..", "/a", "C:x", "a\\b", "", "."])

@@ -134,3 +134,64 @@ def test_a_listing_keeps_what_was_read_through_it() -> None:
     for bad in (b"", b"[]", b'{"size": 1, "members": [["a", "b"]], "kept": []}'):
         with pytest.raises(ValueError, match="not a listing"):
             Listing.from_json(bad, RemoteBytes)
+
+
+def _with_extra(extra: bytes, data: bytes = b"hello") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("a.txt")
+        info.extra = extra
+        zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def _as_zip64_size(body: bytes) -> bytes:
+    """The central entry's size moved into its (first) extra field, retagged zip64."""
+    out = bytearray(body)
+    cd = out.rfind(b"PK\x01\x02")
+    out[cd + 24 : cd + 28] = b"\xff\xff\xff\xff"
+    out[cd + 46 + len("a.txt") : cd + 46 + len("a.txt") + 2] = b"\x01\x00"
+    return bytes(out)
+
+
+def test_a_zip64_size_is_read_from_the_extra_field() -> None:
+    body = _as_zip64_size(_with_extra(b"\xfe\xca\x08\x00" + (5).to_bytes(8, "little")))
+    zf = held(body)
+    (member,) = central_directory(zf)
+    assert member.size == 5
+    assert read_member(zf, member, [member], 100) == b"hello"
+
+
+def test_a_truncated_zip64_extra_field_is_a_format_error() -> None:
+    extra = b"\xfe\xca\x08\x00" + (5).to_bytes(8, "little")
+    body = bytearray(_as_zip64_size(_with_extra(extra)))
+    cd = body.rfind(b"PK\x01\x02")
+    body[cd + 46 + 5 + 2 : cd + 46 + 5 + 4] = b"\x10\x00"  # says 16 bytes, holds 8
+    with pytest.raises(ZipFormatError, match="zip64 extra field is truncated"):
+        central_directory(held(bytes(body)))
+
+
+def test_the_member_list_agrees_with_zipfile() -> None:
+    """Names, sizes, offsets, flags, modes and extra fields as the standard library reads them."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.comment = b"a comment"
+        names = ["a.txt", "dir/", "ünï/cödé.py", "./x.pth", "a//b", "C:x", "a\\b"]
+        for i, name in enumerate(names):
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED if i % 2 else zipfile.ZIP_STORED
+            info.external_attr = (0o120777 if i == 3 else 0o100644) << 16
+            info.extra = b"\xfe\xca\x02\x00ab" if i % 3 == 0 else b""
+            info.comment = b"c" * i
+            zf.writestr(info, name.encode() * i)
+    body = buf.getvalue()
+    members = central_directory(held(body))
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        expected = [
+            (
+                *(i.filename, i.compress_type, i.flag_bits, i.CRC, i.compress_size, i.file_size),
+                *(i.header_offset, i.external_attr >> 16),
+            )
+            for i in zf.infolist()
+        ]
+    assert [tuple(m) for m in members] == expected

@@ -292,3 +292,10 @@ def test_a_clean_tail_over_a_poisoned_wheel_locks_but_install_refuses(
     assert "nothing was installed" in result.err
     assert snapshot(venv) == before
     assert any("range" not in r.headers for r in proj.server.requests_for(f"/a/files/{evil.name}"))
+
+
+def test_member_lists_are_read_with_as_many_workers_as_the_http_pool_holds() -> None:
+    from safeinstall.inspect import listing
+    from safeinstall.resolve import finder
+
+    assert listing.WORKERS == finder.WORKERS
