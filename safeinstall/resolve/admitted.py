@@ -120,14 +120,7 @@ class Admitted:
         start = 0
         with suppress(InvalidVersion):
             if bounds:
-                upper = min(Version(b) for b in bounds)
-                start, end = 0, len(releases)  # newest first: find the first one below upper
-                while start < end:
-                    middle = (start + end) // 2
-                    if releases[middle] < upper:
-                        end = middle
-                    else:
-                        start = middle + 1
+                start = _first_below(releases, min(Version(b) for b in bounds))
         return list(releases[start:])
 
     def count(self, name: NormalizedName, reqs: Iterable[_Spec]) -> int | None:
