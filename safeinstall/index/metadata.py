@@ -204,9 +204,12 @@ class MetadataReader:
     def _store(self, file: DistFile, raw: bytes, suffix: str = "") -> None:
         path = self._path(file, suffix)
         if path is not None:
-            # no fsync: an entry torn by a crash fails its checksum line and reads as absent
+            # no fsync: an entry torn by a crash fails its checksum line and reads as absent;
+            # one that cannot be written (a full disk, its directory removed since it was
+            # checked) only costs a fetch next time
             checked = hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw
-            atomic.write_new(path, checked, sync=False)
+            with suppress(OSError):
+                atomic.write_new(path, checked, sync=False)
 
     # -- fetching ------------------------------------------------------------------------------
 
@@ -253,12 +256,11 @@ class MetadataReader:
         ``HELD_PER_PROJECT`` versions read (a resolver stepping back through 900 releases
         locks one of them), at most ``MAX_HELD_BYTES`` in all; what is dropped costs one
         ranged read if it is listed after all."""
-        key = file.sha256 or file.url
-        versions = self._held_versions.setdefault(file.project, {})
-        keys = versions.setdefault(file.version, [])
         if self._held_bytes + zf.held > MAX_HELD_BYTES:
             return
-        keys.append(key)
+        key = file.sha256 or file.url
+        versions = self._held_versions.setdefault(file.project, {})
+        versions.setdefault(file.version, []).append(key)
         self._held[key] = zf.rebound(None)
         self._held_bytes += zf.held
         while len(versions) > HELD_PER_PROJECT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -361,6 +362,45 @@ def test_only_the_last_versions_read_of_a_project_keep_their_zip_for_the_listing
     assert len(reader.listing(files[0]).members) == 3  # dropped: read again with a range
     assert len(http.requests) == 5
     assert metadata_module.HELD_PER_PROJECT == 2
+
+
+def test_a_cache_entry_that_cannot_be_written_costs_only_a_later_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(metadata_module.atomic, "write_new", full_disk)
+    http = FakeHttp()
+    body = wheel_bytes()
+    serve(http, body)
+    assert MetadataReader(http, cache_dir=tmp_path).read(dist(body)).name == "demo"
+    assert MetadataReader(http, cache_dir=tmp_path).read(dist(body)).name == "demo"
+    assert len(http.requests) == 2  # nothing kept: fetched again, no error
+
+
+def test_a_zip_over_the_memory_cap_takes_no_place_of_those_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Held: the last two versions read whose zips fit; one that did not fit is not one."""
+    http = FakeHttp()
+    reader = MetadataReader(http, cache_dir=None)
+    files = []
+    for version in ("3.0", "2.0", "1.0", "0.9"):
+        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
+        filename = f"demo-{version}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+    reader.read(files[0])
+    reader.read(files[1])
+    with monkeypatch.context() as patch:
+        patch.setattr(metadata_module, "MAX_HELD_BYTES", 0)  # 1.0 finds no room
+        reader.read(files[2])
+    reader.read(files[3])
+    assert len(http.requests) == 4
+    reader.listing(files[1])
+    reader.listing(files[3])
+    assert len(http.requests) == 4  # 2.0 and 0.9 still held
 
 
 SDIST = "demo-1.0.tar.gz"
