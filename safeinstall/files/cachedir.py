@@ -80,13 +80,10 @@ class DerivedCache:
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
-        self._ready = False
 
     def _path(self, key: str) -> Path:
-        if not self._ready:
-            private_dir(self._dir.parent)
-            private_dir(self._dir)
-            self._ready = True
+        private_dir(self._dir.parent)  # checked once a process (``private_dir``)
+        private_dir(self._dir)
         return self._dir / url_key(key)
 
     def load(self, key: str) -> Any | None:

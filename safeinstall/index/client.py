@@ -218,13 +218,10 @@ class _PageCache:
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory
-        self._ready = False
 
     def _path(self, url: str) -> Path:
-        if not self._ready:
-            private_dir(self._dir.parent)
-            private_dir(self._dir)
-            self._ready = True
+        private_dir(self._dir.parent)  # checked once a process (``private_dir``)
+        private_dir(self._dir)
         return self._dir / url_key(url)
 
     def load(self, url: str) -> _Entry | None:

@@ -120,7 +120,7 @@ class Listing:
         return data
 
     def to_json(self) -> bytes:
-        fields = [_fields(m) for m in self.members]
+        fields = [list(m) for m in self.members]
         kept = [
             [at, base64.b64encode(data).decode(), whole] for at, (data, whole) in self.kept.items()
         ]
@@ -145,10 +145,6 @@ class Listing:
         if not all(isinstance(m.name, str) for m in members):
             raise ValueError("not a listing (bad member names)")
         return cls(members, bytes_of(size), kept)
-
-
-def _fields(m: ZipMember) -> list[str | int]:
-    return list(m)
 
 
 def central_directory(zf: RemoteBytes) -> list[ZipMember]:
