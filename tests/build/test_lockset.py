@@ -276,3 +276,25 @@ def test_a_kept_answer_that_is_not_a_list_of_strings_is_asked_again(
     assert again.code == 0, again.err
     assert "reading what app-1.0.tar.gz builds with" in again.err  # the hook ran again
     assert b'["helper"]' in entry.read_bytes()
+
+
+def test_a_forged_answer_is_held_to_the_policy_as_the_backend_s_own(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever can write the cache can say what the backend asked for, no more: the answer is
+    resolved under the policy, so a version only the attacker's index serves is never pinned."""
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=app_sdist("helper"))
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "p", "helper", "1.0"))
+    publish(index_server, proj.dists, "public", build_wheel(proj.dists / "q", "helper", "2.0"))
+    assert proj.lock("--upgrade").code == 0
+    [entry] = (tmp_path / "cache" / "build-requires").iterdir()
+    key = json.loads(entry.read_bytes().split(b"\n", 1)[0])["key"]
+    forged = b'["helper>=2"]'
+    digest = hashlib.sha256(forged).hexdigest()
+    entry.write_bytes(json.dumps({"key": key, "sha256": digest}).encode() + b"\n" + forged)
+    result = proj.lock("--upgrade")
+    assert result.code == 0, result.err
+    assert "builds with, to pin it" not in result.err  # the forged answer was used
+    assert "helper (from the build requirements of app-1.0.tar.gz) wants >=2" in result.err
+    assert read_lock_file(proj.root / "requirements.txt").builds == ()
+    assert [r.path for r in index_server.requests if r.path.startswith("/public/")] == []
