@@ -135,11 +135,10 @@ class Reader:
         self.findings.append(Finding(rule, self.package, self.artifact, file, line, message))
 
     def _metadata(self, name: str, raw: bytes) -> None:
-        headers = BytesHeaderParser().parsebytes(raw)
-        meta_name, meta_version = str(headers.get("Name", "")), str(headers.get("Version", ""))
+        facts = metadata_facts(raw)
         try:
-            same = canonicalize_name(meta_name) == self.package and (
-                Version(meta_version) == self.version
+            same = canonicalize_name(facts.name) == self.package and (
+                Version(facts.version) == self.version
             )
         except InvalidVersion:
             same = False
@@ -148,26 +147,17 @@ class Reader:
                 "meta-mismatch",
                 name,
                 None,
-                f"{name} names {meta_name or '(no name)'} {meta_version or '(no version)'}, "
+                f"{name} names {facts.name or '(no name)'} {facts.version or '(no version)'}, "
                 f"not {self.package} {self.version} as the file name says",
             )
-        for line_no, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
-            key, _, value = line.partition(":")
-            if key.strip().lower() != "requires-dist":
-                continue
-            try:
-                requirement = Requirement(value.strip())
-            except InvalidRequirement:
-                continue
-            self._requires.add(canonicalize_name(requirement.name))
-            url = requirement.url
-            if url:
-                self._hit(
-                    "meta-url-dependency",
-                    name,
-                    line_no,
-                    f"Requires-Dist {value.strip()} depends on a direct URL, which no hash pins",
-                )
+        self._requires.update(facts.requires)
+        for line_no, value in facts.url_requirements:
+            self._hit(
+                "meta-url-dependency",
+                name,
+                line_no,
+                f"Requires-Dist {value} depends on a direct URL, which no hash pins",
+            )
 
     def _entry_points(self, name: str, raw: bytes) -> None:
         parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
@@ -207,6 +197,56 @@ class Reader:
             frozenset(self._requires),
         )
         return layout, self.findings
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataFacts:
+    """What the rules read in a METADATA (PKG-INFO) file."""
+
+    name: str  # the Name header as written ("" when absent)
+    version: str
+    requires: frozenset[NormalizedName]  # the projects its Requires-Dist headers name
+    url_requirements: tuple[tuple[int, str], ...]  # (line, requirement) of direct URL ones
+
+
+# by the bytes: the wheels of one release for each platform of a lock mostly share METADATA
+_FACTS: dict[bytes, MetadataFacts] = {}
+_MAX_FACTS = 4096
+
+
+def metadata_facts(raw: bytes) -> MetadataFacts:
+    """The facts of ``raw``, read from its header block only: what an email parser reads as
+    headers ends at the first empty line at the latest, and the description after it (most of
+    the bytes) is text, not metadata, whatever it says."""
+    known = _FACTS.get(raw)
+    if known is not None:
+        return known
+    end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[: end + 1]
+    headers = BytesHeaderParser().parsebytes(head)
+    requires: set[NormalizedName] = set()
+    urls: list[tuple[int, str]] = []
+    for line_no, line in enumerate(head.decode("utf-8", "replace").splitlines(), 1):
+        key, _, value = line.partition(":")
+        if key.strip().lower() != "requires-dist":
+            continue
+        try:
+            requirement = Requirement(value.strip())
+        except InvalidRequirement:
+            continue
+        requires.add(canonicalize_name(requirement.name))
+        if requirement.url:
+            urls.append((line_no, value.strip()))
+    facts = MetadataFacts(
+        str(headers.get("Name", "")),
+        str(headers.get("Version", "")),
+        frozenset(requires),
+        tuple(urls),
+    )
+    if len(_FACTS) >= _MAX_FACTS:
+        _FACTS.clear()
+    _FACTS[raw] = facts
+    return facts
 
 
 def _is_package_init(path: str) -> bool:

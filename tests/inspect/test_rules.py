@@ -10,6 +10,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from tests.inspect.hostile import (
     SETUPTOOLS_PTH,
     code_wheel,
     hostile_wheels,
+    rewritten,
     sdist,
     wheel,
 )
@@ -124,6 +126,43 @@ def test_a_finding_names_package_file_line_and_rule(tmp_path: Path) -> None:
     assert "evil_init.pth runs code at every interpreter start-up" in found.message
     # the policy entry that would allow exactly these bytes, if trusted
     assert f'sha256 = "{hashlib.sha256(PTH).hexdigest()}"' in found.message
+
+
+def _metadata_of(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
+
+
+def test_a_url_requirement_is_found_on_its_header_line(tmp_path: Path) -> None:
+    path = hostile_wheels(tmp_path)["meta-url-dependency"][0]
+    [found] = scan([path]).blocked
+    lines = _metadata_of(path).decode().splitlines()
+    assert found.line is not None
+    assert lines[found.line - 1] == "Requires-Dist: helper @ https://127.0.0.1/helper.whl"
+
+
+def test_requires_dist_in_the_description_is_text_not_a_dependency(tmp_path: Path) -> None:
+    """The description after the header block says what it likes: pip and the resolver read
+    headers only, and so does the rule (no finding, however the text is written)."""
+    body = b"\nRequires-Dist: helper @ https://127.0.0.1/helper.whl\n"
+    plain = wheel(tmp_path / "a", "docs-pkg", {})
+    metadata = _metadata_of(plain)
+    assert metadata.endswith(b"\n")  # so the body starts after an empty line
+    path = rewritten(plain, "METADATA", metadata, metadata + body)
+    assert body in _metadata_of(path)
+    assert scan([path]).findings == ()
+
+
+def test_wheels_sharing_metadata_bytes_are_each_judged_by_their_own_name(tmp_path: Path) -> None:
+    """The rules read each METADATA once per run (a lock's platforms share it): what is read
+    is the header's name, and each wheel is still held to its own file name."""
+    honest = wheel(tmp_path / "a", "requests", {})
+    forged = rewritten(
+        wheel(tmp_path / "b", "evil-pkg", {}), "METADATA", b"Name: evil-pkg", b"Name: requests"
+    )
+    assert _metadata_of(honest) == _metadata_of(forged)
+    report = scan([honest, forged])
+    assert [(f.rule, f.package) for f in report.blocked] == [("meta-mismatch", "evil-pkg")]
 
 
 @pytest.mark.parametrize("rule", sorted(CODE))
