@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from safeinstall.environment.unpack import MAX_MEMBERS, MAX_UNPACKED_BYTES, path_parts, plain_name
@@ -97,11 +98,15 @@ def zip_member(
     ranges at lock time (``inspect/listing.py``)."""
     if raw.endswith("/") or stat.S_ISLNK(mode):
         return None
-    parts = path_parts(raw)  # split once: a lock reads tens of thousands of names
+    name = _member_name(raw, strip)
+    return Member(name, size, read) if name is not None else None
+
+
+@lru_cache(maxsize=1 << 16)  # a lock reads tens of thousands of names, its platforms alike
+def _member_name(raw: str, strip: bool) -> str | None:
+    parts = path_parts(raw)  # split once
     name = _inside(raw) if strip else _normal(raw, parts)
-    if name is None or not plain_name(raw, parts):
-        return None
-    return Member(name, size, read)
+    return name if name is not None and plain_name(raw, parts) else None
 
 
 def _tar(path: Path) -> Iterator[Member]:

@@ -22,6 +22,7 @@ import configparser
 import re
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
+from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -87,33 +88,18 @@ class Reader:
 
     def _wheel_member(self, member: Member) -> None:
         name = member.name
-        parts = path_parts(name)
-        top = parts[0]
-        if top.endswith(".dist-info"):
-            if len(parts) == 2 and parts[1] == "METADATA":
-                self._metadata(name, member.read(MAX_META_BYTES))
-            elif len(parts) == 2 and parts[1] == "entry_points.txt":
-                self._entry_points(name, member.read(MAX_META_BYTES))
-            return
-        site = site_path(name, parts)
-        if site is None and len(parts) > 2 and top.endswith(".data"):
-            scheme, rest = parts[1], "/".join(parts[2:])
-            self._paths.append(f"{scheme}/{rest}")
-            if scheme == "scripts" and len(parts) == 3:
-                self._commands.append((parts[2], name))
-            found = _DATA_SITE.fullmatch(rest) if scheme == "data" else None
-            site = found["rest"] if found else None
-        elif site is not None:
-            self._paths.append(f"site/{site}")
-        if site is not None:
-            self._site_member(site, member)
-
-    def _site_member(self, site: str, member: Member) -> None:
-        head = site.split("/", 1)[0]
-        if "/" not in site and site.lower().endswith(".pth"):  # Windows reads X.PTH too
-            self._pth.append((site, member.name, member.read(MAX_PTH_BYTES + 1)))
-        if head.split(".", 1)[0] in _CUSTOMIZE:
-            self._customize(member.name)
+        where = _landing(name)
+        if where.read is not None:
+            read = self._metadata if where.read == "METADATA" else self._entry_points
+            read(name, member.read(MAX_META_BYTES))
+        if where.path is not None:
+            self._paths.append(where.path)
+        if where.command is not None:
+            self._commands.append((where.command, name))
+        if where.pth is not None:
+            self._pth.append((where.pth, name, member.read(MAX_PTH_BYTES + 1)))
+        if where.customize:
+            self._customize(name)
 
     def _sdist_member(self, member: Member) -> None:
         name = member.name
@@ -247,6 +233,42 @@ def metadata_facts(raw: bytes) -> MetadataFacts:
         _FACTS.clear()
     _FACTS[raw] = facts
     return facts
+
+
+@dataclass(frozen=True, slots=True)
+class _Landing:
+    """What installing a wheel member named so means for the rules (``_landing``)."""
+
+    read: str | None = None  # the .dist-info file the rules read: METADATA, entry_points.txt
+    path: str | None = None  # the Layout path: "site/<path>", "<scheme>/<path>"
+    command: str | None = None  # a .data/scripts file: the command it installs
+    pth: str | None = None  # a .pth file at the root of site-packages: its name there
+    customize: bool = False  # a sitecustomize or usercustomize module in site-packages
+
+
+@lru_cache(maxsize=1 << 16)  # by name: a lock's platform wheels share most member names
+def _landing(name: str) -> _Landing:
+    parts = path_parts(name)
+    top = parts[0]
+    if top.endswith(".dist-info"):
+        wanted = len(parts) == 2 and parts[1] in ("METADATA", "entry_points.txt")
+        return _Landing(read=parts[1] if wanted else None)
+    site = site_path(name, parts)
+    path = command = None
+    if site is None and len(parts) > 2 and top.endswith(".data"):
+        scheme, rest = parts[1], "/".join(parts[2:])
+        path = f"{scheme}/{rest}"
+        if scheme == "scripts" and len(parts) == 3:
+            command = parts[2]
+        found = _DATA_SITE.fullmatch(rest) if scheme == "data" else None
+        site = found["rest"] if found else None
+    elif site is not None:
+        path = f"site/{site}"
+    if site is None:
+        return _Landing(path=path, command=command)
+    pth = site if "/" not in site and site.lower().endswith(".pth") else None  # X.PTH: Windows
+    customize = site.split("/", 1)[0].split(".", 1)[0] in _CUSTOMIZE
+    return _Landing(path=path, command=command, pth=pth, customize=customize)
 
 
 def _is_package_init(path: str) -> bool:
