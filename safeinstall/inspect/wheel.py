@@ -121,7 +121,7 @@ class Reader:
         self.findings.append(Finding(rule, self.package, self.artifact, file, line, message))
 
     def _metadata(self, name: str, raw: bytes) -> None:
-        facts = metadata_facts(raw)
+        facts = _metadata_facts(raw)
         try:
             same = canonicalize_name(facts.name) == self.package and (
                 Version(facts.version) == self.version
@@ -186,7 +186,7 @@ class Reader:
 
 
 @dataclass(frozen=True, slots=True)
-class MetadataFacts:
+class _MetadataFacts:
     """What the rules read in a METADATA (PKG-INFO) file."""
 
     name: str  # the Name header as written ("" when absent)
@@ -195,20 +195,21 @@ class MetadataFacts:
     url_requirements: tuple[tuple[int, str], ...]  # (line, requirement) of direct URL ones
 
 
-# by the bytes: the wheels of one release for each platform of a lock mostly share METADATA
-_FACTS: dict[bytes, MetadataFacts] = {}
-_MAX_FACTS = 4096
+# by the header block: the wheels of one release for each platform of a lock share it; only
+# blocks of a usual size are kept, so that hostile ones cannot make it big
+_FACTS: dict[bytes, _MetadataFacts] = {}
+_MAX_FACTS, _MAX_KEPT_BYTES = 1024, 64 * 1024
 
 
-def metadata_facts(raw: bytes) -> MetadataFacts:
+def _metadata_facts(raw: bytes) -> _MetadataFacts:
     """The facts of ``raw``, read from its header block only: what an email parser reads as
     headers ends at the first empty line at the latest, and the description after it (most of
     the bytes) is text, not metadata, whatever it says."""
-    known = _FACTS.get(raw)
-    if known is not None:
-        return known
     end = raw.find(b"\n\n")
     head = raw if end < 0 else raw[: end + 1]
+    known = _FACTS.get(head)
+    if known is not None:
+        return known
     headers = BytesHeaderParser().parsebytes(head)
     requires: set[NormalizedName] = set()
     urls: list[tuple[int, str]] = []
@@ -223,15 +224,16 @@ def metadata_facts(raw: bytes) -> MetadataFacts:
         requires.add(canonicalize_name(requirement.name))
         if requirement.url:
             urls.append((line_no, value.strip()))
-    facts = MetadataFacts(
+    facts = _MetadataFacts(
         str(headers.get("Name", "")),
         str(headers.get("Version", "")),
         frozenset(requires),
         tuple(urls),
     )
-    if len(_FACTS) >= _MAX_FACTS:
-        _FACTS.clear()
-    _FACTS[raw] = facts
+    if len(head) <= _MAX_KEPT_BYTES:
+        if len(_FACTS) >= _MAX_FACTS:
+            _FACTS.clear()
+        _FACTS[head] = facts
     return facts
 
 

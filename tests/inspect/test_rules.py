@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from safeinstall.index.fetch import Artifact, parse_filename
+from safeinstall.inspect import wheel as inspect_wheel
 from safeinstall.inspect.code import MAX_SOURCE_BYTES
 from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
 from safeinstall.inspect.scan import ScanReport, grouped, scan_files
@@ -151,6 +152,17 @@ def test_requires_dist_in_the_description_is_text_not_a_dependency(tmp_path: Pat
     path = rewritten(plain, "METADATA", metadata, metadata + body)
     assert body in _metadata_of(path)
     assert scan([path]).findings == ()
+
+
+def test_a_header_block_of_unusual_size_is_read_but_not_kept() -> None:
+    """Header blocks are kept once read (the platform wheels of a lock share them), but only
+    of a usual size: hostile METADATA cannot make the scanner hold megabytes for later."""
+    head = b"Metadata-Version: 2.4\nName: big\nVersion: 1.0\nKeywords: " + b"x" * 70_000 + b"\n"
+    facts = inspect_wheel._metadata_facts(head + b"\nthe description\n")
+    assert (facts.name, facts.version) == ("big", "1.0")
+    assert head not in inspect_wheel._FACTS
+    small = b"Metadata-Version: 2.4\nName: small\nVersion: 1.0\n"
+    assert inspect_wheel._metadata_facts(small + b"\ntext\n") is inspect_wheel._FACTS[small]
 
 
 def test_wheels_sharing_metadata_bytes_are_each_judged_by_their_own_name(tmp_path: Path) -> None:
