@@ -23,6 +23,9 @@ from pathlib import Path, PurePosixPath
 
 from safeinstall.environment.unpack import MAX_MEMBERS, MAX_UNPACKED_BYTES, path_parts, plain_name
 
+# member names up to this long are worked out once a run (``zip_member``, ``wheel._landing``)
+KEPT_NAME_LENGTH = 512
+
 
 class Unreadable(Exception):
     """The archive cannot be read, or is over the limits (the message says which)."""
@@ -98,11 +101,14 @@ def zip_member(
     ranges at lock time (``inspect/listing.py``)."""
     if raw.endswith("/") or stat.S_ISLNK(mode):
         return None
-    name = _member_name(raw, strip)
+    # a lock reads tens of thousands of names, its platforms' wheels alike: the usual ones
+    # are kept (a hostile 64 KiB name is not)
+    usual = len(raw) <= KEPT_NAME_LENGTH
+    name = _member_name(raw, strip) if usual else _member_name.__wrapped__(raw, strip)
     return Member(name, size, read) if name is not None else None
 
 
-@lru_cache(maxsize=1 << 16)  # a lock reads tens of thousands of names, its platforms alike
+@lru_cache(maxsize=1 << 16)
 def _member_name(raw: str, strip: bool) -> str | None:
     parts = path_parts(raw)  # split once
     name = _inside(raw) if strip else _normal(raw, parts)

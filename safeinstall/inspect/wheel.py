@@ -29,7 +29,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.unpack import path_parts, site_path
-from safeinstall.inspect.archive import Member
+from safeinstall.inspect.archive import KEPT_NAME_LENGTH, Member
 from safeinstall.inspect.rules import Finding
 from safeinstall.install.startup import (
     MAX_PTH_BYTES,
@@ -88,7 +88,7 @@ class Reader:
 
     def _wheel_member(self, member: Member) -> None:
         name = member.name
-        where = _landing(name)
+        where = _landing(name) if len(name) <= KEPT_NAME_LENGTH else _landing.__wrapped__(name)
         if where.read is not None:
             read = self._metadata if where.read == "METADATA" else self._entry_points
             read(name, member.read(MAX_META_BYTES))

@@ -81,6 +81,13 @@ def test_a_start_up_file_under_an_odd_spelling_is_still_one(tmp_path: Path, memb
     assert [f.rule for f in report.blocked] == ["startup-pth"]
 
 
+def test_a_start_up_file_with_a_very_long_name_is_still_one(tmp_path: Path) -> None:
+    """Names past the length whose reading is kept for the run are read each time, alike."""
+    member = f"{'x' * 600}.pth"
+    report = scan([wheel(tmp_path, "evil-pkg", {member: PTH})])
+    assert [(f.rule, f.file) for f in report.blocked] == [("startup-pth", member)]
+
+
 @pytest.mark.parametrize(
     "under",
     [
