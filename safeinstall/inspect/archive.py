@@ -20,11 +20,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from safeinstall.environment.unpack import MAX_MEMBERS, MAX_UNPACKED_BYTES, path_parts, plain_name
 
-# member names up to this long are worked out once a run (``zip_member``, ``wheel._landing``)
-KEPT_NAME_LENGTH = 512
+KEPT_NAME_LENGTH = 512  # of the member names whose reading ``by_name`` keeps
+_T = TypeVar("_T")
+
+
+def by_name(read: Callable[[str], _T]) -> Callable[[str], _T]:
+    """``read`` (of a member name alone) done once a run per name: a lock reads tens of
+    thousands of names, its platforms' wheels alike. Only names of a usual length are kept
+    (65,536 of them at most): a hostile wheel's 64 KiB names are read each time."""
+    kept = lru_cache(maxsize=1 << 16)(read)
+
+    def reading(name: str) -> _T:
+        return kept(name) if len(name) <= KEPT_NAME_LENGTH else read(name)
+
+    return reading
 
 
 class Unreadable(Exception):
@@ -101,18 +114,17 @@ def zip_member(
     ranges at lock time (``inspect/listing.py``)."""
     if raw.endswith("/") or stat.S_ISLNK(mode):
         return None
-    # a lock reads tens of thousands of names, its platforms' wheels alike: the usual ones
-    # are kept (a hostile 64 KiB name is not)
-    usual = len(raw) <= KEPT_NAME_LENGTH
-    name = _member_name(raw, strip) if usual else _member_name.__wrapped__(raw, strip)
-    return Member(name, size, read) if name is not None else None
+    name = _inside(raw) if strip else _plain(raw)
+    if name is None or (strip and not plain_name(raw)):
+        return None
+    return Member(name, size, read)
 
 
-@lru_cache(maxsize=1 << 16)
-def _member_name(raw: str, strip: bool) -> str | None:
+@by_name
+def _plain(raw: str) -> str | None:
+    """``raw`` as an installer writes it, when it is a plain relative path."""
     parts = path_parts(raw)  # split once
-    name = _inside(raw) if strip else _normal(raw, parts)
-    return name if name is not None and plain_name(raw, parts) else None
+    return _normal(raw, parts) if plain_name(raw, parts) else None
 
 
 def _tar(path: Path) -> Iterator[Member]:

@@ -22,14 +22,13 @@ import configparser
 import re
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
-from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.unpack import path_parts, site_path
-from safeinstall.inspect.archive import KEPT_NAME_LENGTH, Member
+from safeinstall.inspect.archive import Member, by_name
 from safeinstall.inspect.rules import Finding
 from safeinstall.install.startup import (
     MAX_PTH_BYTES,
@@ -88,7 +87,7 @@ class Reader:
 
     def _wheel_member(self, member: Member) -> None:
         name = member.name
-        where = _landing(name) if len(name) <= KEPT_NAME_LENGTH else _landing.__wrapped__(name)
+        where = _landing(name)
         if where.read is not None:
             read = self._metadata if where.read == "METADATA" else self._entry_points
             read(name, member.read(MAX_META_BYTES))
@@ -248,7 +247,7 @@ class _Landing:
     customize: bool = False  # a sitecustomize or usercustomize module in site-packages
 
 
-@lru_cache(maxsize=1 << 16)  # by name: a lock's platform wheels share most member names
+@by_name
 def _landing(name: str) -> _Landing:
     parts = path_parts(name)
     top = parts[0]

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 import pytest
 from hypothesis import given
 
-from safeinstall.inspect.archive import zip_member
+from safeinstall.inspect.archive import KEPT_NAME_LENGTH, by_name, zip_member
 from tests.environment.test_unpack import NAMES, slow_plain_name
 
 
@@ -55,3 +55,19 @@ def test_tricky_names(raw: str, name: str | None) -> None:
 
 def test_a_symlink_is_not_a_member() -> None:
     assert zip_member("a.pth", 1, stat.S_IFLNK | 0o777, _unread) is None
+
+
+def test_by_name_keeps_the_reading_of_usual_names_only() -> None:
+    """What is worked out from a name is kept for the run, but not for hostile long names:
+    they are read again each time, and the answers are the same."""
+    asked: list[str] = []
+
+    @by_name
+    def length(name: str) -> int:
+        asked.append(name)
+        return len(name)
+
+    usual, long = "a/b.py", "x" * (KEPT_NAME_LENGTH + 1)
+    answers = [length(usual), length(usual), length(long), length(long)]
+    assert answers == [len(usual), len(usual), len(long), len(long)]
+    assert asked == [usual, long, long]
