@@ -197,6 +197,8 @@ class _MetadataFacts:
 # by the header block: the wheels of one release for each platform of a lock share it; only
 # blocks of a usual size are kept, so that hostile ones cannot make it big
 _FACTS: dict[bytes, _MetadataFacts] = {}
+# a line end right after a line end, as the email parser splits lines (\r\n is one end)
+_BLANK_LINE = re.compile(rb"((?>\r\n|\r|\n))(?>\r\n|\r|\n)")
 _MAX_FACTS, _MAX_KEPT_BYTES = 1024, 64 * 1024
 
 
@@ -204,8 +206,8 @@ def _metadata_facts(raw: bytes) -> _MetadataFacts:
     """The facts of ``raw``, read from its header block only: what an email parser reads as
     headers ends at the first empty line at the latest, and the description after it (most of
     the bytes) is text, not metadata, whatever it says."""
-    end = raw.find(b"\n\n")
-    head = raw if end < 0 else raw[: end + 1]
+    blank = _BLANK_LINE.search(raw)
+    head = raw if blank is None else raw[: blank.end(1)]
     known = _FACTS.get(head)
     if known is not None:
         return known

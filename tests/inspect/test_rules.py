@@ -141,24 +141,26 @@ def _metadata_of(path: Path) -> bytes:
         return zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
 
 
-def test_a_url_requirement_is_found_on_its_header_line(tmp_path: Path) -> None:
-    path = hostile_wheels(tmp_path)["meta-url-dependency"][0]
-    [found] = scan([path]).blocked
-    lines = _metadata_of(path).decode().splitlines()
-    assert found.line is not None
-    assert lines[found.line - 1] == "Requires-Dist: helper @ https://127.0.0.1/helper.whl"
-
-
-def test_requires_dist_in_the_description_is_text_not_a_dependency(tmp_path: Path) -> None:
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_requires_dist_in_the_description_is_text_not_a_dependency(
+    tmp_path: Path, end: str
+) -> None:
     """The description after the header block says what it likes: pip and the resolver read
-    headers only, and so does the rule (no finding, however the text is written)."""
-    body = b"\nRequires-Dist: helper @ https://127.0.0.1/helper.whl\n"
-    plain = wheel(tmp_path / "a", "docs-pkg", {})
-    metadata = _metadata_of(plain)
-    assert metadata.endswith(b"\n")  # so the body starts after an empty line
-    path = rewritten(plain, "METADATA", metadata, metadata + body)
-    assert body in _metadata_of(path)
-    assert scan([path]).findings == ()
+    headers only, and so does the rule, whatever line ends the file uses; a direct URL in
+    the headers is still found on its line."""
+    plain = wheel(
+        tmp_path / "a", "docs-pkg", {}, requires_dist=["helper @ https://127.0.0.1/h.whl"]
+    )
+    lines = _metadata_of(plain).decode().splitlines()
+    body = ["", "Requires-Dist: other @ https://127.0.0.1/o.whl", "Requires-Dist: third"]
+    text = end.join([*lines, *body, ""]).encode()
+    path = rewritten(plain, "METADATA", _metadata_of(plain), text)
+    assert _metadata_of(path) == text
+    [found] = scan([path]).findings
+    assert (found.rule, found.line) == (
+        "meta-url-dependency",
+        lines.index("Requires-Dist: helper @ https://127.0.0.1/h.whl") + 1,
+    )
 
 
 def test_a_header_block_of_unusual_size_is_read_but_not_kept() -> None:
