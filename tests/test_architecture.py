@@ -211,7 +211,6 @@ NOT_LOADED_BY_HOOKS = (
     "resolvelib",
     "urllib3",
     "tomlkit",
-    "platformdirs",
     "concurrent.futures",
     "safeinstall.index",
     "safeinstall.net",

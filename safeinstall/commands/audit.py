@@ -144,7 +144,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 def _statuses(lock: Lock, policy: Policy) -> list[ProjectStatus]:
     from safeinstall.audit.status import project_statuses
-    from safeinstall.resolve.finder import cache_root
+    from safeinstall.files.cachedir import cache_root
 
     return project_statuses(lock.packages, policy, cache_root())
 

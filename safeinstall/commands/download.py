@@ -33,10 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.audit.malware import check_lock
+    from safeinstall.files.cachedir import cache_root
     from safeinstall.install.pipeline import read_lock
     from safeinstall.install.wheelhouse import download_lock
     from safeinstall.policy.load import load_policy
-    from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)
     path = lock_path(args.lock)

@@ -44,9 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.environment.pip import PipOptions
+    from safeinstall.files.cachedir import cache_root
     from safeinstall.install.pipeline import Options, install_lock, read_lock
     from safeinstall.policy.load import load_policy
-    from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)
     path = lock_path(args.lock)

@@ -63,11 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from safeinstall.files.cachedir import cache_root
     from safeinstall.install.verify import probe, verify
     from safeinstall.install.verifywheel import against_wheels
     from safeinstall.lock.read import default_lock, parse_lock, read_lock_bytes
     from safeinstall.policy.load import load_policy
-    from safeinstall.resolve.finder import cache_root
     from safeinstall.sarif import lock_lines
 
     path: Path = args.lock or default_lock()

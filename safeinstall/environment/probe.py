@@ -280,7 +280,7 @@ def is_own(env: Environment) -> bool:
 
 # What safeinstall needs at run time (pyproject.toml's dependencies; a test holds the two
 # together), also when its installed metadata cannot be read (running from a source tree).
-RUNTIME = ("packaging", "resolvelib", "tomlkit", "platformdirs", "urllib3")
+RUNTIME = ("packaging", "resolvelib", "tomlkit", "urllib3")
 
 
 def own_distributions() -> frozenset[NormalizedName]:

@@ -11,11 +11,33 @@ import hashlib
 import json
 import os
 import stat
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from safeinstall.errors import InputError, Location
 from safeinstall.files import atomic
+
+
+def cache_root(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> Path:
+    """Where safeinstall caches: SAFEINSTALL_CACHE_DIR, else the platform's user cache directory
+    (the places platformdirs and pip use): ``$XDG_CACHE_HOME/safeinstall`` or
+    ``~/.cache/safeinstall``; ``~/Library/Caches/safeinstall`` on macOS;
+    ``%LOCALAPPDATA%\\safeinstall\\Cache`` on Windows. An empty or relative XDG_CACHE_HOME
+    is ignored, as the XDG specification says."""
+    configured = environ.get("SAFEINSTALL_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    if platform == "win32":
+        local = environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(local) / "safeinstall" / "Cache"
+    if platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "safeinstall"
+    xdg = environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "safeinstall"
+
 
 # absolute paths ``private_dir`` has checked in this process (see its docstring)
 _checked: set[str] = set()

@@ -160,7 +160,7 @@ def _build_sets(
     replaced lock's build sets, whose pins are tried first unless ``upgrade`` names them."""
     from safeinstall.build.env import BuildContext
     from safeinstall.build.lockset import build_sets
-    from safeinstall.resolve.finder import cache_root
+    from safeinstall.files.cachedir import cache_root
 
     cache = finder.cache if finder.cache is not None else cache_root()
     context = BuildContext(policy, finder, finder.http, cache, notify)

@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName
 
 from safeinstall import urls
 from safeinstall.errors import SafeinstallError
+from safeinstall.files.cachedir import cache_root
 from safeinstall.index.client import IndexClient
 from safeinstall.index.coremeta import NeedsBuild
 from safeinstall.index.distfile import DistFile, ProjectPage
@@ -32,16 +33,6 @@ from safeinstall.policy.model import Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 
 WORKERS = 16
-
-
-def cache_root() -> Path:
-    """SAFEINSTALL_CACHE_DIR, else the platform's user cache directory."""
-    configured = os.environ.get("SAFEINSTALL_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("safeinstall", appauthor=False))
 
 
 def few_malloc_arenas() -> bool:
@@ -158,4 +149,4 @@ def open_finder(
         http.close()
 
 
-__all__ = ["Future", "IndexFinder", "cache_root", "open_finder", "urls"]
+__all__ = ["Future", "IndexFinder", "open_finder", "urls"]

@@ -149,9 +149,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 def _install(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall import urls
+    from safeinstall.files.cachedir import cache_root
     from safeinstall.install.pipeline import install_lock, read_lock
     from safeinstall.policy.load import load_policy
-    from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)
     if args.trusted_host or args.index_url or args.extra_index_url or args.no_deps:

@@ -170,8 +170,8 @@ def install(lock: Lock, request: Request, ui: UI) -> int:
 def install_quietly(lock: Lock, request: Request, ui: UI) -> Outcome:
     """Install ``lock`` and return what was done, for the caller to report."""
     from safeinstall.commands.install.options import progress_for
+    from safeinstall.files.cachedir import cache_root
     from safeinstall.install.pipeline import install_lock
-    from safeinstall.resolve.finder import cache_root
 
     return install_lock(
         lock,

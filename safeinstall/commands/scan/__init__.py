@@ -52,13 +52,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     import contextlib
 
     from safeinstall.environment.probe import probe
+    from safeinstall.files.cachedir import cache_root
     from safeinstall.index.fetch import Store, fetch_all
     from safeinstall.inspect.scan import grouped, scan_files
     from safeinstall.install.pipeline import applicable, read_lock
     from safeinstall.install.plan import open_network, select_files
     from safeinstall.install.wheelcheck import check_wheels
     from safeinstall.policy.load import load_policy
-    from safeinstall.resolve.finder import cache_root
 
     policy = load_policy(args.policy)
     path = lock_path(args.lock)
