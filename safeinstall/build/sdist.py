@@ -65,6 +65,7 @@ def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
         out = Path(tmp) / "out"
         out.mkdir()
         env = build_env(system.requires, context, what=name)
+        sandbox = context.policy.build_sandbox
         for attempt in range(2):
             result = run_hooks(
                 source,
@@ -74,9 +75,11 @@ def built_metadata(sdist: bytes, filename: str, context: BuildContext) -> bytes:
                 out,
                 proceed=partial(_has_all, env=env),
                 what=name,
-                sandbox=context.policy.build_sandbox,
+                sandbox=sandbox,
                 warn=context.notify,
             )
+            if attempt == 0:  # step 1 is what a lock's build set asks: keep its answer
+                _answers(context).store(_answer_key(sdist, env, sandbox), list(result.requires))
             if result.output is not None:
                 return _built(result.output, name)
             if attempt == 0:  # the backend asked for more: one more environment, one more run
@@ -103,7 +106,7 @@ def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> tu
         source = unpack_sdist(sdist, name, Path(tmp) / "src")
         system = build_system(source, name)
         env = build_env(system.requires, context, what=name)
-        answers = DerivedCache(context.cache / "build-requires")
+        answers = _answers(context)
         key = _answer_key(sdist, env, context.policy.build_sandbox)
         asked = _asked(answers.load(key))
         if asked is None:
@@ -124,6 +127,13 @@ def build_requirements(sdist: bytes, filename: str, context: BuildContext) -> tu
             ).requires
             answers.store(key, list(asked))
         return tuple(dict.fromkeys((*system.requires, *asked)))
+
+
+def _answers(context: BuildContext) -> DerivedCache:
+    """The kept answers of ``get_requires_for_build_wheel``: ``build_requirements`` reads them;
+    a metadata build runs the same step 1 first and keeps its answer too (a cold lock of an
+    allowed sdist then runs its build code once, not twice)."""
+    return DerivedCache(context.cache / "build-requires")
 
 
 def _answer_key(sdist: bytes, env: BuildEnv, sandbox: str) -> str:

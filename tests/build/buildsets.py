@@ -89,12 +89,15 @@ def app_sdist(
     name: str = "app",
     requires: tuple[str, ...] = (),
     built: str = "",
+    dynamic: bool = False,
 ) -> bytes:
     """``name`` 1.0, built by askreq; ``asks``: what its backend asks for on top; ``requires``:
-    its Requires-Dist (static, what the lock is made from); ``built``: its ``built.txt``."""
+    its Requires-Dist (static, what the lock is made from, unless ``dynamic``: then the lock
+    builds it to read them); ``built``: its ``built.txt``."""
     pyproject = b'[build-system]\nrequires = ["askreq"]\nbuild-backend = "askreq"\n'
     deps = "".join(f"Requires-Dist: {r}\n" for r in requires)
-    info = f"Metadata-Version: 2.2\nName: {name}\nVersion: 1.0\n{deps}\n".encode()  # static
+    version = "2.1" if dynamic else "2.2"  # before 2.2, nothing in PKG-INFO is known static
+    info = f"Metadata-Version: {version}\nName: {name}\nVersion: 1.0\n{deps}\n".encode()
     members = {
         f"{name}-1.0/PKG-INFO": info,
         f"{name}-1.0/pyproject.toml": pyproject,

@@ -256,6 +256,24 @@ def test_a_relock_reuses_the_backend_s_answer_and_runs_no_build_code(
     assert b'["helper"]' in entry.read_bytes()
 
 
+def test_an_sdist_built_for_its_metadata_runs_its_build_code_once_in_a_cold_lock(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the metadata asks ``get_requires_for_build_wheel`` first, in the same
+    environment the build set is read from: that answer is kept, and the build set uses it."""
+    sdist = app_sdist("helper", dynamic=True)
+    proj = build_project(tmp_path, index_server, cli, monkeypatch, sdist=sdist)
+    publish(index_server, proj.dists, "private", build_wheel(proj.dists / "p", "helper", "1.0"))
+    result = proj.lock("--upgrade")
+    assert result.code == 0, result.err
+    assert "building app-1.0.tar.gz to read its dependencies" in result.err
+    assert "builds with, to pin it" not in result.err  # step 1 did not run a second time
+    [build] = read_lock_file(proj.root / "requirements.txt").builds
+    assert sorted(p.name for p in build.packages) == ["askreq", "helper"]
+    [entry] = (tmp_path / "cache" / "build-requires").iterdir()
+    assert b'["helper"]' in entry.read_bytes()
+
+
 @pytest.mark.parametrize("forged", [b'{"helper": 1}', b'["helper", 7]', b"not json"])
 def test_a_kept_answer_that_is_not_a_list_of_strings_is_asked_again(
     tmp_path: Path,
