@@ -112,10 +112,23 @@ _USED_FIELDS = (
 )
 
 
+# a line end right after a line end, as the email parser splits lines (\r\n is one end)
+_BLANK_LINE = re.compile(rb"((?>\r\n|\r|\n))(?>\r\n|\r|\n)")
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header block of core metadata: what an email parser reads as headers ends at the
+    first empty line at the latest; the description after it (most of the bytes, and most of
+    the parsing) is text, not metadata, whatever it says."""
+    blank = _BLANK_LINE.search(raw)
+    return raw if blank is None else raw[: blank.end(1)]
+
+
 def parse_metadata(file: DistFile, raw: bytes) -> Metadata:
-    """Core metadata whose fields the resolver and the lock use parse; IndexServerError if not."""
+    """Core metadata whose fields the resolver and the lock use parse; IndexServerError if not.
+    Its header block only (``header_block``): no field read from it is in the description."""
     try:
-        meta = Metadata.from_email(raw, validate=False)
+        meta = Metadata.from_email(header_block(raw), validate=False)
         for field in _USED_FIELDS:
             getattr(meta, field)
     except (ExceptionGroup, InvalidMetadata, ValueError) as exc:

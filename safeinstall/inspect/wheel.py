@@ -28,6 +28,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.unpack import path_parts, site_path
+from safeinstall.index.coremeta import header_block
 from safeinstall.inspect.archive import Member, by_name
 from safeinstall.inspect.rules import Finding
 from safeinstall.install.startup import (
@@ -197,8 +198,6 @@ class _MetadataFacts:
 # by the header block: the wheels of one release for each platform of a lock share it; only
 # blocks of a usual size are kept, so that hostile ones cannot make it big
 _FACTS: dict[bytes, _MetadataFacts] = {}
-# a line end right after a line end, as the email parser splits lines (\r\n is one end)
-_BLANK_LINE = re.compile(rb"((?>\r\n|\r|\n))(?>\r\n|\r|\n)")
 _MAX_FACTS, _MAX_KEPT_BYTES = 1024, 64 * 1024
 
 
@@ -206,8 +205,7 @@ def _metadata_facts(raw: bytes) -> _MetadataFacts:
     """The facts of ``raw``, read from its header block only: what an email parser reads as
     headers ends at the first empty line at the latest, and the description after it (most of
     the bytes) is text, not metadata, whatever it says."""
-    blank = _BLANK_LINE.search(raw)
-    head = raw if blank is None else raw[: blank.end(1)]
+    head = header_block(raw)
     known = _FACTS.get(head)
     if known is not None:
         return known

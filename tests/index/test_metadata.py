@@ -17,7 +17,7 @@ import pytest
 
 from safeinstall.errors import IndexServerError, InputError, IntegrityError
 from safeinstall.index import metadata as metadata_module
-from safeinstall.index.coremeta import NeedsBuild
+from safeinstall.index.coremeta import NeedsBuild, header_block
 from safeinstall.index.metadata import MetadataReader
 from safeinstall.index.remotezip import TAIL_BYTES
 from tests.support.distbuild import dist, metadata_text, sdist_bytes, to_zip64, wheel_bytes
@@ -271,6 +271,28 @@ def test_invalid_metadata_is_refused() -> None:
     serve(http, body)
     with pytest.raises(IndexServerError, match="invalid"):
         MetadataReader(http, cache_dir=None).read(dist(body))
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_the_header_block_ends_at_the_first_empty_line_whatever_the_line_ends(end: bytes) -> None:
+    head = end.join([b"Metadata-Version: 2.1", b"Name: demo", b"Version: 1.0", b""])
+    raw = head + end + b"Requires-Dist: evil" + end + end + b"more" + end
+    assert header_block(raw) == head
+    assert header_block(head) == head  # no description: all of it
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_requires_dist_in_the_description_is_no_dependency(end: str) -> None:
+    """The fields come from the header block: what the description says, header-like or not,
+    valid UTF-8 or not, is neither parsed nor trusted."""
+    http = FakeHttp()
+    head = end.join(["Metadata-Version: 2.1", "Name: demo", "Version: 1.0", "Requires-Dist: a"])
+    text = head + end * 2 + end.join(["Requires-Dist: evil", "Version: 6.6.6", ""])
+    body = wheel_bytes(text.encode() + b"\xff\xfe not UTF-8" + end.encode())
+    serve(http, body)
+    meta = MetadataReader(http, cache_dir=None).read(dist(body))
+    assert [str(r) for r in meta.requires_dist or []] == ["a"]
+    assert str(meta.version) == "1.0"
 
 
 def test_cache_hit_costs_no_request_and_is_keyed_by_sha256(tmp_path: Path) -> None:
