@@ -134,9 +134,9 @@ def test_quick_start_works_in_a_fresh_clone(version: str, origin: Path, tmp_path
     listed = subprocess.check_output(
         [str(venv_python), "-m", "pip", "list", "--format=json"], env=env, text=True
     )
-    have = {canonicalize_name(p["name"]): p["version"] for p in json.loads(listed)}
+    have: dict[str, str] = {canonicalize_name(p["name"]): p["version"] for p in json.loads(listed)}
     lock = read_lock_file(clone / "requirements.txt")
-    wanted = {p.name: str(p.version) for p in lock.packages}
+    wanted: dict[str, str] = {p.name: str(p.version) for p in lock.packages}
     assert {k: v for k, v in have.items() if k not in ("pip", "setuptools")} == {
         **wanted,
         "safeinstall": have.get("safeinstall", "missing"),

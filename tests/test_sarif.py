@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs installed; none to be added
 import pytest
 
 from safeinstall.lock.read import read_lock_bytes, read_lock_file

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from packaging.markers import Marker
-from packaging.tags import Tag, sys_tags
+from packaging.tags import Tag, platform_tags, sys_tags
 from packaging.version import Version
 
 from safeinstall import targets
@@ -205,7 +205,7 @@ def test_this_platforms_wheel_tags_are_computed_only_when_asked_for(
     """``--python-version`` alone keeps this machine's platform: `lock --check` needs no wheel
     tags, so packaging is not asked for this platform's (it reads the interpreter's ELF header)."""
     calls: list[str] = []
-    real = targets.platform_tags
+    real = platform_tags
 
     def counted() -> Iterator[str]:
         calls.append("asked")

@@ -89,7 +89,8 @@ class StubHttp:
 
 class _Reply:
     def __init__(self, url: str, body: bytes) -> None:
-        self.url, self.status, self.headers, self.body = url, 200, {}, body
+        self.headers: dict[str, str] = {}
+        self.url, self.status, self.body = url, 200, body
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -39,7 +40,16 @@ def test_uv_compiles_bytecode_as_pip_and_safeinstall_do() -> None:
     assert "--no-compile" not in pip  # pip compiles by default
 
 
-def result(**overrides: object) -> object:
+class SetResult(Protocol):
+    """What these tests call on bench.SetResult: a script loaded by path is untyped here, and
+    importing it by name for mypy would check bench/ under a second module name."""
+
+    def median(self, tool: str, kind: str) -> float | None: ...
+
+    def ratio(self, tool: str, kind: str, base: str) -> float | None: ...
+
+
+def result(**overrides: object) -> SetResult:
     seconds = {
         ("safeinstall", "cold"): (9.0, 10.0, 30.0),  # median 10
         ("safeinstall", "warm"): (6.0,),
@@ -61,7 +71,8 @@ def result(**overrides: object) -> object:
         "phases": phases,
         "failures": ("pip-local cold (run 1): exited 1: no wheel for mozlog",),
     }
-    return bench.SetResult(**{**fields, **overrides})
+    made: SetResult = bench.SetResult(**{**fields, **overrides})
+    return made
 
 
 def test_ratios_are_of_medians_to_uv_and_to_pip_and_absent_without_a_base() -> None:

@@ -38,9 +38,9 @@ def argvs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 
 def install(proj: LockProject, target: Path, *args: str, lock: str = "requirements.txt") -> Any:
-    lock = proj.root / lock
+    lock_path = proj.root / lock
     python = ("--python", sys.executable, "--target", str(target))
-    return proj.run("install", "--policy", proj.policy_path, "-r", lock, *python, *args)
+    return proj.run("install", "--policy", proj.policy_path, "-r", lock_path, *python, *args)
 
 
 def without_content_digest(text: str) -> str:

@@ -133,7 +133,9 @@ def test_the_build_set_is_resolved_for_the_lock_targets_not_the_running_python(
     result = proj.lock("--python-version", pythons, "--platform", "linux")
     assert result.code == 0, result.err
     [build] = read_lock_file(proj.root / "requirements.txt").builds
-    pins = {p.name: (str(p.version), p.hashes) for p in build.packages}
+    pins: dict[str, tuple[str, tuple[str, ...]]] = {
+        p.name: (str(p.version), p.hashes) for p in build.packages
+    }
     assert pins["helper"] == ("1.0", (file_sha256(proj.dists / "o/helper-1.0-py3-none-any.whl"),))
     assert set(pins) == {"askreq", "helper"}
 

@@ -115,7 +115,10 @@ def legacy_sdist(requires: str = '["six"]') -> bytes:
 
 
 def setuptools_wheel(tmp_path: Path, version: str = "80.0") -> Path:
-    files = {"setuptools/__init__.py": SETUPTOOLS.encode(), "setuptools/build_meta.py": BUILD_META}
+    files: dict[str, str | bytes] = {
+        "setuptools/__init__.py": SETUPTOOLS.encode(),
+        "setuptools/build_meta.py": BUILD_META,
+    }
     return build_wheel(tmp_path / "dists", "setuptools", version, files=_encoded(files))
 
 

@@ -153,8 +153,13 @@ def test_check_does_not_ask_pip_for_its_indexes(
     from safeinstall.policy import pipconfig
 
     started: list[object] = []
+
+    def no_indexes(*args: object) -> tuple[()]:
+        started.append(args)
+        return ()
+
     monkeypatch.setattr(pipconfig, "look_up_in_background", lambda *a: started.append(a))
-    monkeypatch.setattr(pipconfig, "configured_indexes", lambda *a: started.append(a) or ())
+    monkeypatch.setattr(pipconfig, "configured_indexes", no_indexes)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "requirements.in").write_text("demo\n")
     (tmp_path / "requirements.txt").write_text("demo==1.0 --hash=sha256:" + "a" * 64 + "\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from safeinstall.environment import pip as pipenv
-from safeinstall.environment.pip import _failure
+from safeinstall.environment.pipoutput import failure as _failure
 
 BACKEND_MISSING = """ERROR: Exception:
 Traceback (most recent call last):

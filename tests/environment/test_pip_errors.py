@@ -14,7 +14,8 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from safeinstall.environment.pip import PipOptions, _failure, pip_install
+from safeinstall.environment.pip import PipOptions, pip_install
+from safeinstall.environment.pipoutput import failure as _failure
 from safeinstall.errors import TargetEnvironmentError
 from safeinstall.index.fetch import Artifact
 from tests.support.builders import build_wheel

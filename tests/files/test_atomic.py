@@ -109,7 +109,12 @@ def test_a_new_file_follows_the_umask_read_without_changing_it(
         monkeypatch.setattr(atomic, "_UMASK", [])
         changed: list[int] = []
         real = os.umask
-        monkeypatch.setattr(os, "umask", lambda m: changed.append(m) or real(m))
+
+        def umask(mask: int) -> int:
+            changed.append(mask)
+            return real(mask)
+
+        monkeypatch.setattr(os, "umask", umask)
         write_new(tmp_path / "a", b"a")
         write_new(tmp_path / "b", b"b")
         assert changed == []

@@ -68,10 +68,20 @@ def test_a_private_directory_is_checked_once_a_process(
     existing.mkdir(mode=0o700)
     stats: list[object] = []
     real = os.lstat
-    monkeypatch.setattr(os, "lstat", lambda p: stats.append(p) or real(p))
+
+    def lstat(path: str | os.PathLike[str]) -> os.stat_result:
+        stats.append(path)
+        return real(path)
+
+    monkeypatch.setattr(os, "lstat", lstat)
     made: list[object] = []
     real_mkdir = Path.mkdir
-    monkeypatch.setattr(Path, "mkdir", lambda p, *a, **k: made.append(p) or real_mkdir(p, *a, **k))
+
+    def mkdir(path: Path, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
+        made.append(path)
+        real_mkdir(path, mode, parents, exist_ok)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
     for _ in range(3):
         assert cachedir.private_dir(new) == new
         assert cachedir.private_dir(existing) == existing

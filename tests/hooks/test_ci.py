@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # types-PyYAML is not a dev dependency
 
 from tests.support.builders import build_wheel
 from tests.support.indexserver import IndexServer
@@ -286,7 +286,9 @@ def run_job(
         )
         if done.returncode != 0:
             return done
-        env.update(line.split("=", 1) for line in github_env.read_text().splitlines())
+        for line in github_env.read_text().splitlines():
+            key, value = line.split("=", 1)
+            env[key] = value
     return done
 
 

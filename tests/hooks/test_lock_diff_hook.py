@@ -18,9 +18,10 @@ import pytest
 from safeinstall.frozen import replace
 from safeinstall.lock.model import LockedPackage
 from tests.hooks import test_precommit
-from tests.hooks.test_precommit import commit, git, pre_commit
+from tests.hooks.test_precommit import commit, pre_commit
 from tests.support.indexserver import IndexServer
 from tests.support.locks import lock, package, write
+from tests.support.snapshot import git
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from safeinstall.errors import IndexServerError, InputError, ResolutionError
 from safeinstall.index.client import MAX_PAGE_BYTES, IndexClient
 from safeinstall.policy.model import IndexSpec
-from tests.support.fakehttp import FakeHttp
+from tests.support.fakehttp import FakeHttp, Response
 
 JSON = "application/vnd.pypi.simple.v1+json"
 PRIVATE = IndexSpec(name="private", url="https://priv.example.com/simple", packages=("acme-*",))
@@ -35,7 +36,8 @@ def page(name: str, *versions: str) -> bytes:
 
 def serve(http: FakeHttp, index: IndexSpec, name: str, *versions: str, **headers: str) -> str:
     url = f"{index.url}/{name}/"
-    http.add(url, page(name, *versions), content_type=JSON, **headers)
+    # status given (its default) so that mypy does not match the str ``headers`` against it
+    http.add(url, page(name, *versions), status=200, content_type=JSON, **headers)
     return url
 
 
@@ -119,17 +121,19 @@ def test_wrong_content_type_is_an_error() -> None:
         client(http).project("demo")
 
 
-def test_relative_links_resolve_against_the_final_url() -> None:
+def test_relative_links_resolve_against_the_final_url(monkeypatch: pytest.MonkeyPatch) -> None:
     http = FakeHttp()
     url = serve(http, FIRST, "demo", "1.0")
-    status, headers, body = http.routes[url]
+    status, reply_headers, body = http.routes[url]
     real = http.get
 
-    def redirected(u: str, **kw: Any) -> Any:
-        reply = real(u, **kw)
-        return type(reply)("https://one.example.com/other/demo/", status, headers, body)
+    def redirected(
+        u: str, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None
+    ) -> Response:
+        reply = real(u, headers=headers, max_bytes=max_bytes)
+        return type(reply)("https://one.example.com/other/demo/", status, reply_headers, body)
 
-    http.get = redirected  # type: ignore[method-assign]
+    monkeypatch.setattr(http, "get", redirected)
     result = client(http).project("demo")
     assert result.files[0].url == "https://one.example.com/other/demo/demo-1.0.tar.gz"
 

@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.metadata import Metadata
+from packaging.utils import NormalizedName
 
 from safeinstall.errors import IndexServerError, InputError, IntegrityError
+from safeinstall.files import atomic
 from safeinstall.index import metadata as metadata_module
-from safeinstall.index.coremeta import NeedsBuild, header_block
+from safeinstall.index.coremeta import NeedsBuild, header_block, parse_metadata
+from safeinstall.index.distfile import DistFile
 from safeinstall.index.metadata import MetadataReader
 from safeinstall.index.remotezip import TAIL_BYTES
 from tests.support.distbuild import dist, metadata_text, sdist_bytes, to_zip64, wheel_bytes
@@ -203,7 +207,9 @@ def test_identity_is_checked_on_every_read_even_for_the_same_bytes(tmp_path: Pat
     serve(http, body)
     reader = MetadataReader(http, cache_dir=tmp_path)
     reader.read(dist(body))
-    relabelled = replace(dist(body), project="evil", filename="evil-1.0-py3-none-any.whl")
+    relabelled = replace(
+        dist(body), project=NormalizedName("evil"), filename="evil-1.0-py3-none-any.whl"
+    )
     with pytest.raises(IntegrityError, match="names"):
         reader.read(relabelled)
     with pytest.raises(IntegrityError, match="names"):
@@ -216,10 +222,13 @@ def test_the_same_metadata_bytes_are_parsed_once_and_checked_against_each_file(
     """Platform wheels of one release mostly carry identical METADATA: one parse a run, but
     each file is still checked to be the release its name says."""
     parsed: list[bytes] = []
-    real = metadata_module.parse_metadata
-    monkeypatch.setattr(
-        metadata_module, "parse_metadata", lambda f, raw: parsed.append(raw) or real(f, raw)
-    )
+    real = parse_metadata
+
+    def parse_once_counted(file: DistFile, raw: bytes) -> Metadata:
+        parsed.append(raw)
+        return real(file, raw)
+
+    monkeypatch.setattr(metadata_module, "parse_metadata", parse_once_counted)
     http = FakeHttp()
     reader = MetadataReader(http, cache_dir=None)
     files = []
@@ -344,7 +353,14 @@ def test_cache_entries_are_not_synced_and_their_directories_are_made_once(
     made: list[str] = []
     real = os.mkdir
     monkeypatch.setattr(os, "fsync", synced.append)
-    monkeypatch.setattr(os, "mkdir", lambda p, *a, **k: made.append(str(p)) or real(p, *a, **k))
+
+    def mkdir(
+        path: str | os.PathLike[str], mode: int = 0o777, *, dir_fd: int | None = None
+    ) -> None:
+        made.append(str(path))
+        real(path, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
     http = FakeHttp()
     files = []
     for n in range(1, 4):  # three builds of one release: three files, three entries
@@ -392,7 +408,7 @@ def test_a_cache_entry_that_cannot_be_written_costs_only_a_later_fetch(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(metadata_module.atomic, "write_new", full_disk)
+    monkeypatch.setattr(atomic, "write_new", full_disk)  # the module metadata writes through
     http = FakeHttp()
     body = wheel_bytes()
     serve(http, body)

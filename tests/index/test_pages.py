@@ -46,6 +46,12 @@ def jfile(filename: str = WHEEL, url: str | None = None, **fields: Any) -> dict[
     }
 
 
+def keys(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` for ``jfile(**keys({...}))``, typed so that mypy does not match them against
+    ``filename``/``url`` (hyphenated JSON keys cannot be written as keyword arguments)."""
+    return fields
+
+
 def parse_json(body: bytes, index: IndexSpec = INDEX) -> Any:
     """The page with every release materialized, so that each entry is validated."""
     page = parse_json_page(body, page_url=PAGE, project="Demo", index=index, now=NOW)
@@ -68,15 +74,17 @@ def test_json_page_fields() -> None:
         json_page(
             jfile(
                 hashes={"SHA256": SHA.upper()},
-                **{
-                    "requires-python": ">=3.9",
-                    "yanked": "broken build",
-                    "core-metadata": {"sha256": SHA2},
-                    "size": 1234,
-                    "upload-time": "2025-06-01T10:00:00.123456Z",
-                },
+                **keys(
+                    {
+                        "requires-python": ">=3.9",
+                        "yanked": "broken build",
+                        "core-metadata": {"sha256": SHA2},
+                        "size": 1234,
+                        "upload-time": "2025-06-01T10:00:00.123456Z",
+                    }
+                ),
             ),
-            jfile(SDIST, **{"yanked": True, "dist-info-metadata": True}),
+            jfile(SDIST, **keys({"yanked": True, "dist-info-metadata": True})),
             versions=["1.0"],
         )
     )
@@ -101,7 +109,7 @@ def test_json_page_fields() -> None:
 def test_json_core_metadata_wins_over_old_key_and_false_means_none() -> None:
     page = parse_json(
         json_page(
-            jfile(**{"core-metadata": False, "dist-info-metadata": True}),
+            jfile(**keys({"core-metadata": False, "dist-info-metadata": True})),
             jfile(SDIST, yanked=False),
         )
     )
@@ -113,9 +121,11 @@ def test_json_core_metadata_wins_over_old_key_and_false_means_none() -> None:
 def test_html_page_equivalent_to_json() -> None:
     body = json_page(
         jfile(
-            **{"requires-python": ">=3.9,<4", "yanked": "bad", "core-metadata": {"sha256": SHA2}}
+            **keys(
+                {"requires-python": ">=3.9,<4", "yanked": "bad", "core-metadata": {"sha256": SHA2}}
+            )
         ),
-        jfile(SDIST, **{"yanked": True, "core-metadata": True}),
+        jfile(SDIST, **keys({"yanked": True, "core-metadata": True})),
     )
     html = html_page(
         f'<a href="https://files.example.org/d/{WHEEL}#sha256={SHA}" '

@@ -301,10 +301,9 @@ def test_a_forged_files_list_cannot_hide_the_project_status_before_it(tmp_path: 
 def test_a_forged_files_list_cannot_hide_the_keys_after_it(tmp_path: Path) -> None:
     """A files list drawn on to the end of the versions list would hide the quarantine marker
     and the versions (the page would read as active, every release listed): refused."""
+    after: dict[str, Any] = {"project-status": {"status": "quarantined"}, "versions": ["1.0"]}
     quarantined = body(
-        jfile("demo-1.0-py3-none-any.whl"),
-        jfile("demo-2.0-py3-none-any.whl"),
-        **{"project-status": {"status": "quarantined"}, "versions": ["1.0"]},
+        jfile("demo-1.0-py3-none-any.whl"), jfile("demo-2.0-py3-none-any.whl"), **after
     )
     honest = parse(quarantined, None)
     assert honest.status == "quarantined"

@@ -131,7 +131,11 @@ def test_a_listing_keeps_what_was_read_through_it() -> None:
     assert again.read(member, 5) == b"x" * 5  # from what was kept
     with pytest.raises(ZipFormatError, match="truncated"):
         again.read(member, 20)  # more than was kept: the zip is asked
-    shapes = ('["a", "b"]', '["a", 0, 0, 0, 0, "1", 0, 0]', '["a", 0, 0, 0, 0, 1.5, 0, 0]')
+    shapes: tuple[str, ...] = (
+        '["a", "b"]',
+        '["a", 0, 0, 0, 0, "1", 0, 0]',
+        '["a", 0, 0, 0, 0, 1.5, 0, 0]',
+    )
     shapes += ('["a", 0, 0, 0, 0, true, 0, 0]', "[7, 0, 0, 0, 0, 1, 0, 0]", "[null, 0, 0, 0]")
     entries = [f'{{"size": 1, "members": [{shape}], "kept": []}}'.encode() for shape in shapes]
     for bad in (b"", b"[]", *entries):

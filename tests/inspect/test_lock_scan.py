@@ -28,6 +28,7 @@ from tests.inspect.hostile import (
     wheel,
 )
 from tests.support.builders import read_core_metadata
+from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.installdata import make_venv, snapshot
 from tests.support.lockproject import OLD, LockProject
@@ -66,7 +67,7 @@ def file_requests(proj: LockProject, path: Path) -> list[dict[str, str]]:
 
 def refused(proj: LockProject, *args: str) -> str:
     before = proj.snapshot()
-    result = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade", *args)
+    result: Result = proj.lock("requirements.in", "-o", "requirements.txt", "--upgrade", *args)
     proj.assert_failed_safely(result, before)
     assert result.code == 1, result.err
     return result.err

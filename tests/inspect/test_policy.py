@@ -10,15 +10,15 @@ import pytest
 from safeinstall.errors import PolicyConfigError
 from safeinstall.inspect.rules import RULES
 from safeinstall.policy.load import load_policy
-from safeinstall.policy.model import InspectPolicy
+from safeinstall.policy.model import InspectPolicy, Policy
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import demo_project
 
 
-def policy_of(tmp_path: Path, text: str) -> Any:
+def policy_of(tmp_path: Path, text: str) -> Policy:
     path = tmp_path / "safeinstall.toml"
     path.write_text(text)
-    return load_policy(path)
+    return load_policy(str(path))
 
 
 def test_the_key_sets_block_warn_and_allow(tmp_path: Path) -> None:

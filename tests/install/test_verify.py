@@ -102,10 +102,10 @@ def demo(template: tuple[Venv, Path]) -> Path:
     return template[1]
 
 
-def kinds(venv: Venv, lock: Path, **kw: bool) -> list[tuple[str, str | None]]:
+def kinds(venv: Venv, lock: Path, *, allow_extra: bool = False) -> list[tuple[str, str | None]]:
     from safeinstall.lock.read import read_lock_file
 
-    report = verify(read_lock_file(lock), probe(str(venv.python)), **kw)
+    report = verify(read_lock_file(lock), probe(str(venv.python)), allow_extra=allow_extra)
     return [(p.kind, p.package) for p in report.problems]
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.markers import default_environment
-from packaging.pylock import Pylock
+from packaging.markers import Environment, default_environment
+from packaging.pylock import PackageWheel, Pylock
 from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import canonicalize_name
 
 from tests.support.builders import file_sha256
 from tests.support.indexserver import IndexServer
@@ -76,19 +77,21 @@ def test_pip_installs_our_requirements_txt_with_require_hashes(
     assert installed(python) == {"demo": "1.0", "dep": "1.5"}
 
 
-def marker_environment(marker: str) -> dict[str, str]:
+def marker_environment(marker: str) -> Environment:
     """A full PEP 508 environment for one of the two targets above."""
-    env = dict(default_environment())
+    env = default_environment()  # a fresh copy
     windows = "win32" in marker
     env.update(
-        python_version="3.12",
-        python_full_version="3.12.0",
-        implementation_name="cpython",
-        platform_python_implementation="CPython",
-        sys_platform="win32" if windows else "linux",
-        platform_system="Windows" if windows else "Linux",
-        os_name="nt" if windows else "posix",
-        platform_machine="AMD64" if windows else "x86_64",
+        {
+            "python_version": "3.12",
+            "python_full_version": "3.12.0",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "sys_platform": "win32" if windows else "linux",
+            "platform_system": "Windows" if windows else "Linux",
+            "os_name": "nt" if windows else "posix",
+            "platform_machine": "AMD64" if windows else "x86_64",
+        }
     )
     return env
 
@@ -121,7 +124,7 @@ def test_packaging_validates_our_pylock_and_selects_the_right_wheels(proj: LockP
     lock = Pylock.from_dict(tomllib.loads((proj.root / "pylock.toml").read_text()))
     lock.validate()
     native = next(p for p in lock.packages if p.name == "native")
-    assert sorted(w.name for w in native.wheels or ()) == [
+    assert sorted((w.name for w in native.wheels or ()), key=str) == [
         "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
         "native-1.0-cp312-cp312-win_amd64.whl",
     ]
@@ -132,8 +135,10 @@ def test_packaging_validates_our_pylock_and_selects_the_right_wheels(proj: LockP
         chosen = lock.select(environment=marker_environment(marker), tags=tags_for(marker))
         by_name = {package.name: dist for package, dist in chosen}
         assert set(by_name) == {"native", "demo", "dep"} | extra
-        assert by_name["native"].name == wheels[tag].name
-        assert by_name["native"].hashes == {"sha256": file_sha256(wheels[tag])}
+        wheel = by_name[canonicalize_name("native")]
+        assert isinstance(wheel, PackageWheel), wheel
+        assert wheel.name == wheels[tag].name
+        assert wheel.hashes == {"sha256": file_sha256(wheels[tag])}
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ CMD = "safeinstall lock requirements.in -o requirements.txt"
 
 def test_from_resolution_keeps_files_markers_and_strips_credentials() -> None:
     lock = sample_lock()
-    by_name = {p.name: p for p in lock.packages}
+    by_name: dict[str, LockedPackage] = {p.name: p for p in lock.packages}
     assert list(by_name) == ["app", "colorama", "native"]
     assert by_name["colorama"].marker == 'sys_platform == "win32"'
     assert by_name["app"].marker is None
@@ -147,7 +147,12 @@ def test_update_file_writes_new_and_replaces_changed(tmp_path: Path) -> None:
     assert update_file(path, lambda old: b"one\n") is True
     assert path.read_bytes() == b"one\n"
     seen: list[bytes | None] = []
-    assert update_file(path, lambda old: seen.append(old) or b"one\n") is False
+
+    def remember(old: bytes | None) -> bytes:
+        seen.append(old)
+        return b"one\n"
+
+    assert update_file(path, remember) is False
     assert seen == [b"one\n"]
     assert update_file(path, lambda old: b"two\n") is True
     assert path.read_bytes() == b"two\n"
@@ -185,8 +190,13 @@ def test_symlinked_lock_is_refused_before_any_work(tmp_path: Path) -> None:
     link = tmp_path / "requirements.txt"
     os.symlink(victim, link)
     calls: list[object] = []
+
+    def remember(old: bytes | None) -> bytes:
+        calls.append(old)
+        return b"x"
+
     with pytest.raises(InputError, match="symbolic link"):
-        update_file(link, lambda old: calls.append(old) or b"x")
+        update_file(link, remember)
     assert calls == []
     assert victim.read_bytes() == b"precious\n"
 

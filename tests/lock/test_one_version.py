@@ -18,7 +18,7 @@ from packaging.pylock import Pylock
 
 from safeinstall.errors import InputError
 from safeinstall.lock.read import read_lock_file
-from safeinstall.resolve import merge
+from safeinstall.resolve import merge, resolver
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
 
@@ -46,7 +46,7 @@ def proj(
 def resolved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The target of every call to the resolver, in order."""
     calls: list[str] = []
-    real = merge.resolve
+    real = resolver.resolve
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(args[3].name)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import tomllib
+from typing import cast
 
 import pytest
-from packaging.pylock import Pylock
+from packaging.markers import Environment
+from packaging.pylock import PackageWheel, Pylock
 
 from safeinstall.errors import InputError, Location
 from safeinstall.lock.pylock import read_pylock_toml, to_pylock_toml
@@ -50,8 +52,12 @@ def test_select_picks_the_right_wheels_per_environment(
     target: Target, expected: dict[str, str]
 ) -> None:
     pylock = Pylock.from_dict(tomllib.loads(to_pylock_toml(sample_lock())))
-    picked = pylock.select(environment=target.env(), tags=target.tags)  # type: ignore[arg-type]
-    chosen = {p.name: d.filename for p, d in picked}
+    # target.env() is a full marker environment, typed as a plain dict
+    picked = pylock.select(environment=cast("Environment", target.env()), tags=target.tags)
+    chosen = {}
+    for package, dist in picked:
+        assert isinstance(dist, PackageWheel), dist  # every expected file is a wheel
+        chosen[package.name] = dist.filename
     assert chosen == expected
 
 

@@ -21,6 +21,7 @@ from pip._internal.exceptions import InstallationError
 from pip._internal.network.session import PipSession
 from pip._internal.req.constructors import install_req_from_parsed_requirement
 from pip._internal.req.req_file import parse_requirements as pip_parse_requirements
+from pip._vendor.packaging.specifiers import Specifier
 
 from safeinstall.errors import InputError
 from safeinstall.lock.read import read_lock_file
@@ -54,7 +55,8 @@ def pip_view(path: Path) -> list[tuple[Any, ...]]:
     for parsed in pip_parse_requirements(str(path), session=PipSession()):
         ireq = install_req_from_parsed_requirement(parsed)
         assert ireq.req is not None
-        [spec] = list(ireq.req.specifier) or [None]
+        specs: list[Specifier | None] = [*ireq.req.specifier] or [None]
+        [spec] = specs
         hashes = (parsed.options or {}).get("hashes", {})
         out.append(
             (
@@ -93,7 +95,7 @@ def test_what_the_lock_reader_accepts_pip_reads_alike(
         event("the lock reader refused")
         return
     event("the lock reader accepted")
-    ours = [
+    ours: list[tuple[str, str, str | None, list[str], list[str]]] = [
         (p.name, str(p.version), p.marker, sorted(f.sha256 for f in p.files), [])
         for p in lock.packages
     ]

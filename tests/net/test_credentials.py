@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from safeinstall.errors import InputError
-from safeinstall.net.credentials import Credentials, origin
+from safeinstall.net.credentials import Credentials
+from safeinstall.urls import origin
 
 
 def basic(user_pass: str) -> str:

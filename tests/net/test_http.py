@@ -15,8 +15,8 @@ import pytest
 
 from safeinstall import __version__
 from safeinstall.errors import IndexServerError, InputError
-from safeinstall.net.http import Http, next_hop
-from safeinstall.net.redirects import MAX_REDIRECTS
+from safeinstall.net.http import Http
+from safeinstall.net.redirects import MAX_REDIRECTS, next_hop
 from tests.support.indexserver import IndexServer
 
 MakeHttp = Callable[..., Http]

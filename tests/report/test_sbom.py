@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs installed; none to be added
 import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version

@@ -15,7 +15,8 @@ from packaging.requirements import Requirement
 
 from safeinstall.errors import PolicyError, ResolutionError
 from safeinstall.policy.model import Policy
-from safeinstall.resolve.resolver import Resolution, Root, resolve
+from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve.resolver import Resolution, resolve
 from safeinstall.targets import target_for
 from tests.support.builders import file_sha256
 from tests.support.fakeindex import NOW, OLD, FakeFinder

@@ -115,7 +115,8 @@ def test_a_package_stepped_through_after_a_conflict_has_its_next_versions_read_a
         [target_for("3.12", "linux")],
         now=NOW,
     )
-    assert {p.name: str(p.version) for p in resolution[0].packages}["client"] == "1"
+    versions: dict[str, str] = {p.name: str(p.version) for p in resolution[0].packages}
+    assert versions["client"] == "1"
     ahead = {str(file.version) for file in f.prefetched if file.project == "client"}
     assert len(ahead) >= 30
 

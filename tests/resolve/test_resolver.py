@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -11,10 +12,10 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from safeinstall.errors import IntegrityError, PolicyError, ResolutionError
-from safeinstall.index.distfile import ProjectPage
+from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.policy.model import PackageRule, Policy
 from safeinstall.requirements.pep508 import Root
-from safeinstall.resolve.resolver import Resolution, resolve
+from safeinstall.resolve.resolver import Resolution, ResolvedPackage, resolve
 from safeinstall.targets import target_for
 from tests.support.fakeindex import NOW, FakeFinder
 
@@ -50,7 +51,7 @@ def test_simple_graph_with_dependencies_and_via() -> None:
     f.add("util", "2.0")
     res = run(f, "app")
     assert pins(res) == {"app": "1.0", "lib": "2.1", "util": "1.5"}
-    by_name = {p.name: p for p in res.packages}
+    by_name: dict[str, ResolvedPackage] = {p.name: p for p in res.packages}
     assert by_name["app"].dependencies == ("lib", "util")
     assert by_name["app"].via == ("requirements.in:1",)
     assert by_name["util"].via == ("app", "lib")
@@ -167,7 +168,7 @@ def test_sdists_only_when_the_policy_allows_building() -> None:
         run(f, "lib==2.0")
     res = run(f, "lib", "both", policy=Policy(sdists=("lib", "both")))
     assert pins(res) == {"both": "1.0", "lib": "2.0"}
-    files = {p.name: [x.filename for x in p.files] for p in res.packages}
+    files: dict[str, list[str]] = {p.name: [x.filename for x in p.files] for p in res.packages}
     assert files["both"] == ["both-1.0-py3-none-any.whl", "both-1.0.tar.gz"]
     assert [x.filename for x in run(f, "both").packages[0].files] == ["both-1.0-py3-none-any.whl"]
 
@@ -329,7 +330,9 @@ def test_a_release_without_files_of_its_own_is_passed_over_with_a_reason() -> No
 
     def project(name: NormalizedName) -> ProjectPage:
         page = listed(name)
-        loaders = {v: partial(page.files_of, v) for v in page.releases()}
+        loaders: dict[Version, Callable[[], tuple[DistFile, ...]]] = {
+            v: partial(page.files_of, v) for v in page.releases()
+        }
         loaders[Version("2.0")] = tuple  # a release whose entries all named other projects
         return ProjectPage(page.project, page.index, (), lazy=loaders)
 

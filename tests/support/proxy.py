@@ -49,9 +49,9 @@ class RecordingProxy:
                     head += line
                 request, *lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = request.split(" ", 2)
-                headers = {}
-                for line in lines:
-                    name, sep, value = line.partition(":")
+                headers: dict[str, str] = {}
+                for text in lines:
+                    name, sep, value = text.partition(":")
                     if sep:
                         headers[name.strip().lower()] = value.strip()
                 with owner._lock:

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs installed; none to be added
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
@@ -16,7 +16,9 @@ SCHEMA = DATA / "sarif" / "sarif-schema-2.1.0.json"
 
 
 def _refuse(uri: str) -> Resource[Any]:
-    raise NoSuchResource(ref=uri)  # offline: the schema names only its own definitions
+    # offline: the schema names only its own definitions. ``ref`` is NoSuchResource's one attrs
+    # field, passed positionally: mypy does not see referencing's attrs-generated __init__.
+    raise NoSuchResource(uri)
 
 
 @cache
@@ -24,7 +26,9 @@ def validator() -> jsonschema.Draft4Validator:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"  # what it declares
     jsonschema.Draft4Validator.check_schema(schema)
-    registry: Registry[Any] = Registry(retrieve=_refuse)
+    # ``retrieve`` is a real keyword of Registry's attrs-generated __init__ (an alias of the
+    # ``_retrieve`` field), which mypy cannot see through referencing's custom dataclass transform.
+    registry: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
     return jsonschema.Draft4Validator(
         schema, registry=registry, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
     )

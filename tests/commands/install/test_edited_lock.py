@@ -49,8 +49,8 @@ def edit_to_hostile_dep(proj: LockProject, tmp_path: Path, output: str) -> None:
     assert text.count(old) == 1
     text = text.replace(old, new)
     if output == "pylock.toml":  # it also names the file and records its size
-        sizes = (f"size = {p.stat().st_size}" for p in (honest, evil))
-        text = text.replace(HONEST, EVIL).replace(*sizes)
+        old_size, new_size = (f"size = {p.stat().st_size}" for p in (honest, evil))
+        text = text.replace(HONEST, EVIL).replace(old_size, new_size)
     path.write_text(text)
 
 
