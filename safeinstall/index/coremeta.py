@@ -112,8 +112,11 @@ _USED_FIELDS = (
 )
 
 
-# a line end right after a line end, as the email parser splits lines (\r\n is one end)
-_BLANK_LINE = re.compile(rb"((?>\r\n|\r|\n))(?>\r\n|\r|\n)")
+# line ends as the email parser splits lines (\r\n is one end; no other character, unlike
+# str.splitlines: a form feed or U+2028 inside a header is part of its value)
+_LINE_END = rb"\r\n|\r|\n"
+_LINES = re.compile(_LINE_END)
+_BLANK_LINE = re.compile(rb"((?>" + _LINE_END + rb"))(?>" + _LINE_END + rb")")
 
 
 def header_block(raw: bytes) -> bytes:
@@ -122,6 +125,11 @@ def header_block(raw: bytes) -> bytes:
     the parsing) is text, not metadata, whatever it says."""
     blank = _BLANK_LINE.search(raw)
     return raw if blank is None else raw[: blank.end(1)]
+
+
+def header_lines(head: bytes) -> list[str]:
+    """The lines of a header block as the email parser sees them (its line numbers too)."""
+    return [line.decode("utf-8", "replace") for line in _LINES.split(head)]
 
 
 def parse_metadata(file: DistFile, raw: bytes) -> Metadata:

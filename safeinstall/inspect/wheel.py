@@ -28,7 +28,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.environment.unpack import path_parts, site_path
-from safeinstall.index.coremeta import header_block
+from safeinstall.index.coremeta import header_block, header_lines
 from safeinstall.inspect.archive import Member, by_name
 from safeinstall.inspect.rules import Finding
 from safeinstall.install.startup import (
@@ -212,7 +212,7 @@ def _metadata_facts(raw: bytes) -> _MetadataFacts:
     headers = BytesHeaderParser().parsebytes(head)
     requires: set[NormalizedName] = set()
     urls: list[tuple[int, str]] = []
-    for line_no, line in enumerate(head.decode("utf-8", "replace").splitlines(), 1):
+    for line_no, line in enumerate(header_lines(head), 1):
         key, _, value = line.partition(":")
         if key.strip().lower() != "requires-dist":
             continue

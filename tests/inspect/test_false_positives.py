@@ -4,12 +4,13 @@ hostile form next to it must still be found."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from safeinstall.inspect.rules import WARN
-from tests.inspect.hostile import PAYLOAD, wheel
+from tests.inspect.hostile import PAYLOAD, rewritten, wheel
 from tests.inspect.test_rules import rules, scan
 
 # numpy/_core/tests/test_arrayprint.py: a float parsed from hex in one test, and a repr
@@ -103,6 +104,20 @@ def test_wheels_the_package_owner_requires_may_write_into_it(tmp_path: Path) -> 
 
 def test_a_wheel_the_owner_does_not_require_still_clobbers(tmp_path: Path) -> None:
     found = scan(qt_wheels(tmp_path, ("PyQt5-sip (>=12.15, <13)",)))
+    assert [(f.rule, f.package) for f in found.blocked] == [("clobber-package", "pyqt5-qt5")]
+
+
+def test_a_requirement_hidden_in_a_header_value_lets_no_wheel_write_into_it(
+    tmp_path: Path,
+) -> None:
+    """After a form feed, "Requires-Dist: PyQt5-Qt5" is part of the owner's Summary for the
+    email parser: the owner does not require that wheel, which still clobbers."""
+    owner, qt, sip = qt_wheels(tmp_path, ("PyQt5-sip (>=12.15, <13)",))
+    meta = next(n for n in zipfile.ZipFile(owner).namelist() if n.endswith("/METADATA"))
+    old = zipfile.ZipFile(owner).read(meta)
+    new = old.replace(b"\nName:", b"\nSummary: Qt\x0cRequires-Dist: PyQt5-Qt5\nName:", 1)
+    assert new != old
+    found = scan([rewritten(owner, "METADATA", old, new), qt, sip])
     assert [(f.rule, f.package) for f in found.blocked] == [("clobber-package", "pyqt5-qt5")]
 
 

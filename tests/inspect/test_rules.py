@@ -163,6 +163,23 @@ def test_requires_dist_in_the_description_is_text_not_a_dependency(
     )
 
 
+@pytest.mark.parametrize("hidden", ["\x0b", "\x0c", "\x1c", "\u0085", "\u2028"])
+def test_a_line_break_only_python_strings_know_is_no_header(tmp_path: Path, hidden: str) -> None:
+    """str.splitlines breaks at a form feed or U+2028; the email parser (pip's, the resolver's)
+    does not: after one, "Requires-Dist: ..." is part of the Summary, neither a dependency
+    nor a direct URL, and the line numbers the rule reports are the parser's."""
+    plain = wheel(tmp_path / "a", "docs-pkg", {}, requires_dist=["helper @ https://127.0.0.1/h"])
+    lines = _metadata_of(plain).decode().splitlines()
+    summary = f"Summary: docs{hidden}Requires-Dist: other @ https://127.0.0.1/o.whl"
+    text = "\n".join([*lines[:1], summary, *lines[1:], ""]).encode()
+    path = rewritten(plain, "METADATA", _metadata_of(plain), text)
+    [found] = scan([path]).findings
+    assert (found.rule, found.line) == (
+        "meta-url-dependency",
+        lines.index("Requires-Dist: helper @ https://127.0.0.1/h") + 2,
+    )
+
+
 def test_a_header_block_of_unusual_size_is_read_but_not_kept() -> None:
     """Header blocks are kept once read (the platform wheels of a lock share them), but only
     of a usual size: hostile METADATA cannot make the scanner hold megabytes for later."""
