@@ -30,13 +30,25 @@ def cache_root(environ: Mapping[str, str] = os.environ, platform: str = sys.plat
     if configured:
         return Path(configured)
     if platform == "win32":
-        local = environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        local = environ.get("LOCALAPPDATA") or str(_home() / "AppData" / "Local")
         return Path(local) / "safeinstall" / "Cache"
     if platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "safeinstall"
+        return _home() / "Library" / "Caches" / "safeinstall"
     xdg = environ.get("XDG_CACHE_HOME", "").strip()
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    base = Path(xdg) if os.path.isabs(xdg) else _home() / ".cache"
     return base / "safeinstall"
+
+
+def _home() -> Path:
+    """The user's home; an InputError where there is none (a container user without HOME or a
+    passwd entry), rather than a cache in a directory named ``~`` below the working one."""
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        raise InputError(
+            "cannot tell where the cache goes: this user has no home directory",
+            hint="set SAFEINSTALL_CACHE_DIR (or HOME, or XDG_CACHE_HOME) to a directory",
+        ) from None
 
 
 # absolute paths ``private_dir`` has checked in this process (see its docstring)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from safeinstall.errors import InputError
 from safeinstall.files.cachedir import cache_root
 
 
@@ -44,3 +45,21 @@ def test_the_default_reads_the_process_environment(
     monkeypatch.delenv("SAFEINSTALL_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_root() == tmp_path / "safeinstall"
+
+
+def test_no_home_directory_is_an_error_saying_what_to_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A container user with no HOME and no passwd entry: Path.home() cannot answer. The old
+    answer (platformdirs) was a directory named ``~`` below the working directory."""
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    for platform in ("linux", "darwin", "win32"):
+        with pytest.raises(InputError, match="no home directory") as caught:
+            cache_root({}, platform)
+        assert "SAFEINSTALL_CACHE_DIR" in (caught.value.hint or "")
+    assert cache_root({"SAFEINSTALL_CACHE_DIR": str(tmp_path)}, "linux") == tmp_path
+    assert cache_root({"XDG_CACHE_HOME": str(tmp_path)}, "linux") == tmp_path / "safeinstall"
