@@ -14,6 +14,7 @@ the OSV server), so any of them can be served over https::
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
 import subprocess
@@ -143,21 +144,29 @@ class TlsFront:
         pipe(secure, upstream)
 
 
-def pipe(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes, then close both."""
-
-    def copy(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.close()
-
-    other = threading.Thread(target=copy, args=(b, a), daemon=True)
-    other.start()
-    copy(a, b)
-    other.join(timeout=10)
+def pipe(a: socket.socket, b: socket.socket, *, idle: float = 10.0) -> None:
+    """Copy bytes both ways until either side closes (or both are ``idle`` seconds), then close
+    both. In one thread: an SSL socket read in one thread and written in another races inside
+    OpenSSL (TLS 1.3 sends session tickets after the handshake), which stalled a response now
+    and then until the client's read timeout."""
+    ends = (a, b)
+    try:
+        while True:
+            ready: list[socket.socket] = [
+                s for s in ends if isinstance(s, ssl.SSLSocket) and s.pending()
+            ]
+            if not ready:
+                ready, _, _ = select.select(ends, [], [], idle)
+                if not ready:
+                    return
+            for src in ready:
+                data = src.recv(65536)
+                if not data:
+                    return
+                (b if src is a else a).sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in ends:
+            with contextlib.suppress(OSError):
+                s.close()
