@@ -12,12 +12,12 @@ import json
 import os
 import stat
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from safeinstall.errors import InputError, Location
-from safeinstall.files import atomic
 
 
 def cache_root(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> Path:
@@ -96,6 +96,35 @@ def read_entry(path: Path) -> bytes | None:
         return fh.read()
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_NEW_FILE |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_entry(path: Path, data: bytes) -> None:
+    """Put ``data`` at ``path`` whole or not at all for a reader (a temporary file renamed over
+    it; no fsync): the few system calls a cache entry needs. Each is a moment when another
+    thread takes the GIL, and a lock writes thousands of entries from its fetch threads."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"  # one writer a name
+    try:
+        fd = os.open(tmp, _NEW_FILE, 0o600)
+    except FileExistsError:  # left by a crashed run
+        os.unlink(tmp)
+        fd = os.open(tmp, _NEW_FILE, 0o600)
+    try:
+        left = memoryview(data)
+        while left:
+            left = left[os.write(fd, left) :]
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def url_key(url: str) -> str:
     """A cache file name for a URL: its sha256, never a name a server chose."""
     return hashlib.sha256(url.encode()).hexdigest()
@@ -142,7 +171,7 @@ class DerivedCache:
         data = json.dumps(value, separators=(",", ":")).encode()
         header = json.dumps({"key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode()
         with contextlib.suppress(OSError):
-            atomic.write_new(self._path(key), header + b"\n" + data, sync=False)
+            write_entry(self._path(key), header + b"\n" + data)
 
 
 def _unsafe(path: Path, why: str) -> InputError:

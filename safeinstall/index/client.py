@@ -22,8 +22,13 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from safeinstall.errors import IndexServerError, ResolutionError
-from safeinstall.files import atomic
-from safeinstall.files.cachedir import DerivedCache, private_dir, read_entry, url_key
+from safeinstall.files.cachedir import (
+    DerivedCache,
+    private_dir,
+    read_entry,
+    url_key,
+    write_entry,
+)
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, parse_page
@@ -255,4 +260,4 @@ class _PageCache:
         }
         header = json.dumps(fields, separators=(",", ":")).encode()
         # no fsync: a torn entry fails its checksum and is fetched again
-        atomic.write_new(self._path(entry.url), header + b"\n" + entry.body, sync=False)
+        write_entry(self._path(entry.url), header + b"\n" + entry.body)

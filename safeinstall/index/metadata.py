@@ -29,7 +29,7 @@ from packaging.metadata import Metadata
 from packaging.version import Version
 
 from safeinstall.errors import IndexServerError, IntegrityError
-from safeinstall.files import atomic
+from safeinstall.files.cachedir import write_entry
 from safeinstall.index.coremeta import (
     MAX_METADATA_BYTES,
     check_identity,
@@ -209,7 +209,7 @@ class MetadataReader:
             # checked) only costs a fetch next time
             checked = hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw
             with suppress(OSError):
-                atomic.write_new(path, checked, sync=False)
+                write_entry(path, checked)
 
     # -- fetching ------------------------------------------------------------------------------
 

@@ -23,9 +23,7 @@ import json
 from pathlib import Path
 
 from safeinstall.digests import is_sha256
-from safeinstall.errors import SafeinstallError
-from safeinstall.files.atomic import write_new
-from safeinstall.files.cachedir import private_dir, read_entry
+from safeinstall.files.cachedir import private_dir, read_entry, write_entry
 from safeinstall.inspect.rules import CODE_RULES, RULESET_VERSION, Finding
 
 MAX_ENTRY_BYTES = 8 * 1024 * 1024
@@ -69,6 +67,6 @@ def store(cache: Path, sha256: str, findings: list[Finding]) -> None:
         "findings": [f.to_json() for f in findings if f.rule in CODE_RULES],
     }
     try:
-        write_new(path, json.dumps(data, sort_keys=True).encode())
-    except (OSError, SafeinstallError):  # a link planted there, a full disk: not cached
+        write_entry(path, json.dumps(data, sort_keys=True).encode())
+    except OSError:  # a full disk, a directory removed meanwhile: not cached
         return

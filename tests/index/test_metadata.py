@@ -18,7 +18,6 @@ from packaging.metadata import Metadata
 from packaging.utils import NormalizedName
 
 from safeinstall.errors import IndexServerError, InputError, IntegrityError
-from safeinstall.files import atomic
 from safeinstall.index import metadata as metadata_module
 from safeinstall.index.coremeta import NeedsBuild, header_block, parse_metadata
 from safeinstall.index.distfile import DistFile
@@ -408,7 +407,7 @@ def test_a_cache_entry_that_cannot_be_written_costs_only_a_later_fetch(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(atomic, "write_new", full_disk)  # the module metadata writes through
+    monkeypatch.setattr(metadata_module, "write_entry", full_disk)  # what its cache writes with
     http = FakeHttp()
     body = wheel_bytes()
     serve(http, body)
