@@ -42,7 +42,8 @@ from safeinstall.errors import SafeinstallError
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.fetch import Artifact, Store, fetch_all
 from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
-from safeinstall.inspect.scan import ScanReport, scan_files
+from safeinstall.inspect.scan import scan_files
+from safeinstall.inspect.verdict import ScanReport
 from safeinstall.install.plan import Network, open_network
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import default_index

@@ -8,8 +8,8 @@ member rules of ``wheel.py`` run over it as they do over a downloaded wheel, so 
 code. A member's bytes are read only when a rule asks for them (METADATA, entry_points.txt, a
 ``.pth`` landing in site-packages), with a range each, at most as many bytes as that rule reads.
 The cross-wheel rules (``clobber.py``) run per target over the wheel each package installs there
-(its best). Findings are judged by the policy's ``inspect`` key as at install (``scan.judge``,
-``scan.enforce``): a blocked one fails the lock, warnings go through ``notify``.
+(its best). Findings are judged by the policy's ``inspect`` key as at install (``verdict.judge``,
+``verdict.enforce``): a blocked one fails the lock, warnings go through ``notify``.
 
 The code rules need every source file and stay with install's scan of the verified bytes; so does
 the final word: ranges are not covered by a wheel's sha256 (see ``index/metadata.py``).
@@ -28,7 +28,7 @@ from safeinstall.index.remotezip import Listing, ZipFormatError, ZipMember
 from safeinstall.inspect.archive import Unreadable, check_caps, zip_member
 from safeinstall.inspect.clobber import clobbering
 from safeinstall.inspect.rules import Finding
-from safeinstall.inspect.scan import ScanReport, enforce, judge
+from safeinstall.inspect.verdict import ScanReport, enforce, judge
 from safeinstall.inspect.wheel import Layout, Reader
 from safeinstall.policy.model import Policy
 

@@ -8,7 +8,7 @@ rules (``clobber.py``); and judges every finding under the policy's ``inspect`` 
 (``rules.severity_of``). ``refuse_blocked`` is the one call install, sync and download make on
 the verified files: it stops when the policy blocks a finding, before anything is written.
 Earlier, at lock time, ``listing.py`` runs the member and cross-wheel rules over each wheel's
-zip central directory and judges them here too (``judge``, ``enforce``).
+zip central directory; both judge their findings with ``verdict.py``.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from safeinstall.errors import PolicyError
 from safeinstall.index.fetch import Artifact
 from safeinstall.inspect import cache as scan_cache
 from safeinstall.inspect.archive import Member, Unreadable, members
 from safeinstall.inspect.clobber import clobbering
 from safeinstall.inspect.code import MAX_SOURCE_BYTES, inspect_source
-from safeinstall.inspect.rules import BLOCK, CODE_RULES, WARN, Finding, judged, severity_of
+from safeinstall.inspect.rules import BLOCK, CODE_RULES, Finding, severity_of
+from safeinstall.inspect.verdict import ScanReport, enforce, judge
 from safeinstall.inspect.wheel import Layout, Reader
 from safeinstall.policy.model import Policy
 from safeinstall.ui import live_status
@@ -39,29 +39,6 @@ MAX_SOURCE_TOTAL = 256 * 1024 * 1024  # source parsed per artifact; the rest is 
 # that parses in about the time it takes to start them.
 POOL_MIN_BYTES = 16 * 1024 * 1024
 _MAX_PROCESSES = 8
-_SHOWN = 10
-_NAMED = 3  # files named on a line that says the same of several (``grouped``)
-_DONE = {  # what a refusal left as it was, by action
-    "install": "nothing was installed; `safeinstall scan` lists every finding",
-    "download": "nothing was written; `safeinstall scan` lists every finding",
-    "lock": "the lock file was left as it was",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ScanReport:
-    """Every finding the policy does not allow, each with its severity, in artifact order."""
-
-    findings: tuple[Finding, ...]
-    artifacts: int
-
-    @property
-    def blocked(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity == BLOCK)
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity == WARN)
 
 
 def scan_files(
@@ -89,65 +66,6 @@ def refuse_blocked(
     live_status().phase(f"inspect: reading {len(files)} files for start-up code and clobbering")
     report = scan_files(files, policy, cache=cache)
     return enforce(report, action, lambda text: live_status().say(f"warning: {text}", 0))
-
-
-def enforce(report: ScanReport, action: str, warn: Callable[[str], None]) -> ScanReport:
-    """``report`` after saying its warnings through ``warn`` (which labels them), one line per
-    group (``grouped``); PolicyError when the policy blocks a finding (``action``: what is
-    refused, "install", "download", "lock")."""
-    for _, line in grouped(report.warnings):
-        warn(line)
-    blocked = grouped(report.blocked)
-    if blocked:
-        listing = "; ".join(line for _, line in blocked[:_SHOWN])
-        more = len(blocked) - _SHOWN
-        tail = f" (and {more} more)" if more > 0 else ""
-        raise PolicyError(
-            f"refusing to {action}: the policy blocks what inspecting the files found: "
-            f"{listing}{tail}",
-            hint=f"{_DONE.get(action, _DONE['download'])}. If you trust a package, allow the "
-            'rule for it: inspect = { allow = { "NAME" = ["RULE"] } } (start-up .pth files: the '
-            "startup-files key)",
-        )
-    return report
-
-
-def describe(finding: Finding) -> str:
-    """One line: rule, package, where, what."""
-    return f"[{finding.rule}] {finding.package}: {finding.where}: {finding.message}"
-
-
-def grouped(findings: Sequence[Finding]) -> list[tuple[Finding, str]]:
-    """One line per finding (``describe``), in order, except that the findings of one rule and
-    severity in one artifact saying the same of several files are one line, at the first:
-    how many files, the first ``_NAMED`` of them, and what is said (a provider wheel writing
-    200 files into its framework's package is one line, not 200)."""
-    groups: dict[tuple[str, str, str, str, str], list[Finding]] = {}
-    for f in findings:
-        key = (f.rule, f.severity, f.package, f.artifact, f.message)
-        groups.setdefault(key, []).append(f)
-    out = []
-    for same in groups.values():
-        first = same[0]
-        if len(same) == 1 or any(f.file is None or f.line is not None for f in same):
-            out += [(f, describe(f)) for f in same]
-            continue
-        named = ", ".join(str(f.file) for f in same[:_NAMED])
-        more = ", ..." if len(same) > _NAMED else ""
-        where = f"{first.artifact}: {len(same)} files ({named}{more})"
-        out.append((first, f"[{first.rule}] {first.package}: {where}: {first.message}"))
-    return out
-
-
-def judge(findings: list[Finding], policy: Policy) -> list[Finding]:
-    """The findings the policy does not allow, each with its severity."""
-    rules = policy.inspect
-    out = []
-    for f in findings:
-        severity = severity_of(f.rule, f.package, rules.block, rules.warn, rules.allow)
-        if severity is not None:
-            out.append(judged(f, severity))
-    return out
 
 
 def _code_blocks(package: str, policy: Policy) -> bool:

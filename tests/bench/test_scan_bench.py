@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
-from safeinstall.inspect.scan import ScanReport
+from safeinstall.inspect.verdict import ScanReport
 from safeinstall.targets import target_for
 from tests.support.benchscript import load_bench
 

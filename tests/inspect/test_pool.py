@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from safeinstall.inspect import scan as scanner
-from safeinstall.inspect.scan import ScanReport
+from safeinstall.inspect.verdict import ScanReport
 from tests.inspect.hostile import CODE, SETUP_PY, code_wheel, hostile_wheels, sdist
 from tests.inspect.test_rules import scan
 from tests.support.paths import WHEELHOUSE

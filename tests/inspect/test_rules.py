@@ -20,7 +20,8 @@ from safeinstall.index.fetch import Artifact, parse_filename
 from safeinstall.inspect import wheel as inspect_wheel
 from safeinstall.inspect.code import MAX_SOURCE_BYTES
 from safeinstall.inspect.rules import BLOCK, RULES, WARN, Finding
-from safeinstall.inspect.scan import ScanReport, grouped, scan_files
+from safeinstall.inspect.scan import scan_files
+from safeinstall.inspect.verdict import ScanReport, grouped
 from safeinstall.policy.model import InspectPolicy, Policy, StartupFile
 from tests.inspect.hostile import (
     BLOCKING_CASES,

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from safeinstall.environment.probe import probe
     from safeinstall.files.cachedir import cache_root
     from safeinstall.index.fetch import Store, fetch_all
-    from safeinstall.inspect.scan import grouped, scan_files
+    from safeinstall.inspect.scan import scan_files
+    from safeinstall.inspect.verdict import grouped
     from safeinstall.install.pipeline import applicable, read_lock
     from safeinstall.install.plan import open_network, select_files
     from safeinstall.install.wheelcheck import check_wheels
