@@ -9,14 +9,17 @@ policy that sets every key, or in a real git repository, and look at what got lo
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
+from tests.support.indexserver import IndexServer
+from tests.support.lockproject import demo_project
 from tests.support.paths import ROOT
 
 PACKAGE = ROOT / "safeinstall"
@@ -226,7 +229,9 @@ NOT_LOADED_BY_HOOKS = (
 )
 
 
-def _loaded(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
+def _loaded(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[int, set[str], str]:
     code = (
         "import sys\n"
         "from safeinstall.cli import main\n"
@@ -234,7 +239,12 @@ def _loaded(argv: list[str], cwd: Path) -> tuple[int, set[str], str]:
         "sys.stderr.write('\\n--modules--\\n' + str(code) + '\\n')\n"
         "sys.stderr.write('\\n'.join(sorted(sys.modules)))\n"
     )
-    env = {"PYTHONPATH": str(ROOT), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "PIP_CONFIG_FILE": "/dev/null",
+        "PATH": "/usr/bin:/bin",
+        **(env or {}),
+    }
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
@@ -314,6 +324,42 @@ def test_the_hooks_on_a_real_lock_load_nothing_of_the_network_resolver_or_builds
     loaded = sorted(m for m in modules for bad in forbidden if m == bad or m.startswith(bad + "."))
     assert loaded == []
     assert "Traceback" not in err
+
+
+# What a lock of wheels written as requirements.txt has no use for: it builds nothing, its scan
+# reads member lists (not code), and it writes no TOML.
+NOT_LOADED_BY_A_WHEELS_LOCK = (
+    "safeinstall.inspect.code",
+    "safeinstall.inspect.names",
+    "safeinstall.inspect.scan",
+    "multiprocessing",
+    "safeinstall.build.sdist",
+    "safeinstall.build.hooks",
+    "safeinstall.environment.sandbox",
+    "safeinstall.lock.pylock",
+    "packaging.pylock",
+    "tomlkit",
+)
+
+
+def test_a_lock_of_wheels_loads_only_what_it_uses(
+    tmp_path: Path, index_server: IndexServer, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up is part of every lock: each step imports what it needs when it needs it."""
+    proj = demo_project(tmp_path, index_server, cli, monkeypatch)
+    argv = ["lock", "requirements.in", "-o", "requirements.txt", "--policy", str(proj.policy_path)]
+    env = {"SAFEINSTALL_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    env["SAFEINSTALL_OSV_DB"] = os.environ["SAFEINSTALL_OSV_DB"]  # the offline malware records
+    code, modules, err = _loaded(argv, proj.root, env)
+    assert code == 0, err
+    assert "demo==1.0" in (proj.root / "requirements.txt").read_text()
+    loaded = sorted(
+        m
+        for m in modules
+        for bad in NOT_LOADED_BY_A_WHEELS_LOCK
+        if m == bad or m.startswith(bad + ".")
+    )
+    assert loaded == []
 
 
 @pytest.mark.parametrize("lock_name", ["requirements.txt", "pylock.toml"])

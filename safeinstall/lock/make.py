@@ -157,7 +157,11 @@ def _build_sets(
     upgrade: bool | set[NormalizedName],
 ) -> tuple[BuildSet, ...]:
     """What each sdist ``install`` may build is built with (``build/lockset.py``); ``old``: the
-    replaced lock's build sets, whose pins are tried first unless ``upgrade`` names them."""
+    replaced lock's build sets, whose pins are tried first unless ``upgrade`` names them.
+    The build side is loaded only for a lock that may build an sdist."""
+    sdists = (p for p in merged.packages if any(f.kind == "sdist" for f in p.files))
+    if not any(policy.allows_sdist(p.name) for p in sdists):
+        return ()
     from safeinstall.build.env import BuildContext
     from safeinstall.build.lockset import build_sets
     from safeinstall.files.cachedir import cache_root
@@ -231,7 +235,6 @@ def write_lock(
     ``contents``: the edited files ``inputs`` was read with (see ``read_inputs``), not yet written.
     """
     from safeinstall.lock.model import to_requirements_txt
-    from safeinstall.lock.pylock import to_pylock_toml
 
     digest = digest_for(inputs, policy, targets, contents)
     made: list[Lock] = []
@@ -265,12 +268,11 @@ def write_lock(
 
         refuse_known_malware(lock, policy, notify=notify, where=str(output))  # before writing
         made.append(lock)
-        text = (
-            to_pylock_toml(lock)
-            if is_pylock(output)
-            else to_requirements_txt(lock, command, __version__)
-        )
-        return text.encode("utf-8")
+        if is_pylock(output):
+            from safeinstall.lock.pylock import to_pylock_toml  # tomlkit: for this format only
+
+            return to_pylock_toml(lock).encode("utf-8")
+        return to_requirements_txt(lock, command, __version__).encode("utf-8")
 
     changed = update_file(output, produce)
     return LockResult(made[0], changed)
