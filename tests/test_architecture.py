@@ -52,7 +52,7 @@ STARTS_PROCESSES = {
     "policy.pipconfig": "asks pip which indexes it is configured with",
     "lock.ref": "git show, for REV:path locks",
     "net.keyring": "the keyring command, for pip's keyring-provider = subprocess",
-    "inspect.scan": "worker processes of our own code that parse a lock's modules in parallel",
+    "workers": "worker processes of our own code for the scanners (modules, member lists)",
 }
 
 

@@ -13,10 +13,8 @@ zip central directory; both judge their findings with ``verdict.py``.
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from safeinstall.inspect.verdict import ScanReport, enforce, judge
 from safeinstall.inspect.wheel import Layout, Reader
 from safeinstall.policy.model import Policy
 from safeinstall.ui import live_status
+from safeinstall.workers import own_processes
 
 MAX_SOURCE_TOTAL = 256 * 1024 * 1024  # source parsed per artifact; the rest is reported
 # Parsing holds the GIL (and one parse at a time: code.py), so the artifacts whose code is
@@ -108,53 +107,29 @@ def _scan_all(
         (i for i, job in enumerate(jobs) if job.cached is None), key=lambda i: -_size(jobs[i].path)
     )
     workers = _processes(sum(_size(jobs[i].path) for i in parse), len(parse))
-    with _safe_path() if workers > 1 else contextlib.nullcontext():
-        return _run(jobs, parse, workers)
+    with own_processes(workers if workers > 1 else 0) as pool:
+        return _run(jobs, parse, pool)
 
 
-def _run(jobs: Sequence[_Job], parse: Sequence[int], workers: int) -> list[_Result]:
-    pool = (
-        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        if workers > 1
-        else None
-    )
-    try:
-        futures: dict[int, Future[_Result]] = {}
-        if pool is not None:
-            try:
-                futures = {i: pool.submit(_scan_one, jobs[i]) for i in parse}
-            except OSError:  # no process can be started here (limits, no /dev/shm): threads
-                futures = {}
-        here = [i for i in range(len(jobs)) if i not in futures]
-        threads = max(1, min(len(here), os.cpu_count() or 1, 8))
-        with ThreadPoolExecutor(threads, "safeinstall-scan") as local:
-            results = dict(zip(here, local.map(_scan_one, [jobs[i] for i in here]), strict=True))
-        for i, future in futures.items():
-            try:
-                results[i] = future.result()
-            except BrokenProcessPool:  # killed (out of memory...): read here, as without a pool
-                results[i] = _scan_one(jobs[i])
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+def _run(
+    jobs: Sequence[_Job], parse: Sequence[int], pool: ProcessPoolExecutor | None
+) -> list[_Result]:
+    futures: dict[int, Future[_Result]] = {}
+    if pool is not None:
+        try:
+            futures = {i: pool.submit(_scan_one, jobs[i]) for i in parse}
+        except OSError:  # no process can be started here (limits, no /dev/shm): threads
+            futures = {}
+    here = [i for i in range(len(jobs)) if i not in futures]
+    threads = max(1, min(len(here), os.cpu_count() or 1, 8))
+    with ThreadPoolExecutor(threads, "safeinstall-scan") as local:
+        results = dict(zip(here, local.map(_scan_one, [jobs[i] for i in here]), strict=True))
+    for i, future in futures.items():
+        try:
+            results[i] = future.result()
+        except BrokenProcessPool:  # killed (out of memory...): read here, as without a pool
+            results[i] = _scan_one(jobs[i])
     return [results[i] for i in range(len(jobs))]
-
-
-@contextlib.contextmanager
-def _safe_path() -> Iterator[None]:
-    """While the pool lives: its processes (and multiprocessing's resource tracker) start as
-    ``python -c ...``, which puts the working directory first on ``sys.path`` before they
-    import ``multiprocessing``: a project's own ``multiprocessing.py`` would run in them.
-    ``PYTHONSAFEPATH`` keeps it off (the workers then take this process's ``sys.path``)."""
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["PYTHONSAFEPATH"]
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
 
 
 def _processes(parse_bytes: int, count: int) -> int:
