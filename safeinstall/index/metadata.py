@@ -79,6 +79,7 @@ class MetadataReader:
         self._parsed: dict[str, Metadata] = {}  # by sha256 of the METADATA bytes (``_parse``)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.cache_hits = 0  # files whose metadata came from the cache in this run
 
     def read(self, file: DistFile) -> Metadata:
         """The validated core metadata of ``file``; NeedsBuild for an sdist with dynamic deps."""
@@ -89,6 +90,7 @@ class MetadataReader:
             if key not in self._used:
                 raw = self._load(file)
                 from_cache = raw is not None
+                self.cache_hits += from_cache
                 if raw is None:
                     raw = self._fetch(file)
                 meta = self._parse(file, raw)
@@ -147,6 +149,12 @@ class MetadataReader:
                     )
             zf = self._zip(file, fallback=True)
         return Listing(central_directory(zf), zf)
+
+    def holds(self, file: DistFile) -> bool:
+        """Whether the zip of ``file`` is held from its metadata read: its ``listing`` is had
+        here with no request, which another process would have to make."""
+        with self._guard:
+            return (file.sha256 or file.url) in self._held
 
     def keep_listing(self, file: DistFile, listing: Listing) -> None:
         """Cache ``listing`` (and the bytes read through it) under ``file``'s sha256."""

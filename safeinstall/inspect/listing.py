@@ -17,8 +17,10 @@ the final word: ranges are not covered by a wheel's sha256 (see ``index/metadata
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -31,13 +33,27 @@ from safeinstall.inspect.rules import Finding
 from safeinstall.inspect.verdict import ScanReport, enforce, judge
 from safeinstall.inspect.wheel import Layout, Reader
 from safeinstall.policy.model import Policy
+from safeinstall.workers import Helper, HelperStopped
 
 if TYPE_CHECKING:
+    from safeinstall.resolve.finder import ReaderSetup
     from safeinstall.resolve.resolver import Resolution
 
 # A wheel not read at resolution (another platform's) costs one ranged read of its tail: as many
 # at once as the HTTP pool holds connections (resolve/finder.WORKERS; more fails name lookups).
 WORKERS = 16
+# Reading member lists holds the GIL. When the lock's helper process is ready (``workers.Helper``,
+# started once resolution has read enough metadata from the cache, ``resolve/finder.BUSY_HITS``:
+# a relock, whose member lists are cached too), it reads batches of wheels from the end of the
+# list on the other core while this process reads from the start, until the two meet:
+# ``IN_FLIGHT`` batches of ``BATCH`` queued there, so that it never waits for this process (whose
+# threads share one GIL) to hand it more. The wheels whose zips are held here come first: there
+# they would cost a request. A few threads on each side wait on the network when it is needed.
+BATCH = 16
+IN_FLIGHT = 6
+HERE_THREADS = 4
+THERE_THREADS = 4
+_Result = tuple[Layout | None, list[Finding]]
 
 
 def refuse_listed(
@@ -46,19 +62,19 @@ def refuse_listed(
     reader: MetadataReader,
     *,
     notify: Callable[[str], None],
+    helper: tuple[Helper, ReaderSetup] | None = None,
 ) -> ScanReport:
     """PolicyError when the policy blocks what the member lists of the resolved wheels show;
-    the warnings through ``notify``."""
+    the warnings through ``notify``. ``helper``: a helper process, started or not, and how it
+    reads as ``reader`` does."""
     wheels: dict[str, DistFile] = {}
     for resolution in resolutions:
         for pkg in resolution.packages:
             for file in pkg.files:
                 if file.kind == "wheel":
                     wheels.setdefault(_key(file), file)
-    with ThreadPoolExecutor(max(1, min(len(wheels), WORKERS)), "safeinstall-list") as pool:
-        results = dict(
-            zip(wheels, pool.map(partial(_scan, policy, reader), wheels.values()), strict=True)
-        )
+    scanned = _scan_all(list(wheels.values()), policy, reader, helper)
+    results = dict(zip(wheels, scanned, strict=True))
     found = [f for _, findings in results.values() for f in findings]
     for resolution in resolutions:  # what one target installs together: its best wheel each
         best = [pkg.files[0] for pkg in resolution.packages if pkg.files]
@@ -67,6 +83,118 @@ def refuse_listed(
     unique = list(dict.fromkeys(found))  # the same clash on several targets is said once
     report = ScanReport(tuple(judge(unique, policy)), len(wheels))
     return enforce(report, "lock", notify)
+
+
+def _scan_all(
+    files: list[DistFile],
+    policy: Policy,
+    reader: MetadataReader,
+    helper: tuple[Helper, ReaderSetup] | None,
+) -> list[_Result]:
+    """``_scan`` of each of ``files``, in order; a share of them in the helper process when it
+    runs and there are enough. The wheels whose zips ``reader`` holds are read here (there they
+    would cost a request). A batch the helper could not read (it ended) is read here."""
+    order = sorted(range(len(files)), key=lambda i: not reader.holds(files[i]))
+    ends = _Ends(order)
+    results: dict[int, _Result] = {}
+    split = helper is not None and helper[0].ready and len(files) > BATCH
+
+    def here() -> None:
+        while (i := ends.first()) is not None:
+            results[i] = _scan(policy, reader, files[i])
+
+    there = _There(partial(_submit, *helper, policy, files), ends) if split and helper else None
+    # this process's threads wait on the network; with a helper, only a few take the GIL from
+    # the one that feeds it
+    threads = min(len(files), HERE_THREADS if there else WORKERS)
+    with ThreadPoolExecutor(max(1, threads), "safeinstall-list") as local:
+        jobs = [local.submit(here) for _ in range(threads)]
+        if there is not None:
+            there.finish(results)
+        for job in jobs:
+            job.result()
+    here()  # what the helper gave back after the threads here were done
+    return [results[i] for i in range(len(files))]
+
+
+def _submit(
+    helper: Helper, setup: ReaderSetup, policy: Policy, files: list[DistFile], batch: list[int]
+) -> Future[list[_Result]]:
+    return helper.submit(_scan_there, setup, policy, [files[i] for i in batch])
+
+
+class _There:
+    """Batches from the end of ``ends`` to the helper, ``IN_FLIGHT`` of them queued there from
+    the start (before this process's threads take any), more as each comes back."""
+
+    def __init__(self, submit: Callable[[list[int]], Future[list[_Result]]], ends: _Ends) -> None:
+        self._submit = submit
+        self._ends = ends
+        self._flying: deque[tuple[list[int], Future[list[_Result]]]] = deque()
+        self._usable = True
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._usable and len(self._flying) < IN_FLIGHT and (batch := self._ends.last(BATCH)):
+            self._flying.append((batch, self._submit(batch)))
+
+    def finish(self, results: dict[int, _Result]) -> None:
+        """Collect every batch into ``results``; one the helper could not read (it ended:
+        killed, out of memory...) is given back to be read here, and no more is sent."""
+        while self._flying:
+            batch, future = self._flying.popleft()
+            try:
+                results.update(zip(batch, future.result(), strict=True))
+            except HelperStopped:
+                self._usable = False
+                self._ends.give_back(batch)
+            self._fill()
+
+
+class _Ends:
+    """Indexes taken from both ends of one list, each once, by several threads."""
+
+    def __init__(self, order: list[int]) -> None:
+        self._order = order
+        self._lo, self._hi = 0, len(order)
+        self._back: list[int] = []  # given back: read here
+        self._guard = threading.Lock()
+
+    def first(self) -> int | None:
+        with self._guard:
+            if self._back:
+                return self._back.pop()
+            if self._lo >= self._hi:
+                return None
+            self._lo += 1
+            return self._order[self._lo - 1]
+
+    def last(self, count: int) -> list[int]:
+        with self._guard:
+            start = max(self._lo, self._hi - count)
+            batch, self._hi = self._order[start : self._hi], start
+            return batch
+
+    def give_back(self, batch: list[int]) -> None:
+        with self._guard:
+            self._back.extend(batch)
+
+
+def ready() -> bool:
+    """What the helper runs first: importing this module (and what it reads with) before the
+    scan, so that it is ready when the scan starts (``Helper.ready``)."""
+    return True
+
+
+_READERS: list[MetadataReader] = []  # the helper process's own reader, made for its first batch
+
+
+def _scan_there(setup: ReaderSetup, policy: Policy, files: list[DistFile]) -> list[_Result]:
+    """``_scan`` of each of ``files`` in the helper process, with a reader of its own."""
+    if not _READERS:
+        _READERS.append(setup.reader())
+    with ThreadPoolExecutor(max(1, min(len(files), THERE_THREADS)), "safeinstall-list") as pool:
+        return list(pool.map(partial(_scan, policy, _READERS[0]), files))
 
 
 def _key(file: DistFile) -> str:

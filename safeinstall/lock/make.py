@@ -8,6 +8,7 @@ failed run leaves the old file byte-identical.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -112,11 +113,18 @@ def resolve_lock(
     A package the targets still get at different versions (``merge.splits``) is a warning through
     ``notify`` and a note in the lock, or a PolicyError under ``same-versions = true``.
     """
+    from safeinstall.inspect import listing
     from safeinstall.resolve.finder import open_finder
     from safeinstall.resolve.merge import merge, resolve_each, splits
+    from safeinstall.workers import Helper
 
     wheels_for = {tag for target in targets for tag in target.tags}
-    with open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
+    helper = Helper()  # started by the finder for a large relock: reads member lists there
+    busy = partial(helper.start, listing.ready)
+    with (
+        closing(helper),
+        open_finder(policy, notify=notify, wheels_for=wheels_for, busy=busy) as finder,
+    ):
         each = resolve_each(
             [*roots, *bounds],
             policy,
@@ -126,9 +134,9 @@ def resolve_lock(
             upgrade=upgrade,
             now=None,
         )
-        from safeinstall.inspect.listing import refuse_listed
-
-        refuse_listed(each, policy, finder.reader, notify=notify)  # start-up files, clobbering
+        # start-up files, clobbering: from the member lists of the resolved wheels
+        there = (helper, finder.setup) if finder.setup is not None else None
+        listing.refuse_listed(each, policy, finder.reader, notify=notify, helper=there)
         found = splits(each)
         notes = tuple(split.describe() for split in found)
         if found and policy.same_versions:

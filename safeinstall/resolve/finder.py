@@ -9,9 +9,11 @@ candidates the resolver is likely to try next and the project pages of their dep
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.metadata import Metadata
@@ -27,12 +29,13 @@ from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.filenames import FileFilter
 from safeinstall.index.metadata import MetadataReader
 from safeinstall.net.http import Http
-from safeinstall.net.settings import current_settings
+from safeinstall.net.settings import NetSettings, current_settings
 from safeinstall.policy.hosts import HostPolicy
-from safeinstall.policy.model import Policy
+from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 
 WORKERS = 16
+BUSY_HITS = 48
 
 
 def few_malloc_arenas() -> bool:
@@ -54,6 +57,30 @@ def few_malloc_arenas() -> bool:
 _M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
+@dataclass(frozen=True, slots=True)
+class ReaderSetup:
+    """What another process needs to read metadata and member lists as this run does: the
+    trusted indexes (the only hosts its ``Http`` may reach), their credentials, the network
+    settings and the cache. It pickles; its credentials go to a worker process over its pipe
+    only, and are never shown (``repr``)."""
+
+    indexes: tuple[IndexSpec, ...]
+    credentials: tuple[str, ...] = field(repr=False)
+    settings: NetSettings
+    cache: Path
+
+    def http(self, pool_size: int = WORKERS) -> Http:
+        return Http(
+            allowed=HostPolicy(self.indexes),
+            credentials=self.credentials,
+            pool_size=pool_size,
+            settings=self.settings,
+        )
+
+    def reader(self) -> MetadataReader:
+        return MetadataReader(self.http(), cache_dir=self.cache)
+
+
 class IndexFinder:
     """Implements the resolver's Finder protocol over the network pieces."""
 
@@ -67,10 +94,18 @@ class IndexFinder:
         notify: Callable[[str], None] = lambda message: None,
         http: Http | None = None,
         cache: Path | None = None,
+        setup: ReaderSetup | None = None,
+        busy: Callable[[], None] | None = None,
     ) -> None:
+        """``busy``: called once, when ``BUSY_HITS`` metadata files have come from the cache: a
+        large relock, whose scan a helper process shares (``inspect/listing.py``). A cold run
+        (nothing cached) starts none: its scan reads the zips held from its metadata reads."""
         self.client = client
         self.http = http
         self.cache = cache  # where build environments for sdists are made (None: cache_root())
+        self.setup = setup  # how a worker process reads as ``reader`` does
+        self._busy = busy
+        self._counting = threading.Lock()
         self.reader = reader
         self.policy = policy
         self.notify = notify
@@ -79,7 +114,16 @@ class IndexFinder:
     def project(self, name: NormalizedName) -> ProjectPage:
         return self.client.project(name)
 
+    def _count(self) -> None:
+        if self._busy is None or self.reader.cache_hits < BUSY_HITS:
+            return
+        with self._counting:
+            busy, self._busy = self._busy, None
+        if busy is not None:
+            busy()
+
     def metadata(self, file: DistFile) -> Metadata:
+        self._count()
         try:
             return self.reader.read(file)  # joins an in-flight prefetch of the same file
         except NeedsBuild:
@@ -127,26 +171,34 @@ def open_finder(
     cache: Path | None = None,
     notify: Callable[[str], None] = lambda message: None,
     wheels_for: Iterable[Tag] | None = None,
+    busy: Callable[[], None] | None = None,
 ) -> Iterator[IndexFinder]:
     """``wheels_for``: the wheel tags of the targets; other wheels, and the sdists of projects
     the policy does not let build, are dropped from pages."""
-    indexes = trusted_indexes(policy)
     root = cache if cache is not None else cache_root()
-    credentials = index_credentials(policy)
     settings = current_settings(keyring=policy.keyring)
-    http = Http(
-        allowed=HostPolicy(indexes), credentials=credentials, pool_size=WORKERS, settings=settings
-    )
+    setup = ReaderSetup(tuple(trusted_indexes(policy)), index_credentials(policy), settings, root)
+    http = setup.http()
     few_malloc_arenas()
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:
         keep = FileFilter(wheels_for, policy.allows_sdist) if wheels_for is not None else None
-        client = IndexClient(indexes, http, cache_dir=root, keep=keep)
+        client = IndexClient(setup.indexes, http, cache_dir=root, keep=keep)
         reader = MetadataReader(http, cache_dir=root)
-        yield IndexFinder(client, reader, pool, policy=policy, notify=notify, http=http, cache=root)
+        yield IndexFinder(
+            client,
+            reader,
+            pool,
+            policy=policy,
+            notify=notify,
+            http=http,
+            cache=root,
+            setup=setup,
+            busy=busy,
+        )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         http.close()
 
 
-__all__ = ["Future", "IndexFinder", "open_finder", "urls"]
+__all__ = ["Future", "IndexFinder", "ReaderSetup", "open_finder", "urls"]

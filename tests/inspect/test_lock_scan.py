@@ -300,3 +300,106 @@ def test_member_lists_are_read_with_as_many_workers_as_the_http_pool_holds() -> 
     from safeinstall.resolve import finder
 
     assert listing.WORKERS == finder.WORKERS
+
+
+# --- the helper process ---------------------------------------------------------------------------
+
+
+def _many_findings(proj: LockProject) -> None:
+    """Six wheels: a start-up file, a clash on one path, a command named pip, three clean."""
+    publish(proj, "evil-pkg", {"evil_init.pth": PTH}, metadata=False)
+    publish(proj, "victim", {"victim/core.py": b"X = 1\n", "common.py": b""})
+    publish(proj, "other-pkg", {"common.py": b"import os\n"})
+    publish(proj, "tool-pkg", entry_points("tool-pkg", "pip"))
+    for name in ("clean-a", "clean-b", "clean-c"):
+        publish(proj, name, {f"{name.replace('-', '_')}/core.py": b""})
+    names = ["evil-pkg", "victim", "other-pkg", "tool-pkg", "clean-a", "clean-b", "clean-c"]
+    (proj.root / "requirements.in").write_text("\n".join(names) + "\n")
+
+
+def _with_helper(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The helper starts at the first metadata read, is waited for at the scan (a large lock's
+    has long started by then), and reads one wheel a batch; returns the number of wheels sent
+    to it, as they are sent."""
+    from safeinstall.inspect import listing
+    from safeinstall.resolve import finder
+    from safeinstall.workers import Helper
+
+    def waited_for(self: Helper) -> bool:
+        return self._warm is not None and self._warm.result(timeout=60) is True
+
+    monkeypatch.setattr(finder, "BUSY_HITS", 0)
+    monkeypatch.setattr(Helper, "ready", property(waited_for))
+    monkeypatch.setattr(listing, "BATCH", 1)
+    sent: list[int] = []
+    real = listing._submit
+
+    def counted(*args: Any) -> Any:
+        sent.append(len(args[-1]))
+        return real(*args)
+
+    monkeypatch.setattr(listing, "_submit", counted)
+    return sent
+
+
+def test_wheels_read_in_the_helper_process_give_the_same_verdict(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_findings(proj)
+    alone = refused(proj)
+    sent = _with_helper(monkeypatch)
+    helped = refused(proj)
+    assert sum(sent) > 0  # the helper read some of them
+    assert helped == alone
+    for rule in ("startup-pth", "clobber-path", "clobber-script"):
+        assert f"[{rule}]" in helped
+
+
+def test_a_helper_that_ends_leaves_its_wheels_to_this_process(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+
+    from safeinstall.inspect import listing
+    from safeinstall.workers import Helper, HelperStopped
+
+    _many_findings(proj)
+    alone = refused(proj)
+    sent = _with_helper(monkeypatch)
+
+    real = Helper.submit
+
+    def died(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
+        if fn is not listing._scan_there:  # started and ready; gone when given the wheels
+            return real(self, fn, *args, **kwargs)
+        done: Future[Any] = Future()
+        done.set_exception(HelperStopped("the helper process ended"))
+        return done
+
+    monkeypatch.setattr(Helper, "submit", died)
+    assert refused(proj) == alone
+    assert sum(sent) > 0
+
+
+def test_only_a_large_relock_starts_the_helper(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold lock reads its member lists from the zips its metadata reads left here: a helper
+    would read them again. A relock reads them from the cache, as it did its metadata."""
+    from safeinstall.workers import Helper
+
+    starts: list[Helper] = []
+
+    def start(self: Helper, warm: object = None) -> None:
+        starts.append(self)
+
+    monkeypatch.setattr(Helper, "start", start)
+    monkeypatch.setattr("safeinstall.resolve.finder.BUSY_HITS", 3)
+    _many_findings(proj)
+    refused(proj)
+    assert starts == []  # new metadata: nothing came from the cache
+    refused(proj)
+    assert len(starts) == 1  # seven from the cache: started once, however many follow
+    monkeypatch.setattr("safeinstall.resolve.finder.BUSY_HITS", 48)
+    refused(proj)
+    assert len(starts) == 1  # seven: far below the default

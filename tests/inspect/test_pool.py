@@ -3,6 +3,7 @@ worker that dies leaves its artifacts to be read in the main process (nothing sk
 
 from __future__ import annotations
 
+import concurrent.futures
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -10,7 +11,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from safeinstall import workers as own_pool
 from safeinstall.inspect import scan as scanner
 from safeinstall.inspect.verdict import ScanReport
 from tests.inspect.hostile import CODE, SETUP_PY, code_wheel, hostile_wheels, sdist
@@ -53,7 +53,7 @@ def _pool_of_two(monkeypatch: pytest.MonkeyPatch, pool: type[ProcessPoolExecutor
     """Make the scan parse in ``pool`` with two workers, however little code there is."""
     monkeypatch.setattr(scanner, "POOL_MIN_BYTES", 0)
     monkeypatch.setattr(scanner, "_processes", lambda size, count: min(2, count))
-    monkeypatch.setattr(own_pool, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)  # as workers.py takes it
 
 
 def test_worker_processes_give_the_same_findings_in_order(

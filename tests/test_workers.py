@@ -1,0 +1,90 @@
+"""workers.Helper: safeinstall's own functions run in a second process, answers in order, an
+ended helper said as HelperStopped, and nothing of the working directory run in it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from safeinstall import urls
+from safeinstall.errors import InputError
+from safeinstall.policy.duration import parse_duration
+from safeinstall.workers import Helper, HelperStopped
+
+
+@pytest.fixture
+def helper() -> Iterator[Helper]:
+    started = Helper()
+    started.start()
+    yield started
+    started.close()
+
+
+def test_answers_come_back_in_order(helper: Helper) -> None:
+    futures = [helper.submit(parse_duration, f"{n}d") for n in range(1, 6)]
+    assert [f.result(timeout=30) for f in futures] == [timedelta(days=n) for n in range(1, 6)]
+
+
+def test_an_error_is_raised_where_the_answer_is_read(helper: Helper) -> None:
+    with pytest.raises(ValueError, match="expected a duration"):
+        helper.submit(parse_duration, "soon").result(timeout=30)
+    failed = helper.submit(urls.check, "https://host:99999/", what="the index URL", location=None)
+    with pytest.raises(InputError, match="is not a valid URL") as raised:
+        failed.result(timeout=30)
+    assert raised.value.hint is not None and "port" in raised.value.hint  # the whole error
+    assert helper.submit(parse_duration, "2h").result(timeout=30) == timedelta(hours=2)
+
+
+def test_only_safeinstall_s_own_functions_run_there(helper: Helper) -> None:
+    with pytest.raises(TypeError, match="is not safeinstall's"):
+        helper.submit(os.getpid).result(timeout=30)
+
+
+def test_a_helper_not_started_runs_nothing() -> None:
+    with pytest.raises(HelperStopped):
+        Helper().submit(parse_duration, "1d").result(timeout=30)
+
+
+def test_a_helper_that_ended_fails_what_waits_and_what_comes(helper: Helper) -> None:
+    assert helper.submit(parse_duration, "1d").result(timeout=30) == timedelta(days=1)
+    assert helper._proc is not None
+    helper._proc.kill()
+    helper._proc.wait()
+    with pytest.raises(HelperStopped):
+        helper.submit(parse_duration, "1d").result(timeout=30)
+
+
+def test_a_module_in_the_working_directory_does_not_run_in_the_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper starts as `python -I -c ...`: the working directory is not on its path while
+    it imports what it boots with, and it then takes this process's sys.path (which has it only
+    if this process has: what runs there would have run here first)."""
+    marker = tmp_path / "ran"
+    planted = f"open({str(marker)!r}, 'w').write('planted code ran')\nraise SystemExit(1)\n"
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("pickle.py", "encodings.py", "safeinstall.py", "threading.py", "subprocess.py"):
+        (project / name).write_text(planted)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    started = Helper()
+    started.start()
+    try:
+        assert started.submit(parse_duration, "3w").result(timeout=30) == timedelta(weeks=3)
+    finally:
+        started.close()
+    assert not marker.exists()
+    assert "PYTHONSAFEPATH" not in os.environ  # nothing of this process's environment changed
+
+
+def test_closing_ends_the_process(helper: Helper) -> None:
+    assert helper.submit(parse_duration, "1s").result(timeout=30) == timedelta(seconds=1)
+    proc = helper._proc
+    helper.close()
+    assert proc is not None and proc.poll() is not None
