@@ -83,7 +83,8 @@ class Helper:
         self._warm: Future[object] | None = None
         self._reader: threading.Thread | None = None
         self._waiting: deque[Future[Any]] = deque()
-        self._guard = threading.Lock()
+        self._guard = threading.Lock()  # of the fields; never held while a pipe is written
+        self._sending = threading.Lock()  # calls go out in the order their futures wait
         self._stopped = False
 
     @property
@@ -127,17 +128,24 @@ class Helper:
         """``fn(*args, **kwargs)`` in the helper; HelperStopped (from the future) when it is
         gone."""
         done: Future[_T] = Future()
-        with self._guard:
-            proc = self._proc
-            if proc is None or proc.stdin is None or self._stopped:
-                done.set_exception(HelperStopped("the helper process is not running"))
-                return done
-            self._waiting.append(done)
+        call = pickle.dumps((fn, args, kwargs))
+        # a full pipe blocks the write until the helper reads; it may first have to write an
+        # answer, which the reading thread takes without waiting for this lock
+        with self._sending:
+            with self._guard:
+                proc = self._proc
+                if proc is None or proc.stdin is None or self._stopped:
+                    done.set_exception(HelperStopped("the helper process is not running"))
+                    return done
+                self._waiting.append(done)
             try:
-                _send(proc.stdin, pickle.dumps((fn, args, kwargs)))
+                _send(proc.stdin, call)
             except (OSError, ValueError):  # its pipe is closed: it ended
-                self._waiting.pop()
-                done.set_exception(HelperStopped("the helper process stopped reading"))
+                with self._guard:
+                    if done in self._waiting:
+                        self._waiting.remove(done)
+                if not done.done():
+                    done.set_exception(HelperStopped("the helper process stopped reading"))
         return done
 
     def close(self) -> None:
@@ -195,8 +203,8 @@ def serve() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing printed by accident lands among the frames
     while (frame := _frame(sys.stdin.buffer)) is not None:
-        fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from the process that started it
         try:
+            fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from the process that started it
             if not str(getattr(fn, "__module__", "")).startswith("safeinstall."):
                 raise TypeError(f"{fn!r} is not safeinstall's")
             answer = pickle.dumps((True, fn(*args, **kwargs)))

@@ -88,3 +88,11 @@ def test_closing_ends_the_process(helper: Helper) -> None:
     proc = helper._proc
     helper.close()
     assert proc is not None and proc.poll() is not None
+
+
+def test_large_calls_and_answers_cross_without_waiting_on_each_other(helper: Helper) -> None:
+    """Calls and answers larger than a pipe holds: the writer of a call never holds what the
+    reader of answers needs, so neither process waits on the other for good."""
+    big = "https://example.org/" + "a" * (4 << 20)
+    futures = [helper.submit(urls.redact, big) for _ in range(4)]
+    assert all(f.result(timeout=60) == big for f in futures)
