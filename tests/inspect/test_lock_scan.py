@@ -403,3 +403,20 @@ def test_only_a_large_relock_starts_the_helper(
     monkeypatch.setattr("safeinstall.resolve.finder.BUSY_HITS", 48)
     refused(proj)
     assert len(starts) == 1  # seven: far below the default
+
+
+def test_the_helper_reaches_only_the_hosts_the_policy_trusts(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper reads member lists with its own Http, built from the same trusted hosts: an
+    index that redirects its range read of a wheel elsewhere fails the lock as it would here."""
+    evil = publish(proj, "evil-pkg", {})  # metadata from the sidecar: no zip held here
+    victim = publish(proj, "victim", {})
+    (proj.root / "requirements.in").write_text("evil-pkg\nvictim\n")
+    for path in (evil, victim):
+        where = f"/a/files/{quote(path.name, safe='')}"
+        proj.server.misbehave(where, redirect_to=proj.server.url(where, host="localhost"))
+    sent = _with_helper(monkeypatch)
+    err = refused(proj)
+    assert sum(sent) == 2  # both wheels went to the helper
+    assert "a location the policy does not trust" in err
