@@ -88,10 +88,6 @@ class Helper:
         self._stopped = False
 
     @property
-    def started(self) -> bool:
-        return self._proc is not None
-
-    @property
     def ready(self) -> bool:
         """Started, and done with what ``start`` gave it to do first."""
         warm = self._warm

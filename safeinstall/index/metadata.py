@@ -90,7 +90,9 @@ class MetadataReader:
             if key not in self._used:
                 raw = self._load(file)
                 from_cache = raw is not None
-                self.cache_hits += from_cache
+                if from_cache:
+                    with self._guard:
+                        self.cache_hits += 1
                 if raw is None:
                     raw = self._fetch(file)
                 meta = self._parse(file, raw)

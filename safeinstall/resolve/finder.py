@@ -69,11 +69,11 @@ class ReaderSetup:
     settings: NetSettings
     cache: Path
 
-    def http(self, pool_size: int = WORKERS) -> Http:
+    def http(self) -> Http:
         return Http(
             allowed=HostPolicy(self.indexes),
             credentials=self.credentials,
-            pool_size=pool_size,
+            pool_size=WORKERS,
             settings=self.settings,
         )
 
