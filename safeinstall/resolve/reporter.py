@@ -12,7 +12,7 @@ to do: ``dead_end`` (no release has a file for the target), ``too_deep`` (the ro
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
@@ -54,6 +54,9 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         self.current = ""
         self.live = live_status()
         self._told: set[tuple[str, Version]] = set()
+        # told each rejection: the candidate, its requirements on the dependency it conflicted
+        # on, and the others' (``narrow.Narrowing.rejected``)
+        self.rejections: Callable[[Candidate, list[Req], list[Req]], None] = lambda c, o, r: None
 
     def adding_requirement(self, requirement: Req, parent: Candidate | None) -> None:
         self.last = (requirement, parent)
@@ -104,6 +107,10 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         self.tried += 1
         if any(info.requirement.name == PYTHON for info in criterion.information):
             self.held_by_python.add(candidate.name)  # its Requires-Python, from its metadata
+        else:
+            own = [i.requirement for i in criterion.information if i.parent == candidate]
+            others = [i.requirement for i in criterion.information if i.parent != candidate]
+            self.rejections(candidate, own, others)
         if self.live.detail < 2:
             return
         wants = "; ".join(

@@ -31,6 +31,7 @@ from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.admitted import Admitted, contains
 from safeinstall.resolve.candidates import Candidate, CandidateFilter, Req
 from safeinstall.resolve.engine import resolver
+from safeinstall.resolve.narrow import Narrowing
 from safeinstall.resolve.reporter import PYTHON, DeadEnd, Reporter, dead_end, explain, too_deep
 from safeinstall.targets import Target
 
@@ -88,7 +89,9 @@ class Resolution:
 
 
 class _Provider(AbstractProvider[Req, Candidate, str]):
-    def __init__(self, finder: Finder, candidates: CandidateFilter) -> None:
+    def __init__(
+        self, finder: Finder, candidates: CandidateFilter, tell: Callable[[str], None]
+    ) -> None:
         self.finder = finder
         self.candidates = candidates
         self.target = candidates.target
@@ -102,6 +105,9 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
         self._depth: dict[str, int] = {}  # identifier -> fewest links from a root
         self._tried: dict[str, int] = {}  # identifier -> versions whose dependencies were asked
         self._read_ahead: set[str] = set()  # URLs
+        self.narrowing = Narrowing(
+            lambda c: self._requirements(c)[1], self._applies, candidates.admitted, finder, tell
+        )
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
@@ -164,7 +170,7 @@ class _Provider(AbstractProvider[Req, Candidate, str]):
             ok = all(contains(r, python) for r in reqs)
             return [Candidate(NormalizedName(PYTHON), python, None, ())] if ok else []
         name = reqs[0].name
-        found = self.candidates.matching(name, reqs[0].extra, reqs, bad)
+        found = self.narrowing.over(self.candidates.matching(name, reqs[0].extra, reqs, bad))
         pre = any(r.prereleases for r in reqs)
         if self.candidates.policy.licenses is None:
             return partial(self._or_dead_end, name, pre, found)
@@ -342,7 +348,8 @@ def resolve(
     candidates = CandidateFilter(
         finder, policy, target, preferred, now, refused=reporter.refused, admitted=admitted
     )
-    provider = _Provider(finder, candidates)
+    provider = _Provider(finder, candidates, lambda line: reporter.live.say(line, 2))
+    reporter.rejections = provider.narrowing.rejected
     reqs = _root_requirements(roots, target)
     provider._depth.update((r.key, 0) for r in reqs)
     provider._prefetch(reqs)

@@ -101,13 +101,15 @@ def test_a_version_the_first_target_took_for_its_python_is_not_offered_to_the_ot
 
 
 def test_a_package_stepped_through_after_a_conflict_has_its_next_versions_read_ahead() -> None:
-    # core==1 leaves client 1 as the one fit among 40: each older client is read in turn, so
+    # core==1 and util==1 leave client 1 as the one fit among 40: each older client is read
+    # in turn (they fail for alternating reasons, so none is bisected over: narrow.py), so
     # their metadata is fetched in the background ahead of the resolver, not one at a time
     f = FakeFinder()
-    f.add("pinned", "1.0", ["core==1"])
+    f.add("pinned", "1.0", ["core==1", "util==1"])
     for n in range(1, 41):
         f.add("core", str(n))
-        f.add("client", str(n), [f"core=={n}"])
+        f.add("util", str(n))
+        f.add("client", str(n), [f"core=={n}" if n % 2 else f"util=={n}"])
     resolution = resolve_each(
         [Root(Requirement(r), "in:1") for r in ("pinned==1.0", "client")],
         Policy(),
