@@ -24,16 +24,17 @@ class _Spec(Protocol):  # the part of candidates.Req used here
     def spec_text(self) -> str: ...
 
 
-_CONTAINS: dict[tuple[str, Version], bool] = {}
+_CONTAINS: dict[tuple[str, Version | str], bool] = {}
 
 
 def contains(req: _Spec, version: Version) -> bool:
     """``req.specifier.contains(version)``, prereleases admitted (the policy decides on those).
 
     Cached by the specifier's text: the resolver asks the same question many times, on every
-    target, and comparing SpecifierSet objects costs more than the answer.
+    target, and comparing SpecifierSet objects costs more than the answer. ``===`` compares
+    the version as written: 1 and 1.0 are equal Versions, but only one of them is ``===1.0``.
     """
-    key = (req.spec_text, version)
+    key = (req.spec_text, str(version) if "===" in req.spec_text else version)
     found = _CONTAINS.get(key)
     if found is None:
         if len(_CONTAINS) > 1 << 17:

@@ -165,3 +165,12 @@ def test_no_specifier_admits_every_release_without_asking(monkeypatch: pytest.Mo
     releases = newest_first([Version(v) for v in TRICKY])
     monkeypatch.setattr(admitted, "contains", lambda req, version: pytest.fail("asked"))
     assert within(Spec(SpecifierSet()), releases) == releases
+
+
+def test_arbitrary_equality_is_answered_for_the_version_as_written() -> None:
+    # 1 and 1.0 are equal (and hash alike), but ===1.0 admits only the one written 1.0: the
+    # cached answer for one must not be given for the other (hypothesis found it)
+    spec = Spec(SpecifierSet("===1.0"))
+    assert contains(spec, Version("1.0"))
+    assert not contains(spec, Version("1"))
+    assert within(spec, (Version("1"),)) == ()
