@@ -129,6 +129,22 @@ def old_enough(upload_time: datetime | None, cutoff: datetime | None) -> bool:
     return upload_time is not None and upload_time <= cutoff
 
 
+class Search:
+    """The releases one search admits, most preferred first (``versions``), each judged as a
+    candidate when first asked for (``at``: None when the policy or the target refuses it)."""
+
+    def __init__(self, versions: list[Version], judge: Callable[[Version], Candidate | None]):
+        self.versions = versions
+        self._judge = judge
+
+    def at(self, place: int) -> Candidate | None:
+        return self._judge(self.versions[place])
+
+    def __call__(self) -> Iterator[Candidate]:
+        """Every candidate, in order."""
+        return (c for v in self.versions if (c := self._judge(v)) is not None)
+
+
 class CandidateFilter:
     def __init__(
         self,
@@ -165,7 +181,7 @@ class CandidateFilter:
         extra: str | None,
         reqs: Sequence[Req],
         exclude: Collection[Version] = (),
-    ) -> Callable[[], Iterator[Candidate]]:
+    ) -> Search:
         """The candidates satisfying every requirement, most preferred first, judged lazily:
         the resolver usually takes the first, so older releases are never parsed."""
         allow_pre = self.policy.allows_prerelease(name) or any(r.prereleases for r in reqs)
@@ -178,30 +194,28 @@ class CandidateFilter:
         # last one that judged some: the conflict messages explain with them
         excluded = self._excluded[name] = {} if versions else self._excluded.get(name, {})
 
-        def candidates() -> Iterator[Candidate]:
-            for v in versions:
-                entry = self._entry(name, v)
-                why = entry.unusable
-                if why is None and v.is_prerelease and not allow_pre:
-                    why = PRERELEASE
-                if why is None:
-                    why = self._too_new(name, entry)
-                if why is None:
-                    why = self._license_refusals.get((name, v))
-                if why is None and not entry.files:
-                    reason = self.policy.yanked_reason(name, v)
-                    if v in pins and reason:
-                        yield Candidate(name, v, extra, entry.yanked_files, reason)
-                        continue
-                    why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
-                if why is not None:
-                    excluded[v] = why
-                    self.refused(name, v, why)
-                    continue
-                self._tell_status(name)
-                yield Candidate(name, v, extra, entry.files)
+        def candidate(v: Version) -> Candidate | None:
+            entry = self._entry(name, v)
+            why = entry.unusable
+            if why is None and v.is_prerelease and not allow_pre:
+                why = PRERELEASE
+            if why is None:
+                why = self._too_new(name, entry)
+            if why is None:
+                why = self._license_refusals.get((name, v))
+            if why is None and not entry.files:
+                reason = self.policy.yanked_reason(name, v)
+                if v in pins and reason:
+                    return Candidate(name, v, extra, entry.yanked_files, reason)
+                why = f"yanked ({entry.yanked_files[0].yanked or 'no reason given'})"
+            if why is not None:
+                excluded[v] = why
+                self.refused(name, v, why)
+                return None
+            self._tell_status(name)
+            return Candidate(name, v, extra, entry.files)
 
-        return candidates
+        return Search(versions, candidate)
 
     def admitted(self, name: NormalizedName, reqs: Iterable[Req]) -> tuple[Version, ...]:
         """The releases of ``name`` every one of ``reqs`` admits, newest first."""

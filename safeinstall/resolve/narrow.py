@@ -29,7 +29,7 @@ from packaging.version import Version
 
 from safeinstall.errors import SafeinstallError
 from safeinstall.index.distfile import DistFile
-from safeinstall.resolve.candidates import Candidate, Req
+from safeinstall.resolve.candidates import Candidate, Req, Search
 
 STREAK = 8  # rejections in a row, the same way, before the candidates are bisected
 GALLOP_READS = 12  # probes whose metadata is read in parallel as the distance doubles
@@ -77,31 +77,24 @@ class Narrowing:
         with the ``others`` on it."""
         self._last = (candidate, own, others)
 
-    def over(self, found: Callable[[], Iterator[Candidate]]) -> Callable[[], Iterator[Candidate]]:
-        """``found``'s candidates, in order, less the stretches bisected over."""
+    def over(self, search: Search) -> Callable[[], Iterator[Candidate]]:
+        """``search``'s candidates, in order, less the stretches bisected over."""
 
         def narrowed() -> Iterator[Candidate]:
-            more = found()
-            seen: list[Candidate] = []
-
-            def has(i: int) -> bool:
-                while len(seen) <= i:
-                    nxt = next(more, None)
-                    if nxt is None:
-                        return False
-                    seen.append(nxt)
-                return True
-
-            at, way, streak = 0, None, 0
-            while has(at):
-                candidate = seen[at]
+            place, way, streak = 0, None, 0
+            while place < len(search.versions):
+                candidate = search.at(place)
+                place += 1
+                if candidate is None:
+                    continue  # refused by the policy or the target: never offered
                 self._last = None
                 yield candidate  # resumed: resolvelib wants the next one, this one failed
                 failed = self._way(candidate)
                 streak = streak + 1 if failed is not None and failed == way else 1
-                way, at = failed, at + 1
+                way = failed
                 if way is not None and streak >= STREAK:
-                    at = self._past(seen, has, at - 1, way)
+                    low, place = place - 1, self._past(search, place - 1, way)
+                    self._passed(candidate.name, search, low, place, way)
                     way, streak = None, 0
 
         return narrowed
@@ -143,46 +136,48 @@ class Narrowing:
             return False
         return mine[-1] > way.high if way.above else mine[0] < way.low
 
-    def _past(self, seen: list[Candidate], has: Callable[[int], bool], low: int, way: Way) -> int:
-        """The place of the first candidate after ``seen[low]`` (which failed ``way``) that does
-        not fail it: the distance doubles while probes fail it, then the stretch is bisected."""
+    def _past(self, search: Search, low: int, way: Way) -> int:
+        """The place of the first candidate after ``low`` (which failed ``way``) that does not
+        fail it: the distance doubles while probes fail it, then the stretch is bisected. A
+        probe on a version refused before its metadata is read (yanked, no file for the target)
+        reads the next candidate instead. Versions between probes are not judged."""
+        end = len(search.versions)
         probes: list[Candidate] = []  # where the doubling distance probes: read at once
-        place, step = low, 2
-        while len(probes) < GALLOP_READS and has(place + step):
-            place += step
-            probes.append(seen[place])
-            step *= 2
-        files = [probe.files[0] for probe in probes if _readable(probe)]
-        self._finder.prefetch(files, lambda metadata: None)
-        first, step, high = low, 2, None
-        while high is None:
-            probe = first + step
-            if not has(probe):
-                probe = len(seen) - 1
-                if probe <= first or self._same(seen[probe], way):
-                    self._passed(seen, low, len(seen), way)
-                    return len(seen)  # every one left fails that way
-                high = probe
-            elif self._same(seen[probe], way):
-                first, step = probe, step * 2
-            else:
-                high = probe
+        place, step = low + 2, 4
+        while len(probes) < GALLOP_READS and place < end:
+            if (candidate := search.at(place)) is not None and _readable(candidate):
+                probes.append(candidate)
+            place, step = place + step, step * 2
+        self._finder.prefetch([probe.files[0] for probe in probes], lambda metadata: None)
+
+        def fails(place: int, limit: int) -> bool:
+            """Whether the first candidate from ``place`` on (before ``limit``, a place known
+            not to fail ``way``, or the end) fails it: refused versions say nothing of the
+            bound, and no candidate left is the end of the stretch."""
+            for candidate in map(search.at, range(place, limit)):
+                if candidate is not None:
+                    return self._same(candidate, way)
+            return False
+
+        first, step = low, 2
+        while first + step < end and fails(first + step, end):
+            first, step = first + step, step * 2
+        high = min(first + step, end)  # does not fail it; ``end``: perhaps every one left does
         while high - first > 1:
             middle = (first + high) // 2
-            if self._same(seen[middle], way):
+            if fails(middle, high):
                 first = middle
             else:
                 high = middle
-        self._passed(seen, low, high, way)
         return high
 
-    def _passed(self, seen: list[Candidate], low: int, high: int, way: Way) -> None:
+    def _passed(self, name: str, search: Search, low: int, high: int, way: Way) -> None:
         if high - low > 1:
             side = f"newer than {way.high}" if way.above else f"older than {way.low}"
-            first, last = seen[low + 1], seen[high - 1]
             self._tell(
-                f"  pass over {first.name} {last.version} to {first.version} ({high - low - 1} "
-                f"versions): like the {STREAK} before, they need {way.key} {side}"
+                f"  pass over {name} {search.versions[high - 1]} to {search.versions[low + 1]} "
+                f"({high - low - 1} versions): like the {STREAK} before, they need {way.key} "
+                f"{side}"
             )
 
 

@@ -6,6 +6,7 @@ with it, the pin allows one old botocore, and stepping back reads ~900 releases'
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from packaging.requirements import Requirement
 from safeinstall.errors import ResolutionError
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
+from safeinstall.resolve import narrow
 from safeinstall.resolve.narrow import STREAK
 from safeinstall.resolve.resolver import Resolution, resolve
 from safeinstall.targets import target_for
@@ -77,6 +79,52 @@ def test_the_newest_release_that_fits_is_found_wherever_it_lies() -> None:
             f.add("core", str(n))
             f.add("client", str(n), [f"core=={n}"])
         assert chosen(lock(f, "pinned==1.0", "client"), "client") == str(fits), fits
+
+
+def test_versions_refused_before_their_metadata_is_read_are_passed_over_too() -> None:
+    # every third client has no wheel for Linux, and every fifth is yanked: neither is ever
+    # offered, whether a probe lands on it or not
+    for fits in (7, 8, 100, 451):
+        f = FakeFinder()
+        f.add("pinned", "1.0", [f"core=={fits}"])
+        for n in range(1, 601):
+            f.add("core", str(n))
+            tags = ["py3-none-win_amd64"] if n % 3 == 0 and n != fits else ["py3-none-any"]
+            yanked = "broken" if n % 5 == 0 and n != fits else None
+            f.add("client", str(n), [f"core=={n}"], tags=tags, yanked=yanked)
+        resolution = lock(f, "pinned==1.0", "client")
+        assert chosen(resolution, "client") == str(fits), fits
+        assert len(set(read(f, "client"))) < STREAK + 2 * 10 + 16
+
+
+@pytest.mark.parametrize("seed", [*range(40), 110, 200, 220, 527])  # 110...: found bugs
+def test_where_the_bound_moves_one_way_bisecting_finds_what_stepping_finds(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # random releases: the core each client needs never goes down as the client goes up, with
+    # yanked and Windows-only releases anywhere; stepping one by one is the reference
+    rng = random.Random(seed)
+    f = FakeFinder()
+    needs, core = {}, 1
+    for n in range(1, rng.randint(20, 300)):
+        core += rng.choice((0, 0, 1, 2))
+        needs[n] = core
+        tags = ["py3-none-win_amd64"] if rng.random() < 0.2 else ["py3-none-any"]
+        yanked = "broken" if rng.random() < 0.1 else None
+        f.add("client", str(n), [f"core=={core}"], tags=tags, yanked=yanked)
+    for c in range(1, core + 2):
+        f.add("core", str(c))
+    f.add("pinned", "1.0", [f"core=={rng.randint(1, core + 1)}"])
+
+    def outcome() -> str:
+        try:
+            return chosen(lock(f, "pinned==1.0", "client"), "client")
+        except ResolutionError:
+            return "no answer"
+
+    bisected = outcome()
+    monkeypatch.setattr(narrow, "STREAK", 1 << 30)
+    assert bisected == outcome()
 
 
 def test_when_every_older_release_fails_the_same_way_the_conflict_is_explained() -> None:
