@@ -33,6 +33,7 @@ from safeinstall.resolve.candidates import Candidate, Req, Search
 
 STREAK = 8  # rejections in a row, the same way, before the candidates are bisected
 GALLOP_READS = 12  # probes whose metadata is read in parallel as the distance doubles
+SECTIONS = 8  # a stretch is cut in this many, its probes read in parallel
 
 # a rejected candidate, and the requirements of the dependency it conflicted on
 Rejection = tuple[Candidate, Sequence[Req], Sequence[Req]]  # (candidate, its own, the others')
@@ -138,17 +139,11 @@ class Narrowing:
 
     def _past(self, search: Search, low: int, way: Way) -> int:
         """The place of the first candidate after ``low`` (which failed ``way``) that does not
-        fail it: the distance doubles while probes fail it, then the stretch is bisected. A
-        probe on a version refused before its metadata is read (yanked, no file for the target)
-        reads the next candidate instead. Versions between probes are not judged."""
+        fail it: the distance doubles while probes fail it, then the stretch is cut in
+        ``SECTIONS`` until it is found. A probe on a version refused before its metadata is
+        read (yanked, no file for the target) reads the next candidate instead. Versions
+        between probes are not judged, and the probes of each step are read at once."""
         end = len(search.versions)
-        probes: list[Candidate] = []  # where the doubling distance probes: read at once
-        place, step = low + 2, 4
-        while len(probes) < GALLOP_READS and place < end:
-            if (candidate := search.at(place)) is not None and _readable(candidate):
-                probes.append(candidate)
-            place, step = place + step, step * 2
-        self._finder.prefetch([probe.files[0] for probe in probes], lambda metadata: None)
 
         def fails(place: int, limit: int) -> bool:
             """Whether the first candidate from ``place`` on (before ``limit``, a place known
@@ -159,17 +154,27 @@ class Narrowing:
                     return self._same(candidate, way)
             return False
 
+        doubling = [low + (2 << k) - 2 for k in range(1, GALLOP_READS + 1)]
+        self._read(search, [place for place in doubling if place < end])
         first, step = low, 2
         while first + step < end and fails(first + step, end):
             first, step = first + step, step * 2
         high = min(first + step, end)  # does not fail it; ``end``: perhaps every one left does
         while high - first > 1:
-            middle = (first + high) // 2
-            if fails(middle, high):
-                first = middle
-            else:
-                high = middle
+            cuts = sorted({first + (high - first) * i // SECTIONS for i in range(1, SECTIONS)})
+            self._read(search, cuts)
+            for cut in (c for c in cuts if c > first):
+                if not fails(cut, high):
+                    high = cut
+                    break
+                first = cut
         return high
+
+    def _read(self, search: Search, places: Sequence[int]) -> None:
+        """Read the metadata of the candidates at ``places`` in the background."""
+        found = [search.at(place) for place in places]
+        files = [c.files[0] for c in found if c is not None and _readable(c)]
+        self._finder.prefetch(files, lambda metadata: None)
 
     def _passed(self, name: str, search: Search, low: int, high: int, way: Way) -> None:
         if high - low > 1:
