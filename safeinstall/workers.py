@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from queue import SimpleQueue
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -195,10 +196,20 @@ MAX_FRAME = 1 << 30
 
 
 def serve() -> None:
-    """The helper's loop (``_BOOT``): one call a frame, its answer a frame, until stdin ends."""
+    """The helper's loop (``_BOOT``): one call a frame, its answer a frame, until stdin ends.
+    A thread takes the calls off the pipe as they come, so that the threads sending them never
+    wait for the calls before theirs to be done."""
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing printed by accident lands among the frames
-    while (frame := _frame(sys.stdin.buffer)) is not None:
+    calls: SimpleQueue[bytes | None] = SimpleQueue()
+
+    def take() -> None:
+        while (frame := _frame(sys.stdin.buffer)) is not None:
+            calls.put(frame)
+        calls.put(None)
+
+    threading.Thread(target=take, name="safeinstall-calls", daemon=True).start()
+    while (frame := calls.get()) is not None:
         try:
             fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from the process that started it
             if not str(getattr(fn, "__module__", "")).startswith("safeinstall."):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from safeinstall import urls
 from safeinstall.errors import InputError
+from safeinstall.files.capped import read_capped
 from safeinstall.policy.duration import parse_duration
 from safeinstall.workers import Helper, HelperStopped
 
@@ -96,3 +98,27 @@ def test_large_calls_and_answers_cross_without_waiting_on_each_other(helper: Hel
     big = "https://example.org/" + "a" * (4 << 20)
     futures = [helper.submit(urls.redact, big) for _ in range(4)]
     assert all(f.result(timeout=60) == big for f in futures)
+
+
+def test_calls_are_taken_off_the_pipe_while_an_earlier_one_runs(
+    helper: Helper, tmp_path: Path
+) -> None:
+    """The lock's fetch threads send calls as they read metadata: a send must not wait for
+    the helper to be done with the calls before it (a pipe holds 64 KiB)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    blocked = helper.submit(read_capped, fifo, 100, what="the fifo", hint="")  # until written
+    big = "https://example.org/" + "a" * (1 << 20)
+    sent = threading.Event()
+
+    def send() -> None:
+        for _ in range(8):
+            helper.submit(urls.redact, big)
+        sent.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    try:
+        assert sent.wait(timeout=30), "a send waited for the helper to finish a call"
+    finally:
+        fifo.write_bytes(b"done")
+    assert blocked.result(timeout=30) == b"done"
