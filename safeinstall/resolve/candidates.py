@@ -15,10 +15,10 @@ nothing left.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from packaging.metadata import Metadata
 from packaging.requirements import Requirement
@@ -129,20 +129,11 @@ def old_enough(upload_time: datetime | None, cutoff: datetime | None) -> bool:
     return upload_time is not None and upload_time <= cutoff
 
 
-class Search:
-    """The releases one search admits, most preferred first (``versions``), each judged as a
-    candidate when first asked for (``at``: None when the policy or the target refuses it)."""
+class Search(NamedTuple):
+    """The releases a search admits, most preferred first, and their judge (None: refused)."""
 
-    def __init__(self, versions: list[Version], judge: Callable[[Version], Candidate | None]):
-        self.versions = versions
-        self._judge = judge
-
-    def at(self, place: int) -> Candidate | None:
-        return self._judge(self.versions[place])
-
-    def __call__(self) -> Iterator[Candidate]:
-        """Every candidate, in order."""
-        return (c for v in self.versions if (c := self._judge(v)) is not None)
+    versions: list[Version]
+    at: Callable[[Version], Candidate | None]
 
 
 class CandidateFilter:
@@ -196,13 +187,8 @@ class CandidateFilter:
 
         def candidate(v: Version) -> Candidate | None:
             entry = self._entry(name, v)
-            why = entry.unusable
-            if why is None and v.is_prerelease and not allow_pre:
-                why = PRERELEASE
-            if why is None:
-                why = self._too_new(name, entry)
-            if why is None:
-                why = self._license_refusals.get((name, v))
+            why = entry.unusable or (PRERELEASE if v.is_prerelease and not allow_pre else None)
+            why = why or self._too_new(name, entry) or self._license_refusals.get((name, v))
             if why is None and not entry.files:
                 reason = self.policy.yanked_reason(name, v)
                 if v in pins and reason:

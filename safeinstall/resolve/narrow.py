@@ -84,7 +84,7 @@ class Narrowing:
         def narrowed() -> Iterator[Candidate]:
             place, way, streak = 0, None, 0
             while place < len(search.versions):
-                candidate = search.at(place)
+                candidate = search.at(search.versions[place])
                 place += 1
                 if candidate is None:
                     continue  # refused by the policy or the target: never offered
@@ -149,7 +149,7 @@ class Narrowing:
             """Whether the first candidate from ``place`` on (before ``limit``, a place known
             not to fail ``way``, or the end) fails it: refused versions say nothing of the
             bound, and no candidate left is the end of the stretch."""
-            for candidate in map(search.at, range(place, limit)):
+            for candidate in map(search.at, search.versions[place:limit]):
                 if candidate is not None:
                     return self._same(candidate, way)
             return False
@@ -172,7 +172,7 @@ class Narrowing:
 
     def _read(self, search: Search, places: Sequence[int]) -> None:
         """Read the metadata of the candidates at ``places`` in the background."""
-        found = [search.at(place) for place in places]
+        found = [search.at(search.versions[place]) for place in places]
         files = [c.files[0] for c in found if c is not None and _readable(c)]
         self._finder.prefetch(files, lambda metadata: None)
 
