@@ -196,20 +196,23 @@ MAX_FRAME = 1 << 30
 
 
 def serve() -> None:
-    """The helper's loop (``_BOOT``): one call a frame, its answer a frame, until stdin ends.
-    A thread takes the calls off the pipe as they come, so that the threads sending them never
-    wait for the calls before theirs to be done."""
+    """The helper's loop (``_BOOT``): one call a frame, its answer a frame, until stdin ends
+    (the calls not yet begun then are dropped: nobody waits for them). A thread takes the calls
+    off the pipe as they come, so that the threads sending them never wait for the calls before
+    theirs to be done."""
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing printed by accident lands among the frames
     calls: SimpleQueue[bytes | None] = SimpleQueue()
+    ended = threading.Event()  # this process's end of the pipe was closed: nobody waits
 
     def take() -> None:
         while (frame := _frame(sys.stdin.buffer)) is not None:
             calls.put(frame)
+        ended.set()
         calls.put(None)
 
     threading.Thread(target=take, name="safeinstall-calls", daemon=True).start()
-    while (frame := calls.get()) is not None:
+    while (frame := calls.get()) is not None and not ended.is_set():
         try:
             fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from the process that started it
             if not str(getattr(fn, "__module__", "")).startswith("safeinstall."):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from safeinstall import urls
 from safeinstall.errors import InputError
+from safeinstall.files.atomic import write_new
 from safeinstall.files.capped import read_capped
 from safeinstall.policy.duration import parse_duration
 from safeinstall.workers import Helper, HelperStopped
@@ -122,3 +124,30 @@ def test_calls_are_taken_off_the_pipe_while_an_earlier_one_runs(
     finally:
         fifo.write_bytes(b"done")
     assert blocked.result(timeout=30) == b"done"
+
+
+def test_closing_drops_the_calls_not_yet_begun(helper: Helper, tmp_path: Path) -> None:
+    """At the end of a lock the helper may have scans queued that nobody will read: closing
+    it does not wait for them to run."""
+    fifo, late = tmp_path / "fifo", tmp_path / "late"
+    os.mkfifo(fifo)
+    helper.submit(read_capped, fifo, 100, what="the fifo", hint="")  # runs until written
+    helper.submit(write_new, late, b"ran")  # queued behind it
+    deadline = time.monotonic() + 30
+    while True:  # the first call has begun once the fifo has its reader
+        try:
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the helper never began the first call"
+            time.sleep(0.01)
+
+    def write_and_close() -> None:
+        os.write(writer, b"done")
+        os.close(writer)
+
+    opener = threading.Timer(0.5, write_and_close)
+    opener.start()
+    helper.close()  # while the first call runs
+    opener.join()
+    assert not late.exists()
