@@ -80,6 +80,7 @@ class MetadataReader:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.cache_hits = 0  # files whose metadata came from the cache in this run
+        self.on_held: Callable[[DistFile, RemoteBytes], None] | None = None  # told each zip read
 
     def read(self, file: DistFile) -> Metadata:
         """The validated core metadata of ``file``; NeedsBuild for an sdist with dynamic deps."""
@@ -151,6 +152,11 @@ class MetadataReader:
                     )
             zf = self._zip(file, fallback=True)
         return Listing(central_directory(zf), zf)
+
+    def adopt(self, file: DistFile, zf: RemoteBytes) -> None:
+        """Hold ``zf``, the bytes of ``file`` another process read, for ``listing``."""
+        with self._guard:
+            self._held[file.sha256 or file.url] = zf
 
     def holds(self, file: DistFile) -> bool:
         """Whether the zip of ``file`` is held from its metadata read: its ``listing`` is had
@@ -259,6 +265,8 @@ class MetadataReader:
             raw = wheel_metadata(file, zf)
         with self._guard:  # the member list, for the scan at lock time (``listing``)
             self._hold(file, zf)
+        if self.on_held is not None:
+            self.on_held(file, zf)
         return raw
 
     def _hold(self, file: DistFile, zf: RemoteBytes) -> None:

@@ -63,6 +63,11 @@ class RemoteBytes:
         self._spans.append((start, data))
 
     @property
+    def spans(self) -> tuple[tuple[int, bytes], ...]:
+        """The spans held: (start, bytes)."""
+        return tuple(self._spans)
+
+    @property
     def held(self) -> int:
         """How many bytes are held."""
         return sum(len(data) for _, data in self._spans)

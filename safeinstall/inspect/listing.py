@@ -18,15 +18,16 @@ the final word: ranges are not covered by a wheel's sha256 (see ``index/metadata
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
 from safeinstall.index.distfile import DistFile
 from safeinstall.index.metadata import MetadataReader
-from safeinstall.index.remotezip import Listing, ZipFormatError, ZipMember
+from safeinstall.index.remotezip import Listing, RemoteBytes, ZipFormatError, ZipMember
 from safeinstall.inspect.archive import Unreadable, check_caps, zip_member
 from safeinstall.inspect.clobber import clobbering
 from safeinstall.inspect.rules import Finding
@@ -54,6 +55,14 @@ IN_FLIGHT = 6
 HERE_THREADS = 4
 THERE_THREADS = 4
 _Result = tuple[Layout | None, list[Finding]]
+# A cold lock reads its wheels' zips for their metadata: once it has read ``START`` of them, the
+# helper is started and given each (its tail, at most ``OFFER_BYTES``) to scan on the other core
+# while the resolution goes on (``Ahead``); a smaller lock scans them here at the end.
+START = 24
+OFFER_BYTES = 1 << 20
+# The helper does its calls one at a time: after this long, the scans it has not answered (one
+# range read slowed by a server holds up those behind it) are done here.
+AHEAD_WAIT = 10.0
 
 
 def refuse_listed(
@@ -63,17 +72,19 @@ def refuse_listed(
     *,
     notify: Callable[[str], None],
     helper: tuple[Helper, ReaderSetup] | None = None,
+    ahead: Mapping[str, Future[_Result]] | None = None,
 ) -> ScanReport:
     """PolicyError when the policy blocks what the member lists of the resolved wheels show;
     the warnings through ``notify``. ``helper``: a helper process, started or not, and how it
-    reads as ``reader`` does."""
+    reads as ``reader`` does; ``ahead``: the scans it was given during resolution (``Ahead``),
+    by sha256."""
     wheels: dict[str, DistFile] = {}
     for resolution in resolutions:
         for pkg in resolution.packages:
             for file in pkg.files:
                 if file.kind == "wheel":
                     wheels.setdefault(_key(file), file)
-    scanned = _scan_all(list(wheels.values()), policy, reader, helper)
+    scanned = _scan_all(list(wheels.values()), policy, reader, helper, ahead or {})
     results = dict(zip(wheels, scanned, strict=True))
     found = [f for _, findings in results.values() for f in findings]
     for resolution in resolutions:  # what one target installs together: its best wheel each
@@ -90,14 +101,18 @@ def _scan_all(
     policy: Policy,
     reader: MetadataReader,
     helper: tuple[Helper, ReaderSetup] | None,
+    ahead: Mapping[str, Future[_Result]],
 ) -> list[_Result]:
-    """``_scan`` of each of ``files``, in order; a share of them in the helper process when it
-    runs and there are enough. The wheels whose zips ``reader`` holds are read here (there they
-    would cost a request). A batch the helper could not read (it ended) is read here."""
-    order = sorted(range(len(files)), key=lambda i: not reader.holds(files[i]))
+    """``_scan`` of each of ``files``, in order; those scanned ahead taken from there, and a
+    share of the rest in the helper process when it runs and there are enough. The wheels whose
+    zips ``reader`` holds are read here (there they would cost a request). What the helper
+    could not read (it ended, or failed) is read here."""
+    early = {i: ahead[_key(f)] for i, f in enumerate(files) if _key(f) in ahead}
+    rest = [i for i in range(len(files)) if i not in early]
+    order = sorted(rest, key=lambda i: not reader.holds(files[i]))
     ends = _Ends(order)
     results: dict[int, _Result] = {}
-    split = helper is not None and helper[0].ready and len(files) > BATCH
+    split = helper is not None and helper[0].ready and len(order) > BATCH
 
     def here() -> None:
         while (i := ends.first()) is not None:
@@ -106,7 +121,7 @@ def _scan_all(
     there = _There(partial(_submit, *helper, policy, files), ends) if split and helper else None
     # this process's threads wait on the network; with a helper, only a few take the GIL from
     # the one that feeds it
-    threads = min(len(files), HERE_THREADS if there else WORKERS)
+    threads = min(len(order), HERE_THREADS if there else WORKERS)
     with ThreadPoolExecutor(max(1, threads), "safeinstall-list") as local:
         jobs = [local.submit(here) for _ in range(threads)]
         if there is not None:
@@ -114,7 +129,41 @@ def _scan_all(
         for job in jobs:
             job.result()
     here()  # what the helper gave back after the threads here were done
+    waited = time.monotonic() + AHEAD_WAIT
+    for i, scan in early.items():
+        try:
+            results[i] = scan.result(timeout=max(0.0, waited - time.monotonic()))
+        except Exception:  # failed, or slow there (a slow server): read here, as without it
+            results[i] = _scan(policy, reader, files[i])
     return [results[i] for i in range(len(files))]
+
+
+class Ahead:
+    """Scans in the helper, during resolution, of the wheels whose zips the metadata reads
+    hold (``offer`` is the reader's ``on_held``): a cold lock's member lists are read on the
+    other core, not after resolution on this one. Only the scans of locked wheels are looked
+    at (``scans``, by sha256); any that failed there is done again here."""
+
+    def __init__(self, helper: Helper, setup: ReaderSetup | None, policy: Policy) -> None:
+        self._helper, self._setup, self._policy = helper, setup, policy
+        self._waiting: list[tuple[DistFile, int, tuple[tuple[int, bytes], ...]]] = []
+        self._started = False
+        self._guard = threading.Lock()
+        self.scans: dict[str, Future[_Result]] = {}
+
+    def offer(self, file: DistFile, zf: RemoteBytes) -> None:
+        if self._setup is None or zf.held > OFFER_BYTES:
+            return
+        with self._guard:
+            self._waiting.append((file, zf.size, zf.spans))
+            if not self._started and len(self._waiting) >= START:
+                self._started = True
+                self._helper.start(ready)
+                self._helper.submit(_scan_setup, self._setup, self._policy)
+            if self._started:
+                for wheel, size, spans in self._waiting:
+                    self.scans[_key(wheel)] = self._helper.submit(_scan_held, wheel, size, spans)
+                self._waiting.clear()
 
 
 def _submit(
@@ -187,6 +236,24 @@ def ready() -> bool:
 
 
 _READERS: list[MetadataReader] = []  # the helper process's own reader, made for its first batch
+_POLICY: list[Policy] = []  # the policy of the scans ahead (``_scan_setup``)
+
+
+def _scan_setup(setup: ReaderSetup, policy: Policy) -> None:
+    """In the helper, before the scans ahead: its reader, and their policy."""
+    if not _READERS:
+        _READERS.append(setup.reader())
+    _POLICY[:] = [policy]
+
+
+def _scan_held(file: DistFile, size: int, spans: Sequence[tuple[int, bytes]]) -> _Result:
+    """``_scan`` in the helper of the wheel ``file`` of ``size`` bytes, of which ``spans`` were
+    read (by this process, for its metadata): what else a rule needs is read with ranges."""
+    zf = RemoteBytes(size)
+    for start, data in spans:
+        zf.add(start, data)
+    _READERS[0].adopt(file, zf)
+    return _scan(_POLICY[0], _READERS[0], file)
 
 
 def _scan_there(setup: ReaderSetup, policy: Policy, files: list[DistFile]) -> list[_Result]:

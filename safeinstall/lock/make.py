@@ -125,6 +125,8 @@ def resolve_lock(
         closing(helper),
         open_finder(policy, notify=notify, wheels_for=wheels_for, busy=busy) as finder,
     ):
+        ahead = listing.Ahead(helper, finder.setup, policy)
+        finder.reader.on_held = ahead.offer  # a cold lock's member lists, read meanwhile
         each = resolve_each(
             [*roots, *bounds],
             policy,
@@ -134,9 +136,12 @@ def resolve_lock(
             upgrade=upgrade,
             now=None,
         )
+        finder.reader.on_held = None
         # start-up files, clobbering: from the member lists of the resolved wheels
         there = (helper, finder.setup) if finder.setup is not None else None
-        listing.refuse_listed(each, policy, finder.reader, notify=notify, helper=there)
+        listing.refuse_listed(
+            each, policy, finder.reader, notify=notify, helper=there, ahead=ahead.scans
+        )
         found = splits(each)
         notes = tuple(split.describe() for split in found)
         if found and policy.same_versions:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import shutil
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -305,14 +306,15 @@ def test_member_lists_are_read_with_as_many_workers_as_the_http_pool_holds() -> 
 # --- the helper process ---------------------------------------------------------------------------
 
 
-def _many_findings(proj: LockProject) -> None:
-    """Six wheels: a start-up file, a clash on one path, a command named pip, three clean."""
+def _many_findings(proj: LockProject, *, sidecars: bool = True) -> None:
+    """Six wheels: a start-up file, a clash on one path, a command named pip, three clean
+    (``sidecars``: with PEP 658 metadata files; else each metadata read holds the zip)."""
     publish(proj, "evil-pkg", {"evil_init.pth": PTH}, metadata=False)
-    publish(proj, "victim", {"victim/core.py": b"X = 1\n", "common.py": b""})
-    publish(proj, "other-pkg", {"common.py": b"import os\n"})
-    publish(proj, "tool-pkg", entry_points("tool-pkg", "pip"))
+    publish(proj, "victim", {"victim/core.py": b"X = 1\n", "common.py": b""}, metadata=sidecars)
+    publish(proj, "other-pkg", {"common.py": b"import os\n"}, metadata=sidecars)
+    publish(proj, "tool-pkg", entry_points("tool-pkg", "pip"), metadata=sidecars)
     for name in ("clean-a", "clean-b", "clean-c"):
-        publish(proj, name, {f"{name.replace('-', '_')}/core.py": b""})
+        publish(proj, name, {f"{name.replace('-', '_')}/core.py": b""}, metadata=sidecars)
     names = ["evil-pkg", "victim", "other-pkg", "tool-pkg", "clean-a", "clean-b", "clean-c"]
     (proj.root / "requirements.in").write_text("\n".join(names) + "\n")
 
@@ -384,8 +386,8 @@ def test_a_helper_that_ends_leaves_its_wheels_to_this_process(
 def test_only_a_large_relock_starts_the_helper(
     proj: LockProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cold lock reads its member lists from the zips its metadata reads left here: a helper
-    would read them again. A relock reads them from the cache, as it did its metadata."""
+    """A relock reads its member lists from the cache, as it did its metadata: the helper
+    starts once enough metadata came from there (a cold lock: ``Ahead``, below)."""
     from safeinstall.workers import Helper
 
     starts: list[Helper] = []
@@ -420,3 +422,106 @@ def test_the_helper_reaches_only_the_hosts_the_policy_trusts(
     err = refused(proj)
     assert sum(sent) == 2  # both wheels went to the helper
     assert "a location the policy does not trust" in err
+
+
+def _cold(proj: LockProject) -> str:
+    """``refused`` with an empty cache: every metadata read holds its zip."""
+    shutil.rmtree(proj.root.parent / "cache", ignore_errors=True)
+    return refused(proj)
+
+
+def _scans_ahead(monkeypatch: pytest.MonkeyPatch, start: int = 1) -> list[str]:
+    """The helper starts at the ``start``th zip held; returns the wheels sent to it ahead."""
+    from safeinstall.inspect import listing
+    from safeinstall.workers import Helper
+
+    monkeypatch.setattr(listing, "START", start)
+    sent: list[str] = []
+    real = Helper.submit
+
+    def counted(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if fn is listing._scan_held:
+            sent.append(args[0].filename)
+        return real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(Helper, "submit", counted)
+    return sent
+
+
+def test_a_cold_lock_scans_the_zips_it_reads_in_the_helper_as_it_resolves(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_findings(proj, sidecars=False)
+    alone = _cold(proj)  # seven zips: too few to start the helper
+    sent = _scans_ahead(monkeypatch)
+    assert _cold(proj) == alone
+    assert {name.split("-")[0] for name in sent} >= {"evil_pkg", "victim", "clean_c"}
+    for rule in ("startup-pth", "clobber-path", "clobber-script"):
+        assert f"[{rule}]" in alone
+
+
+def test_scans_ahead_the_helper_could_not_do_are_done_here(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+
+    from safeinstall.inspect import listing
+    from safeinstall.workers import Helper, HelperStopped
+
+    _many_findings(proj, sidecars=False)
+    alone = _cold(proj)
+    sent = _scans_ahead(monkeypatch)
+    counted = Helper.submit
+
+    def died(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
+        done: Future[Any] = counted(self, fn, *args, **kwargs)
+        if fn is listing._scan_held:
+            done = Future()
+            done.set_exception(HelperStopped("the helper process ended"))
+        return done
+
+    monkeypatch.setattr(Helper, "submit", died)
+    assert _cold(proj) == alone
+    assert sent
+
+
+def test_a_cold_lock_starts_the_helper_at_its_start_th_zip(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safeinstall.workers import Helper
+
+    starts: list[Helper] = []
+    monkeypatch.setattr(Helper, "start", lambda self, warm=None: starts.append(self))
+    _many_findings(proj, sidecars=False)
+    sent = _scans_ahead(monkeypatch, start=8)
+    _cold(proj)
+    assert starts == [] and sent == []  # seven zips read
+    sent = _scans_ahead(monkeypatch, start=3)
+    _cold(proj)
+    assert len(starts) == 1  # once, however many follow
+    assert len(sent) >= 7  # the first three too, once it started
+
+
+def test_scans_ahead_the_helper_is_slow_to_answer_are_done_here(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slow range read in the helper holds up the scans behind it: the lock waits for them
+    ``AHEAD_WAIT`` in all, then reads them itself."""
+    from concurrent.futures import Future
+
+    from safeinstall.inspect import listing
+    from safeinstall.workers import Helper
+
+    _many_findings(proj, sidecars=False)
+    alone = _cold(proj)
+    sent = _scans_ahead(monkeypatch)
+    counted = Helper.submit
+
+    def stuck(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
+        done: Future[Any] = counted(self, fn, *args, **kwargs)
+        return Future() if fn is listing._scan_held else done  # never answered
+
+    monkeypatch.setattr(Helper, "submit", stuck)
+    monkeypatch.setattr(listing, "AHEAD_WAIT", 0.5)
+    assert _cold(proj) == alone
+    assert sent
