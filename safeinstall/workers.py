@@ -146,6 +146,9 @@ class Helper:
         return done
 
     def close(self) -> None:
+        """Close its pipe, which ends it once the call it is in is done (the others are
+        dropped), and return: a thread waits for its end, and kills it after ``STOP_WAIT``
+        seconds (a call stuck on a slow server). A lock does not wait for it to exit."""
         with self._guard:
             self._stopped = True
             proc = self._proc
@@ -154,13 +157,18 @@ class Helper:
         with contextlib.suppress(OSError):
             assert proc.stdin is not None
             proc.stdin.close()
+        ending = threading.Thread(target=self._end, args=(proc,), name="safeinstall-end")
+        ending.daemon = True
+        ending.start()
+
+    def _end(self, proc: subprocess.Popen[bytes]) -> None:
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=STOP_WAIT)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         if self._reader is not None:
-            self._reader.join(timeout=5)
+            self._reader.join(timeout=STOP_WAIT)
 
     def _read(self) -> None:
         assert self._proc is not None
@@ -193,6 +201,7 @@ _BOOT = (
     "from safeinstall.workers import serve; serve()"
 )
 MAX_FRAME = 1 << 30
+STOP_WAIT = 5.0  # seconds a closed helper has to end before it is killed
 
 
 def serve() -> None:

@@ -4,6 +4,7 @@ ended helper said as HelperStopped, and nothing of the working directory run in 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from safeinstall import urls
+from safeinstall import urls, workers
 from safeinstall.errors import InputError
 from safeinstall.files.atomic import write_new
 from safeinstall.files.capped import read_capped
@@ -90,8 +91,36 @@ def test_a_module_in_the_working_directory_does_not_run_in_the_helper(
 def test_closing_ends_the_process(helper: Helper) -> None:
     assert helper.submit(parse_duration, "1s").result(timeout=30) == timedelta(seconds=1)
     proc = helper._proc
+    helper.close()  # returns at once: a lock does not wait for the process to exit
+    assert proc is not None and proc.wait(timeout=30) == 0
+
+
+def test_closing_returns_at_once_and_a_helper_stuck_in_a_call_is_killed(
+    helper: Helper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(workers, "STOP_WAIT", 0.5)
+    helper.submit(read_capped, fifo, 100, what="the fifo", hint="")  # never written
+    writer = _reading(fifo)
+    proc = helper._proc
     helper.close()
-    assert proc is not None and proc.poll() is not None
+    try:
+        assert proc is not None and proc.poll() is None  # close() did not wait for its end
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        os.close(writer)
+
+
+def _reading(fifo: Path) -> int:
+    """The write end of ``fifo``, once the helper's call has opened it to read (it has begun)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            assert time.monotonic() < deadline, "the helper never began the call"
+            time.sleep(0.01)
 
 
 def test_large_calls_and_answers_cross_without_waiting_on_each_other(helper: Helper) -> None:
@@ -133,14 +162,7 @@ def test_closing_drops_the_calls_not_yet_begun(helper: Helper, tmp_path: Path) -
     os.mkfifo(fifo)
     helper.submit(read_capped, fifo, 100, what="the fifo", hint="")  # runs until written
     helper.submit(write_new, late, b"ran")  # queued behind it
-    deadline = time.monotonic() + 30
-    while True:  # the first call has begun once the fifo has its reader
-        try:
-            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the helper never began the first call"
-            time.sleep(0.01)
+    writer = _reading(fifo)
 
     def write_and_close() -> None:
         os.write(writer, b"done")
@@ -148,6 +170,8 @@ def test_closing_drops_the_calls_not_yet_begun(helper: Helper, tmp_path: Path) -
 
     opener = threading.Timer(0.5, write_and_close)
     opener.start()
+    proc = helper._proc
     helper.close()  # while the first call runs
     opener.join()
+    assert proc is not None and proc.wait(timeout=30) == 0
     assert not late.exists()
