@@ -18,7 +18,6 @@ the final word: ranges are not covered by a wheel's sha256 (see ``index/metadata
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,9 +59,6 @@ _Result = tuple[Layout | None, list[Finding]]
 # while the resolution goes on (``Ahead``); a smaller lock scans them here at the end.
 START = 24
 OFFER_BYTES = 1 << 20
-# The helper does its calls one at a time: after this long, the scans it has not answered (one
-# range read slowed by a server holds up those behind it) are done here.
-AHEAD_WAIT = 10.0
 
 
 def refuse_listed(
@@ -103,25 +99,32 @@ def _scan_all(
     helper: tuple[Helper, ReaderSetup] | None,
     ahead: Mapping[str, Future[_Result]],
 ) -> list[_Result]:
-    """``_scan`` of each of ``files``, in order; those scanned ahead taken from there, and a
-    share of the rest in the helper process when it runs and there are enough. The wheels whose
-    zips ``reader`` holds are read here (there they would cost a request). What the helper
-    could not read (it ended, or failed) is read here."""
+    """``_scan`` of each of ``files``, in order; a share of them in the helper process when it
+    runs and there are enough. The wheels whose zips ``reader`` holds are read here (there
+    they would cost a request). What the helper could not read (it ended, or failed) is read
+    here. Of the scans it was given ahead, those it has answered are taken; the others are
+    done here, never waited for (it may be slow, or stuck on a slow server)."""
     early = {i: ahead[_key(f)] for i, f in enumerate(files) if _key(f) in ahead}
+    given = {key: n for n, key in enumerate(ahead)}
+    backlog = _Ends(sorted(early, key=lambda i: given[_key(files[i])]))
     rest = [i for i in range(len(files)) if i not in early]
     order = sorted(rest, key=lambda i: not reader.holds(files[i]))
     ends = _Ends(order)
     results: dict[int, _Result] = {}
-    split = helper is not None and helper[0].ready and len(order) > BATCH
+    behind = not all(scan.done() for scan in early.values())
+    split = helper is not None and helper[0].ready and len(order) > BATCH and not behind
 
     def here() -> None:
         while (i := ends.first()) is not None:
             results[i] = _scan(policy, reader, files[i])
+        while taken := backlog.last(1):  # the helper does them in order: from the end here
+            i = taken[0]
+            results[i] = _answer(early[i]) or _scan(policy, reader, files[i])
 
     there = _There(partial(_submit, *helper, policy, files), ends) if split and helper else None
     # this process's threads wait on the network; with a helper, only a few take the GIL from
     # the one that feeds it
-    threads = min(len(order), HERE_THREADS if there else WORKERS)
+    threads = min(len(order) + behind, HERE_THREADS if there else WORKERS)
     with ThreadPoolExecutor(max(1, threads), "safeinstall-list") as local:
         jobs = [local.submit(here) for _ in range(threads)]
         if there is not None:
@@ -129,13 +132,14 @@ def _scan_all(
         for job in jobs:
             job.result()
     here()  # what the helper gave back after the threads here were done
-    waited = time.monotonic() + AHEAD_WAIT
-    for i, scan in early.items():
-        try:
-            results[i] = scan.result(timeout=max(0.0, waited - time.monotonic()))
-        except Exception:  # failed, or slow there (a slow server): read here, as without it
-            results[i] = _scan(policy, reader, files[i])
     return [results[i] for i in range(len(files))]
+
+
+def _answer(scan: Future[_Result]) -> _Result | None:
+    """The helper's answer, if it has given one (None: not yet, or it failed there)."""
+    if not scan.done() or scan.exception() is not None:
+        return None
+    return scan.result()
 
 
 class Ahead:
