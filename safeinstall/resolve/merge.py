@@ -28,13 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from safeinstall.index.distfile import DistFile
 from safeinstall.policy.model import Policy
 from safeinstall.requirements.pep508 import Root
 from safeinstall.resolve.admitted import Admitted
-from safeinstall.resolve.candidates import CandidateFilter
+from safeinstall.resolve.candidates import CandidateFilter, Req
 from safeinstall.resolve.resolver import Finder, Resolution, ResolvedPackage, resolve
 from safeinstall.targets import Target
 
@@ -102,6 +104,8 @@ def resolve_each(
                 admitted=admitted,
             )
         )
+        if i == 0:
+            _read_ahead(policy, finder, targets[1:], results[0], now or datetime.now(UTC))
     tried: list[set[frozenset[tuple[NormalizedName, Version]]]] = [set() for _ in targets]
     for _ in range(MAX_AGREEMENT_ROUNDS):
         newest = _newest(results)
@@ -122,6 +126,25 @@ def resolve_each(
         if not moved:
             break
     return results
+
+
+def _read_ahead(
+    policy: Policy, finder: Finder, targets: Sequence[Target], first: Resolution, now: datetime
+) -> None:
+    """Read in the background the metadata the other ``targets`` most likely ask for next:
+    of the versions the ``first`` resolution chose, each one's best file for each target (they
+    are offered those versions first). Platform wheels are files of their own, each read with
+    ranges: one target after another, a lock for nine waited for each read in turn. Wheels
+    only: reading an sdist's runs its build."""
+    wanted: dict[str, DistFile] = {}
+    for target in targets:
+        candidates = CandidateFilter(finder, policy, target, {}, now)
+        for pkg in first.packages:
+            pin = Req(pkg.name, None, SpecifierSet(f"=={pkg.version}"), f"=={pkg.version}")
+            file = candidates.likely(pin)
+            if file is not None and file.kind == "wheel":
+                wanted.setdefault(file.url, file)
+    finder.prefetch(list(wanted.values()), lambda metadata: None)
 
 
 class _Ceilings:

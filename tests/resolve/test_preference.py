@@ -137,3 +137,30 @@ def test_no_sdist_is_read_ahead_since_reading_it_runs_its_build_code() -> None:
         now=NOW,
     )
     assert [file.version for file in f.prefetched if file.project == "client"] == [Version("10")]
+
+
+def test_the_other_targets_wheels_of_the_first_target_s_versions_are_read_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # fast has a wheel per platform: the Windows target reads its own, and has it read by the
+    # time its resolution starts; slow's Windows file is an sdist, which is never read ahead
+    from safeinstall.resolve import merge, resolver
+
+    f = FakeFinder()
+    f.add("app", "1.0", ["fast", "slow"])
+    f.add("fast", "2.0", tags=["cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-win_amd64"])
+    f.add("slow", "3.0", tags=["cp312-cp312-manylinux_2_17_x86_64"], sdist=True)
+    at_start: list[set[str]] = []
+    real = resolver.resolve
+
+    def resolving(*args: Any, **kwargs: Any) -> Any:
+        at_start.append({file.filename for file in f.prefetched})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(merge, "resolve", resolving)
+    targets = [target_for("3.12", "linux"), target_for("3.12", "windows")]
+    policy = Policy(sdists=("slow",))
+    resolve_each([Root(Requirement("app"), "in:1")], policy, f, targets, now=NOW)
+    assert "fast-2.0-cp312-cp312-win_amd64.whl" not in at_start[0]
+    assert "fast-2.0-cp312-cp312-win_amd64.whl" in at_start[1]
+    assert "slow-3.0.tar.gz" not in at_start[1]
