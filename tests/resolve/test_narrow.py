@@ -63,7 +63,8 @@ def test_versions_needing_a_newer_dependency_are_bisected_over() -> None:
 
 
 def test_versions_needing_an_older_dependency_are_bisected_over() -> None:
-    # newer clients need ever older cores: client N needs core==(601-N); core 5 means client 596
+    # newer clients need ever older cores: client N > 5 needs core==(601-N), older than the
+    # 596 pinned needs; client 5, which needs core>=596, is the newest that fits
     f = FakeFinder()
     f.add("pinned", "1.0", ["core==596"])
     for n in range(1, 601):
