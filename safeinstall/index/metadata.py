@@ -79,8 +79,9 @@ class MetadataReader:
         self._parsed: dict[str, Metadata] = {}  # by sha256 of the METADATA bytes (``_parse``)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self.cache_hits = 0  # files whose metadata came from the cache in this run
-        self.on_held: Callable[[DistFile, RemoteBytes], None] | None = None  # told each zip read
+        # told once a file's metadata is read and checked: with the zip it was read from (None:
+        # from the cache or a sidecar)
+        self.on_read: Callable[[DistFile, RemoteBytes | None], None] | None = None
 
     def read(self, file: DistFile) -> Metadata:
         """The validated core metadata of ``file``; NeedsBuild for an sdist with dynamic deps."""
@@ -89,19 +90,17 @@ class MetadataReader:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._used:
-                raw = self._load(file)
-                from_cache = raw is not None
-                if from_cache:
-                    with self._guard:
-                        self.cache_hits += 1
+                raw, zf, from_cache = self._load(file), None, True
                 if raw is None:
-                    raw = self._fetch(file)
+                    (raw, zf), from_cache = self._fetch(file), False
                 meta = self._parse(file, raw)
                 check_identity(file, meta)
                 if not from_cache:
                     self._check_stored(file, raw)
                     self._store(file, raw)
                 self._used[key] = (meta, raw)
+                if self.on_read is not None:
+                    self.on_read(file, zf)
             meta = self._used[key][0]
         check_identity(file, meta)  # the same bytes may be listed under another name
         if file.kind == "sdist":
@@ -229,13 +228,14 @@ class MetadataReader:
 
     # -- fetching ------------------------------------------------------------------------------
 
-    def _fetch(self, file: DistFile) -> bytes:
+    def _fetch(self, file: DistFile) -> tuple[bytes, RemoteBytes | None]:
+        """The METADATA bytes, and the zip they were read from (a wheel without a sidecar)."""
         if file.metadata_hashes is not None:
             raw = self._sidecar(file)
             if raw is not None:
-                return raw
+                return raw, None
         if file.kind == "sdist":
-            return _sdist_metadata(file, self._download(file))
+            return _sdist_metadata(file, self._download(file)), None
         return self._ranged(file)
 
     def _sidecar(self, file: DistFile) -> bytes | None:
@@ -256,7 +256,7 @@ class MetadataReader:
                 )
         return reply.body
 
-    def _ranged(self, file: DistFile) -> bytes:
+    def _ranged(self, file: DistFile) -> tuple[bytes, RemoteBytes]:
         try:
             zf = self._zip(file, fallback=False)
             raw = wheel_metadata(file, zf)
@@ -265,9 +265,7 @@ class MetadataReader:
             raw = wheel_metadata(file, zf)
         with self._guard:  # the member list, for the scan at lock time (``listing``)
             self._hold(file, zf)
-        if self.on_held is not None:
-            self.on_held(file, zf)
-        return raw
+        return raw, zf
 
     def _hold(self, file: DistFile, zf: RemoteBytes) -> None:
         """Keep ``zf`` for ``listing``: of each project only the files of the last

@@ -42,10 +42,11 @@ if TYPE_CHECKING:
 # A wheel not read at resolution (another platform's) costs one ranged read of its tail: as many
 # at once as the HTTP pool holds connections (resolve/finder.WORKERS; more fails name lookups).
 WORKERS = 16
-# Reading member lists holds the GIL. When the lock's helper process is ready (``workers.Helper``,
-# started once resolution has read enough metadata from the cache, ``resolve/finder.BUSY_HITS``:
-# a relock, whose member lists are cached too), it reads batches of wheels from the end of the
-# list on the other core while this process reads from the start, until the two meet:
+# Reading member lists holds the GIL. The lock's helper process (``workers.Helper``) is started
+# once resolution has read the metadata of ``START`` files (``Ahead``): a large lock. During
+# resolution it is given the zips the metadata reads hold (a first lock's); at the scan, when
+# it is ready and not behind, it reads batches of the other wheels (a relock's, from the cache;
+# another platform's) from the end of the list while this process reads from the start:
 # ``IN_FLIGHT`` batches of ``BATCH`` queued there, so that it never waits for this process (whose
 # threads share one GIL) to hand it more. The wheels whose zips are held here come first: there
 # they would cost a request. A few threads on each side wait on the network when it is needed.
@@ -54,11 +55,8 @@ IN_FLIGHT = 6
 HERE_THREADS = 4
 THERE_THREADS = 4
 _Result = tuple[Layout | None, list[Finding]]
-# A cold lock reads its wheels' zips for their metadata: once it has read ``START`` of them, the
-# helper is started and given each (its tail, at most ``OFFER_BYTES``) to scan on the other core
-# while the resolution goes on (``Ahead``); a smaller lock scans them here at the end.
-START = 24
-OFFER_BYTES = 1 << 20
+START = 24  # metadata files read before the helper starts: fewer are scanned here at the end
+OFFER_BYTES = 1 << 20  # of a zip's tail given to the helper; a larger one is scanned here
 
 
 def refuse_listed(
@@ -143,28 +141,30 @@ def _answer(scan: Future[_Result]) -> _Result | None:
 
 
 class Ahead:
-    """Scans in the helper, during resolution, of the wheels whose zips the metadata reads
-    hold (``offer`` is the reader's ``on_held``): a cold lock's member lists are read on the
-    other core, not after resolution on this one. Only the scans of locked wheels are looked
-    at (``scans``, by sha256); any that failed there is done again here."""
+    """The helper through resolution (``read`` is the reader's ``on_read``): started at the
+    ``START``th metadata file read, a large lock, and given the wheels whose zips those reads
+    hold, to scan on the other core while this one resolves (a first lock's member lists).
+    Only the scans of locked wheels are looked at (``scans``, by sha256); any that failed
+    there or is not done is done again here."""
 
     def __init__(self, helper: Helper, setup: ReaderSetup | None, policy: Policy) -> None:
         self._helper, self._setup, self._policy = helper, setup, policy
+        self._read = 0
         self._waiting: list[tuple[DistFile, int, tuple[tuple[int, bytes], ...]]] = []
-        self._started = False
         self._guard = threading.Lock()
         self.scans: dict[str, Future[_Result]] = {}
 
-    def offer(self, file: DistFile, zf: RemoteBytes) -> None:
-        if self._setup is None or zf.held > OFFER_BYTES:
+    def read(self, file: DistFile, zf: RemoteBytes | None) -> None:
+        if self._setup is None:
             return
         with self._guard:
-            self._waiting.append((file, zf.size, zf.spans))
-            if not self._started and len(self._waiting) >= START:
-                self._started = True
+            self._read += 1
+            if zf is not None and zf.held <= OFFER_BYTES:
+                self._waiting.append((file, zf.size, zf.spans))
+            if self._read == START:
                 self._helper.start(ready)
                 self._helper.submit(_scan_setup, self._setup, self._policy)
-            if self._started:
+            if self._read >= START:
                 for wheel, size, spans in self._waiting:
                     self.scans[_key(wheel)] = self._helper.submit(_scan_held, wheel, size, spans)
                 self._waiting.clear()

@@ -119,14 +119,10 @@ def resolve_lock(
     from safeinstall.workers import Helper
 
     wheels_for = {tag for target in targets for tag in target.tags}
-    helper = Helper()  # started by the finder for a large relock: reads member lists there
-    busy = partial(helper.start, listing.ready)
-    with (
-        closing(helper),
-        open_finder(policy, notify=notify, wheels_for=wheels_for, busy=busy) as finder,
-    ):
+    helper = Helper()  # started by ``listing.Ahead`` for a large lock: reads member lists there
+    with closing(helper), open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
         ahead = listing.Ahead(helper, finder.setup, policy)
-        finder.reader.on_held = ahead.offer  # a cold lock's member lists, read meanwhile
+        finder.reader.on_read = ahead.read  # starts the helper, hands it the zips read
         each = resolve_each(
             [*roots, *bounds],
             policy,
@@ -136,7 +132,7 @@ def resolve_lock(
             upgrade=upgrade,
             now=None,
         )
-        finder.reader.on_held = None
+        finder.reader.on_read = None
         # start-up files, clobbering: from the member lists of the resolved wheels
         there = (helper, finder.setup) if finder.setup is not None else None
         listing.refuse_listed(

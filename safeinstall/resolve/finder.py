@@ -9,7 +9,6 @@ candidates the resolver is likely to try next and the project pages of their dep
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -35,7 +34,6 @@ from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
 
 WORKERS = 16
-BUSY_HITS = 48
 
 
 def few_malloc_arenas() -> bool:
@@ -95,17 +93,11 @@ class IndexFinder:
         http: Http | None = None,
         cache: Path | None = None,
         setup: ReaderSetup | None = None,
-        busy: Callable[[], None] | None = None,
     ) -> None:
-        """``busy``: called once, when ``BUSY_HITS`` metadata files have come from the cache: a
-        large relock, whose scan a helper process shares (``inspect/listing.py``). A cold run
-        (nothing cached) starts none: its scan reads the zips held from its metadata reads."""
         self.client = client
         self.http = http
         self.cache = cache  # where build environments for sdists are made (None: cache_root())
         self.setup = setup  # how a worker process reads as ``reader`` does
-        self._busy = busy
-        self._counting = threading.Lock()
         self.reader = reader
         self.policy = policy
         self.notify = notify
@@ -114,16 +106,7 @@ class IndexFinder:
     def project(self, name: NormalizedName) -> ProjectPage:
         return self.client.project(name)
 
-    def _count(self) -> None:
-        if self._busy is None or self.reader.cache_hits < BUSY_HITS:
-            return
-        with self._counting:
-            busy, self._busy = self._busy, None
-        if busy is not None:
-            busy()
-
     def metadata(self, file: DistFile) -> Metadata:
-        self._count()
         try:
             return self.reader.read(file)  # joins an in-flight prefetch of the same file
         except NeedsBuild:
@@ -171,7 +154,6 @@ def open_finder(
     cache: Path | None = None,
     notify: Callable[[str], None] = lambda message: None,
     wheels_for: Iterable[Tag] | None = None,
-    busy: Callable[[], None] | None = None,
 ) -> Iterator[IndexFinder]:
     """``wheels_for``: the wheel tags of the targets; other wheels, and the sdists of projects
     the policy does not let build, are dropped from pages."""
@@ -194,7 +176,6 @@ def open_finder(
             http=http,
             cache=root,
             setup=setup,
-            busy=busy,
         )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -321,16 +321,16 @@ def _many_findings(proj: LockProject, *, sidecars: bool = True) -> None:
 
 def _with_helper(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The helper starts at the first metadata read, is waited for at the scan (a large lock's
-    has long started by then), and reads one wheel a batch; returns the number of wheels sent
-    to it, as they are sent."""
+    has long started by then), is given no zip during resolution (the batches alone), and
+    reads one wheel a batch; returns the number of wheels sent to it, as they are sent."""
     from safeinstall.inspect import listing
-    from safeinstall.resolve import finder
     from safeinstall.workers import Helper
 
     def waited_for(self: Helper) -> bool:
         return self._warm is not None and self._warm.result(timeout=60) is True
 
-    monkeypatch.setattr(finder, "BUSY_HITS", 0)
+    monkeypatch.setattr(listing, "START", 1)
+    monkeypatch.setattr(listing, "OFFER_BYTES", 0)
     monkeypatch.setattr(Helper, "ready", property(waited_for))
     monkeypatch.setattr(listing, "BATCH", 1)
     sent: list[int] = []
@@ -381,30 +381,6 @@ def test_a_helper_that_ends_leaves_its_wheels_to_this_process(
     monkeypatch.setattr(Helper, "submit", died)
     assert refused(proj) == alone
     assert sum(sent) > 0
-
-
-def test_only_a_large_relock_starts_the_helper(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A relock reads its member lists from the cache, as it did its metadata: the helper
-    starts once enough metadata came from there (a cold lock: ``Ahead``, below)."""
-    from safeinstall.workers import Helper
-
-    starts: list[Helper] = []
-
-    def start(self: Helper, warm: object = None) -> None:
-        starts.append(self)
-
-    monkeypatch.setattr(Helper, "start", start)
-    monkeypatch.setattr("safeinstall.resolve.finder.BUSY_HITS", 3)
-    _many_findings(proj)
-    refused(proj)
-    assert starts == []  # new metadata: nothing came from the cache
-    refused(proj)
-    assert len(starts) == 1  # seven from the cache: started once, however many follow
-    monkeypatch.setattr("safeinstall.resolve.finder.BUSY_HITS", 48)
-    refused(proj)
-    assert len(starts) == 1  # seven: far below the default
 
 
 def test_the_helper_reaches_only_the_hosts_the_policy_trusts(
@@ -460,9 +436,35 @@ def test_a_cold_lock_scans_the_zips_it_reads_in_the_helper_as_it_resolves(
         assert f"[{rule}]" in alone
 
 
-def test_scans_ahead_the_helper_could_not_do_are_done_here(
+def test_only_a_large_lock_starts_the_helper_first_or_again(
     proj: LockProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One rule for a first lock and a relock: the helper starts at the ``START``th metadata
+    file read, from the index or the cache; a first lock gives it the zips read."""
+    from safeinstall.workers import Helper
+
+    starts: list[Helper] = []
+    monkeypatch.setattr(Helper, "start", lambda self, warm=None: starts.append(self))
+    _many_findings(proj, sidecars=False)
+    sent = _scans_ahead(monkeypatch, start=3)
+    refused(proj)  # their first lock: each zip read
+    assert len(starts) == 1  # once, however many follow
+    assert len(sent) >= 7  # the first three too, once it started
+    given = len(sent)
+    refused(proj)  # a relock: the metadata from the cache, no zip read
+    assert len(starts) == 2
+    assert len(sent) == given
+    monkeypatch.setattr("safeinstall.inspect.listing.START", 8)
+    refused(proj)
+    assert len(starts) == 2  # seven files read: too few
+
+
+@pytest.mark.parametrize("answer", ["failed", "never"])
+def test_scans_ahead_the_helper_did_not_answer_are_done_here_not_waited_for(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """A helper that ended fails its scans; one slow range read there holds up the scans
+    behind it (here: forever). The lock waits for neither: it reads them itself."""
     from concurrent.futures import Future
 
     from safeinstall.inspect import listing
@@ -473,54 +475,15 @@ def test_scans_ahead_the_helper_could_not_do_are_done_here(
     sent = _scans_ahead(monkeypatch)
     counted = Helper.submit
 
-    def died(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
+    def unanswered(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
         done: Future[Any] = counted(self, fn, *args, **kwargs)
-        if fn is listing._scan_held:
-            done = Future()
+        if fn is not listing._scan_held:
+            return done
+        done = Future()
+        if answer == "failed":
             done.set_exception(HelperStopped("the helper process ended"))
         return done
 
-    monkeypatch.setattr(Helper, "submit", died)
-    assert _cold(proj) == alone
-    assert sent
-
-
-def test_a_cold_lock_starts_the_helper_at_its_start_th_zip(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from safeinstall.workers import Helper
-
-    starts: list[Helper] = []
-    monkeypatch.setattr(Helper, "start", lambda self, warm=None: starts.append(self))
-    _many_findings(proj, sidecars=False)
-    sent = _scans_ahead(monkeypatch, start=8)
-    _cold(proj)
-    assert starts == [] and sent == []  # seven zips read
-    sent = _scans_ahead(monkeypatch, start=3)
-    _cold(proj)
-    assert len(starts) == 1  # once, however many follow
-    assert len(sent) >= 7  # the first three too, once it started
-
-
-def test_scans_ahead_the_helper_has_not_answered_are_done_here_not_waited_for(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One slow range read in the helper holds up the scans behind it: the lock does not wait
-    for them (here: forever), it reads them itself."""
-    from concurrent.futures import Future
-
-    from safeinstall.inspect import listing
-    from safeinstall.workers import Helper
-
-    _many_findings(proj, sidecars=False)
-    alone = _cold(proj)
-    sent = _scans_ahead(monkeypatch)
-    counted = Helper.submit
-
-    def stuck(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
-        done: Future[Any] = counted(self, fn, *args, **kwargs)
-        return Future() if fn is listing._scan_held else done  # never answered
-
-    monkeypatch.setattr(Helper, "submit", stuck)
+    monkeypatch.setattr(Helper, "submit", unanswered)
     assert _cold(proj) == alone
     assert sent
