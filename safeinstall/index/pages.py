@@ -11,26 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from safeinstall.digests import HEX_LENGTHS, is_hex
-from safeinstall.errors import IndexServerError, IntegrityError, PolicyError, SafeinstallError
+from safeinstall.errors import IndexServerError, IntegrityError, SafeinstallError
 from safeinstall.files.cachedir import DerivedCache
 from safeinstall.index import filenames as distname
 from safeinstall.index import pagetext
 from safeinstall.index.distfile import DistFile, ProjectPage, listed_versions, project_status
 from safeinstall.index.filenames import FileFilter
-from safeinstall.policy.hosts import index_allows
+from safeinstall.policy.hosts import index_allows, listed_file_origin
 from safeinstall.policy.model import IndexSpec
 from safeinstall.urls import split
 
@@ -316,7 +315,7 @@ class _Builder:
         if parts.scheme == "file" and not index_allows(self.index, absolute):
             netloc = None  # a local tree: every file is checked (paths, not one host)
         if netloc is None:
-            netloc = self._origin(filename, parts)
+            netloc = listed_file_origin(self.index, filename, parts)
             self._origins[(parts.scheme, parts.netloc)] = netloc
         path = parts.path
         if "%" in path or "/." in path or not path.endswith("/" + filename):
@@ -324,34 +323,6 @@ class _Builder:
             if any(s in (".", "..") for s in segments) or segments[-1] != filename:
                 raise self._error(f"the URL of {filename} does not end with that file name")
         return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
-
-    def _origin(self, filename: str, parts: Any) -> str:
-        """The credential-free netloc of a trusted origin (checked once per page and origin)."""
-        index_parts = urlsplit(self.index.url)
-        schemes = {"http": ("https", "http"), "file": ("file",)}.get(index_parts.scheme, ("https",))
-        if parts.scheme not in schemes:
-            raise PolicyError(
-                f"index {self.index.name!r} points {filename} at a {parts.scheme or 'relative'}: "
-                "URL, which is refused",
-                hint="only https artifact URLs are accepted (http only for an http index)",
-            )
-        if not index_allows(self.index, urlunsplit(parts)):
-            if parts.scheme == "file":  # as written or with its symlinks resolved
-                where = os.path.realpath(unquote(parts.path))
-                raise PolicyError(
-                    f"index {self.index.name!r} points {filename} outside its tree, to {where}",
-                    hint="keep the files (and what their links lead to) in the index's tree",
-                )
-            raise PolicyError(
-                f"index {self.index.name!r} points {filename} at host {parts.hostname!r}, "
-                "which is neither the index's host nor one of its file hosts",
-                hint=f"if that host is trusted, add it to file_hosts of index {self.index.name!r}",
-            )
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        return str(netloc)
 
     def _hashes(self, filename: str, raw: Mapping[Any, Any]) -> dict[str, str]:
         result: dict[str, str] = {}

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+from safeinstall.errors import PolicyError
 from safeinstall.policy.model import IndexSpec
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -48,6 +49,36 @@ def index_allows(index: IndexSpec, url: str) -> bool:
         if host == entry_host and str(port) == (entry_port or str(_DEFAULT_PORTS[scheme])):
             return True
     return False
+
+
+def listed_file_origin(index: IndexSpec, filename: str, parts: SplitResult) -> str:
+    """The credential-free netloc of ``parts``, the URL an index lists ``filename`` at, when
+    the host rule lets ``index`` serve it there; PolicyError when not (once per page and origin)."""
+    index_parts = urlsplit(index.url)
+    schemes = {"http": ("https", "http"), "file": ("file",)}.get(index_parts.scheme, ("https",))
+    if parts.scheme not in schemes:
+        raise PolicyError(
+            f"index {index.name!r} points {filename} at a {parts.scheme or 'relative'}: "
+            "URL, which is refused",
+            hint="only https artifact URLs are accepted (http only for an http index)",
+        )
+    if not index_allows(index, urlunsplit(parts)):
+        if parts.scheme == "file":  # as written or with its symlinks resolved
+            where = os.path.realpath(unquote(parts.path))
+            raise PolicyError(
+                f"index {index.name!r} points {filename} outside its tree, to {where}",
+                hint="keep the files (and what their links lead to) in the index's tree",
+            )
+        raise PolicyError(
+            f"index {index.name!r} points {filename} at host {parts.hostname!r}, "
+            "which is neither the index's host nor one of its file hosts",
+            hint=f"if that host is trusted, add it to file_hosts of index {index.name!r}",
+        )
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return str(netloc)
 
 
 def local_path(url: str) -> str | None:
