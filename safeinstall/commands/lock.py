@@ -65,11 +65,14 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     if output in inputs:
         raise UsageError(f"{output} is both an input and the output")
     policy = load_policy(args.policy)
-    if not args.check and policy.indexes is None:
-        # pip's own indexes: ask it while the inputs are read (--check needs no index)
-        from safeinstall.policy.pipconfig import look_up_in_background
+    if not args.check:  # --check needs no index
+        if policy.indexes is None:  # pip's own indexes: ask it while the inputs are read
+            from safeinstall.policy.pipconfig import look_up_in_background
 
-        look_up_in_background()
+            look_up_in_background()
+        from safeinstall.net.tls import prepare_tls
+
+        prepare_tls()  # the CAs load meanwhile
     targets = choose_targets(policy, args.python_version, args.platform)
     inputs_read = read_inputs(
         inputs,

@@ -18,7 +18,6 @@ error carries credentials (``urls.strip_credentials``).
 
 from __future__ import annotations
 
-import importlib
 import socket
 import ssl
 import time
@@ -31,7 +30,7 @@ import urllib3
 from urllib3.exceptions import DecodeError, HTTPError, LocationValueError, ProxyError, SSLError
 
 from safeinstall import __version__
-from safeinstall.errors import IndexServerError, InputError
+from safeinstall.errors import IndexServerError
 from safeinstall.net.credentials import Credentials, Origin
 from safeinstall.net.failures import (
     NETWORK_HINT,
@@ -46,6 +45,7 @@ from safeinstall.net.failures import (
 from safeinstall.net.keyring import Keyring
 from safeinstall.net.redirects import next_hop
 from safeinstall.net.settings import NetSettings, current_settings
+from safeinstall.net.tls import ssl_context
 from safeinstall.urls import origin, redact, strip_credentials
 
 USER_AGENT = f"safeinstall/{__version__}"
@@ -91,7 +91,7 @@ class Http:
         self._settings = settings if settings is not None else current_settings()
         keyring = Keyring(self._settings.keyring_command) if self._settings.keyring else None
         self._credentials = Credentials(credentials, keyring=keyring)
-        tls = _ssl_context(self._settings)
+        tls = ssl_context(self._settings)
         self._pool = urllib3.PoolManager(
             num_pools=32, maxsize=pool_size, retries=False, ssl_context=tls
         )
@@ -338,48 +338,6 @@ class Http:
             f"fetching {url} took longer than {self._deadline:g} s",
             hint=f"{NETWORK_HINT}; a server that sends this slowly is not usable",
         )
-
-
-def _ssl_context(settings: NetSettings) -> ssl.SSLContext:
-    """One context per Http: the chosen CA bundle (else the system's, or the system trust
-    store through truststore when pip is set to use it), and pip's client certificate."""
-    try:
-        if settings.ca_file is not None:
-            context = ssl.create_default_context(cafile=settings.ca_file)
-        elif settings.truststore:
-            context = _truststore_context()
-        else:
-            context = ssl.create_default_context()
-    except (OSError, ssl.SSLError) as exc:
-        raise InputError(
-            f"the CA bundle {settings.ca_file} named by {settings.ca_source} cannot be read: "
-            f"{getattr(exc, 'strerror', None) or exc}",
-            hint=f"point {settings.ca_source} at a PEM file of CA certificates",
-        ) from None
-    if settings.client_cert is not None:
-        try:
-            context.load_cert_chain(settings.client_cert)
-        except (OSError, ssl.SSLError) as exc:
-            raise InputError(
-                f"the client certificate {settings.client_cert} (pip's client-cert) cannot "
-                f"be used: {getattr(exc, 'strerror', None) or exc}",
-                hint="client-cert names one PEM file holding the private key and the certificate",
-            ) from None
-    return context
-
-
-def _truststore_context() -> ssl.SSLContext:
-    try:
-        truststore = importlib.import_module("truststore")
-    except ImportError:
-        raise InputError(
-            "pip is set to use the system trust store (use-feature = truststore), but the "
-            "truststore package is not installed next to safeinstall",
-            hint="install truststore into safeinstall's environment, or set pip's cert (or "
-            "PIP_CERT) to your CA bundle instead",
-        ) from None
-    context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    return context
 
 
 def _proxy_manager(proxy: str, tls: ssl.SSLContext, pool_size: int) -> urllib3.ProxyManager:

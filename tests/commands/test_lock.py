@@ -7,6 +7,7 @@ choice, and a failed run leaves the old lock byte-identical with no temporary fi
 from __future__ import annotations
 
 import functools
+import threading
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -399,3 +400,37 @@ def test_the_lock_records_the_targets_it_resolved_not_the_policys(proj: LockProj
         '# environment: sys_platform == "linux"',
         '# environment: sys_platform == "win32"',
     ]
+
+
+def test_a_lock_loads_the_cas_once_ahead_of_its_first_request(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The system's CAs load in a thread while the lock reads its inputs: its Http clients
+    find them loaded."""
+    from safeinstall.net import tls
+
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tls, "_TLS", {})
+    built: list[str] = []
+    real = tls._new_context
+
+    def counted(settings: Any) -> Any:
+        built.append(threading.current_thread().name)
+        return real(settings)
+
+    monkeypatch.setattr(tls, "_new_context", counted)
+    clients: list[Http] = []
+    real_init = Http.__init__
+
+    def made(self: Http, **kwargs: Any) -> None:
+        real_init(self, **kwargs)
+        clients.append(self)
+
+    monkeypatch.setattr(Http, "__init__", made)
+    proj.publish("dep", "2.0")
+    result = proj.lock("requirements.in", "-o", "requirements.txt")
+    assert result.code == 0, result.err
+    assert clients
+    assert len(built) == 1
+    assert built[0] != threading.main_thread().name

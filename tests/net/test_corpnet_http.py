@@ -8,12 +8,14 @@ index's secrets appear in errors or reach anyone but their owner.
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from safeinstall.errors import IndexServerError, InputError
+from safeinstall.net import tls
 from safeinstall.net.http import Http
 from safeinstall.net.settings import NetSettings
 from safeinstall.policy.hosts import HostPolicy
@@ -225,3 +227,43 @@ def test_https_index_through_the_environment(
     with Http(allowed=lambda url: True, retries=0) as http:
         assert http.get(https_index.url(page)).status == 200
     assert proxy.targets() == [f"127.0.0.1:{https_index.port}"]
+
+
+def _context(client: Http) -> object:
+    return client._pool.connection_pool_kw["ssl_context"]
+
+
+def test_the_http_clients_of_a_run_share_the_context_of_the_same_ca_file(
+    test_ca: TestCA, https_index: TlsFront, page: str, make_http: MakeHttp, tmp_path: Path
+) -> None:
+    """Loading a CA bundle takes ~20 ms: it is done once a run for the same settings, and
+    again when the file has changed since."""
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(test_ca.pem.read_bytes())
+    settings = NetSettings(ca_file=str(ca), ca_source="PIP_CERT")
+    first, second = make_http(settings), make_http(settings)
+    assert _context(first) is _context(second)
+    assert second.get(https_index.url(page)).status == 200
+    ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())  # not the test CA
+    third = make_http(settings)
+    assert _context(third) is not _context(first)
+    with pytest.raises(IndexServerError, match="cannot be verified with PIP_CERT"):
+        third.get(https_index.url(page))
+
+
+def test_the_system_cas_load_ahead_in_a_thread_and_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tls, "_TLS", {})
+    built: list[str] = []
+    real = tls._new_context
+
+    def counted(settings: NetSettings) -> object:
+        built.append(threading.current_thread().name)
+        return real(settings)
+
+    monkeypatch.setattr(tls, "_new_context", counted)
+    tls.prepare_tls()
+    tls.prepare_tls()
+    clients = [Http(allowed=lambda url: True, settings=NetSettings()) for _ in range(2)]
+    assert _context(clients[0]) is _context(clients[1])
+    assert len(built) == 1
+    assert built[0] != threading.main_thread().name
