@@ -19,6 +19,7 @@ from packaging.pylock import Pylock
 from safeinstall.index.client import MAX_PAGE_BYTES
 from safeinstall.net.http import Http
 from safeinstall.resolve import finder
+from tests.net.conftest import tls_builds
 from tests.support.builders import file_sha256
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
@@ -407,19 +408,9 @@ def test_a_lock_loads_the_cas_once_ahead_of_its_first_request(
 ) -> None:
     """The system's CAs load in a thread while the lock reads its inputs: its Http clients
     find them loaded."""
-    from safeinstall.net import tls
-
     for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(tls, "_TLS", {})
-    built: list[str] = []
-    real = tls._new_context
-
-    def counted(settings: Any) -> Any:
-        built.append(threading.current_thread().name)
-        return real(settings)
-
-    monkeypatch.setattr(tls, "_new_context", counted)
+    built = tls_builds(monkeypatch)
     clients: list[Http] = []
     real_init = Http.__init__
 

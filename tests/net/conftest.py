@@ -4,11 +4,14 @@ server, a recording proxy, a stand-in keyring command on PATH."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from safeinstall.net import tls
+from safeinstall.net.settings import NetSettings
 from tests.support.indexserver import IndexServer
 from tests.support.keyringstub import stub_keyring
 from tests.support.proxy import RecordingProxy
@@ -58,3 +61,18 @@ def keyring_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable
         return bin_dir
 
     return install
+
+
+def tls_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, no TLS context is built yet in this run; returns the name of the thread of
+    each one built, as they are."""
+    monkeypatch.setattr(tls, "_TLS", {})
+    built: list[str] = []
+    real = tls._new_context
+
+    def counted(settings: NetSettings) -> object:
+        built.append(threading.current_thread().name)
+        return real(settings)
+
+    monkeypatch.setattr(tls, "_new_context", counted)
+    return built

@@ -20,7 +20,7 @@ from safeinstall.net.http import Http
 from safeinstall.net.settings import NetSettings
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import IndexSpec
-from tests.net.conftest import INDEX_SECRET, PROXY_SECRET, proxy_url
+from tests.net.conftest import INDEX_SECRET, PROXY_SECRET, proxy_url, tls_builds
 from tests.support.indexserver import IndexServer
 from tests.support.proxy import RecordingProxy
 from tests.support.tlsindex import Issued, TestCA, TlsFront
@@ -252,15 +252,7 @@ def test_the_http_clients_of_a_run_share_the_context_of_the_same_ca_file(
 
 
 def test_the_system_cas_load_ahead_in_a_thread_and_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tls, "_TLS", {})
-    built: list[str] = []
-    real = tls._new_context
-
-    def counted(settings: NetSettings) -> object:
-        built.append(threading.current_thread().name)
-        return real(settings)
-
-    monkeypatch.setattr(tls, "_new_context", counted)
+    built = tls_builds(monkeypatch)
     tls.prepare_tls()
     tls.prepare_tls()
     clients = [Http(allowed=lambda url: True, settings=NetSettings()) for _ in range(2)]
