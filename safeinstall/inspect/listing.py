@@ -44,9 +44,10 @@ if TYPE_CHECKING:
 WORKERS = 16
 # Reading member lists holds the GIL. The lock's helper process (``workers.Helper``) is started
 # once resolution has read the metadata of ``START`` files (``Ahead``): a large lock. During
-# resolution it is given the zips the metadata reads hold (a first lock's); at the scan, when
-# it is ready and not behind, it reads batches of the other wheels (a relock's, from the cache;
-# another platform's) from the end of the list while this process reads from the start:
+# resolution it is given each wheel read, with the zip tail the read holds (a first lock's) or
+# to read itself (a relock's, from the cache); at the scan, when it is ready and not behind, it
+# reads batches of the other wheels (another platform's) from the end of the list while this
+# process reads from the start:
 # ``IN_FLIGHT`` batches of ``BATCH`` queued there, so that it never waits for this process (whose
 # threads share one GIL) to hand it more. The wheels whose zips are held here come first: there
 # they would cost a request. A few threads on each side wait on the network when it is needed.
@@ -55,6 +56,7 @@ IN_FLIGHT = 6
 HERE_THREADS = 4
 THERE_THREADS = 4
 _Result = tuple[Layout | None, list[Finding]]
+Spans = tuple[tuple[int, bytes], ...]
 START = 24  # metadata files read before the helper starts: fewer are scanned here at the end
 OFFER_BYTES = 1 << 20  # of a zip's tail given to the helper; a larger one is scanned here
 
@@ -142,15 +144,17 @@ def _answer(scan: Future[_Result]) -> _Result | None:
 
 class Ahead:
     """The helper through resolution (``read`` is the reader's ``on_read``): started at the
-    ``START``th metadata file read, a large lock, and given the wheels whose zips those reads
-    hold, to scan on the other core while this one resolves (a first lock's member lists).
-    Only the scans of locked wheels are looked at (``scans``, by sha256); any that failed
-    there or is not done is done again here."""
+    ``START``th metadata file read, a large lock, and given each wheel whose metadata was read,
+    to scan on the other core while this one resolves: with the zip's tail that the read holds
+    (a first lock's), else by its own reader (the member list cached by an earlier lock, or a
+    ranged read of its own). Only the scans of locked wheels are looked at (``scans``, by
+    sha256); any that failed there or is not done is done again here."""
 
     def __init__(self, helper: Helper, setup: ReaderSetup | None, policy: Policy) -> None:
         self._helper, self._setup, self._policy = helper, setup, policy
         self._read = 0
-        self._waiting: list[tuple[DistFile, int, tuple[tuple[int, bytes], ...]]] = []
+        # each wheel, with the size and the spans of the zip its read holds (None: none held)
+        self._waiting: list[tuple[DistFile, tuple[int, Spans] | None]] = []
         self._guard = threading.Lock()
         self.scans: dict[str, Future[_Result]] = {}
 
@@ -159,14 +163,19 @@ class Ahead:
             return
         with self._guard:
             self._read += 1
-            if zf is not None and zf.held <= OFFER_BYTES:
-                self._waiting.append((file, zf.size, zf.spans))
+            if file.kind == "wheel" and (zf is None or zf.held <= OFFER_BYTES):
+                held = (zf.size, zf.spans) if zf is not None else None
+                self._waiting.append((file, held))  # a larger zip is read here: no request
             if self._read == START:
                 self._helper.start(ready)
                 self._helper.submit(_scan_setup, self._setup, self._policy)
             if self._read >= START:
-                for wheel, size, spans in self._waiting:
-                    self.scans[_key(wheel)] = self._helper.submit(_scan_held, wheel, size, spans)
+                for wheel, held in self._waiting:
+                    self.scans[_key(wheel)] = (
+                        self._helper.submit(_scan_held, wheel, *held)
+                        if held is not None
+                        else self._helper.submit(_scan_read, wheel)
+                    )
                 self._waiting.clear()
 
 
@@ -257,6 +266,12 @@ def _scan_held(file: DistFile, size: int, spans: Sequence[tuple[int, bytes]]) ->
     for start, data in spans:
         zf.add(start, data)
     _READERS[0].adopt(file, zf)
+    return _scan(_POLICY[0], _READERS[0], file)
+
+
+def _scan_read(file: DistFile) -> _Result:
+    """``_scan`` in the helper of the wheel ``file`` by its own reader (its member list from
+    the cache, else read with ranges)."""
     return _scan(_POLICY[0], _READERS[0], file)
 
 

@@ -14,7 +14,7 @@ import shutil
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import pytest
@@ -321,16 +321,22 @@ def _many_findings(proj: LockProject, *, sidecars: bool = True) -> None:
 
 def _with_helper(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The helper starts at the first metadata read, is waited for at the scan (a large lock's
-    has long started by then), is given no zip during resolution (the batches alone), and
-    reads one wheel a batch; returns the number of wheels sent to it, as they are sent."""
+    has long started by then), has no wheel of its scans ahead looked at (the batches alone),
+    and reads one wheel a batch; returns the number of wheels sent to it, as they are sent."""
     from safeinstall.inspect import listing
     from safeinstall.workers import Helper
 
     def waited_for(self: Helper) -> bool:
         return self._warm is not None and self._warm.result(timeout=60) is True
 
+    real_read = listing.Ahead.read
+
+    def started_only(self: listing.Ahead, file: Any, zf: Any) -> None:
+        real_read(self, file, zf)
+        self.scans.clear()
+
     monkeypatch.setattr(listing, "START", 1)
-    monkeypatch.setattr(listing, "OFFER_BYTES", 0)
+    monkeypatch.setattr(listing.Ahead, "read", started_only)
     monkeypatch.setattr(Helper, "ready", property(waited_for))
     monkeypatch.setattr(listing, "BATCH", 1)
     sent: list[int] = []
@@ -406,8 +412,11 @@ def _cold(proj: LockProject) -> str:
     return refused(proj)
 
 
-def _scans_ahead(monkeypatch: pytest.MonkeyPatch, start: int = 1) -> list[str]:
-    """The helper starts at the ``start``th zip held; returns the wheels sent to it ahead."""
+def _scans_ahead(
+    monkeypatch: pytest.MonkeyPatch, start: int = 1, *, held: bool = True
+) -> list[str]:
+    """The helper starts at the ``start``th metadata file read; returns the wheels sent to it
+    ahead with the zip their read holds (``held``), else those it reads itself."""
     from safeinstall.inspect import listing
     from safeinstall.workers import Helper
 
@@ -416,7 +425,7 @@ def _scans_ahead(monkeypatch: pytest.MonkeyPatch, start: int = 1) -> list[str]:
     real = Helper.submit
 
     def counted(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if fn is listing._scan_held:
+        if fn is (listing._scan_held if held else listing._scan_read):
             sent.append(args[0].filename)
         return real(self, fn, *args, **kwargs)
 
@@ -434,6 +443,21 @@ def test_a_cold_lock_scans_the_zips_it_reads_in_the_helper_as_it_resolves(
     assert {name.split("-")[0] for name in sent} >= {"evil_pkg", "victim", "clean_c"}
     for rule in ("startup-pth", "clobber-path", "clobber-script"):
         assert f"[{rule}]" in alone
+
+
+@pytest.mark.parametrize("sidecars", [True, False], ids=["pep658-first-lock", "relock"])
+def test_wheels_read_with_no_zip_held_are_scanned_in_the_helper_as_it_resolves(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch, sidecars: bool
+) -> None:
+    """A wheel whose metadata came from its PEP 658 file or from the cache (a relock) holds
+    no zip here: the helper is given it to read itself, while this process resolves."""
+    _many_findings(proj, sidecars=sidecars)
+    alone = _cold(proj) if sidecars else refused(proj)  # without sidecars: the cache is warm
+    sent = _scans_ahead(monkeypatch, held=False)
+    assert (_cold(proj) if sidecars else refused(proj)) == alone
+    wheels = {"victim", "other_pkg", "tool_pkg", "clean_a", "clean_b", "clean_c"}
+    assert {name.split("-")[0] for name in sent} >= wheels
+    assert "[startup-pth]" in alone
 
 
 def test_only_a_large_lock_starts_the_helper_first_or_again(
@@ -487,3 +511,37 @@ def test_scans_ahead_the_helper_did_not_answer_are_done_here_not_waited_for(
     monkeypatch.setattr(Helper, "submit", unanswered)
     assert _cold(proj) == alone
     assert sent
+
+
+def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An sdist's member list is not scanned at lock time (install scans what it builds)."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from safeinstall.index.distfile import DistFile
+    from safeinstall.inspect import listing
+    from safeinstall.policy.model import Policy
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[tuple[Any, ...]] = []
+
+        def start(self, warm: Any = None) -> None:
+            self.calls.append(("start",))
+
+        def submit(self, fn: Any, /, *args: Any) -> Any:
+            self.calls.append((fn, *args))
+            return None
+
+    def file(filename: str, kind: Literal["wheel", "sdist"]) -> DistFile:
+        url = f"https://files.example.org/{filename}"
+        return DistFile(canonicalize_name("demo"), Version("1.0"), filename, url, "a", kind, {})
+
+    monkeypatch.setattr(listing, "START", 1)
+    helper = Recorder()
+    ahead = listing.Ahead(helper, object(), Policy())  # type: ignore[arg-type]
+    ahead.read(file("demo-1.0.tar.gz", "sdist"), None)
+    ahead.read(file("demo-1.0-py3-none-any.whl", "wheel"), None)
+    scans = [call[0] for call in helper.calls if call[0] not in ("start", listing._scan_setup)]
+    assert scans == [listing._scan_read]
+    assert set(ahead.scans) == {"https://files.example.org/demo-1.0-py3-none-any.whl"}
