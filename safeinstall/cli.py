@@ -165,17 +165,21 @@ def _main(argv: Sequence[str] | None, *, exiting: bool) -> int:
     safe: the run is bounded by the files it reads (a lock is capped at 32 MiB) and ends, and
     what it allocates is freed by reference counting (bench/locks/treeherder, 153 packages:
     peak memory 18.9 MB for `check`, 22.8 MB for `lock --check` with the collector off, 0.2 MB
-    more than with it on). It saves the collections the reading sets off. When the process
-    ends next, the objects are frozen instead of collected once more: the interpreter's
-    exit-time collection would walk them all to free nothing that the process exit does not.
-    Called in a process that goes on (tests, a caller), the collector is back on when this
-    returns. (bench/check_bench.py --callgrind: about 25M instructions less a hook run.)
+    more than with it on). It saves the collections the reading sets off. Called in a process
+    that goes on (tests, a caller), the collector is back on when this returns.
+    (bench/check_bench.py --callgrind: about 25M instructions less a hook run.)
 
     Any other run collects cycles rarely (``LONG_RUN_THRESHOLDS``) while it runs: a lock or an
     install keeps the pages and metadata it parsed, millions of objects that the default
     thresholds have the collector walk again and again for nothing (a cold lock of
     bench/sets/airflow-google.in, 320 packages: 1,356 young, 123 middle and 9 full collections,
-    ~1 s of its 6.6 s of CPU; the same peak memory with these)."""
+    ~1 s of its 6.6 s of CPU; the same peak memory with these). In a process that goes on, the
+    default thresholds are back when this returns.
+
+    When the process ends next (``exiting``), the objects of any run are frozen instead of
+    collected once more: the interpreter's exit-time collection would walk them all to free
+    nothing that the process exit does not, and so would the first collection at the default
+    thresholds (a warm lock of airflow-google: ~0.15-0.3 s of its ~2 s, ended)."""
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     try:
@@ -188,7 +192,10 @@ def _main(argv: Sequence[str] | None, *, exiting: bool) -> int:
         try:
             return _run(args)
         finally:
-            gc.set_threshold(*before)
+            if exiting:
+                gc.freeze()
+            else:
+                gc.set_threshold(*before)
     if not gc.isenabled():
         return _run(args)
     gc.disable()

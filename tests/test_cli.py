@@ -207,12 +207,13 @@ def test_a_failing_hook_command_turns_the_collector_back_on(
     assert gc.isenabled()
 
 
-@pytest.mark.parametrize(("command", "frozen"), [("check", True), ("tree", False)])
-def test_the_console_script_freezes_a_hook_run_instead_of_collecting_at_exit(
-    tmp_path: Path, command: str, frozen: bool
+@pytest.mark.parametrize(("command", "collecting"), [("check", False), ("tree", True)])
+def test_the_console_script_freezes_its_objects_instead_of_collecting_at_exit(
+    tmp_path: Path, command: str, collecting: bool
 ) -> None:
-    """The process ends: a short run's objects are frozen, so that the interpreter's exit-time
-    collection does not walk them; any other command exits as Python does."""
+    """The process ends: a run's objects are frozen, so that neither the interpreter's
+    exit-time collection nor a collection at the restored thresholds walks them (the collector
+    stays on for a long run, off for a hook's)."""
     (tmp_path / ".git").mkdir()
     write_lock(tmp_path / "requirements.txt", ["requests"])
     code = (
@@ -224,4 +225,4 @@ def test_the_console_script_freezes_a_hook_run_instead_of_collecting_at_exit(
     )
     done = _python(code, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == f"{frozen} {not frozen}"
+    assert done.stdout.splitlines()[-1] == f"True {collecting}"
