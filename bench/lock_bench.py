@@ -44,26 +44,55 @@ TARGET = "3.13"
 @dataclass(frozen=True)
 class Run:
     seconds: float
-    cpu: float  # user + system seconds of the process and its children
+    cpu: float  # user + system seconds of the command and of every process it started
     peak_mib: float
     ok: bool
 
 
 def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
+    """The command's wall time, and the CPU of it and of every process it started, those it
+    left running included (safeinstall's lock helper ends once its pipe closes, after the lock
+    has): on Linux they are reparented to this process and waited for here. Peak memory is the
+    command's own process's."""
+    _adopt_orphans()
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     assert proc.stdout is not None
-    output = proc.stdout.read()
+    with proc.stdout:
+        output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         tail = output.decode(errors="replace")[-2000:]
         print(f"  ! {' '.join(argv[:3])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime + _reap_left()
     return Run(elapsed, cpu, usage.ru_maxrss / 1024, proc.returncode == 0)
+
+
+def _adopt_orphans() -> None:
+    """Be the subreaper of the commands' processes (PR_SET_CHILD_SUBREAPER, Linux)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+
+
+def _reap_left(wait: float = 30.0) -> float:
+    """The CPU seconds of the processes a command left, once they have all ended."""
+    cpu, stop = 0.0, time.monotonic() + wait
+    while time.monotonic() < stop:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break  # none left
+        if pid == 0:
+            time.sleep(0.01)
+            continue
+        cpu += usage.ru_utime + usage.ru_stime
+    return cpu
 
 
 # a pinned line of a requirements.txt: name, extras, version (markers and hashes after it)

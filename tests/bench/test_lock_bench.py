@@ -3,7 +3,12 @@ index and is run by hand)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.support.benchscript import load_bench
+from tests.support.paths import ROOT
 
 OURS = """\
 # header
@@ -43,3 +48,29 @@ def test_pin_differences_names_each_package_pinned_otherwise_or_by_one_tool_only
 
 def test_the_same_locks_differ_nowhere() -> None:
     assert load_bench("lock_bench").pin_differences(THEIRS, THEIRS) == []
+
+
+def test_the_cpu_of_processes_a_command_leaves_running_is_counted(tmp_path: Path) -> None:
+    """safeinstall's lock helper ends after the lock has: its CPU counts, its time does not.
+    (Measured in a process of its own: it becomes the subreaper of what it runs.)"""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+    leave = (  # as the helper: its output does not go to the command's
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {burn!r}], stdout=-3, stderr=-3)\n"
+    )
+    script = (
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'bench')!r})\n"
+        "import lock_bench\n"
+        f"run = lock_bench.measure([sys.executable, '-c', {leave!r}], dict(os.environ), "
+        f"lock_bench.Path({str(tmp_path)!r}))\n"
+        "print(run.ok, run.cpu, run.seconds)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    ok, cpu, seconds = done.stdout.split()
+    assert ok == "True"
+    assert float(cpu) >= 0.4
+    assert float(seconds) < 0.4
