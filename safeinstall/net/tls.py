@@ -39,7 +39,8 @@ def ssl_context(settings: NetSettings) -> ssl.SSLContext:
     run for each set of them (and each state of their files), shared by its Http clients."""
     key = _tls_key(settings)
     with _TLS_GUARD:
-        made, first = _TLS.get(key), key not in _TLS
+        made = _TLS.get(key)
+        first = made is None
         if made is None:
             _TLS[key] = made = Future()
     if first:
