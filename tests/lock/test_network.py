@@ -78,10 +78,12 @@ def test_treeherder_set_locks_for_python_3_13(workdir: Path, cli: Any) -> None:
     args = ("lock", "treeherder.in", "-o", "treeherder.txt", "--python-version", "3.13")
     result = with_retries(lambda: cli(*args, "--policy", policy))
     assert result.code == 0, result.err
-    assert "treeherder.txt: wrote, 153 packages" in result.out
     text = (workdir / "treeherder.txt").read_text()
     names = {line.split("==")[0] for line in lock_lines(text)}
-    assert len(names) == 153
+    # the set pins its roots, not what they pull in: new releases on the live index change the
+    # count (153 until mozfile 3.1.0 brought in redo, in 2026-12)
+    assert f"treeherder.txt: wrote, {len(names)} packages" in result.out
+    assert 150 <= len(names) <= 170
     assert {"django", "mozlog", "python3-memcached"} <= names
     lines = text.splitlines()
     hashed = [lines[n + 1].startswith("    --hash=sha256:") for n in range(len(lines) - 1)]
