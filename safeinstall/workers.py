@@ -94,11 +94,12 @@ class Helper:
         warm = self._warm
         return warm is not None and warm.done() and warm.exception() is None
 
-    def start(self, warm: Callable[[], object] | None = None) -> None:
-        """Start the process (once); ``warm``: what it runs first, imports mostly."""
+    def start(self, warm: Callable[..., object] | None = None, /, *args: object) -> None:
+        """Start the process (once); ``warm(*args)``: what it runs first (imports, and what the
+        calls after it share)."""
         self._begin()
         if warm is not None and self._proc is not None and self._warm is None:
-            self._warm = self.submit(warm)
+            self._warm = self.submit(warm, *args)
 
     def _begin(self) -> None:
         with self._guard:

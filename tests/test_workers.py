@@ -175,3 +175,15 @@ def test_closing_drops_the_calls_not_yet_begun(helper: Helper, tmp_path: Path) -
     opener.join()
     assert proc is not None and proc.wait(timeout=30) == 0
     assert not late.exists()
+
+
+def test_what_start_gives_runs_first_with_its_arguments() -> None:
+    started = Helper()
+    started.start(parse_duration, "2h")
+    try:
+        later = started.submit(parse_duration, "1d")
+        assert later.result(timeout=30) == timedelta(days=1)
+        assert started.ready  # the call given at the start was done before the one after it
+        assert started._warm is not None and started._warm.result() == timedelta(hours=2)
+    finally:
+        started.close()

@@ -67,13 +67,12 @@ def refuse_listed(
     reader: MetadataReader,
     *,
     notify: Callable[[str], None],
-    helper: tuple[Helper, ReaderSetup] | None = None,
+    helper: Helper | None = None,
     ahead: Mapping[str, Future[_Result]] | None = None,
 ) -> ScanReport:
     """PolicyError when the policy blocks what the member lists of the resolved wheels show;
-    the warnings through ``notify``. ``helper``: a helper process, started or not, and how it
-    reads as ``reader`` does; ``ahead``: the scans it was given during resolution (``Ahead``),
-    by sha256."""
+    the warnings through ``notify``. ``helper``: the lock's helper process, started (by
+    ``Ahead``) or not; ``ahead``: the scans it was given during resolution, by sha256."""
     wheels: dict[str, DistFile] = {}
     for resolution in resolutions:
         for pkg in resolution.packages:
@@ -96,7 +95,7 @@ def _scan_all(
     files: list[DistFile],
     policy: Policy,
     reader: MetadataReader,
-    helper: tuple[Helper, ReaderSetup] | None,
+    helper: Helper | None,
     ahead: Mapping[str, Future[_Result]],
 ) -> list[_Result]:
     """``_scan`` of each of ``files``, in order; a share of them in the helper process when it
@@ -112,7 +111,7 @@ def _scan_all(
     ends = _Ends(order)
     results: dict[int, _Result] = {}
     behind = not all(scan.done() for scan in early.values())
-    split = helper is not None and helper[0].ready and len(order) > BATCH and not behind
+    split = helper is not None and helper.ready and len(order) > BATCH and not behind
 
     def here() -> None:
         while (i := ends.first()) is not None:
@@ -121,7 +120,7 @@ def _scan_all(
             i = taken[0]
             results[i] = _answer(early[i]) or _scan(policy, reader, files[i])
 
-    there = _There(partial(_submit, *helper, policy, files), ends) if split and helper else None
+    there = _There(partial(_submit, helper, files), ends) if split and helper else None
     # this process's threads wait on the network; with a helper, only a few take the GIL from
     # the one that feeds it
     threads = min(len(order) + behind, HERE_THREADS if there else WORKERS)
@@ -167,22 +166,15 @@ class Ahead:
                 held = (zf.size, zf.spans) if zf is not None else None
                 self._waiting.append((file, held))  # a larger zip is read here: no request
             if self._read == START:
-                self._helper.start(ready)
-                self._helper.submit(_scan_setup, self._setup, self._policy)
+                self._helper.start(_scan_setup, self._setup, self._policy)
             if self._read >= START:
                 for wheel, held in self._waiting:
-                    self.scans[_key(wheel)] = (
-                        self._helper.submit(_scan_held, wheel, *held)
-                        if held is not None
-                        else self._helper.submit(_scan_read, wheel)
-                    )
+                    self.scans[_key(wheel)] = self._helper.submit(_scan_ahead, wheel, held)
                 self._waiting.clear()
 
 
-def _submit(
-    helper: Helper, setup: ReaderSetup, policy: Policy, files: list[DistFile], batch: list[int]
-) -> Future[list[_Result]]:
-    return helper.submit(_scan_there, setup, policy, [files[i] for i in batch])
+def _submit(helper: Helper, files: list[DistFile], batch: list[int]) -> Future[list[_Result]]:
+    return helper.submit(_scan_there, [files[i] for i in batch])
 
 
 class _There:
@@ -242,45 +234,34 @@ class _Ends:
             self._back.extend(batch)
 
 
-def ready() -> bool:
-    """What the helper runs first: importing this module (and what it reads with) before the
-    scan, so that it is ready when the scan starts (``Helper.ready``)."""
-    return True
-
-
-_READERS: list[MetadataReader] = []  # the helper process's own reader, made for its first batch
-_POLICY: list[Policy] = []  # the policy of the scans ahead (``_scan_setup``)
+# the helper process's reader, and the lock's policy (``_scan_setup``, what it runs first)
+_READERS: list[MetadataReader] = []
+_POLICY: list[Policy] = []
 
 
 def _scan_setup(setup: ReaderSetup, policy: Policy) -> None:
-    """In the helper, before the scans ahead: its reader, and their policy."""
-    if not _READERS:
-        _READERS.append(setup.reader())
+    """In the helper, first (``Helper.start``): its reader, reading as the lock's does, and the
+    lock's policy."""
+    _READERS[:] = [setup.reader()]
     _POLICY[:] = [policy]
 
 
-def _scan_held(file: DistFile, size: int, spans: Sequence[tuple[int, bytes]]) -> _Result:
-    """``_scan`` in the helper of the wheel ``file`` of ``size`` bytes, of which ``spans`` were
-    read (by this process, for its metadata): what else a rule needs is read with ranges."""
-    zf = RemoteBytes(size)
-    for start, data in spans:
-        zf.add(start, data)
-    _READERS[0].adopt(file, zf)
+def _scan_ahead(file: DistFile, held: tuple[int, Spans] | None) -> _Result:
+    """``_scan`` in the helper of the wheel ``file``; ``held``: the size of its zip and the
+    spans this process read of it (for its metadata), else its reader reads it (its cached
+    member list, or ranges). What else a rule needs is read with ranges."""
+    if held is not None:
+        zf = RemoteBytes(held[0])
+        for start, data in held[1]:
+            zf.add(start, data)
+        _READERS[0].adopt(file, zf)
     return _scan(_POLICY[0], _READERS[0], file)
 
 
-def _scan_read(file: DistFile) -> _Result:
-    """``_scan`` in the helper of the wheel ``file`` by its own reader (its member list from
-    the cache, else read with ranges)."""
-    return _scan(_POLICY[0], _READERS[0], file)
-
-
-def _scan_there(setup: ReaderSetup, policy: Policy, files: list[DistFile]) -> list[_Result]:
-    """``_scan`` of each of ``files`` in the helper process, with a reader of its own."""
-    if not _READERS:
-        _READERS.append(setup.reader())
+def _scan_there(files: list[DistFile]) -> list[_Result]:
+    """``_scan`` of each of ``files`` in the helper process."""
     with ThreadPoolExecutor(max(1, min(len(files), THERE_THREADS)), "safeinstall-list") as pool:
-        return list(pool.map(partial(_scan, policy, _READERS[0]), files))
+        return list(pool.map(partial(_scan, _POLICY[0], _READERS[0]), files))
 
 
 def _key(file: DistFile) -> str:

@@ -134,9 +134,8 @@ def resolve_lock(
         )
         finder.reader.on_read = None
         # start-up files, clobbering: from the member lists of the resolved wheels
-        there = (helper, finder.setup) if finder.setup is not None else None
         listing.refuse_listed(
-            each, policy, finder.reader, notify=notify, helper=there, ahead=ahead.scans
+            each, policy, finder.reader, notify=notify, helper=helper, ahead=ahead.scans
         )
         found = splits(each)
         notes = tuple(split.describe() for split in found)

@@ -327,7 +327,7 @@ def _with_helper(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     from safeinstall.workers import Helper
 
     def waited_for(self: Helper) -> bool:
-        return self._warm is not None and self._warm.result(timeout=60) is True
+        return self._warm is not None and self._warm.exception(timeout=60) is None
 
     real_read = listing.Ahead.read
 
@@ -389,20 +389,41 @@ def test_a_helper_that_ends_leaves_its_wheels_to_this_process(
     assert sum(sent) > 0
 
 
+@pytest.mark.parametrize("when", ["ahead", "at-the-scan"])
 def test_the_helper_reaches_only_the_hosts_the_policy_trusts(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
     """The helper reads member lists with its own Http, built from the same trusted hosts: an
-    index that redirects its range read of a wheel elsewhere fails the lock as it would here."""
+    index that redirects its range read of a wheel elsewhere fails the lock as it would here,
+    whether the helper is given the wheel as the lock resolves (its answer waited for here,
+    so that one it gave would be taken) or in a batch at the scan."""
+    from concurrent.futures import Future
+
+    from safeinstall.inspect import listing
+
     evil = publish(proj, "evil-pkg", {})  # metadata from the sidecar: no zip held here
     victim = publish(proj, "victim", {})
     (proj.root / "requirements.in").write_text("evil-pkg\nvictim\n")
     for path in (evil, victim):
         where = f"/a/files/{quote(path.name, safe='')}"
         proj.server.misbehave(where, redirect_to=proj.server.url(where, host="localhost"))
-    sent = _with_helper(monkeypatch)
-    err = refused(proj)
-    assert sum(sent) == 2  # both wheels went to the helper
+    if when == "at-the-scan":
+        sent = _with_helper(monkeypatch)
+        err = refused(proj)
+        assert sum(sent) == 2  # both wheels went to the helper
+    else:
+        given = _scans_ahead(monkeypatch, held=False)
+        refusals: list[str] = []
+
+        def waited_for(scan: Future[Any]) -> Any:
+            refusals.append(str(scan.exception(timeout=60)))
+            return scan.result() if scan.exception() is None else None
+
+        monkeypatch.setattr(listing, "_answer", waited_for)
+        err = refused(proj)
+        assert len(given) == 2
+        assert refusals  # the lock ends at the first; it was refused there, for the host
+        assert all("a location the policy does not trust" in why for why in refusals)
     assert "a location the policy does not trust" in err
 
 
@@ -425,7 +446,7 @@ def _scans_ahead(
     real = Helper.submit
 
     def counted(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if fn is (listing._scan_held if held else listing._scan_read):
+        if fn is listing._scan_ahead and (args[1] is not None) is held:
             sent.append(args[0].filename)
         return real(self, fn, *args, **kwargs)
 
@@ -468,7 +489,7 @@ def test_only_a_large_lock_starts_the_helper_first_or_again(
     from safeinstall.workers import Helper
 
     starts: list[Helper] = []
-    monkeypatch.setattr(Helper, "start", lambda self, warm=None: starts.append(self))
+    monkeypatch.setattr(Helper, "start", lambda self, *warm: starts.append(self))
     _many_findings(proj, sidecars=False)
     sent = _scans_ahead(monkeypatch, start=3)
     refused(proj)  # their first lock: each zip read
@@ -501,7 +522,7 @@ def test_scans_ahead_the_helper_did_not_answer_are_done_here_not_waited_for(
 
     def unanswered(self: Helper, fn: Any, /, *args: object, **kwargs: object) -> Future[Any]:
         done: Future[Any] = counted(self, fn, *args, **kwargs)
-        if fn is not listing._scan_held:
+        if fn is not listing._scan_ahead:
             return done
         done = Future()
         if answer == "failed":
@@ -526,7 +547,7 @@ def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPat
         def __init__(self) -> None:
             self.calls: list[tuple[Any, ...]] = []
 
-        def start(self, warm: Any = None) -> None:
+        def start(self, *warm: Any) -> None:
             self.calls.append(("start",))
 
         def submit(self, fn: Any, /, *args: Any) -> Any:
@@ -540,8 +561,9 @@ def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(listing, "START", 1)
     helper = Recorder()
     ahead = listing.Ahead(helper, object(), Policy())  # type: ignore[arg-type]
+    wheel = file("demo-1.0-py3-none-any.whl", "wheel")
     ahead.read(file("demo-1.0.tar.gz", "sdist"), None)
-    ahead.read(file("demo-1.0-py3-none-any.whl", "wheel"), None)
-    scans = [call[0] for call in helper.calls if call[0] not in ("start", listing._scan_setup)]
-    assert scans == [listing._scan_read]
+    ahead.read(wheel, None)
+    scans = [call for call in helper.calls if call[0] != "start"]
+    assert scans == [(listing._scan_ahead, wheel, None)]
     assert set(ahead.scans) == {"https://files.example.org/demo-1.0-py3-none-any.whl"}
