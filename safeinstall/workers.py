@@ -19,9 +19,8 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from queue import SimpleQueue
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -70,7 +69,9 @@ class HelperStopped(Exception):
 class Helper:
     """One worker process of safeinstall's own code that lives through a run: started when
     there is work ahead (``start``, idempotent), it runs module-level functions of safeinstall
-    on pickled arguments (``submit``), one at a time, in the order given.
+    on pickled arguments (``submit``). What ``start`` gives it runs first, alone; then up to
+    ``threads`` calls at once (one: in the order given), each answer coming back when it is
+    done: a call that waits on the network holds up no other.
 
     It starts as ``python -I`` (no working directory, user site or ``PYTHON*`` variable on its
     path) and then takes this process's ``sys.path``: it imports what this process imports,
@@ -79,13 +80,15 @@ class Helper:
     and this process trusts the answers of its own code.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
         self._proc: subprocess.Popen[bytes] | None = None
         self._warm: Future[object] | None = None
         self._reader: threading.Thread | None = None
-        self._waiting: deque[Future[Any]] = deque()
+        self._waiting: dict[int, Future[Any]] = {}  # by call number
+        self._calls = 0  # the number of the next call
         self._guard = threading.Lock()  # of the fields; never held while a pipe is written
-        self._sending = threading.Lock()  # calls go out in the order their futures wait
+        self._sending = threading.Lock()  # one call written to the pipe at a time
         self._stopped = False
 
     @property
@@ -94,12 +97,15 @@ class Helper:
         warm = self._warm
         return warm is not None and warm.done() and warm.exception() is None
 
-    def start(self, warm: Callable[..., object] | None = None, /, *args: object) -> None:
-        """Start the process (once); ``warm(*args)``: what it runs first (imports, and what the
-        calls after it share)."""
-        self._begin()
-        if warm is not None and self._proc is not None and self._warm is None:
-            self._warm = self.submit(warm, *args)
+    def start(
+        self, warm: Callable[..., object] | None = None, /, *args: object, **kwargs: object
+    ) -> None:
+        """Start the process (once); ``warm(*args, **kwargs)``: what it runs first, before any
+        other call begins (imports, and what the calls after it share)."""
+        with self._sending:  # no other call goes out before it
+            self._begin()
+            if self._proc is not None and self._warm is None:
+                self._warm = self._submit(pickle.dumps((warm or _nothing, args, kwargs)))
 
     def _begin(self) -> None:
         with self._guard:
@@ -113,7 +119,7 @@ class Helper:
                     stderr=subprocess.DEVNULL,
                 )
                 assert self._proc.stdin is not None
-                _send(self._proc.stdin, pickle.dumps(sys.path))
+                _send(self._proc.stdin, pickle.dumps((sys.path, self._threads)))
             except OSError:  # no process can be started here: the work is done in this one
                 self._stopped = True
                 return
@@ -125,25 +131,28 @@ class Helper:
     def submit(self, fn: Callable[..., _T], /, *args: object, **kwargs: object) -> Future[_T]:
         """``fn(*args, **kwargs)`` in the helper; HelperStopped (from the future) when it is
         gone."""
-        done: Future[_T] = Future()
         call = pickle.dumps((fn, args, kwargs))
-        # a full pipe blocks the write until the helper reads; it may first have to write an
-        # answer, which the reading thread takes without waiting for this lock
         with self._sending:
+            return self._submit(call)
+
+    def _submit(self, call: bytes) -> Future[Any]:
+        done: Future[Any] = Future()
+        # a full pipe blocks the write until the helper reads; it may first have to write an
+        # answer, which the reading thread takes without waiting for ``_sending``
+        with self._guard:
+            proc = self._proc
+            if proc is None or proc.stdin is None or self._stopped:
+                done.set_exception(HelperStopped("the helper process is not running"))
+                return done
+            number, self._calls = self._calls, (self._calls + 1) % (1 << 32)
+            self._waiting[number] = done
+        try:
+            _send(proc.stdin, call, number)
+        except (OSError, ValueError):  # its pipe is closed: it ended
             with self._guard:
-                proc = self._proc
-                if proc is None or proc.stdin is None or self._stopped:
-                    done.set_exception(HelperStopped("the helper process is not running"))
-                    return done
-                self._waiting.append(done)
-            try:
-                _send(proc.stdin, call)
-            except (OSError, ValueError):  # its pipe is closed: it ended
-                with self._guard:
-                    if done in self._waiting:
-                        self._waiting.remove(done)
-                if not done.done():
-                    done.set_exception(HelperStopped("the helper process stopped reading"))
+                self._waiting.pop(number, None)
+            if not done.done():
+                done.set_exception(HelperStopped("the helper process stopped reading"))
         return done
 
     def close(self) -> None:
@@ -174,11 +183,12 @@ class Helper:
     def _read(self) -> None:
         assert self._proc is not None
         assert self._proc.stdout is not None
-        while (frame := _frame(self._proc.stdout)) is not None:
+        while (got := _frame(self._proc.stdout)) is not None:
+            number, frame = got
             with self._guard:
-                done = self._waiting.popleft() if self._waiting else None
+                done = self._waiting.pop(number, None)
             if done is None:
-                break
+                break  # an answer to no call: as if it had ended
             try:
                 ok, value = pickle.loads(frame)  # noqa: S301 - the answer of its own code
             except Exception as exc:  # an answer that does not unpickle: as if it had died
@@ -190,61 +200,82 @@ class Helper:
                 done.set_exception(value)
         with self._guard:
             self._stopped = True
-            waiting, self._waiting = self._waiting, deque()
-        for done in waiting:
+            waiting, self._waiting = self._waiting, {}
+        for done in waiting.values():
             done.set_exception(HelperStopped("the helper process ended"))
         self._proc.stdout.close()
 
 
 _BOOT = (
-    "import sys, pickle; n = int.from_bytes(sys.stdin.buffer.read(4), 'big'); "
-    "sys.path[:] = pickle.loads(sys.stdin.buffer.read(n)); "
-    "from safeinstall.workers import serve; serve()"
+    "import sys, pickle; n = int.from_bytes(sys.stdin.buffer.read(8)[:4], 'big'); "
+    "sys.path[:], threads = pickle.loads(sys.stdin.buffer.read(n)); "
+    "from safeinstall.workers import serve; serve(threads)"
 )
 MAX_FRAME = 1 << 30
 STOP_WAIT = 5.0  # seconds a closed helper has to end before it is killed
 
 
-def serve() -> None:
-    """The helper's loop (``_BOOT``): one call a frame, its answer a frame, until stdin ends
-    (the calls not yet begun then are dropped: nobody waits for them). A thread takes the calls
-    off the pipe as they come, so that the threads sending them never wait for the calls before
-    theirs to be done."""
+def serve(threads: int = 1) -> None:
+    """The helper's loop (``_BOOT``): one call a frame, its answer a frame with the call's
+    number, until stdin ends (the calls not yet begun then are dropped: nobody waits for them).
+    The first call (``start``'s) runs alone, then ``threads`` at a time. A thread takes the
+    calls off the pipe as they come, so that the threads sending them never wait for the calls
+    before theirs to be done."""
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing printed by accident lands among the frames
-    calls: SimpleQueue[bytes | None] = SimpleQueue()
+    calls: SimpleQueue[tuple[int, bytes] | None] = SimpleQueue()
     ended = threading.Event()  # this process's end of the pipe was closed: nobody waits
+    writing = threading.Lock()
 
     def take() -> None:
-        while (frame := _frame(sys.stdin.buffer)) is not None:
-            calls.put(frame)
+        while (got := _frame(sys.stdin.buffer)) is not None:
+            calls.put(got)
         ended.set()
         calls.put(None)
 
+    def answer(number: int, frame: bytes) -> None:
+        reply = _run(frame)
+        with writing:
+            _send(out, reply, number)
+
     threading.Thread(target=take, name="safeinstall-calls", daemon=True).start()
-    while (frame := calls.get()) is not None and not ended.is_set():
+    if (first := calls.get()) is None:
+        return
+    answer(*first)
+    with ThreadPoolExecutor(threads, "safeinstall-call") as pool:
+        while (got := calls.get()) is not None and not ended.is_set():
+            pool.submit(answer, *got)
+        pool.shutdown(cancel_futures=True)
+
+
+def _nothing() -> None:
+    """The first call of a helper started with nothing to do first."""
+
+
+def _run(frame: bytes) -> bytes:
+    """The pickled answer to one call: (True, its value) or (False, the error it raised)."""
+    try:
+        fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from the process that started it
+        if not str(getattr(fn, "__module__", "")).startswith("safeinstall."):
+            raise TypeError(f"{fn!r} is not safeinstall's")
+        return pickle.dumps((True, fn(*args, **kwargs)))
+    except Exception as exc:
         try:
-            fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from the process that started it
-            if not str(getattr(fn, "__module__", "")).startswith("safeinstall."):
-                raise TypeError(f"{fn!r} is not safeinstall's")
-            answer = pickle.dumps((True, fn(*args, **kwargs)))
-        except Exception as exc:
-            try:
-                answer = pickle.dumps((False, exc))
-            except Exception:  # an error that does not pickle: said by its type and text
-                answer = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        _send(out, answer)
+            return pickle.dumps((False, exc))
+        except Exception:  # an error that does not pickle: said by its type and text
+            return pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-def _send(stream: IO[bytes], data: bytes) -> None:
-    stream.write(len(data).to_bytes(4, "big") + data)
+def _send(stream: IO[bytes], data: bytes, number: int = 0) -> None:
+    stream.write(len(data).to_bytes(4, "big") + number.to_bytes(4, "big") + data)
     stream.flush()
 
 
-def _frame(stream: IO[bytes]) -> bytes | None:
-    head = stream.read(4)
-    if len(head) < 4:
+def _frame(stream: IO[bytes]) -> tuple[int, bytes] | None:
+    """(call number, bytes) of the next frame; None at the end of the stream or a torn frame."""
+    head = stream.read(8)
+    if len(head) < 8:
         return None
-    size = int.from_bytes(head, "big")
+    size = int.from_bytes(head[:4], "big")
     data = stream.read(size) if size <= MAX_FRAME else b""
-    return data if len(data) == size else None
+    return (int.from_bytes(head[4:], "big"), data) if len(data) == size else None

@@ -1,5 +1,6 @@
-"""workers.Helper: safeinstall's own functions run in a second process, answers in order, an
-ended helper said as HelperStopped, and nothing of the working directory run in it."""
+"""workers.Helper: safeinstall's own functions run in a second process, answers in order (or,
+with threads, as each is done), an ended helper said as HelperStopped, and nothing of the
+working directory run in it."""
 
 from __future__ import annotations
 
@@ -187,3 +188,68 @@ def test_what_start_gives_runs_first_with_its_arguments() -> None:
         assert started._warm is not None and started._warm.result() == timedelta(hours=2)
     finally:
         started.close()
+
+
+def test_with_threads_a_call_that_waits_holds_up_no_other(tmp_path: Path) -> None:
+    """The lock's helper scans wheels whose member lists it must fetch: one slow server must not
+    hold up the scans queued behind it."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    started = Helper(2)
+    started.start()
+    try:
+        blocked = started.submit(read_capped, fifo, 100, what="the fifo", hint="")
+        writer = _reading(fifo)
+        later = [started.submit(parse_duration, f"{n}d") for n in range(1, 4)]
+        assert [f.result(timeout=30) for f in later] == [timedelta(days=n) for n in range(1, 4)]
+        assert not blocked.done()
+        os.write(writer, b"done")
+        os.close(writer)
+        assert blocked.result(timeout=30) == b"done"
+    finally:
+        started.close()
+
+
+def test_with_threads_what_start_gives_runs_alone_first(tmp_path: Path) -> None:
+    """The start call sets up what the calls after it use (the reader, the policy): none of
+    them begins before it is done."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    started = Helper(4)
+    started.start(read_capped, fifo, 100, what="the fifo", hint="")
+    try:
+        later = started.submit(parse_duration, "1d")
+        writer = _reading(fifo)
+        with pytest.raises(TimeoutError):
+            later.result(timeout=0.5)
+        os.write(writer, b"done")
+        os.close(writer)
+        assert later.result(timeout=30) == timedelta(days=1)
+        assert started.ready
+    finally:
+        started.close()
+
+
+def test_with_threads_closing_drops_the_calls_not_yet_begun(tmp_path: Path) -> None:
+    fifos = [tmp_path / "one", tmp_path / "two"]
+    late = tmp_path / "late"
+    started = Helper(2)
+    started.start()
+    for fifo in fifos:
+        os.mkfifo(fifo)
+        started.submit(read_capped, fifo, 100, what="the fifo", hint="")  # both threads busy
+    started.submit(write_new, late, b"ran")  # queued behind them
+    writers = [_reading(fifo) for fifo in fifos]
+
+    def write_and_close() -> None:
+        for writer in writers:
+            os.write(writer, b"done")
+            os.close(writer)
+
+    opener = threading.Timer(0.5, write_and_close)
+    opener.start()
+    proc = started._proc
+    started.close()  # while both calls run
+    opener.join()
+    assert proc is not None and proc.wait(timeout=30) == 0
+    assert not late.exists()
