@@ -45,9 +45,10 @@ WORKERS = 16
 # Reading member lists holds the GIL. The lock's helper process (``workers.Helper``) is started
 # once resolution has read the metadata of ``START`` files (``Ahead``): a large lock. During
 # resolution it is given each wheel read, with the zip tail the read holds (a first lock's) or
-# to read itself (a relock's, from the cache); at the scan, when it is ready and not behind, it
-# reads batches of the other wheels (another platform's) from the end of the list while this
-# process reads from the start:
+# to read itself (a relock's, from the cache); it runs ``HELPER_THREADS`` of those calls at once,
+# so that one waiting on the network holds up no other. At the scan, when it is ready and done
+# with every scan ahead (else batches would queue behind them), it reads batches of the other
+# wheels (another platform's) from the end of the list while this process reads from the start:
 # ``IN_FLIGHT`` batches of ``BATCH`` queued there, so that it never waits for this process (whose
 # threads share one GIL) to hand it more. The wheels whose zips are held here come first: there
 # they would cost a request. A few threads on each side wait on the network when it is needed.
@@ -55,6 +56,7 @@ BATCH = 16
 IN_FLIGHT = 6
 HERE_THREADS = 4
 THERE_THREADS = 4
+HELPER_THREADS = 4
 _Result = tuple[Layout | None, list[Finding]]
 Spans = tuple[tuple[int, bytes], ...]
 START = 24  # metadata files read before the helper starts: fewer are scanned here at the end
@@ -110,7 +112,7 @@ def _scan_all(
     order = sorted(rest, key=lambda i: not reader.holds(files[i]))
     ends = _Ends(order)
     results: dict[int, _Result] = {}
-    behind = not all(scan.done() for scan in early.values())
+    behind = not all(scan.done() for scan in ahead.values())  # busy there: give it no more
     split = helper is not None and helper.ready and len(order) > BATCH and not behind
 
     def here() -> None:

@@ -534,6 +534,30 @@ def test_scans_ahead_the_helper_did_not_answer_are_done_here_not_waited_for(
     assert sent
 
 
+def test_a_helper_still_scanning_ahead_is_given_no_batches(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scans ahead of wheels the lock did not keep (a version tried and left) may still run
+    there at the scan, some waiting on the network: batches sent would queue behind them, so
+    this process reads the wheels itself."""
+    from concurrent.futures import Future
+
+    from safeinstall.inspect import listing
+
+    _many_findings(proj, sidecars=False)
+    alone = _cold(proj)
+    sent = _with_helper(monkeypatch)
+    read = listing.Ahead.read
+
+    def busy(self: listing.Ahead, file: Any, zf: Any) -> None:
+        read(self, file, zf)
+        self.scans["a wheel tried and left"] = Future()  # never answered
+
+    monkeypatch.setattr(listing.Ahead, "read", busy)
+    assert _cold(proj) == alone
+    assert sent == []
+
+
 def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     """An sdist's member list is not scanned at lock time (install scans what it builds)."""
     from packaging.utils import canonicalize_name
