@@ -144,18 +144,21 @@ def _answer(scan: Future[_Result]) -> _Result | None:
 
 
 class Ahead:
-    """The helper through resolution (``read`` is the reader's ``on_read``): started at the
-    ``START``th metadata file read, a large lock, and given each wheel whose metadata was read,
-    to scan on the other core while this one resolves: with the zip's tail that the read holds
-    (a first lock's), else by its own reader (the member list cached by an earlier lock, or a
-    ranged read of its own). Only the scans of locked wheels are looked at (``scans``, by
-    sha256); any that failed there or is not done is done again here."""
+    """The helper through resolution (``read`` is the reader's ``on_read``, ``pinned`` the
+    resolver's): started at the ``START``th metadata file read, a large lock, and given each
+    wheel whose metadata was read, to scan on the other core while this one resolves: with the
+    zip's tail that the read holds (a first lock's), else by its own reader (the member list
+    cached by an earlier lock, or a ranged read of its own); and the other wheels of each
+    release pinned (another tag for the same target: locked with it, their metadata unread).
+    Only the scans of locked wheels are looked at (``scans``, by sha256); any that failed there
+    or is not done is done again here."""
 
     def __init__(self, helper: Helper, setup: ReaderSetup | None, policy: Policy) -> None:
         self._helper, self._setup, self._policy = helper, setup, policy
         self._read = 0
         # each wheel, with the size and the spans of the zip its read holds (None: none held)
         self._waiting: list[tuple[DistFile, tuple[int, Spans] | None]] = []
+        self._given: set[str] = set()
         self._guard = threading.Lock()
         self.scans: dict[str, Future[_Result]] = {}
 
@@ -164,15 +167,31 @@ class Ahead:
             return
         with self._guard:
             self._read += 1
-            if file.kind == "wheel" and (zf is None or zf.held <= OFFER_BYTES):
-                held = (zf.size, zf.spans) if zf is not None else None
-                self._waiting.append((file, held))  # a larger zip is read here: no request
+            if zf is None or zf.held <= OFFER_BYTES:  # a larger zip is read here: no request
+                self._give(file, (zf.size, zf.spans) if zf is not None else None)
             if self._read == START:
                 self._helper.start(_scan_setup, self._setup, self._policy)
-            if self._read >= START:
-                for wheel, held in self._waiting:
-                    self.scans[_key(wheel)] = self._helper.submit(_scan_ahead, wheel, held)
-                self._waiting.clear()
+            self._send()
+
+    def pinned(self, files: Sequence[DistFile]) -> None:
+        """The files of a release the resolver pins for a target, its best (read) first."""
+        if self._setup is None:
+            return
+        with self._guard:
+            for file in files[1:]:
+                self._give(file, None)
+            self._send()
+
+    def _give(self, file: DistFile, held: tuple[int, Spans] | None) -> None:
+        if file.kind == "wheel" and _key(file) not in self._given:
+            self._given.add(_key(file))
+            self._waiting.append((file, held))
+
+    def _send(self) -> None:
+        if self._read >= START:
+            for wheel, held in self._waiting:
+                self.scans[_key(wheel)] = self._helper.submit(_scan_ahead, wheel, held)
+            self._waiting.clear()
 
 
 def _submit(helper: Helper, files: list[DistFile], batch: list[int]) -> Future[list[_Result]]:

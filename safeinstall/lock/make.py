@@ -132,6 +132,7 @@ def resolve_lock(
             preferred=preferred or {},
             upgrade=upgrade,
             now=None,
+            pinned=ahead.pinned,  # their other wheels (other tags) are scanned ahead too
         )
         finder.reader.on_read = None
         # start-up files, clobbering: from the member lists of the resolved wheels

@@ -23,7 +23,7 @@ else; ``splits`` names what still differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -81,10 +81,12 @@ def resolve_each(
     preferred: Mapping[NormalizedName, Version] | None = None,
     upgrade: bool | set[NormalizedName] = False,
     now: datetime | None = None,
+    pinned: Callable[[Sequence[DistFile]], None] | None = None,
 ) -> list[Resolution]:
     """One resolution per target (in order; the finder caches what they share), agreeing on
     one version of each package wherever a target can have it (see the module doc). Only a
-    target behind another is resolved again, at most once per set of versions it is behind on."""
+    target behind another is resolved again, at most once per set of versions it is behind on.
+    ``pinned``: told the files of each release a resolution pins."""
     admitted = Admitted()
     # what the first pass was asked to keep (``resolve`` drops the pins being upgraded)
     skip = upgrade if isinstance(upgrade, set) else set()
@@ -102,6 +104,7 @@ def resolve_each(
                 upgrade=upgrade if not results else False,
                 now=now,
                 admitted=admitted,
+                pinned=pinned,
             )
         )
         if i == 0:
@@ -119,7 +122,14 @@ def resolve_each(
             # its own choices first, then the newest versions: only what must change changes
             prefer = {**kept, **own, **behind}
             again = resolve(
-                roots, policy, finder, targets[i], preferred=prefer, now=now, admitted=admitted
+                roots,
+                policy,
+                finder,
+                targets[i],
+                preferred=prefer,
+                now=now,
+                admitted=admitted,
+                pinned=pinned,
             )
             if again != res and not _older(again, own):
                 results[i], moved = again, True

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from resolvelib.resolvers import Criterion
     from resolvelib.structs import RequirementInformation, State
 
+    from safeinstall.index.distfile import DistFile
+
 PYTHON = "<python>"
 
 
@@ -57,6 +59,8 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         # told each rejection: the candidate, its requirements on the dependency it conflicted
         # on, and the others' (``narrow.Narrowing.rejected``)
         self.rejections: Callable[[Candidate, list[Req], list[Req]], None] = lambda c, o, r: None
+        # told the files of each release pinned (``listing.Ahead.pinned``)
+        self.pins: Callable[[Sequence[DistFile]], None] = lambda files: None
 
     def adding_requirement(self, requirement: Req, parent: Candidate | None) -> None:
         self.last = (requirement, parent)
@@ -100,6 +104,7 @@ class Reporter(BaseReporter[Req, Candidate, str]):
         if candidate.name != PYTHON and candidate.extra is None:
             self.current = f"{candidate.name} {candidate.version}"
             self.live.say(f"pin {self.current} ({self.target.name})")
+            self.pins(candidate.files)
 
     def rejecting_candidate(
         self, criterion: Criterion[Req, Candidate], candidate: Candidate

@@ -334,10 +334,11 @@ def resolve(
     now: datetime | None = None,
     max_rounds: int = MAX_ROUNDS,
     admitted: Admitted | None = None,
+    pinned: Callable[[Sequence[DistFile]], None] | None = None,
 ) -> Resolution:
     """Resolve ``roots`` for one target; ResolutionError explains a conflict, a package with no
-    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``).
-    ``admitted``: the releases each set of specifiers admits, shared by a lock's targets."""
+    file for the target, or a search stopped after ``max_rounds`` (see ``reporter``). The lock's
+    targets share ``admitted``; ``pinned`` is told the files of each release pinned."""
     if upgrade is True:
         preferred = {}
     elif upgrade:
@@ -350,6 +351,7 @@ def resolve(
     )
     provider = _Provider(finder, candidates, lambda line: reporter.live.say(line, 2))
     reporter.rejections = provider.narrowing.rejected
+    reporter.pins = pinned or reporter.pins
     reqs = _root_requirements(roots, target)
     provider._depth.update((r.key, 0) for r in reqs)
     provider._prefetch(reqs)

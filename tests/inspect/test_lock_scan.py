@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
+from safeinstall.index.distfile import DistFile
 from safeinstall.index.metadata import MAX_RANGE_READS
 from tests.inspect.hostile import (
     COVERAGE_PTH,
@@ -481,6 +482,23 @@ def test_wheels_read_with_no_zip_held_are_scanned_in_the_helper_as_it_resolves(
     assert "[startup-pth]" in alone
 
 
+def test_the_other_wheels_of_a_release_pinned_are_scanned_in_the_helper_as_it_resolves(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release with two wheels for the target: the resolver reads the best one's metadata,
+    and the lock locks both. The other is given to the helper when the release is pinned (no
+    zip of it held here), and what it holds fails the lock as it does without the helper."""
+    publish_for(proj, "two-wheels", LINUX_TAG, {})
+    other = publish_for(proj, "two-wheels", "py3-none-any", {"two_init.pth": PTH})
+    (proj.root / "requirements.in").write_text("two-wheels\n", encoding="utf-8")
+    proj.write_policy(f"environments = [{LINUX!r}]")
+    alone = _cold(proj)
+    assert f"[startup-pth] two-wheels: {other.name}:two_init.pth:1" in alone
+    sent = _scans_ahead(monkeypatch, held=False)
+    assert _cold(proj) == alone
+    assert other.name in sent
+
+
 def test_only_a_large_lock_starts_the_helper_first_or_again(
     proj: LockProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -558,36 +576,66 @@ def test_a_helper_still_scanning_ahead_is_given_no_batches(
     assert sent == []
 
 
-def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An sdist's member list is not scanned at lock time (install scans what it builds)."""
+class _Recorder:
+    """A helper that records what it is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def start(self, *warm: Any) -> None:
+        self.calls.append(("start",))
+
+    def submit(self, fn: Any, /, *args: Any) -> Any:
+        self.calls.append((fn, *args))
+        return None
+
+    def scans(self) -> list[tuple[Any, ...]]:
+        return [call for call in self.calls if call[0] != "start"]
+
+
+def _demo(filename: str, kind: Literal["wheel", "sdist"] = "wheel") -> DistFile:
     from packaging.utils import canonicalize_name
     from packaging.version import Version
 
-    from safeinstall.index.distfile import DistFile
+    url = f"https://files.example.org/{filename}"
+    return DistFile(canonicalize_name("demo"), Version("1.0"), filename, url, "a", kind, {})
+
+
+def _ahead(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, _Recorder]:
     from safeinstall.inspect import listing
     from safeinstall.policy.model import Policy
 
-    class Recorder:
-        def __init__(self) -> None:
-            self.calls: list[tuple[Any, ...]] = []
-
-        def start(self, *warm: Any) -> None:
-            self.calls.append(("start",))
-
-        def submit(self, fn: Any, /, *args: Any) -> Any:
-            self.calls.append((fn, *args))
-            return None
-
-    def file(filename: str, kind: Literal["wheel", "sdist"]) -> DistFile:
-        url = f"https://files.example.org/{filename}"
-        return DistFile(canonicalize_name("demo"), Version("1.0"), filename, url, "a", kind, {})
-
     monkeypatch.setattr(listing, "START", 1)
-    helper = Recorder()
-    ahead = listing.Ahead(helper, object(), Policy())  # type: ignore[arg-type]
-    wheel = file("demo-1.0-py3-none-any.whl", "wheel")
-    ahead.read(file("demo-1.0.tar.gz", "sdist"), None)
+    helper = _Recorder()
+    return listing.Ahead(helper, object(), Policy()), helper  # type: ignore[arg-type]
+
+
+def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An sdist's member list is not scanned at lock time (install scans what it builds)."""
+    from safeinstall.inspect import listing
+
+    ahead, helper = _ahead(monkeypatch)
+    wheel = _demo("demo-1.0-py3-none-any.whl")
+    ahead.read(_demo("demo-1.0.tar.gz", "sdist"), None)
     ahead.read(wheel, None)
-    scans = [call for call in helper.calls if call[0] != "start"]
-    assert scans == [(listing._scan_ahead, wheel, None)]
+    assert helper.scans() == [(listing._scan_ahead, wheel, None)]
     assert set(ahead.scans) == {"https://files.example.org/demo-1.0-py3-none-any.whl"}
+
+
+def test_a_release_pinned_gives_the_helper_its_other_wheels_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pinned again after backtracking, or for another target, a release's wheels are scanned
+    once; its best was given when its metadata was read, and its sdist never is."""
+    from safeinstall.inspect import listing
+
+    ahead, helper = _ahead(monkeypatch)
+    best = _demo("demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl")
+    other = _demo("demo-1.0-py3-none-any.whl")
+    release = [best, other, _demo("demo-1.0.tar.gz", "sdist")]
+    ahead.read(best, None)
+    ahead.pinned(release)
+    ahead.pinned(release)
+    ahead.pinned([other, best])  # another target's best: read for its metadata, given already
+    ahead.read(other, None)
+    assert helper.scans() == [(listing._scan_ahead, best, None), (listing._scan_ahead, other, None)]
