@@ -99,8 +99,8 @@ class MetadataReader:
                     self._check_stored(file, raw)
                     self._store(file, raw)
                 self._used[key] = (meta, raw)
-                if self.on_read is not None:
-                    self.on_read(file, zf)
+                if (told := self.on_read) is not None:  # read once: it is unset as reads go on
+                    told(file, zf)
             meta = self._used[key][0]
         check_identity(file, meta)  # the same bytes may be listed under another name
         if file.kind == "sdist":

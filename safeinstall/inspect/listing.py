@@ -150,8 +150,8 @@ class Ahead:
     zip's tail that the read holds (a first lock's), else by its own reader (the member list
     cached by an earlier lock, or a ranged read of its own); and the other wheels of each
     release pinned (another tag for the same target: locked with it, their metadata unread).
-    Only the scans of locked wheels are looked at (``scans``, by sha256); any that failed there
-    or is not done is done again here."""
+    Only the scans of locked wheels are looked at (``close``: the scans, by sha256); any that
+    failed there or is not done is done again here."""
 
     def __init__(self, helper: Helper, setup: ReaderSetup | None, policy: Policy) -> None:
         self._helper, self._setup, self._policy = helper, setup, policy
@@ -159,13 +159,23 @@ class Ahead:
         # each wheel, with the size and the spans of the zip its read holds (None: none held)
         self._waiting: list[tuple[DistFile, tuple[int, Spans] | None]] = []
         self._given: set[str] = set()
+        self._closed = False
         self._guard = threading.Lock()
         self.scans: dict[str, Future[_Result]] = {}
+
+    def close(self) -> dict[str, Future[_Result]]:
+        """The scans given, once resolution is over; none is given after (metadata reads that
+        the resolver started ahead may still end, on other threads, while they are looked at)."""
+        with self._guard:
+            self._closed = True
+            return dict(self.scans)
 
     def read(self, file: DistFile, zf: RemoteBytes | None) -> None:
         if self._setup is None:
             return
         with self._guard:
+            if self._closed:
+                return
             self._read += 1
             if zf is None or zf.held <= OFFER_BYTES:  # a larger zip is read here: no request
                 self._give(file, (zf.size, zf.spans) if zf is not None else None)
@@ -178,6 +188,8 @@ class Ahead:
         if self._setup is None:
             return
         with self._guard:
+            if self._closed:
+                return
             for file in files[1:]:
                 self._give(file, None)
             self._send()

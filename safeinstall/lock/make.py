@@ -137,7 +137,7 @@ def resolve_lock(
         finder.reader.on_read = None
         # start-up files, clobbering: from the member lists of the resolved wheels
         listing.refuse_listed(
-            each, policy, finder.reader, notify=notify, helper=helper, ahead=ahead.scans
+            each, policy, finder.reader, notify=notify, helper=helper, ahead=ahead.close()
         )
         found = splits(each)
         notes = tuple(split.describe() for split in found)

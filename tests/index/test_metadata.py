@@ -51,6 +51,30 @@ def test_small_wheel_costs_one_ranged_request() -> None:
     assert http.requests[0][1]["range"] == f"bytes=-{TAIL_BYTES}"
 
 
+def test_a_read_tells_the_watcher_set_when_it_looked_even_if_unset_meanwhile() -> None:
+    """``on_read`` is unset (the lock's resolution is over) while reads started ahead still
+    end on other threads: each read looks at it once, and calls what it saw."""
+    told: list[str] = []
+
+    class Unsetting(MetadataReader):
+        looked = 0
+
+        @property
+        def on_read(self) -> Any:
+            self.looked += 1
+            return (lambda file, zf: told.append(file.filename)) if self.looked == 1 else None
+
+        @on_read.setter
+        def on_read(self, value: Any) -> None:
+            pass
+
+    http = FakeHttp()
+    body = wheel_bytes(metadata_text("demo", "1.0"))
+    serve(http, body)
+    Unsetting(http, cache_dir=None).read(dist(body))
+    assert told == [WHEEL]
+
+
 def test_metadata_outside_the_tail_costs_a_second_exact_range() -> None:
     http = FakeHttp()
     body = wheel_bytes(after=[("demo/blob.bin", noise(300_000))])

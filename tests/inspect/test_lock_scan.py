@@ -639,3 +639,20 @@ def test_a_release_pinned_gives_the_helper_its_other_wheels_once(
     ahead.pinned([other, best])  # another target's best: read for its metadata, given already
     ahead.read(other, None)
     assert helper.scans() == [(listing._scan_ahead, best, None), (listing._scan_ahead, other, None)]
+
+
+def test_once_resolution_is_over_the_helper_is_given_nothing_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resolver's reads ahead may end after it: the scans taken for the scan are the ones
+    given by then, and no later read changes them (a dict that grew while it was walked)."""
+    from safeinstall.inspect import listing
+
+    ahead, helper = _ahead(monkeypatch)
+    first = _demo("demo-1.0-py3-none-any.whl")
+    ahead.read(first, None)
+    taken = ahead.close()
+    ahead.read(_demo("demo-0.9-py3-none-any.whl"), None)
+    ahead.pinned([first, _demo("demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl")])
+    assert helper.scans() == [(listing._scan_ahead, first, None)]
+    assert list(taken) == ["https://files.example.org/demo-1.0-py3-none-any.whl"]
