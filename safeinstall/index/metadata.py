@@ -19,8 +19,7 @@ import re
 import tarfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -124,13 +123,6 @@ class MetadataReader:
             meta = self._used[key][0]
         check_identity(file, meta)
         return meta
-
-    def read_many(self, files: Iterable[DistFile], max_workers: int = 8) -> list[Metadata]:
-        """``read`` over many files in parallel, results in order; raises the first error."""
-        files = list(files)
-        with ThreadPoolExecutor(max_workers=max_workers) as pool:
-            futures = [pool.submit(self.read, f) for f in files]
-        return [f.result() for f in futures]
 
     def listing(self, file: DistFile) -> Listing:
         """The central directory of the wheel ``file``: the one its metadata was read from in

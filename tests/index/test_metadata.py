@@ -532,30 +532,6 @@ def test_sdist_gzip_bomb_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
         MetadataReader(http, cache_dir=None).read(dist(body, SDIST, kind="sdist"))
 
 
-def test_read_many_in_order_and_one_fetch_per_file() -> None:
-    http = FakeHttp()
-    files = []
-    for version in ("1.0", "1.1", "2.0"):
-        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
-        filename = f"demo-{version}-py3-none-any.whl"
-        serve(http, body, filename)
-        files.append(dist(body, filename))
-    reader = MetadataReader(http, cache_dir=None)
-    results = reader.read_many(files * 4)
-    assert [str(m.version) for m in results] == ["1.0", "1.1", "2.0"] * 4
-    assert len(http.requests) == 3
-
-
-def test_read_many_raises_the_first_error() -> None:
-    http = FakeHttp()
-    body = wheel_bytes()
-    serve(http, body)
-    missing = dist(wheel_bytes(after=[("x", b"")]), "demo-1.0-py3-none-any.whl")
-    missing = replace(missing, url=missing.url + "-gone")  # not served: 404
-    with pytest.raises(IndexServerError, match="404"):
-        MetadataReader(http, cache_dir=None).read_many([dist(body), missing])
-
-
 def test_concurrent_reads_of_one_file_fetch_once() -> None:
     http = FakeHttp()
     body = wheel_bytes()
