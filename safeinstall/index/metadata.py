@@ -149,6 +149,12 @@ class MetadataReader:
         with self._guard:
             self._held[file.sha256 or file.url] = zf
 
+    def release(self, file: DistFile) -> None:
+        """Drop the zip of ``file`` held for ``listing``: another process has listed it."""
+        with self._guard:
+            if (zf := self._held.pop(file.sha256 or file.url, None)) is not None:
+                self._held_bytes -= zf.held
+
     def holds(self, file: DistFile) -> bool:
         """Whether the zip of ``file`` is held from its metadata read: its ``listing`` is had
         here with no request, which another process would have to make."""

@@ -153,8 +153,17 @@ class Ahead:
     Only the scans of locked wheels are looked at (``close``: the scans, by sha256); any that
     failed there or is not done is done again here."""
 
-    def __init__(self, helper: Helper, setup: ReaderSetup | None, policy: Policy) -> None:
+    def __init__(
+        self,
+        helper: Helper,
+        setup: ReaderSetup | None,
+        policy: Policy,
+        reader: MetadataReader | None = None,
+    ) -> None:
+        """``reader``: this process's, which drops the zip of each wheel the helper has scanned
+        with the spans it was given (kept till then: read here if the helper fails)."""
         self._helper, self._setup, self._policy = helper, setup, policy
+        self._reader = reader
         self._read = 0
         # each wheel, with the size and the spans of the zip its read holds (None: none held)
         self._waiting: list[tuple[DistFile, tuple[int, Spans] | None]] = []
@@ -202,8 +211,16 @@ class Ahead:
     def _send(self) -> None:
         if self._read >= START:
             for wheel, held in self._waiting:
-                self.scans[_key(wheel)] = self._helper.submit(_scan_ahead, wheel, held)
+                scan = self._helper.submit(_scan_ahead, wheel, held)
+                if held is not None and self._reader is not None:
+                    scan.add_done_callback(partial(_scanned, self._reader, wheel))
+                self.scans[_key(wheel)] = scan
             self._waiting.clear()
+
+
+def _scanned(reader: MetadataReader, file: DistFile, scan: Future[_Result]) -> None:
+    if not scan.cancelled() and scan.exception() is None:
+        reader.release(file)
 
 
 def _submit(helper: Helper, files: list[DistFile], batch: list[int]) -> Future[list[_Result]]:

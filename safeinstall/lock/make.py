@@ -122,7 +122,7 @@ def resolve_lock(
     # started by ``listing.Ahead`` for a large lock: reads member lists there
     helper = Helper(listing.HELPER_THREADS)
     with closing(helper), open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
-        ahead = listing.Ahead(helper, finder.setup, policy)
+        ahead = listing.Ahead(helper, finder.setup, policy, finder.reader)
         finder.reader.on_read = ahead.read  # starts the helper, hands it the zips read
         each = resolve_each(
             [*roots, *bounds],

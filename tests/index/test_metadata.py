@@ -464,6 +464,30 @@ def test_a_zip_over_the_memory_cap_takes_no_place_of_those_held(
     assert len(http.requests) == 4  # 2.0 and 0.9 still held
 
 
+def test_a_zip_released_is_held_no_more_and_gives_back_its_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lock's helper listed it from the spans it was given: this process drops its copy."""
+    http = FakeHttp()
+    reader = MetadataReader(http, cache_dir=None)
+    files = []
+    for version in ("2.0", "1.0"):
+        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
+        filename = f"demo-{version}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+    reader.read(files[0])
+    assert reader.holds(files[0])
+    room = reader._held_bytes * 3 // 2  # for one of them, not two
+    monkeypatch.setattr(metadata_module, "MAX_HELD_BYTES", room)
+    reader.release(files[0])
+    assert not reader.holds(files[0])
+    reader.read(files[1])
+    assert reader.holds(files[1])  # the room it gave back
+    reader.listing(files[0])
+    assert len(http.requests) == 3  # its listing is read again
+
+
 SDIST = "demo-1.0.tar.gz"
 
 

@@ -641,6 +641,43 @@ def test_a_release_pinned_gives_the_helper_its_other_wheels_once(
     assert helper.scans() == [(listing._scan_ahead, best, None), (listing._scan_ahead, other, None)]
 
 
+def test_the_helper_s_scan_of_a_zip_given_lets_this_process_drop_its_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kept till then: a scan that failed there is done here, from the zip still held."""
+    from concurrent.futures import Future
+
+    from safeinstall.index.remotezip import RemoteBytes
+    from safeinstall.inspect import listing
+    from safeinstall.policy.model import Policy
+
+    answers: list[Future[Any]] = []
+    released: list[str] = []
+
+    class Answering(_Recorder):
+        def submit(self, fn: Any, /, *args: Any) -> Any:
+            super().submit(fn, *args)
+            answers.append(Future())
+            return answers[-1]
+
+    class Reader:
+        def release(self, file: DistFile) -> None:
+            released.append(file.filename)
+
+    monkeypatch.setattr(listing, "START", 1)
+    ahead = listing.Ahead(Answering(), object(), Policy(), Reader())  # type: ignore[arg-type]
+    zf = RemoteBytes(100)
+    zf.add(90, b"0123456789")
+    scanned, failed, unheld = (_demo(f"demo-{v}-py3-none-any.whl") for v in ("1", "2", "3"))
+    for file in (scanned, failed):
+        ahead.read(file, zf)
+    ahead.read(unheld, None)  # read by the helper itself: nothing held here
+    answers[0].set_result((None, []))
+    answers[1].set_exception(RuntimeError("failed there"))
+    answers[2].set_result((None, []))
+    assert released == [scanned.filename]
+
+
 def test_once_resolution_is_over_the_helper_is_given_nothing_more(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
