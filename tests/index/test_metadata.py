@@ -35,6 +35,17 @@ def serve(http: FakeHttp, body: bytes, filename: str = WHEEL) -> str:
     return url
 
 
+def served_versions(http: FakeHttp, *versions: str) -> list[DistFile]:
+    """A wheel of each version of demo, served."""
+    files = []
+    for version in versions:
+        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
+        filename = f"demo-{version}-py3-none-any.whl"
+        serve(http, body, filename)
+        files.append(dist(body, filename))
+    return files
+
+
 def noise(n: int) -> bytes:
     """Incompressible bytes, to place METADATA far from the end of a zip."""
     return hashlib.shake_256(b"x").digest(n)
@@ -409,13 +420,9 @@ def test_only_the_last_versions_read_of_a_project_keep_their_zip_for_the_listing
     the older ones are not held in memory (a backtracking lock held 63 MiB of them)."""
     http = FakeHttp()
     reader = MetadataReader(http, cache_dir=None)
-    files = []
-    for version in ("4.0", "3.0", "2.0", "1.0"):  # newest first, as a resolver steps back
-        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
-        filename = f"demo-{version}-py3-none-any.whl"
-        serve(http, body, filename)
-        files.append(dist(body, filename))
-        reader.read(files[-1])
+    files = served_versions(http, "4.0", "3.0", "2.0", "1.0")
+    for file in files:  # newest first, as a resolver steps back
+        reader.read(file)
     assert len(http.requests) == 4
     assert len(reader.listing(files[-1]).members) == 3  # still held: no request
     assert len(reader.listing(files[-2]).members) == 3
@@ -446,12 +453,7 @@ def test_a_zip_over_the_memory_cap_takes_no_place_of_those_held(
     """Held: the last two versions read whose zips fit; one that did not fit is not one."""
     http = FakeHttp()
     reader = MetadataReader(http, cache_dir=None)
-    files = []
-    for version in ("3.0", "2.0", "1.0", "0.9"):
-        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
-        filename = f"demo-{version}-py3-none-any.whl"
-        serve(http, body, filename)
-        files.append(dist(body, filename))
+    files = served_versions(http, "3.0", "2.0", "1.0", "0.9")
     reader.read(files[0])
     reader.read(files[1])
     with monkeypatch.context() as patch:
@@ -470,12 +472,7 @@ def test_a_zip_released_is_held_no_more_and_gives_back_its_room(
     """The lock's helper listed it from the spans it was given: this process drops its copy."""
     http = FakeHttp()
     reader = MetadataReader(http, cache_dir=None)
-    files = []
-    for version in ("2.0", "1.0"):
-        body = wheel_bytes(metadata_text("demo", version), dist_info=f"demo-{version}.dist-info")
-        filename = f"demo-{version}-py3-none-any.whl"
-        serve(http, body, filename)
-        files.append(dist(body, filename))
+    files = served_versions(http, "2.0", "1.0")
     reader.read(files[0])
     assert reader.holds(files[0])
     room = reader._held_bytes * 3 // 2  # for one of them, not two
