@@ -118,7 +118,7 @@ def _scan_all(
     def here() -> None:
         while (i := ends.first()) is not None:
             results[i] = _scan(policy, reader, files[i])
-        while taken := backlog.last(1):  # the helper does them in order: from the end here
+        while taken := backlog.last(1):  # it begins them in order: from the end here
             i = taken[0]
             results[i] = _answer(early[i]) or _scan(policy, reader, files[i])
 
