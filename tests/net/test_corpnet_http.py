@@ -23,7 +23,7 @@ from safeinstall.policy.model import IndexSpec
 from tests.net.conftest import INDEX_SECRET, PROXY_SECRET, proxy_url, tls_builds
 from tests.support.indexserver import IndexServer
 from tests.support.proxy import RecordingProxy
-from tests.support.tlsindex import Issued, TestCA, TlsFront
+from tests.support.tlsindex import Issued, TestCA, TlsFront, make_ca
 
 MakeHttp = Callable[..., Http]
 
@@ -244,7 +244,7 @@ def test_the_http_clients_of_a_run_share_the_context_of_the_same_ca_file(
     first, second = make_http(settings), make_http(settings)
     assert _context(first) is _context(second)
     assert second.get(https_index.url(page)).status == 200
-    ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())  # not the test CA
+    ca.write_bytes(make_ca(tmp_path / "other", "another CA").pem.read_bytes())  # not the index's
     third = make_http(settings)
     assert _context(third) is not _context(first)
     with pytest.raises(IndexServerError, match="cannot be verified with PIP_CERT"):
