@@ -15,9 +15,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -31,10 +34,11 @@ from safeinstall.files.cachedir import (
 )
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, parse_page
+from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, built_page, thin_page
 from safeinstall.net.transport import Getter, Reply
 from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
+from safeinstall.workers import HelperStopped
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 _PARSING = threading.BoundedSemaphore(1)
@@ -54,10 +58,13 @@ class IndexClient:
         cache_dir: Path | None,
         clock: Callable[[], float] = time.time,
         keep: FileFilter | None = None,
+        elsewhere: Elsewhere | None = None,
     ) -> None:
-        """``keep``: which files of a page to keep (a lock for given targets); None: all."""
+        """``keep``: which files of a page to keep (a lock for given targets); None: all.
+        ``elsewhere``: reads a page in another process when it can (``thinned`` there)."""
         self._indexes = tuple(indexes)
         self._keep = keep
+        self._elsewhere = elsewhere
         self._http = http
         self._clock = clock
         self._cache = _PageCache(cache_dir / "pages") if cache_dir is not None else None
@@ -111,11 +118,22 @@ class IndexClient:
     def _fetch(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
         if index.url.startswith("file:"):
             return self._local(index, name)
+        if self._elsewhere is not None and (there := self._elsewhere(index, name)) is not None:
+            with suppress(HelperStopped):  # that process ended: the page is read here
+                thin = there.result()
+                return self._built(thin, index, name) if thin is not None else None
+        thin = self.thinned(index, name)
+        return self._built(thin, index, name) if thin is not None else None
+
+    def thinned(self, index: IndexSpec, name: NormalizedName) -> Thinned | None:
+        """The page of ``name`` on the remote ``index`` through ``pages.thin_page`` (checked,
+        only the files ``keep`` keeps), to be built by ``_built`` (here, or in the process that
+        started this one: ``elsewhere``); None: the index has no such project."""
         url = f"{index.url}/{name}/"
         now = self._clock()
         cached = self._cache.load(url) if self._cache is not None else None
         if cached is not None and now < cached.stored_at + cached.max_age:
-            return self._parse(cached, index, name)
+            return self._thin(cached, index, name)
         headers = {"Accept": ACCEPT}
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -142,32 +160,15 @@ class IndexClient:
                 f"index {index.name!r} answered HTTP {reply.status} for {url}",
                 hint="try again later, or report the problem to the index's operator",
             )
-        page = self._parse(entry, index, name)
+        thin = self._thin(entry, index, name)
         if self._cache is not None and _storable(reply.headers, entry):
             self._cache.store(entry)
-        return page
+        return thin
 
-    def _local(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
-        """A page from disk (localdir.py): never cached, each file hashed from its bytes; a
-        find-links folder "has" a project only when it holds a file of it."""
-        url = f"{index.url}/" if index.flat else f"{index.url}/{name}/"
-        reply = self._http.get(url, max_bytes=MAX_PAGE_BYTES)
-        if reply.status == 404:
-            return None
-        page = self._parse(_Entry.of(url, reply, self._clock()), index, name)
-        if index.flat:  # every project's files: keep the releases that have files of this one
-            files = page.files
-            if not files:
-                return None
-            page = ProjectPage(page.project, page.index, files)
-        from safeinstall.index.localdir import with_local_hashes  # start-up: file: indexes only
-
-        return with_local_hashes(page, lambda file_url: index_allows(index, file_url))
-
-    def _parse(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> ProjectPage:
+    def _thin(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> Thinned:
         # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory
         with _PARSING:
-            return parse_page(
+            page = thin_page(
                 entry.body,
                 entry.content_type,
                 page_url=entry.final_url,
@@ -177,6 +178,49 @@ class IndexClient:
                 fits=self._keep,
                 memo=self._parsed,
             )
+        return Thinned(entry.final_url, entry.content_type, page)
+
+    def _built(self, thin: Thinned, index: IndexSpec, name: NormalizedName) -> ProjectPage:
+        return built_page(
+            thin.page,
+            thin.content_type,
+            page_url=thin.final_url,
+            project=name,
+            index=index,
+            now=datetime.fromtimestamp(self._clock(), UTC),
+            fits=self._keep,
+        )
+
+    def _local(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
+        """A page from disk (localdir.py): never cached, each file hashed from its bytes; a
+        find-links folder "has" a project only when it holds a file of it."""
+        url = f"{index.url}/" if index.flat else f"{index.url}/{name}/"
+        reply = self._http.get(url, max_bytes=MAX_PAGE_BYTES)
+        if reply.status == 404:
+            return None
+        thin = self._thin(_Entry.of(url, reply, self._clock()), index, name)
+        page = self._built(thin, index, name)
+        if index.flat:  # every project's files: keep the releases that have files of this one
+            files = page.files
+            if not files:
+                return None
+            page = ProjectPage(page.project, page.index, files)
+        from safeinstall.index.localdir import with_local_hashes  # start-up: file: indexes only
+
+        return with_local_hashes(page, lambda file_url: index_allows(index, file_url))
+
+
+@dataclass(frozen=True, slots=True)
+class Thinned:
+    """A page as ``pages.thin_page`` leaves it, with where it was read and its content type."""
+
+    final_url: str
+    content_type: str
+    page: dict[str, Any] | bytes
+
+
+# reads a page in another process (``IndexClient.thinned`` there); None: not now, read here
+Elsewhere = Callable[[IndexSpec, NormalizedName], "Future[Thinned | None] | None"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,22 +60,17 @@ def parse_page(
     With ``fits``, files it refuses are dropped (of a release with nothing else, one is kept, to
     say why it has nothing usable): a lock for a few targets needs a few of the thousands of
     files listed. ``memo``: the parsed-page cache (JSON pages only; see ``pagetext.py``).
+    In two steps, which the lock's helper process splits (``client.py``): ``thin_page`` there,
+    ``built_page`` here.
     """
-    mime = content_type.split(";", 1)[0].strip().lower()
     where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
-    if mime == JSON_TYPE:
-        return parse_json_page(body, **where, now=now, fits=fits, memo=memo)
-    if mime in HTML_TYPES:
-        return parse_html_page(body, **where, now=now, fits=fits)
-    raise IndexServerError(
-        f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
-        "which is not a simple-repository page",
-        hint="check the index URL in the policy; it must point at a PEP 503/691 simple index",
-    )
+    thin = thin_page(body, content_type, **where, now=now, fits=fits, memo=memo)
+    return built_page(thin, content_type, **where, now=now, fits=fits)
 
 
-def parse_json_page(
+def thin_page(
     body: bytes,
+    content_type: str,
     *,
     page_url: str,
     project: str,
@@ -83,8 +78,12 @@ def parse_json_page(
     now: datetime | None = None,
     fits: FileFilter | None = None,
     memo: DerivedCache | None = None,
-) -> ProjectPage:
-    """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields)."""
+) -> dict[str, Any] | bytes:
+    """A JSON page's object, checked whole (its name, versions, status, every file's name)
+    and with only the file objects ``fits`` keeps in its ``files`` list; any other page's bytes
+    as they are. ``built_page`` makes the page of it, checking again what is left."""
+    if _mime(content_type) != JSON_TYPE:
+        return body
     new = partial(_Builder, page_url, project, index, now, fits=fits)
     try:
         text: str | None = body.decode("utf-8")
@@ -95,17 +94,52 @@ def parse_json_page(
     if memo is not None and text is not None:
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
-                return new().json_page(rest.data)[0]
+                new().json_page(rest.data)  # an entry that lists what no page can: parse anew
+                return rest.data
     # read with the places of its values (~1.6x json.loads): kept on first sight for the next run
     read = pagetext.read_json(text) if text is not None and cached else None
     try:
         data = read.data if read is not None else json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
-    page, keep = new().json_page(data)
+    keep = new().json_page(data)[1]
     if memo is not None and read is not None and read.files is not None:
         memo.store(key, pagetext.remembered(read, keep))
-    return page
+    files = data["files"]
+    return {**data, "files": [files[at] for at in keep]}
+
+
+def built_page(
+    thin: dict[str, Any] | bytes,
+    content_type: str,
+    *,
+    page_url: str,
+    project: str,
+    index: IndexSpec,
+    now: datetime | None = None,
+    fits: FileFilter | None = None,
+) -> ProjectPage:
+    """The page of what ``thin_page`` gave for a page served as ``content_type``."""
+    if isinstance(thin, dict):
+        return _Builder(page_url, project, index, now, fits=fits).json_page(thin)[0]
+    mime = _mime(content_type)
+    if mime in HTML_TYPES:
+        where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
+        return parse_html_page(thin, **where, now=now, fits=fits)
+    raise IndexServerError(
+        f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
+        "which is not a simple-repository page",
+        hint="check the index URL in the policy; it must point at a PEP 503/691 simple index",
+    )
+
+
+def _mime(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def parse_json_page(body: bytes, **where: Any) -> ProjectPage:
+    """A PEP 691 v1 JSON project page (with PEP 592, 700 and 714 fields): ``parse_page``."""
+    return parse_page(body, JSON_TYPE, **where)
 
 
 def parse_html_page(

@@ -33,10 +33,10 @@ from safeinstall.inspect.rules import Finding
 from safeinstall.inspect.verdict import ScanReport, enforce, judge
 from safeinstall.inspect.wheel import Layout, Reader
 from safeinstall.policy.model import Policy
+from safeinstall.resolve.finder import ReaderSetup, helper_setup, there
 from safeinstall.workers import Helper, HelperStopped
 
 if TYPE_CHECKING:
-    from safeinstall.resolve.finder import ReaderSetup
     from safeinstall.resolve.resolver import Resolution
 
 # A wheel not read at resolution (another platform's) costs one ranged read of its tail: as many
@@ -189,7 +189,7 @@ class Ahead:
             if zf is None or zf.held <= OFFER_BYTES:  # a larger zip is read here: no request
                 self._give(file, (zf.size, zf.spans) if zf is not None else None)
             if self._read == START:
-                self._helper.start(_scan_setup, self._setup, self._policy)
+                self._helper.start(helper_setup, self._setup, self._policy)
             self._send()
 
     def pinned(self, files: Sequence[DistFile]) -> None:
@@ -284,18 +284,6 @@ class _Ends:
             self._back.extend(batch)
 
 
-# the helper process's reader, and the lock's policy (``_scan_setup``, what it runs first)
-_READERS: list[MetadataReader] = []
-_POLICY: list[Policy] = []
-
-
-def _scan_setup(setup: ReaderSetup, policy: Policy) -> None:
-    """In the helper, first (``Helper.start``): its reader, reading as the lock's does, and the
-    lock's policy."""
-    _READERS[:] = [setup.reader()]
-    _POLICY[:] = [policy]
-
-
 def _scan_ahead(file: DistFile, held: tuple[int, Spans] | None) -> _Result:
     """``_scan`` in the helper of the wheel ``file``; ``held``: the size of its zip and the
     spans this process read of it (for its metadata), else its reader reads it (its cached
@@ -304,14 +292,14 @@ def _scan_ahead(file: DistFile, held: tuple[int, Spans] | None) -> _Result:
         zf = RemoteBytes(held[0])
         for start, data in held[1]:
             zf.add(start, data)
-        _READERS[0].adopt(file, zf)
-    return _scan(_POLICY[0], _READERS[0], file)
+        there().reader.adopt(file, zf)
+    return _scan(there().policy, there().reader, file)
 
 
 def _scan_there(files: list[DistFile]) -> list[_Result]:
     """``_scan`` of each of ``files`` in the helper process."""
     with ThreadPoolExecutor(max(1, min(len(files), THERE_THREADS)), "safeinstall-list") as pool:
-        return list(pool.map(partial(_scan, _POLICY[0], _READERS[0]), files))
+        return list(pool.map(partial(_scan, there().policy, there().reader), files))
 
 
 def _key(file: DistFile) -> str:

@@ -119,9 +119,13 @@ def resolve_lock(
     from safeinstall.workers import Helper
 
     wheels_for = {tag for target in targets for tag in target.tags}
-    # started by ``listing.Ahead`` for a large lock: reads member lists there
+    # started for a large lock (``finder.PagesThere``, ``listing.Ahead``): reads pages and
+    # member lists there
     helper = Helper(listing.HELPER_THREADS)
-    with closing(helper), open_finder(policy, notify=notify, wheels_for=wheels_for) as finder:
+    with (
+        closing(helper),
+        open_finder(policy, notify=notify, wheels_for=wheels_for, helper=helper) as finder,
+    ):
         ahead = listing.Ahead(helper, finder.setup, policy, finder.reader)
         finder.reader.on_read = ahead.read  # starts the helper, hands it the zips read
         each = resolve_each(

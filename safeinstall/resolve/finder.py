@@ -9,6 +9,7 @@ candidates the resolver is likely to try next and the project pages of their dep
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -22,7 +23,7 @@ from packaging.utils import NormalizedName
 from safeinstall import urls
 from safeinstall.errors import SafeinstallError
 from safeinstall.files.cachedir import cache_root
-from safeinstall.index.client import IndexClient
+from safeinstall.index.client import IndexClient, Thinned
 from safeinstall.index.coremeta import NeedsBuild
 from safeinstall.index.distfile import DistFile, ProjectPage
 from safeinstall.index.filenames import FileFilter
@@ -32,8 +33,11 @@ from safeinstall.net.settings import NetSettings, current_settings
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
+from safeinstall.workers import Helper
 
 WORKERS = 16
+PAGES_START = 4  # pages asked for before the helper starts
+PAGES_THERE = 8  # pages in the helper's hands at once, at most
 
 
 def few_malloc_arenas() -> bool:
@@ -57,15 +61,16 @@ _M_ARENA_MAX = -8  # from glibc's malloc.h
 
 @dataclass(frozen=True, slots=True)
 class ReaderSetup:
-    """What another process needs to read metadata and member lists as this run does: the
-    trusted indexes (the only hosts its ``Http`` may reach), their credentials, the network
-    settings and the cache. It pickles; its credentials go to a worker process over its pipe
-    only, and are never shown (``repr``)."""
+    """What another process needs to read pages, metadata and member lists as this run does:
+    the trusted indexes (the only hosts its ``Http`` may reach), their credentials, the network
+    settings, the cache and the files of a page kept. It pickles; its credentials go to a worker
+    process over its pipe only, and are never shown (``repr``)."""
 
     indexes: tuple[IndexSpec, ...]
     credentials: tuple[str, ...] = field(repr=False)
     settings: NetSettings
     cache: Path
+    keep: FileFilter | None = None
 
     def http(self) -> Http:
         return Http(
@@ -75,8 +80,70 @@ class ReaderSetup:
             settings=self.settings,
         )
 
-    def reader(self) -> MetadataReader:
-        return MetadataReader(self.http(), cache_dir=self.cache)
+
+@dataclass(frozen=True, slots=True)
+class Helping:
+    """What the lock's helper process (``workers.Helper``) reads pages (``PagesThere``) and
+    member lists (``inspect/listing.py``) with, as the lock does: made by ``helper_setup``,
+    its first call."""
+
+    client: IndexClient
+    reader: MetadataReader
+    policy: Policy
+
+
+_THERE: list[Helping] = []
+
+
+def helper_setup(setup: ReaderSetup, policy: Policy) -> None:
+    """In the helper, first: its page client and its reader (one ``Http``), and the policy."""
+    http = setup.http()
+    client = IndexClient(setup.indexes, http, cache_dir=setup.cache, keep=setup.keep)
+    _THERE[:] = [Helping(client, MetadataReader(http, cache_dir=setup.cache), policy)]
+
+
+def there() -> Helping:
+    """What ``helper_setup`` made (in the helper process)."""
+    return _THERE[0]
+
+
+def _thinned_there(index: IndexSpec, name: NormalizedName) -> Thinned | None:
+    return there().client.thinned(index, name)
+
+
+class PagesThere:
+    """Project pages read in the lock's helper (``IndexClient``'s ``elsewhere``), the other
+    core: fetched, parsed and reduced to the files the lock can use there, the rest built
+    here. Parsing a page holds a process's GIL, which the resolver and the metadata reads
+    share here: the helper takes a page while it has fewer than ``PAGES_THERE`` in hand, and
+    this process reads the others, so that neither waits on the other. It is started at the
+    ``PAGES_START``th page (a large lock) and used once ready."""
+
+    def __init__(self, helper: Helper, setup: ReaderSetup, policy: Policy) -> None:
+        self._helper, self._setup, self._policy = helper, setup, policy
+        self._asked = 0
+        self._busy = 0
+        self._guard = threading.Lock()
+
+    def __call__(self, index: IndexSpec, name: NormalizedName) -> Future[Thinned | None] | None:
+        with self._guard:
+            self._asked += 1
+            start = self._asked == PAGES_START
+            if not self._helper.ready or self._busy >= PAGES_THERE:
+                there = False
+            else:
+                there, self._busy = True, self._busy + 1
+        if start:
+            self._helper.start(helper_setup, self._setup, self._policy)
+        if not there:
+            return None
+        answer = self._helper.submit(_thinned_there, index, name)
+        answer.add_done_callback(self._done)
+        return answer
+
+    def _done(self, answer: Future[Thinned | None]) -> None:
+        with self._guard:
+            self._busy -= 1
 
 
 class IndexFinder:
@@ -154,18 +221,23 @@ def open_finder(
     cache: Path | None = None,
     notify: Callable[[str], None] = lambda message: None,
     wheels_for: Iterable[Tag] | None = None,
+    helper: Helper | None = None,
 ) -> Iterator[IndexFinder]:
     """``wheels_for``: the wheel tags of the targets; other wheels, and the sdists of projects
-    the policy does not let build, are dropped from pages."""
+    the policy does not let build, are dropped from pages. ``helper``: the lock's, which reads
+    pages too (``PagesThere``)."""
     root = cache if cache is not None else cache_root()
     settings = current_settings(keyring=policy.keyring)
-    setup = ReaderSetup(tuple(trusted_indexes(policy)), index_credentials(policy), settings, root)
+    keep = FileFilter(wheels_for, policy.allows_sdist) if wheels_for is not None else None
+    setup = ReaderSetup(
+        tuple(trusted_indexes(policy)), index_credentials(policy), settings, root, keep
+    )
     http = setup.http()
     few_malloc_arenas()
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:
-        keep = FileFilter(wheels_for, policy.allows_sdist) if wheels_for is not None else None
-        client = IndexClient(setup.indexes, http, cache_dir=root, keep=keep)
+        there = PagesThere(helper, setup, policy) if helper is not None else None
+        client = IndexClient(setup.indexes, http, cache_dir=root, keep=keep, elsewhere=there)
         reader = MetadataReader(http, cache_dir=root)
         yield IndexFinder(
             client,
@@ -182,4 +254,13 @@ def open_finder(
         http.close()
 
 
-__all__ = ["Future", "IndexFinder", "ReaderSetup", "open_finder", "urls"]
+__all__ = [
+    "Future",
+    "IndexFinder",
+    "PagesThere",
+    "ReaderSetup",
+    "helper_setup",
+    "open_finder",
+    "there",
+    "urls",
+]

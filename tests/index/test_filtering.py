@@ -4,15 +4,24 @@ version or tag set is built, and the candidates stay the same (parsed anew or fr
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
 from packaging.tags import compatible_tags, cpython_tags
 
+from safeinstall.errors import IndexServerError
 from safeinstall.files.cachedir import DerivedCache
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.pages import parse_json_page
+from safeinstall.index.pages import (
+    HTML_TYPES,
+    JSON_TYPE,
+    built_page,
+    parse_json_page,
+    thin_page,
+)
 from safeinstall.policy.model import IndexSpec
 
 INDEX = IndexSpec(name="corp", url="https://pkgs.example.com/simple")
@@ -87,3 +96,43 @@ def test_a_page_of_many_irrelevant_wheels_yields_the_same_candidates(tmp_path: P
         assert candidates(page) == expected
         assert page.releases() == everything.releases()
         assert len(page.files) == 4 + 3 * 2 + 1  # the rest was dropped unread
+
+
+def test_a_page_thinned_in_one_process_is_built_in_another_as_parsed_here(
+    tmp_path: Path,
+) -> None:
+    """The lock's helper reads a page (``thin_page``) and sends what a lock can use of it, which
+    crosses its pipe pickled and is built into the page here (``built_page``): the same page as
+    parsing it here, from its own bytes or from the parsed-page cache."""
+    body = many_wheels()
+    fits = FileFilter(LINUX_313, lambda name: True)
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
+    here = parse_json_page(body, **where)
+    memo = DerivedCache(tmp_path / "parsed")
+    for m in (None, memo, memo):  # parsed anew, into the cache, from it
+        thin = thin_page(body, JSON_TYPE, **where, memo=m)
+        assert isinstance(thin, dict)
+        assert len(thin["files"]) == 4 + 3 * 2 + 1  # what the page keeps, no more
+        crossed = pickle.loads(pickle.dumps(thin))
+        assert built_page(crossed, JSON_TYPE, **where) == here
+
+
+def test_a_thinned_page_is_checked_again_where_it_is_built() -> None:
+    """What crosses the pipe is judged as a page here: a file object it holds is not let by
+    because the other process read it."""
+    fits = FileFilter(LINUX_313, lambda name: True)
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
+    thin = thin_page(many_wheels(), JSON_TYPE, **where)
+    assert isinstance(thin, dict)
+    thin["files"].append(entry("../../demo-5.0.tar.gz"))
+    with pytest.raises(IndexServerError, match="not a bare file name"):
+        built_page(thin, JSON_TYPE, **where)
+
+
+def test_an_html_page_crosses_as_its_bytes() -> None:
+    html = b'<a href="https://pkgs.example.com/files/demo-1.0.tar.gz#sha256=' + b"ab" * 32 + b'">'
+    html += b"demo-1.0.tar.gz</a>"
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX}
+    assert thin_page(html, HTML_TYPES[0], **where) == html
+    page = built_page(html, HTML_TYPES[0], **where)
+    assert [f.filename for f in page.files] == ["demo-1.0.tar.gz"]

@@ -437,12 +437,14 @@ def _cold(proj: LockProject) -> str:
 def _scans_ahead(
     monkeypatch: pytest.MonkeyPatch, start: int = 1, *, held: bool = True
 ) -> list[str]:
-    """The helper starts at the ``start``th metadata file read; returns the wheels sent to it
-    ahead with the zip their read holds (``held``), else those it reads itself."""
+    """The helper starts at the ``start``th metadata file read (not for pages: see
+    ``tests/resolve/test_pages_there.py``); returns the wheels sent to it ahead with the zip
+    their read holds (``held``), else those it reads itself."""
     from safeinstall.inspect import listing
     from safeinstall.workers import Helper
 
     monkeypatch.setattr(listing, "START", start)
+    monkeypatch.setattr("safeinstall.resolve.finder.PAGES_START", 1 << 30)
     sent: list[str] = []
     real = Helper.submit
 
@@ -508,6 +510,7 @@ def test_only_a_large_lock_starts_the_helper_first_or_again(
 
     starts: list[Helper] = []
     monkeypatch.setattr(Helper, "start", lambda self, *warm: starts.append(self))
+    monkeypatch.setattr("safeinstall.resolve.finder.PAGES_START", 1 << 30)
     _many_findings(proj, sidecars=False)
     sent = _scans_ahead(monkeypatch, start=3)
     refused(proj)  # their first lock: each zip read
