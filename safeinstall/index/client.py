@@ -166,30 +166,25 @@ class IndexClient:
         return thin
 
     def _thin(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> Thinned:
+        where = self._where(entry.final_url, index, name)
         # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory
         with _PARSING:
-            page = thin_page(
-                entry.body,
-                entry.content_type,
-                page_url=entry.final_url,
-                project=name,
-                index=index,
-                now=datetime.fromtimestamp(self._clock(), UTC),
-                fits=self._keep,
-                memo=self._parsed,
-            )
+            page = thin_page(entry.body, entry.content_type, **where, memo=self._parsed)
         return Thinned(entry.final_url, entry.content_type, page)
 
     def _built(self, thin: Thinned, index: IndexSpec, name: NormalizedName) -> ProjectPage:
-        return built_page(
-            thin.page,
-            thin.content_type,
-            page_url=thin.final_url,
-            project=name,
-            index=index,
-            now=datetime.fromtimestamp(self._clock(), UTC),
-            fits=self._keep,
-        )
+        where = self._where(thin.final_url, index, name)
+        return built_page(thin.page, thin.content_type, **where)
+
+    def _where(self, page_url: str, index: IndexSpec, name: NormalizedName) -> dict[str, Any]:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        return {
+            "page_url": page_url,
+            "project": name,
+            "index": index,
+            "now": now,
+            "fits": self._keep,
+        }
 
     def _local(self, index: IndexSpec, name: NormalizedName) -> ProjectPage | None:
         """A page from disk (localdir.py): never cached, each file hashed from its bytes; a

@@ -18,7 +18,7 @@ from safeinstall.resolve import finder
 from safeinstall.workers import Helper, HelperStopped
 from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
-from tests.support.lockproject import LockProject
+from tests.support.lockproject import LockProject, demo_project
 
 
 def test_malloc_arenas_are_limited_on_glibc() -> None:
@@ -46,16 +46,11 @@ def proj(
 ) -> LockProject:
     """Six projects on the loopback index, a chain (alpha needs bravo, which needs charlie...):
     each page is asked for once the one before it is read; none locked yet."""
-    root = tmp_path / "proj"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("SAFEINSTALL_CACHE_DIR", str(tmp_path / "cache"))
-    project = LockProject(root, index_server, tmp_path / "dists", cli, tmp_path / "policy.toml")
-    project.write_policy()
+    project = demo_project(tmp_path, index_server, cli, monkeypatch)
     for name, after in zip(NAMES, [*NAMES[1:], None], strict=True):
         for version in ("1.0", "2.0"):
             project.publish(name, version, requires_dist=[after] if after else [])
-    (root / "requirements.in").write_text("alpha\n")
+    (project.root / "requirements.in").write_text("alpha\n")
     return project
 
 
