@@ -53,7 +53,8 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
     """The command's wall time, and the CPU of it and of every process it started, those it
     left running included (safeinstall's lock helper ends once its pipe closes, after the lock
     has): on Linux they are reparented to this process and waited for here. Peak memory is the
-    command's own process's."""
+    command's own peak plus the peak of each process it left: the lock's helper works through
+    the lock, and the sum bounds what both held at once."""
     _adopt_orphans()
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -68,8 +69,9 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
     if proc.returncode != 0:
         tail = output.decode(errors="replace")[-2000:]
         print(f"  ! {' '.join(argv[:3])} exited {proc.returncode}:\n{tail}", file=sys.stderr)
-    cpu = usage.ru_utime + usage.ru_stime + _reap_left()
-    return Run(elapsed, cpu, usage.ru_maxrss / 1024, proc.returncode == 0)
+    left_cpu, left_peak = _reap_left()
+    cpu = usage.ru_utime + usage.ru_stime + left_cpu
+    return Run(elapsed, cpu, (usage.ru_maxrss + left_peak) / 1024, proc.returncode == 0)
 
 
 def _adopt_orphans() -> None:
@@ -80,9 +82,10 @@ def _adopt_orphans() -> None:
         ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
 
 
-def _reap_left(wait: float = 30.0) -> float:
-    """The CPU seconds of the processes a command left, once they have all ended."""
-    cpu, stop = 0.0, time.monotonic() + wait
+def _reap_left(wait: float = 30.0) -> tuple[float, int]:
+    """The CPU seconds of the processes a command left, once they have all ended, and the sum
+    of their peak memory (KiB)."""
+    cpu, peak, stop = 0.0, 0, time.monotonic() + wait
     while time.monotonic() < stop:
         try:
             pid, _, usage = os.wait4(-1, os.WNOHANG)
@@ -92,7 +95,8 @@ def _reap_left(wait: float = 30.0) -> float:
             time.sleep(0.01)
             continue
         cpu += usage.ru_utime + usage.ru_stime
-    return cpu
+        peak += usage.ru_maxrss
+    return cpu, peak
 
 
 # a pinned line of a requirements.txt: name, extras, version (markers and hashes after it)

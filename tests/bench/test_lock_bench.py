@@ -50,10 +50,16 @@ def test_the_same_locks_differ_nowhere() -> None:
     assert load_bench("lock_bench").pin_differences(THEIRS, THEIRS) == []
 
 
-def test_the_cpu_of_processes_a_command_leaves_running_is_counted(tmp_path: Path) -> None:
-    """safeinstall's lock helper ends after the lock has: its CPU counts, its time does not.
-    (Measured in a process of its own: it becomes the subreaper of what it runs.)"""
-    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass\n"
+def test_the_cpu_and_memory_of_processes_a_command_leaves_running_are_counted(
+    tmp_path: Path,
+) -> None:
+    """safeinstall's lock helper ends after the lock has: its CPU and its peak memory count,
+    its time does not. (Measured in a process of its own: it becomes the subreaper of what it
+    runs.)"""
+    burn = (
+        "import time\nheld = b'x' * (96 << 20)\n"
+        "t = time.process_time()\nwhile time.process_time() - t < 1.0: pass\n"
+    )
     leave = (  # as the helper: its output does not go to the command's
         "import subprocess, sys\n"
         f"subprocess.Popen([sys.executable, '-c', {burn!r}], stdout=-3, stderr=-3)\n"
@@ -64,13 +70,14 @@ def test_the_cpu_of_processes_a_command_leaves_running_is_counted(tmp_path: Path
         "import lock_bench\n"
         f"run = lock_bench.measure([sys.executable, '-c', {leave!r}], dict(os.environ), "
         f"lock_bench.Path({str(tmp_path)!r}))\n"
-        "print(run.ok, run.cpu, run.seconds)\n"
+        "print(run.ok, run.cpu, run.seconds, run.peak_mib)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    ok, cpu, seconds = done.stdout.split()
+    ok, cpu, seconds, peak = done.stdout.split()
     assert ok == "True"
+    assert float(peak) >= 96  # the left process's memory counts
     assert float(cpu) >= 1.0  # the left process's second of CPU counts
     assert float(seconds) < float(cpu)  # the command's time did not wait for it
