@@ -97,6 +97,12 @@ class Helper:
         warm = self._warm
         return warm is not None and warm.done() and warm.exception() is None
 
+    @property
+    def pending(self) -> int:
+        """Calls given to it and not answered yet (running there, or waiting their turn)."""
+        with self._guard:
+            return len(self._waiting)
+
     def start(
         self, warm: Callable[..., object] | None = None, /, *args: object, **kwargs: object
     ) -> None:

@@ -210,6 +210,27 @@ def test_with_threads_a_call_that_waits_holds_up_no_other(tmp_path: Path) -> Non
         started.close()
 
 
+def test_pending_counts_the_calls_not_answered_yet(tmp_path: Path) -> None:
+    """What the lock asks before it gives the helper a page (``finder.PagesThere``)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    started = Helper()
+    started.start()
+    try:
+        started.submit(parse_duration, "1d").result(timeout=30)
+        assert started.pending == 0
+        blocked = started.submit(read_capped, fifo, 100, what="the fifo", hint="")
+        queued = started.submit(parse_duration, "2d")
+        assert started.pending == 2  # one running, one waiting its turn
+        writer = _reading(fifo)
+        os.close(writer)
+        blocked.result(timeout=30)
+        queued.result(timeout=30)
+        assert started.pending == 0
+    finally:
+        started.close()
+
+
 def test_with_threads_what_start_gives_runs_alone_first(tmp_path: Path) -> None:
     """The start call sets up what the calls after it use (the reader, the policy): none of
     them begins before it is done."""

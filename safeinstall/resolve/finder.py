@@ -37,7 +37,7 @@ from safeinstall.workers import Helper
 
 WORKERS = 16
 PAGES_START = 4  # pages asked for before the helper starts
-PAGES_THERE = 8  # pages in the helper's hands at once, at most
+PAGES_THERE = 8  # calls in the helper's hands when it is given a page, at most
 
 
 def few_malloc_arenas() -> bool:
@@ -115,35 +115,25 @@ class PagesThere:
     """Project pages read in the lock's helper (``IndexClient``'s ``elsewhere``), the other
     core: fetched, parsed and reduced to the files the lock can use there, the rest built
     here. Parsing a page holds a process's GIL, which the resolver and the metadata reads
-    share here: the helper takes a page while it has fewer than ``PAGES_THERE`` in hand, and
-    this process reads the others, so that neither waits on the other. It is started at the
-    ``PAGES_START``th page (a large lock) and used once ready."""
+    share here: the helper takes a page while it has fewer than ``PAGES_THERE`` calls in hand
+    (pages, and the member lists ``listing.Ahead`` gives it), and this process reads the
+    others, so that no page waits in a queue there. It is started at the ``PAGES_START``th
+    page (a large lock) and used once ready."""
 
     def __init__(self, helper: Helper, setup: ReaderSetup, policy: Policy) -> None:
         self._helper, self._setup, self._policy = helper, setup, policy
         self._asked = 0
-        self._busy = 0
         self._guard = threading.Lock()
 
     def __call__(self, index: IndexSpec, name: NormalizedName) -> Future[Thinned | None] | None:
         with self._guard:
             self._asked += 1
             start = self._asked == PAGES_START
-            if not self._helper.ready or self._busy >= PAGES_THERE:
-                there = False
-            else:
-                there, self._busy = True, self._busy + 1
         if start:
             self._helper.start(helper_setup, self._setup, self._policy)
-        if not there:
+        if not self._helper.ready or self._helper.pending >= PAGES_THERE:
             return None
-        answer = self._helper.submit(_thinned_there, index, name)
-        answer.add_done_callback(self._done)
-        return answer
-
-    def _done(self, answer: Future[Thinned | None]) -> None:
-        with self._guard:
-            self._busy -= 1
+        return self._helper.submit(_thinned_there, index, name)
 
 
 class IndexFinder:

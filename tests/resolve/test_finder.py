@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from packaging.utils import canonicalize_name
 
+from safeinstall.inspect import listing
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.resolve import finder
 from safeinstall.workers import Helper, HelperStopped
@@ -69,7 +70,7 @@ def _here(proj: LockProject, monkeypatch: pytest.MonkeyPatch) -> Result:
 
 
 def _pages_there(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The helper starts at the first page and is ready before the next is asked for (its first
+    """The helper starts at the first page and is ready before that page is read (its first
     call waited for); returns the projects whose pages it is given."""
     monkeypatch.setattr(finder, "PAGES_START", 1)
     started, counted = Helper.start, Helper.submit
@@ -101,7 +102,7 @@ def test_pages_read_in_the_helper_make_the_same_lock(
     there = _lock(proj)
     assert there.code == 0, there.err
     assert (proj.root / "requirements.txt").read_bytes() == alone
-    assert given == NAMES[1:]  # the first started it, before it was ready: read here
+    assert given == NAMES  # the first page started it: it was ready before it was read
 
 
 def test_pages_the_helper_could_not_read_are_read_here(
@@ -126,7 +127,7 @@ def test_pages_the_helper_could_not_read_are_read_here(
     result = _lock(proj)
     assert result.code == 0, result.err
     assert (proj.root / "requirements.txt").read_bytes() == alone
-    assert given == NAMES[1:]
+    assert given == NAMES
 
 
 def test_an_index_error_met_there_is_the_locks_error_here(
@@ -148,18 +149,21 @@ def test_an_index_error_met_there_is_the_locks_error_here(
 
 
 class _FakeHelper:
-    """``ready`` when told; every call answered by the test."""
+    """``ready`` when told; every call answered by the test (``pending``: those it has not)."""
 
     def __init__(self) -> None:
         self.ready = False
         self.starts: list[tuple[Any, ...]] = []
         self.calls: list[Future[Any]] = []
 
+    @property
+    def pending(self) -> int:
+        return sum(not call.done() for call in self.calls)
+
     def start(self, *args: Any) -> None:
         self.starts.append(args)
 
     def submit(self, fn: Any, /, *args: Any) -> Future[Any]:
-        assert fn is finder._thinned_there
         self.calls.append(Future())
         return self.calls[-1]
 
@@ -170,37 +174,41 @@ def _setup() -> finder.ReaderSetup:
     return finder.ReaderSetup((), (), NetSettings(), Path("cache"))
 
 
+INDEX = IndexSpec("pypi", "https://index.example/simple")
+
+
 def test_the_helper_starts_at_the_pages_start_th_page_and_takes_pages_once_ready(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(finder, "PAGES_START", 3)
     helper, policy = _FakeHelper(), Policy()
     there = finder.PagesThere(helper, _setup(), policy)  # type: ignore[arg-type]
-    index = IndexSpec("pypi", "https://index.example/simple")
-    assert there(index, canonicalize_name("a")) is None
-    assert there(index, canonicalize_name("b")) is None
+    assert there(INDEX, canonicalize_name("a")) is None
+    assert there(INDEX, canonicalize_name("b")) is None
     assert helper.starts == []  # a small lock: no helper
-    assert there(index, canonicalize_name("c")) is None  # started, not ready: read here
+    assert there(INDEX, canonicalize_name("c")) is None  # started, not ready: read here
     assert helper.starts == [(finder.helper_setup, _setup(), policy)]
     helper.ready = True
-    assert there(index, canonicalize_name("d")) is helper.calls[0]
+    assert there(INDEX, canonicalize_name("d")) is helper.calls[0]
     assert len(helper.starts) == 1
 
 
-def test_the_helper_holds_at_most_pages_there_pages_at_once(
+def test_a_page_is_given_to_the_helper_only_while_it_has_fewer_than_pages_there_calls(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """More are read here meanwhile; one answered frees its place."""
+    """Its calls are answered in turn: a page given to a helper busy with member lists (a
+    relock gives it hundreds at once) would wait behind them. It is read here meanwhile;
+    each call answered frees a place."""
     monkeypatch.setattr(finder, "PAGES_START", 1)
-    monkeypatch.setattr(finder, "PAGES_THERE", 2)
+    monkeypatch.setattr(finder, "PAGES_THERE", 3)
     helper = _FakeHelper()
     helper.ready = True
     there = finder.PagesThere(helper, _setup(), Policy())  # type: ignore[arg-type]
-    index = IndexSpec("pypi", "https://index.example/simple")
-    answers = [there(index, canonicalize_name(n)) for n in "abc"]
-    assert answers == [helper.calls[0], helper.calls[1], None]
-    helper.calls[0].set_result(None)
-    assert there(index, canonicalize_name("d")) is helper.calls[2]
-    assert there(index, canonicalize_name("e")) is None
+    helper.submit(listing._scan_ahead)  # a member list given to it
+    answers = [there(INDEX, canonicalize_name(n)) for n in "abc"]
+    assert answers == [helper.calls[1], helper.calls[2], None]
+    helper.calls[0].set_result(None)  # the member list is done
+    assert there(INDEX, canonicalize_name("d")) is helper.calls[3]
+    assert there(INDEX, canonicalize_name("e")) is None
     helper.calls[1].set_exception(HelperStopped("ended"))  # a failed answer frees it too
-    assert there(index, canonicalize_name("f")) is helper.calls[3]
+    assert there(INDEX, canonicalize_name("f")) is helper.calls[4]
