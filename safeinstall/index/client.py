@@ -41,6 +41,7 @@ from safeinstall.policy.model import IndexSpec
 from safeinstall.workers import HelperStopped
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024
+ELSEWHERE_WAIT = 180.0  # seconds a page read elsewhere is waited for (its requests have 120)
 _PARSING = threading.BoundedSemaphore(1)
 ACCEPT = f"{JSON_TYPE}, {HTML_TYPES[0]};q=0.2, {HTML_TYPES[1]};q=0.01"
 _NAME = re.compile(r"[A-Z0-9]([A-Z0-9._-]*[A-Z0-9])?\Z", re.IGNORECASE)
@@ -119,8 +120,8 @@ class IndexClient:
         if index.url.startswith("file:"):
             return self._local(index, name)
         if self._elsewhere is not None and (there := self._elsewhere(index, name)) is not None:
-            with suppress(HelperStopped):  # that process ended: the page is read here
-                thin = there.result()
+            with suppress(HelperStopped, TimeoutError):  # it ended, or is stuck: read here
+                thin = there.result(timeout=ELSEWHERE_WAIT)
                 return self._built(thin, index, name) if thin is not None else None
         thin = self.thinned(index, name)
         return self._built(thin, index, name) if thin is not None else None

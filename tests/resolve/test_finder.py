@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from packaging.utils import canonicalize_name
 
+from safeinstall.index import client
 from safeinstall.inspect import listing
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.resolve import finder
@@ -124,6 +125,28 @@ def test_pages_the_helper_could_not_read_are_read_here(
         return failed
 
     monkeypatch.setattr(Helper, "submit", ended)
+    result = _lock(proj)
+    assert result.code == 0, result.err
+    assert (proj.root / "requirements.txt").read_bytes() == alone
+    assert given == NAMES
+
+
+def test_pages_the_helper_does_not_answer_are_read_here_after_a_while(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper stuck in a call (alive, never answering) holds up no lock for good: each page
+    it holds is waited for ``ELSEWHERE_WAIT`` seconds, then read here."""
+    assert _here(proj, monkeypatch).code == 0
+    alone = (proj.root / "requirements.txt").read_bytes()
+    given = _pages_there(monkeypatch)
+    counted = Helper.submit
+
+    def stuck(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        answer: Future[Any] = counted(self, fn, *args, **kwargs)
+        return Future() if fn is finder._thinned_there else answer
+
+    monkeypatch.setattr(Helper, "submit", stuck)
+    monkeypatch.setattr(client, "ELSEWHERE_WAIT", 0.2)
     result = _lock(proj)
     assert result.code == 0, result.err
     assert (proj.root / "requirements.txt").read_bytes() == alone
