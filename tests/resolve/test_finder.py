@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -106,46 +107,33 @@ def test_pages_read_in_the_helper_make_the_same_lock(
     assert given == NAMES  # the first page started it: it was ready before it was read
 
 
-def test_pages_the_helper_could_not_read_are_read_here(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+def _ended() -> Future[Any]:
+    failed: Future[Any] = Future()
+    failed.set_exception(HelperStopped("the helper process ended"))
+    return failed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_ended, Future],
+    ids=["ended", "never-answers"],
+)
+def test_pages_the_helper_does_not_give_back_are_read_here(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch, answer: Callable[[], Future[Any]]
 ) -> None:
-    """A helper that ended (killed, out of memory) fails the pages it holds: the lock reads
-    them itself and makes the same lock."""
+    """A helper that ended (killed, out of memory) fails the pages it holds; one stuck in a
+    call (alive, never answering) holds each for ``ELSEWHERE_WAIT`` seconds. Either way the
+    lock reads them itself and makes the same lock."""
     assert _here(proj, monkeypatch).code == 0
     alone = (proj.root / "requirements.txt").read_bytes()
     given = _pages_there(monkeypatch)
     counted = Helper.submit
 
-    def ended(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        answer: Future[Any] = counted(self, fn, *args, **kwargs)
-        if fn is not finder._thinned_there:
-            return answer
-        failed: Future[Any] = Future()
-        failed.set_exception(HelperStopped("the helper process ended"))
-        return failed
+    def unanswered(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        real: Future[Any] = counted(self, fn, *args, **kwargs)
+        return answer() if fn is finder._thinned_there else real
 
-    monkeypatch.setattr(Helper, "submit", ended)
-    result = _lock(proj)
-    assert result.code == 0, result.err
-    assert (proj.root / "requirements.txt").read_bytes() == alone
-    assert given == NAMES
-
-
-def test_pages_the_helper_does_not_answer_are_read_here_after_a_while(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A helper stuck in a call (alive, never answering) holds up no lock for good: each page
-    it holds is waited for ``ELSEWHERE_WAIT`` seconds, then read here."""
-    assert _here(proj, monkeypatch).code == 0
-    alone = (proj.root / "requirements.txt").read_bytes()
-    given = _pages_there(monkeypatch)
-    counted = Helper.submit
-
-    def stuck(self: Helper, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        answer: Future[Any] = counted(self, fn, *args, **kwargs)
-        return Future() if fn is finder._thinned_there else answer
-
-    monkeypatch.setattr(Helper, "submit", stuck)
+    monkeypatch.setattr(Helper, "submit", unanswered)
     monkeypatch.setattr(client, "ELSEWHERE_WAIT", 0.2)
     result = _lock(proj)
     assert result.code == 0, result.err
