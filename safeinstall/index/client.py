@@ -20,7 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -34,12 +34,13 @@ from safeinstall.files.cachedir import (
 )
 from safeinstall.index.distfile import ProjectPage
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, built_page, thin_page
+from safeinstall.index.pages import HTML_TYPES, JSON_TYPE, built_page, parse_page, thin_page
 from safeinstall.net.transport import Getter, Reply
 from safeinstall.policy.hosts import index_allows
 from safeinstall.policy.model import IndexSpec
 from safeinstall.workers import HelperStopped
 
+_T = TypeVar("_T")
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 ELSEWHERE_WAIT = 180.0  # seconds a page read elsewhere is waited for (its requests have 120)
 _PARSING = threading.BoundedSemaphore(1)
@@ -123,18 +124,24 @@ class IndexClient:
             with suppress(HelperStopped, TimeoutError):  # it ended, or is stuck: read here
                 thin = there.result(timeout=ELSEWHERE_WAIT)
                 return self._built(thin, index, name) if thin is not None else None
-        thin = self.thinned(index, name)
-        return self._built(thin, index, name) if thin is not None else None
+        return self._read(index, name, self._parse)
 
     def thinned(self, index: IndexSpec, name: NormalizedName) -> Thinned | None:
         """The page of ``name`` on the remote ``index`` through ``pages.thin_page`` (checked,
-        only the files ``keep`` keeps), to be built by ``_built`` (here, or in the process that
-        started this one: ``elsewhere``); None: the index has no such project."""
+        only the files ``keep`` keeps), for the process that started this one to build
+        (``elsewhere``, ``_built``); None: the index has no such project."""
+        return self._read(index, name, self._thin)
+
+    def _read(
+        self, index: IndexSpec, name: NormalizedName, make: Callable[[_Entry, IndexSpec, str], _T]
+    ) -> _T | None:
+        """``make`` of the page of ``name`` on the remote ``index`` (from the page cache while
+        fresh; cached once ``make`` took it); None: the index has no such project."""
         url = f"{index.url}/{name}/"
         now = self._clock()
         cached = self._cache.load(url) if self._cache is not None else None
         if cached is not None and now < cached.stored_at + cached.max_age:
-            return self._thin(cached, index, name)
+            return make(cached, index, name)
         headers = {"Accept": ACCEPT}
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -161,23 +168,28 @@ class IndexClient:
                 f"index {index.name!r} answered HTTP {reply.status} for {url}",
                 hint="try again later, or report the problem to the index's operator",
             )
-        thin = self._thin(entry, index, name)
+        made = make(entry, index, name)
         if self._cache is not None and _storable(reply.headers, entry):
             self._cache.store(entry)
-        return thin
+        return made
 
-    def _thin(self, entry: _Entry, index: IndexSpec, name: NormalizedName) -> Thinned:
+    # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory
+    def _parse(self, entry: _Entry, index: IndexSpec, name: str) -> ProjectPage:
         where = self._where(entry.final_url, index, name)
-        # parsing holds the GIL, so more threads at it only add decoded JSON to the peak memory
+        with _PARSING:
+            return parse_page(entry.body, entry.content_type, **where, memo=self._parsed)
+
+    def _thin(self, entry: _Entry, index: IndexSpec, name: str) -> Thinned:
+        where = self._where(entry.final_url, index, name)
         with _PARSING:
             page = thin_page(entry.body, entry.content_type, **where, memo=self._parsed)
         return Thinned(entry.final_url, entry.content_type, page)
 
-    def _built(self, thin: Thinned, index: IndexSpec, name: NormalizedName) -> ProjectPage:
+    def _built(self, thin: Thinned, index: IndexSpec, name: str) -> ProjectPage:
         where = self._where(thin.final_url, index, name)
         return built_page(thin.page, thin.content_type, **where)
 
-    def _where(self, page_url: str, index: IndexSpec, name: NormalizedName) -> dict[str, Any]:
+    def _where(self, page_url: str, index: IndexSpec, name: str) -> dict[str, Any]:
         now = datetime.fromtimestamp(self._clock(), UTC)
         return {
             "page_url": page_url,
@@ -194,8 +206,7 @@ class IndexClient:
         reply = self._http.get(url, max_bytes=MAX_PAGE_BYTES)
         if reply.status == 404:
             return None
-        thin = self._thin(_Entry.of(url, reply, self._clock()), index, name)
-        page = self._built(thin, index, name)
+        page = self._parse(_Entry.of(url, reply, self._clock()), index, name)
         if index.flat:  # every project's files: keep the releases that have files of this one
             files = page.files
             if not files:

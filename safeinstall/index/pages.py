@@ -42,6 +42,7 @@ _ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
 # what an index may also send (kept, never trusted: only sha256 is pinned)
 _DIGEST_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56} | HEX_LENGTHS
 _UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
+_Obj = dict[str, Any]  # a JSON object
 
 
 def parse_page(
@@ -60,12 +61,12 @@ def parse_page(
     With ``fits``, files it refuses are dropped (of a release with nothing else, one is kept, to
     say why it has nothing usable): a lock for a few targets needs a few of the thousands of
     files listed. ``memo``: the parsed-page cache (JSON pages only; see ``pagetext.py``).
-    In two steps, which the lock's helper process splits (``client.py``): ``thin_page`` there,
-    ``built_page`` here.
+    The lock's helper splits it in two (``client.py``): ``thin_page`` there, ``built_page`` here.
     """
     where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
-    thin = thin_page(body, content_type, **where, now=now, fits=fits, memo=memo)
-    return built_page(thin, content_type, **where, now=now, fits=fits)
+    if _mime(content_type) == JSON_TYPE:
+        return _json_page(body, memo, **where, now=now, fits=fits)[0]
+    return built_page(body, content_type, **where, now=now, fits=fits)
 
 
 def thin_page(
@@ -79,12 +80,18 @@ def thin_page(
     fits: FileFilter | None = None,
     memo: DerivedCache | None = None,
 ) -> dict[str, Any] | bytes:
-    """A JSON page's object, checked whole (its name, versions, status, every file's name)
-    and with only the file objects ``fits`` keeps in its ``files`` list; any other page's bytes
-    as they are. ``built_page`` makes the page of it, checking again what is left."""
+    """A JSON page's object, checked whole (name, versions, status, every file's name), with only
+    the file objects ``fits`` keeps; any other page's bytes. ``built_page`` checks what is left."""
     if _mime(content_type) != JSON_TYPE:
         return body
-    new = partial(_Builder, page_url, project, index, now, fits=fits)
+    where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
+    return _json_page(body, memo, **where, now=now, fits=fits)[1]
+
+
+def _json_page(body: bytes, memo: DerivedCache | None, **where: Any) -> tuple[ProjectPage, _Obj]:
+    """A PEP 691 v1 JSON page (PEP 592, 700, 714) and its object with only the kept files."""
+    page_url, project, index, fits = (where[k] for k in ("page_url", "project", "index", "fits"))
+    new = partial(_Builder, page_url, project, index, where["now"], fits=fits)
     try:
         text: str | None = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -94,19 +101,18 @@ def thin_page(
     if memo is not None and text is not None:
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
-                new().json_page(rest.data)  # an entry that lists what no page can: parse anew
-                return rest.data
+                return new().json_page(rest.data)[0], rest.data  # its kept files only
     # read with the places of its values (~1.6x json.loads): kept on first sight for the next run
     read = pagetext.read_json(text) if text is not None and cached else None
     try:
         data = read.data if read is not None else json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
-    keep = new().json_page(data)[1]
+    page, keep = new().json_page(data)
     if memo is not None and read is not None and read.files is not None:
         memo.store(key, pagetext.remembered(read, keep))
     files = data["files"]
-    return {**data, "files": [files[at] for at in keep]}
+    return page, {**data, "files": [files[at] for at in keep]}
 
 
 def built_page(
@@ -122,8 +128,7 @@ def built_page(
     """The page of what ``thin_page`` gave for a page served as ``content_type``."""
     if isinstance(thin, dict):
         return _Builder(page_url, project, index, now, fits=fits).json_page(thin)[0]
-    mime = _mime(content_type)
-    if mime in HTML_TYPES:
+    if (mime := _mime(content_type)) in HTML_TYPES:
         where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
         return parse_html_page(thin, **where, now=now, fits=fits)
     raise IndexServerError(
