@@ -29,6 +29,7 @@ from safeinstall.index import filenames as distname
 from safeinstall.index import pagetext
 from safeinstall.index.distfile import DistFile, ProjectPage, listed_versions, project_status
 from safeinstall.index.filenames import FileFilter
+from safeinstall.index.pagetext import FileObjects
 from safeinstall.policy.hosts import index_allows, listed_file_origin
 from safeinstall.policy.model import IndexSpec
 from safeinstall.urls import split
@@ -41,7 +42,6 @@ _T = TypeVar("_T")
 _ALGORITHM = re.compile(r"[a-z0-9_]{1,32}\Z")
 # what an index may also send (kept, never trusted: only sha256 is pinned)
 _DIGEST_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56} | HEX_LENGTHS
-_UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
 _Obj = dict[str, Any]  # a JSON object
 
 
@@ -85,34 +85,37 @@ def thin_page(
     if _mime(content_type) != JSON_TYPE:
         return body
     where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
-    return _json_page(body, memo, **where, now=now, fits=fits)[1]
+    _, kept, data = _json_page(body, memo, **where, now=now, fits=fits)
+    files = data["files"]
+    thin = files.only(kept) if isinstance(files, FileObjects) else [files[at] for at in kept]
+    return {**data, "files": thin}
 
 
-def _json_page(body: bytes, memo: DerivedCache | None, **where: Any) -> tuple[ProjectPage, _Obj]:
-    """A PEP 691 v1 JSON page (PEP 592, 700, 714) and its object with only the kept files."""
+def _json_page(
+    body: bytes, memo: DerivedCache | None, **where: Any
+) -> tuple[ProjectPage, list[int], _Obj]:
+    """A PEP 691 v1 JSON page (PEP 592, 700, 714), the places of the files kept, its object."""
     page_url, project, index, fits = (where[k] for k in ("page_url", "project", "index", "fits"))
     new = partial(_Builder, page_url, project, index, where["now"], fits=fits)
     try:
         text: str | None = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None  # json.loads reads UTF-16 and -32 too
-    cached = memo is not None and text is not None
-    key = pagetext.memo_key(body, page_url, project, index, fits) if cached else ""
     if memo is not None and text is not None:
+        key = pagetext.memo_key(body, page_url, project, index, fits)
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
-                return new().json_page(rest.data)[0], rest.data  # its kept files only
-    # read with the places of its values (~1.6x json.loads): kept on first sight for the next run
-    read = pagetext.read_json(text) if text is not None and cached else None
+                return *new().json_page(rest.data), rest.data  # its kept files only
+    # read with the places of its files (as fast as json.loads): the cache keeps those
+    read = pagetext.read_json(text) if text is not None else None
     try:
         data = read.data if read is not None else json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
-    page, keep = new().json_page(data)
-    if memo is not None and read is not None and read.files is not None:
-        memo.store(key, pagetext.remembered(read, keep))
-    files = data["files"]
-    return page, {**data, "files": [files[at] for at in keep]}
+    page, kept = new().json_page(data)
+    if memo is not None and read is not None:  # its files are FileObjects, or it failed
+        memo.store(key, pagetext.remembered(read, kept))
+    return page, kept, data
 
 
 def built_page(
@@ -129,8 +132,7 @@ def built_page(
     if isinstance(thin, dict):
         return _Builder(page_url, project, index, now, fits=fits).json_page(thin)[0]
     if (mime := _mime(content_type)) in HTML_TYPES:
-        where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
-        return parse_html_page(thin, **where, now=now, fits=fits)
+        return _html_page(thin, page_url=page_url, project=project, index=index, now=now, fits=fits)
     raise IndexServerError(
         f"index {index.name!r} served {page_url} as {mime or 'no content type'!r}, "
         "which is not a simple-repository page",
@@ -147,16 +149,9 @@ def parse_json_page(body: bytes, **where: Any) -> ProjectPage:
     return parse_page(body, JSON_TYPE, **where)
 
 
-def parse_html_page(
-    body: bytes,
-    *,
-    page_url: str,
-    project: str,
-    index: IndexSpec,
-    now: datetime | None = None,
-    fits: FileFilter | None = None,
-) -> ProjectPage:
+def _html_page(body: bytes, **where: Any) -> ProjectPage:
     """A PEP 503 HTML project page (with PEP 592, 629, 658 and 714 attributes)."""
+    page_url, project, index = (where[k] for k in ("page_url", "project", "index"))
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -169,7 +164,7 @@ def parse_html_page(
         split(base)
     except ValueError as exc:
         raise _bad(index, page_url, f"its <base href> is not a valid URL: {exc}") from None
-    builder = _Builder(base, project, index, now, fits=fits)
+    builder = _Builder(base, project, index, where["now"], fits=where["fits"])
     builder.add(html.entries)
     return builder.page(*_field(project_status, html.project_status, index, page_url))
 
@@ -199,7 +194,7 @@ class _Builder:
         self.now = now or datetime.now(UTC)
         self.versions: tuple[Version, ...] | None = None
         self._listed: frozenset[Version] = frozenset()  # per release: a set, not a scan
-        self.pending: dict[Version, list[Mapping[str, Any]]] = {}
+        self.pending: dict[Version, list[tuple[str, Any]]] = {}  # (file name, its entry)
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self, status: str, reason: str | None) -> ProjectPage:
@@ -219,7 +214,7 @@ class _Builder:
         if not isinstance(name, str) or canonicalize_name(name) != self.project:
             raise self._error(f"it names project {name!r} instead of {self.project!r}")
         files = data.get("files")
-        if not isinstance(files, list):
+        if not isinstance(files, list | FileObjects):
             raise self._error("it has no 'files' list")
         self.versions = _field(listed_versions, data.get("versions"), self.index, self.base_url)
         self._listed = frozenset(self.versions or ())
@@ -227,19 +222,20 @@ class _Builder:
         status = _field(project_status, data.get("project-status", {}), self.index, self.base_url)
         return self.page(*status), kept
 
-    def add(self, entries: list[Any]) -> list[int]:
-        """Groups ``entries``; returns the places of those kept, release by release."""
+    def add(self, entries: list[Any] | FileObjects) -> list[int]:
+        """Groups ``entries``; returns the places of those kept, release by release. Of
+        ``FileObjects``, a release keeps the JSON text of its entries, decoded when asked for."""
         groups: dict[str, list[int]] = {}
         unfit: dict[str, int] = {}  # version text -> one file dropped
         wheel_fits = self.fits.wheel if self.fits is not None else None
         sdist_fits = self.fits is None or self.fits.sdist(self.project)
-        names: list[Any] = [e.get("filename") if type(e) is dict else None for e in entries]
-        try:  # every name checked at once ('>' joins them: it makes no '..' nor unsafe byte)
-            joined = ">".join(names)
-        except TypeError:
-            joined = "/"  # an entry or a name that is not a string: found below
-        if ".." in joined or _UNSAFE_NAME.search(joined) or "" in names:
-            self._refuse_names(entries)
+        entry: Callable[[int], Any] = entries.__getitem__
+        if isinstance(entries, FileObjects):
+            names, entry = entries.names, entries.raw
+        else:
+            names = tuple(map(pagetext.name, entries))
+        if (fault := pagetext.name_fault(names, entries)) is not None:
+            raise self._error(fault)
         for at, filename in enumerate(names):  # the hot loop of a lock: up to 10,000 a page
             if filename.endswith(".whl"):
                 parts = filename.split("-", 2)
@@ -266,31 +262,23 @@ class _Builder:
                 continue  # not a wheel or sdist name installers accept: ignored, as they do
             if self.versions is not None and version not in self._listed:
                 continue  # PEP 700: a version the index does not list is never a candidate
-            self.pending.setdefault(version, []).extend(entries[at] for at in group)
+            self.pending.setdefault(version, []).extend((names[at], entry(at)) for at in group)
             kept.extend(group)
         return kept
 
-    def _refuse_names(self, entries: list[Any]) -> None:
-        """Raises for the first entry that is not an object with a bare file name."""
-        for entry in entries:
-            if type(entry) is not dict:
-                raise self._error("a 'files' entry is not an object")
-            filename = entry.get("filename")
-            if type(filename) is not str:
-                raise self._error("a file entry lacks a 'filename' string")
-            if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
-                raise self._error(f"it lists a file named {filename!r}, not a bare file name")
-        raise AssertionError("a name was refused at once but none alone")  # pragma: no cover
-
     def _release(self, version: Version) -> tuple[DistFile, ...]:
         files: dict[str, DistFile] = {}
-        for entry in self.pending.get(version, []):
-            self._file(version, files, entry)  # an error leaves the entries: it is raised again
+        for filename, entry in self.pending.get(version, []):
+            self._file(version, files, filename, entry)  # an error leaves them: raised again
         self.pending.pop(version, None)
         return tuple(files.values())
 
-    def _file(self, version: Version, files: dict[str, DistFile], entry: Mapping[str, Any]) -> None:
-        filename, href = entry["filename"], entry.get("url")
+    def _file(self, version: Version, into: dict[str, DistFile], filename: str, entry: Any) -> None:
+        if type(entry) is str:  # a file object's JSON text (``FileObjects``)
+            entry = pagetext.file_object(entry, filename)
+            if entry is None:
+                raise self._error(f"the file entry of {filename!r} is not one for that file")
+        href = entry.get("url")
         if not isinstance(href, str):
             raise self._error(f"the file entry of {filename!r} lacks a 'url' string")
         parsed = distname.parse_dist(filename)
@@ -333,8 +321,8 @@ class _Builder:
             size=size,
             metadata_hashes=metadata_hashes,
         )
-        if (known := files.get(filename)) is None:
-            files[filename] = dist
+        if (known := into.get(filename)) is None:
+            into[filename] = dist
         elif known.hashes != dist.hashes:
             raise IntegrityError(
                 f"index {self.index.name!r} lists {filename} twice with different hashes",

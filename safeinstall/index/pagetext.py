@@ -4,6 +4,8 @@ PEP 503 HTML anchors are turned into the JSON shape (with PEP 592, 629, 658 and 
 so that one validation path judges every file of both formats. PEP 691 JSON is read with the
 places of its values (``read_json``): the parsed-page cache keeps where each file object lies in
 the page, never the object itself, so what a cached page lists comes from the page's own bytes.
+Its file objects are read one at a time and not kept (``FileObjects``): a page keeps the text of
+those it uses, and decodes one again when its release is asked for.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -28,18 +31,49 @@ _DECODE = json.JSONDecoder().raw_decode  # json.loads's decoder: the same values
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WHITE = " \t\n\r"  # JSON's whitespace
 _SPACE = re.compile(f"[{_WHITE}]*")
+_UNSAFE_NAME = re.compile(r"[/\\%\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
 class JsonText:
-    """A JSON object with where its values lie: ``data`` is what ``json.loads`` returns,
-    ``spans`` the place of each top-level value (of the last one, for a repeated key, as
-    ``json.loads`` keeps the last), ``files`` the place of each element of ``data["files"]``
-    (None unless it is a list)."""
+    """A JSON object with where its values lie: ``data`` is what ``json.loads`` returns, but
+    for a ``files`` list, read as ``FileObjects``; ``spans`` the place of each top-level value
+    (of the last one, for a repeated key, as ``json.loads`` keeps the last)."""
 
     data: dict[str, Any]
     spans: dict[str, Span]
-    files: tuple[Span, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileObjects:
+    """A page's ``files`` list, read but not kept: the ``filename`` of each element (None
+    unless it is an object with one) and where the element lies in ``text``. An element is
+    decoded again when asked for (``self[at]``), so a page of 10,000 file objects never holds
+    them all at once; ``raw(at)`` is its JSON text, ``only(kept)`` the list of some of them."""
+
+    text: str
+    names: tuple[Any, ...]
+    spans: tuple[Span, ...]
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, at: int) -> Any:
+        return _value(self.text, *self.spans[at])
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[at] for at in range(len(self)))
+
+    def raw(self, at: int) -> str:
+        start, end = self.spans[at]
+        return self.text[start:end]
+
+    def only(self, kept: list[int]) -> FileObjects:
+        """The elements at ``kept``, with their text alone (what the lock's helper sends)."""
+        raws = [self.raw(at) for at in kept]
+        ends = list(accumulate(map(len, raws)))
+        spans = tuple(zip([0, *ends], ends, strict=False))
+        return FileObjects("".join(raws), tuple(self.names[at] for at in kept), spans)
 
 
 def read_json(text: str) -> JsonText | None:
@@ -49,7 +83,6 @@ def read_json(text: str) -> JsonText | None:
     the outer object and of its ``files`` list, and refuses anything but plain JSON there."""
     data: dict[str, Any] = {}
     spans: dict[str, Span] = {}
-    files: tuple[Span, ...] | None = None
     try:
         at = _skip(text, 0)
         if text[at] != "{":
@@ -64,10 +97,9 @@ def read_json(text: str) -> JsonText | None:
                 return None
             start = _skip(text, at + 1)
             if key == "files" and text[start] == "[":
-                data[key], at, files = _list(text, start)
+                data[key], at = _files(text, start)
             else:
                 data[key], at = _DECODE(text, start)
-                files = None if key == "files" else files
             spans[key] = (start, at)
             at = _skip(text, at)
             if text[at] == ",":
@@ -78,9 +110,9 @@ def read_json(text: str) -> JsonText | None:
                 return None
         if _skip(text, at + 1) != len(text):
             return None
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         return None
-    return JsonText(data, spans, files)
+    return JsonText(data, spans)
 
 
 def memo_key(
@@ -97,7 +129,7 @@ def memo_key(
 def remembered(read: JsonText, kept: list[int]) -> dict[str, Any]:
     """What the parsed-page cache keeps of a page: where its ``files`` list and the last element
     of it lie, and where each file object kept lies (``kept``: their places in the list)."""
-    files = read.files or ()
+    files = read.data["files"].spans
     last = files[-1] if files else []
     return {"files": read.spans["files"], "last": last, "kept": [n for i in kept for n in files[i]]}
 
@@ -121,12 +153,47 @@ def read_remembered(text: str, known: object) -> JsonText | None:
         return None
     try:
         tail = _value(text, *last) if last else {"filename": ""}
-        rest.data["files"] = [_value(text, a, b) for a, b in kept]
+        names = tuple(name(_value(text, a, b)) for a, b in kept)
     except (ValueError, RecursionError, StopIteration):
         return None
-    if not isinstance(tail, dict) or not isinstance(tail.get("filename"), str):
+    if not isinstance(name(tail), str):
         return None
+    rest.data["files"] = FileObjects(text, names, tuple(kept))
     return rest
+
+
+def name(value: Any) -> Any:
+    """The ``filename`` of a file object (None when it is not an object)."""
+    return value.get("filename") if type(value) is dict else None
+
+
+def name_fault(names: Sequence[Any], entries: Iterable[Any]) -> str | None:
+    """Why the ``files`` list whose elements' ``names`` these are is refused: an element that
+    is not an object with a bare file name (None when there is none)."""
+    try:  # every name checked at once ('>' joins them: it makes no '..' nor unsafe byte)
+        joined = ">".join(names)
+    except TypeError:
+        joined = "/"  # an entry or a name that is not a string: found below
+    if ".." not in joined and not _UNSAFE_NAME.search(joined) and "" not in names:
+        return None
+    for entry in entries:
+        if type(entry) is not dict:
+            return "a 'files' entry is not an object"
+        filename = entry.get("filename")
+        if type(filename) is not str:
+            return "a file entry lacks a 'filename' string"
+        if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
+            return f"it lists a file named {filename!r}, not a bare file name"
+    raise AssertionError("a name was refused at once but none alone")  # pragma: no cover
+
+
+def file_object(raw: str, filename: str) -> dict[str, Any] | None:
+    """The file object whose JSON text is ``raw``, when it is one named ``filename``."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return value if name(value) == filename else None
 
 
 def _value(text: str, start: int, end: int) -> Any:
@@ -165,28 +232,28 @@ def _places(known: object, size: int) -> tuple[int, int, Span | None, list[Span]
     )
 
 
-def _list(text: str, at: int) -> tuple[list[Any], int, tuple[Span, ...]]:
-    """The JSON list at ``text[at] == "["``: its values, where it ends, where each value lies.
-    (The hot loop of a page: up to 10,000 file objects, most often ", " between them.)"""
-    values: list[Any] = []
+def _files(text: str, at: int) -> tuple[FileObjects, int]:
+    """The JSON list at ``text[at] == "["`` as ``FileObjects``, and where it ends. (The hot loop
+    of a page: up to 10,000 file objects, most often ", " between them.)"""
+    names: list[Any] = []
     spans: list[Span] = []
-    scan, keep, place = _SCAN, values.append, spans.append
+    scan, name, place = _SCAN, names.append, spans.append
     at = _skip(text, at + 1)
     if text[at] == "]":
-        return values, at + 1, ()
+        return FileObjects(text, (), ()), at + 1
     while True:
         try:
             value, end = scan(text, at)
         except StopIteration:
             raise ValueError("not a JSON value") from None
-        keep(value)
+        name(value.get("filename") if type(value) is dict else None)  # name(), inlined
         place((at, end))
         if text.startswith(", ", end) and text[end + 2] not in _WHITE:
             at = end + 2
             continue
         end = _skip(text, end)
         if text[end] == "]":
-            return values, end + 1, tuple(spans)
+            return FileObjects(text, tuple(names), tuple(spans)), end + 1
         if text[end] != ",":
             raise ValueError("not a JSON list")
         at = _skip(text, end + 1)

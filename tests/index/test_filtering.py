@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import pickle
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 from packaging.tags import compatible_tags, cpython_tags
+from packaging.version import Version
 
 from safeinstall.errors import IndexServerError
 from safeinstall.files.cachedir import DerivedCache
@@ -22,6 +24,7 @@ from safeinstall.index.pages import (
     parse_json_page,
     thin_page,
 )
+from safeinstall.index.pagetext import FileObjects
 from safeinstall.policy.model import IndexSpec
 
 INDEX = IndexSpec(name="corp", url="https://pkgs.example.com/simple")
@@ -112,21 +115,80 @@ def test_a_page_thinned_in_one_process_is_built_in_another_as_parsed_here(
     for m in (None, memo, memo):  # parsed anew, into the cache, from it
         thin = thin_page(body, JSON_TYPE, **where, memo=m)
         assert isinstance(thin, dict)
-        assert len(thin["files"]) == 4 + 3 * 2 + 1  # what the page keeps, no more
+        files = thin["files"]
+        assert isinstance(files, FileObjects)
+        assert len(files) == 4 + 3 * 2 + 1  # what the page keeps, no more
+        assert files.text == "".join(json.dumps(f) for f in files)  # nor any other text
         crossed = pickle.loads(pickle.dumps(thin))
         assert built_page(crossed, JSON_TYPE, **where) == here
+
+
+def thinned_with(name: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A thinned page with one more file object, named ``name``, whose text is ``text``."""
+    fits = FileFilter(LINUX_313, lambda name: True)
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
+    thin = thin_page(many_wheels(), JSON_TYPE, **where)
+    assert isinstance(thin, dict)
+    files = thin["files"]
+    end = len(files.text)
+    spans = (*files.spans, (end, end + len(text)))
+    return {**thin, "files": FileObjects(files.text + text, (*files.names, name), spans)}, where
 
 
 def test_a_thinned_page_is_checked_again_where_it_is_built() -> None:
     """What crosses the pipe is judged as a page here: a file object it holds is not let by
     because the other process read it."""
-    fits = FileFilter(LINUX_313, lambda name: True)
-    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
-    thin = thin_page(many_wheels(), JSON_TYPE, **where)
-    assert isinstance(thin, dict)
-    thin["files"].append(entry("../../demo-5.0.tar.gz"))
+    thin, where = thinned_with("../../demo-5.0.tar.gz", json.dumps(entry("../../demo-5.0.tar.gz")))
     with pytest.raises(IndexServerError, match="not a bare file name"):
         built_page(thin, JSON_TYPE, **where)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(entry("demo-6.0.tar.gz")),  # another file than the name it crossed under
+        json.dumps([entry("demo-5.0.tar.gz")]),
+        '{"filename": "demo-5.0.tar.gz", ',
+    ],
+)
+def test_a_file_object_that_is_not_the_one_named_fails_its_release(text: str) -> None:
+    """A page groups files by the names that crossed with them: the text of each must be that
+    file's object when its release is read, or the page fails."""
+    thin, where = thinned_with("demo-5.0.tar.gz", text)
+    page = built_page(thin, JSON_TYPE, **where)
+    with pytest.raises(IndexServerError, match=r"'demo-5\.0\.tar\.gz' is not one for that file"):
+        page.files_of(Version("5.0"))
+
+
+def test_a_page_holds_the_file_objects_it_keeps_not_all_it_lists(tmp_path: Path) -> None:
+    """Of a page of 1,500 file objects (with the fields a real index sends) that keeps 60, the
+    objects decoded at any one time take far less memory than the whole list decoded: beyond
+    the page's text, less than a third of it. (Pages of 10,000 file objects are common.)"""
+    details = {"requires-python": ">=3.9", "size": 1_234_567, "yanked": False}
+    details |= {"upload-time": "2025-06-01T12:34:56Z", "core-metadata": {"sha256": "cd" * 32}}
+    files = [
+        {**entry(f"demo-{v}.0-cp3{py}-cp3{py}-{platform}.whl"), **details}
+        for v in range(30)
+        for py in range(7, 14)
+        for platform in PLATFORMS
+    ]
+    files += [{**entry(f"demo-{v}.0.tar.gz"), **details} for v in range(30)]
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": files}).encode()
+    fits = FileFilter(LINUX_313, lambda name: True)
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
+    tracemalloc.start()
+    try:
+        decoded = json.loads(body)
+        whole = tracemalloc.get_traced_memory()[0]
+        del decoded
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        page = parse_json_page(body, **where, memo=DerivedCache(tmp_path / "parsed"))
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert len(page.files) == 30 + 30
+    assert peak - len(body) < whole / 3
 
 
 def test_an_html_page_crosses_as_its_bytes() -> None:

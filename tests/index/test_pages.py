@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from packaging.tags import compatible_tags, cpython_tags
 from packaging.version import Version
 
 from safeinstall.errors import IndexServerError, IntegrityError, PolicyError
+from safeinstall.files.cachedir import DerivedCache
 from safeinstall.index.filenames import FileFilter
-from safeinstall.index.pages import parse_html_page, parse_json_page, parse_page
+from safeinstall.index.pages import JSON_TYPE, parse_json_page, parse_page
 from safeinstall.policy.model import IndexSpec
 
 INDEX = IndexSpec(
@@ -60,7 +62,8 @@ def parse_json(body: bytes, index: IndexSpec = INDEX) -> Any:
 
 
 def parse_html(body: str, index: IndexSpec = INDEX) -> Any:
-    page = parse_html_page(body.encode(), page_url=PAGE, project="demo", index=index, now=NOW)
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": index, "now": NOW}
+    page = parse_page(body.encode(), "text/html", **where)
     assert page.files is not None
     return page
 
@@ -178,6 +181,20 @@ def test_url_credentials_and_fragment_are_stripped() -> None:
 def test_filenames_that_are_not_bare_names_fail_the_page(name: str) -> None:
     with pytest.raises(IndexServerError, match="not a bare file name"):
         parse_json(json_page(jfile(name, url="https://files.example.org/d/x")))
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_files_list_nested_past_the_recursion_limit_fails_the_page(
+    tmp_path: Path, cached: bool
+) -> None:
+    """A page is read with a cache when the lock has one: it fails the same, with a reason."""
+    nested = "[" * 100_000 + "]" * 100_000
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": []})
+    body = body.replace('"files": []', f'"files": [{nested}]')
+    memo = DerivedCache(tmp_path) if cached else None
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "memo": memo}
+    with pytest.raises(IndexServerError, match="its JSON does not parse"):
+        parse_page(body.encode(), JSON_TYPE, **where)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from safeinstall.errors import IndexServerError
 from safeinstall.index.distfile import REASON_LIMIT, listed_text
-from safeinstall.index.pages import parse_html_page, parse_json_page
+from safeinstall.index.pages import HTML_TYPES, parse_json_page, parse_page
 from safeinstall.policy.model import IndexSpec
 
 INDEX = IndexSpec(name="corp", url="https://pkgs.example.com/simple")
@@ -36,7 +36,7 @@ def parse_json(body: bytes) -> Any:
 
 
 def parse_html(body: bytes) -> Any:
-    return parse_html_page(body, page_url=PAGE, project="demo", index=INDEX)
+    return parse_page(body, HTML_TYPES[0], page_url=PAGE, project="demo", index=INDEX)
 
 
 def test_a_page_without_a_marker_is_active() -> None:
