@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -90,6 +90,10 @@ class DistFile:
         return self.hashes.get("sha256")
 
 
+# the releases whose files are read when asked for, and how: one call for every release
+Lazy = tuple[Collection[Version], Callable[[Version], tuple["DistFile", ...]]]
+
+
 class ProjectPage:
     """All files one index lists for one project (PEP 700 ``versions`` when served).
 
@@ -103,6 +107,7 @@ class ProjectPage:
         "_done",
         "_guard",
         "_load",
+        "_pending",
         "_releases",
         "_told",
         "index",
@@ -119,7 +124,7 @@ class ProjectPage:
         files: Sequence[DistFile] = (),
         versions: tuple[Version, ...] | None = None,
         *,
-        lazy: Mapping[Version, Callable[[], tuple[DistFile, ...]]] | None = None,
+        lazy: Lazy | None = None,
         status: str = "active",
         status_reason: str | None = None,
     ) -> None:
@@ -132,10 +137,11 @@ class ProjectPage:
         for file in files:
             done[file.version] = (*done.get(file.version, ()), file)
         self._done = done
-        self._load = dict(lazy or {})
+        self._pending: Collection[Version] = lazy[0] if lazy else ()
+        self._load = lazy[1] if lazy else None
         # in the page's order (by file name: runs of ascending versions), not a set's: fewer
         # comparisons of versions, each a Python call (~40% fewer on real pages)
-        self._releases = tuple(sorted(dict.fromkeys([*done, *self._load]), reverse=True))
+        self._releases = tuple(sorted(dict.fromkeys([*done, *self._pending]), reverse=True))
         self._guard = threading.Lock()
         self._told = False
 
@@ -155,8 +161,8 @@ class ProjectPage:
             with self._guard:
                 done = self._done.get(version)
                 if done is None:
-                    load = self._load.get(version)
-                    done = self._done[version] = load() if load is not None else ()
+                    load = self._load if version in self._pending else None
+                    done = self._done[version] = load(version) if load is not None else ()
         return done
 
     @property

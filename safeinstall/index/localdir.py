@@ -75,10 +75,10 @@ def read_local(  # noqa: PLR0917 - Http's request, handed over as is
 def with_local_hashes(page: ProjectPage, allowed: Callable[[str], bool]) -> ProjectPage:
     """``page`` with each file's sha256 (and size) read from its bytes, release by release."""
 
-    def load(version: Version) -> Callable[[], tuple[DistFile, ...]]:
-        return lambda: tuple(_hashed(f, allowed) for f in page.files_of(version))
+    def load(version: Version) -> tuple[DistFile, ...]:
+        return tuple(_hashed(f, allowed) for f in page.files_of(version))
 
-    lazy = {version: load(version) for version in page.releases()}
+    lazy = (frozenset(page.releases()), load)
     return ProjectPage(page.project, page.index, versions=page.versions, lazy=lazy)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from itertools import chain
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlunsplit
 
@@ -194,12 +195,13 @@ class _Builder:
         self.now = now or datetime.now(UTC)
         self.versions: tuple[Version, ...] | None = None
         self._listed: frozenset[Version] = frozenset()  # per release: a set, not a scan
-        self.pending: dict[Version, list[tuple[str, Any]]] = {}  # (file name, its entry)
+        self.pending: dict[Version, list[range]] = {}  # places in ``self._kept``
+        self._kept: FileObjects | list[Any] = []  # the entries kept, once ``add`` has run
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self, status: str, reason: str | None) -> ProjectPage:
-        loaders = {v: partial(self._release, v) for v in self.pending}
-        page = ProjectPage(self.project, self.index.name, (), self.versions, lazy=loaders)
+        lazy = (self.pending.keys(), self._release)
+        page = ProjectPage(self.project, self.index.name, (), self.versions, lazy=lazy)
         page.status, page.status_reason = status, reason
         return page
 
@@ -223,17 +225,16 @@ class _Builder:
         return self.page(*status), kept
 
     def add(self, entries: list[Any] | FileObjects) -> list[int]:
-        """Groups ``entries``; returns the places of those kept, release by release. Of
-        ``FileObjects``, a release keeps the JSON text of its entries, decoded when asked for."""
+        """Groups ``entries`` (once a page); returns the places of those kept, release by
+        release. Of ``FileObjects``, the page keeps their text, decoded when asked for."""
         groups: dict[str, list[int]] = {}
         unfit: dict[str, int] = {}  # version text -> one file dropped
         wheel_fits = self.fits.wheel if self.fits is not None else None
         sdist_fits = self.fits is None or self.fits.sdist(self.project)
-        entry: Callable[[int], Any] = entries.__getitem__
         if isinstance(entries, FileObjects):
-            names, entry = entries.names, entries.raw
+            names: Sequence[Any] = entries.names
         else:
-            names = tuple(map(pagetext.name, entries))
+            names = [*map(pagetext.name, entries)]
         if (fault := pagetext.name_fault(names, entries)) is not None:
             raise self._error(fault)
         for at, filename in enumerate(names):  # the hot loop of a lock: up to 10,000 a page
@@ -262,23 +263,33 @@ class _Builder:
                 continue  # not a wheel or sdist name installers accept: ignored, as they do
             if self.versions is not None and version not in self._listed:
                 continue  # PEP 700: a version the index does not list is never a candidate
-            self.pending.setdefault(version, []).extend((names[at], entry(at)) for at in group)
+            self.pending.setdefault(version, []).append(range(len(kept), len(kept) + len(group)))
             kept.extend(group)
+        if isinstance(entries, FileObjects):  # one text, not a string for each
+            whole = len(kept) == len(entries) and kept == [*range(len(kept))]  # a thin page's
+            self._kept = entries if whole else entries.only(kept)
+        else:
+            self._kept = [entries[at] for at in kept]
         return kept
 
     def _release(self, version: Version) -> tuple[DistFile, ...]:
         files: dict[str, DistFile] = {}
-        for filename, entry in self.pending.get(version, []):
-            self._file(version, files, filename, entry)  # an error leaves them: raised again
+        for at in chain.from_iterable(self.pending.get(version, [])):
+            self._file(version, files, self._entry(at))  # an error leaves them: raised again
         self.pending.pop(version, None)
         return tuple(files.values())
 
-    def _file(self, version: Version, into: dict[str, DistFile], filename: str, entry: Any) -> None:
-        if type(entry) is str:  # a file object's JSON text (``FileObjects``)
-            entry = pagetext.file_object(entry, filename)
-            if entry is None:
-                raise self._error(f"the file entry of {filename!r} is not one for that file")
-        href = entry.get("url")
+    def _entry(self, at: int) -> Mapping[str, Any]:
+        """The kept entry at ``at``: of ``FileObjects``, decoded again, and the one named."""
+        if not isinstance(self._kept, FileObjects):
+            return self._kept[at]  # type: ignore[no-any-return]
+        if (entry := pagetext.file_object(self._kept, at)) is None:
+            name = self._kept.names[at]
+            raise self._error(f"the file entry of {name!r} is not one for that file")
+        return entry
+
+    def _file(self, version: Version, files: dict[str, DistFile], entry: Mapping[str, Any]) -> None:
+        filename, href = entry["filename"], entry.get("url")
         if not isinstance(href, str):
             raise self._error(f"the file entry of {filename!r} lacks a 'url' string")
         parsed = distname.parse_dist(filename)
@@ -321,8 +332,8 @@ class _Builder:
             size=size,
             metadata_hashes=metadata_hashes,
         )
-        if (known := into.get(filename)) is None:
-            into[filename] = dist
+        if (known := files.get(filename)) is None:
+            files[filename] = dist
         elif known.hashes != dist.hashes:
             raise IntegrityError(
                 f"index {self.index.name!r} lists {filename} twice with different hashes",

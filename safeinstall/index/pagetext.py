@@ -187,13 +187,13 @@ def name_fault(names: Sequence[Any], entries: Iterable[Any]) -> str | None:
     raise AssertionError("a name was refused at once but none alone")  # pragma: no cover
 
 
-def file_object(raw: str, filename: str) -> dict[str, Any] | None:
-    """The file object whose JSON text is ``raw``, when it is one named ``filename``."""
+def file_object(files: FileObjects, at: int) -> dict[str, Any] | None:
+    """The element at ``at`` of ``files``, when it is a file object with the name read there."""
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
+        value = files[at]
+    except (ValueError, RecursionError, StopIteration):
         return None
-    return value if name(value) == filename else None
+    return value if name(value) == files.names[at] else None
 
 
 def _value(text: str, start: int, end: int) -> Any:

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 
 import pytest
 from packaging.metadata import Metadata
@@ -330,11 +328,12 @@ def test_a_release_without_files_of_its_own_is_passed_over_with_a_reason() -> No
 
     def project(name: NormalizedName) -> ProjectPage:
         page = listed(name)
-        loaders: dict[Version, Callable[[], tuple[DistFile, ...]]] = {
-            v: partial(page.files_of, v) for v in page.releases()
-        }
-        loaders[Version("2.0")] = tuple  # a release whose entries all named other projects
-        return ProjectPage(page.project, page.index, (), lazy=loaders)
+        empty = Version("2.0")  # a release whose entries all named other projects
+
+        def load(version: Version) -> tuple[DistFile, ...]:
+            return () if version == empty else page.files_of(version)
+
+        return ProjectPage(page.project, page.index, (), lazy=({*page.releases(), empty}, load))
 
     f.project = project  # type: ignore[method-assign]
     assert pins(run(f, "lib")) == {"lib": "1.0"}
