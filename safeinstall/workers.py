@@ -227,6 +227,7 @@ def serve(threads: int = 1) -> None:
     The first call (``start``'s) runs alone, then ``threads`` at a time. A thread takes the
     calls off the pipe as they come, so that the threads sending them never wait for the calls
     before theirs to be done."""
+    one_malloc_arena()  # before its threads
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing printed by accident lands among the frames
     calls: SimpleQueue[tuple[int, bytes] | None] = SimpleQueue()
@@ -245,13 +246,14 @@ def serve(threads: int = 1) -> None:
             _send(out, reply, number)
 
     threading.Thread(target=take, name="safeinstall-calls", daemon=True).start()
-    if (first := calls.get()) is None:
-        return
-    answer(*first)
-    with ThreadPoolExecutor(threads, "safeinstall-call") as pool:
-        while (got := calls.get()) is not None and not ended.is_set():
-            pool.submit(answer, *got)
-        pool.shutdown(cancel_futures=True)
+    with out:
+        if (first := calls.get()) is None:
+            return
+        answer(*first)
+        with ThreadPoolExecutor(threads, "safeinstall-call") as pool:
+            while (got := calls.get()) is not None and not ended.is_set():
+                pool.submit(answer, *got)
+            pool.shutdown(cancel_futures=True)
 
 
 def _nothing() -> None:
@@ -285,3 +287,24 @@ def _frame(stream: IO[bytes]) -> tuple[int, bytes] | None:
     size = int.from_bytes(head[:4], "big")
     data = stream.read(size) if size <= MAX_FRAME else b""
     return (int.from_bytes(head[4:], "big"), data) if len(data) == size else None
+
+
+def one_malloc_arena() -> bool:
+    """Let glibc's malloc keep one arena for all the threads (its default: one per thread, up
+    to eight per core). Threads handle megabytes of page bodies, JSON and zips; in arenas of
+    their own, what one frees stays with the process, out of the others' reach. Set before the
+    threads start (at the lock's start, in the helper before its threads), it lowered the
+    peak memory of a cold airflow lock, its process and its helper, from ~170 to ~155 MiB in
+    the same time (two arenas: ~160). Returns whether the setting was made (False off glibc,
+    where nothing is changed)."""
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
+    except (ValueError, OSError):
+        return False
+    import ctypes
+
+    return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))
+
+
+_M_ARENA_MAX = -8  # from glibc's malloc.h

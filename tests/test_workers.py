@@ -4,8 +4,10 @@ working directory run in it."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -274,3 +276,78 @@ def test_with_threads_closing_drops_the_calls_not_yet_begun(tmp_path: Path) -> N
     opener.join()
     assert proc is not None and proc.wait(timeout=30) == 0
     assert not late.exists()
+
+
+# -- one malloc arena ----------------------------------------------------------------------------
+
+ARENAS = """
+import ctypes, re, sys, tempfile, threading
+from safeinstall.workers import one_malloc_arena
+if sys.argv[1] == "one":
+    assert one_malloc_arena()
+together = threading.Barrier(6)
+def churn():
+    together.wait()  # all alive at once: a thread that ended hands its arena on
+    kept = [bytearray(20_000) for _ in range(50)]
+    together.wait()
+threads = [threading.Thread(target=churn) for _ in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(None)
+libc.fdopen.restype = ctypes.c_void_p
+with tempfile.TemporaryFile() as out:
+    stream = ctypes.c_void_p(libc.fdopen(out.fileno(), b"w"))
+    libc.malloc_info(0, stream)
+    libc.fflush(stream)
+    out.seek(0)
+    print(len(re.findall(rb"<heap nr=", out.read())))
+"""
+
+
+@pytest.mark.parametrize(("how", "arenas"), [("one", 1), ("default", 7)])
+def test_with_one_malloc_arena_the_threads_share_it(how: str, arenas: int) -> None:
+    """What a thread frees stays in its arena: with one, the other threads' allocations reuse
+    it. (Six threads that allocate make six arenas besides the main one, by default.)"""
+    if not os.confstr("CS_GNU_LIBC_VERSION"):
+        pytest.skip("not glibc: malloc's arenas are glibc's")
+    path = os.pathsep.join(sys.path)
+    counted = subprocess.run(
+        [sys.executable, "-c", ARENAS, how],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": path, "PATH": os.environ.get("PATH", "")},
+    )
+    assert int(counted.stdout) == arenas
+
+
+def test_other_c_libraries_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_such_name(name: str) -> str:
+        raise ValueError(f"unrecognized configuration name {name!r}")
+
+    monkeypatch.setattr(os, "confstr", no_such_name)
+    assert workers.one_malloc_arena() is False
+
+
+def test_the_helper_keeps_one_malloc_arena_from_before_its_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``serve``, the helper's loop, sets it first (here, given no call)."""
+    order: list[str] = []
+
+    class Spy(threading.Thread):
+        def start(self) -> None:
+            order.append("thread")
+            super().start()
+
+    def arena() -> bool:
+        order.append("arena")
+        return True
+
+    monkeypatch.setattr(workers, "one_malloc_arena", arena)
+    monkeypatch.setattr(threading, "Thread", Spy)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    with open(os.devnull, "w") as devnull:
+        monkeypatch.setattr(sys, "stdout", devnull)
+        workers.serve()
+    assert order == ["arena", "thread"]

@@ -66,6 +66,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         raise UsageError(f"{output} is both an input and the output")
     policy = load_policy(args.policy)
     if not args.check:  # --check needs no index
+        from safeinstall.workers import one_malloc_arena
+
+        one_malloc_arena()  # before any thread starts
         if policy.indexes is None:  # pip's own indexes: ask it while the inputs are read
             from safeinstall.policy.pipconfig import look_up_in_background
 

@@ -8,7 +8,6 @@ candidates the resolver is likely to try next and the project pages of their dep
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,30 +32,11 @@ from safeinstall.net.settings import NetSettings, current_settings
 from safeinstall.policy.hosts import HostPolicy
 from safeinstall.policy.model import IndexSpec, Policy
 from safeinstall.policy.pipconfig import index_credentials, trusted_indexes
-from safeinstall.workers import Helper
+from safeinstall.workers import Helper, one_malloc_arena
 
 WORKERS = 16
 PAGES_START = 4  # pages asked for before the helper starts
 PAGES_THERE = 8  # calls in the helper's hands when it is given a page, at most
-
-
-def few_malloc_arenas() -> bool:
-    """Let glibc's malloc share two arenas between the threads (its default: one per thread,
-    up to eight per core). Each fetch thread handles megabytes of page bodies and decoded JSON;
-    in arenas of their own, the freed memory stays with the process: locking treeherder peaked
-    at ~155 MB RSS with ten threads and ~120 MB with two arenas, in the same time. Returns
-    whether the setting was made (False off glibc, where nothing is changed)."""
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION"):
-            return False
-    except (ValueError, OSError):
-        return False
-    import ctypes
-
-    return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2))
-
-
-_M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +204,7 @@ def open_finder(
         tuple(trusted_indexes(policy)), index_credentials(policy), settings, root, keep
     )
     http = setup.http()
-    few_malloc_arenas()
+    one_malloc_arena()  # the lock did at its start; for the other commands
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:
         there = PagesThere(helper, setup, policy) if helper is not None else None

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from packaging.pylock import Pylock
 
+from safeinstall import workers
 from safeinstall.index.client import MAX_PAGE_BYTES
 from safeinstall.net.http import Http
 from safeinstall.resolve import finder
@@ -168,6 +169,31 @@ def test_check_does_not_ask_pip_for_its_indexes(
     result = cli("lock", "--check")
     assert result.code == 1  # stale: it has no digest line
     assert started == []
+
+
+def test_a_lock_keeps_one_malloc_arena_from_before_its_threads(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set before any thread starts (the CAs load on one), so that all share it; `lock --check`
+    starts none, and imports nothing for it."""
+    order: list[str] = []
+
+    class Spy(threading.Thread):
+        def start(self) -> None:
+            order.append("thread")
+            super().start()
+
+    def arena() -> bool:
+        order.append("arena")
+        return True
+
+    monkeypatch.setattr(workers, "one_malloc_arena", arena)
+    monkeypatch.setattr(threading, "Thread", Spy)
+    assert proj.lock().code == 0
+    assert order[0] == "arena" and "thread" in order
+    order.clear()
+    assert proj.lock("--check").code == 0
+    assert order == []
 
 
 # -- a misbehaving index: a clear error and the old lock intact --------------------------------

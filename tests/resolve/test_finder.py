@@ -3,7 +3,6 @@ and the pages read in the lock's helper process."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -22,21 +21,6 @@ from safeinstall.workers import Helper, HelperStopped
 from tests.support.fixtures import Result
 from tests.support.indexserver import IndexServer
 from tests.support.lockproject import LockProject, demo_project
-
-
-def test_malloc_arenas_are_limited_on_glibc() -> None:
-    if not os.confstr("CS_GNU_LIBC_VERSION"):
-        pytest.skip("not glibc")  # the skip is only for other C libraries
-    assert finder.few_malloc_arenas() is True
-
-
-def test_other_c_libraries_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_such_name(name: str) -> str:
-        raise ValueError(f"unrecognized configuration name {name!r}")
-
-    monkeypatch.setattr(os, "confstr", no_such_name)
-    assert finder.few_malloc_arenas() is False
-
 
 # -- pages read in the lock's helper (``PagesThere``) --------------------------------------
 
