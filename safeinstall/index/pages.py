@@ -266,7 +266,7 @@ class _Builder:
             self.pending.setdefault(version, []).append(range(len(kept), len(kept) + len(group)))
             kept.extend(group)
         if isinstance(entries, FileObjects):  # one text, not a string for each
-            whole = len(kept) == len(entries) and kept == [*range(len(kept))]  # a thin page's
+            whole = kept == [*range(len(entries))] and entries.compact()  # a thin page's
             self._kept = entries if whole else entries.only(kept)
         else:
             self._kept = [entries[at] for at in kept]

@@ -68,6 +68,10 @@ class FileObjects:
         start, end = self.spans[at]
         return self.text[start:end]
 
+    def compact(self) -> bool:
+        """Whether its text is its elements' alone (as ``only`` makes it), not a whole page's."""
+        return sum(end - start for start, end in self.spans) == len(self.text)
+
     def only(self, kept: list[int]) -> FileObjects:
         """The elements at ``kept``, with their text alone (what the lock's helper sends)."""
         raws = [self.raw(at) for at in kept]
@@ -154,7 +158,7 @@ def read_remembered(text: str, known: object) -> JsonText | None:
     try:
         tail = _value(text, *last) if last else {"filename": ""}
         names = tuple(name(_value(text, a, b)) for a, b in kept)
-    except (ValueError, RecursionError, StopIteration):
+    except (ValueError, RecursionError):
         return None
     if not isinstance(name(tail), str):
         return None
@@ -176,14 +180,17 @@ def name_fault(names: Sequence[Any], entries: Iterable[Any]) -> str | None:
         joined = "/"  # an entry or a name that is not a string: found below
     if ".." not in joined and not _UNSAFE_NAME.search(joined) and "" not in names:
         return None
-    for entry in entries:
-        if type(entry) is not dict:
-            return "a 'files' entry is not an object"
-        filename = entry.get("filename")
-        if type(filename) is not str:
-            return "a file entry lacks a 'filename' string"
-        if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
-            return f"it lists a file named {filename!r}, not a bare file name"
+    try:
+        for entry in entries:
+            if type(entry) is not dict:
+                return "a 'files' entry is not an object"
+            filename = entry.get("filename")
+            if type(filename) is not str:
+                return "a file entry lacks a 'filename' string"
+            if not filename or _UNSAFE_NAME.search(filename) or ".." in filename:
+                return f"it lists a file named {filename!r}, not a bare file name"
+    except (ValueError, RecursionError):  # of ``FileObjects`` that did not come from a page
+        return "a 'files' entry is not JSON"
     raise AssertionError("a name was refused at once but none alone")  # pragma: no cover
 
 
@@ -191,14 +198,17 @@ def file_object(files: FileObjects, at: int) -> dict[str, Any] | None:
     """The element at ``at`` of ``files``, when it is a file object with the name read there."""
     try:
         value = files[at]
-    except (ValueError, RecursionError, StopIteration):
+    except (ValueError, RecursionError):
         return None
     return value if name(value) == files.names[at] else None
 
 
 def _value(text: str, start: int, end: int) -> Any:
-    """The one JSON value that is ``text[start:end]`` (StopIteration: none starts there)."""
-    value, stop = _SCAN(text, start)
+    """The one JSON value that is ``text[start:end]`` (else ValueError or RecursionError)."""
+    try:
+        value, stop = _SCAN(text, start)
+    except StopIteration:
+        raise ValueError("no JSON value starts there") from None
     if stop != end:
         raise ValueError("not one JSON value")
     return value
@@ -237,7 +247,7 @@ def _files(text: str, at: int) -> tuple[FileObjects, int]:
     of a page: up to 10,000 file objects, most often ", " between them.)"""
     names: list[Any] = []
     spans: list[Span] = []
-    scan, name, place = _SCAN, names.append, spans.append
+    scan, named, place = _SCAN, names.append, spans.append
     at = _skip(text, at + 1)
     if text[at] == "]":
         return FileObjects(text, (), ()), at + 1
@@ -246,7 +256,7 @@ def _files(text: str, at: int) -> tuple[FileObjects, int]:
             value, end = scan(text, at)
         except StopIteration:
             raise ValueError("not a JSON value") from None
-        name(value.get("filename") if type(value) is dict else None)  # name(), inlined
+        named(value.get("filename") if type(value) is dict else None)  # name(), inlined
         place((at, end))
         if text.startswith(", ", end) and text[end + 2] not in _WHITE:
             at = end + 2

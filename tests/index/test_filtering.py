@@ -135,11 +135,18 @@ def thinned_with(name: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return {**thin, "files": FileObjects(files.text + text, (*files.names, name), spans)}, where
 
 
-def test_a_thinned_page_is_checked_again_where_it_is_built() -> None:
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (json.dumps(entry("../../demo-5.0.tar.gz")), "not a bare file name"),
+        ('{"filename": "../../demo-5.0.tar.gz"', "a 'files' entry is not JSON"),
+    ],
+)
+def test_a_thinned_page_is_checked_again_where_it_is_built(text: str, why: str) -> None:
     """What crosses the pipe is judged as a page here: a file object it holds is not let by
     because the other process read it."""
-    thin, where = thinned_with("../../demo-5.0.tar.gz", json.dumps(entry("../../demo-5.0.tar.gz")))
-    with pytest.raises(IndexServerError, match="not a bare file name"):
+    thin, where = thinned_with("../../demo-5.0.tar.gz", text)
+    with pytest.raises(IndexServerError, match=why):
         built_page(thin, JSON_TYPE, **where)
 
 
@@ -160,10 +167,8 @@ def test_a_file_object_that_is_not_the_one_named_fails_its_release(text: str) ->
         page.files_of(Version("5.0"))
 
 
-def test_a_page_holds_the_file_objects_it_keeps_not_all_it_lists(tmp_path: Path) -> None:
-    """Of a page of 1,500 file objects (with the fields a real index sends) that keeps 60, the
-    objects decoded at any one time take far less memory than the whole list decoded: beyond
-    the page's text, less than a third of it. (Pages of 10,000 file objects are common.)"""
+def real_page() -> bytes:
+    """30 releases of 49 wheels and an sdist, each with the fields a real index sends."""
     details = {"requires-python": ">=3.9", "size": 1_234_567, "yanked": False}
     details |= {"upload-time": "2025-06-01T12:34:56Z", "core-metadata": {"sha256": "cd" * 32}}
     files = [
@@ -173,7 +178,14 @@ def test_a_page_holds_the_file_objects_it_keeps_not_all_it_lists(tmp_path: Path)
         for platform in PLATFORMS
     ]
     files += [{**entry(f"demo-{v}.0.tar.gz"), **details} for v in range(30)]
-    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": files}).encode()
+    return json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": files}).encode()
+
+
+def test_a_page_holds_the_file_objects_it_keeps_not_all_it_lists(tmp_path: Path) -> None:
+    """Of a page of 1,500 file objects (with the fields a real index sends) that keeps 60, the
+    objects decoded at any one time take far less memory than the whole list decoded: beyond
+    the page's text, less than a third of it. (Pages of 10,000 file objects are common.)"""
+    body = real_page()
     fits = FileFilter(LINUX_313, lambda name: True)
     where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
     tracemalloc.start()
@@ -198,3 +210,23 @@ def test_an_html_page_crosses_as_its_bytes() -> None:
     assert thin_page(html, HTML_TYPES[0], **where) == html
     page = built_page(html, HTML_TYPES[0], **where)
     assert [f.filename for f in page.files] == ["demo-1.0.tar.gz"]
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["parsed", "from the cache"])
+def test_a_page_keeps_the_text_of_the_files_it_keeps_only(tmp_path: Path, cached: bool) -> None:
+    """A lock holds every page it reads till its end: each holds the text of the 60 file
+    objects it keeps, not the page's."""
+    body = real_page()
+    fits = FileFilter(LINUX_313, lambda name: True)
+    where: dict[str, Any] = {"page_url": PAGE, "project": "demo", "index": INDEX, "fits": fits}
+    memo = DerivedCache(tmp_path / "parsed")
+    if cached:
+        parse_json_page(body, **where, memo=memo)
+    tracemalloc.start()
+    try:
+        page = parse_json_page(body, **where, memo=memo)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(page.files) == 30 + 30
+    assert held < len(body) / 4
