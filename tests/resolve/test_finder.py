@@ -188,6 +188,16 @@ def test_the_helper_starts_at_the_pages_start_th_page_and_takes_pages_once_ready
     assert len(helper.starts) == 1
 
 
+def test_a_lock_of_a_few_packages_starts_no_helper(
+    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper costs a process (~20-40 MiB) that a lock of seven pages would not use."""
+    starts: list[object] = []
+    monkeypatch.setattr(Helper, "start", lambda self, *args, **kwargs: starts.append(args))
+    assert _lock(proj).code == 0
+    assert starts == []
+
+
 def test_a_page_is_given_to_the_helper_only_while_it_has_fewer_than_pages_there_calls(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
