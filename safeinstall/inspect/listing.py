@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 # at once as the HTTP pool holds connections (resolve/finder.WORKERS; more fails name lookups).
 WORKERS = 16
 # Reading member lists holds the GIL. The lock's helper process (``workers.Helper``) is started
-# once resolution has read the metadata of ``START`` files (``Ahead``): a large lock. During
+# once resolution has read the metadata of ``START`` projects (``Ahead``): a large lock. During
 # resolution it is given each wheel read, with the zip tail the read holds (a first lock's) or
 # to read itself (a relock's, from the cache); it runs ``HELPER_THREADS`` of those calls at once,
 # so that one waiting on the network holds up no other. At the scan, when it is ready and done
@@ -59,7 +59,9 @@ THERE_THREADS = 4
 HELPER_THREADS = 4
 _Result = tuple[Layout | None, list[Finding]]
 Spans = tuple[tuple[int, bytes], ...]
-START = 24  # metadata files read before the helper starts: fewer are scanned here at the end
+# projects whose metadata was read before the helper starts (not files: a resolver that reads
+# fifty releases of one project makes no more wheels to scan); fewer are scanned here
+START = 24
 OFFER_BYTES = 1 << 20  # of a zip's tail given to the helper; a larger one is scanned here
 
 
@@ -145,11 +147,12 @@ def _answer(scan: Future[_Result]) -> _Result | None:
 
 class Ahead:
     """The helper through resolution (``read`` is the reader's ``on_read``, ``pinned`` the
-    resolver's): started at the ``START``th metadata file read, a large lock, and given each
-    wheel whose metadata was read, to scan on the other core while this one resolves: with the
-    zip's tail that the read holds (a first lock's), else by its own reader (the member list
-    cached by an earlier lock, or a ranged read of its own); and the other wheels of each
-    release pinned (another tag for the same target: locked with it, their metadata unread).
+    resolver's): started once the metadata of ``START`` projects is read (a large lock), and
+    given each wheel whose metadata was read, to scan on the other core while this one
+    resolves: with the zip's tail that the read holds (a first lock's), else by its own reader
+    (the member list cached by an earlier lock, or a ranged read of its own); and the other
+    wheels of each release pinned (another tag for the same target: locked with it, their
+    metadata unread).
     Only the scans of locked wheels are looked at (``close``: the scans, by sha256); any that
     failed there or is not done is done again here."""
 
@@ -164,7 +167,7 @@ class Ahead:
         with the spans it was given (kept till then: read here if the helper fails)."""
         self._helper, self._setup, self._policy = helper, setup, policy
         self._reader = reader
-        self._read = 0
+        self._projects: set[str] = set()  # those whose metadata was read
         # each wheel, with the size and the spans of the zip its read holds (None: none held)
         self._waiting: list[tuple[DistFile, tuple[int, Spans] | None]] = []
         self._given: set[str] = set()
@@ -185,11 +188,12 @@ class Ahead:
         with self._guard:
             if self._closed:
                 return
-            self._read += 1
+            if file.project not in self._projects:
+                self._projects.add(file.project)
+                if len(self._projects) == START:
+                    self._helper.start(helper_setup, self._setup, self._policy)
             if zf is None or zf.held <= OFFER_BYTES:  # a larger zip is read here: no request
                 self._give(file, (zf.size, zf.spans) if zf is not None else None)
-            if self._read == START:
-                self._helper.start(helper_setup, self._setup, self._policy)
             self._send()
 
     def pinned(self, files: Sequence[DistFile]) -> None:
@@ -209,7 +213,7 @@ class Ahead:
             self._waiting.append((file, held))
 
     def _send(self) -> None:
-        if self._read >= START:
+        if len(self._projects) >= START:
             for wheel, held in self._waiting:
                 scan = self._helper.submit(_scan_ahead, wheel, held)
                 if held is not None and self._reader is not None:

@@ -504,8 +504,8 @@ def test_the_other_wheels_of_a_release_pinned_are_scanned_in_the_helper_as_it_re
 def test_only_a_large_lock_starts_the_helper_first_or_again(
     proj: LockProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One rule for a first lock and a relock: the helper starts at the ``START``th metadata
-    file read, from the index or the cache; a first lock gives it the zips read."""
+    """One rule for a first lock and a relock: the helper starts once the metadata of
+    ``START`` projects is read, from the index or the cache; a first lock gives it the zips read."""
     from safeinstall.workers import Helper
 
     starts: list[Helper] = []
@@ -522,7 +522,7 @@ def test_only_a_large_lock_starts_the_helper_first_or_again(
     assert len(sent) == given
     monkeypatch.setattr("safeinstall.inspect.listing.START", 8)
     refused(proj)
-    assert len(starts) == 2  # seven files read: too few
+    assert len(starts) == 2  # seven projects read: too few
 
 
 @pytest.mark.parametrize("answer", ["failed", "never"])
@@ -611,6 +611,36 @@ def _ahead(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, _Recorder]:
     monkeypatch.setattr(listing, "START", 1)
     helper = _Recorder()
     return listing.Ahead(helper, object(), Policy()), helper  # type: ignore[arg-type]
+
+
+def test_the_helper_starts_at_the_start_th_project_read_not_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resolver that backtracks reads many releases of one project: that is not a large
+    lock. The helper starts once, at the ``START``th project, and takes what was read till then."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from safeinstall.inspect import listing
+    from safeinstall.policy.model import Policy
+
+    def wheel(project: str, version: int) -> DistFile:
+        name = f"{project}-{version}-py3-none-any.whl"
+        url = f"https://files.example.org/{name}"
+        return DistFile(canonicalize_name(project), Version(str(version)), name, url, "a", "wheel")
+
+    monkeypatch.setattr(listing, "START", 3)
+    helper = _Recorder()
+    ahead = listing.Ahead(helper, object(), Policy())  # type: ignore[arg-type]
+    for version in range(1, 31):
+        ahead.read(wheel("boto", version), None)
+    ahead.read(wheel("core", 1), None)
+    assert helper.calls == []  # thirty files, two projects
+    ahead.read(wheel("extra", 1), None)
+    ahead.read(wheel("boto", 31), None)
+    ahead.read(wheel("more", 1), None)
+    assert helper.calls.count(("start",)) == 1
+    assert len(helper.scans()) == 34
 
 
 def test_only_wheels_are_given_to_the_helper_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
