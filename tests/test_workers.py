@@ -330,24 +330,11 @@ def test_other_c_libraries_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_the_helper_keeps_one_malloc_arena_from_before_its_threads(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, arena_and_threads: list[str]
 ) -> None:
     """``serve``, the helper's loop, sets it first (here, given no call)."""
-    order: list[str] = []
-
-    class Spy(threading.Thread):
-        def start(self) -> None:
-            order.append("thread")
-            super().start()
-
-    def arena() -> bool:
-        order.append("arena")
-        return True
-
-    monkeypatch.setattr(workers, "one_malloc_arena", arena)
-    monkeypatch.setattr(threading, "Thread", Spy)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     with open(os.devnull, "w") as devnull:
         monkeypatch.setattr(sys, "stdout", devnull)
         workers.serve()
-    assert order == ["arena", "thread"]
+    assert arena_and_threads == ["arena", "thread"]

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from packaging.pylock import Pylock
 
-from safeinstall import workers
 from safeinstall.index.client import MAX_PAGE_BYTES
 from safeinstall.net.http import Http
 from safeinstall.resolve import finder
@@ -172,23 +171,11 @@ def test_check_does_not_ask_pip_for_its_indexes(
 
 
 def test_a_lock_keeps_one_malloc_arena_from_before_its_threads(
-    proj: LockProject, monkeypatch: pytest.MonkeyPatch
+    proj: LockProject, arena_and_threads: list[str]
 ) -> None:
     """Set before any thread starts (the CAs load on one), so that all share it; `lock --check`
     starts none, and imports nothing for it."""
-    order: list[str] = []
-
-    class Spy(threading.Thread):
-        def start(self) -> None:
-            order.append("thread")
-            super().start()
-
-    def arena() -> bool:
-        order.append("arena")
-        return True
-
-    monkeypatch.setattr(workers, "one_malloc_arena", arena)
-    monkeypatch.setattr(threading, "Thread", Spy)
+    order = arena_and_threads
     assert proj.lock().code == 0
     assert order[0] == "arena" and "thread" in order
     order.clear()

@@ -6,11 +6,14 @@
 - ``cli("check", "x.txt")``: run ``safeinstall`` in-process -> ``Result(code, out, err)``.
 - ``wheel_factory(name, version, **kw)`` / ``sdist_factory(...)``: build real files under tmp_path
   (same arguments as ``builders.build_wheel`` / ``build_sdist``, without ``dest_dir``).
+- ``arena_and_threads``: "arena" for each ``workers.one_malloc_arena()`` (not run) and "thread"
+  for each thread started, in their order.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,3 +91,23 @@ def listener() -> Iterator[socket.socket]:
     server.setblocking(False)
     yield server
     server.close()
+
+
+@pytest.fixture
+def arena_and_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from safeinstall import workers
+
+    order: list[str] = []
+
+    class Spy(threading.Thread):
+        def start(self) -> None:
+            order.append("thread")
+            super().start()
+
+    def arena() -> bool:
+        order.append("arena")
+        return True
+
+    monkeypatch.setattr(workers, "one_malloc_arena", arena)
+    monkeypatch.setattr(threading, "Thread", Spy)
+    return order
