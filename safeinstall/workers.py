@@ -9,6 +9,8 @@ as ``python -c ...``, which puts the working directory first on ``sys.path`` bef
 ``multiprocessing``: a project's own ``multiprocessing.py`` would run in them.
 ``PYTHONSAFEPATH`` keeps it off. The helper lives through a lock, while builds may start, so it
 changes no environment variable: it starts as ``python -I``.
+
+``one_malloc_arena``: a process whose threads handle megabytes sets it before they start.
 """
 
 from __future__ import annotations

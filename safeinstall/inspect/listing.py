@@ -152,9 +152,8 @@ class Ahead:
     resolves: with the zip's tail that the read holds (a first lock's), else by its own reader
     (the member list cached by an earlier lock, or a ranged read of its own); and the other
     wheels of each release pinned (another tag for the same target: locked with it, their
-    metadata unread).
-    Only the scans of locked wheels are looked at (``close``: the scans, by sha256); any that
-    failed there or is not done is done again here."""
+    metadata unread). Only the scans of locked wheels are looked at (``close``: the scans, by
+    sha256); any that failed there or is not done is done again here."""
 
     def __init__(
         self,
