@@ -206,7 +206,7 @@ def open_finder(
         tuple(trusted_indexes(policy)), index_credentials(policy), settings, root, keep
     )
     http = setup.http()
-    one_malloc_arena()  # the lock did at its start; for the other commands
+    one_malloc_arena()  # `lock` sets it at its start; `install NAME`, `audit --fix` here
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="safeinstall-fetch")
     try:
         there = PagesThere(helper, setup, policy) if helper is not None else None
