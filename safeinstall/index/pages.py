@@ -86,37 +86,35 @@ def thin_page(
     if _mime(content_type) != JSON_TYPE:
         return body
     where: dict[str, Any] = {"page_url": page_url, "project": project, "index": index}
-    _, kept, data = _json_page(body, memo, **where, now=now, fits=fits)
-    files = data["files"]
-    thin = files.only(kept) if isinstance(files, FileObjects) else [files[at] for at in kept]
-    return {**data, "files": thin}
+    return _json_page(body, memo, **where, now=now, fits=fits)[1]
 
 
-def _json_page(
-    body: bytes, memo: DerivedCache | None, **where: Any
-) -> tuple[ProjectPage, list[int], _Obj]:
-    """A PEP 691 v1 JSON page (PEP 592, 700, 714), the places of the files kept, its object."""
+def _json_page(body: bytes, memo: DerivedCache | None, **where: Any) -> tuple[ProjectPage, _Obj]:
+    """A PEP 691 v1 JSON page (PEP 592, 700, 714) and its object with only the kept files."""
     page_url, project, index, fits = (where[k] for k in ("page_url", "project", "index", "fits"))
     new = partial(_Builder, page_url, project, index, where["now"], fits=fits)
     try:
         text: str | None = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None  # json.loads reads UTF-16 and -32 too
+    cached = memo is not None and text is not None
+    key = pagetext.memo_key(body, page_url, project, index, fits) if cached else ""
     if memo is not None and text is not None:
-        key = pagetext.memo_key(body, page_url, project, index, fits)
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
-                return *new().json_page(rest.data), rest.data  # its kept files only
+                builder = new()  # its kept files only
+                return builder.json_page(rest.data)[0], {**rest.data, "files": builder.kept}
     # read with the places of its files (as fast as json.loads): the cache keeps those
     read = pagetext.read_json(text) if text is not None else None
     try:
         data = read.data if read is not None else json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad(index, page_url, f"its JSON does not parse ({exc})") from None
-    page, kept = new().json_page(data)
-    if memo is not None and read is not None:  # its files are FileObjects, or it failed
+    builder = new()
+    page, kept = builder.json_page(data)
+    if memo is not None and read is not None:  # its files are FileObjects
         memo.store(key, pagetext.remembered(read, kept))
-    return page, kept, data
+    return page, {**data, "files": builder.kept}
 
 
 def built_page(
@@ -195,8 +193,8 @@ class _Builder:
         self.now = now or datetime.now(UTC)
         self.versions: tuple[Version, ...] | None = None
         self._listed: frozenset[Version] = frozenset()  # per release: a set, not a scan
-        self.pending: dict[Version, list[range]] = {}  # places in ``self._kept``
-        self._kept: FileObjects | list[Any] = []  # the entries kept, once ``add`` has run
+        self.pending: dict[Version, list[range]] = {}  # places in ``self.kept``
+        self.kept: FileObjects | list[Any] = []  # the entries kept (what the helper sends)
         self._origins: dict[tuple[str, str], str] = {}  # (scheme, netloc) -> trusted netloc
 
     def page(self, status: str, reason: str | None) -> ProjectPage:
@@ -267,9 +265,9 @@ class _Builder:
             kept.extend(group)
         if isinstance(entries, FileObjects):  # one text, not a string for each
             whole = kept == [*range(len(entries))] and entries.compact()  # a thin page's
-            self._kept = entries if whole else entries.only(kept)
+            self.kept = entries if whole else entries.only(kept)
         else:
-            self._kept = [entries[at] for at in kept]
+            self.kept = [entries[at] for at in kept]
         return kept
 
     def _release(self, version: Version) -> tuple[DistFile, ...]:
@@ -281,10 +279,10 @@ class _Builder:
 
     def _entry(self, at: int) -> Mapping[str, Any]:
         """The kept entry at ``at``: of ``FileObjects``, decoded again, and the one named."""
-        if not isinstance(self._kept, FileObjects):
-            return self._kept[at]  # type: ignore[no-any-return]
-        if (entry := pagetext.file_object(self._kept, at)) is None:
-            name = self._kept.names[at]
+        if not isinstance(self.kept, FileObjects):
+            return self.kept[at]  # type: ignore[no-any-return]
+        if (entry := pagetext.file_object(self.kept, at)) is None:
+            name = self.kept.names[at]
             raise self._error(f"the file entry of {name!r} is not one for that file")
         return entry
 
