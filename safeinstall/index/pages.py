@@ -231,6 +231,8 @@ class _Builder:
         sdist_fits = self.fits is None or self.fits.sdist(self.project)
         if isinstance(entries, FileObjects):
             names: Sequence[Any] = entries.names
+            if len(names) != len(entries):  # not as read_json makes them: not from a page
+                raise self._error("its file objects and their names do not match")
         else:
             names = [*map(pagetext.name, entries)]
         if (fault := pagetext.name_fault(names, entries)) is not None:

@@ -150,6 +150,15 @@ def test_a_thinned_page_is_checked_again_where_it_is_built(text: str, why: str) 
         built_page(thin, JSON_TYPE, **where)
 
 
+def test_a_thinned_page_whose_names_and_file_objects_do_not_match_fails() -> None:
+    """One name too many: the page fails with a reason, not the lock with an IndexError."""
+    thin, where = thinned_with("demo-5.0.tar.gz", json.dumps(entry("demo-5.0.tar.gz")))
+    files = thin["files"]
+    forged = FileObjects(files.text, (*files.names, "demo-6.0.tar.gz"), files.spans)
+    with pytest.raises(IndexServerError, match="file objects and their names do not match"):
+        built_page({**thin, "files": forged}, JSON_TYPE, **where)
+
+
 @pytest.mark.parametrize(
     "text",
     [
