@@ -100,8 +100,8 @@ class PagesThere:
     share here: the helper takes a page while it has fewer than ``PAGES_THERE`` calls in hand
     (pages, and the member lists ``listing.Ahead`` gives it; a soft limit: threads asking at
     once may each add one), and this process reads the others, so that no page waits in a
-    queue there. It is started at the ``PAGES_START``th
-    page (a large lock) and used once ready."""
+    queue there. It is started at the ``PAGES_START``th page (a large lock) and used once
+    ready."""
 
     def __init__(self, helper: Helper, setup: ReaderSetup, policy: Policy) -> None:
         self._helper, self._setup, self._policy = helper, setup, policy
