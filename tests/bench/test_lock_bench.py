@@ -81,3 +81,24 @@ def test_the_cpu_and_memory_of_processes_a_command_leaves_running_are_counted(
     assert float(peak) >= 96  # the left process's memory counts
     assert float(cpu) >= 1.0  # the left process's second of CPU counts
     assert float(seconds) < float(cpu)  # the command's time did not wait for it
+
+
+def test_each_run_starts_without_the_output_of_an_earlier_one(tmp_path: Path) -> None:
+    """uv takes an existing output file's pins as its preferences: a run that found the last
+    run's lock would skip the search being timed."""
+    out = tmp_path / "boto-uv"
+    for name in ("boto-uv.txt", "boto-uv.toml", "boto-uv-old.txt", "boto-safeinstall.txt"):
+        (tmp_path / name).write_text("x")
+    load_bench("lock_bench").without_output(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["boto-safeinstall.txt", "boto-uv-old.txt"]
+
+
+def test_a_relock_runs_safeinstall_without_upgrade_as_uv_keeps_its_output_pins(
+    tmp_path: Path,
+) -> None:
+    bench = load_bench("lock_bench")
+    src, out, venv = Path("set.in"), tmp_path / "set-safeinstall", Path("venv")
+    fresh = bench.tools(venv)["safeinstall"](src, out, venv)
+    relock = bench.tools(venv, relock=True)["safeinstall"](src, out, venv)
+    assert "--upgrade" in fresh
+    assert [word for word in fresh if word != "--upgrade"] == relock
