@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchenv import bench_policy, clean_env
@@ -136,6 +136,20 @@ def without_output(out: Path) -> None:
     answer (boto, cold: 0.36 s instead of 2.3 s), while safeinstall runs with --upgrade."""
     for old in out.parent.glob(f"{out.name}.*"):
         old.unlink()
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path, out: Path, *, relock: bool) -> Run:
+    """One timed run of a tool writing to ``out``: a first lock (``without_output``), or with
+    ``relock`` a relock of the output it finds there. A relock that finds none (the untimed
+    first lock failed) timed a first lock: it is reported and counted as failed."""
+    if not relock:
+        without_output(out)
+    found = any(out.parent.glob(f"{out.name}.*"))
+    run = measure(argv, env, cwd)
+    if relock and not found:
+        print(f"  ! {out.name}: no lock to relock: the run is counted as failed", file=sys.stderr)
+        return replace(run, ok=False)
+    return run
 
 
 Command = Callable[[Path, Path, Path], list[str]]  # (input, output, bench venv) -> argv
@@ -243,9 +257,7 @@ def main() -> int:
                         measure(command, env, work)
                         shutil.rmtree(cache, ignore_errors=True)
                     for phase in ("cold", "warm"):
-                        if not args.relock:
-                            without_output(out)
-                        run = measure(command, env, work)
+                        run = timed(command, env, work, out, relock=args.relock)
                         results.setdefault((set_name, tool, phase), []).append(run)
             locks = {t: work / f"{set_name}-{t}.txt" for t in ("safeinstall", "uv")}
             if args.pins and all(p.exists() for p in locks.values()):

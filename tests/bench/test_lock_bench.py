@@ -6,6 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.support.benchscript import load_bench
 from tests.support.paths import ROOT
@@ -102,3 +105,26 @@ def test_a_relock_runs_safeinstall_without_upgrade_as_uv_keeps_its_output_pins(
     relock = bench.tools(venv, relock=True)["safeinstall"](src, out, venv)
     assert "--upgrade" in fresh
     assert [word for word in fresh if word != "--upgrade"] == relock
+
+
+def test_a_relock_run_that_finds_no_lock_to_relock_is_counted_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--relock: a tool whose untimed first lock failed leaves nothing to relock, and its timed
+    runs would be first locks, compared with the other tools' relocks."""
+    bench = load_bench("lock_bench")
+    ran: list[list[str]] = []
+
+    def measure(argv: list[str], env: dict[str, str], cwd: Path) -> Any:
+        ran.append(argv)
+        return bench.Run(1.0, 1.0, 10.0, True)
+
+    monkeypatch.setattr(bench, "measure", measure)
+    out, lock = tmp_path / "boto-uv", tmp_path / "boto-uv.txt"
+    assert not bench.timed(["uv"], {}, tmp_path, out, relock=True).ok
+    lock.write_text("x")
+    assert bench.timed(["uv"], {}, tmp_path, out, relock=True).ok
+    assert lock.exists()  # a relock finds it
+    assert bench.timed(["uv"], {}, tmp_path, out, relock=False).ok
+    assert not lock.exists()  # a first lock starts without it
+    assert ran == [["uv"]] * 3
