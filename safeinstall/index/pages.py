@@ -97,9 +97,9 @@ def _json_page(body: bytes, memo: DerivedCache | None, **where: Any) -> tuple[Pr
         text: str | None = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None  # json.loads reads UTF-16 and -32 too
-    cached = memo is not None and text is not None
-    key = pagetext.memo_key(body, page_url, project, index, fits) if cached else ""
+    key = ""  # of the parsed-page cache: set where there is one and the text is UTF-8
     if memo is not None and text is not None:
+        key = pagetext.memo_key(body, page_url, project, index, fits)
         with contextlib.suppress(SafeinstallError):  # an entry that does not fit: parse anew
             if (rest := pagetext.read_remembered(text, memo.load(key))) is not None:
                 builder = new()  # its kept files only
